@@ -1,0 +1,22 @@
+"""funcgrad: composable function transformations (grad, jvp, vjp, jit, ...) over NumPy.
+
+>>> import funcgrad as fg
+>>> import funcgrad.numpy as fnp
+>>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
+(np.float64(1.5), np.float64(-0.2968694617863183))
+"""
+from . import numpy, tree
+from .core.errors import (ConcretizationError, DisconnectedGradientError, EscapedTracerError,
+                          ShapeError, TracerConversionError)
+from .ops.special import retain_grad, stop_gradient
+from .transforms import (check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad,
+                         vjp)
+from .transforms.make_ir import make_ir
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
+    "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
+    "grad", "hessian", "jacfwd", "jacrev", "jvp", "value_and_grad", "vjp", "make_ir",
+]

@@ -1,0 +1,61 @@
+"""Abstract values: what tracing knows about an array (its shape and dtype, never its data)."""
+from __future__ import annotations
+
+import numpy as np
+
+_SHORT_NAMES = {
+    "float64": "f64", "float32": "f32", "float16": "f16",
+    "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8",
+    "uint64": "u64", "uint32": "u32", "uint16": "u16", "uint8": "u8",
+    "bool": "bool", "complex128": "c128", "complex64": "c64",
+}
+
+
+class ShapedArray:
+    """The abstract value of an array: a shape and a dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def short(self) -> str:
+        """The jaxpr-style type, e.g. ``f32[3,4]``."""
+        name = _SHORT_NAMES.get(self.dtype.name, self.dtype.name)
+        return f"{name}[{','.join(map(str, self.shape))}]"
+
+    __str__ = short
+
+    def __repr__(self):
+        return f"ShapedArray({self.short()})"
+
+
+def is_float(dtype) -> bool:
+    return np.issubdtype(dtype, np.floating)
+
+
+def is_differentiable(dtype) -> bool:
+    """Only real floating arrays carry tangents and cotangents."""
+    return np.issubdtype(dtype, np.floating)
+
+
+def aval_of(value) -> ShapedArray:
+    """The abstract value of a concrete NumPy array or scalar."""
+    value = np.asarray(value)
+    return ShapedArray(value.shape, value.dtype)

@@ -1,0 +1,208 @@
+"""The IR: typed single-assignment programs (like a jaxpr), their printer and their checker.
+
+An ``IR`` is ``{ lambda consts ; inputs . let equations in outputs }``. Each ``Eqn`` applies one
+primitive to ``Var`` and ``Literal`` inputs and defines new ``Var`` outputs. Parameters are
+static Python data; a parameter may itself be an ``IR`` (control flow and custom rules), which
+the printer and the checker walk recursively. A transformed program is just another ``IR``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .aval import ShapedArray, aval_of
+
+
+class Var:
+    """A single-assignment variable; it is identified by object identity."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Var<{self.aval.short()}>"
+
+
+class Literal:
+    """A scalar constant written inline in the IR."""
+
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val):
+        self.val = val
+        self.aval = aval_of(val)
+
+    def __repr__(self):
+        return f"Literal({self.val!r})"
+
+
+class Eqn:
+    """``outputs = primitive[params](*inputs)``."""
+
+    __slots__ = ("primitive", "inputs", "outputs", "params")
+
+    def __init__(self, primitive, inputs, outputs, params):
+        self.primitive = primitive
+        self.inputs = inputs
+        self.outputs = outputs
+        self.params = params
+
+    def __repr__(self):
+        return f"Eqn({self.primitive.name}, {len(self.inputs)} in, {len(self.outputs)} out)"
+
+
+class IR:
+    """A closed program: constant variables with their values, inputs, equations, outputs.
+
+    ``consts`` holds the values of ``constvars``: NumPy arrays, or tracers of an enclosing
+    transformation that the traced function closed over.
+    """
+
+    __slots__ = ("constvars", "consts", "invars", "eqns", "outvars")
+
+    def __init__(self, constvars, consts, invars, eqns, outvars):
+        self.constvars = constvars
+        self.consts = consts
+        self.invars = invars
+        self.eqns = eqns
+        self.outvars = outvars
+
+    @property
+    def in_avals(self):
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self):
+        return [v.aval for v in self.outvars]
+
+    def __str__(self):
+        return pretty_print(self)
+
+    def __repr__(self):
+        return pretty_print(self)
+
+
+# ----------------------------------------------------------------------------------- printer
+
+def _var_name(index: int) -> str:
+    """0 -> a, 25 -> z, 26 -> ba, ... (the jaxpr naming scheme)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    name = ""
+    index += 1
+    while index:
+        index, digit = divmod(index - 1, 26)
+        name = letters[digit] + name
+    return name
+
+
+class _Names:
+    def __init__(self):
+        self.names: dict[int, str] = {}
+
+    def define(self, var: Var) -> str:
+        name = _var_name(len(self.names))
+        self.names[id(var)] = name
+        return f"{name}:{var.aval.short()}"
+
+    def use(self, atom) -> str:
+        if isinstance(atom, Literal):
+            return _format_literal(atom.val)
+        return self.names.get(id(atom), "?")
+
+
+def _format_literal(value) -> str:
+    value = np.asarray(value)
+    if value.dtype == np.bool_:
+        return str(bool(value))
+    item = value.item()
+    return repr(item) if isinstance(item, float) else str(item)
+
+
+def _format_param(value, indent: int) -> str:
+    if isinstance(value, IR):
+        return pretty_print(value, indent + 4)
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    if isinstance(value, tuple):
+        inner = ",".join(_format_param(v, indent) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return str(value)
+
+
+def pretty_print(ir: IR, indent: int = 0) -> str:
+    """Print ``ir`` in the jaxpr text style, one equation a line."""
+    names = _Names()
+    consts = " ".join(names.define(v) for v in ir.constvars)
+    inputs = " ".join(names.define(v) for v in ir.invars)
+    pad = " " * indent
+    lines = [f"{{ lambda {consts}{' ' if consts else ''}; {inputs}. let"]
+    for eqn in ir.eqns:
+        outs = " ".join(names.define(v) for v in eqn.outputs)
+        params = ""
+        if eqn.params:
+            params = "[" + " ".join(f"{k}={_format_param(v, indent)}"
+                                    for k, v in sorted(eqn.params.items())) + "]"
+        args = " ".join(names.use(a) for a in eqn.inputs)
+        lines.append(f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip())
+    outs = ", ".join(names.use(v) for v in ir.outvars)
+    lines.append(f"{pad}  in ({outs}{',' if len(ir.outvars) == 1 else ''}) }}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- checker
+
+class IRTypeError(Exception):
+    """The IR is malformed: a variable used before definition, defined twice, or mistyped."""
+
+
+def typecheck(ir: IR) -> None:
+    """Check that ``ir`` is well formed: single assignment, defined before use, types agree."""
+    defined: set[int] = set()
+
+    def define(var):
+        if not isinstance(var, Var):
+            raise IRTypeError(f"expected a Var to be defined, got {var!r}")
+        if id(var) in defined:
+            raise IRTypeError(f"variable {var!r} is defined twice")
+        defined.add(id(var))
+
+    def check_use(atom, where):
+        if isinstance(atom, Literal):
+            return
+        if id(atom) not in defined:
+            raise IRTypeError(f"{where} uses {atom!r} before it is defined")
+
+    if len(ir.constvars) != len(ir.consts):
+        raise IRTypeError(f"{len(ir.constvars)} constvars but {len(ir.consts)} const values")
+    for var in ir.constvars + ir.invars:
+        define(var)
+    for eqn in ir.eqns:
+        for atom in eqn.inputs:
+            check_use(atom, f"equation {eqn.primitive.name}")
+        for param in eqn.params.values():
+            if isinstance(param, IR):
+                typecheck(param)
+        expected = eqn.primitive.abstract_eval(*[a.aval for a in eqn.inputs], **eqn.params)
+        if not eqn.primitive.multiple_results:
+            expected = [expected]
+        got = [v.aval for v in eqn.outputs]
+        if list(expected) != got:
+            raise IRTypeError(
+                f"equation {eqn.primitive.name}: outputs typed "
+                f"{[a.short() for a in got]}, but its shape rule gives "
+                f"{[a.short() for a in expected]}")
+        for var in eqn.outputs:
+            define(var)
+    for atom in ir.outvars:
+        check_use(atom, "the output list")
+
+
+def count_eqns(ir: IR) -> dict[str, Any]:
+    """How many equations of each primitive ``ir`` holds (handy in tests and benchmarks)."""
+    counts: dict[str, int] = {}
+    for eqn in ir.eqns:
+        counts[eqn.primitive.name] = counts.get(eqn.primitive.name, 0) + 1
+    return counts

@@ -1,0 +1,95 @@
+"""Primitives: the operations the IR is made of, each carrying all of its rules.
+
+A primitive's rules, written next to its definition in ``funcgrad/ops``:
+- ``impl(*arrays, **params)``: evaluate on NumPy arrays;
+- ``abstract_eval(*avals, **params)``: the shape and dtype rule (raises ``ShapeError``);
+- ``jvp(primals, tangents, **params) -> (out, tangent_out)``: forward mode, tangents may be
+  ``None`` (a symbolic zero);
+- ``vjp(needs, g, ans, *inputs, **params) -> cotangent per input``: reverse mode; ``needs[i]``
+  says whether input ``i`` wants a cotangent, and an unwanted or zero one is ``None``.
+Rules are written with funcgrad's own operations, so they trace, and nest to any order.
+"""
+from __future__ import annotations
+
+from .errors import ShapeError, at_user_line
+
+ELEMENTWISE: set = set()   # maps equal-shaped (broadcast) inputs to outputs point by point
+REDUCTION: set = set()     # folds axes away
+STRUCTURAL: set = set()    # moves, selects or copies data without arithmetic
+CONTRACTION: set = set()   # einsum-like products that go to BLAS
+SPECIAL: set = set()       # markers and higher-order primitives
+
+_CATEGORIES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION, "structural": STRUCTURAL,
+               "contraction": CONTRACTION, "special": SPECIAL}
+ALL_PRIMITIVES: dict[str, "Primitive"] = {}
+RULES = ("impl", "abstract_eval", "jvp", "vjp")
+
+
+class MissingRuleError(TypeError):
+    """A primitive lacks the rule a transformation needs."""
+
+
+def _missing(prim: "Primitive", rule: str):
+    def raise_missing(*args, **kwargs):
+        raise MissingRuleError(f"no {rule} rule for primitive '{prim.name}': "
+                               f"funcgrad cannot {_RULE_PURPOSE[rule]} through it")
+    raise_missing.missing = True
+    return raise_missing
+
+
+_RULE_PURPOSE = {"impl": "evaluate it", "abstract_eval": "trace it",
+                 "jvp": "differentiate it in forward mode (jvp, jacfwd)",
+                 "vjp": "differentiate it in reverse mode (grad, vjp, jacrev)"}
+
+
+class Primitive:
+    """A named operation with its rules; ``bind`` applies it to arrays or traced values."""
+
+    def __init__(self, name: str, category: str, multiple_results: bool = False):
+        if name in ALL_PRIMITIVES:
+            raise ValueError(f"primitive '{name}' is defined twice")
+        self.name = name
+        self.multiple_results = multiple_results
+        self.category = category
+        _CATEGORIES[category].add(self)
+        ALL_PRIMITIVES[name] = self
+        for rule in RULES:
+            setattr(self, rule, _missing(self, rule))
+
+    def has_rule(self, rule: str) -> bool:
+        return not getattr(getattr(self, rule), "missing", False)
+
+    def bind(self, *args, **params):
+        """Apply the primitive: evaluate it on arrays, or record it in the innermost trace."""
+        trace = None
+        for arg in args:
+            if isinstance(arg, Tracer):
+                if trace is None or arg._trace.level > trace.level:
+                    trace = arg._trace
+        if trace is None:
+            try:
+                return self.impl(*args, **params)
+            except (ValueError, IndexError, TypeError):
+                # NumPy's own message does not name our primitive: let the shape rule explain.
+                self.shape_check(args, params)
+                raise
+        return trace.process(self, args, params)
+
+    def shape_check(self, args, params):
+        from .aval import aval_of
+        avals = [a.aval if isinstance(a, Tracer) else aval_of(a) for a in args]
+        return self.abstract_eval_named(avals, params)
+
+    def abstract_eval_named(self, avals, params):
+        """``abstract_eval``, with a failure re-raised naming this primitive and the user's line."""
+        try:
+            return self.abstract_eval(*avals, **params)
+        except ShapeError as error:
+            shapes = ", ".join(a.short() for a in avals)
+            raise ShapeError(at_user_line(f"{self.name}: {error} (operands: {shapes})")) from None
+
+    def __repr__(self):
+        return self.name
+
+
+from .trace import Tracer  # noqa: E402  (the trace module needs Primitive defined first)

@@ -1,0 +1,205 @@
+"""Tracing: running a Python function on ``Tracer`` values to record an ``IR``.
+
+There is one kind of trace, the IR builder, and a stack of them: each transformation that traces
+pushes one. A primitive bound to tracers is recorded in the innermost trace among its
+arguments; a tracer of an enclosing trace that reaches an inner one (a closure) becomes a
+constant of the inner IR. That is what keeps nested derivatives free of perturbation
+confusion: each level differentiates only its own inputs. A primitive bound to concrete
+arrays only is evaluated on the spot (constant folding).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .aval import ShapedArray, aval_of
+from .errors import (ConcretizationError, EscapedTracerError, TracerConversionError,
+                     at_user_line)
+from .ir import IR, Eqn, Literal, Var
+
+_trace_stack: list["IRTrace"] = []
+
+
+class Tracer:
+    """A traced array: it knows its shape and dtype, and stands for a variable of an IR."""
+
+    __slots__ = ("_trace", "_var", "_origin")
+    __array_priority__ = 1000
+
+    def __init__(self, trace: "IRTrace", var: Var, origin: str):
+        self._trace = trace
+        self._var = var
+        self._origin = origin
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self._var.aval
+
+    @property
+    def shape(self):
+        return self._var.aval.shape
+
+    @property
+    def dtype(self):
+        return self._var.aval.dtype
+
+    @property
+    def ndim(self):
+        return len(self._var.aval.shape)
+
+    @property
+    def size(self):
+        return self._var.aval.size
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self):
+        return f"Tracer<{self.aval.short()}>"
+
+    # ------------------------------------------------------------------ conversions that fail
+    def _describe(self) -> str:
+        return f"a traced {self.aval.short()} array (from {self._origin})"
+
+    def __bool__(self):
+        raise ConcretizationError(at_user_line(
+            f"Python control flow needs the truth value of {self._describe()}, but inside a "
+            "funcgrad transformation its value is not known yet. Use fnp.where(cond, a, b) or "
+            "fg.cond(pred, true_fun, false_fun, *operands) for a data-dependent choice, or make "
+            "the argument static (fg.jit(..., static_argnums=...))."))
+
+    def _conversion_error(self, what: str):
+        return TracerConversionError(at_user_line(
+            f"{what} of {self._describe()} inside a funcgrad transformation: the value is not "
+            "known while tracing. Keep the computation in funcgrad.numpy (fnp) operations, or "
+            "return the value from the transformed function and convert it outside."))
+
+    def __array__(self, dtype=None, copy=None):
+        raise self._conversion_error("numpy conversion (np.asarray / np.array)")
+
+    def __float__(self):
+        raise self._conversion_error("float()")
+
+    def __int__(self):
+        raise self._conversion_error("int()")
+
+    def __complex__(self):
+        raise self._conversion_error("complex()")
+
+    def __index__(self):
+        raise self._conversion_error("use as a Python index (__index__)")
+
+    def tolist(self):
+        raise self._conversion_error(".tolist()")
+
+    def item(self):
+        raise self._conversion_error(".item()")
+
+
+class IRTrace:
+    """Records bound primitives as equations of an IR under construction."""
+
+    def __init__(self, level: int):
+        self.level = level
+        self.active = True
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.constvars: list[Var] = []
+        self.consts: list = []
+        self._const_var_by_id: dict[int, Var] = {}
+
+    def new_input(self, aval: ShapedArray, origin: str = "an argument") -> Tracer:
+        var = Var(aval)
+        self.invars.append(var)
+        return Tracer(self, var, origin)
+
+    def atom(self, value):
+        """The IR atom for ``value``: its var, an inline literal, or a captured constant."""
+        if isinstance(value, Tracer):
+            if value._trace is self:
+                return value._var
+            if not value._trace.active:
+                raise _escaped(value)
+        else:
+            value = value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value)
+            if value.ndim == 0:
+                return Literal(value)
+        var = self._const_var_by_id.get(id(value))
+        if var is None:
+            var = Var(value.aval if isinstance(value, Tracer) else aval_of(value))
+            self._const_var_by_id[id(value)] = var
+            self.constvars.append(var)
+            self.consts.append(value)   # also keeps the object alive, so its id stays unique
+        return var
+
+    def process(self, prim, args, params):
+        if not self.active:
+            raise _escaped(next(a for a in args if isinstance(a, Tracer)))
+        inputs = [self.atom(a) for a in args]
+        out_avals = prim.abstract_eval_named([a.aval for a in inputs], params)
+        if not prim.multiple_results:
+            var = Var(out_avals)
+            self.eqns.append(Eqn(prim, inputs, [var], params))
+            return Tracer(self, var, prim.name)
+        outputs = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, inputs, outputs, params))
+        return [Tracer(self, v, prim.name) for v in outputs]
+
+
+def _escaped(tracer: Tracer) -> EscapedTracerError:
+    return EscapedTracerError(at_user_line(
+        f"{tracer._describe()} escaped the transformation that created it (it was stored in a "
+        "global or closure and used after the transformed function returned). Return it "
+        "from the function instead."))
+
+
+def current_level() -> int:
+    return _trace_stack[-1].level if _trace_stack else 0
+
+
+def trace_to_ir(flat_fun, in_avals, origins=None) -> IR:
+    """Trace ``flat_fun(*tracers) -> list of outputs`` into an IR with inputs ``in_avals``."""
+    trace = IRTrace(current_level() + 1)
+    _trace_stack.append(trace)
+    try:
+        tracers = [trace.new_input(aval, origins[i] if origins else "an argument")
+                   for i, aval in enumerate(in_avals)]
+        outs = flat_fun(*tracers)
+        outvars = [trace.atom(out) for out in outs]
+    finally:
+        _trace_stack.pop()
+        trace.active = False
+    return IR(trace.constvars, trace.consts, trace.invars, trace.eqns, outvars)
+
+
+def read_atom(env: dict, atom):
+    return atom.val if type(atom) is Literal else env[atom]
+
+
+def eval_ir(ir: IR, args, consts=None, env=None) -> list:
+    """Interpret ``ir`` on ``args``: NumPy arrays, or tracers (which re-records it elsewhere).
+
+    If ``env`` is a dict, every intermediate value is left in it (reverse mode reads them).
+    """
+    if env is None:
+        env = {}
+    env.update(zip(ir.constvars, ir.consts if consts is None else consts))
+    env.update(zip(ir.invars, args))
+    for eqn in ir.eqns:
+        values = [atom.val if type(atom) is Literal else env[atom] for atom in eqn.inputs]
+        out = eqn.primitive.bind(*values, **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outputs, out))
+        else:
+            env[eqn.outputs[0]] = out
+    return [atom.val if type(atom) is Literal else env[atom] for atom in ir.outvars]
+
+
+def is_tracer(value) -> bool:
+    return isinstance(value, Tracer)

@@ -1,0 +1,15 @@
+"""``funcgrad.numpy``: a traceable, differentiable subset of NumPy with NumPy's signatures.
+
+On concrete arrays these functions are NumPy's; on traced values they record primitives.
+"""
+from ._creation import *  # noqa: F401,F403
+from ._elementwise import *  # noqa: F401,F403
+from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
+from ._linalg import *  # noqa: F401,F403
+from ._reductions import *  # noqa: F401,F403
+from ._reductions import all, any, max, min, sum  # noqa: F401
+from ._shape import *  # noqa: F401,F403
+from . import _indexing, _tracer_methods  # noqa: F401  (operators and indexing of tracers)
+
+from numpy import (bool_, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401
+                   uint8, pi, e, inf, nan, newaxis, dtype, ndarray)

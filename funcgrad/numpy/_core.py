@@ -1,0 +1,105 @@
+"""Shared plumbing of ``funcgrad.numpy``: NumPy's dtype rules for traced values, and casts."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ..ops import elementwise as ew
+
+_PY_SCALARS = (bool, int, float, complex)
+_dtype_cache: dict = {}
+
+
+def is_traced(*values) -> bool:
+    for value in values:
+        if isinstance(value, Tracer):
+            return True
+    return False
+
+
+def _dtype_key(value):
+    """What decides a value's role in NumPy's promotion: a dtype, or a weak Python scalar."""
+    if isinstance(value, (Tracer, np.ndarray, np.generic)):
+        return value.dtype
+    if isinstance(value, _PY_SCALARS):
+        return type(value)
+    return np.asarray(value).dtype
+
+
+def _representative(key):
+    if isinstance(key, np.dtype):
+        return np.ones((), key)
+    return key(1)
+
+
+def ufunc_dtype(ufunc, *values) -> np.dtype:
+    """The dtype NumPy's ``ufunc`` gives for these operands (Python scalars stay weak)."""
+    key = (ufunc,) + tuple(_dtype_key(v) for v in values)
+    dtype = _dtype_cache.get(key)
+    if dtype is None:
+        with np.errstate(all="ignore"):
+            dtype = ufunc(*[_representative(k) for k in key[1:]]).dtype
+        _dtype_cache[key] = dtype
+    return dtype
+
+
+def common_dtype(*values) -> np.dtype:
+    """``np.result_type`` of the operands, Python scalars weak (NEP 50)."""
+    key = ("result_type",) + tuple(_dtype_key(v) for v in values)
+    dtype = _dtype_cache.get(key)
+    if dtype is None:
+        dtype = np.result_type(*[_representative(k) for k in key[1:]])
+        _dtype_cache[key] = dtype
+    return dtype
+
+
+def cast(value, dtype):
+    """``value`` as an array or tracer of ``dtype``."""
+    dtype = np.dtype(dtype)
+    if isinstance(value, Tracer):
+        return ew.convert(value, dtype)
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype == dtype:
+        return value
+    return np.asarray(value, dtype=dtype)[()]
+
+
+def asarray_or_tracer(value):
+    """Tracers pass through; everything else becomes a NumPy array (a list may hold tracers)."""
+    if isinstance(value, Tracer):
+        return value
+    if isinstance(value, (list, tuple)) and _contains_tracer(value):
+        from ._shape import stack
+        return stack([asarray_or_tracer(v) for v in value])
+    return np.asarray(value)
+
+
+def _contains_tracer(values) -> bool:
+    for value in values:
+        if isinstance(value, Tracer):
+            return True
+        if isinstance(value, (list, tuple)) and _contains_tracer(value):
+            return True
+    return False
+
+
+def to_float(value):
+    """Promote an integer or bool operand to float64, as NumPy's float functions do."""
+    if np.issubdtype(value.dtype, np.inexact):
+        return value
+    return cast(value, np.float64)
+
+
+def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(f"{who}: axis {a} is out of bounds for an array of "
+                                          f"dimension {ndim}")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{who}: repeated axis in {axis!r}")
+    return tuple(sorted(out))

@@ -1,0 +1,193 @@
+"""Elementwise functions of ``funcgrad.numpy``: NumPy's names, signatures and dtype rules."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ..ops import elementwise as ew
+from ._core import asarray_or_tracer, cast, common_dtype, is_traced, ufunc_dtype
+
+
+def _unary(ufunc, op, doc_name=None):
+    def function(x):
+        if not isinstance(x, Tracer):
+            return ufunc(x)
+        return op(cast(x, ufunc_dtype(ufunc, x)))
+    function.__name__ = doc_name or ufunc.__name__
+    function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
+    return function
+
+
+def _binary(ufunc, op, doc_name=None):
+    def function(x, y):
+        if not (isinstance(x, Tracer) or isinstance(y, Tracer)):
+            return ufunc(x, y)
+        dtype = ufunc_dtype(ufunc, x, y)
+        return op(cast(x, dtype), cast(y, dtype))
+    function.__name__ = doc_name or ufunc.__name__
+    function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
+    return function
+
+
+def _comparison(ufunc, op):
+    def function(x, y):
+        if not (isinstance(x, Tracer) or isinstance(y, Tracer)):
+            return ufunc(x, y)
+        dtype = common_dtype(x, y)
+        return op(cast(x, dtype), cast(y, dtype))
+    function.__name__ = ufunc.__name__
+    function.__doc__ = f"``numpy.{ufunc.__name__}`` (boolean result, no derivative)."
+    return function
+
+
+negative = _unary(np.negative, ew.neg)
+sin = _unary(np.sin, ew.sin)
+cos = _unary(np.cos, ew.cos)
+tan = _unary(np.tan, ew.tan)
+arcsin = _unary(np.arcsin, ew.asin)
+arccos = _unary(np.arccos, ew.acos)
+arctan = _unary(np.arctan, ew.atan)
+sinh = _unary(np.sinh, ew.sinh)
+cosh = _unary(np.cosh, ew.cosh)
+tanh = _unary(np.tanh, ew.tanh)
+arcsinh = _unary(np.arcsinh, ew.asinh)
+arccosh = _unary(np.arccosh, ew.acosh)
+arctanh = _unary(np.arctanh, ew.atanh)
+exp = _unary(np.exp, ew.exp)
+exp2 = _unary(np.exp2, ew.exp2)
+expm1 = _unary(np.expm1, ew.expm1)
+log = _unary(np.log, ew.log)
+log2 = _unary(np.log2, ew.log2)
+log10 = _unary(np.log10, ew.log10)
+log1p = _unary(np.log1p, ew.log1p)
+sqrt = _unary(np.sqrt, ew.sqrt)
+cbrt = _unary(np.cbrt, ew.cbrt)
+absolute = _unary(np.absolute, ew.abs)
+abs = absolute
+sign = _unary(np.sign, ew.sign)
+floor = _unary(np.floor, ew.floor)
+ceil = _unary(np.ceil, ew.ceil)
+sinc = _unary(np.sinc, ew.sinc, "sinc")
+isnan = _unary(np.isnan, ew.isnan)
+isinf = _unary(np.isinf, ew.isinf)
+isfinite = _unary(np.isfinite, ew.isfinite)
+logical_not = _unary(np.logical_not, ew.logical_not)
+
+add = _binary(np.add, ew.add)
+subtract = _binary(np.subtract, ew.sub)
+multiply = _binary(np.multiply, ew.mul)
+divide = _binary(np.true_divide, ew.div, "divide")
+true_divide = _binary(np.true_divide, ew.div)
+floor_divide = _binary(np.floor_divide, ew.floor_divide)
+maximum = _binary(np.maximum, ew.maximum)
+minimum = _binary(np.minimum, ew.minimum)
+arctan2 = _binary(np.arctan2, ew.atan2)
+hypot = _binary(np.hypot, ew.hypot)
+logaddexp = _binary(np.logaddexp, ew.logaddexp)
+logaddexp2 = _binary(np.logaddexp2, ew.logaddexp2)
+mod = _binary(np.remainder, ew.rem, "mod")
+remainder = _binary(np.remainder, ew.rem)
+
+equal = _comparison(np.equal, ew.eq)
+not_equal = _comparison(np.not_equal, ew.ne)
+less = _comparison(np.less, ew.lt)
+less_equal = _comparison(np.less_equal, ew.le)
+greater = _comparison(np.greater, ew.gt)
+greater_equal = _comparison(np.greater_equal, ew.ge)
+logical_and = _comparison(np.logical_and, ew.logical_and)
+logical_or = _comparison(np.logical_or, ew.logical_or)
+logical_xor = _comparison(np.logical_xor, ew.logical_xor)
+
+
+def positive(x):
+    """``numpy.positive``: the identity."""
+    return x
+
+
+def square(x):
+    """``numpy.square``."""
+    if not isinstance(x, Tracer):
+        return np.square(x)
+    return ew.integer_pow(x, 2)
+
+
+def reciprocal(x):
+    """``numpy.reciprocal`` (``1 / x``)."""
+    if not isinstance(x, Tracer):
+        return np.reciprocal(x)
+    return ew.reciprocal(x)
+
+
+def power(x, y):
+    """``numpy.power``; an integer exponent stays exact (``x**2`` is ``x*x``)."""
+    if not is_traced(x, y):
+        return np.power(x, y)
+    if isinstance(y, (int, np.integer)) and not isinstance(y, bool) and isinstance(x, Tracer):
+        dtype = ufunc_dtype(np.power, x, y)
+        if np.issubdtype(dtype, np.floating) or y >= 0:
+            return ew.integer_pow(cast(x, dtype), int(y))
+    dtype = ufunc_dtype(np.power, x, y)
+    return ew.pow(cast(x, dtype), cast(y, dtype))
+
+
+def round(x, decimals: int = 0):
+    """``numpy.round`` (half to even); zero derivative."""
+    if not isinstance(x, Tracer):
+        return np.round(x, decimals)
+    if decimals == 0:
+        return ew.round(x)
+    scale = 10.0 ** decimals
+    return true_divide(ew.round(multiply(x, scale)), scale)
+
+
+around = round
+
+
+def where(condition, x=None, y=None):
+    """``numpy.where(condition, x, y)``: pick from ``x`` where true, else from ``y``.
+
+    The one-argument form needs a concrete condition (its output shape depends on values).
+    """
+    if x is None and y is None:
+        if isinstance(condition, Tracer):
+            from ..core.errors import ConcretizationError, at_user_line
+            raise ConcretizationError(at_user_line(
+                "where(condition) with one argument returns indices, whose number depends on "
+                "the traced condition's values. Use the three-argument where(cond, x, y)."))
+        return np.where(condition)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither")
+    if not is_traced(condition, x, y):
+        return np.where(condition, x, y)[()]
+    condition = asarray_or_tracer(condition)
+    if condition.dtype != np.bool_:
+        condition = not_equal(condition, 0)
+    dtype = common_dtype(x, y)
+    return ew.select(condition, cast(x, dtype), cast(y, dtype))
+
+
+def clip(a, a_min=None, a_max=None):
+    """``numpy.clip``; the derivative is 1 inside ``[a_min, a_max]`` (bounds included), as in
+    PyTorch's ``clamp``, and flows to the bound where it is active."""
+    if not is_traced(a, a_min, a_max):
+        return np.clip(a, a_min, a_max)
+    out = a
+    if a_min is not None:
+        out = where(less(out, a_min), a_min, out)
+    if a_max is not None:
+        out = where(greater(out, a_max), a_max, out)
+    return out
+
+
+def fmax(x, y):
+    """``numpy.fmax``: the maximum, ignoring NaNs."""
+    if not is_traced(x, y):
+        return np.fmax(x, y)
+    return where(isnan(y), x, where(isnan(x), y, maximum(x, y)))
+
+
+def fmin(x, y):
+    """``numpy.fmin``: the minimum, ignoring NaNs."""
+    if not is_traced(x, y):
+        return np.fmin(x, y)
+    return where(isnan(y), x, where(isnan(x), y, minimum(x, y)))

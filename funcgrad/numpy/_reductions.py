@@ -1,0 +1,167 @@
+"""Reductions and cumulative functions of ``funcgrad.numpy``, with ``axis`` and ``keepdims``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ..ops import elementwise as ew
+from ..ops import reduction as red
+from ..ops import structural as st
+from ._core import asarray_or_tracer, cast, normalize_axes
+
+_sum_dtype_cache: dict = {}
+
+
+def _sum_dtype(dtype):
+    """NumPy's accumulator dtype for sum/prod/cumsum: small ints and bools widen."""
+    out = _sum_dtype_cache.get(dtype)
+    if out is None:
+        out = _sum_dtype_cache[dtype] = np.sum(np.zeros(1, dtype)).dtype
+    return out
+
+
+def _keep(result, shape, axes, keepdims):
+    if not keepdims:
+        return result
+    return st.reshape(result, [1 if i in axes else s for i, s in enumerate(shape)])
+
+
+def _reduce(a, axis, keepdims, op, who):
+    axes = normalize_axes(axis, a.ndim, who)
+    return _keep(op(a, axes), a.shape, axes, keepdims)
+
+
+def sum(a, axis=None, dtype=None, keepdims: bool = False):
+    """``numpy.sum``."""
+    if not isinstance(a, Tracer):
+        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    a = cast(a, dtype if dtype is not None else _sum_dtype(a.dtype))
+    return _reduce(a, axis, keepdims, red.reduce_sum, "sum")
+
+
+def prod(a, axis=None, dtype=None, keepdims: bool = False):
+    """``numpy.prod``; its derivative is exact where elements are zero."""
+    if not isinstance(a, Tracer):
+        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    a = cast(a, dtype if dtype is not None else _sum_dtype(a.dtype))
+    return _reduce(a, axis, keepdims, red.reduce_prod, "prod")
+
+
+def _mean_dtype(dtype):
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def mean(a, axis=None, dtype=None, keepdims: bool = False):
+    """``numpy.mean``."""
+    if not isinstance(a, Tracer):
+        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
+    axes = normalize_axes(axis, a.ndim, "mean")
+    count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+    total = red.reduce_sum(a, axes)
+    return _keep(ew.div(total, a.dtype.type(count)), a.shape, axes, keepdims)
+
+
+def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
+    """``numpy.var``: the mean squared deviation, divided by ``n - ddof``."""
+    if not isinstance(a, Tracer):
+        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
+    axes = normalize_axes(axis, a.ndim, "var")
+    count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+    centered = ew.sub(a, mean(a, axes, keepdims=True))
+    total = red.reduce_sum(ew.mul(centered, centered), axes)
+    return _keep(ew.div(total, a.dtype.type(max(count - ddof, 0))), a.shape, axes, keepdims)
+
+
+def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
+    """``numpy.std``: the square root of ``var``."""
+    if not isinstance(a, Tracer):
+        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return ew.sqrt(var(a, axis, dtype, ddof, keepdims))
+
+
+def _extremum(numpy_fn, op, who):
+    def function(a, axis=None, keepdims: bool = False):
+        if not isinstance(a, Tracer):
+            return numpy_fn(a, axis=axis, keepdims=keepdims)
+        axes = normalize_axes(axis, a.ndim, who)
+        if any(a.shape[i] == 0 for i in axes):
+            raise ValueError(f"{who}: zero-size array to reduction operation {who}, which has "
+                             "no identity")
+        return _keep(op(a, axes), a.shape, axes, keepdims)
+    function.__name__ = who
+    function.__doc__ = (f"``numpy.{who}``; where several elements tie, the derivative is "
+                        "shared equally among them.")
+    return function
+
+
+max = _extremum(np.max, red.reduce_max, "max")
+min = _extremum(np.min, red.reduce_min, "min")
+amax = _extremum(np.max, red.reduce_max, "amax")
+amin = _extremum(np.min, red.reduce_min, "amin")
+
+
+def _logical(numpy_fn, op, who):
+    def function(a, axis=None, keepdims: bool = False):
+        if not isinstance(a, Tracer):
+            return numpy_fn(a, axis=axis, keepdims=keepdims)
+        if a.dtype != np.bool_:
+            a = ew.ne(a, a.dtype.type(0))
+        return _reduce(a, axis, keepdims, op, who)
+    function.__name__ = who
+    function.__doc__ = f"``numpy.{who}`` (boolean result, no derivative)."
+    return function
+
+
+all = _logical(np.all, red.reduce_and, "all")
+any = _logical(np.any, red.reduce_or, "any")
+
+
+def _arg(numpy_fn, op, who):
+    def function(a, axis=None, keepdims: bool = False):
+        if not isinstance(a, Tracer):
+            return numpy_fn(a, axis=axis, keepdims=keepdims)
+        if axis is None:
+            flat = st.reshape(a, (a.size,))
+            out = op(flat, 0)
+            return st.reshape(out, (1,) * a.ndim) if keepdims else out
+        (axis,) = normalize_axes(axis, a.ndim, who)
+        return _keep(op(a, axis), a.shape, (axis,), keepdims)
+    function.__name__ = who
+    function.__doc__ = f"``numpy.{who}`` (integer result, no derivative)."
+    return function
+
+
+argmax = _arg(np.argmax, red.argmax, "argmax")
+argmin = _arg(np.argmin, red.argmin, "argmin")
+
+
+def _cumulative(numpy_fn, op, who):
+    def function(a, axis=None, dtype=None):
+        if not isinstance(a, Tracer):
+            return numpy_fn(a, axis=axis, dtype=dtype)
+        a = cast(a, dtype if dtype is not None else _sum_dtype(a.dtype))
+        if axis is None:
+            a, axis = st.reshape(a, (a.size,)), 0
+        (axis,) = normalize_axes(axis, a.ndim, who)
+        return op(a, axis)
+    function.__name__ = who
+    function.__doc__ = f"``numpy.{who}``."
+    return function
+
+
+cumsum = _cumulative(np.cumsum, red.cumsum, "cumsum")
+cumprod = _cumulative(np.cumprod, red.cumprod, "cumprod")
+
+
+def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None):
+    """``numpy.trace``: the sum along a diagonal."""
+    if not isinstance(a, Tracer):
+        return np.trace(a, offset, axis1, axis2, dtype)
+    from ._shape import diagonal
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+__all__ = ["sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "all", "any",
+           "argmax", "argmin", "cumsum", "cumprod", "trace"]

@@ -1,0 +1,68 @@
+"""Operators and array methods of traced values, forwarded to ``funcgrad.numpy``.
+
+NumPy arrays on the left of an operator with a traced value on the right call the tracer's
+reflected operator (``__array_ufunc__ = None`` makes NumPy step aside).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.trace import Tracer
+from . import _elementwise as ew
+from . import _linalg as la
+from . import _reductions as red
+from . import _shape as sh
+
+
+def _swap(function):
+    return lambda self, other: function(other, self)
+
+
+def _astype(self, dtype):
+    from ._core import cast
+    return cast(self, dtype)
+
+
+def _reshape(self, *shape, order="C"):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    return sh.reshape(self, shape, order)
+
+
+def _transpose(self, *axes):
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = axes[0]
+    return sh.transpose(self, axes or None)
+
+
+_METHODS = {
+    "__add__": ew.add, "__radd__": _swap(ew.add),
+    "__sub__": ew.subtract, "__rsub__": _swap(ew.subtract),
+    "__mul__": ew.multiply, "__rmul__": _swap(ew.multiply),
+    "__truediv__": ew.true_divide, "__rtruediv__": _swap(ew.true_divide),
+    "__floordiv__": ew.floor_divide, "__rfloordiv__": _swap(ew.floor_divide),
+    "__mod__": ew.mod, "__rmod__": _swap(ew.mod),
+    "__pow__": ew.power, "__rpow__": _swap(ew.power),
+    "__matmul__": la.matmul, "__rmatmul__": _swap(la.matmul),
+    "__neg__": ew.negative, "__pos__": ew.positive, "__abs__": ew.absolute,
+    "__lt__": ew.less, "__le__": ew.less_equal, "__gt__": ew.greater,
+    "__ge__": ew.greater_equal, "__eq__": ew.equal, "__ne__": ew.not_equal,
+    "__and__": ew.logical_and, "__rand__": _swap(ew.logical_and),
+    "__or__": ew.logical_or, "__ror__": _swap(ew.logical_or),
+    "__xor__": ew.logical_xor, "__rxor__": _swap(ew.logical_xor),
+    "__invert__": ew.logical_not,
+    "sum": red.sum, "mean": red.mean, "prod": red.prod, "max": red.max, "min": red.min,
+    "var": red.var, "std": red.std, "all": red.all, "any": red.any,
+    "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
+    "reshape": _reshape, "astype": _astype, "transpose": _transpose, "ravel": sh.ravel,
+    "flatten": sh.ravel, "dot": la.matmul,
+}
+
+for _name, _function in _METHODS.items():
+    setattr(Tracer, _name, _function)
+
+Tracer.__hash__ = None   # traced values compare elementwise, so they cannot be dict keys
+Tracer.__array_ufunc__ = None
+Tracer.T = property(lambda self: sh.transpose(self))
+Tracer.mT = property(lambda self: sh.transpose(self, tuple(range(self.ndim - 2))
+                                                + (self.ndim - 1, self.ndim - 2)))

@@ -1,0 +1,243 @@
+"""Reductions and scans: sum, max, min, prod, argmax/argmin, all/any, cumsum, cumprod.
+
+Reductions take a sorted tuple of ``axes`` and drop them (``keepdims`` is a reshape done by
+``funcgrad.numpy``). Their output dtype is their input dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.aval import ShapedArray
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive
+from . import elementwise as ew
+from . import structural as st
+
+
+def _reduced_shape(x, *, axes):
+    for axis in axes:
+        if not 0 <= axis < x.ndim:
+            raise ShapeError(f"axis {axis} is out of range for a {x.ndim}-d array")
+    return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)
+
+
+def _reduction(name, impl):
+    prim = Primitive(name, "reduction")
+    prim.impl = impl
+    prim.abstract_eval = _reduced_shape
+    return prim
+
+
+# ----------------------------------------------------------------------------------- sum
+
+reduce_sum_p = _reduction("reduce_sum",
+                          lambda x, *, axes: np.sum(x, axis=axes, dtype=x.dtype))
+reduce_sum_p.jvp = lambda primals, tangents, *, axes: (
+    reduce_sum(primals[0], axes), reduce_sum(tangents[0], axes))
+reduce_sum_p.vjp = lambda needs, g, ans, x, *, axes: (st.expand_to(g, np.shape(x), axes),)
+
+
+def reduce_sum(x, axes):
+    axes = tuple(sorted(int(a) for a in axes))
+    if not axes:
+        return x
+    return reduce_sum_p.bind(x, axes=axes)
+
+
+# ------------------------------------------------------------------------------ max, min
+
+def _extremum_partial(x, ans, axes):
+    """Where ``x`` attains the max (or min): ties share the derivative equally."""
+    shape = np.shape(x)
+    hits = ew.convert(ew.eq(x, st.expand_to(ans, shape, axes)), x.dtype)
+    count = st.expand_to(reduce_sum(hits, axes), shape, axes)
+    return ew.div(hits, count)
+
+
+def _extremum(name, impl):
+    prim = _reduction(name, impl)
+
+    def jvp(primals, tangents, *, axes):
+        ans = prim.bind(primals[0], axes=axes)
+        weights = _extremum_partial(primals[0], ans, axes)
+        return ans, reduce_sum(ew.mul(tangents[0], weights), axes)
+
+    def vjp(needs, g, ans, x, *, axes):
+        shape = np.shape(x)
+        return (ew.mul(st.expand_to(g, shape, axes), _extremum_partial(x, ans, axes)),)
+
+    prim.jvp = jvp
+    prim.vjp = vjp
+    return prim
+
+
+reduce_max_p = _extremum("reduce_max", lambda x, *, axes: np.max(x, axis=axes))
+reduce_min_p = _extremum("reduce_min", lambda x, *, axes: np.min(x, axis=axes))
+
+
+def reduce_max(x, axes):
+    return reduce_max_p.bind(x, axes=tuple(sorted(axes)))
+
+
+def reduce_min(x, axes):
+    return reduce_min_p.bind(x, axes=tuple(sorted(axes)))
+
+
+# ---------------------------------------------------------------------------------- prod
+
+reduce_prod_p = _reduction("reduce_prod",
+                           lambda x, *, axes: np.prod(x, axis=axes, dtype=x.dtype))
+
+
+def _prod_of_others(x, axes):
+    """For each element, the product of the other elements of its reduction group.
+
+    Made from exclusive products from the left and from the right, so zeros are handled
+    exactly (no division), and the result is differentiable again.
+    """
+    shape = np.shape(x)
+    kept = [i for i in range(len(shape)) if i not in axes]
+    moved = st.transpose(x, kept + list(axes))
+    moved_shape = np.shape(moved)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    flat = st.reshape(moved, moved_shape[:len(kept)] + (n,))
+    last = len(kept)
+    ones = np.ones(np.shape(flat)[:-1] + (1,), x.dtype)
+    left = cumprod(st.concatenate([ones, st.slice_along(flat, last, 0, n - 1)], last), last)
+    flipped = st.slice_along(flat, last, None, None, -1)
+    right = cumprod(st.concatenate([ones, st.slice_along(flipped, last, 0, n - 1)], last), last)
+    others = ew.mul(left, st.slice_along(right, last, None, None, -1))
+    others = st.reshape(others, moved_shape)
+    return st.transpose(others, tuple(np.argsort(kept + list(axes))))
+
+
+reduce_prod_p.jvp = lambda primals, tangents, *, axes: (
+    reduce_prod(primals[0], axes),
+    reduce_sum(ew.mul(tangents[0], _prod_of_others(primals[0], axes)), axes))
+reduce_prod_p.vjp = lambda needs, g, ans, x, *, axes: (
+    ew.mul(st.expand_to(g, np.shape(x), axes), _prod_of_others(x, axes)),)
+
+
+def reduce_prod(x, axes):
+    axes = tuple(sorted(int(a) for a in axes))
+    if not axes:
+        return x
+    return reduce_prod_p.bind(x, axes=axes)
+
+
+# ----------------------------------------------------------- argmax, argmin, all, any
+
+def _index_reduction(name, impl, out_dtype):
+    prim = Primitive(name, "reduction")
+    prim.impl = impl
+
+    def shape_rule(x, *, axes):
+        return ShapedArray(_reduced_shape(x, axes=axes).shape, out_dtype)
+
+    prim.abstract_eval = shape_rule
+    prim.jvp = lambda primals, tangents, *, axes: (prim.bind(primals[0], axes=axes), None)
+    prim.vjp = lambda needs, g, ans, x, *, axes: (None,)
+    return prim
+
+
+def _arg_impl(numpy_fn):
+    def impl(x, *, axes):
+        return numpy_fn(x, axis=axes[0]).astype(np.int64)[()]
+    return impl
+
+
+argmax_p = _index_reduction("argmax", _arg_impl(np.argmax), np.int64)
+argmin_p = _index_reduction("argmin", _arg_impl(np.argmin), np.int64)
+reduce_and_p = _index_reduction("reduce_and", lambda x, *, axes: np.all(x, axis=axes), np.bool_)
+reduce_or_p = _index_reduction("reduce_or", lambda x, *, axes: np.any(x, axis=axes), np.bool_)
+
+
+def argmax(x, axis: int):
+    return argmax_p.bind(x, axes=(int(axis),))
+
+
+def argmin(x, axis: int):
+    return argmin_p.bind(x, axes=(int(axis),))
+
+
+def reduce_and(x, axes):
+    return reduce_and_p.bind(x, axes=tuple(sorted(axes)))
+
+
+def reduce_or(x, axes):
+    return reduce_or_p.bind(x, axes=tuple(sorted(axes)))
+
+
+# --------------------------------------------------------------------------------- scans
+
+def _scan_shape(x, *, axis, reverse=False):
+    if not 0 <= axis < x.ndim:
+        raise ShapeError(f"axis {axis} is out of range for a {x.ndim}-d array")
+    return x
+
+
+def _cumsum_impl(x, *, axis, reverse):
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+cumsum_p = Primitive("cumsum", "reduction")
+cumsum_p.impl = _cumsum_impl
+cumsum_p.abstract_eval = _scan_shape
+cumsum_p.jvp = lambda primals, tangents, *, axis, reverse: (
+    cumsum(primals[0], axis, reverse), cumsum(tangents[0], axis, reverse))
+cumsum_p.vjp = lambda needs, g, ans, x, *, axis, reverse: (cumsum(g, axis, not reverse),)
+
+
+def cumsum(x, axis: int, reverse: bool = False):
+    return cumsum_p.bind(x, axis=int(axis), reverse=bool(reverse))
+
+
+cumprod_p = Primitive("cumprod", "reduction")
+cumprod_p.impl = lambda x, *, axis: np.cumprod(x, axis=axis, dtype=x.dtype)
+cumprod_p.abstract_eval = _scan_shape
+
+
+def _cumprod_partials(x, axis):
+    """``P[..., j, i] = prod(x[k] for k <= i if k != j)`` with the scanned axis moved last.
+
+    ``d out[i] / d x[j]`` is ``P[j, i]`` for ``j <= i``; built without division, so exact at
+    zeros. It costs O(n^2) memory along the axis.
+    """
+    moved = st.moveaxis(x, axis, -1)
+    n = np.shape(moved)[-1]
+    rows = st.broadcast_to(st.reshape(moved, np.shape(moved)[:-1] + (1, n)),
+                           np.shape(moved)[:-1] + (n, n))
+    diagonal = np.eye(n, dtype=bool)
+    replaced = ew.select(diagonal, np.ones((), x.dtype), rows)
+    return cumprod(replaced, np.ndim(replaced) - 1)
+
+
+def _cumprod_jvp(primals, tangents, *, axis):
+    (x,), (t,) = primals, tangents
+    partials = _cumprod_partials(x, axis)               # [..., j, i]
+    lower = np.triu(np.ones(partials.shape[-2:], bool))   # j <= i
+    weights = ew.select(lower, partials, np.zeros((), x.dtype))
+    t_moved = st.moveaxis(t, axis, -1)
+    t_col = st.reshape(t_moved, np.shape(t_moved) + (1,))
+    out = reduce_sum(ew.mul(weights, t_col), (np.ndim(weights) - 2,))
+    return cumprod(x, axis), st.moveaxis(out, -1, axis)
+
+
+def _cumprod_vjp(needs, g, ans, x, *, axis):
+    partials = _cumprod_partials(x, axis)
+    lower = np.triu(np.ones(partials.shape[-2:], bool))
+    weights = ew.select(lower, partials, np.zeros((), x.dtype))
+    g_moved = st.moveaxis(g, axis, -1)
+    g_row = st.reshape(g_moved, np.shape(g_moved)[:-1] + (1, np.shape(g_moved)[-1]))
+    ct = reduce_sum(ew.mul(weights, g_row), (np.ndim(weights) - 1,))
+    return (st.moveaxis(ct, -1, axis),)
+
+
+cumprod_p.jvp = _cumprod_jvp
+cumprod_p.vjp = _cumprod_vjp
+
+
+def cumprod(x, axis: int):
+    return cumprod_p.bind(x, axis=int(axis) % max(np.ndim(x), 1))

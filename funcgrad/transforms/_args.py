@@ -1,0 +1,111 @@
+"""Argument plumbing shared by the transformations: argnums, pytree leaves, names, outputs."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import tree
+from ..core.aval import ShapedArray, aval_of, is_differentiable
+from ..core.trace import Tracer
+
+
+def normalize_argnums(argnums, num_args: int, who: str) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative ints, checked against the call's arguments."""
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    out = []
+    for num in nums:
+        if not isinstance(num, int) or isinstance(num, bool):
+            raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -num_args <= num < num_args:
+            raise ValueError(f"{who}: argnums={argnums!r} but the function was called with "
+                             f"{num_args} positional argument(s)")
+        out.append(num % num_args)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{who}: argnums {argnums!r} repeats an argument")
+    return tuple(out)
+
+
+def describe_argument(fun, index: int, path=()) -> str:
+    """``"argument 1 ('y')"``, with a pytree path when the argument is a container."""
+    name = ""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+        if index < len(params) and params[index].kind in (
+                inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            name = f" ('{params[index].name}')"
+    except (TypeError, ValueError):
+        pass
+    where = f" leaf {tree.path_str(path)}" if path else ""
+    return f"argument {index}{name}{where}"
+
+
+def as_value(leaf):
+    """A leaf as an array or tracer: Python floats become float64, ints int64."""
+    if isinstance(leaf, (Tracer, np.ndarray)):
+        return leaf
+    return np.asarray(leaf)
+
+
+def aval(value) -> ShapedArray:
+    return value.aval if isinstance(value, Tracer) else aval_of(value)
+
+
+def differentiable_leaves(fun, args, argnums, who: str):
+    """Flatten the differentiated arguments; each leaf must be a real floating array.
+
+    Returns ``(leaves, treedefs)``: all leaves in order and one treedef per argnum.
+    """
+    leaves, treedefs = [], []
+    for num in argnums:
+        arg_leaves, treedef = tree.flatten(args[num])
+        for position, leaf in enumerate(arg_leaves):
+            value = as_value(leaf)
+            if not is_differentiable(value.dtype):
+                paths = [p for p, _ in tree.leaves_with_path(args[num])]
+                what = describe_argument(fun, num, paths[position] if treedef.num_leaves > 1
+                                         or paths[position] else ())
+                raise TypeError(
+                    f"{who}: {what} has dtype {np.dtype(value.dtype).name}; only real floating "
+                    "inputs can be differentiated. Pass a float (2.0, not 2) or convert with "
+                    ".astype(float), or leave it out of argnums.")
+            leaves.append(value)
+        treedefs.append(treedef)
+    return leaves, treedefs
+
+
+def substitute(args, argnums, treedefs, leaves):
+    """``args`` with each differentiated argument rebuilt from ``leaves``."""
+    new_args = list(args)
+    start = 0
+    for num, treedef in zip(argnums, treedefs):
+        stop = start + treedef.num_leaves
+        new_args[num] = tree.unflatten(treedef, leaves[start:stop])
+        start = stop
+    return new_args
+
+
+def split_per_argnum(treedefs, leaves):
+    out, start = [], 0
+    for treedef in treedefs:
+        stop = start + treedef.num_leaves
+        out.append(tree.unflatten(treedef, leaves[start:stop]))
+        start = stop
+    return out
+
+
+def to_user(value):
+    """What the user gets back: NumPy arrays, 0-d results as NumPy scalars; tracers as is."""
+    if isinstance(value, Tracer):
+        return value
+    value = np.asarray(value)
+    return value[()] if value.ndim == 0 else value
+
+
+def ones_like(value):
+    return np.ones(np.shape(value), value.dtype)
+
+
+def zeros_like(value):
+    return np.zeros(np.shape(value), value.dtype)

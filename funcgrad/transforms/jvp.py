@@ -1,0 +1,86 @@
+"""Forward mode: ``jvp``, an interpreter that carries a tangent beside every value."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import tree
+from ..core.aval import is_differentiable
+from ..core.ir import Literal
+from ..core.trace import trace_to_ir
+from ..ops import elementwise as ew
+from . import _args
+
+
+def jvp_ir(ir, primals, tangents):
+    """Evaluate ``ir`` and its directional derivative; a ``None`` tangent is a zero."""
+    env: dict = dict(zip(ir.constvars, ir.consts))
+    env.update(zip(ir.invars, primals))
+    tangent_env = {v: t for v, t in zip(ir.invars, tangents) if t is not None}
+    for eqn in ir.eqns:
+        values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+        in_tangents = [None if type(a) is Literal else tangent_env.get(a) for a in eqn.inputs]
+        if all(t is None for t in in_tangents):
+            out = eqn.primitive.bind(*values, **eqn.params)
+            out_tangents = None
+        else:
+            out, out_tangents = eqn.primitive.jvp(values, in_tangents, **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outputs, out))
+            tangent_env.update((v, t) for v, t in zip(eqn.outputs, out_tangents or ())
+                               if t is not None)
+        else:
+            env[eqn.outputs[0]] = out
+            if out_tangents is not None:
+                tangent_env[eqn.outputs[0]] = out_tangents
+    outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
+    out_tangents = [None if type(a) is Literal else tangent_env.get(a) for a in ir.outvars]
+    return outs, out_tangents
+
+
+def jvp(fun, primals, tangents):
+    """Evaluate ``fun(*primals)`` and its derivative along ``tangents`` (forward mode).
+
+    Args:
+      fun: a function of arrays or pytrees of arrays.
+      primals: a tuple (or list) of the arguments.
+      tangents: a tuple of the same structure, each tangent shaped like its primal.
+
+    Returns:
+      ``(out, tangent_out)``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.jvp(fnp.sin, (0.0,), (2.0,))
+    (np.float64(0.0), np.float64(2.0))
+    """
+    who = f"jvp of {getattr(fun, '__name__', 'function')}"
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(f"{who}: primals and tangents must be tuples (or lists) of arguments, "
+                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+    leaves, in_tree = tree.flatten(tuple(primals))
+    tangent_leaves, tangent_tree = tree.flatten(tuple(tangents))
+    if tangent_tree != in_tree:
+        raise ValueError(f"{who}: tangents have structure {tangent_tree}, but primals have "
+                         f"{in_tree}")
+    leaves = [_args.as_value(x) for x in leaves]
+    checked = []
+    for i, (x, t) in enumerate(zip(leaves, tangent_leaves)):
+        t = _args.as_value(t)
+        if np.shape(t) != np.shape(x):
+            raise ValueError(f"{who}: tangent {i} has shape {np.shape(t)}, but its primal has "
+                             f"shape {np.shape(x)}")
+        if not is_differentiable(x.dtype):
+            checked.append(None)
+            continue
+        checked.append(t if t.dtype == x.dtype else ew.convert(t, x.dtype))
+    out_trees = []
+
+    def flat_fun(*tracers):
+        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, tracers)))
+        out_trees.append(out_tree)
+        return [_args.as_value(x) for x in out_leaves]
+
+    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+    outs, out_tangents = jvp_ir(ir, leaves, checked)
+    out_tangents = [_args.zeros_like(o) if t is None else t for o, t in zip(outs, out_tangents)]
+    return (tree.unflatten(out_trees[0], [_args.to_user(x) for x in outs]),
+            tree.unflatten(out_trees[0], [_args.to_user(x) for x in out_tangents]))

@@ -1,0 +1,288 @@
+"""Reverse mode: ``vjp``, ``grad`` and ``value_and_grad``.
+
+The backward pass is an interpreter over ``ir.eqns[::-1]``: each equation's ``vjp`` rule turns
+its output cotangent into input cotangents. Rules are written with funcgrad's operations, so
+when the forward values are tracers of an enclosing transformation the backward pass is itself
+recorded, and derivatives nest to any order.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from .. import tree
+from ..core.aval import is_differentiable
+from ..core.errors import DisconnectedGradientError, at_user_line
+from ..core.ir import Literal, Var
+from ..core.trace import eval_ir, trace_to_ir
+from ..ops import elementwise as ew
+from ..ops.special import retain_grad_p, stop_gradient_p
+from . import _args
+
+_ON_DISCONNECTED = ("zeros", "warn", "error")
+
+
+def _needs_gradient(ir, wanted, retain: bool) -> set:
+    """The variables through which a wanted input (or a retained mark) reaches the output."""
+    needs = {v for v, w in zip(ir.invars, wanted) if w}
+    for eqn in ir.eqns:
+        prim = eqn.primitive
+        if prim is stop_gradient_p:
+            continue
+        if (retain and prim is retain_grad_p) or any(
+                type(a) is Var and a in needs for a in eqn.inputs):
+            needs.update(v for v in eqn.outputs if is_differentiable(v.aval.dtype))
+    return needs
+
+
+def _retained_names(ir) -> list:
+    names = [e.params["name"] for e in ir.eqns if e.primitive is retain_grad_p]
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(at_user_line(
+                f"retain_grad: the name '{name}' is used twice in one evaluation; names of "
+                "retained intermediates must be unique"))
+        seen.add(name)
+    return names
+
+
+def linearize(ir, args, wanted, retain: bool = False):
+    """Run ``ir`` forward on ``args``, keeping every value; return ``(outs, backward)``.
+
+    ``backward(out_cts)`` returns ``(input_cts, retained)``: one cotangent per input (``None``
+    where the output does not depend on it) and, with ``retain``, the cotangent of each
+    ``retain_grad`` mark by name.
+    """
+    env: dict = {}
+    outs = eval_ir(ir, args, env=env)
+    needs = _needs_gradient(ir, wanted, retain)
+    names = _retained_names(ir) if retain else []
+
+    def backward(out_cts):
+        ct_env: dict = {}
+        for var, ct in zip(ir.outvars, out_cts):
+            if ct is not None and type(var) is Var and var in needs:
+                _accumulate(ct_env, var, ct)
+        retained = {}
+        for eqn in reversed(ir.eqns):
+            prim = eqn.primitive
+            if prim.multiple_results:
+                cts = [ct_env.pop(v, None) for v in eqn.outputs]
+                if all(ct is None for ct in cts):
+                    continue
+                cts = [_args.zeros_like(env[v]) if ct is None else ct
+                       for v, ct in zip(eqn.outputs, cts)]
+                ans = [env[v] for v in eqn.outputs]
+            else:
+                cts = ct_env.pop(eqn.outputs[0], None)
+                if cts is None:
+                    continue
+                ans = env[eqn.outputs[0]]
+            if retain and prim is retain_grad_p:
+                retained[eqn.params["name"]] = cts
+            input_needs = tuple(type(a) is Var and a in needs for a in eqn.inputs)
+            if not any(input_needs):
+                continue
+            invals = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+            in_cts = prim.vjp(input_needs, cts, ans, *invals, **eqn.params)
+            for atom, need, ct in zip(eqn.inputs, input_needs, in_cts):
+                if need and ct is not None:
+                    _accumulate(ct_env, atom, ct)
+        for name in names:
+            if name not in retained:
+                value = next(env[e.outputs[0]] for e in ir.eqns
+                             if e.primitive is retain_grad_p and e.params["name"] == name)
+                retained[name] = _args.zeros_like(value)
+        return [ct_env.get(v) for v in ir.invars], retained
+
+    return outs, backward
+
+
+def _accumulate(ct_env, var, ct):
+    previous = ct_env.get(var)
+    ct_env[var] = ct if previous is None else ew.add(previous, ct)
+
+
+def _check_scalar_output(out, who: str):
+    value = _args.as_value(out)
+    shape, dtype = np.shape(value), np.dtype(value.dtype)
+    if not is_differentiable(dtype) or int(np.prod(shape)) != 1:
+        raise TypeError(at_user_line(
+            f"{who} needs a function with a real floating scalar output (shape () or a size-1 "
+            f"array), but it returned shape {shape} and dtype {dtype.name}. For a vector or "
+            "matrix output use fg.jacrev / fg.jacfwd, or fg.vjp with a cotangent."))
+    return value
+
+
+def _disconnected(fun, argnums, treedefs, args, position: int, policy: str, who: str):
+    """Name the argument leaf at flat ``position`` and apply the ``on_disconnected`` policy."""
+    for num, treedef in zip(argnums, treedefs):
+        if position < treedef.num_leaves:
+            paths = [p for p, _ in tree.leaves_with_path(args[num])]
+            what = _args.describe_argument(fun, num, paths[position])
+            break
+        position -= treedef.num_leaves
+    message = (f"{who}: the output does not depend on {what} (it is unused, used only through "
+               "stop_gradient, or only through integer/boolean operations); its gradient is "
+               "zero.")
+    if policy == "error":
+        raise DisconnectedGradientError(at_user_line(
+            message + " Pass on_disconnected='zeros' to accept zeros."))
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
+                   on_disconnected: str = "zeros"):
+    """Make a function that returns ``(value, gradient)`` of scalar-valued ``fun``.
+
+    Args:
+      fun: a function of arrays (or pytrees of arrays) returning a floating scalar, or
+        ``(scalar, aux)`` with ``has_aux``.
+      argnums: an int, or a tuple of ints: the positional arguments to differentiate.
+      has_aux: ``fun`` returns ``(output, aux)``; aux is passed through undifferentiated.
+      retained: also return the gradients of the intermediates marked with ``retain_grad``.
+      on_disconnected: ``"zeros"``, ``"warn"`` or ``"error"`` for an argument that the output
+        does not depend on.
+
+    Returns:
+      A function giving ``(value, grads)`` (``((value, aux), grads)`` with ``has_aux``);
+      ``grads`` is one array for an int ``argnums``, a tuple for a tuple, and becomes
+      ``(grads, retained_dict)`` with ``retained``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> value, g = fg.value_and_grad(lambda x: x * fnp.sin(x))(0.0)
+    >>> float(value), float(g)
+    (0.0, 0.0)
+    """
+    if on_disconnected not in _ON_DISCONNECTED:
+        raise ValueError(f"value_and_grad: on_disconnected must be one of {_ON_DISCONNECTED}, "
+                         f"got {on_disconnected!r}")
+    who = getattr(fun, "__name__", "function")
+    who = f"grad of {who}"
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        nums = _args.normalize_argnums(argnums, len(args), who)
+        leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who)
+        aux_tree = []
+
+        def flat_fun(*tracers):
+            out = fun(*_args.substitute(args, nums, treedefs, tracers), **kwargs)
+            if has_aux:
+                if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                    raise TypeError(at_user_line(
+                        f"{who}: has_aux=True needs the function to return a pair "
+                        f"(output, aux), but it returned {type(out).__name__}"))
+                out, aux = out
+                aux_leaves, treedef = tree.flatten(aux)
+                aux_tree.append(treedef)
+                return [_check_scalar_output(out, who)] + aux_leaves
+            return [_check_scalar_output(out, who)]
+
+        ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained)
+        value = outs[0]
+        in_cts, retained_cts = backward([_args.ones_like(value)] + [None] * (len(outs) - 1))
+        grads = []
+        for position, (leaf, ct) in enumerate(zip(leaves, in_cts)):
+            if ct is None:
+                if on_disconnected != "zeros":
+                    _disconnected(fun, nums, treedefs, args, position, on_disconnected, who)
+                ct = _args.zeros_like(leaf)
+            grads.append(_args.to_user(ct))
+        grads = _args.split_per_argnum(treedefs, grads)
+        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        if retained:
+            grads = (grads, {k: _args.to_user(v) for k, v in retained_cts.items()})
+        value = _args.to_user(value)
+        if has_aux:
+            aux = tree.unflatten(aux_tree[0], [_args.to_user(x) for x in outs[1:]])
+            return (value, aux), grads
+        return value, grads
+
+    return value_and_grad_fun
+
+
+def grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
+         on_disconnected: str = "zeros"):
+    """Make a function that returns the gradient of scalar-valued ``fun``.
+
+    Same arguments as ``value_and_grad``; returns only the gradient part (with ``has_aux``,
+    ``(grads, aux)``).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)[0]
+    np.float64(1.5)
+    """
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, retained, on_disconnected)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        value, grads = value_and_grad_fun(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return grad_fun
+
+
+def vjp(fun, *primals, has_aux: bool = False):
+    """Evaluate ``fun(*primals)`` and return ``(out, vjp_fn)`` (``(out, vjp_fn, aux)`` with aux).
+
+    ``vjp_fn(cotangent)`` takes a cotangent shaped like ``out`` and returns a tuple with one
+    cotangent per primal (zeros for integer primals).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> out, vjp_fn = fg.vjp(fnp.sin, 0.0)
+    >>> vjp_fn(2.0)
+    (np.float64(2.0),)
+    """
+    who = f"vjp of {getattr(fun, '__name__', 'function')}"
+    leaves, in_tree = tree.flatten(tuple(primals))
+    leaves = [_args.as_value(x) for x in leaves]
+    out_trees = []
+
+    def flat_fun(*tracers):
+        out = fun(*tree.unflatten(in_tree, tracers))
+        if has_aux:
+            out, aux = out
+            aux_leaves, aux_tree = tree.flatten(aux)
+        else:
+            aux_leaves, aux_tree = [], None
+        out_leaves, out_tree = tree.flatten(out)
+        out_trees.append((out_tree, len(out_leaves), aux_tree))
+        return [_args.as_value(x) for x in out_leaves] + aux_leaves
+
+    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+    wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]
+    outs, backward = linearize(ir, leaves, wanted)
+    out_tree, num_out, aux_tree = out_trees[0]
+    out_values = outs[:num_out]
+
+    def vjp_fn(cotangent):
+        ct_leaves, ct_tree = tree.flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(f"{who}: the cotangent has structure {ct_tree}, but the output "
+                             f"has structure {out_tree}")
+        cts = []
+        for i, (ct, out) in enumerate(zip(ct_leaves, out_values)):
+            ct = _args.as_value(ct)
+            if np.shape(ct) != np.shape(out):
+                raise ValueError(f"{who}: cotangent leaf {i} has shape {np.shape(ct)}, but "
+                                 f"the output leaf has shape {np.shape(out)}")
+            if not is_differentiable(out.dtype):
+                ct = None
+            elif ct.dtype != out.dtype:
+                ct = ew.convert(ct, out.dtype)
+            cts.append(ct)
+        in_cts, _ = backward(cts + [None] * (len(outs) - num_out))
+        result = [_args.to_user(_args.zeros_like(x) if ct is None else ct)
+                  for x, ct in zip(leaves, in_cts)]
+        return tuple(tree.unflatten(in_tree, result))
+
+    out = tree.unflatten(out_tree, [_args.to_user(x) for x in out_values])
+    if has_aux:
+        return out, vjp_fn, tree.unflatten(aux_tree, [_args.to_user(x)
+                                                      for x in outs[num_out:]])
+    return out, vjp_fn

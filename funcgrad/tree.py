@@ -1,0 +1,313 @@
+"""Pytrees: nested containers of leaves, with JAX semantics.
+
+A pytree is a leaf or a container node whose children are pytrees. The node types are
+``tuple``, ``list``, ``dict`` (children in sorted-key order), ``collections.OrderedDict``
+(insertion order), ``collections.defaultdict``, ``None`` (a node with no children, so not a
+leaf), namedtuples (their class is kept), and classes given to :func:`register`.
+Everything else -- numbers, arrays, tracers, any other object -- is a leaf. Dispatch is on
+the exact type, so a subclass of a node type is a leaf unless it is registered too.
+
+>>> leaves, treedef = flatten({'b': (1, 2), 'a': None})
+>>> leaves, treedef
+([1, 2], PyTreeDef({'a': None, 'b': (*, *)}))
+>>> unflatten(treedef, [10, 20])
+{'a': None, 'b': (10, 20)}
+
+Flattening and unflattening run on every call of a transformed function, so the common
+cases (a leaf; a flat tuple of leaves) take short paths, and a type's kind is looked up in
+a dict cache rather than by ``isinstance`` tests.
+"""
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+__all__ = ["PyTreeDef", "flatten", "leaves", "leaves_with_path", "map", "path_str",
+           "register", "structure", "unflatten"]
+
+_MISS = object()
+
+
+class _NodeType:
+    """How one node class splits into children and is rebuilt; compared by identity."""
+
+    __slots__ = ("cls", "flatten", "fmt", "keys", "unflatten")
+
+    def __init__(self, cls, flatten, unflatten, keys=None, fmt=None):
+        self.cls, self.flatten, self.unflatten = cls, flatten, unflatten
+        self.keys = keys or (lambda aux, n: range(n))  # path keys of the children
+        self.fmt = fmt or _fmt_custom                   # (aux, child reprs) -> str
+
+
+def _fmt_custom(h, aux, parts):
+    return f"CustomNode({h.cls.__qualname__}[{aux!r}], [{', '.join(parts)}])"
+
+
+def _fmt_tuple(h, aux, parts):
+    return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+
+def _fmt_dict(h, aux, parts):
+    keys = aux[1] if h.cls is collections.defaultdict else aux
+    body = "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(keys, parts)) + "}"
+    return body if h.cls is dict else f"{h.cls.__name__}({body})"
+
+
+def _sorted_keys(d: dict) -> tuple:
+    try:
+        return tuple(sorted(d))
+    except TypeError as e:
+        raise TypeError(f"tree: dict keys must be mutually sortable: {list(d)!r}") from e
+
+
+def _flat_dict(d):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], keys
+
+
+def _flat_ddict(d):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], (d.default_factory, keys)
+
+
+_TUPLE = _NodeType(tuple, lambda x: (x, None), lambda a, c: tuple(c), fmt=_fmt_tuple)
+_BUILTIN = [
+    _TUPLE,
+    _NodeType(list, lambda x: (x, None), lambda a, c: list(c),
+              fmt=lambda h, a, p: f"[{', '.join(p)}]"),
+    _NodeType(dict, _flat_dict, lambda a, c: dict(zip(a, c)), lambda a, n: a, _fmt_dict),
+    _NodeType(type(None), lambda x: ((), None), lambda a, c: None,
+              fmt=lambda h, a, p: "None"),
+    _NodeType(collections.OrderedDict, lambda d: (list(d.values()), tuple(d)),
+              lambda a, c: collections.OrderedDict(zip(a, c)), lambda a, n: a, _fmt_dict),
+    _NodeType(collections.defaultdict, _flat_ddict,
+              lambda a, c: collections.defaultdict(a[0], zip(a[1], c)),
+              lambda a, n: a[1], _fmt_dict),
+]
+# Explicitly registered node types (builtins included), and the per-type cache used for
+# dispatch: type -> _NodeType, or None for a leaf type. Namedtuples enter the cache lazily.
+_registry: dict[type, _NodeType] = {h.cls: h for h in _BUILTIN}
+_cache: dict[type, _NodeType | None] = dict(_registry)
+_get = _cache.get
+
+
+def _classify(t: type) -> _NodeType | None:
+    """The node type of class ``t`` (None for a leaf), computed once and cached."""
+    h = _registry.get(t)
+    if h is None and issubclass(t, tuple) and isinstance(getattr(t, "_fields", None), tuple):
+        h = _NodeType(t, lambda x: (x, None), lambda a, c, t=t: t(*c),
+                      fmt=lambda h, a, p: h.cls.__name__ + "(" + ", ".join(
+                          f"{f}={s}" for f, s in zip(h.cls._fields, p)) + ")")
+    _cache[t] = h
+    return h
+
+
+def _flatten(x: Any, h: _NodeType | None, out: list) -> tuple | None:
+    """Append the leaves of ``x`` (whose node type is ``h``) to ``out``; return its node.
+
+    A node is ``None`` for a leaf, else ``(node_type, aux_data, child_nodes)``.
+    """
+    if h is None:
+        out.append(x)
+        return None
+    children, aux = h.flatten(x)
+    nodes = []
+    for c in children:
+        hc = _get(type(c), _MISS)
+        if hc is None:  # leaf child: skip the call
+            out.append(c)
+            nodes.append(None)
+        else:
+            if hc is _MISS:
+                hc = _classify(type(c))
+            nodes.append(_flatten(c, hc, out))
+    return (h, aux, tuple(nodes))
+
+
+def _build(node: tuple | None, it) -> Any:
+    if node is None:
+        return next(it)
+    h, aux, kids = node
+    return h.unflatten(aux, tuple([next(it) if k is None else _build(k, it) for k in kids]))
+
+
+def _repr(node: tuple | None) -> str:
+    if node is None:
+        return "*"
+    h, aux, kids = node
+    return h.fmt(h, aux, [_repr(k) for k in kids])
+
+
+_GENERAL, _LEAF_MODE, _FLAT_TUPLE = 0, 1, 2
+
+
+class PyTreeDef:
+    """The structure of a pytree: everything but its leaves. Hashable and comparable."""
+
+    __slots__ = ("_hash", "_mode", "_node", "num_leaves")
+
+    def __init__(self, node: tuple | None, num_leaves: int, mode: int = _GENERAL):
+        self._node, self.num_leaves, self._mode, self._hash = node, num_leaves, mode, None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PyTreeDef) and (
+            self._node is other._node or self._node == other._node)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self._node)
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"PyTreeDef({_repr(self._node)})"
+
+    def unflatten(self, leaves: Iterable[Any]) -> Any:
+        """Same as ``unflatten(self, leaves)``."""
+        return unflatten(self, leaves)
+
+
+_LEAF_DEF = PyTreeDef(None, 1, _LEAF_MODE)
+_flat_nodes: dict[int, tuple] = {}
+
+
+def flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
+    """Split ``tree`` into its list of leaves and its structure.
+
+    >>> flatten((1.0, [2.0, None]))
+    ([1.0, 2.0], PyTreeDef((*, [*, None])))
+    """
+    t = type(tree)
+    h = _get(t, _MISS)
+    if h is None:
+        return [tree], _LEAF_DEF
+    if h is _TUPLE:
+        for c in tree:
+            if _get(type(c), _MISS) is not None:
+                break
+        else:  # a flat tuple of known leaf types
+            n = len(tree)
+            node = _flat_nodes.get(n)
+            if node is None:
+                node = _flat_nodes.setdefault(n, (_TUPLE, None, (None,) * n))
+            return list(tree), PyTreeDef(node, n, _FLAT_TUPLE)
+    elif h is _MISS:
+        h = _classify(t)
+    out: list = []
+    node = _flatten(tree, h, out)
+    return out, PyTreeDef(node, len(out))
+
+
+def unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
+    """Rebuild a pytree of structure ``treedef`` from its leaves (in flatten order).
+
+    >>> leaves, td = flatten({'a': 1, 'b': (2, 3)})
+    >>> unflatten(td, [x * 10 for x in leaves])
+    {'a': 10, 'b': (20, 30)}
+    """
+    if type(leaves) is not list and type(leaves) is not tuple:
+        leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(f"unflatten: {treedef!r} expects {treedef.num_leaves} leaves, "
+                         f"got {len(leaves)}")
+    mode = treedef._mode
+    if mode == _FLAT_TUPLE:
+        return tuple(leaves)
+    if mode == _LEAF_MODE:
+        return leaves[0]
+    return _build(treedef._node, iter(leaves))
+
+
+def structure(tree: Any) -> PyTreeDef:
+    """The structure (treedef) of ``tree``.
+
+    >>> structure({'a': 1.0, 'b': (2.0, 3.0)})
+    PyTreeDef({'a': *, 'b': (*, *)})
+    """
+    return flatten(tree)[1]
+
+
+def leaves(tree: Any) -> list[Any]:
+    """The leaves of ``tree``, in flatten order (dicts by sorted key).
+
+    >>> leaves({'b': [1, 2], 'a': 0, 'c': None})
+    [0, 1, 2]
+    """
+    return flatten(tree)[0]
+
+
+def map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """Apply ``f`` leafwise to ``tree`` and the ``rest`` trees (all of one structure).
+
+    >>> map(lambda x, y: x + y, {'a': 1, 'b': (2, 3)}, {'a': 10, 'b': (20, 30)})
+    {'a': 11, 'b': (22, 33)}
+    """
+    flat, td = flatten(tree)
+    if not rest:
+        return unflatten(td, [f(x) for x in flat])
+    others = []
+    for i, r in enumerate(rest, 1):
+        r_flat, r_td = flatten(r)
+        if r_td != td:
+            raise ValueError(f"tree.map: tree {i} has a different structure from tree 0:"
+                             f"\n  tree 0: {td!r}\n  tree {i}: {r_td!r}")
+        others.append(r_flat)
+    return unflatten(td, [f(*xs) for xs in zip(flat, *others)])
+
+
+def register(cls: type, flatten: Callable[[Any], tuple[Iterable[Any], Hashable]],
+             unflatten: Callable[[Any, tuple], Any]) -> None:
+    """Make ``cls`` a pytree node type (exact type, not subclasses).
+
+    ``flatten(obj) -> (children, aux_data)``; ``unflatten(aux_data, children) -> obj``.
+    ``aux_data`` becomes part of the treedef, so it must be hashable and comparable.
+
+    >>> class Pair:
+    ...     def __init__(self, a, b): self.a, self.b = a, b
+    >>> register(Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
+    >>> leaves(Pair(1, (2, 3)))
+    [1, 2, 3]
+    """
+    if cls in _registry:
+        raise ValueError(f"tree.register: {cls.__module__}.{cls.__qualname__} is "
+                         "already registered as a pytree node type")
+
+    def flat(x: Any) -> tuple[tuple, Any]:
+        children, aux = flatten(x)
+        return tuple(children), aux
+
+    _registry[cls] = h = _NodeType(cls, flat, unflatten)
+    _cache[cls] = h  # overrides a cached leaf or namedtuple classification
+
+
+def leaves_with_path(tree: Any) -> list[tuple[tuple, Any]]:
+    """The leaves of ``tree`` with their paths: tuples of dict keys and child indices.
+
+    >>> leaves_with_path({'w': [1.0, 2.0], 'b': 3.0})
+    [(('b',), 3.0), (('w', 0), 1.0), (('w', 1), 2.0)]
+    """
+    out: list = []
+
+    def walk(x: Any, path: tuple) -> None:
+        h = _get(type(x), _MISS)
+        if h is _MISS:
+            h = _classify(type(x))
+        if h is None:
+            out.append((path, x))
+            return
+        children, aux = h.flatten(x)
+        children = tuple(children)
+        for k, c in zip(h.keys(aux, len(children)), children):
+            walk(c, path + (k,))
+
+    walk(tree, ())
+    return out
+
+
+def path_str(path: tuple) -> str:
+    """Render a path from :func:`leaves_with_path`; the empty path (a bare leaf) is ``''``.
+
+    >>> path_str(('w', 0))
+    "['w'][0]"
+    """
+    return "".join(f"[{k!r}]" for k in path)
