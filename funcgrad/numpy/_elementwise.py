@@ -10,8 +10,10 @@ from ._core import asarray_or_tracer, cast, common_dtype, is_traced, ufunc_dtype
 
 def _unary(ufunc, op, doc_name=None):
     def function(x):
-        if not isinstance(x, Tracer):
+        if type(x) is not Tracer:
             return ufunc(x)
+        if x._var.aval.dtype.kind == "f":   # the common case: NumPy keeps a float dtype
+            return op(x)
         return op(cast(x, ufunc_dtype(ufunc, x)))
     function.__name__ = doc_name or ufunc.__name__
     function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
@@ -20,8 +22,15 @@ def _unary(ufunc, op, doc_name=None):
 
 def _binary(ufunc, op, doc_name=None):
     def function(x, y):
-        if not (isinstance(x, Tracer) or isinstance(y, Tracer)):
+        x_type, y_type = type(x), type(y)
+        if x_type is not Tracer and y_type is not Tracer:
             return ufunc(x, y)
+        # The common cases: float tracers of one dtype, or one with a Python float.
+        if x_type is Tracer and x._var.aval.dtype.kind == "f":
+            if y_type is float or (y_type is Tracer and y._var.aval.dtype == x._var.aval.dtype):
+                return op(x, y)
+        elif y_type is Tracer and x_type is float and y._var.aval.dtype.kind == "f":
+            return op(x, y)
         dtype = ufunc_dtype(ufunc, x, y)
         return op(cast(x, dtype), cast(y, dtype))
     function.__name__ = doc_name or ufunc.__name__

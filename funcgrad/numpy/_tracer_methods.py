@@ -61,8 +61,23 @@ _METHODS = {
 for _name, _function in _METHODS.items():
     setattr(Tracer, _name, _function)
 
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """``np.sin(tracer)`` or ``ndarray * tracer``: run the funcgrad.numpy function instead."""
+    from .. import numpy as fnp
+    from ..core.errors import TracerConversionError, at_user_line
+    function = getattr(fnp, ufunc.__name__, None)
+    if method == "__call__" and function is not None and not kwargs:
+        return function(*inputs)
+    raise TracerConversionError(at_user_line(
+        f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} was applied to "
+        f"{self._describe()}; funcgrad cannot run NumPy on traced values. Use "
+        f"funcgrad.numpy.{ufunc.__name__} (fnp) where it exists."))
+
+
 Tracer.__hash__ = None   # traced values compare elementwise, so they cannot be dict keys
-Tracer.__array_ufunc__ = None
+Tracer.__array_ufunc__ = _array_ufunc
 Tracer.T = property(lambda self: sh.transpose(self))
 Tracer.mT = property(lambda self: sh.transpose(self, tuple(range(self.ndim - 2))
                                                 + (self.ndim - 1, self.ndim - 2)))

@@ -20,6 +20,9 @@ from . import structural
 
 
 def _broadcast_shapes(*shapes):
+    first = shapes[0]
+    if all(shape == first for shape in shapes):
+        return first
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
@@ -222,7 +225,26 @@ neg = _unary("neg", np.negative, kind="linear")
 
 # ----------------------------------------------------------------------- smooth binary ops
 
-mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
+_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
+
+
+def _is_concrete_one(value) -> bool:
+    kind = type(value)
+    if kind is float or kind is int or kind is np.float64 or kind is np.float32:
+        return value == 1
+    return kind is np.ndarray and value.ndim == 0 and value == 1
+
+
+def mul(x, y):
+    """``x * y``; a product with a concrete scalar 1 (a seed cotangent) is not recorded."""
+    if _is_concrete_one(y) and getattr(y, "dtype", x.dtype) == x.dtype:
+        return x
+    if _is_concrete_one(x) and getattr(x, "dtype", y.dtype) == y.dtype:
+        return y
+    return _mul(x, y)
+
+
+mul.primitive = _mul.primitive
 div = _binary("div", np.true_divide,
               (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))))
 

@@ -41,10 +41,17 @@ def describe_argument(fun, index: int, path=()) -> str:
     return f"argument {index}{name}{where}"
 
 
+_SCALAR_TYPES = {float: np.float64, int: np.int64, bool: np.bool_}
+
+
 def as_value(leaf):
-    """A leaf as an array or tracer: Python floats become float64, ints int64."""
-    if isinstance(leaf, (Tracer, np.ndarray)):
+    """A leaf as an array, NumPy scalar or tracer: Python floats become float64, ints int64."""
+    kind = type(leaf)
+    if kind is Tracer or kind is np.ndarray or isinstance(leaf, np.generic):
         return leaf
+    scalar = _SCALAR_TYPES.get(kind)
+    if scalar is not None:
+        return scalar(leaf)
     return np.asarray(leaf)
 
 
@@ -97,15 +104,19 @@ def split_per_argnum(treedefs, leaves):
 
 def to_user(value):
     """What the user gets back: NumPy arrays, 0-d results as NumPy scalars; tracers as is."""
-    if isinstance(value, Tracer):
+    if isinstance(value, (Tracer, np.generic)):
         return value
     value = np.asarray(value)
     return value[()] if value.ndim == 0 else value
 
 
 def ones_like(value):
+    if isinstance(value, np.generic):
+        return value.dtype.type(1)
     return np.ones(np.shape(value), value.dtype)
 
 
 def zeros_like(value):
+    if isinstance(value, np.generic):
+        return value.dtype.type(0)
     return np.zeros(np.shape(value), value.dtype)

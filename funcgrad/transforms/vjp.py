@@ -8,6 +8,7 @@ recorded, and derivatives nest to any order.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 
 import numpy as np
@@ -16,25 +17,12 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import Literal, Var
-from ..core.trace import eval_ir, trace_to_ir
+from ..core.trace import trace_to_ir
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
 
 _ON_DISCONNECTED = ("zeros", "warn", "error")
-
-
-def _needs_gradient(ir, wanted, retain: bool) -> set:
-    """The variables through which a wanted input (or a retained mark) reaches the output."""
-    needs = {v for v, w in zip(ir.invars, wanted) if w}
-    for eqn in ir.eqns:
-        prim = eqn.primitive
-        if prim is stop_gradient_p:
-            continue
-        if (retain and prim is retain_grad_p) or any(
-                type(a) is Var and a in needs for a in eqn.inputs):
-            needs.update(v for v in eqn.outputs if is_differentiable(v.aval.dtype))
-    return needs
 
 
 def _retained_names(ir) -> list:
@@ -56,9 +44,25 @@ def linearize(ir, args, wanted, retain: bool = False):
     where the output does not depend on it) and, with ``retain``, the cotangent of each
     ``retain_grad`` mark by name.
     """
-    env: dict = {}
-    outs = eval_ir(ir, args, env=env)
-    needs = _needs_gradient(ir, wanted, retain)
+    env: dict = dict(zip(ir.constvars, ir.consts))
+    env.update(zip(ir.invars, args))
+    # ``needs``: the variables through which a wanted input (or a retained mark) reaches the
+    # output; found in the same pass that evaluates the program.
+    needs = {v for v, w in zip(ir.invars, wanted) if w}
+    for eqn in ir.eqns:
+        prim = eqn.primitive
+        out = prim.bind(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
+                        **eqn.params)
+        if prim.multiple_results:
+            env.update(zip(eqn.outputs, out))
+        else:
+            env[eqn.outputs[0]] = out
+        if prim is stop_gradient_p:
+            continue
+        if (retain and prim is retain_grad_p) or any(
+                type(a) is Var and a in needs for a in eqn.inputs):
+            needs.update(v for v in eqn.outputs if v.aval.dtype.kind == "f")
+    outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
     names = _retained_names(ir) if retain else []
 
     def backward(out_cts):
@@ -83,8 +87,8 @@ def linearize(ir, args, wanted, retain: bool = False):
                 ans = env[eqn.outputs[0]]
             if retain and prim is retain_grad_p:
                 retained[eqn.params["name"]] = cts
-            input_needs = tuple(type(a) is Var and a in needs for a in eqn.inputs)
-            if not any(input_needs):
+            input_needs = tuple([type(a) is Var and a in needs for a in eqn.inputs])
+            if True not in input_needs:
                 continue
             invals = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
             in_cts = prim.vjp(input_needs, cts, ans, *invals, **eqn.params)
@@ -108,8 +112,8 @@ def _accumulate(ct_env, var, ct):
 
 def _check_scalar_output(out, who: str):
     value = _args.as_value(out)
-    shape, dtype = np.shape(value), np.dtype(value.dtype)
-    if not is_differentiable(dtype) or int(np.prod(shape)) != 1:
+    shape, dtype = value.shape, value.dtype
+    if dtype.kind != "f" or math.prod(shape) != 1:
         raise TypeError(at_user_line(
             f"{who} needs a function with a real floating scalar output (shape () or a size-1 "
             f"array), but it returned shape {shape} and dtype {dtype.name}. For a vector or "

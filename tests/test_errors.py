@@ -1,0 +1,152 @@
+"""Errors that teach: each says what was wrong, names the operation or argument, and points
+at the user's line."""
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.core.primitive import ALL_PRIMITIVES, ELEMENTWISE, MissingRuleError, Primitive
+
+
+def test_python_if_on_a_traced_value():
+    def f(x):
+        if x > 0:  # the line the message must point at
+            return x
+        return -x
+
+    with pytest.raises(fg.ConcretizationError) as info:
+        fg.grad(f)(1.0)
+    message = str(info.value)
+    assert "from gt" in message and "fnp.where" in message
+    assert "test_errors.py" in message and "if x > 0:" in message
+
+
+def test_while_and_bool_on_traced_values():
+    def f(x):
+        while x < 10:
+            x = x * 2
+        return x
+
+    with pytest.raises(fg.ConcretizationError, match="truth value"):
+        fg.grad(f)(1.0)
+
+
+@pytest.mark.parametrize("convert", [float, int, np.asarray, lambda t: t.item()])
+def test_converting_a_tracer_to_numpy_or_python(convert):
+    def f(x):
+        return x * convert(x)
+
+    with pytest.raises(fg.TracerConversionError) as info:
+        fg.grad(f)(1.0)
+    assert "test_errors.py" in str(info.value)
+
+
+def test_numpy_ufunc_on_a_tracer_runs_the_funcgrad_version():
+    assert fg.grad(lambda x: np.sin(x))(0.0) == 1.0
+    assert fg.grad(lambda x: np.ones(()) * x)(3.0) == 1.0
+    with pytest.raises(fg.TracerConversionError, match="numpy.add.reduce"):
+        fg.grad(lambda x: np.add.reduce(x))(np.ones(3))
+
+
+def test_non_scalar_output_to_grad():
+    with pytest.raises(TypeError) as info:
+        fg.grad(lambda x: x * 2.0)(np.ones(3))
+    message = str(info.value)
+    assert "(3,)" in message and "jacrev" in message and "vjp" in message
+
+
+def test_integer_output_to_grad():
+    with pytest.raises(TypeError, match="int64"):
+        fg.grad(lambda x: fnp.argmax(x))(np.ones(3))
+
+
+def test_differentiating_an_integer_argument():
+    def f(x, count):
+        return x * count
+
+    with pytest.raises(TypeError) as info:
+        fg.grad(f, argnums=1)(2.0, 3)
+    message = str(info.value)
+    assert "argument 1 ('count')" in message and "int64" in message and "2.0" in message
+    with pytest.raises(TypeError, match="bool"):
+        fg.grad(lambda b: b * 1.0)(True)
+    with pytest.raises(TypeError, match=r"\['n'\]"):
+        fg.grad(lambda p: p["x"] * p["n"])({"x": 1.0, "n": 2})
+
+
+def test_shape_mismatch_names_the_primitive_the_shapes_and_the_line():
+    def f(x, y):
+        return fnp.sum(x * y)  # mismatched shapes
+
+    with pytest.raises(fg.ShapeError) as info:
+        fg.grad(f)(np.ones(3), np.ones(4))
+    message = str(info.value)
+    assert message.startswith("mul:") and "(3,)" in message and "(4,)" in message
+    assert "test_errors.py" in message and "mismatched shapes" in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_shape_mismatch_of_a_primitive_on_concrete_arrays_is_also_named():
+    from funcgrad.ops import elementwise as ew
+
+    with pytest.raises(fg.ShapeError, match=r"^add: .*\(2,\).*\(5,\)"):
+        ew.add(np.ones(2), np.ones(5))
+
+
+def test_unknown_keyword_arguments():
+    with pytest.raises(TypeError, match="argnum"):
+        fg.grad(lambda x: x, argnum=0)
+    with pytest.raises(TypeError, match="axes"):
+        fg.grad(lambda x: fnp.sum(x, axes=0))(np.ones(2))
+    with pytest.raises(ValueError, match="on_disconnected"):
+        fg.grad(lambda x: x, on_disconnected="ignore")
+
+
+def test_bad_argnums():
+    with pytest.raises(ValueError, match="called with 1 positional"):
+        fg.grad(lambda x: x, argnums=2)(1.0)
+    with pytest.raises(TypeError, match="argnums"):
+        fg.grad(lambda x: x, argnums="x")(1.0)
+
+
+def test_missing_derivative_rule_names_the_primitive():
+    half = Primitive("test_half_defined", "elementwise")
+    half.impl = np.exp
+    half.abstract_eval = lambda x: x
+    try:
+        with pytest.raises(MissingRuleError, match="no vjp rule for primitive "
+                                                   "'test_half_defined'"):
+            fg.grad(lambda x: half.bind(x))(1.0)
+        with pytest.raises(MissingRuleError, match="no jvp rule .*'test_half_defined'"):
+            fg.jvp(lambda x: half.bind(x), (1.0,), (1.0,))
+    finally:
+        ALL_PRIMITIVES.pop("test_half_defined")
+        ELEMENTWISE.discard(half)
+
+
+def test_escaped_tracer():
+    leaked = []
+
+    def f(x):
+        leaked.append(x)
+        return x * 2.0
+
+    fg.grad(f)(1.0)
+    with pytest.raises(fg.EscapedTracerError, match="escaped"):
+        fg.grad(lambda y: y * leaked[0])(1.0)
+
+
+def test_has_aux_without_a_pair():
+    with pytest.raises(TypeError, match="has_aux"):
+        fg.grad(lambda x: x * 2.0, has_aux=True)(1.0)
+
+
+def test_vjp_cotangent_of_the_wrong_shape():
+    _, pullback = fg.vjp(lambda x: x * 2.0, np.ones(3))
+    with pytest.raises(ValueError, match=r"shape \(2,\).*shape \(3,\)"):
+        pullback(np.ones(2))
+
+
+def test_jvp_tangent_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="tangent 0 has shape"):
+        fg.jvp(lambda x: x, (np.ones(3),), (np.ones(2),))
