@@ -63,9 +63,8 @@ class Primitive:
         """Apply the primitive: evaluate it on arrays, or record it in the innermost trace."""
         trace = None
         for arg in args:
-            if isinstance(arg, Tracer):
-                if trace is None or arg._trace.level > trace.level:
-                    trace = arg._trace
+            if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
+                trace = arg._trace
         if trace is None:
             try:
                 return self.impl(*args, **params)

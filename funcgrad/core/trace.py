@@ -141,7 +141,8 @@ class IRTrace:
     def process(self, prim, args, params):
         if not self.active:
             raise _escaped(next(a for a in args if isinstance(a, Tracer)))
-        inputs = [self.atom(a) for a in args]
+        inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
+                  for a in args]
         out_avals = prim.abstract_eval_named([a.aval for a in inputs], params)
         if not prim.multiple_results:
             var = Var(out_avals)

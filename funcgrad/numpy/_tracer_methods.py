@@ -55,7 +55,7 @@ _METHODS = {
     "var": red.var, "std": red.std, "all": red.all, "any": red.any,
     "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
     "reshape": _reshape, "astype": _astype, "transpose": _transpose, "ravel": sh.ravel,
-    "flatten": sh.ravel, "dot": la.matmul,
+    "flatten": sh.ravel, "dot": la.dot,
 }
 
 for _name, _function in _METHODS.items():
