@@ -10,6 +10,7 @@ from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
 from . import _indexing, _tracer_methods  # noqa: F401  (operators and indexing of tracers)
+from ._indexing import at  # noqa: F401
 
 from numpy import (bool_, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401
                    uint8, pi, e, inf, nan, newaxis, dtype, ndarray)

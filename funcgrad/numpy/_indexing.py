@@ -1,2 +1,249 @@
-"""Indexing of traced values (``x[idx]``) and functional updates (``x.at[idx].set(v)``)."""
+"""Indexing of traced values (``x[idx]``) and functional updates (``x.at[idx].set(v)``).
+
+All of NumPy's indexing, basic and advanced, becomes one ``gather``: the index expression is
+kept as a static ``IndexSpec`` and every integer array in it, concrete or traced, becomes an
+operand. A concrete boolean mask is turned into integer arrays with ``np.nonzero`` (exactly
+NumPy's meaning of a mask); a traced one cannot be, since the result's shape would depend on
+its values. ``.at[idx].add`` and ``.set`` are ``scatter_add`` and ``scatter`` with the same spec.
+
+NumPy arrays have neither a ``__getitem__`` that accepts tracers nor an ``.at``; the function
+``at(array)`` gives the same update methods for any array, so a concrete array (``zeros(3)``,
+or an argument that is not differentiated) can receive traced values: ``at(z)[0].set(x)``.
+"""
 from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ..core.errors import ConcretizationError, at_user_line
+from ..core.trace import Tracer
+from ..ops import structural as st
+from ._core import asarray_or_tracer, cast
+
+_VALID_INDICES = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
+                  "integer or boolean arrays are valid indices")
+_FULL_SLICE = ("slice", None, None, None)
+
+
+class _ParsedIndex:
+    """An index expression ready for gather/scatter.
+
+    ``spec`` and ``operands`` are the gather's parameter and index arrays; ``new_axes`` lists
+    the size-1 axes to insert into the indexed array first (a scalar boolean index, which NumPy
+    treats as a new axis indexed by ``[0]`` or ``[]``); ``shape`` is the result's shape.
+    """
+
+    __slots__ = ("spec", "operands", "new_axes", "shape")
+
+    def __init__(self, spec, operands, new_axes, shape):
+        self.spec, self.operands, self.new_axes, self.shape = spec, operands, new_axes, shape
+
+    def is_identity(self) -> bool:
+        return not self.new_axes and all(e is Ellipsis or e == _FULL_SLICE
+                                         for e in self.spec.entries)
+
+    def expand(self, x):
+        """``x`` with the scalar-boolean axes inserted."""
+        if not self.new_axes:
+            return x
+        shape = list(np.shape(x))
+        for axis in self.new_axes:
+            shape.insert(axis, 1)
+        return st.reshape(x, shape)
+
+
+def _traced_index_error(index: Tracer):
+    if index.dtype == np.bool_:
+        return ConcretizationError(at_user_line(
+            f"indexing with a traced boolean mask ({index.aval.short()}): the result's shape "
+            "would depend on the mask's values, which are not known while tracing. Use "
+            "fnp.where(mask, x, 0) (or another fill value) to keep the shape, or compute the "
+            "mask from concrete (non-traced) values."))
+    return IndexError(f"arrays used as indices must be of integer (or boolean) type, got a "
+                      f"traced {index.aval.short()} array")
+
+
+def _slice_bound(value):
+    if value is None:
+        return None
+    if isinstance(value, Tracer):
+        raise ConcretizationError(at_user_line(
+            f"a slice bound is {value._describe()}: the result's shape would depend on its "
+            "value. Slice bounds must be concrete integers; for a window of fixed length at a "
+            "traced offset, index with an integer array: x[fnp.arange(length) + offset]."))
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise IndexError(_VALID_INDICES + f" (got a slice bound {value!r})") from None
+
+
+def _normalize_item(item):
+    """One entry of the index as an int, a slice, None, Ellipsis, a tracer or a NumPy array."""
+    if item is None or item is Ellipsis:
+        return item
+    if isinstance(item, slice):
+        return slice(_slice_bound(item.start), _slice_bound(item.stop), _slice_bound(item.step))
+    if isinstance(item, (bool, np.bool_)):
+        return np.asarray(item)
+    if isinstance(item, (list, tuple, np.ndarray, Tracer)):
+        item = asarray_or_tracer(item)
+        if isinstance(item, Tracer):
+            if not np.issubdtype(item.dtype, np.integer):
+                raise _traced_index_error(item)
+            return item
+        if item.size == 0 and item.dtype == np.float64:
+            item = item.astype(np.intp)   # an empty list, as NumPy reads it
+        if item.dtype != np.bool_ and not np.issubdtype(item.dtype, np.integer):
+            raise IndexError("arrays used as indices must be of integer (or boolean) type, "
+                             f"got {item.dtype.name}")
+        if item.ndim == 0 and item.dtype != np.bool_:
+            return int(item)
+        return item
+    try:
+        return operator.index(item)
+    except TypeError:
+        raise IndexError(f"{_VALID_INDICES} (got {type(item).__name__})") from None
+
+
+def _checked_shape(shape, dtype, items):
+    """Index a same-shaped dummy with the real index: NumPy's own checks and result shape."""
+    dummy = np.broadcast_to(np.zeros((), dtype), shape)
+    key = tuple(np.zeros(i.shape, i.dtype) if isinstance(i, Tracer) else i for i in items)
+    try:
+        return dummy[key].shape
+    except (IndexError, ValueError, TypeError) as error:
+        shown = ",".join(map(str, shape))
+        raise type(error)(f"indexing an array of shape [{shown}]: {error}") from None
+
+
+def parse_index(shape, dtype, key) -> _ParsedIndex:
+    """Turn a NumPy index expression for an array of ``shape`` into gather's spec and operands."""
+    items = [_normalize_item(item) for item in (key if isinstance(key, tuple) else (key,))]
+    result_shape = _checked_shape(shape, dtype, items)
+    consumed = sum(0 if i is None or i is Ellipsis else
+                   i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+                   for i in items)
+    entries, operands, new_axes = [], [], []
+    dim = 0   # the next axis of the original array that the index reaches
+    for item in items:
+        if isinstance(item, Tracer) or (isinstance(item, np.ndarray) and item.dtype != np.bool_):
+            entries.append(("array", len(operands)))
+            operands.append(item)
+            dim += 1
+        elif isinstance(item, np.ndarray) and item.ndim == 0:   # a scalar boolean
+            new_axes.append(dim + len(new_axes))
+            entries.append(("array", len(operands)))
+            operands.append(np.zeros(int(item), np.intp))
+        elif isinstance(item, np.ndarray):                      # a concrete boolean mask
+            for positions in np.nonzero(item):
+                entries.append(("array", len(operands)))
+                operands.append(positions)
+            dim += item.ndim
+        elif isinstance(item, slice):
+            entries.append(("slice", item.start, item.stop, item.step))
+            dim += 1
+        elif item is Ellipsis:
+            entries.append(Ellipsis)
+            dim += len(shape) - consumed
+        else:
+            entries.append(item)
+            dim += item is not None
+    return _ParsedIndex(st.IndexSpec(entries), operands, new_axes, result_shape)
+
+
+def getitem(x, key):
+    """``x[key]`` with NumPy's semantics, as one ``gather`` (traced if ``x`` or an index is).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: (x[::-1][[0, 0]] * x[1:]).sum())(np.array([1.0, 2.0, 3.0]))
+    array([0., 3., 8.])
+    """
+    parsed = parse_index(np.shape(x), x.dtype, key)
+    if parsed.is_identity():
+        return x
+    return st.gather(parsed.expand(x), parsed.operands, parsed.spec)
+
+
+def _fit_updates(values, shape, dtype, who: str):
+    """``values`` cast to the array's dtype, checked to broadcast to the indexed ``shape``.
+
+    The broadcast itself is left to the scatter (its reverse rule sums it back), so a scalar
+    update stays a scalar literal in the IR.
+    """
+    values = cast(asarray_or_tracer(values), dtype)
+    value_shape = np.shape(values)
+    extra = len(value_shape) - len(shape)
+    if extra > 0 and all(d == 1 for d in value_shape[:extra]):
+        values = st.reshape(values, value_shape[extra:])   # NumPy drops leading 1s, too
+    try:
+        fits = np.broadcast_shapes(np.shape(values), shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{who}: could not broadcast updates of shape {value_shape} into the "
+                         f"indexed shape {tuple(shape)}")
+    return values
+
+
+class _IndexUpdateRef:
+    """``x.at[key]``: the functional update methods of one index expression."""
+
+    __slots__ = ("array", "key")
+
+    def __init__(self, array, key):
+        self.array, self.key = array, key
+
+    def get(self):
+        """``x[key]``."""
+        return getitem(self.array, self.key)
+
+    def set(self, values):
+        """A copy of the array with ``array[key] = values``."""
+        return self._update(st.scatter, values, "at[...].set")
+
+    def add(self, values):
+        """A copy of the array with ``values`` added at ``key`` (repeated indices accumulate)."""
+        return self._update(st.scatter_add, values, "at[...].add")
+
+    def _update(self, scatter, values, who):
+        x = self.array
+        parsed = parse_index(np.shape(x), x.dtype, self.key)
+        values = _fit_updates(values, parsed.shape, x.dtype, who)
+        out = scatter(parsed.expand(x), values, parsed.operands, parsed.spec)
+        return st.reshape(out, np.shape(x)) if parsed.new_axes else out
+
+    def __repr__(self):
+        return f"_IndexUpdateRef({self.array!r}, {self.key!r})"
+
+
+class _IndexUpdateHelper:
+    """``x.at``: index it to get the update methods, as in ``x.at[0].set(1.0)``."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, key):
+        return _IndexUpdateRef(self.array, key)
+
+    def __repr__(self):
+        return f"_IndexUpdateHelper({self.array!r})"
+
+
+def at(array) -> _IndexUpdateHelper:
+    """``array.at`` for any array, traced or NumPy: ``at(x)[idx].set(v)``, ``.add(v)``, ``.get()``.
+
+    >>> import numpy as np
+    >>> at(np.zeros(3))[[0, 0, 2]].add(1.0)
+    array([2., 0., 1.])
+    """
+    if not isinstance(array, Tracer):
+        array = np.asarray(array)
+    return _IndexUpdateHelper(array)
+
+
+Tracer.__getitem__ = getitem
+Tracer.at = property(_IndexUpdateHelper, doc="Functional updates: ``x.at[idx].set(v)``, "
+                     "``.add(v)``, ``.get()`` (JAX semantics: a new array is returned).")

@@ -55,7 +55,9 @@ _METHODS = {
     "var": red.var, "std": red.std, "all": red.all, "any": red.any,
     "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
     "reshape": _reshape, "astype": _astype, "transpose": _transpose, "ravel": sh.ravel,
-    "flatten": sh.ravel, "dot": la.dot,
+    "flatten": sh.ravel, "dot": la.dot, "squeeze": sh.squeeze, "swapaxes": sh.swapaxes,
+    "repeat": sh.repeat, "diagonal": sh.diagonal, "take": sh.take, "clip": ew.clip,
+    "trace": red.trace,
 }
 
 for _name, _function in _METHODS.items():

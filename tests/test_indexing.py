@@ -1,0 +1,307 @@
+"""Indexing of traced arrays (one ``gather``) and functional updates ``x.at[idx].set/add``."""
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.core.trace import Tracer
+from funcgrad.numpy._indexing import at
+
+RNG = np.random.default_rng(1)
+X = RNG.standard_normal((3, 4, 2))
+MASK_ROWS = np.array([True, False, True])
+MASK_2D = X[:, :, 0] > 0
+
+
+def traced(f, *args):
+    """``f(*args)`` evaluated with its arguments traced (the forward pass of ``vjp``)."""
+    return fg.vjp(f, *args)[0]
+
+
+def assert_same(actual, expected):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    np.testing.assert_array_equal(actual, expected)
+
+
+# Each index works on a NumPy array and on a traced one alike.
+INDICES = {
+    "int": (1,),
+    "negative_int": (-1, 2),
+    "three_ints": (1, -2, 0),
+    "slice": (slice(1, None),),
+    "slice_step": (slice(None), slice(None, None, 2)),
+    "negative_step": (slice(None, None, -1),),
+    "negative_step_bounds": (slice(None), slice(3, 0, -2), slice(1, None, -1)),
+    "slice_out_of_range": (slice(-10, 10),),
+    "empty_slice": (slice(None), slice(2, 2)),
+    "newaxis": (None,),
+    "newaxis_middle": (slice(None), None, 1),
+    "ellipsis_last": (Ellipsis, 0),
+    "ellipsis_first": (0, Ellipsis),
+    "ellipsis_newaxis": (1, Ellipsis, None, slice(None, None, -1)),
+    "int_list": ([0, 2],),
+    "int_array_2d": (np.array([[0, 1], [2, 2]]),),
+    "negative_int_array": ([-1, 0, -1],),
+    "array_second_axis": (slice(None), [3, 0, 3]),
+    "two_arrays_adjacent": (slice(None), [0, 1, 3], [1, 0, 1]),
+    "two_arrays_apart": ([0, 2], slice(None), [1, 0]),
+    "arrays_broadcast": ([[0], [2]], [1, 3]),
+    "array_and_int_apart": ([0, 2], slice(None), 1),
+    "mixed_basic_advanced": (slice(1, None), [0, 2], slice(None, None, -1)),
+    "newaxis_array": (None, [0, 2], 1),
+    "ellipsis_array": (Ellipsis, [1, 0, 1]),
+    "array_ellipsis_int": ([0, 2], Ellipsis, 1),
+    "zero_d_array": (np.array(2),),
+    "empty_list": ([],),
+    "mask_rows": (MASK_ROWS,),
+    "mask_list": (slice(None), [True, False, False, True]),
+    "mask_2d": (MASK_2D,),
+    "mask_2d_and_int": (MASK_2D, 1),
+    "mask_after_ellipsis": (Ellipsis, np.array([False, True])),
+    "scalar_true": (True,),
+    "scalar_false": (False,),
+    "scalar_bool_with_array": ([0, 2], True),
+    "scalar_bool_after_ellipsis": ([0, 2], Ellipsis, True),
+    "everything": (),
+}
+
+
+def _key(index):
+    return index[0] if len(index) == 1 else index
+
+
+@pytest.mark.parametrize("name", list(INDICES))
+def test_indexing_matches_numpy(name):
+    key = _key(INDICES[name])
+    assert_same(traced(lambda x: x[key], X), X[key])
+
+
+@pytest.mark.parametrize("name", ["int", "negative_step_bounds", "newaxis_middle",
+                                  "ellipsis_newaxis", "int_array_2d", "two_arrays_apart",
+                                  "arrays_broadcast", "mixed_basic_advanced", "mask_2d_and_int",
+                                  "scalar_bool_with_array", "empty_slice"])
+def test_indexing_derivatives(name):
+    key = _key(INDICES[name])
+    fg.check_grads(lambda x: fnp.sin(x[key]), (X,), order=2)
+
+
+def test_repeated_indices_accumulate_in_the_gradient():
+    g = fg.grad(lambda x: fnp.sum(x[[0, 0, 2, 0]] ** 2))(X)
+    expected = np.zeros_like(X)
+    expected[0], expected[2] = 6 * X[0], 2 * X[2]
+    np.testing.assert_allclose(g, expected)
+
+
+def test_one_gather_per_index_expression():
+    ir = str(fg.make_ir(lambda x: x[1:, None, [0, 2], ::-1])(X))
+    assert ir.count("gather") == 1 and "[1:, None, <0>, ::-1]" in ir
+
+
+def test_traced_integer_indices():
+    i = np.array([2, 0, 2])
+    assert_same(traced(lambda x, i: x[i], X, i), X[i])
+    assert_same(traced(lambda x, i: x[1:, i[:2], 0], X, i), X[1:, i[:2], 0])
+    assert_same(traced(lambda x, j: x[[j, 1], j], X, np.int64(2)), X[[2, 1], 2])
+    # An index computed inside the function (argmax) and an offset window.
+    assert_same(traced(lambda x: x[fnp.argmax(x[:, 0, 0])], X), X[np.argmax(X[:, 0, 0])])
+    assert_same(traced(lambda x, j: x[fnp.arange(2) + j], X, np.int64(1)), X[1:3])
+    fg.check_grads(lambda x, i: x[i, ::-1] ** 2, (X, i), order=2)
+
+
+def test_iteration_and_len():
+    def f(x):
+        assert len(x) == 3
+        return fnp.stack([row.sum() for row in x])
+
+    assert_same(traced(f, X), X.sum(axis=(1, 2)))
+
+
+def test_float32_stays_float32():
+    x = X.astype(np.float32)
+    for key in [(1, slice(None, None, -1)), ([0, 2], Ellipsis, 0), MASK_2D]:
+        assert_same(traced(lambda x, key=key: x[key], x), x[key])
+        g = fg.grad(lambda x, key=key: fnp.sum(x[key] ** 2))(x)
+        assert g.dtype == np.float32
+    fg.check_grads(lambda x: x[[0, 2], ::-1] ** 2, (x,), order=2)
+
+
+@pytest.mark.parametrize("key, error, words", [
+    ((3,), IndexError, "out of bounds"),
+    ((0, -5), IndexError, "out of bounds"),
+    (([0, 3],), IndexError, "out of bounds"),
+    ((0, 0, 0, 0), IndexError, "too many indices"),
+    ((Ellipsis, 0, Ellipsis), IndexError, "ellipsis"),
+    ((1.5,), IndexError, "valid indices"),
+    (("a",), IndexError, "valid indices"),
+    ((np.array([0.5]),), IndexError, "integer"),
+    ((slice(0.5, 2),), IndexError, "valid indices"),
+    ((np.array([True, False]),), IndexError, "boolean index did not match"),
+])
+def test_bad_indices_raise_numpy_errors(key, error, words):
+    with pytest.raises(error, match=words):
+        traced(lambda x: x[_key(key)], X)
+
+
+def test_traced_boolean_mask_is_a_concretization_error():
+    with pytest.raises(fg.ConcretizationError, match="fnp.where") as info:
+        traced(lambda x: x[x > 0], X)
+    assert "test_indexing.py" in str(info.value)   # it points at the user's line
+    with pytest.raises(fg.ConcretizationError, match="slice"):
+        traced(lambda x, j: x[j:], X, np.int64(1))
+    with pytest.raises(IndexError, match="integer"):
+        traced(lambda x: x[x[0, 0]], X)
+
+
+# --------------------------------------------------------------------------- .at[...] updates
+
+def _numpy_set(x, key, v):
+    out = x.copy()
+    out[key] = v
+    return out
+
+
+def _numpy_add(x, key, v):
+    out, v = x.copy(), np.asarray(v)
+    while v.ndim > out[key].ndim and v.shape[0] == 1:   # as assignment, drop leading 1s
+        v = v[0]
+    np.add.at(out, key, v)
+    return out
+
+
+def update(x, key, method, v):
+    """``x.at[key].set(v)`` / ``.add(v)`` on a traced ``x``; NumPy's own update on a concrete
+    one (NumPy arrays have no ``.at``), so check_grads' central differences use NumPy."""
+    if isinstance(x, Tracer):
+        return getattr(x.at[key], method)(v)
+    return (_numpy_set if method == "set" else _numpy_add)(x, key, v)
+
+
+UPDATES = {
+    "row": ((1,), RNG.standard_normal((4, 2))),
+    "scalar_broadcast": ((slice(None), 2), 0.5),
+    "row_broadcast": ((slice(None), slice(1, 3)), RNG.standard_normal(2)),
+    "negative_step": ((slice(None, None, -1), 0, 1), RNG.standard_normal(3)),
+    "int_array": (([2, 0], Ellipsis, 1), RNG.standard_normal((2, 4))),
+    "arrays_apart": (([0, 2], slice(None), [1, 0]), RNG.standard_normal((2, 4))),
+    "mask": ((MASK_2D,), RNG.standard_normal((int(MASK_2D.sum()), 2))),
+    "newaxis": ((None, 1, 0), RNG.standard_normal((1, 2))),
+    "scalar_true": ((True, 0), RNG.standard_normal((1, 4, 2))),
+    "leading_ones": ((0,), RNG.standard_normal((1, 1, 2))),
+}
+
+
+@pytest.mark.parametrize("name", list(UPDATES))
+@pytest.mark.parametrize("method", ["set", "add"])
+def test_at_update_values(name, method):
+    index, v = UPDATES[name]
+    key = _key(index)
+    numpy_update = _numpy_set if method == "set" else _numpy_add
+    out = traced(lambda x, v: getattr(x.at[key], method)(v), X, v)
+    assert_same(out, numpy_update(X, key, v))
+    if not np.isscalar(v):   # an update that is itself traced
+        out = traced(lambda x, v: getattr(x.at[key], method)(v * 1.0), X, v)
+        assert_same(out, numpy_update(X, key, v))
+
+
+@pytest.mark.parametrize("name", ["row", "scalar_broadcast", "row_broadcast", "negative_step",
+                                  "arrays_apart",
+                                  "mask", "scalar_true", "leading_ones"])
+@pytest.mark.parametrize("method", ["set", "add"])
+def test_at_update_derivatives_in_array_and_update(name, method):
+    index, v = UPDATES[name]
+    key = _key(index)
+    fg.check_grads(lambda x, v: fnp.sin(update(x, key, method, v * v)), (X, v), order=2)
+
+
+def test_at_add_with_repeated_indices():
+    v = RNG.standard_normal(4)
+    key = ([0, 1, 0, 0], 2, 1)
+    out = traced(lambda x, v: x.at[key].add(v), X, v)
+    assert_same(out, _numpy_add(X, key, v))
+    gx, gv = fg.grad(lambda x, v: fnp.sum(x.at[key].add(v) ** 2), argnums=(0, 1))(X, v)
+    y = _numpy_add(X, key, v)
+    np.testing.assert_allclose(gx, 2 * y)
+    np.testing.assert_allclose(gv, 2 * y[key])
+    fg.check_grads(lambda x, v: update(x, key, "add", v ** 2) ** 2, (X, v), order=2)
+
+
+def test_at_set_gradient_is_zero_where_overwritten():
+    v = RNG.standard_normal((4, 2))
+    gx, gv = fg.grad(lambda x, v: fnp.sum(x.at[1].set(v) * 3.0), argnums=(0, 1))(X, v)
+    expected = np.full_like(X, 3.0)
+    expected[1] = 0.0
+    np.testing.assert_allclose(gx, expected)
+    np.testing.assert_allclose(gv, np.full_like(v, 3.0))
+
+
+def test_at_get_and_dtypes():
+    x = X.astype(np.float32)
+    assert_same(traced(lambda x: x.at[[2, 0], 1].get(), x), x[[2, 0], 1])
+    # Updates are cast to the array's dtype: float32 stays float32.
+    out = traced(lambda x, v: x.at[0, 0].set(v), x, np.float64(2.5))
+    assert_same(out, _numpy_set(x, (0, 0), np.float32(2.5)))
+    out = traced(lambda x: x.at[:, 1].add(np.arange(2)), x)
+    assert_same(out, x + np.where(np.arange(4)[:, None] == 1, np.arange(2), 0).astype(np.float32))
+    gx, gv = fg.grad(lambda x, v: fnp.sum(x.at[0].add(v) ** 2), argnums=(0, 1))(x, np.float64(1))
+    assert gx.dtype == np.float32 and gv.dtype == np.float64
+    n = traced(lambda x: fnp.arange(6).reshape(2, 3) + 0 * fnp.argmax(x), x)
+    assert_same(traced(lambda x: (fnp.arange(6).reshape(2, 3) + 0 * fnp.argmax(x)).at[1].set(7.9),
+                       x), np.array([[0, 1, 2], [7, 7, 7]]))
+    assert n.dtype == np.int64
+
+
+def test_at_is_functional():
+    def f(x):
+        y = x.at[0].set(0.0)
+        return x, y
+
+    x_out, y_out = traced(f, X)
+    assert_same(x_out, X)
+    assert_same(y_out, _numpy_set(X, 0, 0.0))
+
+
+def test_at_update_errors():
+    with pytest.raises(ValueError, match="could not broadcast"):
+        traced(lambda x: x.at[0].set(np.ones(3)), X)
+    with pytest.raises(IndexError, match="out of bounds"):
+        traced(lambda x: x.at[5].add(1.0), X)
+    with pytest.raises(fg.ConcretizationError, match="fnp.where"):
+        traced(lambda x: x.at[x > 0].set(0.0), X)
+
+
+# ---------------------------------------------------------- at(array): updates of NumPy arrays
+
+@pytest.mark.parametrize("name", ["row", "scalar_broadcast", "arrays_apart", "mask",
+                                  "scalar_true"])
+def test_at_function_on_numpy_arrays_is_numpy(name):
+    index, v = UPDATES[name]
+    key = _key(index)
+    assert_same(at(X)[key].set(v), _numpy_set(X, key, v))
+    assert_same(at(X)[key].add(v), _numpy_add(X, key, v))
+    assert_same(at(X)[key].get(), X[key])
+    assert_same(at(X.tolist())[key].get(), X[key])
+
+
+def test_at_function_puts_traced_values_into_a_concrete_array():
+    v = RNG.standard_normal(4)
+    # The JAX idiom zeros(...).at[...].set(traced), where zeros is a NumPy array here.
+    out = traced(lambda v: at(fnp.zeros((2, 4)))[1].set(v * 2), v)
+    assert_same(out, np.stack([np.zeros(4), v * 2]))
+    np.testing.assert_allclose(fg.grad(lambda v: fnp.sum(at(np.ones((3, 4)))[[0, 0]].add(v) ** 2))
+                               (v), 4 * (1 + 2 * v))
+    # A traced index into a concrete table.
+    table = np.arange(5.0)
+    assert_same(traced(lambda v: at(table)[fnp.argmax(v)].get(), v), table[np.argmax(v)])
+
+
+def test_at_function_on_an_argument_that_is_not_differentiated():
+    x, v = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+
+    def f(x, v):
+        return fnp.sum(fnp.sin(at(x)[[0, 0, 2]].add(v * v)) ** 2)
+
+    hess = fg.hessian(f, argnums=1)(x, v)   # x stays a NumPy array inside
+    assert hess.shape == (4, 4)
+    fg.check_grads(f, (x, v), order=3)
