@@ -1,13 +1,15 @@
 """Reductions and cumulative functions of ``funcgrad.numpy``, with ``axis`` and ``keepdims``."""
 from __future__ import annotations
 
+import builtins  # this module defines sum, max, min, all and any of its own
+
 import numpy as np
 
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import structural as st
-from ._core import asarray_or_tracer, cast, normalize_axes
+from ._core import cast, normalize_axes
 
 _sum_dtype_cache: dict = {}
 
@@ -71,7 +73,7 @@ def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
     count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
     centered = ew.sub(a, mean(a, axes, keepdims=True))
     total = red.reduce_sum(ew.mul(centered, centered), axes)
-    return _keep(ew.div(total, a.dtype.type(max(count - ddof, 0))), a.shape, axes, keepdims)
+    return _keep(ew.div(total, a.dtype.type(builtins.max(count - ddof, 0))), a.shape, axes, keepdims)
 
 
 def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
@@ -86,7 +88,7 @@ def _extremum(numpy_fn, op, who):
         if not isinstance(a, Tracer):
             return numpy_fn(a, axis=axis, keepdims=keepdims)
         axes = normalize_axes(axis, a.ndim, who)
-        if any(a.shape[i] == 0 for i in axes):
+        if builtins.any(a.shape[i] == 0 for i in axes):
             raise ValueError(f"{who}: zero-size array to reduction operation {who}, which has "
                              "no identity")
         return _keep(op(a, axes), a.shape, axes, keepdims)
