@@ -96,10 +96,12 @@ def _prod_of_others(x, axes):
     exactly (no division), and the result is differentiable again.
     """
     shape = np.shape(x)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if n == 0:   # empty groups: there are no elements to differentiate
+        return np.zeros(shape, x.dtype)
     kept = [i for i in range(len(shape)) if i not in axes]
     moved = st.transpose(x, kept + list(axes))
     moved_shape = np.shape(moved)
-    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
     flat = st.reshape(moved, moved_shape[:len(kept)] + (n,))
     last = len(kept)
     ones = np.ones(np.shape(flat)[:-1] + (1,), x.dtype)

@@ -1,0 +1,562 @@
+"""The table-driven test of every primitive: values, shape rules, tracing and derivatives.
+
+``TABLE`` has at least one row for each primitive in ``funcgrad.core.ALL_PRIMITIVES``; a
+primitive without a row, or without one of the rules in ``RULES``, fails a test that names it.
+A row says how to call the primitive (a small function of float arrays that binds it), the
+NumPy function it must agree with, where its inputs may be drawn from, on which shapes it is
+tried, and what kind of derivative it has:
+
+- ``smooth``: ``fg.check_grads(order=2)`` in both modes, in float64 and float32;
+- ``flat``: piecewise constant; the derivative is exactly zero, to second order;
+- ``none``: no derivative (bool/int outputs, ``stop_gradient``): gradients through it are
+  disconnected (zeros, or ``DisconnectedGradientError`` with ``on_disconnected="error"``).
+
+Each row is also evaluated eagerly (the ``impl`` rule) against NumPy, traced (the shape rule
+must predict the eager shape and dtype, and the IR must contain the row's primitive), and
+through ``fg.jvp`` / ``fg.vjp``, which must give the eager values and dtypes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+from funcgrad.core import ALL_PRIMITIVES, RULES
+from funcgrad.ops import contraction as con
+from funcgrad.ops import elementwise as ew
+from funcgrad.ops import reduction as red
+from funcgrad.ops import special as sp
+from funcgrad.ops import structural as st
+
+# ------------------------------------------------------------------------------- domains
+# A domain draws float64 values of a shape; rows keep inputs where the function is smooth
+# and the central differences of check_grads (step 3e-3 in float32) cannot cross a kink.
+
+
+def real(rng, shape):
+    return rng.uniform(-2.0, 2.0, shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def nonzero(rng, shape):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+
+
+def open_unit(rng, shape):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def above_one(rng, shape):
+    return rng.uniform(1.2, 3.0, shape)
+
+
+def off_integer(rng, shape):
+    """Away from the jumps of floor, ceil and round (integers and half-integers)."""
+    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape) + rng.uniform(0, .1, shape)
+
+
+def grid_a(rng, shape):
+    """With ``grid_b``: values at least 0.15 apart, so maximum/minimum have no near-ties."""
+    return rng.integers(-3, 3, shape) * 0.5 + rng.uniform(-0.05, 0.05, shape)
+
+
+def grid_b(rng, shape):
+    return rng.integers(-3, 3, shape) * 0.5 + 0.25 + rng.uniform(-0.05, 0.05, shape)
+
+
+def distinct(rng, shape):
+    """No two elements closer than 0.3: reductions to max/min/argmax have no near-ties."""
+    size = int(np.prod(shape, dtype=np.int64))
+    return (rng.permutation(size) * 0.37 - 0.9 + rng.uniform(0, 0.05, size)).reshape(shape)
+
+
+def with_a_zero(rng, shape):
+    values = real(rng, shape)
+    values.flat[rng.integers(values.size)] = 0.0
+    return values
+
+
+def dividend(rng, shape):
+    """With ``divisor``: x / y stays 0.1 away from an integer (mod and floor_divide jump)."""
+    return rng.choice([-1.0, 0.5, 2.5], shape) + rng.uniform(-0.25, 0.25, shape)
+
+
+def divisor(rng, shape):
+    return rng.uniform(1.6, 1.9, shape)
+
+
+def coarse(rng, shape):
+    """Few distinct values, so that comparisons meet equal operands."""
+    return rng.integers(-1, 2, shape).astype(float)
+
+
+def special_values(rng, shape):
+    return rng.choice([0.0, -1.5, 2.0, np.nan, np.inf, -np.inf], shape)
+
+
+# ------------------------------------------------------------------------------ the table
+
+UNARY = (("scalar", ((),)), ("vector", ((3,),)), ("matrix", ((2, 3),)))
+BINARY = (("scalar", ((), ())), ("vector", ((3,), (3,))), ("matrix", ((2, 3), (2, 3))),
+          ("bcast_row", ((2, 3), (3,))), ("bcast_outer", ((2, 1), (1, 3))),
+          ("bcast_scalar", ((), (2, 3))))
+FLOATS = (np.float64, np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    prim: str                      # the primitive's name in ALL_PRIMITIVES
+    fn: Callable                   # binds it on float arrays
+    reference: Callable            # the NumPy function it must agree with
+    domains: tuple                 # one domain per argument
+    kind: str = "smooth"           # smooth | flat | none
+    variant: str = ""              # tells apart several rows of one primitive
+    cases: tuple = None            # (case id, argument shapes); by arity when None
+    dtypes: tuple = FLOATS
+    tolerance: dict = dataclasses.field(default_factory=dict)   # check_grads atol/rtol
+
+    @property
+    def label(self):
+        return f"{self.prim}[{self.variant}]" if self.variant else self.prim
+
+    def shape_cases(self):
+        if self.cases is not None:
+            return self.cases
+        return UNARY if len(self.domains) == 1 else BINARY
+
+
+def unary(prim, fn, reference, domain=real, kind="smooth", **options):
+    return Row(prim, fn, reference, (domain,), kind, **options)
+
+
+def binary(prim, fn, reference, domains=(real, real), kind="smooth", **options):
+    return Row(prim, fn, reference, tuple(domains), kind, **options)
+
+
+def _sigmoid(x):
+    return (1 / (1 + np.exp(-x.astype(np.float64)))).astype(x.dtype)[()]
+
+
+def _pred_for(shape):
+    """A fixed pattern of True/False of ``shape``."""
+    return (np.arange(int(np.prod(shape, dtype=np.int64))) % 3 != 1).reshape(shape)
+
+
+def _select(x, y):
+    return ew.select(_pred_for(np.broadcast_shapes(np.shape(x), np.shape(y))), x, y)
+
+
+def _positive(fn):
+    """Apply a bool-input primitive to ``x > 0``."""
+    return lambda *xs: fn(*[ew.gt(x, 0) for x in xs])
+
+
+ELEMENTWISE_ROWS = [
+    binary("add", ew.add, np.add),
+    binary("sub", ew.sub, np.subtract),
+    unary("neg", ew.neg, np.negative),
+    binary("mul", ew.mul, np.multiply),
+    binary("div", ew.div, np.true_divide, (real, nonzero)),
+    binary("pow", ew.pow, np.power, (positive, real)),
+    binary("max", ew.maximum, np.maximum, (grid_a, grid_b)),
+    binary("min", ew.minimum, np.minimum, (grid_a, grid_b)),
+    binary("atan2", ew.atan2, np.arctan2, (nonzero, real)),
+    binary("hypot", ew.hypot, np.hypot, (nonzero, nonzero)),
+    binary("logaddexp", ew.logaddexp, np.logaddexp),
+    binary("logaddexp2", ew.logaddexp2, np.logaddexp2),
+    binary("rem", ew.rem, np.mod, (dividend, divisor)),
+    binary("floor_divide", ew.floor_divide, np.floor_divide, (dividend, divisor), "flat"),
+    unary("sin", ew.sin, np.sin),
+    unary("cos", ew.cos, np.cos),
+    unary("tan", ew.tan, np.tan, open_unit),
+    unary("asin", ew.asin, np.arcsin, open_unit),
+    unary("acos", ew.acos, np.arccos, open_unit),
+    unary("atan", ew.atan, np.arctan),
+    unary("sinh", ew.sinh, np.sinh),
+    unary("cosh", ew.cosh, np.cosh),
+    unary("tanh", ew.tanh, np.tanh),
+    unary("asinh", ew.asinh, np.arcsinh),
+    unary("acosh", ew.acosh, np.arccosh, above_one),
+    unary("atanh", ew.atanh, np.arctanh, open_unit),
+    unary("exp", ew.exp, np.exp),
+    unary("exp2", ew.exp2, np.exp2),
+    unary("expm1", ew.expm1, np.expm1),
+    unary("log", ew.log, np.log, positive),
+    unary("log2", ew.log2, np.log2, positive),
+    unary("log10", ew.log10, np.log10, positive),
+    unary("log1p", ew.log1p, np.log1p, positive),
+    unary("sqrt", ew.sqrt, np.sqrt, positive),
+    unary("cbrt", ew.cbrt, np.cbrt, nonzero),
+    unary("abs", ew.abs, np.abs, nonzero),
+    unary("sign", ew.sign, np.sign, nonzero, "flat"),
+    unary("floor", ew.floor, np.floor, off_integer, "flat"),
+    unary("ceil", ew.ceil, np.ceil, off_integer, "flat"),
+    unary("round", ew.round, np.round, off_integer, "flat"),
+    unary("logistic", ew.logistic, _sigmoid),
+    unary("sinc", ew.sinc, np.sinc),
+    unary("sinc", ew.sinc, np.sinc, lambda rng, shape: np.zeros(shape), variant="at_zero"),
+    unary("sinc", ew.sinc, np.sinc, lambda rng, shape: rng.uniform(-0.3, 0.3, shape),
+          variant="near_zero"),
+    *[unary("integer_pow", lambda x, y=y: ew.integer_pow(x, y),
+            lambda x, y=y: np.power(x, x.dtype.type(y)), nonzero if y < 0 else real,
+            variant=f"y={y}")
+      for y in (0, 1, 2, 3, -2)],
+    binary("select", _select, lambda x, y: np.where(
+        _pred_for(np.broadcast_shapes(np.shape(x), np.shape(y))), x, y)),
+    unary("convert_element_type", lambda x: ew.convert(x, _other_float(x.dtype)),
+          lambda x: x.astype(_other_float(x.dtype)), variant="float",
+          tolerance={"atol": 5e-3, "rtol": 5e-3}),
+    unary("convert_element_type", lambda x: ew.convert(x, np.int64),
+          lambda x: x.astype(np.int64), off_integer, "none", variant="to_int"),
+    *[binary(name, getattr(ew, name), numpy_fn, (coarse, coarse), "none")
+      for name, numpy_fn in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
+                             ("le", np.less_equal), ("gt", np.greater),
+                             ("ge", np.greater_equal))],
+    *[binary(name, _positive(getattr(ew, fn)), _positive(getattr(np, fn)), kind="none")
+      for name, fn in (("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor"))],
+    unary("not", _positive(ew.logical_not), _positive(np.logical_not), kind="none"),
+    *[unary(name, getattr(ew, name), getattr(np, name), special_values, "none")
+      for name in ("isnan", "isinf", "isfinite")],
+]
+
+
+def _other_float(dtype):
+    return np.float32 if dtype == np.float64 else np.float64
+
+
+# Reductions and scans: (case id, shape, axes) -> one row per case, NumPy's axis semantics.
+REDUCE_CASES = (("vector", (3,), (0,)), ("matrix_axis0", (2, 3), (0,)),
+                ("matrix_axis1", (2, 3), (1,)), ("matrix_all", (2, 3), (0, 1)),
+                ("cube_axes02", (2, 3, 4), (0, 2)))
+EMPTY_CASES = (("empty_axis", (2, 0), (1,)), ("empty_kept", (0, 3), (1,)))   # sum, prod
+
+
+def _reduction_rows(prim, op, numpy_fn, domain=real, kind="smooth", variant="", extra=()):
+    return [Row(prim, lambda x, axes=axes: op(x, axes),
+                lambda x, axes=axes: numpy_fn(x, axis=axes), (domain,), kind,
+                variant=f"{variant}{case}", cases=((case, (shape,)),))
+            for case, shape, axes in REDUCE_CASES + extra]
+
+
+def _prod_reference(x, axis):
+    return np.prod(x, axis=axis, dtype=x.dtype)
+
+
+def _cumsum_reference(x, axis, reverse):
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis, dtype=x.dtype), axis)
+    return np.cumsum(x, axis, dtype=x.dtype)
+
+
+SCAN_CASES = (("vector", (3,), 0), ("matrix_axis0", (2, 3), 0), ("matrix_axis1", (2, 3), 1),
+              ("cube_axis1", (2, 4, 2), 1))
+EMPTY_SCAN_CASES = (("empty_axis", (2, 0), 1), ("empty_other", (0, 3), 1))
+
+
+def _as_bool(fn):
+    return lambda x, axes: fn(ew.gt(x, 0), axes)
+
+
+REDUCTION_ROWS = [
+    *_reduction_rows("reduce_sum", red.reduce_sum, np.sum, extra=EMPTY_CASES),
+    *_reduction_rows("reduce_max", red.reduce_max, np.max, distinct),
+    *_reduction_rows("reduce_min", red.reduce_min, np.min, distinct),
+    *_reduction_rows("reduce_prod", red.reduce_prod, _prod_reference, extra=EMPTY_CASES),
+    *_reduction_rows("reduce_prod", red.reduce_prod, _prod_reference, with_a_zero,
+                     variant="zero_"),
+    *_reduction_rows("reduce_and", _as_bool(red.reduce_and),
+                     lambda x, axis: np.all(x > 0, axis=axis), kind="none"),
+    *_reduction_rows("reduce_or", _as_bool(red.reduce_or),
+                     lambda x, axis: np.any(x > 0, axis=axis), kind="none"),
+    *[Row(prim, lambda x, a=axis, op=op: op(x, a),
+          lambda x, a=axis, f=numpy_fn: f(x, axis=a).astype(np.int64)[()], (distinct,), "none",
+          variant=case, cases=((case, (shape,)),))
+      for prim, op, numpy_fn in (("argmax", red.argmax, np.argmax),
+                                 ("argmin", red.argmin, np.argmin))
+      for case, shape, axis in SCAN_CASES],
+    *[Row("cumsum", lambda x, a=axis, r=reverse: red.cumsum(x, a, r),
+          lambda x, a=axis, r=reverse: _cumsum_reference(x, a, r), (real,),
+          variant=f"{case}{'_reverse' if reverse else ''}", cases=((case, (shape,)),))
+      for case, shape, axis in SCAN_CASES + EMPTY_SCAN_CASES for reverse in (False, True)],
+    *[Row("cumprod", lambda x, a=axis: red.cumprod(x, a),
+          lambda x, a=axis: np.cumprod(x, a, dtype=x.dtype), (domain,),
+          variant=f"{name}{case}", cases=((case, (shape,)),))
+      for case, shape, axis in SCAN_CASES
+      for name, domain in (("", real), ("zero_", with_a_zero))],
+    *[Row("cumprod", lambda x, a=axis: red.cumprod(x, a),
+          lambda x, a=axis: np.cumprod(x, a, dtype=x.dtype), (real,), variant=case,
+          cases=((case, (shape,)),))
+      for case, shape, axis in EMPTY_SCAN_CASES],
+]
+
+
+def _index(*entries):
+    return st.IndexSpec(entries)
+
+
+ALL = ("slice", None, None, None)
+INDEX_012 = np.array([0, 2, 2])   # repeats: the reverse rule must add up
+INDEX_20 = np.array([2, 0])
+
+
+def _add_at(x, u, index):
+    out = x.copy()
+    np.add.at(out, index, u)
+    return out
+
+
+def _set_at(x, u, index):
+    out = x.copy()
+    out[index] = u
+    return out
+
+
+def _structural(prim, variant, fn, reference, shapes, domains=None):
+    return Row(prim, fn, reference, domains or (real,) * len(shapes), variant=variant,
+               cases=(("", shapes),))
+
+
+STRUCTURAL_ROWS = [
+    _structural("reshape", "2x3_to_3x2", lambda x: st.reshape(x, (3, 2)),
+                lambda x: x.reshape(3, 2), ((2, 3),)),
+    _structural("reshape", "scalar_to_1x1", lambda x: st.reshape(x, (1, 1)),
+                lambda x: np.reshape(x, (1, 1)), ((),)),
+    _structural("broadcast_to", "row", lambda x: st.broadcast_to(x, (2, 3)),
+                lambda x: np.broadcast_to(x, (2, 3)), ((3,),)),
+    _structural("broadcast_to", "column", lambda x: st.broadcast_to(x, (2, 3)),
+                lambda x: np.broadcast_to(x, (2, 3)), ((2, 1),)),
+    _structural("broadcast_to", "scalar", lambda x: st.broadcast_to(x, (2, 3)),
+                lambda x: np.broadcast_to(x, (2, 3)), ((),)),
+    _structural("transpose", "matrix", lambda x: st.transpose(x, (1, 0)),
+                lambda x: x.T, ((2, 3),)),
+    _structural("transpose", "cube", lambda x: st.transpose(x, (2, 0, 1)),
+                lambda x: np.transpose(x, (2, 0, 1)), ((2, 3, 4),)),
+    _structural("gather", "slice_newaxis", lambda x: st.gather(
+        x, (), _index(("slice", 1, None, None), None)), lambda x: x[1:, None], ((3,),)),
+    _structural("gather", "int", lambda x: st.gather(x, (), _index(1)),
+                lambda x: x[1], ((2, 3),)),
+    _structural("gather", "ellipsis_reverse", lambda x: st.gather(
+        x, (), _index(Ellipsis, ("slice", None, None, -1))), lambda x: x[..., ::-1],
+        ((2, 3),)),
+    _structural("gather", "array_repeats", lambda x: st.gather(
+        x, (INDEX_012,), _index(("array", 0))), lambda x: x[INDEX_012], ((3,),)),
+    _structural("gather", "slice_and_array", lambda x: st.gather(
+        x, (INDEX_20,), _index(ALL, ("array", 0))), lambda x: x[:, INDEX_20], ((2, 3),)),
+    _structural("scatter_add", "array_repeats", lambda x, u: st.scatter_add(
+        x, u, (INDEX_012,), _index(("array", 0))), lambda x, u: _add_at(x, u, INDEX_012),
+        ((3,), (3,))),
+    _structural("scatter_add", "slice_broadcast", lambda x, u: st.scatter_add(
+        x, u, (), _index(("slice", 1, None, None))),
+        lambda x, u: _add_at(x, u, slice(1, None)), ((2, 3), (3,))),
+    _structural("scatter", "array", lambda x, u: st.scatter(
+        x, u, (INDEX_20,), _index(ALL, ("array", 0))),
+        lambda x, u: _set_at(x, u, (slice(None), INDEX_20)), ((2, 3), (2, 2))),
+    _structural("scatter", "int_broadcast", lambda x, u: st.scatter(x, u, (), _index(1)),
+                lambda x, u: _set_at(x, u, 1), ((2, 3), ())),
+    _structural("concatenate", "two_axis0", lambda a, b: st.concatenate([a, b], 0),
+                lambda a, b: np.concatenate([a, b], 0), ((2, 3), (1, 3))),
+    _structural("concatenate", "three_axis1", lambda a, b, c: st.concatenate([a, b, c], 1),
+                lambda a, b, c: np.concatenate([a, b, c], 1), ((2, 1), (2, 3), (2, 2))),
+    *[_structural("einsum", spec, lambda *xs, s=spec: con.einsum(s, *xs),
+                  lambda *xs, s=spec: np.einsum(s, *xs), shapes)
+      for spec, shapes in (("ij,jk->ik", ((2, 3), (3, 4))), ("i,i->", ((3,), (3,))),
+                           ("i,j->ij", ((2,), (3,))), ("bij,bjk->bik", ((2, 2, 3), (2, 3, 2))),
+                           ("ij,ij->i", ((2, 3), (2, 3))), ("ij,k->ik", ((2, 3), (4,))),
+                           ("ij,jk->", ((2, 3), (3, 2))),
+                           ("ij,jk,kl->il", ((2, 3), (3, 2), (2, 2))))],
+    Row("stop_gradient", sp.stop_gradient_p.bind, lambda x: x, (real,), "none"),
+    Row("retain_grad", lambda x: sp.retain_grad_p.bind(x, name="mark"), lambda x: x, (real,)),
+]
+
+TABLE = ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS
+ROWS_BY_PRIMITIVE = {}
+for _row in TABLE:
+    ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    row: Row
+    shapes: tuple
+    dtype: type
+    id: str
+
+    def args(self):
+        rng = np.random.default_rng(zlib.crc32(self.id.encode()))
+        return tuple(np.asarray(domain(rng, shape), self.dtype)[()]
+                     for domain, shape in zip(self.row.domains, self.shapes))
+
+
+def _cases(kinds):
+    out = []
+    for row in TABLE:
+        if row.kind not in kinds:
+            continue
+        for case_id, shapes in row.shape_cases():
+            for dtype in row.dtypes:
+                parts = [row.label, case_id, np.dtype(dtype).name]
+                case = Case(row, shapes, dtype, "-".join(p for p in parts if p))
+                out.append(pytest.param(case, id=case.id))
+    return out
+
+
+# ---------------------------------------------------------------------- coverage of the table
+
+@pytest.mark.parametrize("name", sorted(ALL_PRIMITIVES))
+def test_every_primitive_has_a_row(name):
+    assert name in ROWS_BY_PRIMITIVE, (
+        f"primitive '{name}' has no row in tests/test_primitives.py's TABLE: add one saying "
+        "how to call it, its NumPy reference, its input domain and its kind of derivative")
+
+
+@pytest.mark.parametrize("name", sorted(ALL_PRIMITIVES))
+def test_every_primitive_has_every_rule(name):
+    missing = [rule for rule in RULES if not ALL_PRIMITIVES[name].has_rule(rule)]
+    assert not missing, f"primitive '{name}' lacks the rule(s) {missing}"
+
+
+def test_every_row_names_a_primitive():
+    unknown = sorted(set(ROWS_BY_PRIMITIVE) - set(ALL_PRIMITIVES))
+    assert not unknown, f"rows for primitives that do not exist: {unknown}"
+
+
+def test_a_missing_rule_raises_an_error_naming_the_primitive():
+    prim = fg.core.Primitive("test_only_identity", "special")
+    try:
+        prim.impl = lambda x: x
+        prim.abstract_eval = lambda x: x
+        with pytest.raises(fg.core.MissingRuleError, match="no jvp rule for primitive "
+                           "'test_only_identity'"):
+            fg.jvp(prim.bind, (1.0,), (1.0,))
+        with pytest.raises(fg.core.MissingRuleError, match="no vjp rule for primitive "
+                           "'test_only_identity'"):
+            fg.grad(prim.bind)(1.0)
+    finally:
+        del ALL_PRIMITIVES["test_only_identity"]
+        fg.core.SPECIAL.discard(prim)
+
+
+# ------------------------------------------------------------------ values, shapes and tracing
+# Outputs are compared leaf by leaf, so a row may return a pytree (a multiple-result primitive).
+
+def _leaves(tree):
+    return [np.asarray(leaf) for leaf in fg.tree.leaves(tree)]
+
+
+def _ones_like(values):
+    return tuple(np.ones(np.shape(v), v.dtype) for v in values)
+
+
+def _assert_same(actual, expected, what, exact=False):
+    actual, expected = _leaves(actual), _leaves(expected)
+    assert len(actual) == len(expected), f"{what}: {len(actual)} outputs, not {len(expected)}"
+    for got, want in zip(actual, expected):
+        assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+        assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+        if exact or got.dtype.kind in "biu":
+            np.testing.assert_array_equal(got, want, err_msg=what)
+        else:
+            tolerance = 1e-6 if got.dtype == np.float32 else 1e-13
+            np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance, err_msg=what)
+
+
+@pytest.mark.parametrize("case", _cases({"smooth", "flat", "none"}))
+def test_values_shape_rule_and_tracing(case):
+    row, args = case.row, case.args()
+    with np.errstate(invalid="ignore"):
+        eager = row.fn(*args)
+        _assert_same(eager, row.reference(*args), "eager value (impl) against NumPy")
+
+    ir = fg.make_ir(row.fn)(*args)    # also type-checks the IR
+    assert row.prim in {eqn.primitive.name for eqn in ir.eqns}, (
+        f"the row for '{row.prim}' does not bind it:\n{ir}")
+    predicted = [(aval.shape, aval.dtype) for aval in ir.out_avals]
+    assert predicted == [(v.shape, v.dtype) for v in _leaves(eager)], (
+        f"the shape rule predicts {predicted}")
+
+    with np.errstate(invalid="ignore"):
+        traced, tangent_out = fg.jvp(row.fn, args, _ones_like(args))
+        pulled, _ = fg.vjp(row.fn, *args)
+    _assert_same(traced, eager, "value traced through jvp", exact=True)
+    _assert_same(pulled, eager, "value traced through vjp", exact=True)
+    assert [t.dtype for t in _leaves(tangent_out)] == [v.dtype for v in _leaves(eager)]
+
+
+# --------------------------------------------------------------------------- derivatives
+
+@pytest.mark.parametrize("case", _cases({"smooth", "flat"}))
+def test_check_grads(case):
+    fg.check_grads(case.row.fn, case.args(), order=2, modes=("fwd", "rev"),
+                   **case.row.tolerance)
+
+
+def _assert_like(values, likes, what):
+    for value, like in zip(_leaves(values), _leaves(likes)):
+        assert (value.shape, value.dtype) == (like.shape, like.dtype), (
+            f"{what}: {value.dtype}{list(value.shape)}, expected {like.dtype}{list(like.shape)}")
+
+
+@pytest.mark.parametrize("case", _cases({"smooth"}))
+def test_derivative_dtypes_and_types(case):
+    """Tangents and cotangents keep each value's shape and dtype (float32 stays float32), to
+    second order, and the IRs of the derivatives type-check."""
+    fn, args = case.row.fn, case.args()
+    out, vjp_fn = fg.vjp(fn, *args)
+    cotangent = fg.tree.map(lambda o: np.ones(np.shape(o), np.asarray(o).dtype), out)
+    _assert_like(vjp_fn(cotangent), args, "cotangent")
+    _assert_like(fg.jvp(fn, args, _ones_like(args))[1], out, "tangent")
+
+    def backward(*a):
+        return fg.vjp(fn, *a)[1](cotangent)
+
+    _assert_like(fg.jvp(backward, args, _ones_like(args))[1], args, "forward over reverse")
+    fg.make_ir(backward)(*args)
+    fg.make_ir(lambda *a: fg.jvp(fn, a, _ones_like(a))[1])(*args)
+
+
+def _summed(fn):
+    """A scalar float function of the row's arguments (bool/int outputs cast to float)."""
+    def scalar(*args):
+        total = np.float64(0)
+        for out in fg.tree.leaves(fn(*args)):
+            out = ew.convert(out, np.float64)
+            total = ew.add(total, red.reduce_sum(out, range(np.ndim(out))))
+        return total
+    return scalar
+
+
+@pytest.mark.parametrize("case", _cases({"flat"}))
+def test_flat_derivative_is_exactly_zero(case):
+    """A zero derivative, to second order; the output still depends on the input, so it is
+    not a disconnected gradient."""
+    fn, args = case.row.fn, case.args()
+    argnums = tuple(range(len(args)))
+
+    def first_derivative(*a):
+        return fg.jvp(fn, a, _ones_like(a))[1]
+
+    gradient = fg.grad(_summed(fn), argnums, on_disconnected="error")(*args)
+    for derivative in (gradient, first_derivative(*args),
+                       fg.grad(_summed(first_derivative), argnums)(*args)):
+        for value in _leaves(derivative):
+            np.testing.assert_array_equal(value, np.zeros_like(value))
+
+
+@pytest.mark.parametrize("case", _cases({"none"}))
+def test_no_derivative_is_disconnected(case):
+    fn, args = case.row.fn, case.args()
+    argnums = tuple(range(len(args)))
+    with np.errstate(invalid="ignore"):
+        for grad in fg.grad(_summed(fn), argnums)(*args):
+            np.testing.assert_array_equal(grad, np.zeros_like(grad))
+        with pytest.raises(fg.DisconnectedGradientError):
+            fg.grad(_summed(fn), argnums, on_disconnected="error")(*args)
+        _, tangent = fg.jvp(fn, args, _ones_like(args))
+    assert not any(np.any(t) for t in _leaves(tangent))
