@@ -11,6 +11,7 @@ from .core.errors import (ConcretizationError, DisconnectedGradientError, Escape
 from .ops.special import retain_grad, stop_gradient
 from .transforms import (check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad,
                          vjp)
+from .transforms.jit import jit
 from .transforms.make_ir import make_ir
 
 __version__ = "0.1.0"
@@ -18,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
-    "grad", "hessian", "jacfwd", "jacrev", "jvp", "value_and_grad", "vjp", "make_ir",
+    "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
 ]

@@ -206,3 +206,16 @@ def count_eqns(ir: IR) -> dict[str, Any]:
     for eqn in ir.eqns:
         counts[eqn.primitive.name] = counts.get(eqn.primitive.name, 0) + 1
     return counts
+
+
+def dead_code_elimination(ir: IR) -> IR:
+    """A copy of ``ir`` without the equations no output depends on (all primitives are pure)."""
+    live = {id(a) for a in ir.outvars if isinstance(a, Var)}
+    kept = []
+    for eqn in reversed(ir.eqns):
+        if any(id(v) in live for v in eqn.outputs):
+            kept.append(eqn)
+            live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
+    kept.reverse()
+    used = [(v, c) for v, c in zip(ir.constvars, ir.consts) if id(v) in live]
+    return IR([v for v, _ in used], [c for _, c in used], ir.invars, kept, ir.outvars)

@@ -1,0 +1,225 @@
+"""IR -> source: fused numba kernels and the Python program that calls them.
+
+The IR is cut into steps, in order:
+- a **kernel**: a maximal run of elementwise equations over one loop shape, with scalar
+  equations hoisted before the loop and total reductions (sum/max/min over every axis)
+  accumulated inside it. Arrays enter and leave it flattened, so its source does not depend
+  on the array sizes: a new batch size reuses the compiled kernel, and two programs that share
+  a fused loop share its code;
+- a **call**: any other equation (matrix products, indexing, partial reductions), run by the
+  primitive's NumPy implementation, which reaches BLAS directly (numba's own ``np.dot`` and
+  ``sum(axis=...)`` cost seconds to compile).
+A program whose equations are all scalar is a single kernel: one native call.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..core.ir import IR, Literal, Var, pretty_print
+from ..core.primitive import ELEMENTWISE
+from .templates import ELEMENTWISE_CODE, integer_pow_code
+
+_TOTAL_REDUCTIONS = {"reduce_sum": "+", "reduce_max": "max", "reduce_min": "min"}
+_PASS_THROUGH = {"stop_gradient", "retain_grad"}
+
+
+def _dtype_code(dtype) -> str:
+    return "np.bool_" if np.dtype(dtype) == np.bool_ else f"np.{np.dtype(dtype).name}"
+
+
+def literal_code(value) -> str:
+    value = np.asarray(value)
+    if value.dtype == np.bool_:
+        return repr(bool(value))
+    item = value.item()
+    if value.dtype.kind == "f":
+        text = repr(float(item))
+        if text in ("inf", "-inf", "nan"):
+            text = f"np.{text.lstrip('-')}" if text != "-inf" else "-np.inf"
+        return text if value.dtype == np.float64 else f"np.{value.dtype.name}({text})"
+    return f"np.{value.dtype.name}({item})"
+
+
+def is_fusable(eqn) -> bool:
+    prim = eqn.primitive
+    if prim in ELEMENTWISE or prim.name in _PASS_THROUGH:
+        return prim.name in ELEMENTWISE_CODE or prim.name == "integer_pow"
+    if prim.name == "broadcast_to":
+        return eqn.inputs[0].aval.ndim == 0
+    return False
+
+
+class Kernel:
+    """A fused group of equations over one loop shape."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.prologue: list = []        # scalar equations hoisted before the loop
+        self.body: list = []            # equations evaluated per element
+        self.reductions: list = []      # total reductions accumulated in the loop
+        self.defined: set = set()       # vars defined by this kernel
+        self.loop_vars: set = set()     # vars defined per element
+        self.reduced: set = set()       # vars defined by a reduction (usable after the loop)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def eqns(self):
+        return self.prologue + self.body + self.reductions
+
+    def try_add(self, eqn) -> bool:
+        inputs = [a for a in eqn.inputs if isinstance(a, Var)]
+        if any(a in self.reduced for a in inputs):
+            return False
+        out = eqn.outputs[0]
+        if is_fusable(eqn):
+            if self.is_scalar or (out.aval.ndim == 0 and not any(a in self.loop_vars
+                                                                 for a in inputs)):
+                if out.aval.ndim != 0:
+                    return False
+                self.prologue.append(eqn)
+            elif out.aval.shape == self.shape and all(
+                    a.aval.ndim == 0 or a.aval.shape == self.shape or a not in self.defined
+                    for a in inputs):
+                self.body.append(eqn)
+                self.loop_vars.add(out)
+            else:
+                return False
+            self.defined.add(out)
+            return True
+        if (eqn.primitive.name in _TOTAL_REDUCTIONS and not self.is_scalar
+                and eqn.inputs[0] in self.loop_vars and out.aval.ndim == 0):
+            self.reductions.append(eqn)
+            self.defined.add(out)
+            self.reduced.add(out)
+            return True
+        return False
+
+
+class Step:
+    """One step of a program: a kernel, or one equation run by its NumPy implementation."""
+
+    def __init__(self, kernel=None, eqn=None):
+        self.kernel = kernel
+        self.eqn = eqn
+
+
+def plan(ir: IR) -> list[Step]:
+    """Cut ``ir`` into kernel and call steps (see the module docstring)."""
+    steps: list[Step] = []
+    current = None
+    for eqn in ir.eqns:
+        if current is not None and not eqn.primitive.multiple_results and current.try_add(eqn):
+            continue
+        if is_fusable(eqn):
+            current = Kernel(eqn.outputs[0].aval.shape)
+            current.try_add(eqn)
+            steps.append(Step(kernel=current))
+        else:
+            current = None
+            steps.append(Step(eqn=eqn))
+    return steps
+
+
+# ------------------------------------------------------------------------ kernel source
+
+class KernelSource:
+    """The generated source of a kernel, its argument kinds and its outputs."""
+
+    def __init__(self, source, name, array_inputs, scalar_inputs, array_outputs,
+                 scalar_outputs):
+        self.source = source
+        self.name = name
+        self.array_inputs = array_inputs      # vars passed flattened
+        self.scalar_inputs = scalar_inputs    # vars passed as scalars
+        self.array_outputs = array_outputs    # vars written into preallocated flat arrays
+        self.scalar_outputs = scalar_outputs  # vars returned
+
+
+def _statement(eqn, names, read) -> str:
+    prim = eqn.primitive.name
+    operands = [read(a) for a in eqn.inputs]
+    out = eqn.outputs[0]
+    if prim == "integer_pow":
+        code = integer_pow_code(operands[0], eqn.params["y"], _dtype_code(out.aval.dtype))
+    elif prim == "broadcast_to":
+        code = operands[0]
+    elif prim == "convert_element_type" and out.aval.dtype == np.bool_:
+        code = f"{operands[0]} != 0"
+    else:
+        code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype))
+    return f"{names[out]} = {code}"
+
+
+def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
+    """Write ``kernel`` as a numba-compilable function whose text is independent of sizes."""
+    names = {}
+    local = iter(f"t{i}" for i in range(1 << 30))
+    for eqn in kernel.eqns():
+        for var in eqn.outputs:
+            names[var] = next(local)
+    array_inputs, scalar_inputs = [], []
+    for eqn in kernel.eqns():
+        for atom in eqn.inputs:
+            if isinstance(atom, Var) and atom not in kernel.defined and atom not in names:
+                names[atom] = f"x{len(array_inputs) + len(scalar_inputs)}"
+                (scalar_inputs if atom.aval.ndim == 0 else array_inputs).append(atom)
+
+    def read(atom):
+        if isinstance(atom, Literal):
+            return literal_code(atom.val)
+        if atom in kernel.defined or atom.aval.ndim == 0 or kernel.is_scalar:
+            return names[atom]
+        return f"{names[atom]}[i]"
+
+    exported = [v for v in names if v in kernel.defined and v in used_later]
+    array_outputs = [v for v in exported if v in kernel.loop_vars]
+    scalar_outputs = [v for v in exported if v not in kernel.loop_vars]
+    out_names = {v: f"o{k}" for k, v in enumerate(array_outputs)}
+    params = ([] if kernel.is_scalar else ["n"]) + [names[v] for v in array_inputs] + \
+        [names[v] for v in scalar_inputs] + [out_names[v] for v in array_outputs]
+    lines = []
+
+    def comment(eqn):
+        return f"# {ir_names(eqn)}"
+
+    for eqn in kernel.prologue:
+        lines += [f"    {comment(eqn)}", f"    {_statement(eqn, names, read)}"]
+    if not kernel.is_scalar:
+        for eqn in kernel.reductions:
+            op = _TOTAL_REDUCTIONS[eqn.primitive.name]
+            dtype = _dtype_code(eqn.outputs[0].aval.dtype)
+            start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
+            lines.append(f"    {names[eqn.outputs[0]]} = {dtype}({start})")
+        lines.append("    for i in range(n):")
+        for eqn in kernel.body:
+            lines += [f"        {comment(eqn)}", f"        {_statement(eqn, names, read)}"]
+        for eqn in kernel.reductions:
+            acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
+            op = _TOTAL_REDUCTIONS[eqn.primitive.name]
+            lines.append(f"        {comment(eqn)}")
+            if op == "+":
+                lines.append(f"        {acc} += {value}")
+            else:
+                lines.append(f"        {acc} = np.{'maximum' if op == 'max' else 'minimum'}"
+                             f"({acc}, {value})")
+        for var in array_outputs:
+            lines.append(f"        {out_names[var]}[i] = {names[var]}")
+    returned = ", ".join(names[v] for v in scalar_outputs)
+    lines.append(f"    return ({returned}{',' if len(scalar_outputs) == 1 else ''})")
+    body = "\n".join(lines)
+    digest = hashlib.sha1((",".join(params) + "\n" + body).encode()).hexdigest()[:16]
+    name = f"kernel_{digest}"
+    source = f"def {name}({', '.join(params)}):\n{body}\n"
+    return KernelSource(source, name, array_inputs, scalar_inputs, array_outputs,
+                        scalar_outputs)
+
+
+def equation_names(ir: IR):
+    """A function giving each equation's one-line jaxpr form, with the IR's own names."""
+    text = pretty_print(ir).splitlines()[1:-1]
+    lines = {id(eqn): line.strip() for eqn, line in zip(ir.eqns, text)}
+    return lambda eqn: lines.get(id(eqn), eqn.primitive.name)

@@ -1,0 +1,147 @@
+"""A compiled program: the generated Python function that runs kernels and NumPy calls.
+
+Its source, with every IR equation as a comment, is kept on it as ``__source__``;
+``FUNCGRAD_PRINT_SOURCE=1`` prints it when it is built.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+from ..core.ir import IR, Literal, Var
+from . import codegen
+from .compiler import compile_kernel
+
+
+def _to_user(value):
+    value = np.asarray(value)
+    return value[()] if value.ndim == 0 else value
+
+
+def _python_name(index: int) -> str:
+    return f"v{index}"
+
+
+class ProgramSource:
+    """Generated source and the pieces (kernels, constants, calls) its namespace needs."""
+
+    def __init__(self, ir: IR):
+        self.ir = ir
+        self.steps = codegen.plan(ir)
+        self.names: dict = {}
+        for var in ir.constvars + ir.invars:
+            self._name(var)
+        self.kernels = []            # (KernelSource, Kernel)
+        self.namespace = {"np": np, "_to_user": _to_user}
+        used_later = self._uses_after()
+        describe = codegen.equation_names(ir)
+        params = ", ".join(self._name(v) for v in ir.invars)
+        lines = [f"def program({params}):"]
+        for index, step in enumerate(self.steps):
+            if step.kernel is not None:
+                lines += self._kernel_lines(step.kernel, used_later[index], describe)
+            else:
+                lines += self._call_lines(step.eqn, describe)
+        # Outputs are what the user gets: NumPy arrays and NumPy scalars, never Python floats.
+        passed_through = set(ir.constvars + ir.invars)
+        outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else self._read(a)
+                         for a in ir.outvars)
+        lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
+        self.source = "\n".join(lines) + "\n"
+        for var, value in zip(ir.constvars, ir.consts):
+            self.namespace[self.names[var]] = value
+
+    def _name(self, var) -> str:
+        if var not in self.names:
+            self.names[var] = _python_name(len(self.names))
+        return self.names[var]
+
+    def _read(self, atom) -> str:
+        if isinstance(atom, Literal):
+            return f"np.{np.asarray(atom.val).dtype.name}({codegen.literal_code(atom.val)})"
+        return self.names[atom]
+
+    def _uses_after(self):
+        """For each step, the vars that later steps or the outputs read."""
+        later: set = {a for a in self.ir.outvars if isinstance(a, Var)}
+        result = [None] * len(self.steps)
+        for index in range(len(self.steps) - 1, -1, -1):
+            result[index] = set(later)
+            step = self.steps[index]
+            eqns = step.kernel.eqns() if step.kernel is not None else [step.eqn]
+            for eqn in eqns:
+                later.update(a for a in eqn.inputs if isinstance(a, Var))
+        return result
+
+    def _kernel_lines(self, kernel, used_later, describe):
+        source = codegen.kernel_source(kernel, used_later, describe)
+        self.kernels.append((source, kernel))
+        self.namespace.setdefault(source.name, None)   # filled in once compiled
+        lines = [f"    # kernel {source.name}: " + ", ".join(
+            e.primitive.name for e in kernel.eqns())]
+        args = [] if kernel.is_scalar else [str(int(np.prod(kernel.shape, dtype=np.int64)))]
+        for var in source.array_inputs:
+            name = self.names[var]
+            if var.aval.shape != kernel.shape:
+                name = f"np.broadcast_to({name}, {kernel.shape!r})"
+            args.append(f"{name}.reshape(-1)")
+        args += [self.names[v] for v in source.scalar_inputs]
+        for var in source.array_outputs:
+            self._name(var)
+            lines.append(f"    {self.names[var]} = np.empty({kernel.shape!r}, "
+                         f"np.{var.aval.dtype.name})")
+            args.append(f"{self.names[var]}.reshape(-1)")
+        results = [self._name(v) for v in source.scalar_outputs]
+        call = f"{source.name}({', '.join(args)})"
+        if results:
+            lines.append(f"    {', '.join(results)}, = {call}")
+            for var in source.scalar_outputs:
+                name = self.names[var]
+                lines.append(f"    {name} = np.{var.aval.dtype.name}({name})")
+        else:
+            lines.append(f"    {call}")
+        return lines
+
+    def _call_lines(self, eqn, describe):
+        key = f"call{len(self.namespace)}"
+        impl = eqn.primitive.impl
+        self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
+        args = ", ".join(self._read(a) for a in eqn.inputs)
+        outs = [self._name(v) for v in eqn.outputs]
+        lines = [f"    # {describe(eqn)}"]
+        if eqn.primitive.multiple_results:
+            lines.append(f"    {', '.join(outs)}, = {key}({args})")
+        else:
+            lines.append(f"    {outs[0]} = {key}({args})")
+        for var in eqn.outputs:
+            if var.aval.ndim == 0:   # kernels take 0-d values as NumPy scalars
+                lines.append(f"    {self.names[var]} = np.asarray({self.names[var]})[()]")
+        return lines
+
+
+def build(ir: IR):
+    """Compile every kernel of ``ir`` and return the program function (blocks on numba)."""
+    program_source = ProgramSource(ir)
+    for source, kernel in program_source.kernels:
+        program_source.namespace[source.name] = compile_kernel(source, kernel.is_scalar)
+    namespace = dict(program_source.namespace)
+    exec(compile(program_source.source, "<funcgrad program>", "exec"), namespace)
+    program = namespace["program"]
+    program.__source__ = program_source.source + "".join(
+        "\n" + source.source for source, _ in program_source.kernels)
+    if os.environ.get("FUNCGRAD_PRINT_SOURCE") == "1":
+        print(program.__source__)
+    return program
+
+
+def failing_primitives(ir: IR) -> list[str]:
+    """The primitives of ``ir`` that run inside kernels (named when numba fails)."""
+    names = []
+    for step in codegen.plan(ir):
+        if step.kernel is not None:
+            for eqn in step.kernel.eqns():
+                if eqn.primitive.name not in names:
+                    names.append(eqn.primitive.name)
+    return names

@@ -1,0 +1,233 @@
+"""``jit``: trace once per argument signature, run natively once numba has compiled.
+
+Tiered execution: the first call of a new signature traces the function and runs the IR in the
+interpreter, while a background thread compiles it; later calls switch to the compiled program
+as soon as it is ready. ``jitted.compile(*args)`` waits for it. Called on traced values (inside
+``grad`` and friends), a jitted function is traced through, so every transformation composes.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import queue
+import threading
+import warnings
+
+import numpy as np
+
+from .. import tree
+from ..core.ir import dead_code_elimination, typecheck
+from ..core.trace import Tracer, eval_ir, trace_to_ir
+from . import _args
+
+
+_SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_}
+
+
+class _Entry:
+    """One argument signature: its IR, and its compiled program once ready."""
+
+    __slots__ = ("ir", "out_tree", "program", "done", "error", "source")
+
+    def __init__(self, ir, out_tree):
+        self.ir = ir
+        self.out_tree = out_tree
+        self.program = None
+        self.done = threading.Event()
+        self.error = None
+        self.source = None
+
+
+_work: "queue.Queue" = queue.Queue()
+_worker_lock = threading.Lock()
+_worker = None
+
+
+def _compile_loop():
+    while True:
+        entry, who = _work.get()
+        _compile_entry(entry, who)
+
+
+def _compile_entry(entry: _Entry, who: str) -> None:
+    from ..backend import program as backend
+    try:
+        program = backend.build(entry.ir)
+        entry.source = program.__source__
+        entry.program = program
+    except Exception as error:  # numba's errors never reach the user as a traceback
+        entry.error = error
+        names = ", ".join(backend.failing_primitives(entry.ir)) or "(none)"
+        warnings.warn(
+            f"fg.jit({who}): numba could not compile this program (fused primitives: "
+            f"{names}); it keeps running in funcgrad's interpreter. numba said: "
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+            RuntimeWarning, stacklevel=2)
+    finally:
+        entry.done.set()
+
+
+def _submit(entry: _Entry, who: str) -> None:
+    global _worker
+    if os.environ.get("FUNCGRAD_JIT") == "sync":
+        _compile_entry(entry, who)
+        return
+    with _worker_lock:
+        if _worker is None:
+            _worker = threading.Thread(target=_compile_loop, name="funcgrad-compile",
+                                       daemon=True)
+            _worker.start()
+    _work.put((entry, who))
+
+
+class Jitted:
+    """A function compiled by ``fg.jit``; call it like the original."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=()):
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                                else tuple(static_argnums))
+        self._static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
+                                 else tuple(static_argnames))
+        self._entries: dict = {}
+        # Calls whose positional arguments are all Python or NumPy scalars are keyed by their
+        # types alone (their shapes and dtypes follow from the types): the steady-state path.
+        self._scalar_entries: dict = {}
+        self._who = getattr(fun, "__name__", "function")
+        self.recompiles: list[str] = []
+
+    # ------------------------------------------------------------------ argument handling
+    def _split(self, args, kwargs):
+        statics = {i % len(args) for i in self._static_argnums if -len(args) <= i < len(args)}
+        static_values = tuple((i, args[i]) for i in sorted(statics))
+        static_values += tuple((k, kwargs[k]) for k in self._static_argnames if k in kwargs)
+        dynamic = ([a for i, a in enumerate(args) if i not in statics],
+                   {k: v for k, v in kwargs.items() if k not in self._static_argnames})
+        try:
+            hash(static_values)
+        except TypeError:
+            raise TypeError(f"fg.jit({self._who}): static arguments must be hashable; got "
+                            f"{[type(v).__name__ for _, v in static_values]}") from None
+        return statics, static_values, dynamic
+
+    def _rebuild(self, args, kwargs, statics, dynamic_values):
+        positional, keywords = dynamic_values
+        positional = iter(positional)
+        full = [a if i in statics else next(positional) for i, a in enumerate(args)]
+        keywords = dict(keywords)
+        keywords.update({k: kwargs[k] for k in self._static_argnames if k in kwargs})
+        return full, keywords
+
+    def _entry(self, args, kwargs):
+        statics, static_values, dynamic = self._split(args, kwargs)
+        leaves, in_tree = tree.flatten(dynamic)
+        leaves = [_args.as_value(x) for x in leaves]
+        signature = tuple((np.shape(x), np.dtype(x.dtype)) for x in leaves)
+        key = (in_tree, static_values, signature)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._trace(args, kwargs, statics, leaves, in_tree)
+            self._note_recompile(key)
+            self._entries[key] = entry
+            _submit(entry, self._who)
+        return entry, leaves
+
+    def _trace(self, args, kwargs, statics, leaves, in_tree):
+        out_trees = []
+
+        def flat_fun(*tracers):
+            full, keywords = self._rebuild(args, kwargs, statics,
+                                           tree.unflatten(in_tree, tracers))
+            out_leaves, out_tree = tree.flatten(self._fun(*full, **keywords))
+            out_trees.append(out_tree)
+            return [_args.as_value(x) for x in out_leaves]
+
+        ir = dead_code_elimination(trace_to_ir(flat_fun, [_args.aval(x) for x in leaves]))
+        typecheck(ir)
+        return _Entry(ir, out_trees[0])
+
+    def _note_recompile(self, key):
+        if not self._entries:
+            return
+        in_tree, static_values, signature = key
+        reasons = []
+        for old_tree, old_statics, old_signature in self._entries:
+            if old_tree != in_tree:
+                reasons.append(f"argument structure {old_tree} -> {in_tree}")
+            elif old_statics != static_values:
+                reasons.append(f"static arguments {old_statics} -> {static_values}")
+            else:
+                changed = [f"leaf {i}: {a[1].name}{list(a[0])} -> {b[1].name}{list(b[0])}"
+                           for i, (a, b) in enumerate(zip(old_signature, signature)) if a != b]
+                reasons.append("; ".join(changed))
+        message = f"fg.jit({self._who}) traced a new signature: " + reasons[-1]
+        self.recompiles.append(message)
+        if os.environ.get("FUNCGRAD_LOG_COMPILES") == "1":
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    # ----------------------------------------------------------------------------- calls
+    def __call__(self, *args, **kwargs):
+        if not kwargs:
+            entry = self._scalar_entries.get(tuple(map(type, args)))
+            if entry is not None:
+                program = entry.program
+                if program is not None:
+                    return entry.out_tree.unflatten(program(*args))
+                outs = eval_ir(entry.ir, [_args.as_value(x) for x in args])
+                return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
+        if any(isinstance(x, Tracer) for x in tree.leaves((args, kwargs))):
+            return self._fun(*args, **kwargs)   # inside another transformation: trace through
+        entry, leaves = self._entry(args, kwargs)
+        if not kwargs and not self._static_argnums and all(
+                type(a) in _SCALAR_TYPES for a in args):
+            self._scalar_entries[tuple(map(type, args))] = entry
+        program = entry.program
+        if program is not None:
+            return entry.out_tree.unflatten(program(*leaves))
+        outs = eval_ir(entry.ir, leaves)
+        return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
+
+    def compile(self, *args, **kwargs) -> "Jitted":
+        """Trace and compile for these argument types, wait until native code is ready.
+
+        Returns the jitted function itself, so ``fg.jit(f).compile(x)(x)`` runs natively.
+        """
+        entry, _ = self._entry(args, kwargs)
+        entry.done.wait()
+        return self
+
+    def is_compiled(self, *args, **kwargs) -> bool:
+        """Whether native code for these argument types is ready (without waiting)."""
+        entry, _ = self._entry(args, kwargs)
+        return entry.program is not None
+
+    def ir(self, *args, **kwargs):
+        """The traced IR for these arguments."""
+        return self._entry(args, kwargs)[0].ir
+
+    def source(self, *args, **kwargs) -> str:
+        """The generated source for these arguments (waits for the compiler)."""
+        entry, _ = self._entry(args, kwargs)
+        entry.done.wait()
+        if entry.source is None:
+            raise RuntimeError(f"fg.jit({self._who}): no compiled code: {entry.error!r}")
+        return entry.source
+
+
+def jit(fun=None, static_argnums=(), static_argnames=()):
+    """Compile ``fun`` with numba, forward and backward together, for each argument signature.
+
+    The first call with new argument shapes/dtypes runs in the interpreter while numba compiles
+    in the background; ``jitted.compile(*args)`` waits for native code. Composes with every
+    transformation (``jit(grad(f))``, ``grad(jit(f))``, ``jit(jit(f))``).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> f = fg.jit(fg.grad(lambda x: fnp.sin(x) * x))
+    >>> float(f.compile(0.0)(0.0))
+    0.0
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames)
+    return Jitted(fun, static_argnums, static_argnames)
