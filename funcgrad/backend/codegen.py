@@ -129,9 +129,10 @@ def plan(ir: IR) -> list[Step]:
 class KernelSource:
     """The generated source of a kernel, its argument kinds and its outputs."""
 
-    def __init__(self, source, name, array_inputs, scalar_inputs, array_outputs,
+    def __init__(self, source, code, name, array_inputs, scalar_inputs, array_outputs,
                  scalar_outputs):
-        self.source = source
+        self.source = source                  # with each IR equation as a comment
+        self.code = code                      # what is compiled: the same, without comments
         self.name = name
         self.array_inputs = array_inputs      # vars passed flattened
         self.scalar_inputs = scalar_inputs    # vars passed as scalars
@@ -210,12 +211,13 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             lines.append(f"        {out_names[var]}[i] = {names[var]}")
     returned = ", ".join(names[v] for v in scalar_outputs)
     lines.append(f"    return ({returned}{',' if len(scalar_outputs) == 1 else ''})")
-    body = "\n".join(lines)
-    digest = hashlib.sha1((",".join(params) + "\n" + body).encode()).hexdigest()[:16]
+    # The comments carry the sizes; the compiled code (and so its name) must not.
+    code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    digest = hashlib.sha1((",".join(params) + "\n" + code).encode()).hexdigest()[:16]
     name = f"kernel_{digest}"
-    source = f"def {name}({', '.join(params)}):\n{body}\n"
-    return KernelSource(source, name, array_inputs, scalar_inputs, array_outputs,
-                        scalar_outputs)
+    header = f"def {name}({', '.join(params)}):\n"
+    return KernelSource(header + "\n".join(lines) + "\n", header + code + "\n", name,
+                        array_inputs, scalar_inputs, array_outputs, scalar_outputs)
 
 
 def equation_names(ir: IR):

@@ -1,0 +1,229 @@
+"""fg.jit: same numbers as the interpreter, composition with every transform, caches, and
+failure handling. numba compiles are few and small: programs are shared between tests."""
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+pytest.importorskip("numba")
+
+
+def seed(x, y):
+    return y * fnp.log(x) + fnp.sin(y)
+
+
+SEED_GRAD = fg.jit(fg.grad(seed, argnums=(0, 1)))
+
+
+def test_jit_of_grad_matches_the_interpreter_and_compiles():
+    eager = fg.grad(seed, argnums=(0, 1))(2.0, 3.0)
+    first = SEED_GRAD(2.0, 3.0)            # may run in the interpreter while numba compiles
+    compiled = SEED_GRAD.compile(2.0, 3.0)(2.0, 3.0)
+    assert SEED_GRAD.is_compiled(2.0, 3.0)
+    assert first == eager
+    np.testing.assert_allclose(compiled, eager, rtol=1e-15)
+    assert all(isinstance(v, np.float64) for v in compiled)
+
+
+def test_generated_source_is_readable():
+    source = SEED_GRAD.source(2.0, 3.0)
+    assert "def program(" in source and "# c:f64[] = log a" in source
+    assert "np.log(" in source and "kernel_" in source
+
+
+def test_float32_stays_float32_under_jit():
+    f = fg.jit(fg.value_and_grad(lambda x: fnp.sum(fnp.tanh(x) * x)))
+    x = np.linspace(-1, 1, 7, dtype=np.float32)
+    value, grad = f.compile(x)(x)
+    assert value.dtype == np.float32 and grad.dtype == np.float32
+    eager_value, eager_grad = fg.value_and_grad(lambda x: fnp.sum(fnp.tanh(x) * x))(x)
+    np.testing.assert_allclose(value, eager_value, rtol=1e-6)
+    np.testing.assert_allclose(grad, eager_grad, rtol=1e-6)
+
+
+def test_jit_composes_with_transforms_in_any_order():
+    jitted = fg.jit(seed)
+    assert fg.grad(jitted)(2.0, 3.0) == fg.grad(seed)(2.0, 3.0)
+    assert fg.jit(fg.jit(seed))(2.0, 3.0) == pytest.approx(seed(2.0, 3.0))
+    x = np.array([0.3, -0.2])
+    f = fg.jit(lambda v: fnp.sum(fnp.sin(v) ** 2))
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.hessian(lambda v: fnp.sum(
+        fnp.sin(v) ** 2))(x))
+    _, tangent = fg.jvp(jitted, (2.0, 3.0), (1.0, 0.0))
+    assert tangent == pytest.approx(1.5)
+
+
+def test_new_batch_size_reuses_the_compiled_kernel():
+    import re
+
+    f = fg.jit(lambda x: fnp.sum(fnp.exp(x) * 3.0))
+    small, large = f.source(np.ones(4)), f.source(np.ones(9))
+    kernel = re.compile(r"def (kernel_\w+)\(")
+    assert kernel.findall(small) == kernel.findall(large)   # one kernel, shared
+    assert f(np.ones(9)) == pytest.approx(27 * np.e)
+    assert "leaf 0: float64[4] -> float64[9]" in f.recompiles[-1]
+
+
+def test_static_argnums():
+    f = fg.jit(lambda x, n: x ** n, static_argnums=1)
+    assert f(2.0, 3) == 8.0 and f(2.0, 4) == 16.0
+    with pytest.raises(TypeError, match="hashable"):
+        fg.jit(lambda x, n: x, static_argnums=1)(1.0, [1])
+
+
+ELEMENTWISE_PROGRAM = {
+    "unary": ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+              "arcsinh", "arctanh", "exp", "exp2", "expm1", "log1p", "cbrt", "abs",
+              "sign", "floor", "ceil", "round", "sinc", "negative", "square", "reciprocal"],
+    "binary": ["add", "subtract", "multiply", "divide", "maximum", "minimum", "arctan2",
+               "hypot", "logaddexp", "logaddexp2", "mod", "floor_divide", "power"],
+}
+
+
+def _every_elementwise(x, y):
+    outs = [getattr(fnp, name)(x) for name in ELEMENTWISE_PROGRAM["unary"]]
+    positive = fnp.abs(x) + 1.5
+    outs += [fnp.log(positive), fnp.log2(positive), fnp.log10(positive), fnp.arccosh(positive),
+             fnp.sqrt(positive)]
+    outs += [getattr(fnp, name)(x, y) for name in ELEMENTWISE_PROGRAM["binary"][:-1]]
+    outs += [fnp.power(positive, y), x ** 3, x ** -2, fnp.where(x > y, x, y),
+             (x >= y).astype(x.dtype), fnp.logical_and(x > 0, y > 0).astype(x.dtype),
+             fnp.isfinite(x / y).astype(x.dtype), fg.stop_gradient(x) * 2]
+    return outs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_elementwise_primitive_compiled_matches_the_interpreter(dtype):
+    rng = np.random.default_rng(1)
+    x = (rng.uniform(-0.9, 0.9, 16)).astype(dtype)
+    y = (rng.uniform(0.5, 2.0, 16) * rng.choice([-1, 1], 16)).astype(dtype)
+    compiled = fg.jit(_every_elementwise).compile(x, y)(x, y)
+    interpreted = [np.asarray(v) for v in fg.make_ir(_every_elementwise)(x, y) and
+                   _interpret(_every_elementwise, x, y)]
+    # numba calls libm where NumPy may use its own SIMD code: agree to a few ulps.
+    rtol = 1e-13 if dtype == np.float64 else 2e-6
+    for value, expected in zip(compiled, interpreted):
+        assert value.dtype == expected.dtype
+        np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol)
+
+
+def _interpret(fun, *args):
+    from funcgrad.core.trace import eval_ir
+
+    ir = fg.make_ir(fun)(*args)
+    return eval_ir(ir, list(args))
+
+
+def test_random_fused_programs_match_the_interpreter():
+    rng = np.random.default_rng(7)
+    unary = [fnp.sin, fnp.tanh, fnp.exp, lambda v: v * v, lambda v: fnp.maximum(v, 0.1)]
+    binary = [fnp.add, fnp.multiply, fnp.subtract, lambda a, b: a / (1.0 + b * b)]
+    for trial in range(3):
+        ops = [(rng.integers(len(unary)), rng.integers(len(binary))) for _ in range(6)]
+
+        def program(x, y, ops=ops):
+            for u, b in ops:
+                x, y = binary[b](unary[u](x), y), x
+            return fnp.sum(x * y)
+
+        x, y = rng.uniform(-1, 1, 10), rng.uniform(-1, 1, 10)
+        f = fg.jit(fg.value_and_grad(program, argnums=(0, 1)))
+        value, grads = f.compile(x, y)(x, y)
+        eager_value, eager_grads = fg.value_and_grad(program, argnums=(0, 1))(x, y)
+        np.testing.assert_allclose(value, eager_value, rtol=1e-12)
+        for g, e in zip(grads, eager_grads):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+
+
+def test_mlp_value_and_grad_under_jit():
+    rng = np.random.default_rng(0)
+    params = {"w1": rng.standard_normal((6, 8)).astype(np.float32) * 0.3,
+              "b1": np.zeros(8, np.float32),
+              "w2": rng.standard_normal((8, 3)).astype(np.float32) * 0.3}
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    labels = np.array([0, 2, 1, 1, 0])
+
+    def loss(p, x):
+        h = fnp.maximum(x @ p["w1"] + p["b1"], 0.0)
+        logits = h @ p["w2"]
+        shifted = logits - fnp.max(logits, axis=1, keepdims=True)
+        log_probs = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+        return -fnp.mean(log_probs[np.arange(5), labels])
+
+    f = fg.jit(fg.value_and_grad(loss))
+    value, grads = f.compile(params, x)(params, x)
+    eager_value, eager_grads = fg.value_and_grad(loss)(params, x)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, eager_value, rtol=1e-5)
+    for name in params:
+        assert grads[name].dtype == np.float32
+        np.testing.assert_allclose(grads[name], eager_grads[name], rtol=1e-4, atol=1e-6)
+
+
+def test_a_numba_failure_falls_back_to_the_interpreter_with_one_warning(monkeypatch):
+    from funcgrad.backend import templates
+
+    monkeypatch.setitem(templates.ELEMENTWISE_CODE, "cosh", "undefined_function({0})")
+    f = fg.jit(lambda x: fnp.cosh(x) * 2.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f.compile(0.5)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "cosh" in messages[0] and "interpreter" in messages[0]
+    assert f(0.5) == pytest.approx(2 * np.cosh(0.5))
+
+
+_CHILD = textwrap.dedent("""
+    import funcgrad as fg, funcgrad.numpy as fnp
+    from funcgrad.backend import compiler
+    f = fg.jit(fg.grad(lambda x: fnp.sin(x) * fnp.exp(x * 0.5)))
+    value = f.compile(0.25)(0.25)
+    hits = sum(sum(d.stats.cache_hits.values()) for d in compiler._kernels.values())
+    print(repr(float(value)), hits)
+""")
+
+
+def _run_child(cache_dir):
+    env = dict(os.environ, FUNCGRAD_CACHE_DIR=str(cache_dir))
+    done = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    value, hits = done.stdout.split()
+    return float(value), int(hits), done.stderr
+
+
+def test_a_second_process_hits_the_disk_cache(tmp_path):
+    first_value, first_hits, _ = _run_child(tmp_path)
+    second_value, second_hits, _ = _run_child(tmp_path)
+    assert first_hits == 0 and second_hits >= 1
+    assert first_value == second_value
+
+
+def test_a_corrupted_cache_is_survived(tmp_path):
+    _run_child(tmp_path)
+    for root, _, files in os.walk(tmp_path):
+        for name in files:
+            with open(os.path.join(root, name), "wb") as file:
+                file.write(b"\x00garbage")
+    value, _, stderr = _run_child(tmp_path)
+    assert value == pytest.approx(np.cos(0.25) * np.exp(0.125) + 0.5 * np.sin(0.25) *
+                                  np.exp(0.125))
+    assert "Traceback" not in stderr
+
+
+def test_two_processes_compiling_the_same_program_at_once(tmp_path):
+    env = dict(os.environ, FUNCGRAD_CACHE_DIR=str(tmp_path))
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert all(child.returncode == 0 for child in children), outputs
+    values = {out.split()[0] for out, _ in outputs}
+    assert len(values) == 1
