@@ -6,11 +6,15 @@
 (np.float64(1.5), np.float64(-0.29684531604050013))
 """
 from . import numpy, tree
-from .core.errors import (ConcretizationError, DisconnectedGradientError, EscapedTracerError,
-                          ShapeError, TracerConversionError)
+from .core.errors import (
+                          ConcretizationError,
+                          DisconnectedGradientError,
+                          EscapedTracerError,
+                          ShapeError,
+                          TracerConversionError,
+)
 from .ops.special import retain_grad, stop_gradient
-from .transforms import (check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad,
-                         vjp)
+from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms.jit import jit
 from .transforms.make_ir import make_ir
 

@@ -125,7 +125,7 @@ def test_random_fused_programs_match_the_interpreter():
     rng = np.random.default_rng(7)
     unary = [fnp.sin, fnp.tanh, fnp.exp, lambda v: v * v, lambda v: fnp.maximum(v, 0.1)]
     binary = [fnp.add, fnp.multiply, fnp.subtract, lambda a, b: a / (1.0 + b * b)]
-    for trial in range(3):
+    for _ in range(3):
         ops = [(rng.integers(len(unary)), rng.integers(len(binary))) for _ in range(6)]
 
         def program(x, y, ops=ops):

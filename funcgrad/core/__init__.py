@@ -1,10 +1,24 @@
 """The core: abstract values, the IR, primitives, tracing and the IR interpreter."""
 from .aval import ShapedArray, aval_of, is_differentiable, is_float
-from .errors import (ConcretizationError, DisconnectedGradientError, EscapedTracerError,
-                     ShapeError, TracerConversionError)
+from .errors import (
+                     ConcretizationError,
+                     DisconnectedGradientError,
+                     EscapedTracerError,
+                     ShapeError,
+                     TracerConversionError,
+)
 from .ir import IR, Eqn, IRTypeError, Literal, Var, count_eqns, pretty_print, typecheck
-from .primitive import (ALL_PRIMITIVES, CONTRACTION, ELEMENTWISE, REDUCTION, RULES, SPECIAL,
-                        STRUCTURAL, MissingRuleError, Primitive)
+from .primitive import (
+                     ALL_PRIMITIVES,
+                     CONTRACTION,
+                     ELEMENTWISE,
+                     REDUCTION,
+                     RULES,
+                     SPECIAL,
+                     STRUCTURAL,
+                     MissingRuleError,
+                     Primitive,
+)
 from .trace import Tracer, eval_ir, is_tracer, trace_to_ir
 
 __all__ = [

@@ -21,7 +21,7 @@ SPECIAL: set = set()       # markers and higher-order primitives
 
 _CATEGORIES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION, "structural": STRUCTURAL,
                "contraction": CONTRACTION, "special": SPECIAL}
-ALL_PRIMITIVES: dict[str, "Primitive"] = {}
+ALL_PRIMITIVES: dict[str, Primitive] = {}
 RULES = ("impl", "abstract_eval", "jvp", "vjp")
 
 
@@ -29,7 +29,7 @@ class MissingRuleError(TypeError):
     """A primitive lacks the rule a transformation needs."""
 
 
-def _missing(prim: "Primitive", rule: str):
+def _missing(prim: Primitive, rule: str):
     def raise_missing(*args, **kwargs):
         raise MissingRuleError(f"no {rule} rule for primitive '{prim.name}': "
                                f"funcgrad cannot {_RULE_PURPOSE[rule]} through it")

@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .aval import ShapedArray, aval_of
-from .errors import (ConcretizationError, EscapedTracerError, TracerConversionError,
-                     at_user_line)
+from .errors import ConcretizationError, EscapedTracerError, TracerConversionError, at_user_line
 from .ir import IR, Eqn, Literal, Var
 
-_trace_stack: list["IRTrace"] = []
+_trace_stack: list[IRTrace] = []
 
 
 class Tracer:
@@ -25,7 +24,7 @@ class Tracer:
     __slots__ = ("_trace", "_var", "_origin")
     __array_priority__ = 1000
 
-    def __init__(self, trace: "IRTrace", var: Var, origin: str):
+    def __init__(self, trace: IRTrace, var: Var, origin: str):
         self._trace = trace
         self._var = var
         self._origin = origin

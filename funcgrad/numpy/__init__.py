@@ -2,15 +2,31 @@
 
 On concrete arrays these functions are NumPy's; on traced values they record primitives.
 """
+from numpy import (  # noqa: F401
+                   bool_,
+                   dtype,
+                   e,
+                   float16,
+                   float32,
+                   float64,
+                   inf,
+                   int8,
+                   int16,
+                   int32,
+                   int64,
+                   nan,
+                   ndarray,
+                   newaxis,
+                   pi,
+                   uint8,
+)
+
+from . import _indexing, _tracer_methods  # noqa: F401  (operators and indexing of tracers)
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
+from ._indexing import at  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
-from . import _indexing, _tracer_methods  # noqa: F401  (operators and indexing of tracers)
-from ._indexing import at  # noqa: F401
-
-from numpy import (bool_, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401
-                   uint8, pi, e, inf, nan, newaxis, dtype, ndarray)

@@ -73,7 +73,8 @@ def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
     count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
     centered = ew.sub(a, mean(a, axes, keepdims=True))
     total = red.reduce_sum(ew.mul(centered, centered), axes)
-    return _keep(ew.div(total, a.dtype.type(builtins.max(count - ddof, 0))), a.shape, axes, keepdims)
+    divisor = a.dtype.type(builtins.max(count - ddof, 0))
+    return _keep(ew.div(total, divisor), a.shape, axes, keepdims)
 
 
 def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):

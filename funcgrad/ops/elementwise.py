@@ -67,6 +67,11 @@ def full_like(x, value):
     return np.full(np.shape(x), value, x.dtype)
 
 
+def scalar_like(x, value):
+    """``value`` as a NumPy scalar of ``x``'s dtype: it broadcasts, and traces as a literal."""
+    return x.dtype.type(value)
+
+
 # ------------------------------------------------------------------------------- constructors
 
 def _unary(name, impl, derivative=None, *, kind="smooth"):
@@ -257,14 +262,14 @@ def _pow_dx(x, y, ans):
     # y * x**(y-1), and exactly 0 where y == 0 (d/dx x**0 = 0, also at x = 0, to every order).
     # The exponent is made safe first so that no inf reaches a product in a deeper derivative.
     y_is_zero = eq(y, 0)
-    safe_y = select(y_is_zero, full_like(y, 1), y)
+    safe_y = select(y_is_zero, scalar_like(y, 1), y)
     return select(y_is_zero, zeros_like(ans), mul(y, pow(x, sub(safe_y, 1))))
 
 
 def _pow_dy(x, y, ans):
     # log(x) * x**y, taken as 0 at x == 0 (where 0**y is flat for y > 0).
     x_is_zero = eq(x, 0)
-    safe_x = select(x_is_zero, full_like(x, 1), x)
+    safe_x = select(x_is_zero, scalar_like(x, 1), x)
     return select(x_is_zero, zeros_like(ans), mul(log(safe_x), ans))
 
 
@@ -273,19 +278,19 @@ pow = _binary("pow", np.power, (_pow_dx, _pow_dy))
 
 def _max_dx(x, y, ans):
     # Ties share the gradient equally: 1 where x wins, 1/2 where they tie, 0 where y wins.
-    return select(gt(x, y), full_like(ans, 1), select(eq(x, y), full_like(ans, 0.5),
+    return select(gt(x, y), scalar_like(ans, 1), select(eq(x, y), scalar_like(ans, 0.5),
                                                       zeros_like(ans)))
 
 
 def _min_dx(x, y, ans):
-    return select(lt(x, y), full_like(ans, 1), select(eq(x, y), full_like(ans, 0.5),
+    return select(lt(x, y), scalar_like(ans, 1), select(eq(x, y), scalar_like(ans, 0.5),
                                                       zeros_like(ans)))
 
 
 maximum = _binary("max", np.maximum,
-                  (_max_dx, lambda x, y, ans: sub(full_like(ans, 1), _max_dx(x, y, ans))))
+                  (_max_dx, lambda x, y, ans: sub(scalar_like(ans, 1), _max_dx(x, y, ans))))
 minimum = _binary("min", np.minimum,
-                  (_min_dx, lambda x, y, ans: sub(full_like(ans, 1), _min_dx(x, y, ans))))
+                  (_min_dx, lambda x, y, ans: sub(scalar_like(ans, 1), _min_dx(x, y, ans))))
 
 
 def _atan2_partial(numerator_sign):
@@ -302,7 +307,7 @@ logaddexp = _binary("logaddexp", np.logaddexp, (lambda x, y, ans: exp(sub(x, ans
                                                 lambda x, y, ans: exp(sub(y, ans))))
 logaddexp2 = _binary("logaddexp2", np.logaddexp2, (lambda x, y, ans: exp2(sub(x, ans)),
                                                    lambda x, y, ans: exp2(sub(y, ans))))
-rem = _binary("rem", np.mod, (lambda x, y, ans: full_like(ans, 1),
+rem = _binary("rem", np.mod, (lambda x, y, ans: scalar_like(ans, 1),
                               lambda x, y, ans: neg(floor(div(x, y)))))
 floor_divide = _binary("floor_divide", np.floor_divide, kind="flat")
 
@@ -319,7 +324,7 @@ atan = _unary("atan", np.arctan, lambda x, ans: reciprocal(add(1, mul(x, x))))
 sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x))
 cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x))
 tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1, mul(ans, ans)))
-asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, full_like(x, 1))))
+asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_like(x, 1))))
 acosh = _unary("acosh", np.arccosh,
                lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
 atanh = _unary("atanh", np.arctanh, lambda x, ans: reciprocal(mul(sub(1, x), add(1, x))))
@@ -330,7 +335,7 @@ log = _unary("log", np.log, lambda x, ans: reciprocal(x))
 log2 = _unary("log2", np.log2, lambda x, ans: reciprocal(mul(x, _LN2)))
 log10 = _unary("log10", np.log10, lambda x, ans: reciprocal(mul(x, _LN10)))
 log1p = _unary("log1p", np.log1p, lambda x, ans: reciprocal(add(x, 1)))
-sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(full_like(ans, 0.5), ans))
+sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(scalar_like(ans, 0.5), ans))
 cbrt = _unary("cbrt", np.cbrt, lambda x, ans: reciprocal(mul(mul(ans, ans), 3)))
 abs = _unary("abs", np.abs, lambda x, ans: sign(x))
 sign = _unary("sign", np.sign, kind="flat")
@@ -375,7 +380,7 @@ sinc = _unary("sinc", np.sinc, _sinc_derivative)
 
 
 def reciprocal(x):
-    return div(full_like(x, 1), x)
+    return div(scalar_like(x, 1), x)
 
 
 # ------------------------------------------------------------------------ integer_pow

@@ -20,7 +20,6 @@ from ..core.ir import dead_code_elimination, typecheck
 from ..core.trace import Tracer, eval_ir, trace_to_ir
 from . import _args
 
-
 _SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_}
 
 
@@ -38,7 +37,7 @@ class _Entry:
         self.source = None
 
 
-_work: "queue.Queue" = queue.Queue()
+_work: queue.Queue = queue.Queue()
 _worker_lock = threading.Lock()
 _worker = None
 
@@ -188,7 +187,7 @@ class Jitted:
         outs = eval_ir(entry.ir, leaves)
         return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
 
-    def compile(self, *args, **kwargs) -> "Jitted":
+    def compile(self, *args, **kwargs) -> Jitted:
         """Trace and compile for these argument types, wait until native code is ready.
 
         Returns the jitted function itself, so ``fg.jit(f).compile(x)(x)`` runs natively.
