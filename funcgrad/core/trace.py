@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .aval import ShapedArray, aval_of
-from .errors import ConcretizationError, EscapedTracerError, TracerConversionError, at_user_line
+from .errors import (ConcretizationError, EscapedTracerError, ShapeError,
+                     TracerConversionError, at_user_line)
 from .ir import IR, Eqn, Literal, Var
 
 _trace_stack: list[IRTrace] = []
@@ -142,7 +143,10 @@ class IRTrace:
             raise _escaped(next(a for a in args if isinstance(a, Tracer)))
         inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                   for a in args]
-        out_avals = prim.abstract_eval_named([a.aval for a in inputs], params)
+        try:
+            out_avals = prim.abstract_eval(*[a.aval for a in inputs], **params)
+        except ShapeError:
+            out_avals = prim.abstract_eval_named([a.aval for a in inputs], params)
         if not prim.multiple_results:
             var = Var(out_avals)
             self.eqns.append(Eqn(prim, inputs, [var], params))

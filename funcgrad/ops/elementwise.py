@@ -44,6 +44,8 @@ def _unary_shape(x, **params):
 
 
 def _binary_shape(x, y):
+    if x.dtype is y.dtype and x.shape == y.shape:   # the common case, checked first
+        return x
     return ShapedArray(_broadcast_shapes(x.shape, y.shape), _same_dtype(x, y))
 
 
@@ -140,10 +142,11 @@ def _binary(name, impl, partials=None, *, kind="smooth"):
             return ans, _broadcast_to(out, np.shape(ans))
 
         def vjp(needs, g, ans, x, y):
-            return tuple(
-                structural.unbroadcast(mul(g, partials[i](x, y, ans)), np.shape(operand))
-                if needs[i] else None
-                for i, operand in enumerate((x, y)))
+            ct_x = structural.unbroadcast(mul(g, partials[0](x, y, ans)), x.shape) \
+                if needs[0] else None
+            ct_y = structural.unbroadcast(mul(g, partials[1](x, y, ans)), y.shape) \
+                if needs[1] else None
+            return ct_x, ct_y
     elif kind == "flat":
         def jvp(primals, tangents):
             ans = prim.bind(*primals)
@@ -191,8 +194,8 @@ def _add_jvp(primals, tangents):
 
 add_p.jvp = _add_jvp
 add_p.vjp = lambda needs, g, ans, x, y: (
-    structural.unbroadcast(g, np.shape(x)) if needs[0] else None,
-    structural.unbroadcast(g, np.shape(y)) if needs[1] else None)
+    structural.unbroadcast(g, x.shape) if needs[0] else None,
+    structural.unbroadcast(g, y.shape) if needs[1] else None)
 
 sub_p = Primitive("sub", "elementwise")
 sub_p.impl = np.subtract
@@ -208,8 +211,8 @@ def _sub_jvp(primals, tangents):
 
 sub_p.jvp = _sub_jvp
 sub_p.vjp = lambda needs, g, ans, x, y: (
-    structural.unbroadcast(g, np.shape(x)) if needs[0] else None,
-    structural.unbroadcast(neg(g), np.shape(y)) if needs[1] else None)
+    structural.unbroadcast(g, x.shape) if needs[0] else None,
+    structural.unbroadcast(neg(g), y.shape) if needs[1] else None)
 
 
 def _as_binary_fn(prim):

@@ -74,10 +74,10 @@ def broadcast_to(x, shape):
 
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
-    shape = tuple(shape)
-    g_shape = np.shape(g)
+    g_shape = g.shape
     if g_shape == shape:
         return g
+    shape = tuple(shape)
     lead = len(g_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and g_shape[lead + i] != 1)
