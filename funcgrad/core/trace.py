@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .aval import ShapedArray, aval_of
-from .errors import (ConcretizationError, EscapedTracerError, ShapeError,
-                     TracerConversionError, at_user_line)
+from .errors import (
+    ConcretizationError,
+    EscapedTracerError,
+    ShapeError,
+    TracerConversionError,
+    at_user_line,
+)
 from .ir import IR, Eqn, Literal, Var
 
 _trace_stack: list[IRTrace] = []

@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 
 from .. import tree
-from ..core.aval import ShapedArray, aval_of, is_differentiable
+from ..core.aval import ShapedArray, aval_of
 from ..core.trace import Tracer
 
 
@@ -55,8 +55,14 @@ def as_value(leaf):
     return np.asarray(leaf)
 
 
+_SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.int64, np.bool_)}
+
+
 def aval(value) -> ShapedArray:
-    return value.aval if isinstance(value, Tracer) else aval_of(value)
+    if type(value) is Tracer:
+        return value.aval
+    cached = _SCALAR_AVALS.get(type(value))
+    return cached if cached is not None else aval_of(value)
 
 
 def differentiable_leaves(fun, args, argnums, who: str):
@@ -69,7 +75,7 @@ def differentiable_leaves(fun, args, argnums, who: str):
         arg_leaves, treedef = tree.flatten(args[num])
         for position, leaf in enumerate(arg_leaves):
             value = as_value(leaf)
-            if not is_differentiable(value.dtype):
+            if value.dtype.kind != "f":
                 paths = [p for p, _ in tree.leaves_with_path(args[num])]
                 what = describe_argument(fun, num, paths[position] if treedef.num_leaves > 1
                                          or paths[position] else ())
