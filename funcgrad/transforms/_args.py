@@ -65,6 +65,10 @@ def aval(value) -> ShapedArray:
     return cached if cached is not None else aval_of(value)
 
 
+LEAF = tree.structure(0.0)
+_PLAIN_LEAVES = {float: np.float64, np.float64: None, np.float32: None, np.ndarray: None}
+
+
 def differentiable_leaves(fun, args, argnums, who: str):
     """Flatten the differentiated arguments; each leaf must be a real floating array.
 
@@ -72,7 +76,12 @@ def differentiable_leaves(fun, args, argnums, who: str):
     """
     leaves, treedefs = [], []
     for num in argnums:
-        arg_leaves, treedef = tree.flatten(args[num])
+        arg = args[num]
+        if type(arg) in _PLAIN_LEAVES and (type(arg) is float or arg.dtype.kind == "f"):
+            leaves.append(np.float64(arg) if type(arg) is float else arg)   # the common case
+            treedefs.append(LEAF)
+            continue
+        arg_leaves, treedef = tree.flatten(arg)
         for position, leaf in enumerate(arg_leaves):
             value = as_value(leaf)
             if value.dtype.kind != "f":
@@ -93,6 +102,10 @@ def substitute(args, argnums, treedefs, leaves):
     new_args = list(args)
     start = 0
     for num, treedef in zip(argnums, treedefs):
+        if treedef is LEAF:
+            new_args[num] = leaves[start]
+            start += 1
+            continue
         stop = start + treedef.num_leaves
         new_args[num] = tree.unflatten(treedef, leaves[start:stop])
         start = stop
@@ -102,6 +115,10 @@ def substitute(args, argnums, treedefs, leaves):
 def split_per_argnum(treedefs, leaves):
     out, start = [], 0
     for treedef in treedefs:
+        if treedef is LEAF:
+            out.append(leaves[start])
+            start += 1
+            continue
         stop = start + treedef.num_leaves
         out.append(tree.unflatten(treedef, leaves[start:stop]))
         start = stop

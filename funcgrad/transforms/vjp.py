@@ -59,9 +59,18 @@ def linearize(ir, args, wanted, retain: bool = False):
             env[eqn.outputs[0]] = out
         if prim is stop_gradient_p:
             continue
-        if (retain and prim is retain_grad_p) or any(
-                type(a) is Var and a in needs for a in eqn.inputs):
-            needs.update(v for v in eqn.outputs if v.aval.dtype.kind == "f")
+        if retain and prim is retain_grad_p:
+            connected = True
+        else:
+            connected = False
+            for atom in eqn.inputs:
+                if type(atom) is Var and atom in needs:
+                    connected = True
+                    break
+        if connected:
+            for var in eqn.outputs:
+                if var.aval.dtype.kind == "f":
+                    needs.add(var)
     outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
     names = _retained_names(ir) if retain else []
 
@@ -167,9 +176,14 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
     who = getattr(fun, "__name__", "function")
     who = f"grad of {who}"
 
+    argnums_for_count: dict = {}
+
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        nums = _args.normalize_argnums(argnums, len(args), who)
+        nums = argnums_for_count.get(len(args))
+        if nums is None:
+            nums = argnums_for_count[len(args)] = _args.normalize_argnums(
+                argnums, len(args), who)
         leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who)
         aux_tree = []
 
