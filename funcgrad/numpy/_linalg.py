@@ -28,12 +28,7 @@ _BATCH_LETTERS = "".join(c for c in _LETTERS if c not in "xyz")   # matmul: "xy,
 
 def _traced(*values) -> bool:
     """Whether any value is traced, including a tracer inside a (nested) list or tuple."""
-    for value in values:
-        if isinstance(value, Tracer):
-            return True
-        if isinstance(value, (list, tuple)) and _contains_tracer(value):
-            return True
-    return False
+    return _contains_tracer(values)
 
 
 def _promote(*values):
