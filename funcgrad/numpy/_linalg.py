@@ -13,7 +13,6 @@ import string
 
 import numpy as np
 
-from ..core.trace import Tracer
 from ..ops import contraction
 from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
