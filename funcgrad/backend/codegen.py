@@ -129,11 +129,12 @@ def plan(ir: IR) -> list[Step]:
 class KernelSource:
     """The generated source of a kernel, its argument kinds and its outputs."""
 
-    def __init__(self, source, code, name, array_inputs, scalar_inputs, array_outputs,
-                 scalar_outputs):
+    def __init__(self, source, code, name, loop_sizes, array_inputs, scalar_inputs,
+                 array_outputs, scalar_outputs):
         self.source = source                  # with each IR equation as a comment
         self.code = code                      # what is compiled: the same, without comments
         self.name = name
+        self.loop_sizes = loop_sizes          # the size of each loop of the nest
         self.array_inputs = array_inputs      # vars passed flattened
         self.scalar_inputs = scalar_inputs    # vars passed as scalars
         self.array_outputs = array_outputs    # vars written into preallocated flat arrays
@@ -155,6 +156,47 @@ def _statement(eqn, names, read) -> str:
     return f"{names[out]} = {code}"
 
 
+def loop_nest(shape, input_shapes):
+    """The loops a kernel over ``shape`` runs, and along which of them each input varies.
+
+    Axes of size 1 are dropped and neighbouring axes along which every input either varies or
+    is broadcast are merged, so an all-same-shape kernel is one flat loop and a row-broadcast
+    bias gives two. Returns ``(loops, varies)``: the original axes of each loop, and per input
+    one bool per loop. Only this pattern, never the sizes, enters the kernel's text.
+    """
+    ndim = len(shape)
+    axes = [d for d in range(ndim) if shape[d] != 1]
+
+    def varies_along(input_shape, axis):
+        padded = (1,) * (ndim - len(input_shape)) + tuple(input_shape)
+        return padded[axis] != 1
+
+    masks = [[varies_along(s, d) for d in axes] for s in input_shapes]
+    loops: list = []
+    for j, axis in enumerate(axes):
+        if loops and all(mask[j] == mask[j - 1] for mask in masks):
+            loops[-1].append(axis)
+        else:
+            loops.append([axis])
+    if not loops:
+        loops = [[]]
+    varies = []
+    for input_shape in input_shapes:
+        varies.append([bool(group) and varies_along(input_shape, group[0]) for group in loops])
+    return loops, varies
+
+
+def _row_major_index(loop_indices) -> str:
+    """The flat index over the given loops: ``(i0 * s1 + i1) * s2 + i2``."""
+    if not loop_indices:
+        return "0"
+    expression = f"i{loop_indices[0]}"
+    for loop in loop_indices[1:]:
+        expression = f"({expression}) * s{loop} + i{loop}" if "*" in expression \
+            else f"{expression} * s{loop} + i{loop}"
+    return expression
+
+
 def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
     """Write ``kernel`` as a numba-compilable function whose text is independent of sizes."""
     names = {}
@@ -168,19 +210,24 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             if isinstance(atom, Var) and atom not in kernel.defined and atom not in names:
                 names[atom] = f"x{len(array_inputs) + len(scalar_inputs)}"
                 (scalar_inputs if atom.aval.ndim == 0 else array_inputs).append(atom)
+    loops, varies = loop_nest(kernel.shape, [v.aval.shape for v in array_inputs])
+    index_of = {v: _row_major_index([j for j, on in enumerate(mask) if on])
+                for v, mask in zip(array_inputs, varies)}
+    full_index = _row_major_index(list(range(len(loops))))
 
     def read(atom):
         if isinstance(atom, Literal):
             return literal_code(atom.val)
         if atom in kernel.defined or atom.aval.ndim == 0 or kernel.is_scalar:
             return names[atom]
-        return f"{names[atom]}[i]"
+        return f"{names[atom]}[{index_of[atom]}]"
 
     exported = [v for v in names if v in kernel.defined and v in used_later]
     array_outputs = [v for v in exported if v in kernel.loop_vars]
     scalar_outputs = [v for v in exported if v not in kernel.loop_vars]
     out_names = {v: f"o{k}" for k, v in enumerate(array_outputs)}
-    params = ([] if kernel.is_scalar else ["n"]) + [names[v] for v in array_inputs] + \
+    sizes = [] if kernel.is_scalar else [f"s{j}" for j in range(len(loops))]
+    params = sizes + [names[v] for v in array_inputs] + \
         [names[v] for v in scalar_inputs] + [out_names[v] for v in array_outputs]
     lines = []
 
@@ -195,20 +242,23 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             dtype = _dtype_code(eqn.outputs[0].aval.dtype)
             start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
             lines.append(f"    {names[eqn.outputs[0]]} = {dtype}({start})")
-        lines.append("    for i in range(n):")
+        pad = "    "
+        for j in range(len(loops)):
+            lines.append(f"{pad}for i{j} in range(s{j}):")
+            pad += "    "
         for eqn in kernel.body:
-            lines += [f"        {comment(eqn)}", f"        {_statement(eqn, names, read)}"]
+            lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read)}"]
         for eqn in kernel.reductions:
             acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
             op = _TOTAL_REDUCTIONS[eqn.primitive.name]
-            lines.append(f"        {comment(eqn)}")
+            lines.append(f"{pad}{comment(eqn)}")
             if op == "+":
-                lines.append(f"        {acc} += {value}")
+                lines.append(f"{pad}{acc} += {value}")
             else:
-                lines.append(f"        {acc} = np.{'maximum' if op == 'max' else 'minimum'}"
+                lines.append(f"{pad}{acc} = np.{'maximum' if op == 'max' else 'minimum'}"
                              f"({acc}, {value})")
         for var in array_outputs:
-            lines.append(f"        {out_names[var]}[i] = {names[var]}")
+            lines.append(f"{pad}{out_names[var]}[{full_index}] = {names[var]}")
     returned = ", ".join(names[v] for v in scalar_outputs)
     lines.append(f"    return ({returned}{',' if len(scalar_outputs) == 1 else ''})")
     # The comments carry the sizes; the compiled code (and so its name) must not.
@@ -216,8 +266,11 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
     digest = hashlib.sha1((",".join(params) + "\n" + code).encode()).hexdigest()[:16]
     name = f"kernel_{digest}"
     header = f"def {name}({', '.join(params)}):\n"
+    loop_sizes = [int(np.prod([kernel.shape[d] for d in group], dtype=np.int64))
+                  for group in loops]
     return KernelSource(header + "\n".join(lines) + "\n", header + code + "\n", name,
-                        array_inputs, scalar_inputs, array_outputs, scalar_outputs)
+                        loop_sizes, array_inputs, scalar_inputs, array_outputs,
+                        scalar_outputs)
 
 
 def equation_names(ir: IR):

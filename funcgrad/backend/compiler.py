@@ -83,7 +83,7 @@ def _numba_type(aval_dtype, is_array: bool):
 
 def signature_of(kernel_source, is_scalar_kernel: bool):
     import numba
-    types = [] if is_scalar_kernel else [numba.int64]
+    types = [] if is_scalar_kernel else [numba.int64] * len(kernel_source.loop_sizes)
     types += [_numba_type(v.aval.dtype, True) for v in kernel_source.array_inputs]
     types += [_numba_type(v.aval.dtype, False) for v in kernel_source.scalar_inputs]
     types += [_numba_type(v.aval.dtype, True) for v in kernel_source.array_outputs]

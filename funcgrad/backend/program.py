@@ -81,12 +81,8 @@ class ProgramSource:
         self.namespace.setdefault(source.name, None)   # filled in once compiled
         lines = [f"    # kernel {source.name}: " + ", ".join(
             e.primitive.name for e in kernel.eqns())]
-        args = [] if kernel.is_scalar else [str(int(np.prod(kernel.shape, dtype=np.int64)))]
-        for var in source.array_inputs:
-            name = self.names[var]
-            if var.aval.shape != kernel.shape:
-                name = f"np.broadcast_to({name}, {kernel.shape!r})"
-            args.append(f"{name}.reshape(-1)")
+        args = [] if kernel.is_scalar else [str(size) for size in source.loop_sizes]
+        args += [f"{self.names[var]}.reshape(-1)" for var in source.array_inputs]
         args += [self.names[v] for v in source.scalar_inputs]
         for var in source.array_outputs:
             self._name(var)
