@@ -227,3 +227,17 @@ def test_two_processes_compiling_the_same_program_at_once(tmp_path):
     assert all(child.returncode == 0 for child in children), outputs
     values = {out.split()[0] for out, _ in outputs}
     assert len(values) == 1
+
+
+def test_large_loops_run_on_threads_and_match_the_interpreter():
+    from funcgrad.backend.codegen import PARALLEL_THRESHOLD
+
+    x = np.linspace(-2.0, 2.0, PARALLEL_THRESHOLD, dtype=np.float32)
+    f = fg.jit(fg.value_and_grad(lambda v: fnp.sum(fnp.sin(v) * fnp.exp(-v * v))))
+    assert "numba.prange" in f.source(x)
+    value, grad = f(x)
+    eager_value, eager_grad = fg.value_and_grad(lambda v: fnp.sum(fnp.sin(v) *
+                                                                  fnp.exp(-v * v)))(x)
+    # Threads add partial sums in a different order: float32 rounding differs slightly.
+    np.testing.assert_allclose(value, eager_value, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(grad, eager_grad, rtol=1e-6, atol=1e-6)

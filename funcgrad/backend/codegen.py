@@ -21,6 +21,7 @@ from ..core.ir import IR, Literal, Var, pretty_print
 from ..core.primitive import ELEMENTWISE
 from .templates import ELEMENTWISE_CODE, integer_pow_code
 
+PARALLEL_THRESHOLD = 1 << 16   # elements: below this, threads cost more than they save
 _TOTAL_REDUCTIONS = {"reduce_sum": "+", "reduce_max": "max", "reduce_min": "min"}
 _PASS_THROUGH = {"stop_gradient", "retain_grad"}
 
@@ -130,7 +131,8 @@ class KernelSource:
     """The generated source of a kernel, its argument kinds and its outputs."""
 
     def __init__(self, source, code, name, loop_sizes, array_inputs, scalar_inputs,
-                 array_outputs, scalar_outputs):
+                 array_outputs, scalar_outputs, parallel=False):
+        self.parallel = parallel              # the outer loop runs on threads (prange)
         self.source = source                  # with each IR equation as a comment
         self.code = code                      # what is compiled: the same, without comments
         self.name = name
@@ -222,6 +224,13 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             return names[atom]
         return f"{names[atom]}[{index_of[atom]}]"
 
+    loop_sizes = [int(np.prod([kernel.shape[d] for d in group], dtype=np.int64))
+                  for group in loops]
+    # Threads pay off on large loops only; the variant is part of the kernel's text.
+    # (numba's prange recognises sum reductions; max/min ones stay sequential.)
+    parallel = not kernel.is_scalar and loop_sizes[0] >= 8 and \
+        int(np.prod(kernel.shape, dtype=np.int64)) >= PARALLEL_THRESHOLD and \
+        all(e.primitive.name == "reduce_sum" for e in kernel.reductions)
     exported = [v for v in names if v in kernel.defined and v in used_later]
     array_outputs = [v for v in exported if v in kernel.loop_vars]
     scalar_outputs = [v for v in exported if v not in kernel.loop_vars]
@@ -244,7 +253,8 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             lines.append(f"    {names[eqn.outputs[0]]} = {dtype}({start})")
         pad = "    "
         for j in range(len(loops)):
-            lines.append(f"{pad}for i{j} in range(s{j}):")
+            loop = "numba.prange" if parallel and j == 0 else "range"
+            lines.append(f"{pad}for i{j} in {loop}(s{j}):")
             pad += "    "
         for eqn in kernel.body:
             lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read)}"]
@@ -266,11 +276,9 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
     digest = hashlib.sha1((",".join(params) + "\n" + code).encode()).hexdigest()[:16]
     name = f"kernel_{digest}"
     header = f"def {name}({', '.join(params)}):\n"
-    loop_sizes = [int(np.prod([kernel.shape[d] for d in group], dtype=np.int64))
-                  for group in loops]
     return KernelSource(header + "\n".join(lines) + "\n", header + code + "\n", name,
                         loop_sizes, array_inputs, scalar_inputs, array_outputs,
-                        scalar_outputs)
+                        scalar_outputs, parallel)
 
 
 def equation_names(ir: IR):
