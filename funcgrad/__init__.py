@@ -17,6 +17,7 @@ from .ops.special import retain_grad, stop_gradient
 from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms.jit import jit
 from .transforms.make_ir import make_ir
+from .transforms.vmap import vmap
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,5 @@ __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
+    "vmap",
 ]

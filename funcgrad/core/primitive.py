@@ -6,7 +6,10 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
 - ``jvp(primals, tangents, **params) -> (out, tangent_out)``: forward mode, tangents may be
   ``None`` (a symbolic zero);
 - ``vjp(needs, g, ans, *inputs, **params) -> cotangent per input``: reverse mode; ``needs[i]``
-  says whether input ``i`` wants a cotangent, and an unwanted or zero one is ``None``.
+  says whether input ``i`` wants a cotangent, and an unwanted or zero one is ``None``;
+- ``batch(args, dims, **params) -> (out, out_dim)``: vectorization (``vmap``); ``dims[i]`` is
+  the batch axis of ``args[i]``, or ``None`` where that operand is the same for every example,
+  and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ SPECIAL: set = set()       # markers and higher-order primitives
 _CATEGORIES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION, "structural": STRUCTURAL,
                "contraction": CONTRACTION, "special": SPECIAL}
 ALL_PRIMITIVES: dict[str, Primitive] = {}
-RULES = ("impl", "abstract_eval", "jvp", "vjp")
+RULES = ("impl", "abstract_eval", "jvp", "vjp", "batch")
 
 
 class MissingRuleError(TypeError):
@@ -39,7 +42,8 @@ def _missing(prim: Primitive, rule: str):
 
 _RULE_PURPOSE = {"impl": "evaluate it", "abstract_eval": "trace it",
                  "jvp": "differentiate it in forward mode (jvp, jacfwd)",
-                 "vjp": "differentiate it in reverse mode (grad, vjp, jacrev)"}
+                 "vjp": "differentiate it in reverse mode (grad, vjp, jacrev)",
+                 "batch": "vectorize it (vmap, jacrev, jacfwd, hessian)"}
 
 
 class Primitive:

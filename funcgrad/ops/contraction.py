@@ -9,6 +9,7 @@ operand.
 from __future__ import annotations
 
 import functools
+import string
 
 import numpy as np
 
@@ -118,6 +119,21 @@ einsum_p.jvp = _einsum_jvp
 einsum_p.vjp = lambda needs, g, ans, *operands, spec: tuple(
     _operand_cotangent(g, operands, k, spec) if needs[k] else None
     for k in range(len(operands)))
+
+
+def _einsum_batch(operands, dims, *, spec):
+    """A fresh letter for the batch axis, where each batched operand has it; first in the
+    output. A batch shared by both operands of a product becomes the batch of one matmul."""
+    inputs, output = parse(spec)
+    letter = next((c for c in string.ascii_letters if c not in spec), None)
+    if letter is None:
+        raise ValueError(f"einsum '{spec}' uses every letter: no letter is left for a batch "
+                         "axis")
+    batched = [s if d is None else s[:d] + letter + s[d:] for s, d in zip(inputs, dims)]
+    return einsum(",".join(batched) + "->" + letter + output, *operands), 0
+
+
+einsum_p.batch = _einsum_batch
 
 
 def einsum(spec: str, *operands):

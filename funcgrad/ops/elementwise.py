@@ -74,6 +74,36 @@ def scalar_like(x, value):
     return x.dtype.type(value)
 
 
+# ------------------------------------------------------------------------------- batching
+
+def align_batch_axes(args, dims):
+    """The operands of an elementwise primitive with their batch axes lined up, and the
+    result's batch axis: ``(args, out_dim)``.
+
+    NumPy broadcasts from the right, so an unbatched operand of lower rank must not be paired
+    with the batch axis. When all batched operands share one axis at full rank and no
+    unbatched operand reaches it, nothing moves; otherwise batch axes go to the front, with
+    size-1 axes after them up to the largest example rank.
+    """
+    ranks = [np.ndim(x) - (d is not None) for x, d in zip(args, dims)]
+    rank = max(ranks)
+    batch_axes = {d for d in dims if d is not None}
+    if len(batch_axes) == 1:
+        (axis,) = batch_axes
+        if all(r == rank if d is not None else r <= rank - axis for r, d in zip(ranks, dims)):
+            return args, axis
+    return [x if d is None else structural.lead_batch_to_rank(x, d, rank)
+            for x, d in zip(args, dims)], 0
+
+
+def _elementwise_batch(prim):
+    """The batching rule of an elementwise primitive: apply it with the batch axes aligned."""
+    def batch(args, dims, **params):
+        args, out_dim = align_batch_axes(args, dims)
+        return prim.bind(*args, **params), out_dim
+    return batch
+
+
 # ------------------------------------------------------------------------------- constructors
 
 def _unary(name, impl, derivative=None, *, kind="smooth"):
@@ -115,6 +145,7 @@ def _unary(name, impl, derivative=None, *, kind="smooth"):
             return (None,)
     prim.jvp = jvp
     prim.vjp = vjp
+    prim.batch = _elementwise_batch(prim)
 
     def apply(x):
         return prim.bind(x)
@@ -162,6 +193,7 @@ def _binary(name, impl, partials=None, *, kind="smooth"):
             return None, None
     prim.jvp = jvp
     prim.vjp = vjp
+    prim.batch = _elementwise_batch(prim)
 
     def apply(x, y):
         if not hasattr(x, "dtype"):
@@ -196,6 +228,7 @@ add_p.jvp = _add_jvp
 add_p.vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(g, y.shape) if needs[1] else None)
+add_p.batch = _elementwise_batch(add_p)
 
 sub_p = Primitive("sub", "elementwise")
 sub_p.impl = np.subtract
@@ -213,6 +246,7 @@ sub_p.jvp = _sub_jvp
 sub_p.vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(neg(g), y.shape) if needs[1] else None)
+sub_p.batch = _elementwise_batch(sub_p)
 
 
 def _as_binary_fn(prim):
@@ -404,6 +438,7 @@ def _integer_pow_derivative(x, y):
 integer_pow_p.jvp = lambda primals, tangents, *, y: (
     integer_pow(primals[0], y), mul(tangents[0], _integer_pow_derivative(primals[0], y)))
 integer_pow_p.vjp = lambda needs, g, ans, x, *, y: (mul(g, _integer_pow_derivative(x, y)),)
+integer_pow_p.batch = _elementwise_batch(integer_pow_p)
 
 
 def integer_pow(x, y: int):
@@ -461,6 +496,7 @@ def _select_vjp(needs, g, ans, pred, x, y):
 select_p.abstract_eval = _select_shape
 select_p.jvp = _select_jvp
 select_p.vjp = _select_vjp
+select_p.batch = _elementwise_batch(select_p)
 
 
 def select(pred, x, y):
@@ -491,6 +527,7 @@ def _convert_vjp(needs, g, ans, x, *, new_dtype):
 
 convert_p.jvp = _convert_jvp
 convert_p.vjp = _convert_vjp
+convert_p.batch = _elementwise_batch(convert_p)
 
 
 def convert(x, dtype):

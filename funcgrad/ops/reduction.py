@@ -21,10 +21,24 @@ def _reduced_shape(x, *, axes):
     return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)
 
 
+def _reduction_batch(prim):
+    """Reduce the example axes where they sit in the batched operand; the batch axis stays.
+
+    Example axis ``a`` is batched axis ``a + (a >= dim)``, and the batch axis moves left by
+    the number of reduced axes before it.
+    """
+    def batch(args, dims, *, axes):
+        (x,), (dim,) = args, dims
+        moved = tuple(a + (a >= dim) for a in axes)
+        return prim.bind(x, axes=moved), dim - sum(a < dim for a in axes)
+    return batch
+
+
 def _reduction(name, impl):
     prim = Primitive(name, "reduction")
     prim.impl = impl
     prim.abstract_eval = _reduced_shape
+    prim.batch = _reduction_batch(prim)
     return prim
 
 
@@ -139,6 +153,7 @@ def _index_reduction(name, impl, out_dtype):
     prim.abstract_eval = shape_rule
     prim.jvp = lambda primals, tangents, *, axes: (prim.bind(primals[0], axes=axes), None)
     prim.vjp = lambda needs, g, ans, x, *, axes: (None,)
+    prim.batch = _reduction_batch(prim)
     return prim
 
 
@@ -190,6 +205,8 @@ cumsum_p.abstract_eval = _scan_shape
 cumsum_p.jvp = lambda primals, tangents, *, axis, reverse: (
     cumsum(primals[0], axis, reverse), cumsum(tangents[0], axis, reverse))
 cumsum_p.vjp = lambda needs, g, ans, x, *, axis, reverse: (cumsum(g, axis, not reverse),)
+cumsum_p.batch = lambda args, dims, *, axis, reverse: (
+    cumsum(args[0], axis + (axis >= dims[0]), reverse), dims[0])
 
 
 def cumsum(x, axis: int, reverse: bool = False):
@@ -239,6 +256,8 @@ def _cumprod_vjp(needs, g, ans, x, *, axis):
 
 cumprod_p.jvp = _cumprod_jvp
 cumprod_p.vjp = _cumprod_vjp
+cumprod_p.batch = lambda args, dims, *, axis: (
+    cumprod(args[0], axis + (axis >= dims[0])), dims[0])
 
 
 def cumprod(x, axis: int):

@@ -11,6 +11,7 @@ stop_gradient_p.abstract_eval = lambda x: x
 # Zero derivative of every order: no tangent comes out and no cotangent goes in.
 stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient(primals[0]), None)
 stop_gradient_p.vjp = lambda needs, g, ans, x: (None,)
+stop_gradient_p.batch = lambda args, dims: (stop_gradient_p.bind(args[0]), dims[0])
 
 
 def stop_gradient(x):
@@ -32,6 +33,9 @@ retain_grad_p.abstract_eval = lambda x, *, name: x
 retain_grad_p.jvp = lambda primals, tangents, *, name: (
     retain_grad_p.bind(primals[0], name=name), tangents[0])
 retain_grad_p.vjp = lambda needs, g, ans, x, *, name: (g,)
+# Marks the batched intermediate: its retained gradient has the batched shape.
+retain_grad_p.batch = lambda args, dims, *, name: (retain_grad_p.bind(args[0], name=name),
+                                                   dims[0])
 
 
 def retain_grad(x, name: str):

@@ -36,6 +36,14 @@ reshape_p.jvp = lambda primals, tangents, *, new_shape: (
 reshape_p.vjp = lambda needs, g, ans, x, *, new_shape: (reshape(g, np.shape(x)),)
 
 
+def _reshape_batch(args, dims, *, new_shape):
+    x = batch_to_front(args[0], dims[0])
+    return reshape(x, np.shape(x)[:1] + new_shape), 0
+
+
+reshape_p.batch = _reshape_batch
+
+
 def reshape(x, new_shape):
     new_shape = tuple(int(d) for d in new_shape)
     if np.shape(x) == new_shape:
@@ -63,6 +71,14 @@ broadcast_p.abstract_eval = _broadcast_shape
 broadcast_p.jvp = lambda primals, tangents, *, shape: (
     broadcast_to(primals[0], shape), broadcast_to(tangents[0], shape))
 broadcast_p.vjp = lambda needs, g, ans, x, *, shape: (unbroadcast(g, np.shape(x)),)
+
+
+def _broadcast_batch(args, dims, *, shape):
+    x = lead_batch_to_rank(args[0], dims[0], len(shape))
+    return broadcast_to(x, np.shape(x)[:1] + shape), 0
+
+
+broadcast_p.batch = _broadcast_batch
 
 
 def broadcast_to(x, shape):
@@ -103,6 +119,10 @@ transpose_p.jvp = lambda primals, tangents, *, permutation: (
     transpose(primals[0], permutation), transpose(tangents[0], permutation))
 transpose_p.vjp = lambda needs, g, ans, x, *, permutation: (
     transpose(g, tuple(np.argsort(permutation))),)
+# Example axis ``p`` is batched axis ``p + (p >= dim)``; one transpose also brings the batch
+# axis to the front.
+transpose_p.batch = lambda args, dims, *, permutation: (transpose(args[0], (dims[0],) + tuple(
+    p + (p >= dims[0]) for p in permutation)), 0)
 
 
 def transpose(x, permutation):
@@ -118,6 +138,35 @@ def moveaxis(x, source: int, destination: int):
     order = [i for i in range(ndim) if i != source]
     order.insert(destination, source)
     return transpose(x, order)
+
+
+# ---------------------------------------------------------------------- batching helpers
+# A batching rule gets each operand with its batch axis (``dims[i]``, None when the operand is
+# shared by every example); these put that axis where the rule wants it.
+
+def batch_to_front(x, dim: int):
+    """``x`` with its batch axis ``dim`` moved to the front."""
+    return x if dim == 0 else moveaxis(x, dim, 0)
+
+
+def batch_size(args, dims) -> int:
+    """The size of the batch axis, read from the first batched operand."""
+    return next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
+
+
+def batched_at_front(x, dim, size: int):
+    """``x`` with a leading batch axis: moved there, or broadcast when ``x`` is unbatched."""
+    if dim is None:
+        return broadcast_to(x, (size,) + np.shape(x))
+    return batch_to_front(x, dim)
+
+
+def lead_batch_to_rank(x, dim, rank: int):
+    """``x`` batched at ``dim`` as ``(B, 1, ..., 1, *example_shape)`` with ``rank`` example
+    axes: NumPy's right-aligned broadcasting then pairs example axes with example axes."""
+    x = batch_to_front(x, dim)
+    shape = np.shape(x)
+    return reshape(x, shape[:1] + (1,) * (rank + 1 - len(shape)) + shape[1:])
 
 
 # ------------------------------------------------------------------------ gather / scatter
@@ -167,6 +216,49 @@ class IndexSpec:
     __repr__ = __str__
 
 
+_FULL_SLICE = ("slice", None, None, None)
+
+
+def _is_advanced(entry) -> bool:
+    if isinstance(entry, tuple):
+        return entry[0] == "array"
+    return isinstance(entry, (int, np.integer)) and not isinstance(entry, bool)
+
+
+def _example_shape(x, dim):
+    shape = np.shape(x)
+    return shape if dim is None else shape[:dim] + shape[dim + 1:]
+
+
+class _AdvancedBlock:
+    """Where NumPy puts the axes of the broadcast index arrays in a gather's result.
+
+    With at least one index array, integers count as index arrays too. Adjacent in the index,
+    their block replaces them in place; separated by a slice, ``None`` or ellipsis, it goes
+    first. ``position`` is the block's first result axis and ``rank`` its number of axes.
+    """
+
+    def __init__(self, index: IndexSpec, ndim: int, index_shapes):
+        entries = index.entries
+        places = [i for i, entry in enumerate(entries) if _is_advanced(entry)]
+        self.rank = len(np.broadcast_shapes(*index_shapes))
+        self.contiguous = places == list(range(places[0], places[-1] + 1))
+        self.position = 0
+        if self.contiguous:
+            consumed = sum(entry is not None and entry is not Ellipsis for entry in entries)
+            self.position = sum(ndim - consumed if entry is Ellipsis else 1
+                                for entry in entries[:places[0]])
+
+    def from_example_layout(self, ndim: int):
+        """The permutation of an ``ndim``-axis example result that brings the block first."""
+        start, stop = self.position, self.position + self.rank
+        return list(range(start, stop)) + list(range(start)) + list(range(stop, ndim))
+
+    def to_example_layout(self, ndim: int):
+        """The inverse: from block-first back to where the example has it."""
+        return tuple(int(p) for p in np.argsort(self.from_example_layout(ndim)))
+
+
 def _gather_shape(x, *indices, index):
     for k, aval in enumerate(indices):
         if not np.issubdtype(aval.dtype, np.integer):
@@ -188,6 +280,37 @@ gather_p.jvp = lambda primals, tangents, *, index: (
     gather(primals[0], primals[1:], index), gather(tangents[0], primals[1:], index))
 gather_p.vjp = lambda needs, g, ans, x, *indices, index: (
     scatter_add(_zeros_like(x), g, indices, index),) + (None,) * len(indices)
+
+
+def _gather_batch(args, dims, *, index):
+    x, *indices = args
+    x_dim, *index_dims = dims
+    if all(d is None for d in index_dims):
+        # Only the array is batched: a leading full slice keeps its batch axis, which stays
+        # first unless separated index arrays put their block in front of it.
+        out = gather(batch_to_front(x, x_dim), indices, IndexSpec((_FULL_SLICE,) + index.entries))
+        if not indices:
+            return out, 0
+        block = _AdvancedBlock(index, np.ndim(x) - 1, [np.shape(i) for i in indices])
+        return out, 0 if block.contiguous else block.rank
+    example_shapes = [_example_shape(i, d) for i, d in zip(indices, index_dims)]
+    example_ndim = np.ndim(x) - (x_dim is not None)
+    block = _AdvancedBlock(index, example_ndim, example_shapes)
+    indices = [i if d is None else lead_batch_to_rank(i, d, block.rank)
+               for i, d in zip(indices, index_dims)]
+    if x_dim is None:
+        # The broadcast index block gains the batch axis in front, where the example's is.
+        return gather(x, indices, index), block.position
+    # Both batched: index the batch axis with arange(B) too, so that example b reads its
+    # own array. That block goes first: (B, *block, other axes); restore the example layout.
+    size = np.shape(x)[x_dim]
+    batch_index = np.arange(size).reshape((size,) + (1,) * block.rank)
+    spec = IndexSpec((("array", len(indices)),) + index.entries)
+    out = gather(batch_to_front(x, x_dim), indices + [batch_index], spec)
+    return transpose(out, (0,) + tuple(1 + p for p in block.to_example_layout(np.ndim(out) - 1))), 0
+
+
+gather_p.batch = _gather_batch
 
 
 def gather(x, indices, index: IndexSpec):
@@ -242,6 +365,59 @@ def scatter_add(operand, updates, indices, index: IndexSpec):
     return scatter_add_p.bind(operand, updates, *indices, index=index)
 
 
+def _batched_updates(updates, dim, target_ndim: int, batch_axis: int, permutation=None):
+    """Updates for a batched scatter into an example target of ``target_ndim`` axes: the
+    example axes permuted by ``permutation`` and the batch axis (size 1 when ``updates`` is
+    unbatched) at ``batch_axis``."""
+    if dim is None:
+        if batch_axis == 0 and permutation is None:
+            return updates        # right-aligned broadcasting already fits
+        shape = np.shape(updates)
+        updates = reshape(updates, (1,) * (target_ndim + 1 - len(shape)) + shape)
+    else:
+        updates = lead_batch_to_rank(updates, dim, target_ndim)
+    if permutation is not None:
+        updates = transpose(updates, (0,) + tuple(1 + p for p in permutation))
+    return moveaxis(updates, 0, batch_axis) if batch_axis else updates
+
+
+def _scatter_batch(prim):
+    """The batching rule of ``scatter`` and ``scatter_add``; the result is batched at 0."""
+    def batch(args, dims, *, index):
+        operand, updates, *indices = args
+        operand_dim, updates_dim, *index_dims = dims
+        operand = batched_at_front(operand, operand_dim, batch_size(args, dims))
+        example_shapes = [_example_shape(i, d) for i, d in zip(indices, index_dims)]
+        target = _gather_shape(ShapedArray(np.shape(operand)[1:], operand.dtype),
+                               *[ShapedArray(s, i.dtype) for s, i in zip(example_shapes,
+                                                                         indices)],
+                               index=index).shape
+        if all(d is None for d in index_dims):
+            # As in gather: a leading full slice over the batch axis.
+            batch_axis = 0
+            if indices:
+                block = _AdvancedBlock(index, np.ndim(operand) - 1, example_shapes)
+                batch_axis = 0 if block.contiguous else block.rank
+            updates = _batched_updates(updates, updates_dim, len(target), batch_axis)
+            spec = IndexSpec((_FULL_SLICE,) + index.entries)
+            return prim.bind(operand, updates, *indices, index=spec), 0
+        # As in gather: arange(B) indexes the batch axis, and the indexed region is
+        # (B, *block, other axes), so the updates' example axes are rearranged to match.
+        block = _AdvancedBlock(index, np.ndim(operand) - 1, example_shapes)
+        indices = [i if d is None else lead_batch_to_rank(i, d, block.rank)
+                   for i, d in zip(indices, index_dims)]
+        size = np.shape(operand)[0]
+        indices.append(np.arange(size).reshape((size,) + (1,) * block.rank))
+        updates = _batched_updates(updates, updates_dim, len(target), 0,
+                                   block.from_example_layout(len(target)))
+        spec = IndexSpec((("array", len(indices) - 1),) + index.entries)
+        return prim.bind(operand, updates, *indices, index=spec), 0
+    return batch
+
+
+scatter_add_p.batch = _scatter_batch(scatter_add_p)
+
+
 def _scatter_impl(operand, updates, *indices, index):
     out = np.array(operand, copy=True)
     out[index.build(indices)] = updates
@@ -266,6 +442,9 @@ scatter_p.vjp = lambda needs, g, ans, operand, updates, *indices, index: (
     scatter(g, _zeros_like(updates), indices, index) if needs[0] else None,
     unbroadcast(gather(g, indices, index), np.shape(updates)) if needs[1] else None,
 ) + (None,) * len(indices)
+
+
+scatter_p.batch = _scatter_batch(scatter_p)
 
 
 def scatter(operand, updates, indices, index: IndexSpec):
@@ -318,6 +497,14 @@ def _concatenate_vjp(needs, g, ans, *xs, axis):
 concatenate_p.abstract_eval = _concatenate_shape
 concatenate_p.jvp = _concatenate_jvp
 concatenate_p.vjp = _concatenate_vjp
+
+
+def _concatenate_batch(args, dims, *, axis):
+    size = batch_size(args, dims)
+    return concatenate([batched_at_front(x, d, size) for x, d in zip(args, dims)], axis + 1), 0
+
+
+concatenate_p.batch = _concatenate_batch
 
 
 def concatenate(xs, axis: int):

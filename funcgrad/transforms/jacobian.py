@@ -1,6 +1,7 @@
-"""Jacobians and Hessians: ``jacrev`` (one reverse pass per output element), ``jacfwd`` (one
-forward pass per input element) and ``hessian = jacfwd(jacrev(f))``. Shapes follow JAX:
-``out.shape + in.shape`` for each (output leaf, input leaf) pair."""
+"""Jacobians and Hessians: ``jacrev`` (one forward pass and one backward pass, vectorized over
+the output elements), ``jacfwd`` (one forward-mode pass vectorized over the input elements)
+and ``hessian = jacfwd(jacrev(f))``. Shapes follow JAX: ``out.shape + in.shape`` for each
+(output leaf, input leaf) pair."""
 from __future__ import annotations
 
 import functools
@@ -8,27 +9,35 @@ import functools
 import numpy as np
 
 from .. import tree
-from ..core.trace import Tracer
 from ..ops import structural as st
 from . import _args
 from .jvp import jvp
 from .vjp import vjp
+from .vmap import vmap
 
 
-def _stack(values, axis_last: bool = False):
-    """Stack equally shaped values on a new leading (or trailing) axis."""
-    if not any(isinstance(v, Tracer) for v in values):
-        return np.stack([np.asarray(v) for v in values], axis=-1 if axis_last else 0)
-    shape = np.shape(values[0])
-    new_shape = shape + (1,) if axis_last else (1,) + shape
-    pieces = [st.reshape(_args.as_value(v), new_shape) for v in values]
-    return st.concatenate(pieces, len(shape) if axis_last else 0)
+def _identity_basis(values, total: int):
+    """The rows of the ``total x total`` identity, split among ``values`` (whose sizes add up
+    to ``total``): one array ``(total, *shape)`` per value, in its dtype. Row ``r`` is the
+    unit vector of the ``r``-th element of all the values taken together."""
+    basis, start = [], 0
+    for value in values:
+        size = int(np.size(value))
+        rows = np.eye(total, dtype=np.dtype(value.dtype))[:, start:start + size]
+        basis.append(rows.reshape((total,) + np.shape(value)))
+        start += size
+    return basis
 
 
-def _basis(value, index: int):
-    one_hot = np.zeros(np.size(value), np.dtype(value.dtype))
-    one_hot[index] = 1
-    return one_hot.reshape(np.shape(value))
+def _split(block, axis: int, sizes):
+    """``block`` cut along ``axis`` into consecutive pieces of ``sizes``."""
+    if len(sizes) == 1:
+        return [block]
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(st.slice_along(block, axis, start, start + size))
+        start += size
+    return pieces
 
 
 def _prepare(fun, argnums, args, who):
@@ -56,7 +65,8 @@ def _assemble(out_tree, out_shapes, in_shapes, columns, treedefs, single):
 
 
 def jacrev(fun, argnums=0):
-    """The Jacobian of ``fun``, built row by row in reverse mode.
+    """The Jacobian of ``fun`` in reverse mode: one forward pass, then one backward pass
+    vectorized (``vmap``) over the rows of the identity, one row per output element.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -70,27 +80,34 @@ def jacrev(fun, argnums=0):
         nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who)
         out, vjp_fn = vjp(partial_fun, *primals)
         out_leaves, out_tree = tree.flatten(out)
-        in_shapes = [np.shape(x) for x in leaves]
-        columns = []
-        for k, out_leaf in enumerate(out_leaves):
-            rows = []
-            for index in range(int(np.size(out_leaf))):
-                ct = [_args.zeros_like(_args.as_value(o)) for o in out_leaves]
-                ct[k] = _basis(_args.as_value(out_leaf), index)
-                cts = vjp_fn(tree.unflatten(out_tree, ct))
-                rows.append(tree.leaves(cts))
-            columns.append([_stack([row[j] for row in rows]) if rows
-                            else np.zeros((0,) + in_shapes[j], leaves[j].dtype)
-                            for j in range(len(leaves))])
-        out_shapes = [np.shape(o) for o in out_leaves]
-        return _assemble(out_tree, out_shapes, in_shapes, columns, treedefs,
+        out_leaves = [_args.as_value(o) for o in out_leaves]
+        out_sizes = [int(np.size(o)) for o in out_leaves]
+        total = sum(out_sizes)
+
+        def pullback(*cotangents):
+            return tree.leaves(vjp_fn(tree.unflatten(out_tree, cotangents)))
+
+        basis = _identity_basis(out_leaves, total)
+        if total == 0:
+            rows = [np.zeros((0,) + np.shape(x), x.dtype) for x in leaves]
+        elif total == 1:   # a scalar output: one plain backward pass, nothing to vectorize
+            rows = [st.reshape(_args.as_value(row), (1,) + np.shape(row))
+                    for row in pullback(*[b[0] for b in basis])]
+        else:
+            rows = vmap(pullback)(*basis)
+        # rows[j]: (total, *in_shape_j); the rows of output k are a consecutive run.
+        per_input = [_split(block, 0, out_sizes) for block in rows]
+        columns = [[pieces[k] for pieces in per_input] for k in range(len(out_leaves))]
+        return _assemble(out_tree, [np.shape(o) for o in out_leaves],
+                         [np.shape(x) for x in leaves], columns, treedefs,
                          isinstance(argnums, int))
 
     return jacobian_fun
 
 
 def jacfwd(fun, argnums=0):
-    """The Jacobian of ``fun``, built column by column in forward mode.
+    """The Jacobian of ``fun`` in forward mode: one ``jvp`` vectorized (``vmap``) over the
+    columns of the identity, one column per input element.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -103,34 +120,33 @@ def jacfwd(fun, argnums=0):
     def jacobian_fun(*args):
         nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who)
         primal_tree = tree.structure(tuple(primals))
-        out_tree, out_shapes, per_input = None, None, []
-        for j, leaf in enumerate(leaves):
-            tangent_columns = []
-            for index in range(int(np.size(leaf))):
-                tangents = [_args.zeros_like(x) for x in leaves]
-                tangents[j] = _basis(leaf, index)
-                out, tangent_out = jvp(partial_fun, primals,
-                                       tree.unflatten(primal_tree, tangents))
-                tangent_columns.append(tree.leaves(tangent_out))
-            if out_tree is None:
-                out_tree = tree.structure(out) if tangent_columns else None
-                out_shapes = [np.shape(o) for o in tree.leaves(out)] if tangent_columns else None
-            per_input.append(tangent_columns)
-        if out_tree is None:   # every input is empty: evaluate once for the output structure
-            out = partial_fun(*primals)
-            out_tree, out_shapes = tree.structure(out), [np.shape(o) for o in tree.leaves(out)]
-        in_shapes = [np.shape(x) for x in leaves]
-        columns = []
-        for k, out_shape in enumerate(out_shapes):
-            row = []
-            for j, tangent_columns in enumerate(per_input):
-                if tangent_columns:
-                    block = _stack([c[k] for c in tangent_columns], axis_last=True)
-                else:
-                    block = np.zeros(out_shape + (0,), leaves[j].dtype)
-                row.append(block)
-            columns.append(row)
-        return _assemble(out_tree, out_shapes, in_shapes, columns, treedefs,
+        in_sizes = [int(np.size(x)) for x in leaves]
+        total = sum(in_sizes)
+        out_trees = []
+
+        def push(*tangents):
+            out, tangent_out = jvp(partial_fun, primals, tree.unflatten(primal_tree, tangents))
+            out_trees.append(tree.structure(out))
+            return tree.leaves(out), tree.leaves(tangent_out)
+
+        basis = _identity_basis(leaves, total)
+        if total == 0:   # no input element: evaluate once for the output structure
+            out_leaves, out_tree = tree.flatten(partial_fun(*primals))
+            out_leaves = [_args.as_value(o) for o in out_leaves]
+            columns = [[np.zeros(np.shape(o) + (0,), x.dtype) for x in leaves]
+                       for o in out_leaves]
+        else:
+            if total == 1:   # a scalar input: one plain forward pass, nothing to vectorize
+                out_leaves, tangents = push(*[b[0] for b in basis])
+                tangents = [st.reshape(_args.as_value(t), np.shape(t) + (1,))
+                            for t in tangents]
+            else:   # the primal output does not depend on the tangents: it is unbatched
+                out_leaves, tangents = vmap(push, out_axes=(None, -1))(*basis)
+            out_tree = out_trees[0]
+            # tangents[k]: (*out_shape_k, total); the columns of input j are consecutive.
+            columns = [_split(block, np.ndim(block) - 1, in_sizes) for block in tangents]
+        return _assemble(out_tree, [np.shape(o) for o in out_leaves],
+                         [np.shape(x) for x in leaves], columns, treedefs,
                          isinstance(argnums, int))
 
     return jacobian_fun
