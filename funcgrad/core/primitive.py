@@ -54,6 +54,7 @@ class Primitive:
             raise ValueError(f"primitive '{name}' is defined twice")
         self.name = name
         self.multiple_results = multiple_results
+        self.stage_constants = False   # record even on concrete inputs while tracing
         self.category = category
         _CATEGORIES[category].add(self)
         ALL_PRIMITIVES[name] = self
@@ -70,6 +71,10 @@ class Primitive:
             if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
                 trace = arg._trace
         if trace is None:
+            if self.stage_constants and _trace_stack:
+                # A concrete broadcast would become a large constant of the IR (and of
+                # compiled code): record it instead, as a fusable op on a small input.
+                return _trace_stack[-1].process(self, args, params)
             try:
                 return self.impl(*args, **params)
             except (ValueError, IndexError, TypeError):
@@ -95,4 +100,4 @@ class Primitive:
         return self.name
 
 
-from .trace import Tracer  # noqa: E402  (the trace module needs Primitive defined first)
+from .trace import Tracer, _trace_stack  # noqa: E402  (the trace module needs Primitive defined first)

@@ -139,6 +139,13 @@ einsum_p.batch = _einsum_batch
 def einsum(spec: str, *operands):
     """Bind the einsum primitive; a plain permutation or sum is emitted as such."""
     inputs, output = parse(spec)
+    if len(operands) == 2:
+        # A product with a concrete scalar 1 (a seed cotangent) is the other operand.
+        for k in (0, 1):
+            if inputs[k] == "" and ew._is_concrete_one(operands[k]):
+                spec = f"{inputs[1 - k]}->{output}"
+                inputs, operands = (inputs[1 - k],), (operands[1 - k],)
+                break
     if len(operands) == 1:
         (subscripts,) = inputs
         summed = tuple(i for i, c in enumerate(subscripts) if c not in output)

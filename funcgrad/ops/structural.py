@@ -15,7 +15,10 @@ from . import reduction
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(x), x.dtype)
+    """Zeros shaped like ``x``: a broadcast scalar, so a trace records no large constant."""
+    shape = np.shape(x)
+    zero = x.dtype.type(0)
+    return broadcast_p.bind(zero, shape=shape) if shape else zero
 
 # ----------------------------------------------------------------------------- reshape
 
@@ -68,6 +71,7 @@ def _broadcast_shape(x, *, shape):
 
 
 broadcast_p.abstract_eval = _broadcast_shape
+broadcast_p.stage_constants = True
 broadcast_p.jvp = lambda primals, tangents, *, shape: (
     broadcast_to(primals[0], shape), broadcast_to(tangents[0], shape))
 broadcast_p.vjp = lambda needs, g, ans, x, *, shape: (unbroadcast(g, np.shape(x)),)
@@ -346,15 +350,19 @@ scatter_add_p.impl = _scatter_add_impl
 scatter_add_p.abstract_eval = _scatter_shape
 
 
-def _scatter_add_jvp(primals, tangents, *, index):
-    operand, updates, *indices = primals
-    t_operand = _zeros_like(operand) if tangents[0] is None else tangents[0]
-    t_updates = _zeros_like(updates) if tangents[1] is None else tangents[1]
-    return (scatter_add(operand, updates, indices, index),
-            scatter_add(t_operand, t_updates, indices, index))
+def _linear_scatter_jvp(apply):
+    """scatter and scatter_add are linear in (operand, updates) together: their tangent is
+    the same scatter of the tangents."""
+    def jvp(primals, tangents, *, index):
+        operand, updates, *indices = primals
+        t_operand = _zeros_like(operand) if tangents[0] is None else tangents[0]
+        t_updates = _zeros_like(updates) if tangents[1] is None else tangents[1]
+        return (apply(operand, updates, indices, index),
+                apply(t_operand, t_updates, indices, index))
+    return jvp
 
 
-scatter_add_p.jvp = _scatter_add_jvp
+scatter_add_p.jvp = _linear_scatter_jvp(lambda *args: scatter_add(*args))
 scatter_add_p.vjp = lambda needs, g, ans, operand, updates, *indices, index: (
     g if needs[0] else None,
     unbroadcast(gather(g, indices, index), np.shape(updates)) if needs[1] else None,
@@ -429,15 +437,7 @@ scatter_p.impl = _scatter_impl
 scatter_p.abstract_eval = _scatter_shape
 
 
-def _scatter_jvp(primals, tangents, *, index):
-    operand, updates, *indices = primals
-    t_operand = _zeros_like(operand) if tangents[0] is None else tangents[0]
-    t_updates = _zeros_like(updates) if tangents[1] is None else tangents[1]
-    return (scatter(operand, updates, indices, index),
-            scatter(t_operand, t_updates, indices, index))
-
-
-scatter_p.jvp = _scatter_jvp
+scatter_p.jvp = _linear_scatter_jvp(lambda *args: scatter(*args))
 scatter_p.vjp = lambda needs, g, ans, operand, updates, *indices, index: (
     scatter(g, _zeros_like(updates), indices, index) if needs[0] else None,
     unbroadcast(gather(g, indices, index), np.shape(updates)) if needs[1] else None,
