@@ -47,9 +47,8 @@ def is_fusable(eqn) -> bool:
     prim = eqn.primitive
     if prim in ELEMENTWISE or prim.name in _PASS_THROUGH:
         return prim.name in ELEMENTWISE_CODE or prim.name == "integer_pow"
-    if prim.name == "broadcast_to":
-        return eqn.inputs[0].aval.ndim == 0
-    return False
+    # A kernel reads every operand with its own broadcasting index, so a broadcast is a read.
+    return prim.name == "broadcast_to"
 
 
 class Kernel:
