@@ -128,20 +128,12 @@ def _expm1_rest(t):
     return mp.expm1(t) - t - t * t / 2
 
 
-def _exp2m1_rest(t):
-    return mp.expm1(t * LN2) - t * LN2
-
-
 def _sin_rest(t):
     return mp.sin(t) - t
 
 
 def _cos_rest(t):
     return mp.cos(t) - 1 + t * t / 2
-
-
-def _log1p_rest(t):
-    return mp.log1p(t) - t + t * t / 2
 
 
 def _atanh_r(z):
@@ -157,8 +149,10 @@ def _atan_rest(t):
 # Slack on the reduced intervals: the reduced argument of a correctly rounded reduction can
 # exceed the ideal bound by a few ulps.
 _R_EXP = LN2 / 2 * (1 + mp.mpf(2) ** -20)
-_R_EXP2 = mp.mpf(1) / 2 * (1 + mp.mpf(2) ** -20)
 _R_TRIG = mp.pi / 4 * (1 + mp.mpf(2) ** -20)
+# float32 rounds x * 2/pi to 24 bits before rint: for |x| < 2**18 the reduced argument can
+# exceed pi/4 by up to 2**-6.
+_R_TRIG32 = mp.pi / 4 + mp.mpf(2) ** -5
 _S_LOG = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * (1 + mp.mpf(2) ** -20)
 _T_ATAN = mp.tan(mp.pi / 8) * (1 + mp.mpf(2) ** -20)
 
@@ -166,27 +160,17 @@ TABLES = {
     # exp/expm1 core: expm1(r) = r + r**2/2 + r**3 * P(r), |r| <= ln2/2, relative error.
     "expm1_f64": (_expm1_rest, lambda t: 1 / mp.expm1(t), list(range(3, 13)),
                   -_R_EXP, _R_EXP, 53),
-    "expm1_f32": (_expm1_rest, lambda t: 1 / mp.expm1(t), list(range(3, 7)),
+    "expm1_f32": (_expm1_rest, lambda t: 1 / mp.expm1(t), list(range(3, 8)),
                   -_R_EXP, _R_EXP, 24),
-    # exp2 core: 2**r - 1 = r ln2 + r**2 * P(r), |r| <= 1/2, relative error.
-    "exp2m1_f64": (_exp2m1_rest, lambda t: 1 / mp.expm1(t * LN2), list(range(2, 14)),
-                   -_R_EXP2, _R_EXP2, 53),
-    "exp2m1_f32": (_exp2m1_rest, lambda t: 1 / mp.expm1(t * LN2), list(range(2, 8)),
-                   -_R_EXP2, _R_EXP2, 24),
     # sin(r) = r + r**3 * P(r**2), cos(r) = 1 - r**2/2 + r**4 * Q(r**2), |r| <= pi/4.
-    "sin_f64": (_sin_rest, lambda t: 1 / mp.sin(t), [3, 5, 7, 9, 11, 13, 15],
-                0, _R_TRIG, 53),
-    "cos_f64": (_cos_rest, lambda t: 1 / mp.cos(t), [4, 6, 8, 10, 12, 14, 16],
-                0, _R_TRIG, 53),
-    "sin_f32": (_sin_rest, lambda t: 1 / mp.sin(t), [3, 5, 7, 9], 0, _R_TRIG, 24),
-    "cos_f32": (_cos_rest, lambda t: 1 / mp.cos(t), [4, 6, 8, 10], 0, _R_TRIG, 24),
-    # float64 log: log1p(f) = 2s + s R(s**2), s = f / (2 + f), |s| <= (sqrt2-1)/(sqrt2+1).
-    # R's error enters the result as s dR against 2s: weight 1/2 (absolute in R).
+    "sin_f64": (_sin_rest, lambda t: 1 / mp.sin(t), [3, 5, 7, 9, 11, 13], 0, _R_TRIG, 53),
+    "cos_f64": (_cos_rest, lambda t: 1 / mp.cos(t), [4, 6, 8, 10, 12, 14], 0, _R_TRIG, 53),
+    "sin_f32": (_sin_rest, lambda t: 1 / mp.sin(t), [3, 5, 7], 0, _R_TRIG32, 24),
+    "cos_f32": (_cos_rest, lambda t: 1 / mp.cos(t), [4, 6, 8], 0, _R_TRIG32, 24),
+    # log: log1p(f) = 2s + s R(s**2), s = f / (2 + f), |s| <= (sqrt2-1)/(sqrt2+1); R's error
+    # enters the result as s dR against 2s: weight 1/2 (absolute in R).
     "log_f64": (_atanh_r, lambda t: mp.mpf(1) / 2, [1, 2, 3, 4, 5, 6, 7], 0, _S_LOG ** 2, 53),
-    # float32 log: log1p(f) = f - f**2/2 + f**3 P(f), f in [sqrt(1/2) - 1, sqrt 2 - 1].
-    "log_f32": (_log1p_rest, lambda t: 1 / mp.log1p(t), list(range(3, 11)),
-                mp.sqrt(mp.mpf(1) / 2) - 1 - mp.mpf(2) ** -20,
-                mp.sqrt(2) - 1 + mp.mpf(2) ** -20, 24),
+    "log_f32": (_atanh_r, lambda t: mp.mpf(1) / 2, [1, 2, 3], 0, _S_LOG ** 2, 24),
     # atan(t) = t + t**3 P(t**2), |t| <= tan(pi/8).
     "atan_f64": (_atan_rest, lambda t: 1 / mp.atan(t), [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23],
                  0, _T_ATAN, 53),
@@ -194,7 +178,38 @@ TABLES = {
 }
 
 
+def _split(value, bits, first_bits):
+    """value = hi + lo (+ ...): hi keeps ``first_bits`` significant bits, the rest ``bits``."""
+    e = mp.floor(mp.log(abs(value), 2))
+    hi = mp.nint(value * mp.mpf(2) ** (first_bits - 1 - e)) / mp.mpf(2) ** (first_bits - 1 - e)
+    return hi, _round(value - hi, bits)
+
+
+def constants():
+    """The split constants of the range reductions (name, value) in working precision."""
+    out = []
+    # exp: n * LN2_HI exact for |n| < 2**11 (float64) / 2**8 (float32).
+    for suffix, bits, n_bits in (("64", 53, 11), ("32", 24, 8)):
+        hi, lo = _split(LN2, bits, bits - n_bits)
+        out += [(f"LN2_HI_{suffix}", hi), (f"LN2_LO_{suffix}", lo)]
+    # sin/cos: pi/2 = P1 + P2 + P3, each rounded to working precision (used with fma).
+    for suffix, bits in (("64", 53), ("32", 24)):
+        rest = mp.pi / 2
+        for k in (1, 2, 3):
+            piece = _round(rest, bits)
+            out.append((f"PIO2_{k}_{suffix}", piece))
+            rest -= piece
+    for suffix, bits in (("64", 53), ("32", 24)):
+        for name, value in (("PIO2", mp.pi / 2), ("PIO4", mp.pi / 4), ("INVLN2", 1 / LN2)):
+            hi = _round(value, bits)
+            out += [(f"{name}_HI_{suffix}", hi), (f"{name}_LO_{suffix}", _round(value - hi, bits))]
+    return out
+
+
 def main(names):
+    if not names:
+        for name, value in constants():
+            print(f"{name} = {repr(float(value)) if name.endswith('64') else np.float32(value)}")
     for name in names or TABLES:
         target, weight, powers, a, b, bits = TABLES[name]
         coeffs, worst = fit_rounded(target, weight, powers, a, b, bits)

@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-from ..core.ir import IR, Literal, Var, pretty_print
+from ..core.ir import IR, Eqn, Literal, Var, pretty_print
 from ..core.primitive import ELEMENTWISE
 from .templates import ELEMENTWISE_CODE, integer_pow_code
 
@@ -107,11 +107,47 @@ class Step:
         self.eqn = eqn
 
 
-def plan(ir: IR) -> list[Step]:
-    """Cut ``ir`` into kernel and call steps (see the module docstring)."""
+def _forward_broadcasts(ir: IR):
+    """The equations with every ``broadcast_to`` that only kernels read replaced by its input.
+
+    A kernel reads each operand with its own broadcasting index, so such a broadcast never
+    needs to exist in memory. Returns the equations and, for each rewritten one, the original
+    (whose printed form stays the comment in the generated code).
+    """
+    readers: dict = {}
+    for eqn in ir.eqns:
+        for atom in eqn.inputs:
+            if isinstance(atom, Var):
+                readers.setdefault(atom, []).append(eqn)
+    outputs = {a for a in ir.outvars if isinstance(a, Var)}
+    source = {}
+    for eqn in ir.eqns:
+        if eqn.primitive.name == "broadcast_to" and eqn.outputs[0] not in outputs and all(
+                is_fusable(reader) and reader.primitive.name != "broadcast_to"
+                for reader in readers.get(eqn.outputs[0], ())):
+            source[eqn.outputs[0]] = eqn.inputs[0]
+    eqns, origin = [], {}
+    for eqn in ir.eqns:
+        if eqn.outputs[0] in source:
+            continue
+        if any(isinstance(a, Var) and a in source for a in eqn.inputs):
+            rewritten = Eqn(eqn.primitive, [source.get(a, a) if isinstance(a, Var) else a
+                                            for a in eqn.inputs], eqn.outputs, eqn.params)
+            origin[id(rewritten)] = eqn
+            eqn = rewritten
+        eqns.append(eqn)
+    return eqns, origin
+
+
+def plan(ir: IR):
+    """Cut ``ir`` into kernel and call steps (see the module docstring).
+
+    Returns ``(steps, origin)``: ``origin`` maps a rewritten equation to its original.
+    """
     steps: list[Step] = []
     current = None
-    for eqn in ir.eqns:
+    eqns, origin = _forward_broadcasts(ir)
+    for eqn in eqns:
         if current is not None and not eqn.primitive.multiple_results and current.try_add(eqn):
             continue
         if is_fusable(eqn):
@@ -121,7 +157,7 @@ def plan(ir: IR) -> list[Step]:
         else:
             current = None
             steps.append(Step(eqn=eqn))
-    return steps
+    return steps, origin
 
 
 # ------------------------------------------------------------------------ kernel source
@@ -280,8 +316,10 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
                         scalar_outputs, parallel)
 
 
-def equation_names(ir: IR):
+def equation_names(ir: IR, origin: dict):
     """A function giving each equation's one-line jaxpr form, with the IR's own names."""
     text = pretty_print(ir).splitlines()[1:-1]
     lines = {id(eqn): line.strip() for eqn, line in zip(ir.eqns, text)}
+    for rewritten, original in origin.items():
+        lines[rewritten] = lines.get(id(original), original.primitive.name)
     return lambda eqn: lines.get(id(eqn), eqn.primitive.name)

@@ -29,14 +29,14 @@ class ProgramSource:
 
     def __init__(self, ir: IR):
         self.ir = ir
-        self.steps = codegen.plan(ir)
+        self.steps, origin = codegen.plan(ir)
         self.names: dict = {}
         for var in ir.constvars + ir.invars:
             self._name(var)
         self.kernels = []            # (KernelSource, Kernel)
         self.namespace = {"np": np, "_to_user": _to_user}
         used_later = self._uses_after()
-        describe = codegen.equation_names(ir)
+        describe = codegen.equation_names(ir, origin)
         params = ", ".join(self._name(v) for v in ir.invars)
         lines = [f"def program({params}):"]
         for index, step in enumerate(self.steps):
@@ -135,7 +135,7 @@ def build(ir: IR):
 def failing_primitives(ir: IR) -> list[str]:
     """The primitives of ``ir`` that run inside kernels (named when numba fails)."""
     names = []
-    for step in codegen.plan(ir):
+    for step in codegen.plan(ir)[0]:
         if step.kernel is not None:
             for eqn in step.kernel.eqns():
                 if eqn.primitive.name not in names:

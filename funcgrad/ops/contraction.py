@@ -47,32 +47,67 @@ def _einsum_shape(*operands, spec):
     return ShapedArray(tuple(sizes[letter] for letter in output), operands[0].dtype)
 
 
+class _PairPlan:
+    """How to run ``einsum(f"{sa},{sb}->{so}")`` on given shapes as one matrix product.
+
+    Letters only one operand has and the output lacks are summed first; then each operand is
+    permuted to (batch, free, summed) / (batch, summed, free) and flattened to a matrix (or a
+    vector, so that BLAS's matrix-vector product is used), and the product is reshaped and
+    permuted to the output's order. Identity permutations and reshapes are skipped.
+    """
+
+    def __init__(self, sa, sb, so, a_shape, b_shape):
+        size = dict(zip(sa, a_shape)) | dict(zip(sb, b_shape))
+        self.sum_a = tuple(i for i, c in enumerate(sa) if c not in sb and c not in so)
+        self.sum_b = tuple(i for i, c in enumerate(sb) if c not in sa and c not in so)
+        sa, sb = ("".join(c for c in sa if c in sb or c in so),
+                  "".join(c for c in sb if c in sa or c in so))
+        batch = [c for c in so if c in sa and c in sb]
+        free_a = [c for c in so if c in sa and c not in sb]
+        free_b = [c for c in so if c in sb and c not in sa]
+        summed = [c for c in sa if c in sb and c not in so]
+
+        def count(letters):
+            return int(np.prod([size[c] for c in letters], dtype=np.int64))
+
+        def permutation(letters, order):
+            perm = tuple(letters.index(c) for c in order)
+            return None if perm == tuple(range(len(perm))) else perm
+
+        self.perm_a = permutation(sa, batch + free_a + summed)
+        self.perm_b = permutation(sb, batch + summed + free_b)
+        nb, nm, nk, nn = count(batch), count(free_a), count(summed), count(free_b)
+        self.shape_a = (nb, nm, nk) if batch else ((nm, nk) if free_a else (nk,))
+        self.shape_b = (nb, nk, nn) if batch else ((nk, nn) if free_b else (nk,))
+        self.product_shape = tuple(size[c] for c in batch + free_a + free_b)
+        self.perm_out = permutation(batch + free_a + free_b, list(so))
+
+    def __call__(self, a, b):
+        if self.sum_a:
+            a = a.sum(axis=self.sum_a)
+        if self.sum_b:
+            b = b.sum(axis=self.sum_b)
+        if self.perm_a is not None:
+            a = a.transpose(self.perm_a)
+        if self.perm_b is not None:
+            b = b.transpose(self.perm_b)
+        product = np.matmul(a.reshape(self.shape_a), b.reshape(self.shape_b))
+        product = product.reshape(self.product_shape)
+        return product if self.perm_out is None else product.transpose(self.perm_out)
+
+
+_pair_plans: dict = {}
+
+
 def _contract_pair(a, b, sa: str, sb: str, so: str):
-    """Evaluate ``einsum(f"{sa},{sb}->{so}", a, b)`` as one batched matrix product."""
-    only_a = [c for c in sa if c not in sb and c not in so]
-    only_b = [c for c in sb if c not in sa and c not in so]
-    if only_a:
-        a = a.sum(axis=tuple(sa.index(c) for c in only_a))
-        sa = "".join(c for c in sa if c not in only_a)
-    if only_b:
-        b = b.sum(axis=tuple(sb.index(c) for c in only_b))
-        sb = "".join(c for c in sb if c not in only_b)
-    batch = [c for c in so if c in sa and c in sb]
-    free_a = [c for c in so if c in sa and c not in sb]
-    free_b = [c for c in so if c in sb and c not in sa]
-    summed = [c for c in sa if c in sb and c not in so]
-    size = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
-
-    def count(letters):
-        return int(np.prod([size[c] for c in letters], dtype=np.int64))
-
-    a3 = a.transpose([sa.index(c) for c in batch + free_a + summed]).reshape(
-        count(batch), count(free_a), count(summed))
-    b3 = b.transpose([sb.index(c) for c in batch + summed + free_b]).reshape(
-        count(batch), count(summed), count(free_b))
-    product = np.matmul(a3, b3).reshape([size[c] for c in batch + free_a + free_b])
-    order = batch + free_a + free_b
-    return product.transpose([order.index(c) for c in so])
+    """Evaluate ``einsum(f"{sa},{sb}->{so}", a, b)`` as one matrix product (plans cached)."""
+    key = (sa, sb, so, a.shape, b.shape)
+    plan = _pair_plans.get(key)
+    if plan is None:
+        if len(_pair_plans) > 4096:
+            _pair_plans.clear()
+        plan = _pair_plans[key] = _PairPlan(sa, sb, so, a.shape, b.shape)
+    return plan(a, b)
 
 
 def _einsum_impl(*operands, spec):
