@@ -27,7 +27,7 @@ def _python_name(index: int) -> str:
 class ProgramSource:
     """Generated source and the pieces (kernels, constants, calls) its namespace needs."""
 
-    def __init__(self, ir: IR):
+    def __init__(self, ir: IR, single_output: bool = False):
         self.ir = ir
         self.steps, origin = codegen.plan(ir)
         self.names: dict = {}
@@ -48,7 +48,10 @@ class ProgramSource:
         passed_through = set(ir.constvars + ir.invars)
         outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else self._read(a)
                          for a in ir.outvars)
-        lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
+        if single_output:   # the caller's output is one array: return it, not a 1-tuple
+            lines.append(f"    return {outs}")
+        else:
+            lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
         self.source = "\n".join(lines) + "\n"
         for var, value in zip(ir.constvars, ir.consts):
             self.namespace[self.names[var]] = value
@@ -117,9 +120,12 @@ class ProgramSource:
         return lines
 
 
-def build(ir: IR):
-    """Compile every kernel of ``ir`` and return the program function (blocks on numba)."""
-    program_source = ProgramSource(ir)
+def build(ir: IR, single_output: bool = False):
+    """Compile every kernel of ``ir`` and return the program function (blocks on numba).
+
+    The program returns the tuple of outputs, or with ``single_output`` the one output.
+    """
+    program_source = ProgramSource(ir, single_output)
     for source, kernel in program_source.kernels:
         program_source.namespace[source.name] = compile_kernel(source, kernel.is_scalar)
     namespace = dict(program_source.namespace)

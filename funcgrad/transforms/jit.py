@@ -26,7 +26,7 @@ _SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, n
 class _Entry:
     """One argument signature: its IR, and its compiled program once ready."""
 
-    __slots__ = ("ir", "out_tree", "program", "done", "error", "source")
+    __slots__ = ("ir", "out_tree", "program", "direct", "done", "error", "source")
 
     def __init__(self, ir, out_tree):
         self.ir = ir
@@ -35,6 +35,9 @@ class _Entry:
         self.done = threading.Event()
         self.error = None
         self.source = None
+        # ``direct(*leaves)`` returns the user's output itself where the output is one array
+        # or a flat tuple of arrays (the generated program builds it): the fast path.
+        self.direct = None
 
 
 _work: queue.Queue = queue.Queue()
@@ -51,7 +54,12 @@ def _compile_loop():
 def _compile_entry(entry: _Entry, who: str) -> None:
     from ..backend import program as backend
     try:
-        program = backend.build(entry.ir)
+        out_tree = entry.out_tree
+        single = out_tree == tree.structure(0.0)
+        flat_tuple = out_tree == tree.structure((0.0,) * out_tree.num_leaves)
+        program = backend.build(entry.ir, single_output=single)
+        if single or flat_tuple:
+            entry.direct = program
         entry.source = program.__source__
         entry.program = program
     except Exception as error:  # numba's errors never reach the user as a traceback
@@ -170,6 +178,8 @@ class Jitted:
         if not kwargs:
             entry = self._scalar_entries.get(tuple(map(type, args)))
             if entry is not None:
+                if entry.direct is not None:
+                    return entry.direct(*args)
                 program = entry.program
                 if program is not None:
                     return entry.out_tree.unflatten(program(*args))
@@ -181,6 +191,8 @@ class Jitted:
         if not kwargs and not self._static_argnums and all(
                 type(a) in _SCALAR_TYPES for a in args):
             self._scalar_entries[tuple(map(type, args))] = entry
+        if entry.direct is not None:
+            return entry.direct(*leaves)
         program = entry.program
         if program is not None:
             return entry.out_tree.unflatten(program(*leaves))
