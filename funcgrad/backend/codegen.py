@@ -21,7 +21,7 @@ from ..core.ir import IR, Eqn, Literal, Var, pretty_print
 from ..core.primitive import ELEMENTWISE
 from .templates import ELEMENTWISE_CODE, integer_pow_code
 
-PARALLEL_THRESHOLD = 1 << 16   # elements: below this, threads cost more than they save
+PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
 _TOTAL_REDUCTIONS = {"reduce_sum": "+", "reduce_max": "max", "reduce_min": "min"}
 _PASS_THROUGH = {"stop_gradient", "retain_grad"}
 
@@ -284,6 +284,10 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
         for eqn in kernel.reductions:
             op = _TOTAL_REDUCTIONS[eqn.primitive.name]
             dtype = _dtype_code(eqn.outputs[0].aval.dtype)
+            if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
+                # float32 sums accumulate in float64 and round once (the caller casts back):
+                # a long float32 running sum would lose digits that NumPy's pairwise sum keeps.
+                dtype = "np.float64"
             start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
             lines.append(f"    {names[eqn.outputs[0]]} = {dtype}({start})")
         pad = "    "
@@ -297,7 +301,9 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
             op = _TOTAL_REDUCTIONS[eqn.primitive.name]
             lines.append(f"{pad}{comment(eqn)}")
-            if op == "+":
+            if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
+                lines.append(f"{pad}{acc} += np.float64({value})")
+            elif op == "+":
                 lines.append(f"{pad}{acc} += {value}")
             else:
                 lines.append(f"{pad}{acc} = np.{'maximum' if op == 'max' else 'minimum'}"

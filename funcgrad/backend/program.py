@@ -104,20 +104,45 @@ class ProgramSource:
         return lines
 
     def _call_lines(self, eqn, describe):
-        key = f"call{len(self.namespace)}"
-        impl = eqn.primitive.impl
-        self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
         args = ", ".join(self._read(a) for a in eqn.inputs)
         outs = [self._name(v) for v in eqn.outputs]
         lines = [f"    # {describe(eqn)}"]
+        inline = _inline_numpy(eqn, [self._read(a) for a in eqn.inputs])
+        if inline is not None:
+            lines.append(f"    {outs[0]} = {inline}")
+            return lines + self._scalar_lines(eqn)
+        key = f"call{len(self.namespace)}"
+        impl = eqn.primitive.impl
+        self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
         if eqn.primitive.multiple_results:
             lines.append(f"    {', '.join(outs)}, = {key}({args})")
         else:
             lines.append(f"    {outs[0]} = {key}({args})")
-        for var in eqn.outputs:
-            if var.aval.ndim == 0:   # kernels take 0-d values as NumPy scalars
-                lines.append(f"    {self.names[var]} = np.asarray({self.names[var]})[()]")
-        return lines
+        return lines + self._scalar_lines(eqn)
+
+    def _scalar_lines(self, eqn):
+        # Kernels take 0-d values as NumPy scalars, never as 0-d arrays.
+        return [f"    {self.names[v]} = np.asarray({self.names[v]})[()]"
+                for v in eqn.outputs if v.aval.ndim == 0]
+
+
+def _inline_numpy(eqn, operands):
+    """A NumPy expression for cheap shape and float-reduction equations, else None.
+
+    Written into the program itself, these cost a fraction of a call through the primitive's
+    implementation (they matter in programs of many small steps).
+    """
+    name, params = eqn.primitive.name, eqn.params
+    if name == "reshape":
+        return f"{operands[0]}.reshape({params['new_shape']!r})"
+    if name == "transpose":
+        return f"{operands[0]}.transpose({params['permutation']!r})"
+    if eqn.outputs[0].aval.dtype.kind == "f" and name in ("reduce_sum", "reduce_max",
+                                                          "reduce_min"):
+        function = {"reduce_sum": "np.add", "reduce_max": "np.maximum",
+                    "reduce_min": "np.minimum"}[name]
+        return f"{function}.reduce({operands[0]}, axis={params['axes']!r})"
+    return None
 
 
 def build(ir: IR, single_output: bool = False):
