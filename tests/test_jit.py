@@ -243,3 +243,21 @@ def test_large_loops_run_on_threads_and_match_the_interpreter():
     assert value.dtype == np.float32
     assert abs(float(value) - terms.sum()) <= 1e-6 * np.abs(terms).sum()
     np.testing.assert_allclose(grad, eager_grad, rtol=1e-6, atol=1e-6)
+
+
+def test_loops_use_vectorisable_math_unless_exact_math_is_asked_for(monkeypatch):
+    x = np.linspace(-3.0, 3.0, 11, dtype=np.float32)
+
+    def f(v):
+        return fnp.sum(fnp.sin(v) * fnp.exp(-v * v))
+
+    fast = fg.jit(f)
+    assert "_fm.sin_f32(" in fast.source(x) and "_fm.exp_f32(" in fast.source(x)
+    monkeypatch.setenv("FUNCGRAD_EXACT_MATH", "1")
+    exact = fg.jit(f)
+    source = exact.source(x)
+    assert "np.sin(" in source and "_fm." not in source
+    expected = np.sum(np.sin(x.astype(np.float64)) * np.exp(-x.astype(np.float64) ** 2))
+    # fastmath's functions are within 1-2 ulps (see funcgrad/backend/fastmath.py).
+    for jitted in (fast, exact):
+        assert abs(float(jitted(x)) - expected) < 1e-5

@@ -24,9 +24,12 @@ import sys
 import mpmath as mp
 import numpy as np
 
-mp.mp.dps = 80
+# Every computation runs at 80 digits (the decorators and the block below restore mpmath's
+# precision after, so importing this module changes nothing for other mpmath users).
+DIGITS = 80
 
-LN2 = mp.log(2)
+with mp.workdps(DIGITS):
+    LN2 = mp.log(2)
 
 
 def _chebyshev_points(a, b, count):
@@ -104,6 +107,7 @@ def _round(value, bits):
         return +value
 
 
+@mp.workdps(DIGITS)
 def fit_rounded(target, weight, powers, a, b, bits):
     """Remez fit, then round coefficient by coefficient to ``bits`` and refit the rest."""
     fixed = []
@@ -146,15 +150,16 @@ def _atan_rest(t):
     return mp.atan(t) - t
 
 
-# Slack on the reduced intervals: the reduced argument of a correctly rounded reduction can
-# exceed the ideal bound by a few ulps.
-_R_EXP = LN2 / 2 * (1 + mp.mpf(2) ** -20)
-_R_TRIG = mp.pi / 4 * (1 + mp.mpf(2) ** -20)
-# float32 rounds x * 2/pi to 24 bits before rint: for |x| < 2**18 the reduced argument can
-# exceed pi/4 by up to 2**-6.
-_R_TRIG32 = mp.pi / 4 + mp.mpf(2) ** -5
-_S_LOG = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * (1 + mp.mpf(2) ** -20)
-_T_ATAN = mp.tan(mp.pi / 8) * (1 + mp.mpf(2) ** -20)
+with mp.workdps(DIGITS):
+    # Slack on the reduced intervals: the reduced argument of a correctly rounded reduction can
+    # exceed the ideal bound by a few ulps.
+    _R_EXP = LN2 / 2 * (1 + mp.mpf(2) ** -20)
+    _R_TRIG = mp.pi / 4 * (1 + mp.mpf(2) ** -20)
+    # float32 rounds x * 2/pi to 24 bits before rint: for |x| < 2**18 the reduced argument can
+    # exceed pi/4 by up to 2**-6.
+    _R_TRIG32 = mp.pi / 4 + mp.mpf(2) ** -5
+    _S_LOG = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * (1 + mp.mpf(2) ** -20)
+    _T_ATAN = mp.tan(mp.pi / 8) * (1 + mp.mpf(2) ** -20)
 
 TABLES = {
     # exp/expm1 core: expm1(r) = r + r**2/2 + r**3 * P(r), |r| <= ln2/2, relative error.
@@ -185,6 +190,7 @@ def _split(value, bits, first_bits):
     return hi, _round(value - hi, bits)
 
 
+@mp.workdps(DIGITS)
 def constants():
     """The split constants of the range reductions (name, value) in working precision."""
     out = []
@@ -199,17 +205,22 @@ def constants():
             piece = _round(rest, bits)
             out.append((f"PIO2_{k}_{suffix}", piece))
             rest -= piece
+    # Rounded values with their tails (value = HI + LO to twice the working precision).
     for suffix, bits in (("64", 53), ("32", 24)):
         for name, value in (("PIO2", mp.pi / 2), ("PIO4", mp.pi / 4), ("INVLN2", 1 / LN2)):
             hi = _round(value, bits)
             out += [(f"{name}_HI_{suffix}", hi), (f"{name}_LO_{suffix}", _round(value - hi, bits))]
+        hi = _round(LN2, bits)
+        out += [(f"LN2_{suffix}", hi), (f"LN2_TAIL_{suffix}", _round(LN2 - hi, bits))]
     return out
 
 
+@mp.workdps(DIGITS)
 def main(names):
     if not names:
         for name, value in constants():
-            print(f"{name} = {repr(float(value)) if name.endswith('64') else np.float32(value)}")
+            text = repr(float(value)) if name.endswith("64") else str(np.float32(float(value)))
+            print(f"{name} = {text}")
     for name in names or TABLES:
         target, weight, powers, a, b, bits = TABLES[name]
         coeffs, worst = fit_rounded(target, weight, powers, a, b, bits)

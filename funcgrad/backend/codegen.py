@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.ir import IR, Eqn, Literal, Var, pretty_print
 from ..core.primitive import ELEMENTWISE
-from .templates import ELEMENTWISE_CODE, integer_pow_code
+from .templates import ELEMENTWISE_CODE, fast_function_code, integer_pow_code
 
 PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
 _TOTAL_REDUCTIONS = {"reduce_sum": "+", "reduce_max": "max", "reduce_min": "min"}
@@ -178,11 +178,14 @@ class KernelSource:
         self.scalar_outputs = scalar_outputs  # vars returned
 
 
-def _statement(eqn, names, read) -> str:
+def _statement(eqn, names, read, fast_math: bool) -> str:
     prim = eqn.primitive.name
     operands = [read(a) for a in eqn.inputs]
     out = eqn.outputs[0]
-    if prim == "integer_pow":
+    fast = fast_function_code(prim, operands[0], out.aval.dtype) if fast_math else None
+    if fast is not None:
+        code = fast
+    elif prim == "integer_pow":
         code = integer_pow_code(operands[0], eqn.params["y"], _dtype_code(out.aval.dtype))
     elif prim == "broadcast_to":
         code = operands[0]
@@ -234,8 +237,12 @@ def _row_major_index(loop_indices) -> str:
     return expression
 
 
-def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
-    """Write ``kernel`` as a numba-compilable function whose text is independent of sizes."""
+def kernel_source(kernel: Kernel, used_later: set, ir_names,
+                  fast_math: bool = True) -> KernelSource:
+    """Write ``kernel`` as a numba-compilable function whose text is independent of sizes.
+
+    With ``fast_math``, transcendental functions call funcgrad's vectorisable ones.
+    """
     names = {}
     local = iter(f"t{i}" for i in range(1 << 30))
     for eqn in kernel.eqns():
@@ -279,7 +286,7 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
         return f"# {ir_names(eqn)}"
 
     for eqn in kernel.prologue:
-        lines += [f"    {comment(eqn)}", f"    {_statement(eqn, names, read)}"]
+        lines += [f"    {comment(eqn)}", f"    {_statement(eqn, names, read, fast_math)}"]
     if not kernel.is_scalar:
         for eqn in kernel.reductions:
             op = _TOTAL_REDUCTIONS[eqn.primitive.name]
@@ -296,7 +303,7 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names) -> KernelSource:
             lines.append(f"{pad}for i{j} in {loop}(s{j}):")
             pad += "    "
         for eqn in kernel.body:
-            lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read)}"]
+            lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read, fast_math)}"]
         for eqn in kernel.reductions:
             acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
             op = _TOTAL_REDUCTIONS[eqn.primitive.name]

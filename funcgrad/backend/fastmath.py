@@ -1,6 +1,132 @@
-"""Vectorisable transcendental functions for numba loops (float32 and float64).
+"""Vectorisable transcendental functions for numba loops, in float32 and float64.
 
-PLACEHOLDER_DOCSTRING
+``exp, expm1, exp2, log, log1p, log2, sin, cos, tan, atan, tanh, sigmoid`` (alias
+``logistic``), ``sinh, cosh``: each as ``<name>_f32`` (float32 in, float32 out, float32
+arithmetic throughout, so an AVX-512 loop runs 16 lanes, AVX2 8) and ``<name>_f64``. They are
+numba functions meant to be called from other numba code; in a loop they inline and LLVM
+vectorises the loop (PyPI's llvmlite has no SVML, so ``np.sin`` & co. in a numba loop are one
+libm call per element). This module imports numba: load it only when compiling.
+
+Calling them from generated code::
+
+    from funcgrad.backend import fastmath as fm      # fm.function(name, dtype) picks one
+    fm.function("tanh", np.float32) is fm.tanh_f32
+    # a template for float32 operands: "_fm.tanh_f32({0})", with _fm = fm in the globals
+
+Pick the variant by the dtype of the operand (float32 -> ``_f32``, float64 -> ``_f64``; cast
+integers and other floats first). Never pass a float64 to an ``_f32`` function: it would
+compute in mixed precision (or fail to type, for sin/cos/tan).
+
+How they are compiled
+---------------------
+- Each exported function is its own numba dispatcher (``fastmath={"contract"}``,
+  ``error_model="numpy"``, ``cache=True``) and marks its LLVM function ``alwaysinline``:
+  numba links it into the caller and LLVM inlines it there. So its flags stay its own whatever
+  the caller's: a caller compiled with ``fastmath=True`` (nnan, reassoc, ...) still gets exact
+  NaN/inf/-0.0 handling and intact error-free transformations. (``inline="always"`` at the
+  numba level would type the body with the caller's flags: ``fastmath=True`` then turns
+  ``exp(nan)`` into 0.) Callers may use any flags; ``fastmath=True`` on the caller is what lets
+  a ``+=`` reduction vectorise.
+- ``cache=True`` (``_CACHE``): a function is compiled once (80-150 ms each) and then loaded
+  from numba's disk cache (``__pycache__`` next to this file, or numba's user-wide cache
+  directory, ``NUMBA_CACHE_DIR``, when that is not writable) in 1-3 ms by later processes.
+- Every function is branch-free apart from one rarely taken branch in sin/cos/tan (below).
+
+Methods
+-------
+- exp, expm1, exp2, tanh, sigmoid, sinh, cosh share one core: ``n = rint(x / ln2)``,
+  ``r = x - n ln2`` by Cody-Waite (ln2 split so that ``n * LN2_HI`` is exact; the rounding of
+  ``r`` is carried as a correction), ``e**r - 1`` by a minimax polynomial on ``|r| <= ln2/2``
+  (degree 12 float64, 7 float32), and ``2**n`` built from the exponent bits in two factors so
+  that overflow gives inf and gradual underflow rounds once. ``expm1`` adds ``2**n - 1`` by a
+  TwoSum; ``tanh|x| = h / (1 + h)`` with ``h = expm1(2|x|) / 2`` (as ``h - h q`` for
+  ``|x| < 0.4``), ``sigmoid = (1 or e**-|x|) / (1 + e**-|x|)``,
+  ``sinh = (e + e / (e + 1)) / 2`` with ``e = expm1|x|``, ``cosh = (e + 1/e) / 2`` with
+  ``e = e**|x|`` (both ``e**|x| / 2`` beyond ``|x| = 20``, float64, or 10, float32).
+- log, log1p, log2: ``x = 2**k (1 + f)`` from the bits with ``1 + f`` in ``[sqrt(1/2),
+  sqrt 2)`` (subnormals scaled first), ``log1p(f) = f - (f**2/2 - s (f**2/2 + R(s**2)))``
+  with ``s = f / (2 + f)`` and a minimax ``R`` (degree 7 float64, 3 float32). ``log1p`` folds
+  the rounding error of ``1 + x`` back in; ``log2`` multiplies by a two-part ``1/ln2``.
+- sin, cos, tan: ``n = rint(x 2/pi)``, ``x - n pi/2`` with a three-part pi/2 and FMA, kept as
+  a double-word ``r + rl`` (exact product and TwoSum), minimax polynomials for sin and cos on
+  ``|r| <= pi/4`` (degree 13/14 float64, 7/8 float32), ``tan = sin / cos`` of the reduced
+  argument. The reduction is exact enough for ``|x| <= 2**28`` (float64) and ``2**17``
+  (float32); beyond that, and for inf/NaN, the function calls libm's sin/cos/tan (correctly
+  reduced). That branch does not block vectorisation: the call goes to a stub carrying LLVM's
+  ``vector-function-abi-variant`` attribute, whose masked vector variants return at once when
+  no lane needs libm (one call and one mask test per vector) and otherwise call libm for the
+  lanes that do. Its cost on ordinary inputs: 0.05 ms per 10**6 (13% of the float32 sin loop).
+- atan: ``|x|`` reduced to ``|t| <= tan(pi/8)`` with one division (``t = x``,
+  ``(x - 1) / (x + 1)`` or ``-1 / x`` plus pi/4 or pi/2 in two parts), minimax odd polynomial
+  (degree 23 float64, 11 float32).
+
+The coefficients and split constants are derived in ``funcgrad/backend/_fit_fastmath.py``
+(Remez exchange in 80-digit arithmetic, then rounding coefficient by coefficient with refits).
+The FMAs (``llvm.fma``) need a CPU with FMA to be fast (every x86-64 CPU since 2013 except
+some Atom/Celeron parts, every AArch64); elsewhere they become libm calls: correct, slow
+(float32 sin 3.1 ms per 10**6 for numba's SSE4.2 target, libm 6.5 ms).
+
+Accuracy
+--------
+Maximum error in ulps of the result's dtype; ``bound (measured)``. ``tests/test_fastmath.py``
+asserts the bounds on dense sweeps of every function's whole input range plus its special
+values. float32: against the exact result (float64 NumPy), measured over all 2**32 inputs.
+float64: against the exact result (x87 long double NumPy, ~2**-11 ulp) and against NumPy's
+float64 functions (whose own error is included), measured on 2-3 million inputs per function
+(log-uniform over all magnitudes, both signs, plus dense hard regions). For comparison,
+NumPy 2.4's own float32 functions are up to 1.3-3.5 ulps from exact on this machine (AVX-512).
+NaN in gives NaN; infinities, signed zeros, overflow to inf and underflow (to subnormals and
+zero) are NumPy's, bit for bit.
+
+| function | float32 vs exact | float64 vs exact | float64 vs NumPy |
+|---|---|---|---|
+| ``exp`` | 1.0 (0.758) | 1.0 (0.75) | 2.0 (1) |
+| ``expm1`` | 1.5 (1.095) | 1.5 (1.02) | 2.5 (1) |
+| ``exp2`` | 1.0 (0.759) | 1.0 (0.75) | 2.0 (1) |
+| ``log`` | 1.0 (0.840) | 1.0 (0.84) | 2.0 (1) |
+| ``log1p`` | 1.0 (0.875) | 1.0 (0.87) | 2.0 (1) |
+| ``log2`` | 1.0 (0.895) | 1.0 (0.85) | 2.0 (1) |
+| ``sin`` | 1.0 (0.782) | 1.0 (0.77) | 2.0 (1) |
+| ``cos`` | 1.0 (0.782) | 1.0 (0.77) | 2.0 (1) |
+| ``tan`` | 2.5 (2.284) | 2.5 (2.19) | 3.5 (2) |
+| ``atan`` | 2.0 (1.858) | 2.0 (1.79) | 3.0 (2) |
+| ``tanh`` | 2.0 (1.742) | 2.0 (1.70) | 3.0 (2) |
+| ``sigmoid`` | 2.5 (2.402) | 2.5 (2.17) | 4.0 (2) |
+| ``sinh`` | 2.5 (2.177) | 2.5 (2.00) | 3.5 (2) |
+| ``cosh`` | 1.5 (1.084) | 1.5 (1.12) | 2.5 (1) |
+
+(``sigmoid``'s NumPy reference is ``1 / (1 + exp(-x))`` or ``e / (1 + e)``, ``e = exp(x)``.)
+
+Speed
+-----
+Milliseconds for ``out[i] = f(x[i])`` over 10**6 elements on one core of an AMD EPYC (Zen 5,
+AVX-512), numba 0.68; "libm" is ``np.<f>`` (``1 / (1 + np.exp(-x))``) in the same loop:
+
+| function | float32 | libm float32 | float64 | libm float64 |
+|---|---|---|---|---|
+| exp | 0.35 | 1.7 | 0.66 | 3.0 |
+| expm1 | 0.34 | 9.8 | 0.69 | 9.7 |
+| exp2 | 0.32 | 1.3 | 0.57 | 1.8 |
+| log | 0.32 | 2.1 | 0.55 | 2.5 |
+| log1p | 0.67 | 7.9 | 1.04 | 7.9 |
+| log2 | 0.35 | 1.5 | 0.60 | 2.5 |
+| sin | 0.40 | 6.7 | 1.03 | 9.7 |
+| cos | 0.39 | 6.6 | 1.06 | 11.4 |
+| tan | 0.40 | 12.2 | 1.04 | 15.2 |
+| atan | 0.15 | 11.2 | 0.48 | 7.9 |
+| tanh | 0.31 | 13.3 | 0.69 | 13.2 |
+| sigmoid | 0.36 | 2.1 | 0.72 | 3.3 |
+| sinh | 0.46 | 14.4 | 0.91 | 13.5 |
+| cosh | 0.40 | 5.3 | 0.75 | 5.1 |
+
+With AVX2 code (numba's ``haswell`` target on the same machine) the float32 loops take about
+2.5x these times (exp 0.89, sin 0.99, tanh 0.87 ms), the float64 ones 2-2.5x.
+
+``sum(sin(x) * exp(-x*x) + tanh(x)**2)`` over 10**6 float32 (one fused loop, caller
+``fastmath=True``): 22.6 ms with libm, 0.99 ms with these; with ``parallel=True``/``prange``
+on 2 threads 11.3 ms and 0.52 ms. Compiling that loop takes about as long as with libm
+(~100-160 ms once the three functions are compiled; compiling them costs ~310 ms once, then
+they come from the disk cache).
 """
 from __future__ import annotations
 
@@ -13,7 +139,7 @@ from numba import types
 from numba.extending import intrinsic
 
 __all__ = [
-    "FUNCTIONS", "NAMES", "function",
+    "ERROR_BOUNDS", "FUNCTIONS", "NAMES", "function",
     "exp_f32", "exp_f64", "expm1_f32", "expm1_f64", "exp2_f32", "exp2_f64",
     "log_f32", "log_f64", "log1p_f32", "log1p_f64", "log2_f32", "log2_f64",
     "sin_f32", "sin_f64", "cos_f32", "cos_f64", "tan_f32", "tan_f64",
@@ -246,8 +372,10 @@ _LN2_LO_64 = F64(5.497923018708371e-14)
 _LOG2E_32 = F32(1.442695)
 _LN2_HI_32 = F32(0.69314575)             # 16 significant bits
 _LN2_LO_32 = F32(1.4286068e-06)
-_LN2_64 = F64(0.6931471805599453)
+_LN2_64 = F64(0.6931471805599453)              # ln2 = _LN2 + _LN2_TAIL
+_LN2_TAIL_64 = F64(2.3190468138462996e-17)
 _LN2_32 = F32(0.6931472)
+_LN2_TAIL_32 = F32(-1.9046542e-09)
 
 # expm1(r) = r + r**2/2 + r**3 * P(r) for |r| <= ln2/2
 _E3_64, _E4_64, _E5_64, _E6_64, _E7_64 = (
@@ -328,7 +456,8 @@ _ZERO32, _HALF32, _ONE32, _TWO32 = F32(0.0), F32(0.5), F32(1.0), F32(2.0)
 
 
 @_inline
-def _expm1_poly_f64(r):
+def _expm1_tail_f64(r, dr):
+    """t with expm1(r + dr) = r + t, for |r| <= ln2/2 and |dr| <= ulp(r)."""
     p = _E12_64
     p = p * r + _E11_64
     p = p * r + _E10_64
@@ -339,29 +468,27 @@ def _expm1_poly_f64(r):
     p = p * r + _E5_64
     p = p * r + _E4_64
     p = p * r + _E3_64
-    return r + r * r * (_HALF64 + r * p)
+    return r * r * (_HALF64 + r * p) + (dr + dr * r)
 
 
 @_inline
-def _expm1_poly_f32(r):
+def _expm1_tail_f32(r, dr):
     p = _E7_32
     p = p * r + _E6_32
     p = p * r + _E5_32
     p = p * r + _E4_32
     p = p * r + _E3_32
-    return r + r * r * (_HALF32 + r * p)
+    return r * r * (_HALF32 + r * p) + (dr + dr * r)
 
 
 @_inline
 def _exp_core_f64(x):
-    """(q, n): e**x = 2**n (1 + q), for finite x with |x| < 1100 ln2."""
+    """(r, t, n): e**x = 2**n (1 + r + t), |r| <= ln2/2, for finite |x| < 1100 ln2."""
     n = np.rint(x * _LOG2E_64)
     hi = x - n * _LN2_HI_64                          # exact
     lo = n * _LN2_LO_64
     r = hi - lo
-    q = _expm1_poly_f64(r)
-    dr = (hi - r) - lo                               # r's rounding error: add dr e**r
-    return q + (dr + dr * q), n
+    return r, _expm1_tail_f64(r, (hi - r) - lo), n   # (hi - r) - lo: what rounding r lost
 
 
 @_inline
@@ -370,9 +497,20 @@ def _exp_core_f32(x):
     hi = x - n * _LN2_HI_32
     lo = n * _LN2_LO_32
     r = hi - lo
-    q = _expm1_poly_f32(r)
-    dr = (hi - r) - lo
-    return q + (dr + dr * q), n
+    return r, _expm1_tail_f32(r, (hi - r) - lo), n
+
+
+@_inline
+def _one_plus_f64(r, t):
+    """1 + r + t rounded once, for |r| < 1 and |t| < r**2."""
+    one = _ONE64 + r
+    return one + (((_ONE64 - one) + r) + t)
+
+
+@_inline
+def _one_plus_f32(r, t):
+    one = _ONE32 + r
+    return one + (((_ONE32 - one) + r) + t)
 
 
 @_inline
@@ -401,13 +539,34 @@ def _pow2_f32(n):
     return _f32_from_bits((np.int64(n) + 127) << 23)
 
 
+@_inline
+def _expm1_from_core_f64(r, t, n):
+    """2**n (1 + r + t) - 1 for n in [-60, 1024], rounded about once."""
+    u = _pow2_f64(n - _ONE64)
+    p = u * r                                        # exact; p + (u - 1/2) by TwoSum:
+    s = p + (u - _HALF64)
+    v = s - p
+    e = (p - (s - v)) + ((u - _HALF64) - v)
+    return _TWO64 * (s + (e + u * t))
+
+
+@_inline
+def _expm1_from_core_f32(r, t, n):
+    u = _pow2_f32(n - _ONE32)
+    p = u * r
+    s = p + (u - _HALF32)
+    v = s - p
+    e = (p - (s - v)) + ((u - _HALF32) - v)
+    return _TWO32 * (s + (e + u * t))
+
+
 @_jit
 def exp_f64(x):
     _always_inline()
     xc = x if x > F64(-746.0) else F64(-746.0)
     xc = xc if xc < F64(710.0) else F64(710.0)
-    q, n = _exp_core_f64(xc)
-    y = _scale_f64(_ONE64 + q, n)
+    r, t, n = _exp_core_f64(xc)
+    y = _scale_f64(_one_plus_f64(r, t), n)
     return y if x == x else x
 
 
@@ -416,8 +575,8 @@ def exp_f32(x):
     _always_inline()
     xc = x if x > F32(-104.0) else F32(-104.0)
     xc = xc if xc < F32(89.0) else F32(89.0)
-    q, n = _exp_core_f32(xc)
-    y = _scale_f32(_ONE32 + q, n)
+    r, t, n = _exp_core_f32(xc)
+    y = _scale_f32(_one_plus_f32(r, t), n)
     return y if x == x else x
 
 
@@ -426,9 +585,8 @@ def expm1_f64(x):
     _always_inline()
     xc = x if x > F64(-40.0) else F64(-40.0)
     xc = xc if xc < F64(710.0) else F64(710.0)
-    q, n = _exp_core_f64(xc)
-    u = _pow2_f64(n - _ONE64)          # e**x - 1 = 2 (u q + (u - 1/2)), u = 2**(n-1)
-    y = _TWO64 * (u * q + (u - _HALF64))
+    r, t, n = _exp_core_f64(xc)
+    y = _expm1_from_core_f64(r, t, n)
     y = y if x != _ZERO64 else x       # keeps -0.0
     return y if x == x else x
 
@@ -438,9 +596,8 @@ def expm1_f32(x):
     _always_inline()
     xc = x if x > F32(-18.0) else F32(-18.0)
     xc = xc if xc < F32(89.0) else F32(89.0)
-    q, n = _exp_core_f32(xc)
-    u = _pow2_f32(n - _ONE32)
-    y = _TWO32 * (u * q + (u - _HALF32))
+    r, t, n = _exp_core_f32(xc)
+    y = _expm1_from_core_f32(r, t, n)
     y = y if x != _ZERO32 else x
     return y if x == x else x
 
@@ -451,8 +608,10 @@ def exp2_f64(x):
     xc = x if x > F64(-1080.0) else F64(-1080.0)
     xc = xc if xc < F64(1025.0) else F64(1025.0)
     n = np.rint(xc)
-    q = _expm1_poly_f64((xc - n) * _LN2_64)
-    y = _scale_f64(_ONE64 + q, n)
+    f = xc - n                                       # exact
+    r = f * _LN2_64
+    t = _expm1_tail_f64(r, _fma(f, _LN2_64, -r) + f * _LN2_TAIL_64)
+    y = _scale_f64(_one_plus_f64(r, t), n)
     return y if x == x else x
 
 
@@ -462,8 +621,10 @@ def exp2_f32(x):
     xc = x if x > F32(-152.0) else F32(-152.0)
     xc = xc if xc < F32(129.0) else F32(129.0)
     n = np.rint(xc)
-    q = _expm1_poly_f32((xc - n) * _LN2_32)
-    y = _scale_f32(_ONE32 + q, n)
+    f = xc - n
+    r = f * _LN2_32
+    t = _expm1_tail_f32(r, _fma(f, _LN2_32, -r) + f * _LN2_TAIL_32)
+    y = _scale_f32(_one_plus_f32(r, t), n)
     return y if x == x else x
 
 
@@ -472,10 +633,13 @@ def tanh_f64(x):
     _always_inline()
     a = abs(x)
     a2 = a + a if a < F64(20.0) else F64(40.0)      # tanh(20) rounds to 1; NaN -> 40
-    q, n = _exp_core_f64(a2)
+    r, t, n = _exp_core_f64(a2)
     u = _pow2_f64(n - _ONE64)
-    t = _TWO64 * (u * q + (u - _HALF64))             # expm1(2|x|)
-    y = math.copysign(t / (t + _TWO64), x)
+    h = u * (r + t) + (u - _HALF64)                  # expm1(2|x|) / 2
+    # tanh|x| = h / (1 + h) = q, better as h - h q where h is small (no cancellation)
+    q = h / (_ONE64 + h)
+    y = h - h * q if a < F64(0.4) else q
+    y = math.copysign(y, x)
     return y if x == x else x
 
 
@@ -484,10 +648,12 @@ def tanh_f32(x):
     _always_inline()
     a = abs(x)
     a2 = a + a if a < F32(10.0) else F32(20.0)
-    q, n = _exp_core_f32(a2)
+    r, t, n = _exp_core_f32(a2)
     u = _pow2_f32(n - _ONE32)
-    t = _TWO32 * (u * q + (u - _HALF32))
-    y = math.copysign(t / (t + _TWO32), x)
+    h = u * (r + t) + (u - _HALF32)                  # expm1(2|x|) / 2
+    q = h / (_ONE32 + h)
+    y = h - h * q if a < F32(0.4) else q
+    y = math.copysign(y, x)
     return y if x == x else x
 
 
@@ -496,8 +662,8 @@ def sigmoid_f64(x):
     _always_inline()
     a = abs(x)
     a = a if a < F64(746.0) else F64(746.0)
-    q, n = _exp_core_f64(-a)
-    z = _scale_f64(_ONE64 + q, n)                   # e**-|x|
+    r, t, n = _exp_core_f64(-a)
+    z = _scale_f64(_one_plus_f64(r, t), n)                   # e**-|x|
     y = (_ONE64 if x >= _ZERO64 else z) / (_ONE64 + z)
     return y if x == x else x
 
@@ -507,8 +673,8 @@ def sigmoid_f32(x):
     _always_inline()
     a = abs(x)
     a = a if a < F32(104.0) else F32(104.0)
-    q, n = _exp_core_f32(-a)
-    z = _scale_f32(_ONE32 + q, n)
+    r, t, n = _exp_core_f32(-a)
+    z = _scale_f32(_one_plus_f32(r, t), n)
     y = (_ONE32 if x >= _ZERO32 else z) / (_ONE32 + z)
     return y if x == x else x
 
@@ -522,11 +688,10 @@ def sinh_f64(x):
     _always_inline()
     a = abs(x)
     a = a if a < F64(711.0) else F64(711.0)
-    q, n = _exp_core_f64(a)
-    u = _pow2_f64(n - _ONE64)
-    e = _TWO64 * (u * q + (u - _HALF64))            # expm1(|x|), for |x| < 20
+    r, t, n = _exp_core_f64(a)
+    e = _expm1_from_core_f64(r, t, n)               # expm1(|x|), for |x| < 20
     small = _HALF64 * (e + e / (e + _ONE64))
-    large = _scale_f64(_ONE64 + q, n - _ONE64)       # e**|x| / 2
+    large = _scale_f64(_one_plus_f64(r, t), n - _ONE64)   # e**|x| / 2
     y = math.copysign(small if a < F64(20.0) else large, x)
     return y if x == x else x
 
@@ -536,11 +701,10 @@ def sinh_f32(x):
     _always_inline()
     a = abs(x)
     a = a if a < F32(90.0) else F32(90.0)
-    q, n = _exp_core_f32(a)
-    u = _pow2_f32(n - _ONE32)
-    e = _TWO32 * (u * q + (u - _HALF32))
+    r, t, n = _exp_core_f32(a)
+    e = _expm1_from_core_f32(r, t, n)
     small = _HALF32 * (e + e / (e + _ONE32))
-    large = _scale_f32(_ONE32 + q, n - _ONE32)
+    large = _scale_f32(_one_plus_f32(r, t), n - _ONE32)
     y = math.copysign(small if a < F32(10.0) else large, x)
     return y if x == x else x
 
@@ -550,10 +714,11 @@ def cosh_f64(x):
     _always_inline()
     a = abs(x)
     a = a if a < F64(711.0) else F64(711.0)
-    q, n = _exp_core_f64(a)
-    e = (_ONE64 + q) * _pow2_f64(n if a < F64(20.0) else _ZERO64)   # e**|x|, |x| < 20
+    r, t, n = _exp_core_f64(a)
+    p = _one_plus_f64(r, t)
+    e = p * _pow2_f64(n if a < F64(20.0) else _ZERO64)    # e**|x|, for |x| < 20
     small = _HALF64 * e + _HALF64 / e
-    large = _scale_f64(_ONE64 + q, n - _ONE64)
+    large = _scale_f64(p, n - _ONE64)
     y = small if a < F64(20.0) else large
     return y if x == x else x
 
@@ -563,10 +728,11 @@ def cosh_f32(x):
     _always_inline()
     a = abs(x)
     a = a if a < F32(90.0) else F32(90.0)
-    q, n = _exp_core_f32(a)
-    e = (_ONE32 + q) * _pow2_f32(n if a < F32(10.0) else _ZERO32)
+    r, t, n = _exp_core_f32(a)
+    p = _one_plus_f32(r, t)
+    e = p * _pow2_f32(n if a < F32(10.0) else _ZERO32)
     small = _HALF32 * e + _HALF32 / e
-    large = _scale_f32(_ONE32 + q, n - _ONE32)
+    large = _scale_f32(p, n - _ONE32)
     y = small if a < F32(10.0) else large
     return y if x == x else x
 
@@ -740,14 +906,18 @@ def _sincos_poly_f64(r, rl):
     return s, c
 
 
-@_inline
+@_exact
 def _reduce_pio2_f32(x):
     """(r, rl, n): x = n pi/2 + r + rl, |r| <~ pi/4 + 2**-6, for |x| <= 2**17."""
+    _always_inline()
     n = np.rint(x * _TWO_OVER_PI_32)
-    r1 = _fma(-n, _PIO2_1_32, x)                     # exact
-    r = _fma(-n, _PIO2_2_32, r1)
-    rl = _fma(-n, _PIO2_3_32, _fma(-n, _PIO2_2_32, r1 - r))   # what rounding r lost
-    return r, rl, n
+    a = _fma(-n, _PIO2_1_32, x)                      # exact
+    b = n * _PIO2_2_32
+    b_err = _fma(n, _PIO2_2_32, -b)
+    r = a - b
+    v = r - a
+    e = (a - (r - v)) - (b + v)
+    return r, (e - b_err) - n * _PIO2_3_32, n
 
 
 @_inline
@@ -896,6 +1066,16 @@ def atan_f32(x):
 
 
 # ------------------------------------------------------------------------------ dispatch
+
+# name: (float32 vs exact, float64 vs exact, float64 vs NumPy): the maximum error in ulps
+# that tests/test_fastmath.py asserts (the table in the module docstring).
+ERROR_BOUNDS = {
+    "exp": (1.0, 1.0, 2.0), "expm1": (1.5, 1.5, 2.5), "exp2": (1.0, 1.0, 2.0),
+    "log": (1.0, 1.0, 2.0), "log1p": (1.0, 1.0, 2.0), "log2": (1.0, 1.0, 2.0),
+    "sin": (1.0, 1.0, 2.0), "cos": (1.0, 1.0, 2.0), "tan": (2.5, 2.5, 3.5),
+    "atan": (2.0, 2.0, 3.0), "tanh": (2.0, 2.0, 3.0), "sigmoid": (2.5, 2.5, 4.0),
+    "sinh": (2.5, 2.5, 3.5), "cosh": (1.5, 1.5, 2.5),
+}
 
 NAMES = ("exp", "expm1", "exp2", "log", "log1p", "log2", "sin", "cos", "tan", "atan",
          "tanh", "sigmoid", "logistic", "sinh", "cosh")

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.ir import IR, Literal, Var
 from . import codegen
-from .compiler import compile_kernel
+from .compiler import compile_kernel, exact_math
 
 
 def _to_user(value):
@@ -79,7 +79,9 @@ class ProgramSource:
         return result
 
     def _kernel_lines(self, kernel, used_later, describe):
-        source = codegen.kernel_source(kernel, used_later, describe)
+        # Vectorisable math pays in loops; a scalar program keeps NumPy's own functions.
+        fast_math = not exact_math() and not kernel.is_scalar
+        source = codegen.kernel_source(kernel, used_later, describe, fast_math)
         self.kernels.append((source, kernel))
         self.namespace.setdefault(source.name, None)   # filled in once compiled
         lines = [f"    # kernel {source.name}: " + ", ".join(

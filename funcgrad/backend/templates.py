@@ -34,6 +34,23 @@ ELEMENTWISE_CODE = {
 }
 
 
+# Primitives with a vectorisable implementation in ``fastmath`` (within a few ulps of NumPy;
+# see its docstring): a loop calling them vectorises, one calling libm does not.
+FAST_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "exp2": "exp2", "log": "log",
+                  "log1p": "log1p", "log2": "log2", "sin": "sin", "cos": "cos", "tan": "tan",
+                  "atan": "atan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh",
+                  "logistic": "sigmoid"}
+
+
+def fast_function_code(primitive: str, operand: str, dtype) -> str | None:
+    """``_fm.sin_f32(x)`` for a primitive fastmath covers in this dtype, else None."""
+    name = FAST_FUNCTIONS.get(primitive)
+    suffix = {"float32": "f32", "float64": "f64"}.get(dtype.name)
+    if name is None or suffix is None:
+        return None
+    return f"_fm.{name}_{suffix}({operand})"
+
+
 def integer_pow_code(operand: str, power: int, dtype: str) -> str:
     """``x**n`` as a product (exactly what NumPy computes for small integer powers)."""
     if power == 0:
