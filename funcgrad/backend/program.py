@@ -98,9 +98,10 @@ class ProgramSource:
         call = f"{source.name}({', '.join(args)})"
         if results:
             lines.append(f"    {', '.join(results)}, = {call}")
-            for var in source.scalar_outputs:
-                name = self.names[var]
-                lines.append(f"    {name} = np.{var.aval.dtype.name}({name})")
+            for var in source.scalar_outputs:   # numba returns Python scalars: rebox them
+                name, dtype = self.names[var], var.aval.dtype.name
+                self.namespace[f"_{dtype}"] = np.dtype(dtype).type
+                lines.append(f"    {name} = _{dtype}({name})")
         else:
             lines.append(f"    {call}")
         return lines

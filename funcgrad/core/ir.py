@@ -219,3 +219,42 @@ def dead_code_elimination(ir: IR) -> IR:
     kept.reverse()
     used = [(v, c) for v, c in zip(ir.constvars, ir.consts) if id(v) in live]
     return IR([v for v, _ in used], [c for _, c in used], ir.invars, kept, ir.outvars)
+
+
+def common_subexpression_elimination(ir: IR) -> IR:
+    """A copy of ``ir`` in which equations that repeat an earlier one (same primitive, inputs
+    and parameters; primitives are pure) are dropped and their outputs reuse the earlier ones.
+
+    Nested derivatives recompute the same terms (``cos x`` in every order of ``sin``), and
+    forward and reverse rules share subterms (``tanh`` squares its output in both).
+    """
+    replacement: dict = {}
+    seen: dict = {}
+    eqns = []
+
+    def atom_key(atom):
+        if isinstance(atom, Literal):
+            value = np.asarray(atom.val)
+            return ("literal", value.dtype.str, value.tobytes())
+        return id(replacement.get(id(atom), atom))
+
+    for eqn in ir.eqns:
+        inputs = [replacement.get(id(a), a) if isinstance(a, Var) else a for a in eqn.inputs]
+        try:
+            key = (eqn.primitive, tuple(atom_key(a) for a in inputs),
+                   tuple(sorted(eqn.params.items())))
+            hash(key)
+        except TypeError:   # an unhashable parameter: keep the equation as it is
+            key = None
+        earlier = seen.get(key) if key is not None else None
+        if earlier is not None:
+            for old, new in zip(eqn.outputs, earlier.outputs):
+                replacement[id(old)] = new
+            continue
+        if inputs != eqn.inputs:
+            eqn = Eqn(eqn.primitive, inputs, eqn.outputs, eqn.params)
+        if key is not None:
+            seen[key] = eqn
+        eqns.append(eqn)
+    outvars = [replacement.get(id(a), a) if isinstance(a, Var) else a for a in ir.outvars]
+    return IR(ir.constvars, ir.consts, ir.invars, eqns, outvars)

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .. import tree
-from ..core.ir import dead_code_elimination, typecheck
+from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.trace import Tracer, eval_ir, trace_to_ir
 from . import _args
 
@@ -150,7 +150,8 @@ class Jitted:
             out_trees.append(out_tree)
             return [_args.as_value(x) for x in out_leaves]
 
-        ir = dead_code_elimination(trace_to_ir(flat_fun, [_args.aval(x) for x in leaves]))
+        ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        ir = dead_code_elimination(common_subexpression_elimination(ir))
         typecheck(ir)
         return _Entry(ir, out_trees[0])
 
@@ -178,8 +179,9 @@ class Jitted:
         if not kwargs:
             entry = self._scalar_entries.get(tuple(map(type, args)))
             if entry is not None:
-                if entry.direct is not None:
-                    return entry.direct(*args)
+                direct = entry.direct
+                if direct is not None:
+                    return direct(*args)
                 program = entry.program
                 if program is not None:
                     return entry.out_tree.unflatten(program(*args))
@@ -241,4 +243,31 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
-    return Jitted(fun, static_argnums, static_argnames)
+    compiled = Jitted(fun, static_argnums, static_argnames)
+    scalar_entries, call = compiled._scalar_entries, compiled.__call__
+
+    # A plain function rather than the Jitted object: for a signature of scalars with native
+    # code ready, a call is one dict lookup and the generated program (a method call with
+    # *args and **kwargs would cost more than the native code itself).
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        if not kwargs:
+            entry = scalar_entries.get(tuple(map(type, args)))
+            if entry is not None:
+                direct = entry.direct
+                if direct is not None:
+                    return direct(*args)
+        return call(*args, **kwargs)
+
+    def compile_and_wait(*args, **kwargs):
+        compiled.compile(*args, **kwargs)
+        return jitted
+
+    compile_and_wait.__doc__ = Jitted.compile.__doc__
+    jitted.compile = compile_and_wait
+    jitted.is_compiled = compiled.is_compiled
+    jitted.source = compiled.source
+    jitted.ir = compiled.ir
+    jitted.recompiles = compiled.recompiles
+    jitted.jitted = compiled
+    return jitted
