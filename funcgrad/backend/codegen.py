@@ -114,29 +114,51 @@ def _forward_broadcasts(ir: IR):
     needs to exist in memory. Returns the equations and, for each rewritten one, the original
     (whose printed form stays the comment in the generated code).
     """
-    readers: dict = {}
+    # A reshape of a broadcast single value is that value broadcast to the new shape.
+    producer = {eqn.outputs[0]: eqn for eqn in ir.eqns}
+    rewritten_eqns = []
     for eqn in ir.eqns:
+        source_eqn = producer.get(eqn.inputs[0]) if eqn.inputs else None
+        if (eqn.primitive.name == "reshape" and source_eqn is not None
+                and source_eqn.primitive.name == "broadcast_to"
+                and source_eqn.inputs[0].aval.size == 1
+                and source_eqn.inputs[0].aval.ndim <= len(eqn.params["new_shape"])):
+            eqn = Eqn(source_eqn.primitive, source_eqn.inputs, eqn.outputs,
+                      {"shape": eqn.params["new_shape"]})
+        rewritten_eqns.append(eqn)
+    ir_eqns = rewritten_eqns
+    readers: dict = {}
+    for eqn in ir_eqns:
         for atom in eqn.inputs:
             if isinstance(atom, Var):
                 readers.setdefault(atom, []).append(eqn)
     outputs = {a for a in ir.outvars if isinstance(a, Var)}
     source = {}
-    for eqn in ir.eqns:
+    for eqn in ir_eqns:
         if eqn.primitive.name == "broadcast_to" and eqn.outputs[0] not in outputs and all(
                 is_fusable(reader) and reader.primitive.name != "broadcast_to"
                 for reader in readers.get(eqn.outputs[0], ())):
             source[eqn.outputs[0]] = eqn.inputs[0]
     eqns, origin = [], {}
-    for eqn in ir.eqns:
+    for original, eqn in zip(ir.eqns, ir_eqns):
+        if eqn is not original:
+            origin[id(eqn)] = original
         if eqn.outputs[0] in source:
             continue
         if any(isinstance(a, Var) and a in source for a in eqn.inputs):
             rewritten = Eqn(eqn.primitive, [source.get(a, a) if isinstance(a, Var) else a
                                             for a in eqn.inputs], eqn.outputs, eqn.params)
-            origin[id(rewritten)] = eqn
+            origin[id(rewritten)] = origin.get(id(eqn), eqn)
             eqn = rewritten
         eqns.append(eqn)
-    return eqns, origin
+    # Rewriting can leave an equation unread (the broadcast under a rewritten reshape).
+    live = {a for a in ir.outvars if isinstance(a, Var)}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outputs):
+            kept.append(eqn)
+            live.update(a for a in eqn.inputs if isinstance(a, Var))
+    return kept[::-1], origin
 
 
 def plan(ir: IR):
