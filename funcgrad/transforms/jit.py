@@ -129,7 +129,9 @@ class Jitted:
     def _entry(self, args, kwargs):
         statics, static_values, dynamic = self._split(args, kwargs)
         leaves, in_tree = tree.flatten(dynamic)
-        leaves = [_args.as_value(x) for x in leaves]
+        # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
+        leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
+                  for x in leaves]
         signature = tuple((np.shape(x), np.dtype(x.dtype)) for x in leaves)
         key = (in_tree, static_values, signature)
         entry = self._entries.get(key)
