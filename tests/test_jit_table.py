@@ -3,11 +3,11 @@ row of the primitive table (tests/test_primitives.py), so the comparison costs a
 numba kernels, not one compile per primitive."""
 import numpy as np
 import pytest
+from test_primitives import TABLE
 
 import funcgrad as fg
 from funcgrad.core.primitive import ALL_PRIMITIVES
 from funcgrad.core.trace import eval_ir
-from test_primitives import TABLE
 
 pytest.importorskip("numba")
 
