@@ -261,3 +261,22 @@ def test_loops_use_vectorisable_math_unless_exact_math_is_asked_for(monkeypatch)
     # fastmath's functions are within 1-2 ulps (see funcgrad/backend/fastmath.py).
     for jitted in (fast, exact):
         assert abs(float(jitted(x)) - expected) < 1e-5
+
+
+def test_reductions_over_trailing_axes_fuse_into_the_producing_kernel():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 7)).astype(np.float32)
+
+    def log_softmax_loss(v):
+        shifted = v - fnp.max(v, axis=2, keepdims=True)
+        normaliser = fnp.log(fnp.sum(fnp.exp(shifted), axis=2, keepdims=True))
+        return fnp.sum((shifted - normaliser) ** 2)
+
+    f = fg.jit(fg.value_and_grad(log_softmax_loss))
+    source = f.source(x)
+    forward = source.split("def kernel")[0]
+    assert "np.add.reduce" not in forward.split("# kernel")[1]   # the first sum is fused
+    value, grad = f(x)
+    eager_value, eager_grad = fg.value_and_grad(log_softmax_loss)(x)
+    np.testing.assert_allclose(value, eager_value, rtol=1e-5)
+    np.testing.assert_allclose(grad, eager_grad, rtol=1e-4, atol=1e-6)

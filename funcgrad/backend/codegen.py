@@ -22,6 +22,7 @@ from ..core.primitive import ELEMENTWISE
 from .templates import ELEMENTWISE_CODE, fast_function_code, integer_pow_code
 
 PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
+# Reductions a kernel accumulates: over every axis, or over its trailing axes (one a row).
 _TOTAL_REDUCTIONS = {"reduce_sum": "+", "reduce_max": "max", "reduce_min": "min"}
 _PASS_THROUGH = {"stop_gradient", "retain_grad"}
 
@@ -59,6 +60,8 @@ class Kernel:
         self.prologue: list = []        # scalar equations hoisted before the loop
         self.body: list = []            # equations evaluated per element
         self.reductions: list = []      # total reductions accumulated in the loop
+        self.row_reductions: list = []  # reductions over the trailing axes, one value a row
+        self.kept = None                # how many leading axes the row reductions keep
         self.defined: set = set()       # vars defined by this kernel
         self.loop_vars: set = set()     # vars defined per element
         self.reduced: set = set()       # vars defined by a reduction (usable after the loop)
@@ -68,7 +71,7 @@ class Kernel:
         return self.shape == ()
 
     def eqns(self):
-        return self.prologue + self.body + self.reductions
+        return self.prologue + self.body + self.reductions + self.row_reductions
 
     def try_add(self, eqn) -> bool:
         inputs = [a for a in eqn.inputs if isinstance(a, Var)]
@@ -90,13 +93,23 @@ class Kernel:
                 return False
             self.defined.add(out)
             return True
-        if (eqn.primitive.name in _TOTAL_REDUCTIONS and not self.is_scalar
-                and eqn.inputs[0] in self.loop_vars and out.aval.ndim == 0):
+        if (eqn.primitive.name not in _TOTAL_REDUCTIONS or self.is_scalar
+                or eqn.inputs[0] not in self.loop_vars):
+            return False
+        if out.aval.ndim == 0:
             self.reductions.append(eqn)
-            self.defined.add(out)
-            self.reduced.add(out)
-            return True
-        return False
+        else:
+            # Over trailing axes only (softmax, logsumexp, row norms): one accumulator a row,
+            # all row reductions of a kernel splitting its axes the same way.
+            kept = len(self.shape) - len(eqn.params["axes"])
+            if eqn.params["axes"] != tuple(range(kept, len(self.shape))) or \
+                    self.kept not in (None, kept):
+                return False
+            self.kept = kept
+            self.row_reductions.append(eqn)
+        self.defined.add(out)
+        self.reduced.add(out)
+        return True
 
 
 class Step:
@@ -218,6 +231,27 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
     return f"{names[out]} = {code}"
 
 
+def _accumulator_start(eqn, names) -> str:
+    op = _TOTAL_REDUCTIONS[eqn.primitive.name]
+    dtype = _dtype_code(eqn.outputs[0].aval.dtype)
+    if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
+        # float32 sums accumulate in float64 and round once (the caller casts back): a long
+        # float32 running sum would lose digits that NumPy's pairwise sum keeps.
+        dtype = "np.float64"
+    start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
+    return f"{names[eqn.outputs[0]]} = {dtype}({start})"
+
+
+def _accumulate(eqn, names) -> str:
+    acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
+    op = _TOTAL_REDUCTIONS[eqn.primitive.name]
+    if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
+        return f"{acc} += np.float64({value})"
+    if op == "+":
+        return f"{acc} += {value}"
+    return f"{acc} = np.{'maximum' if op == 'max' else 'minimum'}({acc}, {value})"
+
+
 def loop_nest(shape, input_shapes):
     """The loops a kernel over ``shape`` runs, and along which of them each input varies.
 
@@ -276,10 +310,20 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
             if isinstance(atom, Var) and atom not in kernel.defined and atom not in names:
                 names[atom] = f"x{len(array_inputs) + len(scalar_inputs)}"
                 (scalar_inputs if atom.aval.ndim == 0 else array_inputs).append(atom)
-    loops, varies = loop_nest(kernel.shape, [v.aval.shape for v in array_inputs])
+    # Row reductions vary along the kept axes only: giving loop_nest that pattern keeps the
+    # kept and the reduced axes in separate loops.
+    row_shapes = [kernel.shape[:kernel.kept] + (1,) * (len(kernel.shape) - kernel.kept)
+                  for _ in kernel.row_reductions]
+    loops, varies = loop_nest(kernel.shape, [v.aval.shape for v in array_inputs] + row_shapes)
+    varies = varies[:len(array_inputs)]
     index_of = {v: _row_major_index([j for j, on in enumerate(mask) if on])
                 for v, mask in zip(array_inputs, varies)}
     full_index = _row_major_index(list(range(len(loops))))
+    first_reduced = len(loops)       # the first loop over reduced axes
+    if kernel.row_reductions:
+        first_reduced = next((j for j, group in enumerate(loops)
+                              if group and group[0] >= kernel.kept), len(loops))
+    row_index = _row_major_index(list(range(first_reduced)))
 
     def read(atom):
         if isinstance(atom, Literal):
@@ -294,10 +338,12 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
     # (numba's prange recognises sum reductions; max/min ones stay sequential.)
     parallel = not kernel.is_scalar and loop_sizes[0] >= 8 and \
         int(np.prod(kernel.shape, dtype=np.int64)) >= PARALLEL_THRESHOLD and \
-        all(e.primitive.name == "reduce_sum" for e in kernel.reductions)
+        all(e.primitive.name == "reduce_sum" for e in kernel.reductions) and \
+        (not kernel.row_reductions or first_reduced > 0)   # row accumulators stay private
     exported = [v for v in names if v in kernel.defined and v in used_later]
-    array_outputs = [v for v in exported if v in kernel.loop_vars]
-    scalar_outputs = [v for v in exported if v not in kernel.loop_vars]
+    row_outputs = {e.outputs[0] for e in kernel.row_reductions}
+    array_outputs = [v for v in exported if v in kernel.loop_vars or v in row_outputs]
+    scalar_outputs = [v for v in exported if v not in array_outputs]
     out_names = {v: f"o{k}" for k, v in enumerate(array_outputs)}
     sizes = [] if kernel.is_scalar else [f"s{j}" for j in range(len(loops))]
     params = sizes + [names[v] for v in array_inputs] + \
@@ -311,34 +357,29 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
         lines += [f"    {comment(eqn)}", f"    {_statement(eqn, names, read, fast_math)}"]
     if not kernel.is_scalar:
         for eqn in kernel.reductions:
-            op = _TOTAL_REDUCTIONS[eqn.primitive.name]
-            dtype = _dtype_code(eqn.outputs[0].aval.dtype)
-            if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
-                # float32 sums accumulate in float64 and round once (the caller casts back):
-                # a long float32 running sum would lose digits that NumPy's pairwise sum keeps.
-                dtype = "np.float64"
-            start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
-            lines.append(f"    {names[eqn.outputs[0]]} = {dtype}({start})")
+            lines.append(f"    {_accumulator_start(eqn, names)}")
         pad = "    "
-        for j in range(len(loops)):
+        for j in range(len(loops) + 1):
+            if j == first_reduced:
+                for eqn in kernel.row_reductions:
+                    lines.append(f"{pad}{_accumulator_start(eqn, names)}")
+            if j == len(loops):
+                break
             loop = "numba.prange" if parallel and j == 0 else "range"
             lines.append(f"{pad}for i{j} in {loop}(s{j}):")
             pad += "    "
         for eqn in kernel.body:
             lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read, fast_math)}"]
-        for eqn in kernel.reductions:
-            acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
-            op = _TOTAL_REDUCTIONS[eqn.primitive.name]
-            lines.append(f"{pad}{comment(eqn)}")
-            if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
-                lines.append(f"{pad}{acc} += np.float64({value})")
-            elif op == "+":
-                lines.append(f"{pad}{acc} += {value}")
-            else:
-                lines.append(f"{pad}{acc} = np.{'maximum' if op == 'max' else 'minimum'}"
-                             f"({acc}, {value})")
+        for eqn in kernel.reductions + kernel.row_reductions:
+            lines += [f"{pad}{comment(eqn)}", f"{pad}{_accumulate(eqn, names)}"]
         for var in array_outputs:
-            lines.append(f"{pad}{out_names[var]}[{full_index}] = {names[var]}")
+            if var not in row_outputs:
+                lines.append(f"{pad}{out_names[var]}[{full_index}] = {names[var]}")
+        row_pad = "    " * (first_reduced + 1)   # back at the loop over the kept axes
+        for eqn in kernel.row_reductions:
+            if eqn.outputs[0] in out_names:
+                lines.append(f"{row_pad}{out_names[eqn.outputs[0]]}[{row_index}] = "
+                             f"{names[eqn.outputs[0]]}")
     returned = ", ".join(names[v] for v in scalar_outputs)
     lines.append(f"    return ({returned}{',' if len(scalar_outputs) == 1 else ''})")
     # The comments carry the sizes; the compiled code (and so its name) must not.

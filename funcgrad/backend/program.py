@@ -91,7 +91,7 @@ class ProgramSource:
         args += [self.names[v] for v in source.scalar_inputs]
         for var in source.array_outputs:
             self._name(var)
-            lines.append(f"    {self.names[var]} = np.empty({kernel.shape!r}, "
+            lines.append(f"    {self.names[var]} = np.empty({var.aval.shape!r}, "
                          f"np.{var.aval.dtype.name})")
             args.append(f"{self.names[var]}.reshape(-1)")
         results = [self._name(v) for v in source.scalar_outputs]
