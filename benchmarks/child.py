@@ -3,6 +3,7 @@
     python -m benchmarks.child first-call funcgrad WORKLOAD   # FUNCGRAD_CACHE_DIR picks the cache
     python -m benchmarks.child first-call jax WORKLOAD
     python -m benchmarks.child steady WORKLOAD[,WORKLOAD...] BUDGET
+    python -m benchmarks.child train COLUMN WORKLOAD        # e.g. train "funcgrad jit" train_digits
 
 Each prints one line ``BENCH-RESULT {json}`` (times in seconds).
 
@@ -21,6 +22,10 @@ JAX's persistent compilation cache is off (its default), so every process compil
 
 ``steady``: the funcgrad jit steady state after ``.compile`` under this process's threading
 environment; ``run.py`` uses it for the "default threads" column.
+
+``train``: one column's full training run of a ``workloads.TRAINING`` workload (its library
+imported, and JAX's CPU client started, before anything is timed; the data loaded untimed):
+the build time, and per epoch the training time, mean loss and test accuracy.
 """
 from __future__ import annotations
 
@@ -128,6 +133,25 @@ def _steady(names: list[str], budget: float) -> dict:
     return {"cells": cells, "numba_threads": threads}
 
 
+_TRAINING_LIBRARIES = {"torch eager": "torch", "jax.jit": "jax"}
+
+
+def _train(column: str, name: str) -> dict:
+    import importlib
+
+    library = _TRAINING_LIBRARIES.get(column)
+    if library is not None:
+        importlib.import_module(library)
+        if library == "jax":
+            sys.modules["jax"].devices()   # start XLA's CPU client outside the timed build
+    from . import workloads
+    from .timing import describe_error
+    try:
+        return workloads.training_run(name, column)
+    except Exception as error:
+        return {"error": describe_error(error)}
+
+
 def main(argv: list[str]) -> int:
     mode = argv[0]
     if mode == "first-call" and argv[1] == "funcgrad":
@@ -136,6 +160,8 @@ def main(argv: list[str]) -> int:
         _emit(_first_call_jax(argv[2]))
     elif mode == "steady":
         _emit(_steady(argv[1].split(","), float(argv[2])))
+    elif mode == "train":
+        _emit(_train(argv[1], argv[2]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@
     python -m benchmarks.run --quick          # shorter budgets, one process per first call
     python -m benchmarks.run --only mlp,seed_scalar --no-write
 
-Three measurements, all in one run (compare ratios within it, never absolute times across
+Four measurements, all in one run (compare ratios within it, never absolute times across
 runs):
 
 1. Steady state, in this process. The workloads (``workloads.SPECS``) hold the inputs, the
@@ -22,6 +22,9 @@ runs):
    first call (``jax.jit`` trace + XLA compile + run). Imports are timed separately. Medians
    over ``--reps`` processes.
 3. ``import`` of each library in a fresh interpreter.
+4. Training runs (``workloads.TRAINING``: ``train_digits``), each column's whole run in a fresh
+   process (``child.py train``): time per epoch and time to the target test accuracy, funcgrad
+   jit with an empty and with a warm ``FUNCGRAD_CACHE_DIR``.
 
 The report (printed, and written to ``benchmarks/RESULTS.md``) has the steady-state table with
 ratios against the best peer, the first-call table with ratios against JAX, and the
@@ -48,6 +51,7 @@ import argparse
 import gc
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -409,6 +413,93 @@ def default_threads_steady(names: list[str], budget: float) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Training runs (workloads.TRAINING): each column's whole run in a fresh process
+
+JIT_COLD, JIT_WARM = "funcgrad jit, cold cache", "funcgrad jit, warm cache"
+
+
+def training_runs(name: str, reps: int, columns: list[str]) -> dict[str, list[dict]]:
+    """``reps`` fresh-process training runs per column (``child.py train``). funcgrad jit
+    runs twice: with an empty ``FUNCGRAD_CACHE_DIR`` (numba compiles while the first steps
+    run in the interpreter) and with the directory a cold run left (warm)."""
+    runs: dict[str, list[dict]] = {}
+    trainers = W.TRAINING[name].trainers
+    with tempfile.TemporaryDirectory(prefix="funcgrad-train-") as scratch:
+        for rep in range(reps):
+            for column in columns:
+                if column not in trainers:
+                    continue
+                if column == "funcgrad jit":
+                    cache = os.path.join(scratch, f"cold{rep}")
+                    runs.setdefault(JIT_COLD, []).append(run_child(
+                        ["train", column, name], _child_env(os.environ, FUNCGRAD_CACHE_DIR=cache)))
+                    runs.setdefault(JIT_WARM, []).append(run_child(
+                        ["train", column, name], _child_env(os.environ, FUNCGRAD_CACHE_DIR=cache)))
+                else:
+                    runs.setdefault(column, []).append(run_child(
+                        ["train", column, name],
+                        _child_env(os.environ, FUNCGRAD_CACHE_DIR=os.path.join(scratch, column))))
+    return runs
+
+
+def summarize_training_runs(runs: dict[str, list[dict]], target: float) -> dict[str, dict]:
+    """Per column: the median over processes of each ``workloads.summarize_training`` figure
+    (a run that never reached the target counts as not reaching it), or ``{"error"}``."""
+    summary = {}
+    for column, column_runs in runs.items():
+        good = [W.summarize_training(r, target) for r in column_runs if "error" not in r]
+        if not good:
+            summary[column] = {"error": column_runs[0]["error"]}
+            continue
+        cell = {}
+        for key in good[0]:
+            values = [g[key] for g in good]
+            cell[key] = None if None in values else statistics.median(values)
+        cell["reached"] = sum(g["epochs_to_target"] is not None for g in good)
+        cell["runs"] = len(good)
+        summary[column] = cell
+    return summary
+
+
+def make_training_table(training: dict[str, dict]) -> str:
+    """One row per column of each training workload, with funcgrad's ratios to the best peer
+    (torch eager, jax.jit) in time per epoch and time to the target."""
+    header = ["workload", "column", "build", "first epoch", "time per epoch",
+              "epochs to target", "time to target", "final test accuracy",
+              "per epoch / best peer", "to target / best peer"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def text(value):
+        return format_time(value) if value is not None else "–"
+
+    def ratio(cell, peers, key):
+        timed = [(p[key], c) for c, p in peers.items() if p.get(key) is not None]
+        if not timed or cell.get(key) is None:
+            return "–"
+        best, column = min(timed)
+        return f"{cell[key] / best:.2f}x ({column})"
+
+    for name, cells in training.items():
+        peers = {c: cells[c] for c in PEER_COLUMNS if "error" not in cells.get(c, {"error": 1})}
+        for column, cell in cells.items():
+            if "error" in cell:
+                lines.append(f"| {name} | {column} | error |" + " – |" * (len(header) - 3))
+                continue
+            reached = cell["epochs_to_target"]
+            epochs = "not reached" if reached is None else f"{reached:g}"
+            if cell["reached"] not in (0, cell["runs"]):
+                epochs += f" ({cell['reached']} of {cell['runs']} runs)"
+            funcgrad = column.startswith("funcgrad")
+            lines.append("| " + " | ".join([
+                name, column, text(cell["build_s"]), text(cell["first_epoch_s"]),
+                text(cell["epoch_s"]), epochs, text(cell["time_to_target_s"]),
+                f"{cell['final_accuracy']:.4f}",
+                ratio(cell, peers, "epoch_s") if funcgrad else "",
+                ratio(cell, peers, "time_to_target_s") if funcgrad else ""]) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 def best_peer(cells: dict) -> tuple[str, float] | None:
@@ -612,7 +703,10 @@ def write_results(path: str, report: dict) -> None:
              "column not installed or not applicable.", "",
              "## Machine", "", *[f"- {line}" for line in report["machine"]], "",
              "## Workloads", "", "| name | what |", "|---|---|",
-             *[f"| `{name}` | {WORKLOADS[name].description} |" for name in names],
+             *[f"| `{name}` | {WORKLOADS[name].description} |" for name in names
+               if name in WORKLOADS],
+             *[f"| `{name}` | {W.TRAINING[name].description} |" for name in names
+               if name in W.TRAINING],
              *[f"| `{name}` | {why} |" for name, why in W.PENDING.items()], "",
              "Peers use their idiomatic API: torch eager builds tensors with `requires_grad` and "
              "calls `torch.autograd.grad` (`torch.func.hessian` for the Hessian, "
@@ -636,6 +730,18 @@ def write_results(path: str, report: dict) -> None:
              "includes NumPy). JAX's first call is `jax.jit` trace + XLA compile + run + "
              "`block_until_ready`, with its inputs already on the device (starting XLA's CPU "
              "client is left out) and its persistent compilation cache off (the default).", "",
+             "## Training runs, each in a fresh process", "", report["training_table"], "",
+             f"Median of {reps} process(es) per cell. Every column trains the same model on the "
+             "same data with the same batch order (initialisation and dropout masks from its own "
+             "generator), float32, with the test accuracy evaluated after every epoch "
+             "(evaluation not timed). `build`: model and optimiser construction after the "
+             "library's `import` (torch's includes lazy imports on the first `torch.optim` "
+             "use; JAX's its first random-number programs); `first epoch` includes tracing and "
+             "compiling (funcgrad's tiered jit runs the first steps in its interpreter while "
+             "numba compiles in the background; `cold cache`: an empty `FUNCGRAD_CACHE_DIR`, "
+             "`warm cache`: the directory the cold run left); `time per epoch`: the median "
+             "epoch after the first; `time to target`: build plus training time until the "
+             "first evaluation at or above the target test accuracy.", "",
              "## Targets", "", report["targets_table"], "",
              "## `import` in a fresh interpreter", "",
              "| module | time |", "|---|---|"]
@@ -669,12 +775,15 @@ def main(argv=None) -> int:
     import_repeats = 1 if args.quick else 5
     began = time.perf_counter()
 
-    names = args.only.split(",") if args.only else list(WORKLOADS)
-    unknown = [n for n in names if n not in WORKLOADS]
+    names = args.only.split(",") if args.only else list(WORKLOADS) + list(W.TRAINING)
+    unknown = [n for n in names if n not in WORKLOADS and n not in W.TRAINING]
     if unknown:
         pending = [n for n in unknown if n in W.PENDING]
-        parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}"
+        parser.error(f"unknown workload(s) {unknown}; choose from "
+                     f"{list(WORKLOADS) + list(W.TRAINING)}"
                      + (f" ({', '.join(pending)}: {W.PENDING[pending[0]]})" if pending else ""))
+    training_names = [n for n in names if n in W.TRAINING]
+    names = [n for n in names if n in WORKLOADS]
     columns = available_columns()
     skipped = [c for c in PEER_COLUMNS if c not in columns]
     digest_at_start = source_digest()
@@ -693,7 +802,7 @@ def main(argv=None) -> int:
                     if THREADS is None else
                     f"Every column runs with {THREADS} thread(s) (BLAS, OpenMP, numba, torch, "
                     "XLA)")
-    if THREADS is not None:
+    if THREADS is not None and names:
         print("steady state: funcgrad jit with default threads (subprocess) ...", flush=True)
         default = default_threads_steady(names, budget)
         if "error" in default:
@@ -707,6 +816,17 @@ def main(argv=None) -> int:
                          "it has no ratio, as the peers ran single-threaded.")
     else:
         threads_note += "."
+
+    training = {}
+    for name in training_names:
+        if importlib.util.find_spec("sklearn") is None:
+            notes.append(f"{name}: not run, it needs scikit-learn (pip install scikit-learn)")
+            continue
+        print(f"training runs (fresh processes): {name} ...", flush=True)
+        runs = training_runs(name, reps, columns)
+        training[name] = summarize_training_runs(runs, W.TRAINING[name].target)
+        notes += [f"{name}, {column}: {cell['error']}"
+                  for column, cell in training[name].items() if "error" in cell]
 
     first = {}
     if not args.no_first_call:
@@ -740,15 +860,21 @@ def main(argv=None) -> int:
                         "run again on a quiet tree")
 
     table = make_table(results, table_columns)
+    training_table = make_training_table(training) if training else "(none run)"
     first_table = make_first_call_table(first) if first else "(skipped: --no-first-call)"
     targets_table = make_targets_table(evaluate_targets(results, first, imports))
     print()
-    print("Steady state, per call\n")
-    print(table)
-    print()
+    if names:
+        print("Steady state, per call\n")
+        print(table)
+        print()
     if first:
         print(f"First call, fresh process (median of {reps})\n")
         print(first_table)
+        print()
+    if training:
+        print(f"Training runs, fresh processes (median of {reps})\n")
+        print(training_table)
         print()
     print("Targets\n")
     print(targets_table)
@@ -762,8 +888,9 @@ def main(argv=None) -> int:
     if not args.no_write:
         shown = ["python -m benchmarks.run", *(sys.argv[1:] if argv is None else argv)]
         write_results(args.output, {
-            "names": names, "budget": budget, "reps": reps, "machine": machine,
+            "names": names + training_names, "budget": budget, "reps": reps, "machine": machine,
             "table": table, "first_table": first_table, "targets_table": targets_table,
+            "training_table": training_table,
             "imports": imports, "notes": notes, "threads_note": threads_note,
             "elapsed": elapsed, "command": " ".join(shown),
             "date": time.strftime("%Y-%m-%d %H:%M %Z")})

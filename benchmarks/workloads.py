@@ -6,15 +6,22 @@ steady-state harness (``benchmarks/run.py``) builds its ``numpy (hand)``, ``func
 ``funcgrad jit`` and ``jax.jit`` columns from the same definitions, so steady state and first
 call time the same functions. torch and autograd columns live in ``run.py`` only.
 
-Adding a workload (``train_digits`` once ``fg.nn`` lands): add a ``Spec`` to ``SPECS`` (and drop
-it from ``PENDING``), then its torch/autograd builders in ``run.py`` if wanted. ``funcgrad``
-returns the *un-jitted* transformed function and its arguments; the harness wraps it in
-``fg.jit`` itself. A workload whose unit of work is not one call of one function (a training
-loop around a jitted step) sets ``funcgrad_jit``/``jax`` to builders of its own: see ``Spec``.
+Adding a workload: add a ``Spec`` to ``SPECS``, then its torch/autograd builders in ``run.py``
+if wanted. ``funcgrad`` returns the *un-jitted* transformed function and its arguments; the
+harness wraps it in ``fg.jit`` itself. A workload whose unit of work is not one call of one
+function (a training loop around a jitted step) sets ``funcgrad_jit``/``jax`` to builders of
+its own: see ``Spec``.
+
+A *training run* (``train_digits``) is a ``TrainingSpec`` in ``TRAINING`` instead: one trainer
+per column (the hand-written NumPy version, funcgrad eager and jit, torch, JAX), all here, each
+importing its library only when it is built, so ``child.py`` can run any one of them in a
+fresh process (``python -m benchmarks.child train COLUMN NAME``). It reports time per epoch
+and time to the target test accuracy, not a time per call.
 """
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +58,7 @@ class Spec:
     rtol: float = 1e-6
 
 
-PENDING = {"train_digits": "needs fg.nn (BatchNorm, Dropout, Adam); not benchmarked yet"}
+PENDING: dict[str, str] = {}   # workloads of BENCHMARKS.md not benchmarked yet, and why
 
 
 def inputs_for(name: str) -> dict:
@@ -245,7 +252,6 @@ SPECS: dict[str, Spec] = {
     "mlp": Spec("value_and_grad, softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, "
                 "float32, params a dict", _mlp_inputs, _mlp_hand, _mlp_funcgrad, _mlp_jax,
                 rtol=1e-3),
-    # "train_digits": Spec(...)  -- see PENDING and the module docstring.
 }
 
 
@@ -267,3 +273,307 @@ def funcgrad_jitted(name: str, inputs: dict) -> tuple[Callable[[], Any], Callabl
         jitted.compile(*args)
         return jitted.is_compiled(*args)
     return (lambda: jitted(*args)), compile_and_check
+
+
+# ---------------------------------------------------------------------------------------------
+# train_digits: the model of ``python -m funcgrad.examples.train_digits`` trained on
+# scikit-learn's digits in every framework, float32:
+#     Linear(64, 256, no bias) -> BatchNorm(256) -> relu -> Dropout(0.5) -> Linear(256, 10),
+# softmax cross-entropy, Adam (lr 3e-3), batches of 64 (full batches only), 30 epochs; test
+# accuracy in evaluation mode after every epoch. Each framework initialises (PyTorch's uniform
+# bounds) and draws its dropout masks with its own generator; the batch order of every epoch
+# is shared (NumPy, from the inputs' rng).
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """A training run. ``make_inputs(rng)`` returns the data, hyperparameters and batch order;
+    ``trainers`` maps a column to ``build(inputs) -> (run_epoch, test_accuracy[, finish])``:
+    ``run_epoch(epoch)`` trains one epoch and returns its mean loss, ``test_accuracy()``
+    evaluates (not timed as training), and ``finish()``, if given, runs after the timed run
+    (funcgrad jit waits there for its background compile, so that the disk cache a warm run
+    reads is complete). ``target`` is the test accuracy whose time is reported."""
+
+    description: str
+    make_inputs: Callable[[np.random.Generator], dict]
+    trainers: dict
+    epochs: int
+    target: float
+
+
+DIGITS_HYPER = {"hidden": 256, "dropout": 0.5, "lr": 3e-3, "batch_size": 64, "epochs": 30,
+                "eps": 1e-5, "momentum": 0.1}
+
+
+def _digits_inputs(rng):
+    from funcgrad.examples import train_digits as example
+    data = example.load_data(0)
+    count = len(data["x_train"]) // DIGITS_HYPER["batch_size"] * DIGITS_HYPER["batch_size"]
+    orders = [rng.permutation(len(data["x_train"]))[:count].reshape(-1, DIGITS_HYPER["batch_size"])
+              for _ in range(DIGITS_HYPER["epochs"])]
+    return dict(data, orders=orders, hyper=DIGITS_HYPER)
+
+
+def _funcgrad_trainer(jit: bool):
+    def build(inputs):
+        from funcgrad.examples import train_digits as example
+        hyper, x, y = inputs["hyper"], inputs["x_train"], inputs["y_train"]
+        model = example.build_model(hyper["hidden"], hyper["dropout"])
+        key, init_key = fg.random.split(fg.random.key(0))
+        params, state = model.init(init_key)
+        optimizer = fg.optim.adam(hyper["lr"])
+        # Tiered jit as a user gets it: the first steps run in the interpreter while numba
+        # compiles in the background.
+        step = example.make_train_step(model, optimizer, jit=jit)
+        carry = {"params": params, "state": state, "opt_state": optimizer.init(params),
+                 "key": key}
+
+        def run_epoch(epoch):
+            c = carry
+            total = 0.0
+            for rows in inputs["orders"][epoch]:
+                c["key"], step_key = fg.random.split(c["key"])
+                c["params"], c["state"], c["opt_state"], loss = step(
+                    c["params"], c["state"], c["opt_state"], x[rows], y[rows], step_key)
+                total += float(loss)
+            return total / len(inputs["orders"][epoch])
+
+        def test_accuracy():
+            return example.accuracy(model, carry["params"], carry["state"], inputs["x_test"],
+                                    inputs["y_test"])
+
+        def finish():
+            if jit:
+                rows = inputs["orders"][0][0]
+                step.compile(carry["params"], carry["state"], carry["opt_state"], x[rows],
+                             y[rows], carry["key"])
+        return run_epoch, test_accuracy, finish
+    return build
+
+
+def _uniform_init(rng, fan_in, shape):
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+
+def _digits_hand(inputs):
+    """The practical limit: forward and backward written out in NumPy, Adam by hand."""
+    hyper, x_all, y_all = inputs["hyper"], inputs["x_train"], inputs["y_train"]
+    hidden, keep, eps, momentum = (hyper["hidden"], 1.0 - hyper["dropout"], hyper["eps"],
+                                   hyper["momentum"])
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    params = {"w1": _uniform_init(rng, 64, (hidden, 64)), "gamma": np.ones(hidden, f32),
+              "beta": np.zeros(hidden, f32), "w2": _uniform_init(rng, hidden, (10, hidden)),
+              "b2": _uniform_init(rng, hidden, (10,))}
+    moments = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in params.items()}
+    running = {"mean": np.zeros(hidden, f32), "var": np.ones(hidden, f32)}
+    eye = np.eye(10, dtype=f32)
+    lr, b1, b2, adam_eps = hyper["lr"], 0.9, 0.999, 1e-8
+    count = [0]
+
+    def step(x, y):
+        p, n = params, x.shape[0]
+        h = x @ p["w1"].T
+        mean, var = h.mean(axis=0), h.var(axis=0)
+        inv_std = 1.0 / np.sqrt(var + f32(eps))
+        x_hat = (h - mean) * inv_std
+        bn = x_hat * p["gamma"] + p["beta"]
+        mask = (rng.random(bn.shape, dtype=f32) < keep) * f32(1.0 / keep)
+        dropped = np.maximum(bn, 0) * mask
+        logits = dropped @ p["w2"].T + p["b2"]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(total[:, 0]) - shifted[np.arange(n), y])
+        d_logits = (exp / total - eye[y]) / f32(n)
+        d_bn = (d_logits @ p["w2"]) * mask * (bn > 0)
+        d_x_hat = d_bn * p["gamma"]
+        d_h = inv_std / f32(n) * (n * d_x_hat - d_x_hat.sum(axis=0)
+                                  - x_hat * (d_x_hat * x_hat).sum(axis=0))
+        grads = {"w1": d_h.T @ x, "gamma": (d_bn * x_hat).sum(axis=0), "beta": d_bn.sum(axis=0),
+                 "w2": d_logits.T @ dropped, "b2": d_logits.sum(axis=0)}
+        running["mean"] = (1 - momentum) * running["mean"] + f32(momentum) * mean
+        running["var"] = (1 - momentum) * running["var"] + f32(momentum * n / (n - 1)) * var
+        count[0] += 1
+        t = count[0]
+        step_size = f32(lr / (1 - b1 ** t))
+        correction = f32(math.sqrt(1 - b2 ** t))
+        for name, g in grads.items():
+            m, v = moments[name]
+            m *= f32(b1)
+            m += f32(1 - b1) * g
+            v *= f32(b2)
+            v += f32(1 - b2) * g * g
+            params[name] -= step_size * m / (np.sqrt(v) / correction + f32(adam_eps))
+        return loss
+
+    def run_epoch(epoch):
+        orders = inputs["orders"][epoch]
+        return float(sum(step(x_all[rows], y_all[rows]) for rows in orders) / len(orders))
+
+    def test_accuracy():
+        p = params
+        h = inputs["x_test"] @ p["w1"].T
+        bn = (h - running["mean"]) / np.sqrt(running["var"] + f32(eps)) * p["gamma"] + p["beta"]
+        logits = np.maximum(bn, 0) @ p["w2"].T + p["b2"]
+        return float(np.mean(np.argmax(logits, axis=1) == inputs["y_test"]))
+    return run_epoch, test_accuracy
+
+
+def _digits_torch(inputs):
+    import torch
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+    hyper = inputs["hyper"]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, hyper["hidden"], bias=False),
+        torch.nn.BatchNorm1d(hyper["hidden"], eps=hyper["eps"], momentum=hyper["momentum"]),
+        torch.nn.ReLU(), torch.nn.Dropout(hyper["dropout"]), torch.nn.Linear(hyper["hidden"], 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=hyper["lr"])
+    x, y = torch.from_numpy(inputs["x_train"]), torch.from_numpy(inputs["y_train"])
+    x_test = torch.from_numpy(inputs["x_test"])
+    orders = [torch.from_numpy(o) for o in inputs["orders"]]
+
+    def run_epoch(epoch):
+        model.train()
+        total = 0.0
+        for rows in orders[epoch]:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[rows]), y[rows])
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        return total / len(orders[epoch])
+
+    def test_accuracy():
+        model.eval()
+        with torch.no_grad():
+            predicted = model(x_test).argmax(dim=1).numpy()
+        return float(np.mean(predicted == inputs["y_test"]))
+    return run_epoch, test_accuracy
+
+
+def _digits_jax(inputs):
+    jax, jnp = _jax()
+    hyper = inputs["hyper"]
+    hidden, keep, eps, momentum = (hyper["hidden"], 1.0 - hyper["dropout"], hyper["eps"],
+                                   hyper["momentum"])
+    f32 = jnp.float32
+    key, k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 4)
+
+    def uniform(k, fan_in, shape):
+        bound = 1.0 / math.sqrt(fan_in)
+        return jax.random.uniform(k, shape, f32, -bound, bound)
+
+    params = {"w1": uniform(k1, 64, (hidden, 64)), "gamma": jnp.ones(hidden, f32),
+              "beta": jnp.zeros(hidden, f32), "w2": uniform(k2, hidden, (10, hidden)),
+              "b2": uniform(k3, hidden, (10,))}
+    state = {"mean": jnp.zeros(hidden, f32), "var": jnp.ones(hidden, f32)}
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    opt_state = {"count": jnp.zeros((), jnp.int32), "mu": zeros, "nu": zeros}
+
+    def loss_fn(params, state, x, y, key):
+        n = x.shape[0]
+        h = x @ params["w1"].T
+        mean, var = h.mean(axis=0), h.var(axis=0)
+        bn = (h - mean) / jnp.sqrt(var + eps) * params["gamma"] + params["beta"]
+        kept = jax.random.bernoulli(key, keep, bn.shape)
+        dropped = jnp.where(kept, jax.nn.relu(bn) / keep, 0.0)
+        logits = dropped @ params["w2"].T + params["b2"]
+        loss = -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], 1))
+        state = {"mean": (1 - momentum) * state["mean"] + momentum * mean,
+                 "var": (1 - momentum) * state["var"] + momentum * var * n / (n - 1)}
+        return loss, jax.lax.stop_gradient(state)
+
+    @jax.jit
+    def step(params, state, opt_state, x, y, key):
+        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state, x, y,
+                                                                         key)
+        count = opt_state["count"] + 1
+        mu = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, opt_state["mu"], grads)
+        nu = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, opt_state["nu"],
+                                    grads)
+        step_size = (hyper["lr"] / (1 - 0.9 ** count)).astype(f32)
+        correction = jnp.sqrt(1 - 0.999 ** count).astype(f32)
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - step_size * m / (jnp.sqrt(v) / correction + 1e-8),
+            params, mu, nu)
+        return params, state, {"count": count, "mu": mu, "nu": nu}, loss
+
+    @jax.jit
+    def predict(params, state, x):
+        h = x @ params["w1"].T
+        bn = (h - state["mean"]) / jnp.sqrt(state["var"] + eps) * params["gamma"] + \
+            params["beta"]
+        return jnp.argmax(jax.nn.relu(bn) @ params["w2"].T + params["b2"], axis=1)
+
+    carry = {"params": params, "state": state, "opt_state": opt_state, "key": key}
+    x, y = jnp.asarray(inputs["x_train"]), jnp.asarray(inputs["y_train"])
+    x_test = jnp.asarray(inputs["x_test"])
+
+    def run_epoch(epoch):
+        c = carry
+        losses = []
+        for rows in inputs["orders"][epoch]:
+            c["key"], step_key = jax.random.split(c["key"])
+            c["params"], c["state"], c["opt_state"], loss = step(
+                c["params"], c["state"], c["opt_state"], x[rows], y[rows], step_key)
+            losses.append(loss)
+        return float(jnp.mean(jnp.stack(losses)))
+
+    def test_accuracy():
+        predicted = np.asarray(predict(carry["params"], carry["state"], x_test))
+        return float(np.mean(predicted == inputs["y_test"]))
+    return run_epoch, test_accuracy
+
+
+TRAINING: dict[str, TrainingSpec] = {
+    "train_digits": TrainingSpec(
+        "full training run of the train_digits example (MLP 64-256-10 with BatchNorm and "
+        "Dropout(0.5), Adam 3e-3, batch 64, 30 epochs) on scikit-learn's digits, float32; "
+        "time per epoch and time to 97% test accuracy",
+        _digits_inputs,
+        {"numpy (hand)": _digits_hand, "funcgrad eager": _funcgrad_trainer(jit=False),
+         "funcgrad jit": _funcgrad_trainer(jit=True), "torch eager": _digits_torch,
+         "jax.jit": _digits_jax},
+        epochs=DIGITS_HYPER["epochs"], target=0.97),
+}
+
+
+def training_run(name: str, column: str) -> dict:
+    """Run one column's training of ``TRAINING[name]`` in this process: build time, and per
+    epoch the training time, mean loss and test accuracy (evaluation timed apart)."""
+    import time
+    spec = TRAINING[name]
+    inputs = spec.make_inputs(np.random.default_rng(0))
+    start = time.perf_counter()
+    run_epoch, test_accuracy, *finish = spec.trainers[column](inputs)
+    result = {"build_s": time.perf_counter() - start, "epoch_s": [], "loss": [],
+              "accuracy": [], "eval_s": []}
+    for epoch in range(spec.epochs):
+        start = time.perf_counter()
+        result["loss"].append(run_epoch(epoch))
+        result["epoch_s"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result["accuracy"].append(test_accuracy())
+        result["eval_s"].append(time.perf_counter() - start)
+    for done in finish:
+        done()
+    return result
+
+
+def summarize_training(run: dict, target: float) -> dict:
+    """Time per epoch (median after the first), first epoch, and the time to ``target``:
+    build plus training epochs until the first evaluation at or above it (evaluations
+    excluded)."""
+    import statistics
+    epochs = run["epoch_s"]
+    reached = next((i for i, a in enumerate(run["accuracy"]) if a >= target), None)
+    return {"build_s": run["build_s"], "first_epoch_s": epochs[0],
+            "epoch_s": statistics.median(epochs[1:]) if len(epochs) > 1 else epochs[0],
+            "epochs_to_target": None if reached is None else reached + 1,
+            "time_to_target_s": None if reached is None else
+            run["build_s"] + sum(epochs[:reached + 1]),
+            "final_accuracy": run["accuracy"][-1]}

@@ -5,7 +5,7 @@
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
 (np.float64(1.5), np.float64(-0.29684531604050013))
 """
-from . import numpy, tree
+from . import nn, numpy, optim, random, tree
 from .core.errors import (
                           ConcretizationError,
                           DisconnectedGradientError,
@@ -25,5 +25,5 @@ __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
-    "vmap",
+    "vmap", "nn", "optim", "random",
 ]

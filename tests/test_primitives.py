@@ -18,16 +18,19 @@ through ``fg.jvp`` / ``fg.vjp``, which must give the eager values and dtypes.
 from __future__ import annotations
 
 import dataclasses
+import math
 import zlib
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+import random_reference
 
 import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import contraction as con
 from funcgrad.ops import elementwise as ew
+from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
 from funcgrad.ops import special as sp
 from funcgrad.ops import structural as st
@@ -375,7 +378,54 @@ STRUCTURAL_ROWS = [
     Row("retain_grad", lambda x: sp.retain_grad_p.bind(x, name="mark"), lambda x: x, (real,)),
 ]
 
-TABLE = ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS
+
+# The error function: against math.erf (a float64 result rounded once to float32); near zero
+# the series, beyond |x| = 2 the continued fraction of its implementation.
+def _erf_reference(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)[()]
+
+
+def far_tail(rng, shape):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(2.1, 3.5, shape)
+
+
+SPECIAL_FUNCTION_ROWS = [
+    unary("erf", sp.erf, _erf_reference),
+    unary("erf", sp.erf, _erf_reference, far_tail, variant="tail"),
+]
+
+
+# Random primitives take uint32 keys; a row makes its key from whole-number floats, and
+# compares with the scalar Python Threefry of tests/random_reference.py. No derivative.
+def whole(rng, shape):
+    return rng.integers(0, 2**31, shape).astype(float)
+
+
+def _key(x):
+    return ew.convert(x, np.uint32)
+
+
+def _reference_key(x):
+    return np.asarray(x).astype(np.uint32)
+
+
+KEY = ((2,),)
+RANDOM_ROWS = [
+    *[Row("random_bits", lambda k, s=shape: rnd.random_bits(_key(k), s),
+          lambda k, s=shape: random_reference.bits(_reference_key(k), s), (whole,), "none",
+          variant=str(shape), cases=(("key", KEY),)) for shape in ((), (3,), (2, 3))],
+    Row("random_split", lambda k: rnd.random_split(_key(k), 3),
+        lambda k: random_reference.split(_reference_key(k), 3), (whole,), "none",
+        cases=(("key", KEY),)),
+    Row("random_fold_in", lambda k, d: rnd.random_fold_in(_key(k), _key(d)),
+        lambda k, d: random_reference.fold_in(_reference_key(k), int(d)), (whole, whole),
+        "none", cases=(("key", ((2,), ())),)),
+    Row("random_permutation", lambda k: rnd.random_permutation(_key(k), 6),
+        lambda k: random_reference.permutation(_reference_key(k), 6), (whole,), "none",
+        cases=(("key", KEY),)),
+]
+
+TABLE = ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m funcgrad.examples.train_digits``."""

@@ -1,0 +1,244 @@
+"""Random-number primitives: Threefry-2x32 bits from explicit, splittable keys.
+
+A key is a ``uint32`` array of shape ``(2,)``: the key of the Threefry-2x32 block cipher
+(Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011), which maps a 64-bit
+counter to 64 random-looking bits. Every random number is the cipher applied to a counter, so
+there is no hidden generator state: the same key gives the same numbers everywhere (eagerly,
+under ``jit``, under ``vmap``). The counter's high word is a tag that keeps the streams of one
+key apart, so that bits drawn from a key never equal a key split from it:
+
+============================  =====================  ====================================
+primitive                     counter (low, high)    result
+============================  =====================  ====================================
+``random_bits(key, shape)``   ``(j, 0)``             block ``j`` gives words ``2j, 2j+1``
+``random_split(key, num)``    ``(i, 1)``             child key ``i`` is block ``i``
+``random_fold_in(key, d)``    ``(d, 2)``             the new key is block ``d``
+``random_permutation(key,n)`` ``(i, 3)``             argsort of the 64-bit blocks ``i < n``
+============================  =====================  ====================================
+
+Each primitive also accepts keys with leading batch axes, ``(*batch, 2)``: the cipher is
+elementwise in key and counter, so a batch of keys is one NumPy evaluation. That is the
+``vmap`` rule. The outputs are integers: no derivative (tangents ``None``, cotangents
+``None``). Their implementations are NumPy, which compiled programs call as they are.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.aval import ShapedArray
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive
+from . import structural as st
+
+# --------------------------------------------------------------------------- Threefry-2x32
+
+# Rotation distances of Threefry-2x32 (Random123's R_32x2), used in turn, one per round.
+_ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)
+_KEY_SCHEDULE_PARITY = np.uint32(0x1BD11BDA)
+_ROUNDS = 20
+_TAGS = {"bits": 0, "split": 1, "fold_in": 2, "permutation": 3}
+
+
+_WORD = 0xFFFFFFFF
+_FEW_BLOCKS = 8   # up to this many blocks, Python integers beat NumPy's per-call overhead
+
+
+def threefry2x32(key0, key1, count0, count1):
+    """The 20-round Threefry-2x32 block cipher on ``uint32`` arrays that broadcast together.
+
+    Returns the two output words. Every operation wraps modulo 2**32, as the cipher wants.
+    """
+    key0, key1, count0, count1 = np.broadcast_arrays(
+        *(np.asarray(v, np.uint32) for v in (key0, key1, count0, count1)))
+    if key0.size <= _FEW_BLOCKS:
+        # A key split or fold_in: a few blocks, where 115 NumPy calls on tiny arrays would
+        # cost ~60 us of overhead.
+        blocks = [_threefry_block(*words) for words in
+                  zip(*(v.ravel().tolist() for v in (key0, key1, count0, count1)))]
+        words = np.array(blocks, np.uint32).reshape(key0.shape + (2,))
+        return words[..., 0], words[..., 1]
+    return _threefry_arrays(key0, key1, count0, count1)
+
+
+def _threefry_block(key0: int, key1: int, count0: int, count1: int) -> tuple[int, int]:
+    """One block, in Python integers."""
+    schedule = (key0, key1, key0 ^ key1 ^ 0x1BD11BDA)
+    x0, x1 = (count0 + key0) & _WORD, (count1 + key1) & _WORD
+    for injection in range(1, _ROUNDS // 4 + 1):
+        for rotation in _ROTATIONS[4 * ((injection - 1) % 2):][:4]:
+            x0 = (x0 + x1) & _WORD
+            x1 = (((x1 << rotation) | (x1 >> (32 - rotation))) & _WORD) ^ x0
+        x0 = (x0 + schedule[injection % 3]) & _WORD
+        x1 = (x1 + schedule[(injection + 1) % 3] + injection) & _WORD
+    return x0, x1
+
+
+def _threefry_arrays(key0, key1, count0, count1):
+    """Many blocks at once, in NumPy: in-place ``uint32`` arithmetic on whole arrays."""
+    shape = key0.shape
+    # ndarrays of rank >= 1 wrap silently (NumPy warns on overflowing *scalar* arithmetic).
+    work = (1,) if shape == () else shape
+    key0, key1 = key0.reshape(work), key1.reshape(work)
+    schedule = (key0, key1, key0 ^ key1 ^ _KEY_SCHEDULE_PARITY)
+    x0 = count0.reshape(work) + key0
+    x1 = count1.reshape(work) + key1
+    scratch = np.empty_like(x1)
+    for round_index in range(_ROUNDS):
+        rotation = _ROTATIONS[round_index % 8]
+        x0 += x1
+        np.left_shift(x1, np.uint32(rotation), out=scratch)
+        x1 >>= np.uint32(32 - rotation)
+        x1 |= scratch
+        x1 ^= x0
+        if round_index % 4 == 3:   # key injection after every four rounds
+            injection = round_index // 4 + 1
+            x0 += schedule[injection % 3]
+            x1 += schedule[(injection + 1) % 3]
+            x1 += np.uint32(injection)
+    return x0.reshape(shape), x1.reshape(shape)
+
+
+def _key_words(key):
+    """The two key words of ``key`` (shape ``(*batch, 2)``), each shaped ``(*batch, 1)``."""
+    key = np.asarray(key, np.uint32)
+    return key[..., 0:1], key[..., 1:2]
+
+
+def _blocks(key, count, tag: str):
+    """Cipher blocks ``(i, tag)`` for ``i < count`` under each key: two ``(*batch, count)``
+    arrays of words."""
+    if count > 1 << 32:
+        raise ValueError(f"random: {count} blocks exceed the 2**32 counters of one key; "
+                         "split the key and draw in parts")
+    key0, key1 = _key_words(key)
+    counter = np.arange(count, dtype=np.uint32)
+    return threefry2x32(key0, key1, counter, np.uint32(_TAGS[tag]))
+
+
+def _check_key(key, who: str):
+    if key.dtype != np.uint32 or key.ndim < 1 or key.shape[-1] != 2:
+        raise ShapeError(f"{who}: a key is a uint32 array of shape (2,) (or (..., 2) for a batch "
+                         f"of keys), got {key.dtype.name}{list(key.shape)}")
+    return key.shape[:-1]
+
+
+def _no_derivative(prim):
+    """Integer outputs: no tangent comes out, no cotangent goes in."""
+    prim.jvp = lambda primals, tangents, **params: (prim.bind(*primals, **params), None)
+    prim.vjp = lambda needs, g, ans, *inputs, **params: (None,) * len(inputs)
+
+
+def _key_batch(prim):
+    """The batch rule of a primitive of one key operand: keys batched in front."""
+    def batch(args, dims, **params):
+        return prim.bind(st.batch_to_front(args[0], dims[0]), **params), 0
+    return batch
+
+
+# ----------------------------------------------------------------------------- random_bits
+
+random_bits_p = Primitive("random_bits", "special")
+
+
+def _random_bits_impl(key, *, shape):
+    size = int(np.prod(shape, dtype=np.int64))
+    low, high = _blocks(key, (size + 1) // 2, "bits")
+    batch = np.shape(key)[:-1]
+    words = np.stack([low, high], axis=-1).reshape(batch + (-1,))
+    return words[..., :size].reshape(batch + tuple(shape))[()]
+
+
+random_bits_p.impl = _random_bits_impl
+random_bits_p.abstract_eval = lambda key, *, shape: ShapedArray(
+    _check_key(key, "random_bits") + tuple(shape), np.uint32)
+_no_derivative(random_bits_p)
+random_bits_p.batch = _key_batch(random_bits_p)
+
+
+def random_bits(key, shape) -> np.ndarray:
+    """``uint32`` random words of ``shape`` from ``key``."""
+    return random_bits_p.bind(key, shape=tuple(int(d) for d in shape))
+
+
+# ---------------------------------------------------------------------------- random_split
+
+random_split_p = Primitive("random_split", "special")
+
+
+def _random_split_impl(key, *, num):
+    low, high = _blocks(key, num, "split")
+    return np.stack([low, high], axis=-1)
+
+
+random_split_p.impl = _random_split_impl
+random_split_p.abstract_eval = lambda key, *, num: ShapedArray(
+    _check_key(key, "random_split") + (num, 2), np.uint32)
+_no_derivative(random_split_p)
+random_split_p.batch = _key_batch(random_split_p)
+
+
+def random_split(key, num: int):
+    """``num`` new keys from ``key``, as a ``(num, 2)`` array."""
+    return random_split_p.bind(key, num=int(num))
+
+
+# -------------------------------------------------------------------------- random_fold_in
+
+random_fold_in_p = Primitive("random_fold_in", "special")
+
+
+def _random_fold_in_impl(key, data):
+    key0, key1 = _key_words(key)
+    data = np.asarray(data, np.uint32)[..., None]
+    low, high = threefry2x32(key0, key1, data, np.uint32(_TAGS["fold_in"]))
+    return np.concatenate([low, high], axis=-1)
+
+
+def _random_fold_in_shape(key, data):
+    batch = _check_key(key, "random_fold_in")
+    if data.dtype != np.uint32 or data.shape != batch:
+        raise ShapeError(f"random_fold_in: the data is a uint32 array of the keys' batch shape "
+                         f"{batch}, got {data.dtype.name}{list(data.shape)}")
+    return key
+
+
+def _random_fold_in_batch(args, dims):
+    size = st.batch_size(args, dims)
+    key, data = (st.batched_at_front(x, d, size) for x, d in zip(args, dims))
+    return random_fold_in_p.bind(key, data), 0
+
+
+random_fold_in_p.impl = _random_fold_in_impl
+random_fold_in_p.abstract_eval = _random_fold_in_shape
+_no_derivative(random_fold_in_p)
+random_fold_in_p.batch = _random_fold_in_batch
+
+
+def random_fold_in(key, data):
+    """A new key from ``key`` and the ``uint32`` ``data`` (shaped like the keys' batch)."""
+    return random_fold_in_p.bind(key, data)
+
+
+# ---------------------------------------------------------------------- random_permutation
+
+random_permutation_p = Primitive("random_permutation", "special")
+
+
+def _random_permutation_impl(key, *, n):
+    low, high = _blocks(key, n, "permutation")
+    # 64-bit sort keys: two equal ones (a tie, which a stable sort breaks by position) have
+    # probability about n**2 / 2**65.
+    sort_keys = (high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    return np.argsort(sort_keys, axis=-1, kind="stable").astype(np.int64)
+
+
+random_permutation_p.impl = _random_permutation_impl
+random_permutation_p.abstract_eval = lambda key, *, n: ShapedArray(
+    _check_key(key, "random_permutation") + (n,), np.int64)
+_no_derivative(random_permutation_p)
+random_permutation_p.batch = _key_batch(random_permutation_p)
+
+
+def random_permutation(key, n: int):
+    """A random permutation of ``range(n)`` (``int64``) from ``key``."""
+    return random_permutation_p.bind(key, n=int(n))
