@@ -71,7 +71,7 @@ class Primitive:
             if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
                 trace = arg._trace
         if trace is None:
-            if self.stage_constants and _trace_stack:
+            if _trace_stack and self.stage_constants:
                 # A concrete broadcast would become a large constant of the IR (and of
                 # compiled code): record it instead, as a fusable op on a small input.
                 return _trace_stack[-1].process(self, args, params)

@@ -277,20 +277,23 @@ def _is_concrete_one(value) -> bool:
     return kind is np.ndarray and value.ndim == 0 and value == 1
 
 
+_PYTHON_NUMBERS = (int, float, bool)
+
+
 def mul(x, y):
     """``x * y``; a product with a concrete scalar 1 (a seed cotangent) is not recorded."""
-    if not hasattr(x, "dtype"):
+    if type(x) in _PYTHON_NUMBERS:
         x = _as_operand_of(x, y)
-    elif not hasattr(y, "dtype"):
+    elif type(y) in _PYTHON_NUMBERS:
         y = _as_operand_of(y, x)
     if _is_concrete_one(y) and y.dtype == x.dtype:
         return x
     if _is_concrete_one(x) and x.dtype == y.dtype:
         return y
-    return _mul(x, y)
+    return mul_p.bind(x, y)
 
 
-mul.primitive = _mul.primitive
+mul_p = mul.primitive = _mul.primitive
 div = _binary("div", np.true_divide,
               (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))))
 
