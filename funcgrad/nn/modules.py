@@ -11,6 +11,7 @@ A module is a small object with two methods (subclassing ``Module`` is optional)
 """
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Sequence
 
@@ -32,7 +33,7 @@ def _describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-class Module:
+class Module(abc.ABC):
     """The module protocol; subclasses implement ``init`` and ``apply``.
 
     >>> import funcgrad as fg
@@ -47,12 +48,19 @@ class Module:
     (np.float64(3.0), {})
     """
 
+    @abc.abstractmethod
     def init(self, key):
-        raise NotImplementedError(f"{type(self).__name__}.init(key) -> (params, state)")
+        """``init(key) -> (params, state)``: pytrees of arrays."""
 
+    @abc.abstractmethod
     def apply(self, params, state, x, *, train: bool, key=None):
-        raise NotImplementedError(
-            f"{type(self).__name__}.apply(params, state, x, *, train, key=None) -> (y, state)")
+        """``apply(params, state, x, *, train, key=None) -> (y, state)``."""
+
+    def _check_no_params(self, params, state, train) -> None:
+        """The checks of a module without parameters or state (Dropout, Lambda)."""
+        self._check_train(train)
+        self._check_dict(params, "params", ())
+        self._check_dict(state, "state", ())
 
     # -------------------------------------------------------------- checks with clear errors
     def _check_train(self, train) -> None:
@@ -239,9 +247,7 @@ class Dropout(Module):
         return {}, {}
 
     def apply(self, params, state, x, *, train: bool, key=None):
-        self._check_train(train)
-        self._check_dict(params, "params", ())
-        self._check_dict(state, "state", ())
+        self._check_no_params(params, state, train)
         if not train or self.rate == 0.0:
             return x, state
         if key is None:
@@ -279,9 +285,7 @@ class Lambda(Module):
         return {}, {}
 
     def apply(self, params, state, x, *, train: bool, key=None):
-        self._check_train(train)
-        self._check_dict(params, "params", ())
-        self._check_dict(state, "state", ())
+        self._check_no_params(params, state, train)
         return self.function(x), state
 
 
