@@ -6,6 +6,7 @@
 (np.float64(1.5), np.float64(-0.29684531604050013))
 """
 from . import nn, numpy, optim, random, tree
+from .control import cond, fori_loop, scan, while_loop
 from .core.errors import (
                           ConcretizationError,
                           DisconnectedGradientError,
@@ -15,6 +16,7 @@ from .core.errors import (
 )
 from .ops.special import retain_grad, stop_gradient
 from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .transforms.custom import checkpoint, custom_vjp, remat
 from .transforms.jit import jit
 from .transforms.make_ir import make_ir
 from .transforms.vmap import vmap
@@ -25,5 +27,6 @@ __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
-    "vmap", "nn", "optim", "random",
+    "vmap", "nn", "optim", "random", "cond", "fori_loop", "scan", "while_loop",
+    "checkpoint", "custom_vjp", "remat",
 ]

@@ -22,6 +22,9 @@ import math
 import zlib
 from collections.abc import Callable
 
+import control_reference as cr
+import custom_examples as cx
+import linalg_reference as lr
 import numpy as np
 import pytest
 import random_reference
@@ -30,6 +33,7 @@ import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import contraction as con
 from funcgrad.ops import elementwise as ew
+from funcgrad.ops import linalg as la
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
 from funcgrad.ops import special as sp
@@ -425,7 +429,53 @@ RANDOM_ROWS = [
         cases=(("key", KEY),)),
 ]
 
-TABLE = ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
+# Linear algebra on a matrix and on a stack of two: well-conditioned general matrices, and SPD
+# matrices with distinct eigenvalues and noise in the upper triangle (cholesky and eigh read
+# the lower one). Multiple outputs are stacked into one array (tests/linalg_reference.py).
+MATRIX_CASES = (("3x3", ((3, 3),)), ("stack", ((2, 3, 3),)))
+SOLVE_CASES = (("3x3", ((3, 3), (3, 2))), ("stack", ((2, 3, 3), (2, 3, 1))))
+LINALG_ROWS = [
+    Row("inv", la.inv, np.linalg.inv, (lr.general_matrix,), cases=MATRIX_CASES),
+    Row("det", la.det, np.linalg.det, (lr.general_matrix,), cases=MATRIX_CASES),
+    Row("slogdet", lr.slogdet_row, lr.slogdet_reference, (lr.general_matrix,),
+        cases=MATRIX_CASES),
+    Row("solve", la.solve, np.linalg.solve, (lr.general_matrix, real), cases=SOLVE_CASES),
+    *[Row("triangular_solve", lambda a, b, low=lower, t=transpose: la.triangular_solve(
+          a, b, low, t), lambda a, b, low=lower, t=transpose: lr.triangular_solve_reference(
+          a, b, low, t), (lr.general_matrix, real), variant=f"{name}{'_T' if transpose else ''}",
+          cases=SOLVE_CASES)
+      for name, lower in (("lower", True), ("upper", False)) for transpose in (False, True)],
+    Row("cholesky", la.cholesky, np.linalg.cholesky, (lr.spd_matrix,), cases=MATRIX_CASES),
+    Row("eigh", lr.eigh_row, lr.eigh_reference, (lr.spd_matrix,), cases=MATRIX_CASES),
+]
+
+# Custom derivative rules and checkpointed blocks (tests/custom_examples.py): the rows check
+# a correct user rule against central differences, and the batching of fun, fwd and bwd.
+SAME_SHAPES = (("scalar", ((), ())), ("vector", ((3,), (3,))), ("matrix", ((2, 3), (2, 3))))
+CUSTOM_ROWS = [
+    unary("custom_vjp_call", cx.log1pexp, cx.log1pexp_reference),
+    binary("custom_vjp_call", cx.scaled_sine, cx.scaled_sine_reference, variant="two_args",
+           cases=SAME_SHAPES),
+    unary("checkpoint", cx.sine_block, cx.sine_block_reference),
+    binary("checkpoint", cx.product_block, cx.product_block_reference, variant="broadcast"),
+]
+
+# Control flow (tests/control_reference.py): cond's first argument picks the branch by its sign;
+# scan runs over the leading axis of its second. while has an integer output: its reverse mode
+# is an error (tests/test_control.py checks its forward mode).
+SCAN_CASES = (("scalar", ((), (4,))), ("vector", ((3,), (4, 3))), ("matrix", ((2, 3), (4, 2, 3))))
+CONTROL_ROWS = [
+    Row("cond", cr.cond_row, cr.cond_reference, (nonzero, real),
+        cases=(("scalar", ((), ())), ("vector", ((), (3,))), ("matrix", ((), (2, 3))))),
+    Row("scan", cr.scan_row, cr.scan_reference, (real, real), cases=SCAN_CASES),
+    Row("scan", lambda c, xs: cr.scan_row(c, xs, reverse=True),
+        lambda c, xs: cr.scan_reference(c, xs, reverse=True), (real, real), variant="reverse",
+        cases=SCAN_CASES),
+    Row("while", cr.while_row, cr.while_reference, (positive,), "none"),
+]
+
+TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
+         + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

@@ -394,7 +394,7 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
 
 def equation_names(ir: IR, origin: dict):
     """A function giving each equation's one-line jaxpr form, with the IR's own names."""
-    text = pretty_print(ir).splitlines()[1:-1]
+    text = pretty_print(ir, brief_subprograms=True).splitlines()[1:-1]
     lines = {id(eqn): line.strip() for eqn, line in zip(ir.eqns, text)}
     for rewritten, original in origin.items():
         lines[rewritten] = lines.get(id(original), original.primitive.name)

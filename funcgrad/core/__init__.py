@@ -12,6 +12,7 @@ from .primitive import (
                      ALL_PRIMITIVES,
                      CONTRACTION,
                      ELEMENTWISE,
+                     LINALG,
                      REDUCTION,
                      RULES,
                      SPECIAL,
@@ -25,7 +26,7 @@ __all__ = [
     "ShapedArray", "aval_of", "is_differentiable", "is_float", "ConcretizationError",
     "DisconnectedGradientError", "EscapedTracerError", "ShapeError", "TracerConversionError",
     "IR", "Eqn", "IRTypeError", "Literal", "Var", "count_eqns", "pretty_print", "typecheck",
-    "ALL_PRIMITIVES", "CONTRACTION", "ELEMENTWISE", "REDUCTION", "RULES", "SPECIAL",
+    "ALL_PRIMITIVES", "CONTRACTION", "ELEMENTWISE", "LINALG", "REDUCTION", "RULES", "SPECIAL",
     "STRUCTURAL", "MissingRuleError", "Primitive", "Tracer", "eval_ir", "is_tracer",
     "trace_to_ir",
 ]

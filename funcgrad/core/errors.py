@@ -11,7 +11,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL_DIRS = tuple(
     os.path.join(_PACKAGE_DIR, name) + os.sep
     for name in ("core", "ops", "transforms", "numpy", "backend")
-) + (os.path.join(_PACKAGE_DIR, "tree.py"), os.path.join(_PACKAGE_DIR, "__init__.py"))
+) + (os.path.join(_PACKAGE_DIR, "tree.py"), os.path.join(_PACKAGE_DIR, "__init__.py"),
+     os.path.join(_PACKAGE_DIR, "control.py"))
 
 
 class ConcretizationError(TypeError):

@@ -121,19 +121,28 @@ def _format_literal(value) -> str:
     return repr(item) if isinstance(item, float) else str(item)
 
 
-def _format_param(value, indent: int) -> str:
+def _format_param(value, indent: int, brief: bool = False) -> str:
     if isinstance(value, IR):
-        return pretty_print(value, indent + 4)
+        if brief:
+            inputs = " ".join(a.short() for a in value.in_avals)
+            count = len(value.eqns)
+            return f"{{ lambda ; {inputs}. {count} equation{'' if count == 1 else 's'} }}"
+        return pretty_print(value, indent)
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return np.dtype(value).name
     if isinstance(value, tuple):
-        inner = ",".join(_format_param(v, indent) for v in value)
+        inner = ",".join(_format_param(v, indent, brief) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     return str(value)
 
 
-def pretty_print(ir: IR, indent: int = 0) -> str:
-    """Print ``ir`` in the jaxpr text style, one equation a line."""
+def pretty_print(ir: IR, indent: int = 0, brief_subprograms: bool = False) -> str:
+    """Print ``ir`` in the jaxpr text style, one equation a line.
+
+    An equation with sub-programs (control flow) lists its parameters one a line, each
+    sub-program printed in full under it; with ``brief_subprograms`` a sub-program is
+    summarised instead, so that every equation stays on one line.
+    """
     names = _Names()
     consts = " ".join(names.define(v) for v in ir.constvars)
     inputs = " ".join(names.define(v) for v in ir.invars)
@@ -141,11 +150,18 @@ def pretty_print(ir: IR, indent: int = 0) -> str:
     lines = [f"{{ lambda {consts}{' ' if consts else ''}; {inputs}. let"]
     for eqn in ir.eqns:
         outs = " ".join(names.define(v) for v in eqn.outputs)
-        params = ""
-        if eqn.params:
-            params = "[" + " ".join(f"{k}={_format_param(v, indent)}"
-                                    for k, v in sorted(eqn.params.items())) + "]"
+        items = sorted(eqn.params.items())
         args = " ".join(names.use(a) for a in eqn.inputs)
+        if not brief_subprograms and any(isinstance(v, IR) for _, v in items):
+            inner = pad + " " * 6
+            lines.append(f"{pad}    {outs} = {eqn.primitive.name}[")
+            lines += [f"{inner}{k}={_format_param(v, len(inner))}" for k, v in items]
+            lines.append(f"{pad}    ] {args}".rstrip())
+            continue
+        params = ""
+        if items:
+            params = "[" + " ".join(f"{k}={_format_param(v, indent, brief_subprograms)}"
+                                    for k, v in items) + "]"
         lines.append(f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip())
     outs = ", ".join(names.use(v) for v in ir.outvars)
     lines.append(f"{pad}  in ({outs}{',' if len(ir.outvars) == 1 else ''}) }}")

@@ -20,10 +20,11 @@ ELEMENTWISE: set = set()   # maps equal-shaped (broadcast) inputs to outputs poi
 REDUCTION: set = set()     # folds axes away
 STRUCTURAL: set = set()    # moves, selects or copies data without arithmetic
 CONTRACTION: set = set()   # einsum-like products that go to BLAS
+LINALG: set = set()        # factorizations and solves of stacks of matrices (LAPACK)
 SPECIAL: set = set()       # markers and higher-order primitives
 
 _CATEGORIES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION, "structural": STRUCTURAL,
-               "contraction": CONTRACTION, "special": SPECIAL}
+               "contraction": CONTRACTION, "linalg": LINALG, "special": SPECIAL}
 ALL_PRIMITIVES: dict[str, Primitive] = {}
 RULES = ("impl", "abstract_eval", "jvp", "vjp", "batch")
 

@@ -21,7 +21,7 @@ from numpy import (  # noqa: F401
                    uint8,
 )
 
-from . import _indexing, _tracer_methods  # noqa: F401  (operators and indexing of tracers)
+from . import _indexing, _tracer_methods, linalg  # noqa: F401  (tracer operators; fnp.linalg)
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)

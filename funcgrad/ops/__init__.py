@@ -1,4 +1,15 @@
 """The primitives, one family a module, each primitive with all of its rules beside it."""
-from . import contraction, elementwise, random, reduction, special, structural
+from . import (
+               contraction,
+               control,
+               custom,
+               elementwise,
+               linalg,
+               random,
+               reduction,
+               special,
+               structural,
+)
 
-__all__ = ["contraction", "elementwise", "random", "reduction", "special", "structural"]
+__all__ = ["contraction", "control", "custom", "elementwise", "linalg", "random", "reduction",
+           "special", "structural"]

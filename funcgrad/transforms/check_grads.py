@@ -64,7 +64,9 @@ def _check_first_order(fun, args, modes, order, eps, atol, rtol, rng, describe):
             continue
         step, abs_tol, rel_tol = _settings(x.dtype, eps, atol, rtol)
         direction = rng.standard_normal(np.shape(x)).astype(x.dtype)
-        numerical = _numerical_derivative(fun, leaves, position, direction, step)
+        # The structured arguments: ``position`` counts the leaves of all of them.
+        numerical = _numerical_derivative(fun, tree.unflatten(treedef, leaves), position,
+                                          direction, step)
         where = describe(position)
         if "fwd" in modes:
             tangents = [np.zeros(np.shape(v), v.dtype) for v in leaves]

@@ -18,6 +18,7 @@ import numpy as np
 from .. import tree
 from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.trace import Tracer, eval_ir, trace_to_ir
+from ..ops.custom import inline_calls
 from . import _args
 
 _SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_}
@@ -153,6 +154,10 @@ class Jitted:
             return [_args.as_value(x) for x in out_leaves]
 
         ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        # Nothing transforms this program any more: custom_vjp and checkpoint calls become
+        # their plain equations, which fuse (and a checkpoint's recomputation merges with its
+        # forward pass: a compiled program keeps its values until it returns anyway).
+        ir = inline_calls(ir)
         ir = dead_code_elimination(common_subexpression_elimination(ir))
         typecheck(ir)
         return _Entry(ir, out_trees[0])

@@ -1,0 +1,601 @@
+"""Control-flow primitives: ``cond``, ``scan`` and ``while``, whose parameters are sub-programs.
+
+Each sub-program is a closed ``IR`` (no constants of its own): whatever the user's function
+closed over (arrays, or traced values of an enclosing transformation) was turned into leading
+inputs of the sub-program and is passed as operands of the equation, so every transformation
+sees those dependencies as ordinary inputs.
+
+- ``cond[true_branch, false_branch](pred, *operands)``: one branch, chosen by a bool scalar.
+- ``scan[body, num_consts, num_carry, length, reverse](*consts, *init, *xs)``: ``body`` maps
+  ``(*consts, *carry, *x) -> (*carry, *y)``; the outputs are the final carry and the ``y`` of
+  every step stacked along a new leading axis (JAX's ``lax.scan``).
+- ``while[condition, body, num_condition_consts, num_body_consts](*consts, *init)``: forward
+  mode only (its trip count is known only at run time, so reverse mode has nothing to store).
+
+Rules build new sub-programs by tracing the transformation of the old ones (``jvp_ir``,
+``linearize``, ``batch_ir``), so they nest: ``grad(grad(f))`` through a ``scan`` differentiates
+the ``scan`` that the first ``grad`` produced.
+
+Reverse mode stores the carry entering every step of a ``scan`` (a second forward scan that
+outputs them), then runs a reverse scan whose step recomputes that step's body from its stored
+carry and pulls the cotangents back through it. ``cond``'s backward pass re-evaluates the chosen
+branch forward inside the backward branch. Both recompute one step's (or branch's) forward
+work rather than storing its intermediates: simple, correct to every order, and the memory of a
+scan is its carries.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.aval import ShapedArray, aval_of, is_differentiable
+from ..core.errors import ShapeError, at_user_line
+from ..core.ir import IR, Literal, Var, dead_code_elimination
+from ..core.primitive import Primitive
+from ..core.trace import Tracer, trace_to_ir
+from . import elementwise as ew
+from . import reduction as red
+from . import structural as st
+
+# ----------------------------------------------------------------------- sub-program helpers
+
+
+def value_aval(value) -> ShapedArray:
+    return value.aval if isinstance(value, Tracer) else aval_of(value)
+
+
+def trace_program(flat_fun, in_avals) -> tuple[IR, list]:
+    """Trace ``flat_fun`` into a closed program: its constants become leading inputs.
+
+    Returns ``(program, consts)``; the program takes ``(*consts, *inputs)``. Equations that
+    no output needs are dropped (a backward step's recomputed forward values, say).
+    """
+    ir = trace_to_ir(flat_fun, in_avals)
+    program = IR([], [], list(ir.constvars) + list(ir.invars), ir.eqns, ir.outvars)
+    return dead_code_elimination(program), list(ir.consts)
+
+
+def share_constants(programs) -> tuple[list, list]:
+    """Programs (from ``trace_program``) that all take the constants of all of them.
+
+    Each program reads its own constants and ignores the others', so the programs have one
+    signature ``(*all_consts, *inputs)`` (the branches of one ``cond``). Returns
+    ``(programs, all_consts)``.
+    """
+    consts = [c for _, cs in programs for c in cs]
+    shared = []
+    for k, (ir, own) in enumerate(programs):
+        leading = []
+        for j, (other, other_consts) in enumerate(programs):
+            count = len(other_consts)
+            leading += ir.invars[:count] if j == k else [Var(v.aval) for v in
+                                                         other.invars[:count]]
+        shared.append(IR([], [], leading + ir.invars[len(own):], ir.eqns, ir.outvars))
+    return shared, consts
+
+
+def evaluate(ir: IR, args) -> list:
+    """Run a closed sub-program on NumPy arrays through each primitive's ``impl``.
+
+    Not through ``bind``: a control-flow primitive evaluated while some other function is being
+    traced (a constant loop) must compute, not record into that trace.
+    """
+    env = dict(zip(ir.invars, args))
+    for eqn in ir.eqns:
+        out = eqn.primitive.impl(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
+                                 **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outputs, out))
+        else:
+            env[eqn.outputs[0]] = out
+    return [a.val if type(a) is Literal else env[a] for a in ir.outvars]
+
+
+def _split(values, sizes) -> list[list]:
+    """``values`` cut into consecutive groups of ``sizes`` (the rest is a last group)."""
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(list(values[start:start + size]))
+        start += size
+    groups.append(list(values[start:]))
+    return groups
+
+
+def _kept(values, mask) -> list:
+    return [v for v, keep in zip(values, mask) if keep]
+
+
+def _expanded(values, mask) -> list:
+    """The inverse of ``_kept``: ``values`` put back at the True places, ``None`` elsewhere."""
+    values = iter(values)
+    return [next(values) if keep else None for keep in mask]
+
+
+def _floats(avals) -> list[bool]:
+    return [is_differentiable(a.dtype) for a in avals]
+
+
+def _instantiate(cts, like):
+    """Symbolic zeros (``None``) made into zeros shaped like ``like``."""
+    return [ew.zeros_like(x) if ct is None else ct for ct, x in zip(cts, like)]
+
+
+def _jvp_program(ir: IR, nonzero) -> tuple[IR, list]:
+    """The forward-mode program of closed ``ir``: ``(*primals, *tangents) -> (*outs, *out
+    tangents)``, with a tangent input where ``nonzero[i]`` and a tangent output (zeros when
+    none flows) for every floating output."""
+    from ..transforms.jvp import jvp_ir
+    num_in = len(ir.invars)
+
+    def flat(*args):
+        primals, tangents = args[:num_in], _expanded(args[num_in:], nonzero)
+        outs, out_tangents = jvp_ir(ir, primals, tangents)
+        floating = _floats(ir.out_avals)
+        return outs + _instantiate(_kept(out_tangents, floating), _kept(outs, floating))
+
+    return trace_program(flat, ir.in_avals + _kept(ir.in_avals, nonzero))
+
+
+def _regroup(program: IR, num_leading: int, in_sizes, in_tangent_sizes, out_sizes,
+             out_tangent_sizes) -> IR:
+    """Reorder a ``_jvp_program``'s inputs and outputs from ``(primals, tangents)`` to groups
+    ``(group0, tangents0, group1, tangents1, ...)``, the layout a loop primitive needs."""
+    leading = program.invars[:num_leading]
+    primals = program.invars[num_leading:num_leading + sum(in_sizes)]
+    tangents = program.invars[num_leading + sum(in_sizes):]
+    invars = list(leading)
+    for p, t in zip(_split(primals, in_sizes), _split(tangents, in_tangent_sizes)):
+        invars += p + t
+    outs, out_tangents = program.outvars[:sum(out_sizes)], program.outvars[sum(out_sizes):]
+    outvars = []
+    for p, t in zip(_split(outs, out_sizes), _split(out_tangents, out_tangent_sizes)):
+        outvars += p + t
+    return IR([], [], invars, program.eqns, outvars)
+
+
+def _batched_program(ir: IR, in_avals, dims, size: int, force=None) -> tuple[IR, list, list]:
+    """The program of closed ``ir`` on inputs of ``in_avals`` batched along ``dims``.
+
+    An output is batched (at axis 0) when it depends on a batched input, or when ``force[i]``
+    says so (it is then broadcast); the others stay unbatched. Returns ``(program, consts,
+    out_batched)``.
+    """
+    from ..transforms.vmap import batch_ir
+    out_batched = []
+
+    def flat(*args):
+        outs, out_dims = batch_ir(ir, args, dims)
+        out_batched[:] = [d is not None or bool(force and force[i])
+                          for i, d in enumerate(out_dims)]
+        return [st.batched_at_front(o, d, size) if batched else o
+                for o, d, batched in zip(outs, out_dims, out_batched)]
+
+    program, consts = trace_program(flat, in_avals)
+    return program, consts, out_batched
+
+
+def _batched_avals(avals, batched, size: int):
+    """Example avals with a leading batch axis where ``batched``; their batch dims."""
+    return ([ShapedArray((size,) + a.shape, a.dtype) if b else a for a, b in zip(avals, batched)],
+            [0 if b else None for b in batched])
+
+
+def _front_batched_shape(x, size: int, rank: int):
+    """The bool batch vector ``x`` shaped ``(size, 1, ..., 1)`` to select among rank-``rank``
+    batched values."""
+    return st.reshape(x, (size,) + (1,) * (rank - 1))
+
+
+def _select_per_example(pred, on_true, on_false, size: int) -> list:
+    return [ew.select(_front_batched_shape(pred, size, np.ndim(t)), t, f)
+            for t, f in zip(on_true, on_false)]
+
+
+# ------------------------------------------------------------------------------------ cond
+
+cond_p = Primitive("cond", "special", multiple_results=True)
+
+
+def _cond_impl(pred, *operands, true_branch, false_branch):
+    return evaluate(true_branch if pred else false_branch, operands)
+
+
+def _cond_shape(pred, *operands, true_branch, false_branch):
+    if pred.shape != () or pred.dtype != np.bool_:
+        raise ShapeError(f"the predicate must be a bool scalar, got {pred.short()}")
+    for name, branch in (("true", true_branch), ("false", false_branch)):
+        if list(operands) != branch.in_avals:
+            raise ShapeError(f"the operands {[a.short() for a in operands]} do not fit the "
+                             f"{name} branch's inputs {[a.short() for a in branch.in_avals]}")
+    if true_branch.out_avals != false_branch.out_avals:
+        raise ShapeError("the branches' outputs differ: "
+                         f"{[a.short() for a in true_branch.out_avals]} and "
+                         f"{[a.short() for a in false_branch.out_avals]}")
+    return true_branch.out_avals
+
+
+def bind_cond(pred, programs, consts, operands) -> list:
+    (true_branch, false_branch), shared = share_constants(list(zip(programs, consts)))
+    return cond_p.bind(pred, *shared, *operands, true_branch=true_branch,
+                       false_branch=false_branch)
+
+
+def _cond_jvp(primals, tangents, *, true_branch, false_branch):
+    pred, operands, operand_tangents = primals[0], primals[1:], tangents[1:]
+    nonzero = [t is not None for t in operand_tangents]
+    programs = [_jvp_program(b, nonzero) for b in (true_branch, false_branch)]
+    outs = bind_cond(pred, [p for p, _ in programs], [c for _, c in programs],
+                     list(operands) + _kept(operand_tangents, nonzero))
+    num_out = len(true_branch.outvars)
+    return outs[:num_out], _expanded(outs[num_out:], _floats(true_branch.out_avals))
+
+
+def _backward_branch(branch: IR, wanted) -> tuple[IR, list]:
+    """``(*operands, *output cotangents) -> cotangents of the wanted operands``: the branch
+    re-evaluated forward, then pulled back (``linearize``), in one program."""
+    from ..transforms.vjp import linearize
+    floating = _floats(branch.out_avals)
+    num_in = len(branch.invars)
+
+    def flat(*args):
+        operands, cts = args[:num_in], _expanded(args[num_in:], floating)
+        _, backward = linearize(branch, operands, wanted)
+        in_cts, _ = backward(cts)
+        return _instantiate(_kept(in_cts, wanted), _kept(operands, wanted))
+
+    return trace_program(flat, branch.in_avals + _kept(branch.out_avals, floating))
+
+
+def _cond_vjp(needs, g, ans, pred, *operands, true_branch, false_branch):
+    wanted = [need and is_differentiable(a.dtype)
+              for need, a in zip(needs[1:], true_branch.in_avals)]
+    if not any(wanted):
+        return (None,) * len(needs)
+    programs = [_backward_branch(b, wanted) for b in (true_branch, false_branch)]
+    cts = bind_cond(pred, [p for p, _ in programs], [c for _, c in programs],
+                    list(operands) + _kept(g, _floats(true_branch.out_avals)))
+    return (None, *_expanded(cts, wanted))
+
+
+def _zeros_program(out_avals, in_avals) -> tuple[IR, list]:
+    return trace_program(lambda *args: [ew.zeros_like(a) for a in out_avals], in_avals)
+
+
+def _cond_batch(args, dims, *, true_branch, false_branch):
+    (pred, *operands), (pred_dim, *operand_dims) = args, dims
+    size = st.batch_size(args, dims)
+    avals = [value_aval(x) for x in operands]
+    branches = (true_branch, false_branch)
+    if pred_dim is None:
+        # One branch for the whole batch; an output is batched if it is in either branch.
+        programs = [_batched_program(b, avals, operand_dims, size) for b in branches]
+        batched = [any(flags) for flags in zip(*[p[2] for p in programs])]
+        programs = [p if p[2] == batched else _batched_program(b, avals, operand_dims, size,
+                                                               batched)
+                    for p, b in zip(programs, branches)]
+        outs = bind_cond(pred, [p[0] for p in programs], [p[1] for p in programs], operands)
+        return outs, [0 if b else None for b in batched]
+    # Each example keeps the result of its own branch; a branch that no example takes is
+    # skipped (a cond on "some example takes it"), so both run only for a mixed batch.
+    pred = st.batch_to_front(pred, pred_dim)
+    every = [True] * len(true_branch.outvars)
+    on_true, on_false = [_batched_program(b, avals, operand_dims, size, every)
+                         for b in branches]
+    zeros = _zeros_program(on_true[0].out_avals, avals)
+    some_true = red.reduce_or(pred, (0,))
+    some_false = ew.logical_not(red.reduce_and(pred, (0,)))
+    on_true = bind_cond(some_true, [on_true[0], zeros[0]], [on_true[1], zeros[1]], operands)
+    on_false = bind_cond(some_false, [on_false[0], zeros[0]], [on_false[1], zeros[1]],
+                         operands)
+    outs = _select_per_example(pred, on_true, on_false, size)
+    return outs, [0] * len(outs)
+
+
+cond_p.impl = _cond_impl
+cond_p.abstract_eval = _cond_shape
+cond_p.jvp = _cond_jvp
+cond_p.vjp = _cond_vjp
+cond_p.batch = _cond_batch
+
+
+# ------------------------------------------------------------------------------------ scan
+
+scan_p = Primitive("scan", "special", multiple_results=True)
+
+
+def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
+    consts, carry, xs = _split(args, (num_consts, num_carry))
+    steps = range(length - 1, -1, -1) if reverse else range(length)
+    ys = [None] * length
+    for i in steps:
+        outs = evaluate(body, consts + carry + [x[i] for x in xs])
+        carry, ys[i] = outs[:num_carry], outs[num_carry:]
+    stacked = [np.stack([np.asarray(y[k]) for y in ys]).astype(aval.dtype, copy=False)
+               if length else np.zeros((0,) + aval.shape, aval.dtype)
+               for k, aval in enumerate(body.out_avals[num_carry:])]
+    return list(carry) + stacked
+
+
+def _scan_shape(*avals, body, num_consts, num_carry, length, reverse):
+    consts, carry, xs = _split(avals, (num_consts, num_carry))
+    x_avals = [ShapedArray(a.shape[1:], a.dtype) for a in xs]
+    if any(a.shape[:1] != (length,) for a in xs):
+        raise ShapeError(f"every xs must have leading axis {length}, got "
+                         f"{[a.short() for a in xs]}")
+    if consts + carry + x_avals != body.in_avals:
+        raise ShapeError(f"the operands {[a.short() for a in consts + carry + x_avals]} do "
+                         f"not fit the body's inputs {[a.short() for a in body.in_avals]}")
+    out_carry, ys = _split(body.out_avals, (num_carry,))[:2]
+    if out_carry != carry:
+        raise ShapeError(f"the body turns the carry {[a.short() for a in carry]} into "
+                         f"{[a.short() for a in out_carry]}")
+    return carry + [ShapedArray((length,) + a.shape, a.dtype) for a in ys]
+
+
+def bind_scan(body, body_consts, consts, init, xs, *, length, reverse) -> list:
+    """``scan_p`` on a program from ``trace_program`` whose inputs are
+    ``(*body_consts, *consts, *carry, *x)``."""
+    return scan_p.bind(*body_consts, *consts, *init, *xs, body=body,
+                       num_consts=len(body_consts) + len(consts), num_carry=len(init),
+                       length=length, reverse=reverse)
+
+
+def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse):
+    sizes = (num_consts, num_carry)
+    consts, init, xs = _split(primals, sizes)
+    const_tangents, init_tangents, x_tangents = _split(tangents, sizes)
+    carry_floats = _floats(body.in_avals[num_consts:num_consts + num_carry])
+    const_nonzero = [t is not None for t in const_tangents]
+    x_nonzero = [t is not None for t in x_tangents]
+    # Every floating carry carries a tangent: one that starts at zero may not stay zero.
+    program, program_consts = _jvp_program(body, const_nonzero + carry_floats + x_nonzero)
+    num_ys = len(body.outvars) - num_carry
+    y_floats = _floats(body.out_avals[num_carry:])
+    program = _regroup(program, len(program_consts), (num_consts, num_carry, len(xs)),
+                       (sum(const_nonzero), sum(carry_floats), sum(x_nonzero)),
+                       (num_carry, num_ys), (sum(carry_floats), sum(y_floats)))
+    init_tangents = _instantiate(_kept(init_tangents, carry_floats), _kept(init, carry_floats))
+    outs = bind_scan(program, program_consts, consts + _kept(const_tangents, const_nonzero),
+                     init + init_tangents, xs + _kept(x_tangents, x_nonzero),
+                     length=length, reverse=reverse)
+    carry, carry_tangents, ys, y_tangents = _split(
+        outs, (num_carry, sum(carry_floats), num_ys))[:4]
+    return carry + ys, (_expanded(carry_tangents, carry_floats)
+                        + _expanded(y_tangents, y_floats))
+
+
+def _carry_storing_body(body, num_consts, num_carry) -> IR:
+    """``body`` that also outputs, as a ``y``, the carry entering the step."""
+    entering = body.invars[num_consts:num_consts + num_carry]
+    return dead_code_elimination(IR([], [], body.invars, body.eqns,
+                                    body.outvars[:num_carry] + entering))
+
+
+def _backward_step(body, num_consts, num_carry, const_wanted, x_wanted) -> tuple[IR, list]:
+    """One step of the reverse scan: ``(*consts, *const_ct_sums, *carry_cts, *carry, *x,
+    *y_cts) -> (*const_ct_sums, *carry_cts, *x_cts)``. It recomputes the step's body from the
+    stored carry and pulls the cotangents back through it; the constants' cotangents are summed
+    over the steps in the carry."""
+    from ..transforms.vjp import linearize
+    const_avals, carry_avals, x_avals = _split(body.in_avals, (num_consts, num_carry))
+    carry_floats = _floats(carry_avals)
+    y_floats = _floats(body.out_avals[num_carry:])
+    wanted = const_wanted + carry_floats + x_wanted
+    sizes = (num_consts, sum(const_wanted), sum(carry_floats), num_carry, len(x_avals))
+
+    def step(*args):
+        consts, sums, carry_cts, carry, x, y_cts = _split(args, sizes)
+        primals = consts + carry + x
+        _, backward = linearize(body, primals, wanted)
+        in_cts, _ = backward(_expanded(carry_cts, carry_floats) + _expanded(y_cts, y_floats))
+        const_cts, carry_cts, x_cts = _split(in_cts, (num_consts, num_carry))
+        sums = [s if c is None else ew.add(s, c)
+                for s, c in zip(sums, _kept(const_cts, const_wanted))]
+        return (sums + _instantiate(_kept(carry_cts, carry_floats), _kept(carry, carry_floats))
+                + _instantiate(_kept(x_cts, x_wanted), _kept(x, x_wanted)))
+
+    return trace_program(step, const_avals + _kept(const_avals, const_wanted)
+                         + _kept(carry_avals, carry_floats) + carry_avals + x_avals
+                         + _kept(body.out_avals[num_carry:], y_floats))
+
+
+def _scan_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse):
+    sizes = (num_consts, num_carry)
+    consts, init, xs = _split(args, sizes)
+    const_needs, init_needs, x_needs = _split(needs, sizes)
+    const_avals, carry_avals, x_avals = _split(body.in_avals, sizes)
+    const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
+    x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
+    carry_floats = _floats(carry_avals)
+    # The carry entering each step, stacked: the residuals of the backward pass.
+    stored = scan_p.bind(*consts, *init, *xs, body=_carry_storing_body(body, num_consts,
+                                                                        num_carry),
+                         num_consts=num_consts, num_carry=num_carry, length=length,
+                         reverse=reverse)[num_carry:]
+    step, step_consts = _backward_step(body, num_consts, num_carry, const_wanted, x_wanted)
+    carry_cts, y_cts = _split(g, (num_carry,))[:2]
+    sums = [ew.zeros_like(c) for c in _kept(consts, const_wanted)]
+    outs = bind_scan(step, step_consts, consts, sums + _kept(carry_cts, carry_floats),
+                     stored + xs + _kept(y_cts, _floats(body.out_avals[num_carry:])),
+                     length=length, reverse=not reverse)
+    const_cts, init_cts, x_cts = _split(outs, (sum(const_wanted), sum(carry_floats)))
+    init_cts = [ct if need else None
+                for ct, need in zip(_expanded(init_cts, carry_floats), init_needs)]
+    return (_expanded(const_cts, const_wanted) + init_cts + _expanded(x_cts, x_wanted))
+
+
+def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
+    sizes = (num_consts, num_carry)
+    size = st.batch_size(args, dims)
+    consts, init, xs = _split(args, sizes)
+    const_dims, init_dims, x_dims = _split(dims, sizes)
+    _, carry_avals, x_avals = _split(body.in_avals, sizes)
+    num_ys = len(body.outvars) - num_carry
+    # A batched xs has its batch axis moved to 1, so that each step's slice has it at 0.
+    xs = [x if d is None or d == 1 else st.moveaxis(x, d, 1) for x, d in zip(xs, x_dims)]
+    x_avals, x_step_dims = _batched_avals(x_avals, [d is not None for d in x_dims], size)
+    # A carry is batched if it starts batched or some step makes it so: widen to a fixed point.
+    carry_batched = [d is not None for d in init_dims]
+    while True:
+        step_carry_avals, carry_dims = _batched_avals(carry_avals, carry_batched, size)
+        program, program_consts, out_batched = _batched_program(
+            body, [value_aval(c) for c in consts] + step_carry_avals + x_avals,
+            const_dims + carry_dims + x_step_dims, size, carry_batched + [False] * num_ys)
+        if out_batched[:num_carry] == carry_batched:
+            break
+        carry_batched = out_batched[:num_carry]
+    init = [st.batched_at_front(c, d, size) if b else c
+            for c, d, b in zip(init, init_dims, carry_batched)]
+    outs = bind_scan(program, program_consts, consts, init, xs, length=length,
+                     reverse=reverse)
+    return outs, carry_dims + [1 if b else None for b in out_batched[num_carry:]]
+
+
+scan_p.impl = _scan_impl
+scan_p.abstract_eval = _scan_shape
+scan_p.jvp = _scan_jvp
+scan_p.vjp = _scan_vjp
+scan_p.batch = _scan_batch
+
+
+# ----------------------------------------------------------------------------------- while
+
+while_p = Primitive("while", "special", multiple_results=True)
+
+
+def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
+    condition_consts, body_consts, carry = _split(args, (num_condition_consts,
+                                                         num_body_consts))
+    while evaluate(condition, condition_consts + carry)[0]:
+        carry = evaluate(body, body_consts + carry)
+    return list(carry)
+
+
+def _while_shape(*avals, condition, body, num_condition_consts, num_body_consts):
+    condition_consts, body_consts, carry = _split(avals, (num_condition_consts,
+                                                          num_body_consts))
+    if condition_consts + carry != condition.in_avals or body_consts + carry != body.in_avals:
+        raise ShapeError(f"the operands {[a.short() for a in avals]} do not fit the "
+                         f"condition's inputs {[a.short() for a in condition.in_avals]} and "
+                         f"the body's {[a.short() for a in body.in_avals]}")
+    if condition.out_avals != [ShapedArray((), np.bool_)]:
+        raise ShapeError(f"the condition must give one bool scalar, not "
+                         f"{[a.short() for a in condition.out_avals]}")
+    if body.out_avals != carry:
+        raise ShapeError(f"the body turns the carry {[a.short() for a in carry]} into "
+                         f"{[a.short() for a in body.out_avals]}")
+    return carry
+
+
+def bind_while(condition, condition_consts, body, body_consts, init) -> list:
+    return while_p.bind(*condition_consts, *body_consts, *init, condition=condition, body=body,
+                        num_condition_consts=len(condition_consts),
+                        num_body_consts=len(body_consts))
+
+
+def _with_unused_inputs(ir: IR, avals) -> IR:
+    """``ir`` taking extra trailing inputs that it ignores."""
+    return IR([], [], ir.invars + [Var(a) for a in avals], ir.eqns, ir.outvars)
+
+
+def _while_jvp(primals, tangents, *, condition, body, num_condition_consts, num_body_consts):
+    sizes = (num_condition_consts, num_body_consts)
+    condition_consts, body_consts, init = _split(primals, sizes)
+    _, const_tangents, init_tangents = _split(tangents, sizes)
+    carry_avals = body.out_avals
+    carry_floats = _floats(carry_avals)
+    const_nonzero = [t is not None for t in const_tangents]
+    program, program_consts = _jvp_program(body, const_nonzero + carry_floats)
+    program = _regroup(program, len(program_consts), (num_body_consts, len(init)),
+                       (sum(const_nonzero), sum(carry_floats)), (len(init),),
+                       (sum(carry_floats),))
+    init_tangents = _instantiate(_kept(init_tangents, carry_floats), _kept(init, carry_floats))
+    outs = bind_while(_with_unused_inputs(condition, _kept(carry_avals, carry_floats)),
+                      condition_consts, program,
+                      program_consts + body_consts + _kept(const_tangents, const_nonzero),
+                      init + init_tangents)
+    return outs[:len(init)], _expanded(outs[len(init):], carry_floats)
+
+
+def _while_vjp(needs, g, ans, *args, **params):
+    raise TypeError(at_user_line(
+        "fg.while_loop cannot be differentiated in reverse mode (grad, vjp, jacrev, hessian): "
+        "its number of iterations is known only at run time, so the values of its iterations "
+        "cannot be stored for the backward pass. Use fg.scan or fg.fori_loop with concrete "
+        "bounds, which are reverse-mode differentiable, or forward mode (fg.jvp, fg.jacfwd)."))
+
+
+def _while_batch(args, dims, *, condition, body, num_condition_consts, num_body_consts):
+    sizes = (num_condition_consts, num_body_consts)
+    size = st.batch_size(args, dims)
+    condition_consts, body_consts, init = _split(args, sizes)
+    condition_dims, body_dims, init_dims = _split(dims, sizes)
+    condition_avals = [value_aval(c) for c in condition_consts]
+    body_avals = [value_aval(c) for c in body_consts]
+    carry_avals = body.out_avals
+    # A carry is batched if it starts batched or some step makes it so; all are once the
+    # predicate differs between examples (an example that has stopped keeps its carry).
+    carry_batched = [d is not None for d in init_dims]
+    while True:
+        step_carry_avals, carry_dims = _batched_avals(carry_avals, carry_batched, size)
+        new_condition, new_condition_consts, (pred_batched,) = _batched_program(
+            condition, condition_avals + step_carry_avals, condition_dims + carry_dims, size)
+        widened = [True] * len(init) if pred_batched else carry_batched
+        if widened == carry_batched:
+            new_body, new_body_consts, out_batched = _batched_program(
+                body, body_avals + step_carry_avals, body_dims + carry_dims, size,
+                carry_batched)
+            widened = out_batched
+        if widened == carry_batched:
+            break
+        carry_batched = widened
+    init = [st.batched_at_front(c, d, size) if b else c
+            for c, d, b in zip(init, init_dims, carry_batched)]
+    extra_body_consts = []
+    if pred_batched:
+        new_condition, new_condition_consts, new_body, new_body_consts = _per_example_loop(
+            condition, condition_avals, condition_dims, body, body_avals, body_dims,
+            step_carry_avals, size)
+        extra_body_consts = condition_consts
+    outs = bind_while(new_condition, new_condition_consts + condition_consts, new_body,
+                      new_body_consts + body_consts + extra_body_consts, init)
+    return outs, carry_dims
+
+
+def _per_example_loop(condition, condition_avals, condition_dims, body, body_avals, body_dims,
+                      carry_avals, size: int):
+    """A loop over fully batched carries whose predicate differs between examples: it runs
+    while some example runs, and an example that has stopped keeps its carry. Returns the
+    condition and body programs with their consts; the body takes the condition's constants
+    too, after its own."""
+    from ..transforms.vmap import batch_ir
+    num_condition_consts, num_body_consts = len(condition_avals), len(body_avals)
+    carry_dims = [0] * len(carry_avals)
+
+    def running(condition_consts, carry):
+        """Which examples still loop: a bool vector over the batch."""
+        (pred,), (dim,) = batch_ir(condition, condition_consts + carry,
+                                   condition_dims + carry_dims)
+        return st.batched_at_front(pred, dim, size)
+
+    def any_running(*args):
+        return [red.reduce_or(running(list(args[:num_condition_consts]),
+                                      list(args[num_condition_consts:])), (0,))]
+
+    def step(*args):
+        body_consts, condition_consts, carry = _split(args, (num_body_consts,
+                                                             num_condition_consts))
+        outs, out_dims = batch_ir(body, body_consts + carry, body_dims + carry_dims)
+        new = [st.batched_at_front(o, d, size) for o, d in zip(outs, out_dims)]
+        return _select_per_example(running(condition_consts, carry), new, carry, size)
+
+    new_condition, new_condition_consts = trace_program(any_running,
+                                                        condition_avals + carry_avals)
+    new_body, new_body_consts = trace_program(step, body_avals + condition_avals + carry_avals)
+    return new_condition, new_condition_consts, new_body, new_body_consts
+
+
+while_p.impl = _while_impl
+while_p.abstract_eval = _while_shape
+while_p.jvp = _while_jvp
+while_p.vjp = _while_vjp
+while_p.batch = _while_batch

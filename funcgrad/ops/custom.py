@@ -1,0 +1,253 @@
+"""Primitives whose parameters hold programs: ``custom_vjp_call`` (a function with a reverse-mode
+rule written by the user) and ``checkpoint`` (a block whose forward pass is recomputed in the
+backward pass). The user-facing ``fg.custom_vjp`` and ``fg.checkpoint`` that bind them are in
+``funcgrad/transforms/custom.py``.
+
+Both take their operands as ``[*closed_over, *arguments]``: tracers of enclosing
+transformations that the traced function closed over are lifted out of its IR into leading
+operands (``trace_closed``), so that the IR in the parameters holds only concrete constants
+and stays valid when the equation is evaluated again on other values, at any level.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.aval import ShapedArray, aval_of
+from ..core.errors import ShapeError, at_user_line
+from ..core.ir import IR, Eqn, Var
+from ..core.primitive import Primitive
+from ..core.trace import Tracer, eval_ir, trace_to_ir
+from . import structural as st
+
+
+def trace_closed(flat_fun, in_avals):
+    """Trace ``flat_fun`` to an IR whose constants are all concrete.
+
+    Returns ``(ir, lifted)``: the tracers that ``flat_fun`` closed over become the first
+    inputs of ``ir``, to be passed as ``ir``'s operands ``[*lifted, *args]``.
+    """
+    ir = trace_to_ir(flat_fun, in_avals)
+    lifted = [(v, c) for v, c in zip(ir.constvars, ir.consts) if isinstance(c, Tracer)]
+    if not lifted:
+        return ir, []
+    kept = [(v, c) for v, c in zip(ir.constvars, ir.consts) if not isinstance(c, Tracer)]
+    closed = IR([v for v, _ in kept], [c for _, c in kept],
+                [v for v, _ in lifted] + ir.invars, ir.eqns, ir.outvars)
+    return closed, [c for _, c in lifted]
+
+
+def _aval(value) -> ShapedArray:
+    return value.aval if isinstance(value, Tracer) else aval_of(value)
+
+
+def _check_operands(name: str, ir: IR, avals) -> list:
+    """The shape rule of a call: the operands must be what ``ir`` was traced for."""
+    expected = ir.in_avals
+    if list(avals) != expected:
+        raise ShapeError(f"{name} was traced for operands "
+                         f"{[a.short() for a in expected]}, got {[a.short() for a in avals]}")
+    return ir.out_avals
+
+
+def _to_front(value, dim, size: int):
+    """``value`` batched at axis 0: its batch axis moved there, or broadcast along it."""
+    if dim is None:
+        shape = np.shape(value)
+        return st.broadcast_to(st.reshape(value, (1,) + shape), (size,) + shape)
+    return st.batch_to_front(value, dim)
+
+
+class _Rule:
+    """A Python rule kept in an equation's parameters: named in the printed IR, compared by
+    identity (so the IR's common-subexpression pass tells two rules apart)."""
+
+    def __init__(self, function, name: str):
+        self.function = function
+        self.name = name
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+
+class BatchedRule(_Rule):
+    """``rule`` vectorized with ``vmap`` over axis 0 of every operand (a batch rule's rule)."""
+
+    def __init__(self, rule: _Rule):
+        super().__init__(rule, f"vmap({rule.name})")
+
+    def __call__(self, *args):
+        from ..transforms.vmap import vmap
+        return vmap(self.function)(*args)
+
+
+# ------------------------------------------------------------------------ custom_vjp_call
+# Params: ``fun_ir`` (the primal function, applied to all operands), ``fwd`` (argument
+# leaves -> the residuals, a pytree), ``bwd`` ((residuals, output cotangent leaves) -> one
+# cotangent per argument leaf, ``None`` for zero), ``num_consts`` (closed-over leading
+# operands) and ``name`` (the user's function, for messages).
+# ``fwd`` and ``bwd`` stay Python functions, run when a backward pass runs (so the forward
+# pass stores no residuals): ``fwd`` may call the custom function itself (JAX's usual
+# ``return f(x), x``) without tracing itself again and again.
+
+custom_vjp_call_p = Primitive("custom_vjp_call", "special", multiple_results=True)
+custom_vjp_call_p.impl = lambda *operands, fun_ir, fwd, bwd, num_consts, name: eval_ir(
+    fun_ir, operands)
+custom_vjp_call_p.abstract_eval = lambda *avals, fun_ir, fwd, bwd, num_consts, name: (
+    _check_operands(f"custom_vjp_call of '{name}'", fun_ir, avals))
+
+
+def _custom_vjp_call_jvp(primals, tangents, *, fun_ir, fwd, bwd, num_consts, name):
+    # Forward mode differentiates the primal function itself (JAX raises here instead): a
+    # custom rule for reverse mode says nothing about tangents.
+    from ..transforms.jvp import jvp_ir
+    return jvp_ir(fun_ir, primals, tangents)
+
+
+def _custom_vjp_call_vjp(needs, cts, ans, *operands, fun_ir, fwd, bwd, num_consts, name):
+    if any(needs[:num_consts]):
+        raise TypeError(at_user_line(
+            f"custom_vjp function '{name}' closes over a traced value that is being "
+            f"differentiated, but its bwd rule gives cotangents only for the explicit "
+            f"arguments of '{name}'. Pass that value as an argument instead (and return its "
+            "cotangent from bwd)."))
+    arguments = operands[num_consts:]
+    arg_cts = bwd(fwd(*arguments), list(cts))
+    return [None] * num_consts + [ct if need else None
+                                  for ct, need in zip(arg_cts, needs[num_consts:])]
+
+
+def _custom_vjp_call_batch(args, dims, *, fun_ir, fwd, bwd, num_consts, name):
+    # Every operand goes to axis 0 (unbatched ones are broadcast), so that the batched fun,
+    # fwd and bwd all map axis 0 of everything, and each cotangent is batched like its
+    # operand.
+    size = st.batch_size(args, dims)
+    args = [_to_front(a, d, size) for a, d in zip(args, dims)]
+
+    def batched_fun(*operands):
+        from ..transforms.vmap import batch_ir
+        outs, out_dims = batch_ir(fun_ir, operands, [0] * len(operands))
+        return [_to_front(o, d, size) for o, d in zip(outs, out_dims)]
+
+    batched_ir, lifted = trace_closed(batched_fun, [_aval(a) for a in args])
+    outs = custom_vjp_call_p.bind(*lifted, *args, fun_ir=batched_ir, fwd=BatchedRule(fwd),
+                                  bwd=BatchedRule(bwd), num_consts=len(lifted) + num_consts,
+                                  name=name)
+    return outs, [0] * len(outs)
+
+
+custom_vjp_call_p.jvp = _custom_vjp_call_jvp
+custom_vjp_call_p.vjp = _custom_vjp_call_vjp
+custom_vjp_call_p.batch = _custom_vjp_call_batch
+
+
+def custom_vjp_call(operands, fun_ir: IR, fwd, bwd, num_consts: int, name: str) -> list:
+    """Apply ``fun_ir`` to ``operands`` with the reverse-mode rule ``fwd``/``bwd`` (flat
+    functions of leaves, see above); returns the list of output leaves."""
+    return custom_vjp_call_p.bind(*operands, fun_ir=fun_ir, fwd=_Rule(fwd, f"{name}_fwd"),
+                                  bwd=_Rule(bwd, f"{name}_bwd"), num_consts=num_consts,
+                                  name=name)
+
+
+# ----------------------------------------------------------------------------- checkpoint
+# Param: ``block``, the IR of the checkpointed function, applied to all operands. Under
+# ``linearize`` the equation is evaluated like any other, so the outer backward pass keeps
+# only its operands and outputs; its vjp rule linearizes the block again, recomputing the
+# block's intermediates just before they are needed.
+
+checkpoint_p = Primitive("checkpoint", "special", multiple_results=True)
+checkpoint_p.impl = lambda *operands, block: eval_ir(block, operands)
+checkpoint_p.abstract_eval = lambda *avals, block: _check_operands("checkpoint", block, avals)
+
+
+def _checkpoint_jvp(primals, tangents, *, block):
+    # The derivative program is a checkpoint too: under a later reverse pass (forward over
+    # reverse, jacfwd of grad) it is recomputed, not stored.
+    from ..transforms.jvp import jvp_ir
+    has_tangent = [t is not None for t in tangents]
+    nonzero = [t for t in tangents if t is not None]
+    out_has_tangent = []
+
+    def jvp_block(*values):
+        rest = iter(values[len(primals):])
+        outs, out_tangents = jvp_ir(block, values[:len(primals)],
+                                    [next(rest) if h else None for h in has_tangent])
+        out_has_tangent[:] = [t is not None for t in out_tangents]
+        return list(outs) + [t for t in out_tangents if t is not None]
+
+    ir, lifted = trace_closed(jvp_block, [_aval(v) for v in list(primals) + nonzero])
+    results = checkpoint_p.bind(*lifted, *primals, *nonzero, block=ir)
+    num_outs = len(block.outvars)
+    rest = iter(results[num_outs:])
+    return results[:num_outs], [next(rest) if h else None for h in out_has_tangent]
+
+
+def _checkpoint_vjp(needs, cts, ans, *operands, block):
+    from ..transforms.vjp import linearize
+    _, backward = linearize(block, operands, needs)
+    return backward(list(cts))[0]
+
+
+def _checkpoint_batch(args, dims, *, block):
+    from ..transforms.vmap import batch_ir
+    out_dims = []
+
+    def batched_block(*operands):
+        outs, dims_of_outs = batch_ir(block, operands, dims)
+        out_dims[:] = dims_of_outs
+        return outs
+
+    ir, lifted = trace_closed(batched_block, [_aval(a) for a in args])
+    return checkpoint_p.bind(*lifted, *args, block=ir), list(out_dims)
+
+
+checkpoint_p.jvp = _checkpoint_jvp
+checkpoint_p.vjp = _checkpoint_vjp
+checkpoint_p.batch = _checkpoint_batch
+
+
+# ----------------------------------------------------------------------------- inlining
+
+_CALLS = {custom_vjp_call_p: "fun_ir", checkpoint_p: "block"}
+
+
+def inline_calls(ir: IR) -> IR:
+    """A copy of ``ir`` with every ``custom_vjp_call`` and ``checkpoint`` equation replaced by
+    the equations of the program it calls.
+
+    Only for a program that will be run and no longer transformed (``jit`` runs one after
+    every transformation has been traced into it): the custom rule and the recomputation
+    only matter to a backward pass, and inlined equations can be fused by the compiler.
+    """
+    if not any(eqn.primitive in _CALLS for eqn in ir.eqns):
+        return ir
+    replaced: dict = {}
+    constvars, consts, eqns = list(ir.constvars), list(ir.consts), []
+
+    def read(atom, env):
+        return env.get(atom, atom) if type(atom) is Var else atom
+
+    for eqn in ir.eqns:
+        inputs = [read(a, replaced) for a in eqn.inputs]
+        if eqn.primitive not in _CALLS:
+            eqns.append(Eqn(eqn.primitive, inputs, eqn.outputs, eqn.params))
+            continue
+        callee = inline_calls(eqn.params[_CALLS[eqn.primitive]])
+        # Fresh variables: one program may be called by several equations.
+        env: dict = dict(zip(callee.invars, inputs))
+        for var, value in zip(callee.constvars, callee.consts):
+            env[var] = Var(var.aval)
+            constvars.append(env[var])
+            consts.append(value)
+        for inner in callee.eqns:
+            outputs = [Var(v.aval) for v in inner.outputs]
+            eqns.append(Eqn(inner.primitive, [read(a, env) for a in inner.inputs], outputs,
+                            inner.params))
+            env.update(zip(inner.outputs, outputs))
+        for var, atom in zip(eqn.outputs, callee.outvars):
+            replaced[var] = read(atom, env)
+    return IR(constvars, consts, ir.invars, eqns, [read(a, replaced) for a in ir.outvars])

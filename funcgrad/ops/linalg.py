@@ -1,0 +1,430 @@
+"""Linear-algebra primitives: inv, solve, triangular_solve, det, slogdet, cholesky and eigh.
+
+Every primitive works on stacks of matrices: the last two axes are the matrix, the leading
+axes (equal in all operands; ``funcgrad.numpy.linalg`` broadcasts them first) are a batch.
+Values come from ``numpy.linalg``; compiled programs call the same NumPy ``impl``.
+
+Derivative rules are written with funcgrad's own operations (batched matrix products are
+``einsum``, masks are ``select``), so they trace and nest to any order. ``cholesky`` and
+``eigh`` read only the lower triangle of their input, as NumPy does: they are functions of
+``sym(A) = tril(A) + tril(A, -1).T``, and their reverse rules return the cotangent of ``A``
+(lower triangular), the adjoint of that map.
+
+Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
+``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
+derivatives at repeated eigenvalues (their formula divides by eigenvalue gaps). A reverse pass
+that uses only the eigenvalues never forms those quotients, so it stays finite there.
+"""
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from ..core.aval import ShapedArray
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive
+from ..core.trace import Tracer
+from . import contraction, reduction
+from . import elementwise as ew
+from . import structural as st
+
+# ------------------------------------------------------------------------------- shapes
+
+
+def _float_dtype(a, what: str = "the matrix"):
+    if a.dtype.kind != "f":
+        raise ShapeError(f"{what} has dtype {a.dtype.name}; it takes floating arrays "
+                         "(cast with .astype(float))")
+    return a.dtype
+
+
+def _square(a, what: str = "the matrix") -> int:
+    """The size ``n`` of a stack of square matrices ``(..., n, n)``; a ShapeError otherwise."""
+    _float_dtype(a, what)
+    if a.ndim < 2:
+        raise ShapeError(f"{what} must have at least 2 axes (..., n, n), got shape {a.shape}")
+    if a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{what} must be square in its last two axes, got shape {a.shape}")
+    return a.shape[-1]
+
+
+def _same_aval(a):
+    _square(a)
+    return a
+
+
+def _batch_aval(a):
+    """A value per matrix of the stack (det, slogdet)."""
+    _square(a)
+    return ShapedArray(a.shape[:-2], a.dtype)
+
+
+def _right_hand_side(a, b):
+    """The shape rule of ``solve`` and ``triangular_solve``: ``b`` is ``(..., n, k)``."""
+    n = _square(a, "the coefficient matrix")
+    _float_dtype(b, "the right-hand side")
+    if b.dtype != a.dtype:
+        raise ShapeError(f"the matrix ({a.dtype.name}) and the right-hand side "
+                         f"({b.dtype.name}) must share a dtype")
+    if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != n:
+        raise ShapeError(f"the right-hand side must have shape {a.shape[:-2] + (n, 'k')} to "
+                         f"match the matrix {a.shape}, got {b.shape}")
+    return b
+
+
+# ------------------------------------------------------------- helpers built from ops
+
+_BATCH_LETTERS = "".join(c for c in string.ascii_lowercase if c not in "xyz")
+
+
+def matmul(a, b):
+    """``a @ b`` for stacks of matrices with equal leading axes, as one ``einsum``."""
+    batch = _BATCH_LETTERS[:np.ndim(a) - 2]
+    return contraction.einsum(f"{batch}xy,{batch}yz->{batch}xz", a, b)
+
+
+def matrix_transpose(x):
+    """Swap the last two axes."""
+    ndim = np.ndim(x)
+    return st.transpose(x, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
+
+
+def _zero(x):
+    return x.dtype.type(0)
+
+
+def _keep(mask, x):
+    """``x`` where the constant ``(n, n)`` bool ``mask`` is true, zero elsewhere."""
+    return ew.select(mask, x, _zero(x))
+
+
+def _lower_mask(n: int, strict: bool = False):
+    return np.tri(n, n, -1 if strict else 0, dtype=bool)
+
+
+def _eye_mask(n: int):
+    return np.eye(n, dtype=bool)
+
+
+def symmetrize_lower(t):
+    """``tril(t) + tril(t, -1).T``: the symmetric matrix that ``t``'s lower triangle defines."""
+    n = np.shape(t)[-1]
+    return ew.add(_keep(_lower_mask(n), t),
+                  matrix_transpose(_keep(_lower_mask(n, strict=True), t)))
+
+
+def _symmetrize_lower_transpose(g):
+    """The adjoint of ``symmetrize_lower``: ``tril(g) + tril(g.T, -1)``."""
+    n = np.shape(g)[-1]
+    return ew.add(_keep(_lower_mask(n), g),
+                  _keep(_lower_mask(n, strict=True), matrix_transpose(g)))
+
+
+def diagonal(x):
+    """The diagonals ``(..., n)`` of a stack of matrices."""
+    return reduction.reduce_sum(_keep(_eye_mask(np.shape(x)[-1]), x), (np.ndim(x) - 1,))
+
+
+def diagonal_matrix(w):
+    """Stack of diagonal matrices with diagonals ``w`` ``(..., n)``."""
+    shape = np.shape(w)
+    return _keep(_eye_mask(shape[-1]), st.reshape(w, shape[:-1] + (1, shape[-1])))
+
+
+def _per_matrix(s, x):
+    """Scale each matrix of the stack ``x`` by its entry of ``s`` (shape ``x.shape[:-2]``)."""
+    return ew.mul(st.reshape(s, np.shape(s) + (1, 1)), x)
+
+
+def _trace_of_solve(a, t):
+    """``tr(a^{-1} t)`` per matrix: the derivative of ``log|det a|`` along ``t``."""
+    return reduction.reduce_sum(diagonal(solve(a, t)), (np.ndim(t) - 2,))
+
+
+def _is_zero(value) -> bool:
+    """A concrete all-zero array: the cotangent the reverse pass fills in for an unused output."""
+    return not isinstance(value, Tracer) and not np.any(value)
+
+
+def _batch_at_front(prim):
+    """The batching rule shared by these primitives: every operand gets the batch axis first
+    (an unbatched one is broadcast), which is one more leading axis of the stack."""
+    def batch(args, dims, **params):
+        size = st.batch_size(args, dims)
+        args = [st.batched_at_front(x, d, size) for x, d in zip(args, dims)]
+        out = prim.bind(*args, **params)
+        return (out, [0] * len(out)) if prim.multiple_results else (out, 0)
+    return batch
+
+
+def _solve_batch(prim):
+    """The batching rule of ``solve`` and ``triangular_solve``: with one matrix for every
+    example, the examples become more right-hand-side columns (one factorization in all)."""
+    at_front = _batch_at_front(prim)
+
+    def batch(args, dims, **params):
+        (a, b), (a_dim, b_dim) = args, dims
+        if a_dim is not None:
+            return at_front(args, dims, **params)
+        b = st.moveaxis(b, b_dim, -1)                  # (..., n, k, B)
+        shape = np.shape(b)
+        x = prim.bind(a, st.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **params)
+        return st.reshape(x, shape), len(shape) - 1
+    return batch
+
+
+def _primitive(name, impl, shape_rule, multiple_results=False):
+    prim = Primitive(name, "linalg", multiple_results)
+    prim.impl = impl
+    prim.abstract_eval = shape_rule
+    prim.batch = _batch_at_front(prim)
+    return prim
+
+
+# ----------------------------------------------------------------------------------- inv
+
+inv_p = _primitive("inv", lambda a: np.linalg.inv(a), _same_aval)
+
+
+def _inv_jvp(primals, tangents):
+    x = inv(primals[0])
+    return x, ew.neg(matmul(matmul(x, tangents[0]), x))
+
+
+inv_p.jvp = _inv_jvp
+inv_p.vjp = lambda needs, g, ans, a: (
+    ew.neg(matmul(matmul(matrix_transpose(ans), g), matrix_transpose(ans))),)
+
+
+def inv(a):
+    """The inverses of a stack of square matrices; derivative ``-X dA X`` with ``X = inv(A)``."""
+    return inv_p.bind(a)
+
+
+# --------------------------------------------------------------------------------- solve
+
+solve_p = _primitive("solve", lambda a, b: np.linalg.solve(a, b), _right_hand_side)
+
+
+def _solve_jvp(primals, tangents):
+    a, b = primals
+    t_a, t_b = tangents
+    x = solve(a, b)
+    rhs = t_b
+    if t_a is not None:
+        correction = ew.neg(matmul(t_a, x))
+        rhs = correction if rhs is None else ew.add(rhs, correction)
+    return x, solve(a, rhs)
+
+
+def _solve_vjp(needs, g, ans, a, b):
+    ct_b = solve(matrix_transpose(a), g)
+    ct_a = ew.neg(matmul(ct_b, matrix_transpose(ans))) if needs[0] else None
+    return ct_a, ct_b if needs[1] else None
+
+
+solve_p.jvp = _solve_jvp
+solve_p.vjp = _solve_vjp
+solve_p.batch = _solve_batch(solve_p)
+
+
+def solve(a, b):
+    """``x`` with ``a @ x == b``, for ``a`` ``(..., n, n)`` and ``b`` ``(..., n, k)``."""
+    return solve_p.bind(a, b)
+
+
+# ---------------------------------------------------------------------- triangular_solve
+
+def _triangle(a, lower: bool):
+    return np.tril(a) if lower else np.triu(a)
+
+
+def _triangular_solve_impl(a, b, *, lower, transpose_a):
+    t = _triangle(a, lower)
+    return np.linalg.solve(np.swapaxes(t, -1, -2) if transpose_a else t, b)
+
+
+triangular_solve_p = _primitive(
+    "triangular_solve", _triangular_solve_impl,
+    lambda a, b, *, lower, transpose_a: _right_hand_side(a, b))
+
+
+def _triangle_of(t, lower: bool):
+    n = np.shape(t)[-1]
+    mask = _lower_mask(n) if lower else _lower_mask(n).T
+    return _keep(mask, t)
+
+
+def _triangular_solve_jvp(primals, tangents, *, lower, transpose_a):
+    a, b = primals
+    t_a, t_b = tangents
+    x = triangular_solve(a, b, lower, transpose_a)
+    rhs = t_b
+    if t_a is not None:
+        t_t = _triangle_of(t_a, lower)
+        correction = ew.neg(matmul(matrix_transpose(t_t) if transpose_a else t_t, x))
+        rhs = correction if rhs is None else ew.add(rhs, correction)
+    return x, triangular_solve(a, rhs, lower, transpose_a)
+
+
+def _triangular_solve_vjp(needs, g, ans, a, b, *, lower, transpose_a):
+    ct_b = triangular_solve(a, g, lower, not transpose_a)
+    ct_a = None
+    if needs[0]:
+        # x = T^{-1} b gives -ct_b x^T; x = T^{-T} b gives its transpose, x ct_b^T.
+        outer = (matmul(ans, matrix_transpose(ct_b)) if transpose_a
+                 else matmul(ct_b, matrix_transpose(ans)))
+        ct_a = ew.neg(_triangle_of(outer, lower))
+    return ct_a, ct_b if needs[1] else None
+
+
+triangular_solve_p.jvp = _triangular_solve_jvp
+triangular_solve_p.vjp = _triangular_solve_vjp
+triangular_solve_p.batch = _solve_batch(triangular_solve_p)
+
+
+def triangular_solve(a, b, lower: bool = True, transpose_a: bool = False):
+    """``x`` with ``T @ x == b`` (``T.T @ x == b`` if ``transpose_a``), where ``T`` is the
+    lower (``lower``) or upper triangle of ``a``; the other triangle is never read."""
+    return triangular_solve_p.bind(a, b, lower=bool(lower), transpose_a=bool(transpose_a))
+
+
+# ------------------------------------------------------------------------ det, slogdet
+
+det_p = _primitive("det", lambda a: np.asarray(np.linalg.det(a))[()], _batch_aval)
+
+
+def _det_jvp(primals, tangents):
+    (a,), (t,) = primals, tangents
+    d = det(a)
+    return d, ew.mul(d, _trace_of_solve(a, t))
+
+
+det_p.jvp = _det_jvp
+det_p.vjp = lambda needs, g, ans, a: (
+    _per_matrix(ew.mul(g, ans), matrix_transpose(inv(a))),)
+
+
+def det(a):
+    """Determinants; derivative ``det(A) tr(A^{-1} dA)`` (``inf``/``nan`` where singular)."""
+    return det_p.bind(a)
+
+
+def _slogdet_impl(a):
+    sign, logabsdet = np.linalg.slogdet(a)
+    return [np.asarray(sign)[()], np.asarray(logabsdet)[()]]
+
+
+slogdet_p = _primitive("slogdet", _slogdet_impl, lambda a: [_batch_aval(a)] * 2,
+                       multiple_results=True)
+
+
+def _slogdet_jvp(primals, tangents):
+    (a,), (t,) = primals, tangents
+    sign, logabsdet = slogdet(a)
+    return [sign, logabsdet], [ew.zeros_like(sign), _trace_of_solve(a, t)]
+
+
+slogdet_p.jvp = _slogdet_jvp
+# The sign is piecewise constant: only the log-determinant's cotangent reaches ``a``.
+slogdet_p.vjp = lambda needs, cts, ans, a: (
+    _per_matrix(cts[1], matrix_transpose(inv(a))),)
+
+
+def slogdet(a):
+    """``[sign, log|det|]`` of each matrix; the sign has a zero derivative."""
+    return slogdet_p.bind(a)
+
+
+# ------------------------------------------------------------------------------ cholesky
+
+cholesky_p = _primitive("cholesky", lambda a: np.linalg.cholesky(a), _same_aval)
+
+
+def _phi(x):
+    """The lower triangle of ``x`` with its diagonal halved."""
+    n = np.shape(x)[-1]
+    half = np.where(_eye_mask(n), 0.5, 1.0).astype(x.dtype)
+    return ew.mul(_keep(_lower_mask(n), x), half)
+
+
+def _cholesky_jvp(primals, tangents):
+    (a,), (t,) = primals, tangents
+    low = cholesky(a)
+    # dL = L phi(L^{-1} dS L^{-T}), with dS symmetric: L^{-1} dS L^{-T} = L^{-1} (L^{-1} dS)^T.
+    left = triangular_solve(low, symmetrize_lower(t))
+    middle = triangular_solve(low, matrix_transpose(left))
+    return low, matmul(low, _phi(middle))
+
+
+def _cholesky_vjp(needs, g, ans, a):
+    # <g, L phi(M)> = <L^{-T} phi(L^T g) L^{-1}, dS> (phi is self-adjoint).
+    inner = _phi(matmul(matrix_transpose(ans), g))
+    right = triangular_solve(ans, inner, transpose_a=True)                 # L^{-T} phi
+    both = triangular_solve(ans, matrix_transpose(right), transpose_a=True)  # (.. L^{-1})^T
+    return (_symmetrize_lower_transpose(matrix_transpose(both)),)
+
+
+cholesky_p.jvp = _cholesky_jvp
+cholesky_p.vjp = _cholesky_vjp
+
+
+def cholesky(a):
+    """Lower Cholesky factors ``L`` (``L @ L.T == A``) of SPD matrices, reading the lower
+    triangle of ``a`` only."""
+    return cholesky_p.bind(a)
+
+
+# ---------------------------------------------------------------------------------- eigh
+
+def _eigh_impl(a):
+    w, v = np.linalg.eigh(a, UPLO="L")
+    return [w, v]
+
+
+def _eigh_shape(a):
+    _square(a)
+    return [ShapedArray(a.shape[:-1], a.dtype), a]
+
+
+eigh_p = _primitive("eigh", _eigh_impl, _eigh_shape, multiple_results=True)
+
+
+def _inverse_gaps(w):
+    """``F[..., i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it.
+
+    The identity added to the gaps keeps the diagonal's quotient finite, so that the zero
+    chosen there has a zero (not ``nan``) derivative of its own.
+    """
+    shape, n = np.shape(w), np.shape(w)[-1]
+    gaps = ew.sub(st.reshape(w, shape[:-1] + (1, n)), st.reshape(w, shape[:-1] + (n, 1)))
+    gaps = ew.add(gaps, np.eye(n, dtype=w.dtype))
+    return _keep(~_eye_mask(n), ew.reciprocal(gaps))
+
+
+def _eigh_jvp(primals, tangents):
+    (a,), (t,) = primals, tangents
+    w, v = eigh(a)
+    rotated = matmul(matmul(matrix_transpose(v), symmetrize_lower(t)), v)   # V^T dS V
+    return [w, v], [diagonal(rotated), matmul(v, ew.mul(_inverse_gaps(w), rotated))]
+
+
+def _eigh_vjp(needs, cts, ans, a):
+    ct_w, ct_v = cts
+    w, v = ans
+    middle = diagonal_matrix(ct_w)
+    if not _is_zero(ct_v):   # no eigenvector cotangent: no eigenvalue gaps (finite if repeated)
+        middle = ew.add(middle, ew.mul(_inverse_gaps(w), matmul(matrix_transpose(v), ct_v)))
+    ct_s = matmul(matmul(v, middle), matrix_transpose(v))
+    return (_symmetrize_lower_transpose(ct_s),)
+
+
+eigh_p.jvp = _eigh_jvp
+eigh_p.vjp = _eigh_vjp
+
+
+def eigh(a):
+    """``[w, V]``: ascending eigenvalues and orthonormal eigenvectors (columns) of the
+    symmetric matrices that the lower triangles of ``a`` define."""
+    return eigh_p.bind(a)

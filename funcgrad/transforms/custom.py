@@ -1,0 +1,313 @@
+"""User-defined reverse-mode rules (``custom_vjp``) and rematerialisation (``checkpoint``).
+
+Both trace the user's function on each call under a transformation and bind a primitive of
+``funcgrad/ops/custom.py`` whose parameters hold the traced program; the primitive's rules do
+the differentiating and the batching. Outside every transformation, both just call the
+function.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import tree
+from ..core.errors import at_user_line
+from ..core.ir import dead_code_elimination
+from ..core.trace import Tracer, _trace_stack, eval_ir, trace_to_ir
+from ..ops import custom as ops
+from ..ops import elementwise as ew
+from . import _args
+
+
+def _flat_outputs(fun, out_trees):
+    """``fun`` of leaves returning the list of its output leaves; records the output tree."""
+    def flat_fun(*leaves):
+        out_leaves, out_tree = tree.flatten(fun(*leaves))
+        out_trees.append(out_tree)
+        return [_args.as_value(x) for x in out_leaves]
+    return flat_fun
+
+
+def _structure_problem(value, like) -> str | None:
+    """Why the pytree ``value`` does not have the structure of ``like`` (``None`` may stand
+    for any subtree: a zero cotangent), or ``None`` when it does."""
+    if value is None:
+        return None
+    kind = tree._classify(type(like))
+    if kind is None:
+        if tree._classify(type(value)) is not None:
+            return f"a {type(value).__name__} where the argument has an array"
+        return None
+    if type(value) is not type(like):
+        return f"a {type(value).__name__} where the argument has a {type(like).__name__}"
+    children, aux = kind.flatten(like)
+    value_children, value_aux = kind.flatten(value)
+    if aux != value_aux or len(children) != len(value_children):
+        return f"{tree.structure(value)} where the argument has {tree.structure(like)}"
+    for child, value_child in zip(children, value_children):
+        problem = _structure_problem(value_child, child)
+        if problem:
+            return problem
+    return None
+
+
+def _cotangent_leaves(value, like) -> list:
+    """The leaves of ``value`` aligned with those of ``like``, ``None`` under a ``None``."""
+    if value is None:
+        return [None] * len(tree.leaves(like))
+    kind = tree._classify(type(like))
+    if kind is None:
+        return [value]
+    return [leaf for child, value_child in zip(kind.flatten(like)[0], kind.flatten(value)[0])
+            for leaf in _cotangent_leaves(value_child, child)]
+
+
+class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a function)
+    """A function with a reverse-mode derivative rule written by the user (JAX semantics).
+
+    Decorate ``fun``, then give the rule with ``defvjp(fwd, bwd)``:
+
+    - ``fwd(*args) -> (out, residuals)``: the output of ``fun`` and any pytree of arrays that
+      the backward rule needs;
+    - ``bwd(residuals, cotangent) -> tuple``: one cotangent per positional argument of
+      ``fun`` (shaped like it, in its dtype; ``None`` for zero), given the cotangent of the
+      output. With ``nondiff_argnums``, those arguments (static Python values, such as
+      functions) come first: ``bwd(*nondiff_args, residuals, cotangent)``, and get no
+      cotangent.
+
+    Reverse mode (``grad``, ``vjp``, ``jacrev``) uses the rule; written with funcgrad
+    operations, ``bwd`` is itself differentiated for higher orders. Forward mode (``jvp``,
+    ``jacfwd``) differentiates ``fun`` itself (where JAX raises an error). The value always
+    comes from ``fun``; the residuals are computed by ``fwd`` when a backward pass needs them
+    (the part of ``fwd`` that only computes the output is skipped), so a backward pass keeps
+    no residuals from the forward pass.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> @fg.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> def clip_fwd(x):
+    ...     return x, None
+    >>> def clip_bwd(_, g):
+    ...     return (fnp.clip(g, -1.0, 1.0),)
+    >>> clip_gradient.defvjp(clip_fwd, clip_bwd)
+    >>> float(fg.grad(lambda x: 3.0 * clip_gradient(x))(2.0))
+    1.0
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: tuple[int, ...] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = None
+        self.bwd = None
+        self._name = getattr(fun, "__name__", "function")
+
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        """Set the rule: ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g)``."""
+        for what, rule in (("fwd", fwd), ("bwd", bwd)):
+            if not callable(rule):
+                raise TypeError(f"custom_vjp '{self._name}'.defvjp: {what} must be a function, "
+                                f"got {type(rule).__name__}")
+        self.fwd, self.bwd = fwd, bwd
+
+    def _positional(self, args, kwargs) -> list:
+        """Keyword arguments moved to their positions, defaults filled in (JAX semantics)."""
+        try:
+            bound = inspect.signature(self.fun).bind(*args, **kwargs)
+        except ValueError:   # no signature to read: only positional calls work
+            if kwargs:
+                raise TypeError(f"custom_vjp '{self._name}': keyword arguments need a "
+                                "function whose signature can be read") from None
+            return list(args)
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(f"custom_vjp '{self._name}': keyword-only arguments "
+                            f"{sorted(bound.kwargs)} cannot be given to a custom_vjp function")
+        return list(bound.args)
+
+    def __call__(self, *args, **kwargs):
+        if self.fwd is None:
+            raise AttributeError(f"custom_vjp function '{self._name}' has no rule: call "
+                                 f"{self._name}.defvjp(fwd, bwd) before calling it")
+        args = self._positional(args, kwargs)
+        if not _trace_stack:   # no transformation is running: nothing to differentiate
+            return self.fun(*args)
+        nondiff = {_args.normalize_argnums(i, len(args), f"custom_vjp '{self._name}'")[0]
+                   for i in self.nondiff_argnums}
+        for i in sorted(nondiff):
+            if any(isinstance(leaf, Tracer) for leaf in tree.leaves(args[i])):
+                raise TypeError(at_user_line(
+                    f"custom_vjp '{self._name}': {_args.describe_argument(self.fun, i)} is in "
+                    "nondiff_argnums but is a traced array. nondiff_argnums is for static "
+                    "Python values (functions, shapes, flags); pass arrays as ordinary "
+                    "arguments and return None as their cotangent from bwd."))
+        rule = _CallRule(self, args, nondiff)
+        out_trees: list = []
+        fun_ir, lifted = ops.trace_closed(
+            _flat_outputs(lambda *leaves: self.fun(*rule.rebuild(leaves)), out_trees),
+            [_args.aval(x) for x in rule.leaves])
+        rule.out_tree, rule.out_avals = out_trees[0], fun_ir.out_avals
+        outs = ops.custom_vjp_call([*lifted, *rule.leaves], fun_ir, rule.forward,
+                                   rule.backward, len(lifted), self._name)
+        return tree.unflatten(rule.out_tree, outs)
+
+
+class _CallRule:
+    """The user's ``fwd`` and ``bwd`` for one call, as functions of flat leaves, with their
+    results checked against the primal function's arguments and output."""
+
+    def __init__(self, custom: custom_vjp, args: list, nondiff: set):
+        self.custom = custom
+        self.args = args
+        self.nondiff_args = [args[i] for i in sorted(nondiff)]
+        self.positions = [i for i in range(len(args)) if i not in nondiff]
+        leaves, self.in_tree = tree.flatten(tuple(args[i] for i in self.positions))
+        self.leaves = [_args.as_value(x) for x in leaves]
+        self.out_tree = self.out_avals = None
+
+    def rebuild(self, leaves) -> list:
+        full = list(self.args)
+        for position, value in zip(self.positions, tree.unflatten(self.in_tree, leaves)):
+            full[position] = value
+        return full
+
+    def _error(self, error_type, what: str):
+        return error_type(at_user_line(f"custom_vjp '{self.custom._name}': {what}"))
+
+    def forward(self, *leaves):
+        """The residuals of ``fwd`` on these argument leaves.
+
+        ``fwd`` is traced and only the part that computes the residuals is run: the output of
+        ``fwd`` is already known (the value of the call), so a typical ``return f(x), x``
+        costs nothing here.
+        """
+        residual_trees = []
+
+        def residual_leaves(*tracers):
+            residual_leaves, residual_tree = tree.flatten(self._residuals(tracers))
+            residual_trees.append(residual_tree)
+            return [_args.as_value(x) for x in residual_leaves]
+
+        ir = trace_to_ir(residual_leaves, [_args.aval(x) for x in leaves])
+        values = eval_ir(dead_code_elimination(ir), leaves)
+        return tree.unflatten(residual_trees[0], values)
+
+    def _residuals(self, leaves):
+        """Call ``fwd``, check its output against the function's, return its residuals."""
+        result = self.custom.fwd(*self.rebuild(leaves))
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise self._error(TypeError, "fwd must return a pair (output, residuals), got "
+                              f"{type(result).__name__}")
+        out, residuals = result
+        out_leaves, out_tree = tree.flatten(out)
+        if out_tree != self.out_tree:
+            raise self._error(TypeError, f"fwd's output has structure {out_tree}, but the "
+                              f"function's output has structure {self.out_tree}")
+        for i, (leaf, aval) in enumerate(zip(out_leaves, self.out_avals)):
+            got = _args.aval(_args.as_value(leaf))
+            if got != aval:
+                raise self._error(TypeError, f"fwd's output leaf {i} is {got.short()}, but "
+                                  f"the function's output leaf {i} is {aval.short()}")
+        for leaf in tree.leaves(residuals):
+            if np.dtype(_args.aval(_args.as_value(leaf)).dtype).kind not in "biufc":
+                raise self._error(TypeError, "fwd's residuals must be arrays (a pytree of "
+                                  f"arrays), got a {type(leaf).__name__}; keep static "
+                                  "values in nondiff_argnums or in a closure")
+        return residuals
+
+    def backward(self, residuals, cotangents) -> list:
+        """``bwd``'s cotangents as one leaf (or ``None``) per argument leaf, checked."""
+        cotangent = tree.unflatten(self.out_tree, cotangents)
+        result = self.custom.bwd(*self.nondiff_args, residuals, cotangent)
+        count = len(self.positions)
+        if not isinstance(result, (tuple, list)) or len(result) != count:
+            got = (f"a {type(result).__name__} of length {len(result)}"
+                   if isinstance(result, (tuple, list)) else f"a {type(result).__name__}")
+            raise self._error(TypeError, f"bwd must return a tuple with one cotangent per "
+                              f"differentiable argument ({count}), got {got}"
+                              + ("; for one argument return (cotangent,)" if count == 1
+                                 else ""))
+        leaves = []
+        for position, value in zip(self.positions, result):
+            primal = self.args[position]
+            problem = _structure_problem(value, primal)
+            if problem:
+                raise self._error(TypeError, f"bwd returned {problem} as the cotangent of "
+                                  f"{_args.describe_argument(self.custom.fun, position)}")
+            paths = [path for path, _ in tree.leaves_with_path(primal)]
+            for path, leaf, ct in zip(paths, tree.leaves(primal),
+                                      _cotangent_leaves(value, primal)):
+                what = _args.describe_argument(self.custom.fun, position, path)
+                leaves.append(self._checked(ct, _args.as_value(leaf), what))
+        return leaves
+
+    def _checked(self, ct, primal, what: str):
+        if ct is None or primal.dtype.kind != "f":
+            return None     # a zero cotangent; integer arguments have none
+        weak = isinstance(ct, (int, float))
+        ct = _args.as_value(ct)
+        if np.shape(ct) != np.shape(primal):
+            raise self._error(ValueError, f"bwd returned a cotangent of shape {np.shape(ct)} "
+                              f"for {what}, which has shape {np.shape(primal)}")
+        if ct.dtype != primal.dtype:
+            if not weak:
+                raise self._error(TypeError, f"bwd returned a cotangent of dtype "
+                                  f"{np.dtype(ct.dtype).name} for {what}, which has dtype "
+                                  f"{np.dtype(primal.dtype).name}")
+            ct = ew.convert(ct, primal.dtype)
+        return ct
+
+
+def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, ...] = ()):
+    """Make ``fun`` rematerialised: same values and derivatives, but a backward pass keeps
+    only its inputs and recomputes its intermediates when it needs them (JAX's
+    ``jax.checkpoint``; also ``fg.remat``). Trades compute for memory. A program compiled
+    by ``fg.jit`` keeps all its values until it returns, so there the block is inlined and
+    its recomputation merged with its forward pass.
+
+    Args:
+      fun: the function (of arrays or pytrees) to checkpoint.
+      static_argnums: positional arguments that are static Python values (not traced).
+
+    Returns:
+      The checkpointed function. Used without ``fun``, a decorator.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> block = fg.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
+    >>> float(fg.grad(block)(0.0))
+    1.0
+    """
+    if fun is None:
+        return functools.partial(checkpoint, static_argnums=static_argnums)
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    who = f"checkpoint of {getattr(fun, '__name__', 'function')}"
+
+    @functools.wraps(fun)
+    def checkpointed(*args, **kwargs):
+        if not _trace_stack:   # no transformation is running: nothing to recompute
+            return fun(*args, **kwargs)
+        statics = set(_args.normalize_argnums(static, len(args), who)) if static else set()
+        leaves, in_tree = tree.flatten(([a for i, a in enumerate(args) if i not in statics],
+                                        kwargs))
+        leaves = [_args.as_value(x) for x in leaves]
+
+        def call(*tracers):
+            dynamic, keywords = tree.unflatten(in_tree, tracers)
+            dynamic = iter(dynamic)
+            return fun(*[a if i in statics else next(dynamic) for i, a in enumerate(args)],
+                       **keywords)
+
+        out_trees: list = []
+        block, lifted = ops.trace_closed(_flat_outputs(call, out_trees),
+                                         [_args.aval(x) for x in leaves])
+        outs = ops.checkpoint_p.bind(*lifted, *leaves, block=block)
+        return tree.unflatten(out_trees[0], outs)
+
+    return checkpointed
+
+
+remat = checkpoint
