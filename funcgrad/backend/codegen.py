@@ -2,13 +2,14 @@
 
 The IR is cut into steps, in order:
 - a **kernel**: a maximal run of elementwise equations over one loop shape, with scalar
-  equations hoisted before the loop and total reductions (sum/max/min over every axis)
-  accumulated inside it. Arrays enter and leave it flattened, so its source does not depend
-  on the array sizes: a new batch size reuses the compiled kernel, and two programs that share
-  a fused loop share its code;
-- a **call**: any other equation (matrix products, indexing, partial reductions), run by the
-  primitive's NumPy implementation, which reaches BLAS directly (numba's own ``np.dot`` and
-  ``sum(axis=...)`` cost seconds to compile).
+  equations hoisted before the loop, and sums/maxima/minima over every axis or over the
+  trailing axes (one accumulator a row) accumulated inside it. Operands are read with their
+  own broadcasting index, so broadcasts are never materialised. Arrays enter and leave it
+  flattened, so its source does not depend on the array sizes: a new batch size reuses the
+  compiled kernel, and two programs that share a fused loop share its code;
+- a **call**: any other equation (matrix products, indexing, other reductions, control
+  flow), run by the primitive's NumPy implementation, which reaches BLAS directly (numba's own
+  ``np.dot`` and ``sum(axis=...)`` cost seconds to compile).
 A program whose equations are all scalar is a single kernel: one native call.
 """
 from __future__ import annotations
