@@ -2,18 +2,21 @@
 
 Each template is a format string over the operand expressions ``{0}``, ``{1}``, ... that
 evaluates one element; ``{dtype}`` is the NumPy scalar type of the result (``np.float32``...).
-NumPy ufuncs on scalars keep NumPy's semantics (NaN propagation in maximum, Python-style
-``mod``, round half to even) inside numba.
+NumPy ufuncs on scalars keep NumPy's semantics (NaN propagation in maximum, round half to
+even) inside numba. Not numba's ``np.floor_divide`` and ``np.remainder`` of floats: the first is
+``floor(x / y)`` (10 for ``1 // 0.1``, where NumPy's is 9, and inf for ``inf // 2``), the second
+loses the sign of a zero remainder; Python's ``//`` and ``%`` in numba are NumPy's divmod.
 """
 from __future__ import annotations
 
 ELEMENTWISE_CODE = {
     "neg": "-{0}", "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}",
     "div": "{0} / {1}", "pow": "np.power({0}, {1})",
-    "max": "np.maximum({0}, {1})", "min": "np.minimum({0}, {1})",
+    # Operands swapped: on a tie (0.0 and -0.0) NumPy returns the second, numba the first.
+    "max": "np.maximum({1}, {0})", "min": "np.minimum({1}, {0})",
     "atan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
     "logaddexp": "np.logaddexp({0}, {1})", "logaddexp2": "np.logaddexp2({0}, {1})",
-    "rem": "np.remainder({0}, {1})", "floor_divide": "np.floor_divide({0}, {1})",
+    "rem": "{0} % {1}", "floor_divide": "{0} // {1}",
     "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
     "asin": "np.arcsin({0})", "acos": "np.arccos({0})", "atan": "np.arctan({0})",
     "sinh": "np.sinh({0})", "cosh": "np.cosh({0})", "tanh": "np.tanh({0})",
@@ -21,12 +24,14 @@ ELEMENTWISE_CODE = {
     "exp": "np.exp({0})", "exp2": "np.exp2({0})", "expm1": "np.expm1({0})",
     "log": "np.log({0})", "log2": "np.log2({0})", "log10": "np.log10({0})",
     "log1p": "np.log1p({0})", "sqrt": "np.sqrt({0})", "cbrt": "np.cbrt({0})",
-    "abs": "np.abs({0})", "sign": "np.sign({0})", "floor": "np.floor({0})",
+    # numba's sign of -0.0 is -0.0; NumPy's is 0.0 (adding a zero makes it so).
+    "abs": "np.abs({0})", "sign": "np.sign({0}) + {dtype}(0)", "floor": "np.floor({0})",
     "ceil": "np.ceil({0})", "round": "np.rint({0})", "sinc": "np.sinc({0})",
     "logistic": "_logistic({0})",
     "eq": "{0} == {1}", "ne": "{0} != {1}", "lt": "{0} < {1}", "le": "{0} <= {1}",
     "gt": "{0} > {1}", "ge": "{0} >= {1}",
-    "and": "{0} and {1}", "or": "{0} or {1}", "xor": "{0} != {1}", "not": "not {0}",
+    "and": "bool({0}) and bool({1})", "or": "bool({0}) or bool({1})",
+    "xor": "bool({0}) != bool({1})", "not": "not {0}",
     "isnan": "np.isnan({0})", "isinf": "np.isinf({0})", "isfinite": "np.isfinite({0})",
     "select": "{1} if {0} else {2}",
     "convert_element_type": "{dtype}({0})",

@@ -1,11 +1,13 @@
 """Elementwise functions of ``funcgrad.numpy``: NumPy's names, signatures and dtype rules."""
 from __future__ import annotations
 
+import builtins  # this module defines abs and round of its own
+
 import numpy as np
 
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
-from ._core import asarray_or_tracer, cast, common_dtype, is_traced, ufunc_dtype
+from ._core import asarray_or_tracer, cast, common_dtype, is_traced, to_float, ufunc_dtype
 
 
 def _unary(ufunc, op, doc_name=None):
@@ -108,8 +110,35 @@ logical_or = _comparison(np.logical_or, ew.logical_or)
 logical_xor = _comparison(np.logical_xor, ew.logical_xor)
 
 
+def _boolean(ufunc, logical):
+    """NumPy's bitwise ``ufunc`` (the operators ``&``, ``|``, ``^``, ``~``), which on booleans
+    is ``logical``. funcgrad has no bitwise integer primitives, so traced integers are a
+    TypeError rather than a logical result (and floats are one, as in NumPy)."""
+    def function(*operands):
+        if not is_traced(*operands):
+            return ufunc(*operands)
+        dtype = ufunc_dtype(ufunc, *operands)   # NumPy's own TypeError for floats
+        if dtype != np.bool_:
+            raise TypeError(f"{ufunc.__name__} of {dtype.name} values: traced bitwise "
+                            "operations take booleans only (funcgrad has no bitwise integer "
+                            "operations)")
+        return logical(*operands)
+    function.__name__ = ufunc.__name__
+    function.__doc__ = f"``numpy.{ufunc.__name__}`` of booleans (no derivative)."
+    return function
+
+
+bitwise_and = _boolean(np.bitwise_and, logical_and)
+bitwise_or = _boolean(np.bitwise_or, logical_or)
+bitwise_xor = _boolean(np.bitwise_xor, logical_xor)
+invert = _boolean(np.invert, logical_not)
+
+
 def positive(x):
-    """``numpy.positive``: the identity."""
+    """``numpy.positive``: the identity (of numbers: NumPy refuses booleans)."""
+    if not isinstance(x, Tracer):
+        return np.positive(x)
+    ufunc_dtype(np.positive, x)   # NumPy's TypeError for a bool array
     return x
 
 
@@ -121,10 +150,14 @@ def square(x):
 
 
 def reciprocal(x):
-    """``numpy.reciprocal`` (``1 / x``)."""
+    """``numpy.reciprocal`` (``1 / x``); of integers, C's truncating division: 1 and -1 are
+    their own reciprocals, every other integer's is 0 (NumPy's dtype is kept)."""
     if not isinstance(x, Tracer):
         return np.reciprocal(x)
-    return ew.reciprocal(x)
+    if x.dtype.kind in "fc":
+        return ew.reciprocal(x)
+    x = cast(x, ufunc_dtype(np.reciprocal, x))
+    return where(equal(absolute(x), 1), x, x.dtype.type(0))
 
 
 def power(x, y):
@@ -140,13 +173,28 @@ def power(x, y):
 
 
 def round(x, decimals: int = 0):
-    """``numpy.round`` (half to even); zero derivative."""
+    """``numpy.round`` (half to even); zero derivative.
+
+    As in NumPy: integers stay integers (rounded to a multiple of ``10**-decimals`` for a
+    negative ``decimals``), and the scale multiplies before rounding for ``decimals > 0``,
+    divides for ``decimals < 0``.
+    """
     if not isinstance(x, Tracer):
         return np.round(x, decimals)
+    integer = x.dtype.kind in "iu"
+    if integer and decimals >= 0:
+        return x
+    if not integer and x.dtype.kind != "f":
+        x = cast(x, ufunc_dtype(np.rint, x))
     if decimals == 0:
         return ew.round(x)
-    scale = 10.0 ** decimals
-    return true_divide(ew.round(multiply(x, scale)), scale)
+    scaled = to_float(x)
+    scale = 10.0 ** builtins.abs(decimals)
+    if decimals > 0:
+        rounded = true_divide(ew.round(multiply(scaled, scale)), scale)
+    else:
+        rounded = multiply(ew.round(true_divide(scaled, scale)), scale)
+    return cast(rounded, x.dtype)
 
 
 around = round
@@ -182,10 +230,17 @@ def clip(a, a_min=None, a_max=None):
         return np.clip(a, a_min, a_max)
     out = a
     if a_min is not None:
-        out = where(less(out, a_min), a_min, out)
+        out = where(_or_nan(less(out, a_min), a_min), a_min, out)
     if a_max is not None:
-        out = where(greater(out, a_max), a_max, out)
+        out = where(_or_nan(greater(out, a_max), a_max), a_max, out)
     return out
+
+
+def _or_nan(condition, bound):
+    """``condition``, or where ``bound`` is NaN: a NaN bound makes clip NaN, as in NumPy."""
+    if isinstance(bound, Tracer) or np.isnan(bound).any():
+        return logical_or(condition, isnan(bound))
+    return condition
 
 
 def fmax(x, y):

@@ -234,7 +234,7 @@ def einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe
         operands[k], terms[k] = _take_diagonals(operands[k], terms[k], k)
     sizes = _letter_sizes(subscripts, terms, operands, ellipsis)
     for k, (term, x) in enumerate(zip(terms, operands)):
-        stretched = [c for c, n in zip(term, np.shape(x)) if n == 1 and sizes[c] > 1]
+        stretched = [c for c, n in zip(term, np.shape(x)) if n == 1 and sizes[c] != 1]
         if stretched:
             # Broadcasting a size-1 axis equals dropping it: the contraction never reads it.
             operands[k], terms[k] = _drop_axes(x, term, stretched)

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
+from . import elementwise as ew
 from . import reduction
 
 
@@ -437,10 +438,32 @@ scatter_p.impl = _scatter_impl
 scatter_p.abstract_eval = _scatter_shape
 
 
+def _kept_writes(shape, indices, index: IndexSpec):
+    """Where each write of a scatter into an array of ``shape`` is the one kept: a bool mask
+    over the indexed region. At a repeated index NumPy's assignment keeps one write (the
+    last), so the others are overwritten; scattering write numbers finds which."""
+    writes = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
+    region = np.shape(gather(writes.reshape(shape), indices, index))
+    numbers = np.arange(int(np.prod(region, dtype=np.int64)), dtype=np.int64).reshape(region)
+    slots = scatter(np.full(shape, -1, np.int64), numbers, indices, index)
+    return ew.eq(gather(slots, indices, index), numbers)
+
+
+def _scatter_updates_vjp(g, updates, indices, index: IndexSpec):
+    """``g`` read at the indexed places, zero for the writes that a repeated index
+    overwrote (the forward rule's tangent is the same scatter, so it agrees)."""
+    ct = gather(g, indices, index)
+    if indices:
+        kept = _kept_writes(np.shape(g), indices, index)
+        if type(kept) is not np.ndarray or not kept.all():
+            ct = ew.select(kept, ct, _zeros_like(ct))
+    return unbroadcast(ct, np.shape(updates))
+
+
 scatter_p.jvp = _linear_scatter_jvp(lambda *args: scatter(*args))
 scatter_p.vjp = lambda needs, g, ans, operand, updates, *indices, index: (
     scatter(g, _zeros_like(updates), indices, index) if needs[0] else None,
-    unbroadcast(gather(g, indices, index), np.shape(updates)) if needs[1] else None,
+    _scatter_updates_vjp(g, updates, indices, index) if needs[1] else None,
 ) + (None,) * len(indices)
 
 
