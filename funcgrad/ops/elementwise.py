@@ -154,6 +154,20 @@ def _unary(name, impl, derivative=None, *, kind="smooth"):
     return apply
 
 
+def _as_binary_fn(prim):
+    """The function that binds a binary primitive; a Python number operand takes its
+    partner's dtype."""
+    def apply(x, y):
+        if not hasattr(x, "dtype"):
+            x = _as_operand_of(x, y)
+        elif not hasattr(y, "dtype"):
+            y = _as_operand_of(y, x)
+        return prim.bind(x, y)
+    apply.__name__ = prim.name
+    apply.primitive = prim
+    return apply
+
+
 def _binary(name, impl, partials=None, *, kind="smooth"):
     """Define a broadcasting binary primitive. ``kind``: smooth (``partials`` = the pair of
     functions ``(x, y, ans) -> d ans/dx``, ``-> d ans/dy``), flat, or compare (bool output)."""
@@ -195,15 +209,7 @@ def _binary(name, impl, partials=None, *, kind="smooth"):
     prim.vjp = vjp
     prim.batch = _elementwise_batch(prim)
 
-    def apply(x, y):
-        if not hasattr(x, "dtype"):
-            x = _as_operand_of(x, y)
-        elif not hasattr(y, "dtype"):
-            y = _as_operand_of(y, x)
-        return prim.bind(x, y)
-    apply.__name__ = name
-    apply.primitive = prim
-    return apply
+    return _as_binary_fn(prim)
 
 
 def _broadcast_to(value, shape):
@@ -247,18 +253,6 @@ sub_p.vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(neg(g), y.shape) if needs[1] else None)
 sub_p.batch = _elementwise_batch(sub_p)
-
-
-def _as_binary_fn(prim):
-    def apply(x, y):
-        if not hasattr(x, "dtype"):
-            x = _as_operand_of(x, y)
-        elif not hasattr(y, "dtype"):
-            y = _as_operand_of(y, x)
-        return prim.bind(x, y)
-    apply.__name__ = prim.name
-    apply.primitive = prim
-    return apply
 
 
 add = _as_binary_fn(add_p)
