@@ -280,3 +280,63 @@ def test_reductions_over_trailing_axes_fuse_into_the_producing_kernel():
     eager_value, eager_grad = fg.value_and_grad(log_softmax_loss)(x)
     np.testing.assert_allclose(value, eager_value, rtol=1e-5)
     np.testing.assert_allclose(grad, eager_grad, rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------------- the interpreted tier
+# ``_run_ir`` runs a program before (and while) numba compiles it; these tests call it on
+# ``jitted.ir(...)``, which traces without compiling anything.
+
+def _interpret(f, *args):
+    from funcgrad.core.ir import last_uses
+    from funcgrad.transforms.jit import _run_ir
+    ir = fg.jit(f).ir(*args)
+    return _run_ir(ir, list(args), last_uses(ir))
+
+
+def test_the_interpreted_tier_holds_only_live_intermediates():
+    import tracemalloc
+
+    def chain(x):
+        for _ in range(12):
+            x = fnp.sin(x) * 1.5 + 0.25
+        return fnp.sum(x)
+
+    x = np.linspace(-1.0, 1.0, 1 << 17)          # 1 MiB
+    tracemalloc.start()
+    try:
+        (value,) = _interpret(chain, x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert value == pytest.approx(chain(x), rel=1e-12)
+    assert peak < 3 * x.nbytes        # 36 intermediates of 1 MiB each, two alive at a time
+
+
+def test_the_interpreted_tier_never_writes_into_arrays_others_can_see():
+    x = np.linspace(-1.0, 1.0, 1 << 15)
+    before = x.copy()
+
+    def views_and_aliases(v):
+        y = v * 2.0
+        matrix = fnp.reshape(y, (128, 256))       # a view of y, alive after y's last use
+        z = fnp.sin(y)                            # y dies here: its buffer is not free
+        same = fg.stop_gradient(v)                # the caller's array under another name
+        return z, matrix, fnp.exp(same)
+
+    z, matrix, e = _interpret(views_and_aliases, x)
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(matrix, (before * 2.0).reshape(128, 256))
+    np.testing.assert_array_equal(z, np.sin(before * 2.0))
+    np.testing.assert_array_equal(e, np.exp(before))
+
+
+def test_the_first_call_runs_the_interpreter_before_starting_the_compile(monkeypatch):
+    from funcgrad.transforms import jit as jit_module
+    monkeypatch.delenv("FUNCGRAD_JIT", raising=False)
+    started = []
+    monkeypatch.setattr(jit_module, "_submit", lambda entry, who: started.append(entry))
+    f = fg.jit(lambda x: fnp.cos(x) * x)
+    f.ir(0.5)
+    assert started == []                          # tracing alone compiles nothing
+    assert f(0.5) == pytest.approx(np.cos(0.5) * 0.5)
+    assert len(started) == 1                      # the call, once it has run, starts it

@@ -54,6 +54,10 @@ class ProgramSource:
             lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
         self.source = "\n".join(lines) + "\n"
         for var, value in zip(ir.constvars, ir.consts):
+            # Kernels read flat C-order views: a transposed constant (a Jacobian's basis
+            # product, say) would otherwise be copied by ``reshape(-1)`` on every call.
+            if isinstance(value, np.ndarray):
+                value = np.ascontiguousarray(value)
             self.namespace[self.names[var]] = value
 
     def _name(self, var) -> str:

@@ -1,8 +1,11 @@
 """``jit``: trace once per argument signature, run natively once numba has compiled.
 
 Tiered execution: the first call of a new signature traces the function and runs the IR in the
-interpreter, while a background thread compiles it; later calls switch to the compiled program
-as soon as it is ready. ``jitted.compile(*args)`` waits for it. Called on traced values (inside
+interpreter, then hands it to a background thread that compiles it; later calls switch to the
+compiled program as soon as it is ready. ``jitted.compile(*args)`` waits for it. The compile
+starts only after the first call returns: NumPy releases the GIL inside large ufunc loops, and a
+thread importing numba would take it each time, stalling the interpreter for milliseconds per
+operation (a first call over 1e6 elements took 98 ms instead of 9 ms that way). Called on traced values (inside
 ``grad`` and friends), a jitted function is traced through, so every transformation composes.
 """
 from __future__ import annotations
@@ -10,29 +13,96 @@ from __future__ import annotations
 import functools
 import os
 import queue
+import sys
 import threading
 import warnings
 
 import numpy as np
 
 from .. import tree
-from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
-from ..core.trace import Tracer, eval_ir, trace_to_ir
+from ..core.ir import (common_subexpression_elimination, dead_code_elimination, last_uses,
+                       typecheck)
+from ..core.ir import Literal
+from ..core.trace import Tracer, trace_to_ir
 from ..ops.custom import inline_calls
 from . import _args
 
 _SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_}
 
 
+def _scalar_key(args: tuple):
+    """The key of a call of scalars: their types (one type alone for one argument).
+
+    ``jit``'s wrapper inlines the same expression: building ``tuple(map(type, args))`` costs
+    more than the native code of a small scalar program.
+    """
+    if len(args) == 1:
+        return type(args[0])
+    if len(args) == 2:
+        return (type(args[0]), type(args[1]))
+    return tuple(map(type, args))
+
+
+# An elementwise ufunc over at least this many bytes writes into an operand that dies with it.
+_REUSE_BYTES = 1 << 16
+
+
+def _run_ir(ir, args, frees) -> list:
+    """Interpret ``ir`` on arrays, as frugally with memory as a compiled program would be.
+
+    Each intermediate is dropped after its last use (``frees``, from ``last_uses``), and a
+    large elementwise NumPy ufunc writes its result into an operand that dies with it when
+    nothing else refers to that array (no view of it, no other name for it). Fresh memory
+    must be faulted in page by page: on a first call over 1e6 floats, that cost more than the
+    arithmetic (51 ms against 17 ms freeing early, and 10 ms reusing buffers).
+    """
+    env = dict(zip(ir.constvars, ir.consts))
+    env.update(zip(ir.invars, args))
+    for eqn, dead in zip(ir.eqns, frees):
+        values = [atom.val if type(atom) is Literal else env[atom] for atom in eqn.inputs]
+        prim = eqn.primitive
+        buffer = _dying_buffer(eqn, dead, env, values) if dead else None
+        if buffer is not None:
+            env[eqn.outputs[0]] = prim.impl(*values, out=buffer)
+        elif prim.multiple_results:
+            env.update(zip(eqn.outputs, prim.bind(*values, **eqn.params)))
+        else:   # no local name for the result: it would count as a reference to it
+            env[eqn.outputs[0]] = prim.bind(*values, **eqn.params)
+        for var in dead:
+            del env[var]
+    return [atom.val if type(atom) is Literal else env[atom] for atom in ir.outvars]
+
+
+def _dying_buffer(eqn, dead, env, values):
+    """An operand array of ``eqn`` that dies with it and can hold its result, or None."""
+    impl = eqn.primitive.impl
+    if type(impl) is not np.ufunc or impl.nout != 1 or eqn.params:
+        return None
+    aval = eqn.outputs[0].aval
+    for var in dead:
+        value = env[var]
+        if (type(value) is np.ndarray and value.nbytes >= _REUSE_BYTES
+                and value.base is None and value.dtype == aval.dtype
+                and value.shape == aval.shape and value.flags.writeable):
+            # Referenced by env, by each operand slot that reads it, by ``value`` and by
+            # getrefcount's argument: any more and something else can see it.
+            if sys.getrefcount(value) == 3 + sum(v is value for v in values):
+                return value
+    return None
+
+
 class _Entry:
     """One argument signature: its IR, and its compiled program once ready."""
 
-    __slots__ = ("ir", "out_tree", "program", "direct", "done", "error", "source")
+    __slots__ = ("ir", "frees", "out_tree", "program", "direct", "submitted", "done", "error",
+                 "source")
 
     def __init__(self, ir, out_tree):
         self.ir = ir
+        self.frees = last_uses(ir)   # the interpreter drops intermediates after their last use
         self.out_tree = out_tree
         self.program = None
+        self.submitted = False
         self.done = threading.Event()
         self.error = None
         self.source = None
@@ -76,7 +146,12 @@ def _compile_entry(entry: _Entry, who: str) -> None:
 
 
 def _submit(entry: _Entry, who: str) -> None:
+    """Start compiling ``entry`` (once; in the calling thread with ``FUNCGRAD_JIT=sync``)."""
     global _worker
+    with _worker_lock:
+        if entry.submitted:
+            return
+        entry.submitted = True
     if os.environ.get("FUNCGRAD_JIT") == "sync":
         _compile_entry(entry, who)
         return
@@ -100,7 +175,8 @@ class Jitted:
                                  else tuple(static_argnames))
         self._entries: dict = {}
         # Calls whose positional arguments are all Python or NumPy scalars are keyed by their
-        # types alone (their shapes and dtypes follow from the types): the steady-state path.
+        # types alone (``_scalar_key``; shapes and dtypes follow from the types): the
+        # steady-state path.
         self._scalar_entries: dict = {}
         self._who = getattr(fun, "__name__", "function")
         self.recompiles: list[str] = []
@@ -140,7 +216,8 @@ class Jitted:
             entry = self._trace(args, kwargs, statics, leaves, in_tree)
             self._note_recompile(key)
             self._entries[key] = entry
-            _submit(entry, self._who)
+            if os.environ.get("FUNCGRAD_JIT") == "sync":
+                _submit(entry, self._who)   # no tiers: native code from the first call on
         return entry, leaves
 
     def _trace(self, args, kwargs, statics, leaves, in_tree):
@@ -184,7 +261,7 @@ class Jitted:
     # ----------------------------------------------------------------------------- calls
     def __call__(self, *args, **kwargs):
         if not kwargs:
-            entry = self._scalar_entries.get(tuple(map(type, args)))
+            entry = self._scalar_entries.get(_scalar_key(args))
             if entry is not None:
                 direct = entry.direct
                 if direct is not None:
@@ -192,20 +269,26 @@ class Jitted:
                 program = entry.program
                 if program is not None:
                     return entry.out_tree.unflatten(program(*args))
-                outs = eval_ir(entry.ir, [_args.as_value(x) for x in args])
-                return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
+                return self._interpret(entry, [_args.as_value(x) for x in args])
         if any(isinstance(x, Tracer) for x in tree.leaves((args, kwargs))):
             return self._fun(*args, **kwargs)   # inside another transformation: trace through
         entry, leaves = self._entry(args, kwargs)
         if not kwargs and not self._static_argnums and all(
                 type(a) in _SCALAR_TYPES for a in args):
-            self._scalar_entries[tuple(map(type, args))] = entry
+            self._scalar_entries[_scalar_key(args)] = entry
         if entry.direct is not None:
             return entry.direct(*leaves)
         program = entry.program
         if program is not None:
             return entry.out_tree.unflatten(program(*leaves))
-        outs = eval_ir(entry.ir, leaves)
+        return self._interpret(entry, leaves)
+
+    def _interpret(self, entry, leaves):
+        """Run ``entry``'s IR in the interpreter; the first such call then starts its compile."""
+        try:
+            outs = _run_ir(entry.ir, leaves, entry.frees)
+        finally:
+            _submit(entry, self._who)
         return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
 
     def compile(self, *args, **kwargs) -> Jitted:
@@ -214,6 +297,7 @@ class Jitted:
         Returns the jitted function itself, so ``fg.jit(f).compile(x)(x)`` runs natively.
         """
         entry, _ = self._entry(args, kwargs)
+        _submit(entry, self._who)
         entry.done.wait()
         return self
 
@@ -229,6 +313,7 @@ class Jitted:
     def source(self, *args, **kwargs) -> str:
         """The generated source for these arguments (waits for the compiler)."""
         entry, _ = self._entry(args, kwargs)
+        _submit(entry, self._who)
         entry.done.wait()
         if entry.source is None:
             raise RuntimeError(f"fg.jit({self._who}): no compiled code: {entry.error!r}")
@@ -259,7 +344,10 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         if not kwargs:
-            entry = scalar_entries.get(tuple(map(type, args)))
+            count = len(args)   # _scalar_key, inlined
+            entry = scalar_entries.get(type(args[0]) if count == 1 else
+                                       (type(args[0]), type(args[1])) if count == 2 else
+                                       tuple(map(type, args)))
             if entry is not None:
                 direct = entry.direct
                 if direct is not None:
