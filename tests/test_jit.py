@@ -340,3 +340,66 @@ def test_the_first_call_runs_the_interpreter_before_starting_the_compile(monkeyp
     assert started == []                          # tracing alone compiles nothing
     assert f(0.5) == pytest.approx(np.cos(0.5) * 0.5)
     assert len(started) == 1                      # the call, once it has run, starts it
+
+
+# ------------------------------------------------------------------------- the workspace
+# Arrays a compiled program writes (kernel outputs, matrix products) that no output can share
+# memory with are kept between calls; everything the caller receives is its own.
+
+def _products(x, w, b):
+    hidden = fnp.tanh(x @ w)                                  # matrix product, then a kernel
+    batched = fnp.einsum("bij,bjk->bik", b, b)                # batched product
+    columns = fnp.einsum("ij,i->j", hidden, x[:, 0])          # vector-matrix, transposed
+    rows = fnp.reshape(hidden * 2.0, (-1,))                   # a view of a kernel's output
+    return (fnp.sum(fnp.sin(batched)) + fnp.sum(columns ** 2),
+            rows, x @ w, fnp.einsum("ij->ji", hidden) + 1.0, fnp.cos(columns))
+
+
+PRODUCTS = fg.jit(_products)
+
+
+def _product_inputs(seed):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((6, 4)), rng.standard_normal((4, 5)),
+            rng.standard_normal((3, 2, 2)))
+
+
+def test_outputs_never_share_the_workspace_of_later_calls():
+    first_inputs, second_inputs = _product_inputs(0), _product_inputs(1)
+    first = PRODUCTS.compile(*first_inputs)(*first_inputs)
+    assert "_pool.pop()" in PRODUCTS.source(*first_inputs)
+    assert "out=" in PRODUCTS.source(*first_inputs)           # a product into the workspace
+    kept = [np.array(a, copy=True) for a in first]
+    second = PRODUCTS(*second_inputs)
+    for value, copy in zip(first, kept):                      # the second call touched none
+        np.testing.assert_array_equal(value, copy)
+    for compiled, inputs in ((first, first_inputs), (second, second_inputs)):
+        for got, expected in zip(compiled, _products(*inputs)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_concurrent_calls_of_one_program_get_their_own_workspace():
+    import threading
+    inputs = [_product_inputs(seed) for seed in range(4)]
+    expected = [_products(*args) for args in inputs]
+    PRODUCTS.compile(*inputs[0])
+    failures = []
+
+    def worker(k):
+        for _ in range(200):
+            got = PRODUCTS(*inputs[k])
+            if not all(np.allclose(g, e, rtol=1e-12, atol=1e-12)
+                       for g, e in zip(got, expected[k])):
+                failures.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)         # threads switch inside calls, not only between them
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..core.ir import IR, Literal, Var
+from ..ops.contraction import pair_plan
 from . import codegen
 from .compiler import compile_kernel, exact_math
 
@@ -25,7 +26,15 @@ def _python_name(index: int) -> str:
 
 
 class ProgramSource:
-    """Generated source and the pieces (kernels, constants, calls) its namespace needs."""
+    """Generated source and the pieces (kernels, constants, calls) its namespace needs.
+
+    Arrays that kernels write and that no output can share memory with are the program's
+    *workspace*: allocated once and kept between calls (in a pool, one set per concurrent
+    call), as XLA keeps its temporary buffers. Freshly allocated arrays of a few hundred KiB
+    each call are handed back to the system and faulted in again page by page: without a
+    workspace the mlp program ran 3.3x slower in a process that had not (like torch's or
+    JAX's import) raised glibc's allocation thresholds.
+    """
 
     def __init__(self, ir: IR, single_output: bool = False):
         self.ir = ir
@@ -37,13 +46,36 @@ class ProgramSource:
         self.namespace = {"np": np, "_to_user": _to_user}
         used_later = self._uses_after()
         describe = codegen.equation_names(ir, origin)
-        params = ", ".join(self._name(v) for v in ir.invars)
-        lines = [f"def program({params}):"]
+        sources = {}
         for index, step in enumerate(self.steps):
             if step.kernel is not None:
-                lines += self._kernel_lines(step.kernel, used_later[index], describe)
+                # Vectorisable math pays in loops; a scalar program keeps NumPy's functions.
+                fast_math = not exact_math() and not step.kernel.is_scalar
+                sources[index] = codegen.kernel_source(step.kernel, used_later[index],
+                                                       describe, fast_math)
+        # var -> (the name its buffer has in the program, the buffer's shape)
+        self.workspace = {}
+        for var, shape in _workspace(ir, self.steps, sources):
+            # A kernel's output is its buffer; a product is a view of its buffer.
+            name = self._name(var) if shape == var.aval.shape else f"w{len(self.workspace)}"
+            self.workspace[var] = (name, shape)
+        params = ", ".join(self._name(v) for v in ir.invars)
+        lines = [f"def program({params}):"]
+        if self.workspace:
+            buffers = [(shape, var.aval.dtype) for var, (_, shape) in self.workspace.items()]
+            self.namespace["_pool"] = []
+            self.namespace["_workspace"] = lambda: tuple(np.empty(shape, dtype)
+                                                         for shape, dtype in buffers)
+            names = ", ".join(name for name, _ in self.workspace.values())
+            lines += ["    _buffers = _pool.pop() if _pool else _workspace()",
+                      f"    {names}, = _buffers"]
+        for index, step in enumerate(self.steps):
+            if step.kernel is not None:
+                lines += self._kernel_lines(sources[index], step.kernel)
             else:
                 lines += self._call_lines(step.eqn, describe)
+        if self.workspace:
+            lines.append("    _pool.append(_buffers)")
         # Outputs are what the user gets: NumPy arrays and NumPy scalars, never Python floats.
         passed_through = set(ir.constvars + ir.invars)
         outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else self._read(a)
@@ -82,10 +114,7 @@ class ProgramSource:
                 later.update(a for a in eqn.inputs if isinstance(a, Var))
         return result
 
-    def _kernel_lines(self, kernel, used_later, describe):
-        # Vectorisable math pays in loops; a scalar program keeps NumPy's own functions.
-        fast_math = not exact_math() and not kernel.is_scalar
-        source = codegen.kernel_source(kernel, used_later, describe, fast_math)
+    def _kernel_lines(self, source, kernel):
         self.kernels.append((source, kernel))
         self.namespace.setdefault(source.name, None)   # filled in once compiled
         lines = [f"    # kernel {source.name}: " + ", ".join(
@@ -95,8 +124,9 @@ class ProgramSource:
         args += [self.names[v] for v in source.scalar_inputs]
         for var in source.array_outputs:
             self._name(var)
-            lines.append(f"    {self.names[var]} = np.empty({var.aval.shape!r}, "
-                         f"np.{var.aval.dtype.name})")
+            if var not in self.workspace:
+                lines.append(f"    {self.names[var]} = np.empty({var.aval.shape!r}, "
+                             f"np.{var.aval.dtype.name})")
             args.append(f"{self.names[var]}.reshape(-1)")
         results = [self._name(v) for v in source.scalar_outputs]
         call = f"{source.name}({', '.join(args)})"
@@ -120,8 +150,15 @@ class ProgramSource:
             return lines + self._scalar_lines(eqn)
         key = f"call{len(self.namespace)}"
         impl = eqn.primitive.impl
-        self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
-        if eqn.primitive.multiple_results:
+        if _is_matrix_product(eqn):   # the plan itself: no parsing or lookup per call
+            impl = pair_plan(eqn.params["spec"], *(a.aval.shape for a in eqn.inputs))
+            self.namespace[key] = impl
+        else:
+            self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
+        if eqn.outputs[0] in self.workspace:
+            lines.append(f"    {outs[0]} = {key}({args}, "
+                         f"out={self.workspace[eqn.outputs[0]][0]})")
+        elif eqn.primitive.multiple_results:
             lines.append(f"    {', '.join(outs)}, = {key}({args})")
         else:
             lines.append(f"    {outs[0]} = {key}({args})")
@@ -131,6 +168,52 @@ class ProgramSource:
         # Kernels take 0-d values as NumPy scalars, never as 0-d arrays.
         return [f"    {self.names[v]} = np.asarray({self.names[v]})[()]"
                 for v in eqn.outputs if v.aval.ndim == 0]
+
+
+_REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin")
+
+
+def _is_matrix_product(eqn) -> bool:
+    """A two-operand einsum of arrays: one matrix product, into a new array."""
+    return (eqn.primitive.name == "einsum" and len(eqn.inputs) == 2
+            and all(isinstance(a, Var) and a.aval.ndim > 0 for a in eqn.inputs))
+
+
+def _workspace(ir: IR, steps, sources) -> list:
+    """``(var, buffer shape)`` for each array a kernel writes or a matrix product fills that no
+    output of ``ir`` can share memory with, in program order.
+
+    A kernel writes into arrays of its own, and a product or a reduction into a new one; any
+    other call (a reshape, a slice, ...) may return a view of an operand, so its outputs are
+    taken to share memory with all of its operands.
+    """
+    shares: dict = {}       # var -> the written arrays whose memory it may share
+    written = []
+    for index, step in enumerate(steps):
+        if step.kernel is not None:
+            for var in sources[index].array_outputs:
+                shares[var] = {var}
+                written.append((var, var.aval.shape))
+            continue
+        if _is_matrix_product(step.eqn):
+            var = step.eqn.outputs[0]
+            plan = pair_plan(step.eqn.params["spec"], *(a.aval.shape for a in step.eqn.inputs))
+            if plan.matmul_shape:   # not a dot product of vectors
+                shares[var] = {var}
+                written.append((var, plan.product_shape))
+            continue
+        if step.eqn.primitive.name in _REDUCTIONS and step.eqn.params["axes"]:
+            continue
+        reached = set()
+        for atom in step.eqn.inputs:
+            reached |= shares.get(atom, set()) if isinstance(atom, Var) else set()
+        for var in step.eqn.outputs:
+            shares[var] = reached
+    escaping = set()
+    for atom in ir.outvars:
+        if isinstance(atom, Var):
+            escaping |= shares.get(atom, set())
+    return [(var, shape) for var, shape in written if var not in escaping]
 
 
 def _inline_numpy(eqn, operands):

@@ -80,9 +80,13 @@ class _PairPlan:
         self.shape_a = (nb, nm, nk) if batch else ((nm, nk) if free_a else (nk,))
         self.shape_b = (nb, nk, nn) if batch else ((nk, nn) if free_b else (nk,))
         self.product_shape = tuple(size[c] for c in batch + free_a + free_b)
+        self.matmul_shape = (nb, nm, nn) if batch else (
+            ((nm,) if free_a else ()) + ((nn,) if free_b else ()))
         self.perm_out = permutation(batch + free_a + free_b, list(so))
 
-    def __call__(self, a, b):
+    def __call__(self, a, b, out=None):
+        """The product, written into ``out`` if given: a C-contiguous array of
+        ``self.product_shape`` (the output is a view of it)."""
         if self.sum_a:
             a = a.sum(axis=self.sum_a)
         if self.sum_b:
@@ -91,30 +95,35 @@ class _PairPlan:
             a = a.transpose(self.perm_a)
         if self.perm_b is not None:
             b = b.transpose(self.perm_b)
-        product = np.matmul(a.reshape(self.shape_a), b.reshape(self.shape_b))
-        product = product.reshape(self.product_shape)
+        a, b = a.reshape(self.shape_a), b.reshape(self.shape_b)
+        if out is None:
+            product = np.matmul(a, b).reshape(self.product_shape)
+        else:
+            product = out
+            np.matmul(a, b, out=out.reshape(self.matmul_shape))
         return product if self.perm_out is None else product.transpose(self.perm_out)
 
 
 _pair_plans: dict = {}
 
 
-def _contract_pair(a, b, sa: str, sb: str, so: str):
-    """Evaluate ``einsum(f"{sa},{sb}->{so}", a, b)`` as one matrix product (plans cached)."""
-    key = (sa, sb, so, a.shape, b.shape)
+def pair_plan(spec: str, a_shape, b_shape) -> _PairPlan:
+    """The cached plan that runs the two-operand ``einsum(spec)`` on these shapes as one matrix
+    product; calling it returns a new array (never a view of an operand)."""
+    key = (spec, a_shape, b_shape)
     plan = _pair_plans.get(key)
     if plan is None:
         if len(_pair_plans) > 4096:
             _pair_plans.clear()
-        plan = _pair_plans[key] = _PairPlan(sa, sb, so, a.shape, b.shape)
-    return plan(a, b)
+        (sa, sb), so = parse(spec)
+        plan = _pair_plans[key] = _PairPlan(sa, sb, so, a_shape, b_shape)
+    return plan
 
 
 def _einsum_impl(*operands, spec):
-    inputs, output = parse(spec)
     if len(operands) == 2:
         a, b = (np.asarray(x) for x in operands)
-        return _contract_pair(a, b, inputs[0], inputs[1], output)[()]
+        return pair_plan(spec, a.shape, b.shape)(a, b)[()]
     return np.einsum(spec, *operands)[()]
 
 

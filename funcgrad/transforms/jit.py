@@ -91,6 +91,21 @@ def _dying_buffer(eqn, dead, env, values):
     return None
 
 
+def _array_key(args: tuple):
+    """The key of a call of plain arrays and scalars (shapes and dtypes, or scalar types), or
+    None when some argument is anything else (a container, a 0-d array, a tracer)."""
+    key = []
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray and arg.ndim:
+            key.append((arg.shape, arg.dtype))
+        elif kind in _SCALAR_TYPES:
+            key.append(kind)
+        else:
+            return None
+    return tuple(key)
+
+
 class _Entry:
     """One argument signature: its IR, and its compiled program once ready."""
 
@@ -178,6 +193,9 @@ class Jitted:
         # types alone (``_scalar_key``; shapes and dtypes follow from the types): the
         # steady-state path.
         self._scalar_entries: dict = {}
+        # Calls whose positional arguments are arrays (of one or more dimensions) and scalars,
+        # keyed by ``_array_key``: no pytree flattening on the way to native code.
+        self._array_entries: dict = {}
         self._who = getattr(fun, "__name__", "function")
         self.recompiles: list[str] = []
 
@@ -205,7 +223,10 @@ class Jitted:
 
     def _entry(self, args, kwargs):
         statics, static_values, dynamic = self._split(args, kwargs)
-        leaves, in_tree = tree.flatten(dynamic)
+        return self._entry_of_leaves(args, kwargs, statics, static_values,
+                                     *tree.flatten(dynamic))
+
+    def _entry_of_leaves(self, args, kwargs, statics, static_values, leaves, in_tree):
         # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
         leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
                   for x in leaves]
@@ -262,6 +283,9 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if not kwargs:
             entry = self._scalar_entries.get(_scalar_key(args))
+            if entry is None:
+                key = _array_key(args)
+                entry = self._array_entries.get(key) if key is not None else None
             if entry is not None:
                 direct = entry.direct
                 if direct is not None:
@@ -270,12 +294,20 @@ class Jitted:
                 if program is not None:
                     return entry.out_tree.unflatten(program(*args))
                 return self._interpret(entry, [_args.as_value(x) for x in args])
-        if any(isinstance(x, Tracer) for x in tree.leaves((args, kwargs))):
+        statics, static_values, dynamic = self._split(args, kwargs)
+        leaves, in_tree = tree.flatten(dynamic)
+        if any(isinstance(x, Tracer) for x in leaves) or any(
+                isinstance(v, Tracer) for _, v in static_values):
             return self._fun(*args, **kwargs)   # inside another transformation: trace through
-        entry, leaves = self._entry(args, kwargs)
-        if not kwargs and not self._static_argnums and all(
-                type(a) in _SCALAR_TYPES for a in args):
-            self._scalar_entries[_scalar_key(args)] = entry
+        entry, leaves = self._entry_of_leaves(args, kwargs, statics, static_values, leaves,
+                                              in_tree)
+        if not kwargs and not self._static_argnums:
+            if all(type(a) in _SCALAR_TYPES for a in args):
+                self._scalar_entries[_scalar_key(args)] = entry
+            else:
+                key = _array_key(args)
+                if key is not None:
+                    self._array_entries[key] = entry
         if entry.direct is not None:
             return entry.direct(*leaves)
         program = entry.program
