@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..core.ir import IR, Literal, Var
+from ..core.schedule import is_matrix_product, returns_new_array
 from ..ops.contraction import pair_plan
 from . import codegen
 from .compiler import compile_kernel, exact_math
@@ -150,7 +151,7 @@ class ProgramSource:
             return lines + self._scalar_lines(eqn)
         key = f"call{len(self.namespace)}"
         impl = eqn.primitive.impl
-        if _is_matrix_product(eqn):   # the plan itself: no parsing or lookup per call
+        if is_matrix_product(eqn):   # the plan itself: no parsing or lookup per call
             impl = pair_plan(eqn.params["spec"], *(a.aval.shape for a in eqn.inputs))
             self.namespace[key] = impl
         else:
@@ -170,20 +171,11 @@ class ProgramSource:
                 for v in eqn.outputs if v.aval.ndim == 0]
 
 
-_REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin")
-
-
-def _is_matrix_product(eqn) -> bool:
-    """A two-operand einsum of arrays: one matrix product, into a new array."""
-    return (eqn.primitive.name == "einsum" and len(eqn.inputs) == 2
-            and all(isinstance(a, Var) and a.aval.ndim > 0 for a in eqn.inputs))
-
-
 def _workspace(ir: IR, steps, sources) -> list:
     """``(var, buffer shape)`` for each array a kernel writes or a matrix product fills that no
     output of ``ir`` can share memory with, in program order.
 
-    A kernel writes into arrays of its own, and a product or a reduction into a new one; any
+    A kernel writes into arrays of its own, and so does a call that ``returns_new_array``; any
     other call (a reshape, a slice, ...) may return a view of an operand, so its outputs are
     taken to share memory with all of its operands.
     """
@@ -195,14 +187,14 @@ def _workspace(ir: IR, steps, sources) -> list:
                 shares[var] = {var}
                 written.append((var, var.aval.shape))
             continue
-        if _is_matrix_product(step.eqn):
+        if is_matrix_product(step.eqn):
             var = step.eqn.outputs[0]
             plan = pair_plan(step.eqn.params["spec"], *(a.aval.shape for a in step.eqn.inputs))
             if plan.matmul_shape:   # not a dot product of vectors
                 shares[var] = {var}
                 written.append((var, plan.product_shape))
             continue
-        if step.eqn.primitive.name in _REDUCTIONS and step.eqn.params["axes"]:
+        if returns_new_array(step.eqn):
             continue
         reached = set()
         for atom in step.eqn.inputs:

@@ -224,23 +224,6 @@ def count_eqns(ir: IR) -> dict[str, Any]:
     return counts
 
 
-def last_uses(ir: IR) -> list[list[Var]]:
-    """For each equation, the variables it is the last to read (never outputs or inputs).
-
-    An interpreter that drops these after each equation holds only the live intermediates:
-    on large arrays, memory that is freed early is reused instead of faulted in afresh.
-    """
-    kept = {id(a) for a in ir.outvars if isinstance(a, Var)}
-    kept.update(id(v) for v in ir.constvars + ir.invars)
-    result: list[list[Var]] = [[] for _ in ir.eqns]
-    for index in range(len(ir.eqns) - 1, -1, -1):
-        for atom in ir.eqns[index].inputs:
-            if isinstance(atom, Var) and id(atom) not in kept:
-                kept.add(id(atom))
-                result[index].append(atom)
-    return result
-
-
 def dead_code_elimination(ir: IR) -> IR:
     """A copy of ``ir`` without the equations no output depends on (all primitives are pure)."""
     live = {id(a) for a in ir.outvars if isinstance(a, Var)}

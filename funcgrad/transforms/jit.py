@@ -1,28 +1,27 @@
 """``jit``: trace once per argument signature, run natively once numba has compiled.
 
 Tiered execution: the first call of a new signature traces the function and runs the IR in the
-interpreter, then hands it to a background thread that compiles it; later calls switch to the
-compiled program as soon as it is ready. ``jitted.compile(*args)`` waits for it. The compile
-starts only after the first call returns: NumPy releases the GIL inside large ufunc loops, and a
-thread importing numba would take it each time, stalling the interpreter for milliseconds per
-operation (a first call over 1e6 elements took 98 ms instead of 9 ms that way). Called on traced values (inside
-``grad`` and friends), a jitted function is traced through, so every transformation composes.
+interpreter (``core.schedule``: intermediates dropped early, buffers reused), then hands it to
+a background thread that compiles it; later calls switch to the compiled program as soon as it
+is ready. ``jitted.compile(*args)`` waits for it. The compile starts only after the first call
+returns: NumPy releases the GIL inside large ufunc loops, and a thread importing numba takes it
+each time, stalling the interpreter for milliseconds per operation (a first call over 1e6
+elements took 98 ms that way). Called on traced values (inside ``grad`` and friends), a jitted
+function is traced through, so every transformation composes.
 """
 from __future__ import annotations
 
 import functools
 import os
 import queue
-import sys
 import threading
 import warnings
 
 import numpy as np
 
 from .. import tree
-from ..core.ir import (common_subexpression_elimination, dead_code_elimination, last_uses,
-                       typecheck)
-from ..core.ir import Literal
+from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
+from ..core.schedule import Schedule
 from ..core.trace import Tracer, trace_to_ir
 from ..ops.custom import inline_calls
 from . import _args
@@ -43,54 +42,6 @@ def _scalar_key(args: tuple):
     return tuple(map(type, args))
 
 
-# An elementwise ufunc over at least this many bytes writes into an operand that dies with it.
-_REUSE_BYTES = 1 << 16
-
-
-def _run_ir(ir, args, frees) -> list:
-    """Interpret ``ir`` on arrays, as frugally with memory as a compiled program would be.
-
-    Each intermediate is dropped after its last use (``frees``, from ``last_uses``), and a
-    large elementwise NumPy ufunc writes its result into an operand that dies with it when
-    nothing else refers to that array (no view of it, no other name for it). Fresh memory
-    must be faulted in page by page: on a first call over 1e6 floats, that cost more than the
-    arithmetic (51 ms against 17 ms freeing early, and 10 ms reusing buffers).
-    """
-    env = dict(zip(ir.constvars, ir.consts))
-    env.update(zip(ir.invars, args))
-    for eqn, dead in zip(ir.eqns, frees):
-        values = [atom.val if type(atom) is Literal else env[atom] for atom in eqn.inputs]
-        prim = eqn.primitive
-        buffer = _dying_buffer(eqn, dead, env, values) if dead else None
-        if buffer is not None:
-            env[eqn.outputs[0]] = prim.impl(*values, out=buffer)
-        elif prim.multiple_results:
-            env.update(zip(eqn.outputs, prim.bind(*values, **eqn.params)))
-        else:   # no local name for the result: it would count as a reference to it
-            env[eqn.outputs[0]] = prim.bind(*values, **eqn.params)
-        for var in dead:
-            del env[var]
-    return [atom.val if type(atom) is Literal else env[atom] for atom in ir.outvars]
-
-
-def _dying_buffer(eqn, dead, env, values):
-    """An operand array of ``eqn`` that dies with it and can hold its result, or None."""
-    impl = eqn.primitive.impl
-    if type(impl) is not np.ufunc or impl.nout != 1 or eqn.params:
-        return None
-    aval = eqn.outputs[0].aval
-    for var in dead:
-        value = env[var]
-        if (type(value) is np.ndarray and value.nbytes >= _REUSE_BYTES
-                and value.base is None and value.dtype == aval.dtype
-                and value.shape == aval.shape and value.flags.writeable):
-            # Referenced by env, by each operand slot that reads it, by ``value`` and by
-            # getrefcount's argument: any more and something else can see it.
-            if sys.getrefcount(value) == 3 + sum(v is value for v in values):
-                return value
-    return None
-
-
 def _array_key(args: tuple):
     """The key of a call of plain arrays and scalars (shapes and dtypes, or scalar types), or
     None when some argument is anything else (a container, a 0-d array, a tracer)."""
@@ -109,12 +60,12 @@ def _array_key(args: tuple):
 class _Entry:
     """One argument signature: its IR, and its compiled program once ready."""
 
-    __slots__ = ("ir", "frees", "out_tree", "program", "direct", "submitted", "done", "error",
-                 "source")
+    __slots__ = ("ir", "schedule", "out_tree", "program", "direct", "submitted", "done",
+                 "error", "source")
 
     def __init__(self, ir, out_tree):
         self.ir = ir
-        self.frees = last_uses(ir)   # the interpreter drops intermediates after their last use
+        self.schedule = Schedule(ir)   # how the interpreter runs it before native code is ready
         self.out_tree = out_tree
         self.program = None
         self.submitted = False
@@ -318,7 +269,7 @@ class Jitted:
     def _interpret(self, entry, leaves):
         """Run ``entry``'s IR in the interpreter; the first such call then starts its compile."""
         try:
-            outs = _run_ir(entry.ir, leaves, entry.frees)
+            outs = entry.schedule.run(leaves)
         finally:
             _submit(entry, self._who)
         return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
