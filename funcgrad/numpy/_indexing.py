@@ -43,6 +43,26 @@ class _ParsedIndex:
         return not self.new_axes and all(e is Ellipsis or e == _FULL_SLICE
                                          for e in self.spec.entries)
 
+    def is_reshape(self, shape) -> bool:
+        """Whether the index only adds axes (``None``) and drops axes of size 1 (``[:, 0]``
+        after ``keepdims=True``): then it keeps every element in order, as a reshape does."""
+        if self.new_axes or self.spec.num_arrays:
+            return False
+        dim = 0
+        for entry in self.spec.entries:
+            if entry is Ellipsis:
+                dim += len(shape) - sum(e is not None and e is not Ellipsis
+                                        for e in self.spec.entries)
+            elif entry == _FULL_SLICE:
+                dim += 1
+            elif isinstance(entry, int):
+                if shape[dim] != 1:
+                    return False
+                dim += 1
+            elif entry is not None:
+                return False
+        return True
+
     def expand(self, x):
         """``x`` with the scalar-boolean axes inserted."""
         if not self.new_axes:
@@ -162,6 +182,8 @@ def getitem(x, key):
     parsed = parse_index(np.shape(x), x.dtype, key)
     if parsed.is_identity():
         return x
+    if parsed.is_reshape(np.shape(x)):   # a cheaper rule in both directions than a gather
+        return st.reshape(x, parsed.shape)
     return st.gather(parsed.expand(x), parsed.operands, parsed.spec)
 
 
