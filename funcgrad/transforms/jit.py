@@ -42,6 +42,9 @@ def _scalar_key(args: tuple):
     return tuple(map(type, args))
 
 
+_NO_STATICS: frozenset = frozenset()
+
+
 def _array_key(args: tuple):
     """The key of a call of plain arrays and scalars (shapes and dtypes, or scalar types), or
     None when some argument is anything else (a container, a 0-d array, a tracer)."""
@@ -152,6 +155,8 @@ class Jitted:
 
     # ------------------------------------------------------------------ argument handling
     def _split(self, args, kwargs):
+        if not self._static_argnums and not self._static_argnames:
+            return _NO_STATICS, (), (list(args), kwargs)
         statics = {i % len(args) for i in self._static_argnums if -len(args) <= i < len(args)}
         static_values = tuple((i, args[i]) for i in sorted(statics))
         static_values += tuple((k, kwargs[k]) for k in self._static_argnames if k in kwargs)
@@ -181,7 +186,8 @@ class Jitted:
         # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
         leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
                   for x in leaves]
-        signature = tuple((np.shape(x), np.dtype(x.dtype)) for x in leaves)
+        signature = tuple([(x.shape, x.dtype) if type(x) is np.ndarray else
+                           (np.shape(x), np.dtype(x.dtype)) for x in leaves])
         key = (in_tree, static_values, signature)
         entry = self._entries.get(key)
         if entry is None:
