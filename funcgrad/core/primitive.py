@@ -56,6 +56,9 @@ class Primitive:
         self.name = name
         self.multiple_results = multiple_results
         self.stage_constants = False   # record even on concrete inputs while tracing
+        # The NumPy ufunc that computes it, where ``impl`` is one or wraps one: the
+        # interpreted tier of ``jit`` writes results into free arrays with its ``out=``.
+        self.ufunc = None
         self.category = category
         _CATEGORIES[category].add(self)
         ALL_PRIMITIVES[name] = self

@@ -33,9 +33,12 @@ _SPARE_LIMIT = 4
 _REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin")
 
 
-def _is_ufunc(eqn) -> bool:
-    impl = eqn.primitive.impl
-    return type(impl) is np.ufunc and impl.nout == 1 and not eqn.params
+def _ufunc(eqn):
+    """The single-output ufunc that evaluates ``eqn``, or None."""
+    ufunc = eqn.primitive.ufunc
+    if ufunc is None and type(eqn.primitive.impl) is np.ufunc:
+        ufunc = eqn.primitive.impl
+    return ufunc if ufunc is not None and ufunc.nout == 1 and not eqn.params else None
 
 
 def is_matrix_product(eqn) -> bool:
@@ -49,7 +52,7 @@ def returns_new_array(eqn) -> bool:
     same object as) an operand: a ufunc, ``integer_pow``, a reduction over some axes, a matrix
     product. Anything else may be a view, as far as a schedule knows."""
     name = eqn.primitive.name
-    return (_is_ufunc(eqn) or name == "integer_pow" or is_matrix_product(eqn)
+    return (_ufunc(eqn) is not None or name == "integer_pow" or is_matrix_product(eqn)
             or (name in _REDUCTIONS and bool(eqn.params["axes"])))
 
 
@@ -61,9 +64,9 @@ def _writer(eqn):
     if (out.dtype.kind != "f" or out.size * out.dtype.itemsize < REUSE_BYTES
             or any(a.aval.dtype != out.dtype for a in eqn.inputs)):
         return None
-    if _is_ufunc(eqn):
-        impl = eqn.primitive.impl
-        return lambda values, buffer: impl(*values, out=buffer)
+    ufunc = _ufunc(eqn)
+    if ufunc is not None:
+        return lambda values, buffer: ufunc(*values, out=buffer)
     if eqn.primitive.name == "integer_pow":   # its impl: np.power with an exponent of x's dtype
         exponent = out.dtype.type(eqn.params["y"])
         return lambda values, buffer: np.power(values[0], exponent, out=buffer)

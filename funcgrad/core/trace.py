@@ -108,9 +108,14 @@ class Tracer:
 
 
 class IRTrace:
-    """Records bound primitives as equations of an IR under construction."""
+    """Records bound primitives as equations of an IR under construction.
 
-    def __init__(self, level: int):
+    With ``values`` (a dict from each input var to a concrete value) it also evaluates every
+    equation as it records it, so that reverse mode need not run the program a second time;
+    it stops evaluating (``values`` becomes None) if a constant turns out to be a tracer.
+    """
+
+    def __init__(self, level: int, values: dict | None = None):
         self.level = level
         self.active = True
         self.invars: list[Var] = []
@@ -118,6 +123,7 @@ class IRTrace:
         self.constvars: list[Var] = []
         self.consts: list = []
         self._const_var_by_id: dict[int, Var] = {}
+        self.values = values
 
     def new_input(self, aval: ShapedArray, origin: str = "an argument") -> Tracer:
         var = Var(aval)
@@ -141,6 +147,11 @@ class IRTrace:
             self._const_var_by_id[id(value)] = var
             self.constvars.append(var)
             self.consts.append(value)   # also keeps the object alive, so its id stays unique
+            if self.values is not None:
+                if isinstance(value, Tracer):
+                    self.values = None
+                else:
+                    self.values[var] = value
         return var
 
     def process(self, prim, args, params):
@@ -155,10 +166,29 @@ class IRTrace:
         if not prim.multiple_results:
             var = Var(out_avals)
             self.eqns.append(Eqn(prim, inputs, [var], params))
+            if self.values is not None:
+                self.values[var] = self._evaluate(prim, inputs, params)
             return Tracer(self, var, prim.name)
         outputs = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, inputs, outputs, params))
+        if self.values is not None:
+            self.values.update(zip(outputs, self._evaluate(prim, inputs, params)))
         return [Tracer(self, v, prim.name) for v in outputs]
+
+    def _evaluate(self, prim, inputs, params):
+        """``prim`` on the inputs' values, as a second pass over the finished IR would give."""
+        values = self.values
+        args = [a.val if type(a) is Literal else values[a] for a in inputs]
+        if not params or not any(type(v) is IR for v in params.values()):
+            return prim.impl(*args, **params)
+        # A primitive with sub-programs binds their equations: outside every trace, as
+        # they would be bound in that second pass, or they would be recorded here.
+        stack = _trace_stack[:]
+        _trace_stack.clear()
+        try:
+            return prim.bind(*args, **params)
+        finally:
+            _trace_stack.extend(stack)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:
@@ -174,11 +204,27 @@ def current_level() -> int:
 
 def trace_to_ir(flat_fun, in_avals, origins=None) -> IR:
     """Trace ``flat_fun(*tracers) -> list of outputs`` into an IR with inputs ``in_avals``."""
-    trace = IRTrace(current_level() + 1)
+    return _record(IRTrace(current_level() + 1), flat_fun, in_avals, origins)
+
+
+def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict | None]:
+    """``trace_to_ir`` that also evaluates the program on the concrete ``args`` (arrays,
+    NumPy scalars) while recording it: returns the IR and the value of each of its variables,
+    or None instead where values could not be had (inside another trace, or a tracer of one
+    as a constant)."""
+    values = {} if not _trace_stack else None   # only outside every other trace
+    trace = IRTrace(current_level() + 1, values)
+    ir = _record(trace, flat_fun, in_avals, None, args)
+    return ir, trace.values
+
+
+def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
     _trace_stack.append(trace)
     try:
         tracers = [trace.new_input(aval, origins[i] if origins else "an argument")
                    for i, aval in enumerate(in_avals)]
+        if trace.values is not None:
+            trace.values.update(zip(trace.invars, args))
         outs = flat_fun(*tracers)
         outvars = [trace.atom(out) for out in outs]
     finally:

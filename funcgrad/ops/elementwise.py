@@ -8,6 +8,7 @@ operations, and both the forward and the reverse rule are made from it.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -154,6 +155,23 @@ def _unary(name, impl, derivative=None, *, kind="smooth"):
     return apply
 
 
+_FLOAT_SCALARS = (np.float64, np.float32)
+
+
+def _arithmetic(prim, ufunc, scalar_op):
+    """Give ``prim`` the ufunc as its implementation, except on two float scalars of one type:
+    there NumPy's scalar operator gives the same number about 0.3 us sooner (a binary ufunc
+    call costs 0.44 us on scalars, ``*`` on them 0.05 us; eager scalar code is made of these)."""
+    def impl(x, y):
+        kind = type(x)
+        if kind is type(y) and kind in _FLOAT_SCALARS:
+            return scalar_op(x, y)
+        return ufunc(x, y)
+    impl.__name__ = ufunc.__name__
+    prim.impl = impl
+    prim.ufunc = ufunc
+
+
 def _as_binary_fn(prim):
     """The function that binds a binary primitive; a Python number operand takes its
     partner's dtype."""
@@ -219,7 +237,7 @@ def _broadcast_to(value, shape):
 # ---------------------------------------------------------------------- linear arithmetic
 
 add_p = Primitive("add", "elementwise")
-add_p.impl = np.add
+_arithmetic(add_p, np.add, operator.add)
 add_p.abstract_eval = _binary_shape
 
 
@@ -237,7 +255,7 @@ add_p.vjp = lambda needs, g, ans, x, y: (
 add_p.batch = _elementwise_batch(add_p)
 
 sub_p = Primitive("sub", "elementwise")
-sub_p.impl = np.subtract
+_arithmetic(sub_p, np.subtract, operator.sub)
 sub_p.abstract_eval = _binary_shape
 
 
@@ -288,8 +306,10 @@ def mul(x, y):
 
 
 mul_p = mul.primitive = _mul.primitive
+_arithmetic(mul_p, np.multiply, operator.mul)
 div = _binary("div", np.true_divide,
               (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))))
+_arithmetic(div.primitive, np.true_divide, operator.truediv)
 
 
 def _pow_dx(x, y, ans):

@@ -17,7 +17,7 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import Literal, Var
-from ..core.trace import trace_to_ir
+from ..core.trace import trace_evaluating
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
@@ -37,26 +37,30 @@ def _retained_names(ir) -> list:
     return names
 
 
-def linearize(ir, args, wanted, retain: bool = False):
+def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
     """Run ``ir`` forward on ``args``, keeping every value; return ``(outs, backward)``.
 
+    ``env``, the value of every variable (from ``trace_evaluating``), saves the forward run.
     ``backward(out_cts)`` returns ``(input_cts, retained)``: one cotangent per input (``None``
     where the output does not depend on it) and, with ``retain``, the cotangent of each
     ``retain_grad`` mark by name.
     """
-    env: dict = dict(zip(ir.constvars, ir.consts))
-    env.update(zip(ir.invars, args))
+    evaluate = env is None
+    if evaluate:
+        env = dict(zip(ir.constvars, ir.consts))
+        env.update(zip(ir.invars, args))
     # ``needs``: the variables through which a wanted input (or a retained mark) reaches the
     # output; found in the same pass that evaluates the program.
     needs = {v for v, w in zip(ir.invars, wanted) if w}
     for eqn in ir.eqns:
         prim = eqn.primitive
-        out = prim.bind(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
-                        **eqn.params)
-        if prim.multiple_results:
-            env.update(zip(eqn.outputs, out))
-        else:
-            env[eqn.outputs[0]] = out
+        if evaluate:
+            out = prim.bind(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
+                            **eqn.params)
+            if prim.multiple_results:
+                env.update(zip(eqn.outputs, out))
+            else:
+                env[eqn.outputs[0]] = out
         if prim is stop_gradient_p:
             continue
         if retain and prim is retain_grad_p:
@@ -200,8 +204,8 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
                 return [_check_scalar_output(out, who)] + aux_leaves
             return [_check_scalar_output(out, who)]
 
-        ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
-        outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained)
+        ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
+        outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained, env=env)
         value = outs[0]
         in_cts, retained_cts = backward([_args.ones_like(value)] + [None] * (len(outs) - 1))
         grads = []
@@ -272,9 +276,9 @@ def vjp(fun, *primals, has_aux: bool = False):
         out_trees.append((out_tree, len(out_leaves), aux_tree))
         return [_args.as_value(x) for x in out_leaves] + aux_leaves
 
-    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+    ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
     wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]
-    outs, backward = linearize(ir, leaves, wanted)
+    outs, backward = linearize(ir, leaves, wanted, env=env)
     out_tree, num_out, aux_tree = out_trees[0]
     out_values = outs[:num_out]
 
