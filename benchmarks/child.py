@@ -9,7 +9,7 @@ Each prints one line ``BENCH-RESULT {json}`` (times in seconds).
 
 ``first-call funcgrad``: ``import funcgrad`` is timed on its own (NumPy included, as a user
 pays it); then the inputs are built (not timed); then ``first`` times the first call of
-``fg.jit(fun)(*args)``: trace + interpreter run while numba compiles in the background, i.e.
+``fg.jit(fun)(*args)``: trace + interpreter run (numba then compiles in the background), i.e.
 what a user waits for; then ``native`` adds the wait in ``jitted.compile(*args)``: the time
 from the first call until native code is ready. The results of the first (interpreted) and of
 a native call are then checked against the hand-written NumPy version, which runs last so that

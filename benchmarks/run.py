@@ -16,7 +16,7 @@ runs):
    reported as an error, never timed in the interpreter). A column whose library is not
    installed is skipped.
 2. First calls, each in a fresh subprocess (``child.py``): funcgrad's tiered first call
-   (trace + interpreter while numba compiles in the background: what a user waits for) and
+   (trace + interpreter, then numba compiles in the background: what a user waits for) and
    the time until native code (first call + the ``.compile()`` wait), with an empty
    ``FUNCGRAD_CACHE_DIR`` (cold) and again with that same directory (warm disk cache); JAX's
    first call (``jax.jit`` trace + XLA compile + run). Imports are timed separately. Medians
@@ -751,8 +751,8 @@ def write_results(path: str, report: dict) -> None:
              + report["threads_note"], "",
              "## First call, each in a fresh process", "", report["first_table"], "",
              f"Median of {reps} process(es) per cell. `first call` is funcgrad's tiered first "
-             "call of `fg.jit(f)(*args)`: trace + interpreter, while numba compiles in a "
-             "background thread; `until native` adds the wait in `jitted.compile(*args)` "
+             "call of `fg.jit(f)(*args)`: trace + interpreter (numba then compiles in a "
+             "background thread); `until native` adds the wait in `jitted.compile(*args)` "
              "(from the start of the first call until native code is ready: numba's compile "
              "latency, or its disk-cache load and `import numba`). `cold`: an empty "
              "`FUNCGRAD_CACHE_DIR`; `warm`: the directory a cold process left (the OS file "

@@ -258,8 +258,8 @@ SPECS: dict[str, Spec] = {
 def funcgrad_jitted(name: str, inputs: dict) -> tuple[Callable[[], Any], Callable[[], bool]]:
     """``(call, compile)`` for the funcgrad jit column of workload ``name``.
 
-    ``call()`` does one call of ``fg.jit(fun)`` (the tiered first call runs the interpreter
-    while numba compiles in the background); ``compile()`` waits for native code
+    ``call()`` does one call of ``fg.jit(fun)`` (the tiered first call runs the interpreter,
+    then numba compiles in the background); ``compile()`` waits for native code
     (``jitted.compile``) and returns ``jitted.is_compiled``: False when numba failed and the
     program stays interpreted.
     """

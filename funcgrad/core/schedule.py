@@ -1,6 +1,6 @@
 """Running a whole IR on arrays with the memory habits of a compiled program.
 
-``jit``'s first calls run in this interpreter while numba compiles. ``eval_ir`` keeps every
+``jit``'s first calls run in this interpreter until numba has compiled the program. ``eval_ir`` keeps every
 intermediate until the end; on large arrays that means fresh memory for every equation, and
 fresh memory is faulted in page by page (on the 2-core VM of BENCHMARKS.md a first touch of
 4 MB cost 1.5 ms, against 0.4 ms for ``sin`` over it). A ``Schedule`` is worked out once per

@@ -312,7 +312,7 @@ class Jitted:
 def jit(fun=None, static_argnums=(), static_argnames=()):
     """Compile ``fun`` with numba, forward and backward together, for each argument signature.
 
-    The first call with new argument shapes/dtypes runs in the interpreter while numba compiles
+    The first call with new argument shapes/dtypes runs in the interpreter, then numba compiles
     in the background; ``jitted.compile(*args)`` waits for native code. Composes with every
     transformation (``jit(grad(f))``, ``grad(jit(f))``, ``jit(jit(f))``).
 
