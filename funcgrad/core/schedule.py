@@ -78,6 +78,7 @@ class Schedule:
 
     def __init__(self, ir: IR):
         self.ir = ir
+        self.blocks = RowBlocks.plan(ir)   # a frame of pointwise work: run by rows instead
         kept = {a for a in ir.outvars if isinstance(a, Var)}
         kept.update(ir.constvars + ir.invars)
         last_use: dict = {}
@@ -121,8 +122,12 @@ class Schedule:
             # Only arrays still held at this point can be recycled: those dying here.
             self.recycled.append([d for d in free_now if d in dying])
 
-    def run(self, args) -> list:
-        """Evaluate the IR on ``args`` (arrays and NumPy scalars); returns its outputs."""
+    def run(self, args, blocks: bool = True) -> list:
+        """Evaluate the IR on ``args`` (arrays and NumPy scalars); returns its outputs.
+
+        ``blocks``: run by blocks of rows where the IR allows (see ``RowBlocks``)."""
+        if blocks and self.blocks is not None:
+            return self.blocks.run(args)
         ir = self.ir
         env = dict(zip(ir.constvars, ir.consts))
         env.update(zip(ir.invars, args))
@@ -155,3 +160,132 @@ class Schedule:
             for var in dead:
                 del env[var]
         return [atom.val if type(atom) is Literal else env[atom] for atom in ir.outvars]
+
+
+# ------------------------------------------------------------------------ runs by blocks of rows
+# A program of elementwise equations and total reductions over one large frame (``sum(sin(x) *
+# exp(-x * x))`` and its gradient) needs no intermediate of full size at all: run a block of
+# rows at a time, each value of a block in an array kept from the block before, and only the
+# outputs are written in full. A block's arrays stay under glibc's mmap threshold (128 KiB), so
+# that even the first block's come from memory the allocator already holds.
+BLOCK_BYTES = 1 << 16
+BLOCKED_MIN_BYTES = 1 << 21           # smaller frames gain nothing from it
+_POINTWISE = ("stop_gradient", "retain_grad", "erf", "broadcast_to")
+_TOTAL = {"reduce_sum": np.add, "reduce_max": np.maximum, "reduce_min": np.minimum}
+
+
+class RowBlocks:
+    """How to run ``ir`` a block of rows of its frame at a time (see above), for an IR of
+    pointwise equations (``ELEMENTWISE``, broadcasts) and total reductions whose results only
+    leave the program; ``RowBlocks.plan(ir)`` is None for any other IR.
+
+    The frame is the largest shape in the IR; a value whose shape has the frame's rank and
+    first axis varies by rows and is cut into blocks, and any other value broadcasts along the
+    rows and is used whole.
+    """
+
+    @classmethod
+    def plan(cls, ir: IR) -> RowBlocks | None:
+        from .primitive import ELEMENTWISE
+        avals = [v.aval for v in ir.invars + ir.constvars] + [
+            v.aval for e in ir.eqns for v in e.outputs]
+        frame = max(avals, key=lambda a: a.size, default=None)
+        if frame is None or frame.ndim == 0 or \
+                frame.size * frame.dtype.itemsize < BLOCKED_MIN_BYTES:
+            return None
+        shape = frame.shape
+
+        def by_rows(aval):
+            return aval.ndim == len(shape) and aval.shape[0] == shape[0]
+
+        if any(a.ndim > len(shape) or (a.ndim == len(shape) and a.shape[0] not in
+                                       (1, shape[0])) for a in avals):
+            return None
+        reduced = set()
+        for eqn in ir.eqns:
+            prim = eqn.primitive
+            if any(isinstance(a, Var) and a in reduced for a in eqn.inputs):
+                return None          # a total is only known after the last block
+            if prim.name in _TOTAL and by_rows(eqn.inputs[0].aval):
+                if eqn.params["axes"] != tuple(range(len(shape))):
+                    return None
+                reduced.add(eqn.outputs[0])
+            elif prim not in ELEMENTWISE and prim.name not in _POINTWISE:
+                return None
+        row_bytes = max(a.dtype.itemsize for a in avals) * int(np.prod(shape[1:], dtype=np.int64))
+        rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+        return cls(ir, by_rows, reduced, rows) if rows < shape[0] else None
+
+    def __init__(self, ir: IR, by_rows, reduced, rows: int):
+        self.ir = ir
+        self.rows = rows
+        self.length = next(a.shape[0] for a in [v.aval for e in ir.eqns for v in e.outputs]
+                           + [v.aval for v in ir.invars] if by_rows(a))
+        self.blocked = {v for v in ir.invars + ir.constvars if by_rows(v.aval)}
+        self.steps = []        # (eqn, writer or None, is a row value, is a total)
+        for eqn in ir.eqns:
+            out = eqn.outputs[0]
+            rowwise = by_rows(out.aval)
+            if rowwise:
+                self.blocked.add(out)
+            self.steps.append((eqn, _writer(eqn) if rowwise else None, rowwise,
+                               out in reduced))
+        defined = {eqn.outputs[0] for eqn in ir.eqns}
+        self.row_outputs = [v for v in ir.outvars if isinstance(v, Var) and v in self.blocked
+                            and v in defined]
+
+    def run(self, args) -> list:
+        ir, rows, length = self.ir, self.rows, self.length
+        full = {v: np.empty(v.aval.shape, v.aval.dtype) for v in self.row_outputs}
+        totals: dict = {}
+        buffers: dict = {}     # var -> the array its value takes in every block
+        inputs = list(zip(ir.constvars, ir.consts)) + list(zip(ir.invars, args))
+        env: dict = {}
+        for start in range(0, length, rows):
+            stop = min(start + rows, length)
+            env = {v: x[start:stop] if v in self.blocked else x for v, x in inputs}
+            for eqn, writer, rowwise, total in self.steps:
+                values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+                out = eqn.outputs[0]
+                if total:
+                    totals[out] = self._accumulate(eqn, values[0], totals.get(out))
+                elif rowwise and eqn.primitive.name == "broadcast_to":
+                    env[out] = np.broadcast_to(values[0],
+                                               (stop - start,) + eqn.params["shape"][1:])
+                elif writer is not None:
+                    if out in full:
+                        buffer = full[out][start:stop]
+                    else:
+                        buffer = buffers.get(out)
+                        if buffer is None:
+                            buffer = buffers[out] = np.empty(
+                                (rows,) + out.aval.shape[1:], out.aval.dtype)
+                        buffer = buffer[:stop - start]
+                    env[out] = writer(values, buffer)
+                else:
+                    env[out] = eqn.primitive.impl(*values, **eqn.params)
+                    if out in full:
+                        full[out][start:stop] = env[out]
+        results = []
+        given = dict(inputs)
+        for atom in ir.outvars:
+            if type(atom) is Literal:
+                results.append(atom.val)
+            elif atom in given:
+                results.append(given[atom])
+            elif atom in full:
+                results.append(full[atom])
+            elif atom in totals:
+                results.append(atom.aval.dtype.type(totals[atom]))
+            else:              # the same in every block
+                results.append(env[atom])
+        return results
+
+    @staticmethod
+    def _accumulate(eqn, block, so_far):
+        """A block's total combined with the blocks' before (sums of floats in float64,
+        of integers in their own type, wrapping around as NumPy's sum in that type does)."""
+        ufunc = _TOTAL[eqn.primitive.name]
+        dtype = np.float64 if ufunc is np.add and block.dtype.kind == "f" else block.dtype
+        value = ufunc.reduce(block, axis=None, dtype=dtype)
+        return value if so_far is None else ufunc(so_far, value)

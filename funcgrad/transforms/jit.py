@@ -83,12 +83,18 @@ class _Entry:
 _work: queue.Queue = queue.Queue()
 _worker_lock = threading.Lock()
 _worker = None
+_in_flight = 0      # programs submitted to the compile thread and not yet done
 
 
 def _compile_loop():
+    global _in_flight
     while True:
         entry, who = _work.get()
-        _compile_entry(entry, who)
+        try:
+            _compile_entry(entry, who)
+        finally:
+            with _worker_lock:
+                _in_flight -= 1
 
 
 def _compile_entry(entry: _Entry, who: str) -> None:
@@ -116,7 +122,7 @@ def _compile_entry(entry: _Entry, who: str) -> None:
 
 def _submit(entry: _Entry, who: str) -> None:
     """Start compiling ``entry`` (once; in the calling thread with ``FUNCGRAD_JIT=sync``)."""
-    global _worker
+    global _worker, _in_flight
     with _worker_lock:
         if entry.submitted:
             return
@@ -129,6 +135,7 @@ def _submit(entry: _Entry, who: str) -> None:
             _worker = threading.Thread(target=_compile_loop, name="funcgrad-compile",
                                        daemon=True)
             _worker.start()
+        _in_flight += 1
     _work.put((entry, who))
 
 
@@ -275,7 +282,9 @@ class Jitted:
     def _interpret(self, entry, leaves):
         """Run ``entry``'s IR in the interpreter; the first such call then starts its compile."""
         try:
-            outs = entry.schedule.run(leaves)
+            # By blocks of rows only while no compile runs: a block's many short ufunc calls
+            # each let the compile thread take the GIL, for up to a switch interval (5 ms).
+            outs = entry.schedule.run(leaves, blocks=not _in_flight)
         finally:
             _submit(entry, self._who)
         return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
