@@ -445,3 +445,20 @@ def test_pointwise_programs_over_a_large_frame_run_by_blocks_of_rows():
     assert RowBlocks.plan(fg.jit(lambda v: v / fnp.sum(v)).ir(x)) is None
     assert RowBlocks.plan(fg.jit(lambda v: fnp.sin(v @ v.T)).ir(x)) is None
     assert RowBlocks.plan(fg.jit(lambda v: fnp.sin(v)).ir(x[:100])) is None
+
+
+def test_numba_is_imported_only_when_something_is_compiled():
+    # ``import numba`` costs ~400 ms: importing funcgrad, differentiating eagerly and tracing a
+    # jitted function (without calling it) must not pay it.
+    code = textwrap.dedent("""
+        import sys
+        import funcgrad as fg, funcgrad.numpy as fnp, funcgrad.nn
+        f = lambda x: fnp.sum(fnp.tanh(x) ** 2)
+        fg.grad(f)(fnp.ones(3))
+        fg.jit(fg.grad(f)).ir(fnp.ones(3))
+        print("numba" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
