@@ -354,7 +354,10 @@ def _products(x, w, b):
     batched = fnp.einsum("bij,bjk->bik", b, b)                # batched product
     columns = fnp.einsum("ij,i->j", hidden, x[:, 0])          # vector-matrix, transposed
     rows = fnp.reshape(hidden * 2.0, (-1,))                   # a view of a kernel's output
-    return (fnp.sum(fnp.sin(batched)) + fnp.sum(columns ** 2),
+    square = fnp.einsum("ij,jk->ki", hidden, hidden.T)        # a transposed product
+    stacked = fnp.einsum("bij,bjk->bki", b, b)                # batched and transposed
+    return (fnp.sum(fnp.sin(batched)) + fnp.sum(columns ** 2) + fnp.sum(fnp.cos(square))
+            + fnp.sum(stacked * batched),
             rows, x @ w, fnp.einsum("ij->ji", hidden) + 1.0, fnp.cos(columns))
 
 
@@ -422,7 +425,8 @@ def test_pointwise_programs_over_a_large_frame_run_by_blocks_of_rows():
         y = fnp.sin(x) * bias + column ** 2
         z = fnp.where(y > 0.5, y, fnp.exp(-y)).astype(np.float32)
         return (fnp.sum(y), fnp.max(z), fnp.min(fnp.abs(x - 1.0)), z * 2.0,
-                fnp.sum((x > 0).astype(np.int32)), fnp.tanh(bias), x)
+                fnp.sum((x > 0).astype(np.int32)), fnp.tanh(bias), x,
+                fnp.broadcast_to(column, x.shape), y > 0.0)
 
     ir = fg.jit(pointwise).ir(x, bias, column)
     schedule = Schedule(ir)
@@ -437,9 +441,10 @@ def test_pointwise_programs_over_a_large_frame_run_by_blocks_of_rows():
     for g, e in zip(got, expected):
         assert np.shape(g) == np.shape(e) and np.asarray(g).dtype == np.asarray(e).dtype
         np.testing.assert_allclose(g, e, rtol=1e-12)          # NaN where NaN, exact ints
-    assert got[3].flags.writeable and got[3].flags.owndata  # the caller's own array
-    # Only the 1.4 MiB float32 output is made in full; each block's values are reused.
-    assert peak < got[3].nbytes + x.nbytes // 2
+    for made in (got[3], got[7], got[8]):                   # the caller's own arrays
+        assert made.flags.writeable and made.flags.owndata
+    # Only the outputs are made in full; each block's values are reused.
+    assert peak < got[3].nbytes + got[7].nbytes + got[8].nbytes + x.nbytes // 2
 
     # Not by blocks: a total read again (a normalisation), a matrix product, a small frame.
     assert RowBlocks.plan(fg.jit(lambda v: v / fnp.sum(v)).ir(x)) is None

@@ -54,20 +54,17 @@ class ProgramSource:
                 fast_math = not exact_math() and not step.kernel.is_scalar
                 sources[index] = codegen.kernel_source(step.kernel, used_later[index],
                                                        describe, fast_math)
-        # var -> (the name its buffer has in the program, the buffer's shape)
-        self.workspace = {}
-        for var, shape in _workspace(ir, self.steps, sources):
-            # A kernel's output is its buffer; a product is a view of its buffer.
-            name = self._name(var) if shape == var.aval.shape else f"w{len(self.workspace)}"
-            self.workspace[var] = (name, shape)
+        # var -> its buffer's shape. A kernel's output is its buffer; a product is the
+        # buffer or a view of it (the variable is rebound to what the product returns).
+        self.workspace = dict(_workspace(ir, self.steps, sources))
         params = ", ".join(self._name(v) for v in ir.invars)
         lines = [f"def program({params}):"]
         if self.workspace:
-            buffers = [(shape, var.aval.dtype) for var, (_, shape) in self.workspace.items()]
+            buffers = [(shape, var.aval.dtype) for var, shape in self.workspace.items()]
             self.namespace["_pool"] = []
             self.namespace["_workspace"] = lambda: tuple(np.empty(shape, dtype)
                                                          for shape, dtype in buffers)
-            names = ", ".join(name for name, _ in self.workspace.values())
+            names = ", ".join(self._name(var) for var in self.workspace)
             lines += ["    _buffers = _pool.pop() if _pool else _workspace()",
                       f"    {names}, = _buffers"]
         for index, step in enumerate(self.steps):
@@ -157,8 +154,7 @@ class ProgramSource:
         else:
             self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
         if eqn.outputs[0] in self.workspace:
-            lines.append(f"    {outs[0]} = {key}({args}, "
-                         f"out={self.workspace[eqn.outputs[0]][0]})")
+            lines.append(f"    {outs[0]} = {key}({args}, out={outs[0]})")
         elif eqn.primitive.multiple_results:
             lines.append(f"    {', '.join(outs)}, = {key}({args})")
         else:

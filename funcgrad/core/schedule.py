@@ -1,10 +1,10 @@
 """Running a whole IR on arrays with the memory habits of a compiled program.
 
-``jit``'s first calls run in this interpreter until numba has compiled the program. ``eval_ir`` keeps every
-intermediate until the end; on large arrays that means fresh memory for every equation, and
-fresh memory is faulted in page by page (on the 2-core VM of BENCHMARKS.md a first touch of
-4 MB cost 1.5 ms, against 0.4 ms for ``sin`` over it). A ``Schedule`` is worked out once per
-IR and says, for each equation:
+``jit``'s first calls run in this interpreter until numba has compiled the program.
+``eval_ir`` keeps every intermediate until the end; on large arrays that means fresh memory for
+every equation, and fresh memory is faulted in page by page (on the 2-core VM of BENCHMARKS.md
+a first touch of 4 MB cost 1.5 ms, against 0.4 ms for ``sin`` over it). A ``Schedule`` is
+worked out once per IR and says, for each equation:
 
 - which intermediates die with it, to be dropped at once;
 - which of its operands' arrays its result may overwrite: an operand that dies with it, made
@@ -20,6 +20,8 @@ slice may be a view). Inputs and constants are never written.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .ir import IR, Literal, Var
@@ -28,8 +30,6 @@ from .ir import IR, Literal, Var
 REUSE_BYTES = 1 << 16
 # Free arrays kept for reuse, per shape and dtype.
 _SPARE_LIMIT = 4
-
-
 _REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin")
 
 
@@ -212,15 +212,14 @@ class RowBlocks:
                 reduced.add(eqn.outputs[0])
             elif prim not in ELEMENTWISE and prim.name not in _POINTWISE:
                 return None
-        row_bytes = max(a.dtype.itemsize for a in avals) * int(np.prod(shape[1:], dtype=np.int64))
+        row_bytes = max(a.dtype.itemsize for a in avals) * math.prod(shape[1:])
         rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
-        return cls(ir, by_rows, reduced, rows) if rows < shape[0] else None
+        return cls(ir, by_rows, reduced, rows, shape[0]) if rows < shape[0] else None
 
-    def __init__(self, ir: IR, by_rows, reduced, rows: int):
+    def __init__(self, ir: IR, by_rows, reduced, rows: int, length: int):
         self.ir = ir
         self.rows = rows
-        self.length = next(a.shape[0] for a in [v.aval for e in ir.eqns for v in e.outputs]
-                           + [v.aval for v in ir.invars] if by_rows(a))
+        self.length = length
         self.blocked = {v for v in ir.invars + ir.constvars if by_rows(v.aval)}
         self.steps = []        # (eqn, writer or None, is a row value, is a total)
         for eqn in ir.eqns:
@@ -249,23 +248,23 @@ class RowBlocks:
                 out = eqn.outputs[0]
                 if total:
                     totals[out] = self._accumulate(eqn, values[0], totals.get(out))
+                    continue
+                if writer is not None:
+                    if out in full:        # written in place: nothing to copy
+                        env[out] = writer(values, full[out][start:stop])
+                        continue
+                    buffer = buffers.get(out)
+                    if buffer is None:
+                        buffer = buffers[out] = np.empty((rows,) + out.aval.shape[1:],
+                                                         out.aval.dtype)
+                    env[out] = writer(values, buffer[:stop - start])
                 elif rowwise and eqn.primitive.name == "broadcast_to":
                     env[out] = np.broadcast_to(values[0],
                                                (stop - start,) + eqn.params["shape"][1:])
-                elif writer is not None:
-                    if out in full:
-                        buffer = full[out][start:stop]
-                    else:
-                        buffer = buffers.get(out)
-                        if buffer is None:
-                            buffer = buffers[out] = np.empty(
-                                (rows,) + out.aval.shape[1:], out.aval.dtype)
-                        buffer = buffer[:stop - start]
-                    env[out] = writer(values, buffer)
                 else:
                     env[out] = eqn.primitive.impl(*values, **eqn.params)
-                    if out in full:
-                        full[out][start:stop] = env[out]
+                if out in full:
+                    full[out][start:stop] = env[out]
         results = []
         given = dict(inputs)
         for atom in ir.outvars:
