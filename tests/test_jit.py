@@ -467,3 +467,23 @@ def test_numba_is_imported_only_when_something_is_compiled():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_reductions_over_leading_axes_fuse_into_the_producing_kernel():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    x[1, 2, 0] = np.nan                                     # max and min propagate NaN
+
+    def columns(v, b, axes):
+        y = fnp.tanh(v + b)                                 # one kernel over (5, 4, 3) ...
+        return (fnp.sum(y, axis=axes), fnp.max(y * 2.0, axis=axes),  # ... that also folds
+                fnp.min(y, axis=axes), y)                            # its leading axes
+
+    for axes in [(0,), (0, 1)]:
+        f = fg.jit(columns, static_argnums=2)
+        source = f.source(x, bias, axes)
+        assert ".reduce(" not in source and source.count("# kernel ") == 1
+        for got, expected in zip(f(x, bias, axes), columns(x, bias, axes)):
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)

@@ -63,6 +63,10 @@ class Kernel:
         self.reductions: list = []      # total reductions accumulated in the loop
         self.row_reductions: list = []  # reductions over the trailing axes, one value a row
         self.kept = None                # how many leading axes the row reductions keep
+        # Reductions over the leading axes (a bias's gradient), one value a column: summed
+        # into their output arrays as the loop goes.
+        self.column_reductions: list = []
+        self.folded = None              # how many leading axes the column reductions fold
         self.defined: set = set()       # vars defined by this kernel
         self.loop_vars: set = set()     # vars defined per element
         self.reduced: set = set()       # vars defined by a reduction (usable after the loop)
@@ -72,7 +76,8 @@ class Kernel:
         return self.shape == ()
 
     def eqns(self):
-        return self.prologue + self.body + self.reductions + self.row_reductions
+        return (self.prologue + self.body + self.reductions + self.row_reductions
+                + self.column_reductions)
 
     def try_add(self, eqn) -> bool:
         inputs = [a for a in eqn.inputs if isinstance(a, Var)]
@@ -97,17 +102,21 @@ class Kernel:
         if (eqn.primitive.name not in _TOTAL_REDUCTIONS or self.is_scalar
                 or eqn.inputs[0] not in self.loop_vars):
             return False
+        axes, ndim = eqn.params["axes"], len(self.shape)
         if out.aval.ndim == 0:
             self.reductions.append(eqn)
-        else:
-            # Over trailing axes only (softmax, logsumexp, row norms): one accumulator a row,
-            # all row reductions of a kernel splitting its axes the same way.
-            kept = len(self.shape) - len(eqn.params["axes"])
-            if eqn.params["axes"] != tuple(range(kept, len(self.shape))) or \
-                    self.kept not in (None, kept):
-                return False
-            self.kept = kept
+        elif axes == tuple(range(ndim - len(axes), ndim)) and self.kept in (
+                None, ndim - len(axes)) and not self.column_reductions:
+            # Over trailing axes (softmax, logsumexp, row norms): one accumulator a row, all
+            # row reductions of a kernel splitting its axes the same way.
+            self.kept = ndim - len(axes)
             self.row_reductions.append(eqn)
+        elif axes == tuple(range(len(axes))) and self.folded in (None, len(axes)) and \
+                not self.row_reductions:
+            self.folded = len(axes)
+            self.column_reductions.append(eqn)
+        else:
+            return False
         self.defined.add(out)
         self.reduced.add(out)
         return True
@@ -232,15 +241,27 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
     return f"{names[out]} = {code}"
 
 
+def _start_value(eqn, dtype) -> str:
+    start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[_TOTAL_REDUCTIONS[eqn.primitive.name]]
+    return f"{_dtype_code(dtype)}({start})"
+
+
 def _accumulator_start(eqn, names) -> str:
-    op = _TOTAL_REDUCTIONS[eqn.primitive.name]
-    dtype = _dtype_code(eqn.outputs[0].aval.dtype)
-    if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
+    dtype = eqn.outputs[0].aval.dtype
+    if _TOTAL_REDUCTIONS[eqn.primitive.name] == "+" and dtype == np.float32:
         # float32 sums accumulate in float64 and round once (the caller casts back): a long
         # float32 running sum would lose digits that NumPy's pairwise sum keeps.
-        dtype = "np.float64"
-    start = {"+": "0", "max": "-np.inf", "min": "np.inf"}[op]
-    return f"{names[eqn.outputs[0]]} = {dtype}({start})"
+        dtype = np.float64
+    return f"{names[eqn.outputs[0]]} = {_start_value(eqn, dtype)}"
+
+
+def _accumulate_into(eqn, target: str, value: str) -> str:
+    """Fold ``value`` into the array element ``target``: a column reduction, in the output's
+    dtype, row after row (as NumPy's reduction over a leading axis adds, not pairwise)."""
+    op = _TOTAL_REDUCTIONS[eqn.primitive.name]
+    if op == "+":
+        return f"{target} += {value}"
+    return f"{target} = np.{'maximum' if op == 'max' else 'minimum'}({target}, {value})"
 
 
 def _accumulate(eqn, names) -> str:
@@ -315,6 +336,9 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
     # kept and the reduced axes in separate loops.
     row_shapes = [kernel.shape[:kernel.kept] + (1,) * (len(kernel.shape) - kernel.kept)
                   for _ in kernel.row_reductions]
+    # Column reductions vary along the axes they keep, likewise.
+    row_shapes += [(1,) * kernel.folded + kernel.shape[kernel.folded:]
+                   for _ in kernel.column_reductions]
     loops, varies = loop_nest(kernel.shape, [v.aval.shape for v in array_inputs] + row_shapes)
     varies = varies[:len(array_inputs)]
     index_of = {v: _row_major_index([j for j, on in enumerate(mask) if on])
@@ -325,6 +349,11 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
         first_reduced = next((j for j, group in enumerate(loops)
                               if group and group[0] >= kernel.kept), len(loops))
     row_index = _row_major_index(list(range(first_reduced)))
+    first_kept = len(loops)          # the first loop over the axes column reductions keep
+    if kernel.column_reductions:
+        first_kept = next((j for j, group in enumerate(loops)
+                           if group and group[0] >= kernel.folded), len(loops))
+    column_index = _row_major_index(list(range(first_kept, len(loops))))
 
     def read(atom):
         if isinstance(atom, Literal):
@@ -340,10 +369,13 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
     parallel = not kernel.is_scalar and loop_sizes[0] >= 8 and \
         int(np.prod(kernel.shape, dtype=np.int64)) >= PARALLEL_THRESHOLD and \
         all(e.primitive.name == "reduce_sum" for e in kernel.reductions) and \
-        (not kernel.row_reductions or first_reduced > 0)   # row accumulators stay private
+        (not kernel.row_reductions or first_reduced > 0) and \
+        not kernel.column_reductions   # row accumulators stay private; columns are shared
     exported = [v for v in names if v in kernel.defined and v in used_later]
     row_outputs = {e.outputs[0] for e in kernel.row_reductions}
-    array_outputs = [v for v in exported if v in kernel.loop_vars or v in row_outputs]
+    column_outputs = {e.outputs[0] for e in kernel.column_reductions}
+    array_outputs = [v for v in exported
+                     if v in kernel.loop_vars or v in row_outputs or v in column_outputs]
     scalar_outputs = [v for v in exported if v not in array_outputs]
     out_names = {v: f"o{k}" for k, v in enumerate(array_outputs)}
     sizes = [] if kernel.is_scalar else [f"s{j}" for j in range(len(loops))]
@@ -359,6 +391,10 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
     if not kernel.is_scalar:
         for eqn in kernel.reductions:
             lines.append(f"    {_accumulator_start(eqn, names)}")
+        for eqn in kernel.column_reductions:
+            if eqn.outputs[0] in out_names:
+                lines.append(f"    {out_names[eqn.outputs[0]]}[:] = "
+                             f"{_start_value(eqn, eqn.outputs[0].aval.dtype)}")
         pad = "    "
         for j in range(len(loops) + 1):
             if j == first_reduced:
@@ -373,8 +409,13 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
             lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read, fast_math)}"]
         for eqn in kernel.reductions + kernel.row_reductions:
             lines += [f"{pad}{comment(eqn)}", f"{pad}{_accumulate(eqn, names)}"]
+        for eqn in kernel.column_reductions:
+            if eqn.outputs[0] in out_names:
+                target = f"{out_names[eqn.outputs[0]]}[{column_index}]"
+                lines += [f"{pad}{comment(eqn)}",
+                          f"{pad}{_accumulate_into(eqn, target, names[eqn.inputs[0]])}"]
         for var in array_outputs:
-            if var not in row_outputs:
+            if var not in row_outputs and var not in column_outputs:
                 lines.append(f"{pad}{out_names[var]}[{full_index}] = {names[var]}")
         row_pad = "    " * (first_reduced + 1)   # back at the loop over the kept axes
         for eqn in kernel.row_reductions:
