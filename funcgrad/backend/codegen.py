@@ -2,8 +2,9 @@
 
 The IR is cut into steps, in order:
 - a **kernel**: a maximal run of elementwise equations over one loop shape, with scalar
-  equations hoisted before the loop, and sums/maxima/minima over every axis or over the
-  trailing axes (one accumulator a row) accumulated inside it. Operands are read with their
+  equations hoisted before the loop, and sums/maxima/minima over every axis, over the
+  trailing axes (one accumulator a row) or over the leading axes (one a column, folded into
+  the output array) accumulated inside it. Operands are read with their
   own broadcasting index, so broadcasts are never materialised. Arrays enter and leave it
   flattened, so its source does not depend on the array sizes: a new batch size reuses the
   compiled kernel, and two programs that share a fused loop share its code;
