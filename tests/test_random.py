@@ -187,6 +187,9 @@ def test_same_numbers_eagerly_and_under_jit():
     _assert_draws_equal(DRAW_EVERYTHING(KEY, np.int64(11)), eager, 0.0)   # interpreter
     compiled = DRAW_EVERYTHING.compile(KEY, np.int64(11))(KEY, np.int64(11))
     _assert_draws_equal(compiled, eager, 1e-14)
+    # Compiled bits and splits come from the Threefry kernel, not from NumPy calls.
+    source = DRAW_EVERYTHING.source(KEY, np.int64(11))
+    assert source.count("_threefry2x32(") >= 2 and "random_split" in source
     # The key is an ordinary argument: a new key reuses the compiled program.
     other = fg.random.key(5)
     _assert_draws_equal(DRAW_EVERYTHING(other, np.int64(3)), draw_everything(other, 3), 1e-14)

@@ -8,6 +8,8 @@ The IR is cut into steps, in order:
   own broadcasting index, so broadcasts are never materialised. Arrays enter and leave it
   flattened, so its source does not depend on the array sizes: a new batch size reuses the
   compiled kernel, and two programs that share a fused loop share its code;
+- a **native** step: a random primitive, run by a hand-written Threefry kernel
+  (``templates.RANDOM_STREAM``);
 - a **call**: any other equation (matrix products, indexing, other reductions, control
   flow), run by the primitive's NumPy implementation, which reaches BLAS directly (numba's own
   ``np.dot`` and ``sum(axis=...)`` cost seconds to compile).
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..core.ir import IR, Eqn, Literal, Var, pretty_print
 from ..core.primitive import ELEMENTWISE
-from .templates import ELEMENTWISE_CODE, fast_function_code, integer_pow_code
+from .templates import ELEMENTWISE_CODE, RANDOM_STREAM, fast_function_code, integer_pow_code
 
 PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
 # Reductions a kernel accumulates: over every axis, or over its trailing axes (one a row).
@@ -124,11 +126,13 @@ class Kernel:
 
 
 class Step:
-    """One step of a program: a kernel, or one equation run by its NumPy implementation."""
+    """One step of a program: a kernel, one equation run by a hand-written kernel
+    (``native``: the random primitives), or one equation run by its NumPy implementation."""
 
-    def __init__(self, kernel=None, eqn=None):
+    def __init__(self, kernel=None, eqn=None, native: bool = False):
         self.kernel = kernel
         self.eqn = eqn
+        self.native = native
 
 
 def _forward_broadcasts(ir: IR):
@@ -202,8 +206,28 @@ def plan(ir: IR):
             steps.append(Step(kernel=current))
         else:
             current = None
-            steps.append(Step(eqn=eqn))
+            steps.append(Step(eqn=eqn, native=eqn.primitive.name in _NATIVE))
     return steps, origin
+
+
+# ----------------------------------------------------------------------- native kernels
+
+# Random primitives drawn as streams of words (``random_fold_in``, one block, and
+# ``random_permutation``, a sort, keep their NumPy implementations).
+_NATIVE = {"random_bits": "bits", "random_split": "split"}
+
+
+def native_source(eqn) -> KernelSource:
+    """The Threefry kernel of a random primitive (``templates.RANDOM_STREAM``): keys and
+    results flattened, so that its text depends on the primitive alone."""
+    from ..ops.random import _TAGS
+    key, out = eqn.inputs[0], eqn.outputs[0]
+    keys = int(np.prod(key.aval.shape[:-1], dtype=np.int64))
+    sizes = [keys, out.aval.size // max(keys, 1)]   # keys, words a key
+    code = RANDOM_STREAM.replace("{tag}", str(_TAGS[_NATIVE[eqn.primitive.name]]))
+    name = "kernel_" + hashlib.sha1(code.encode()).hexdigest()[:16]
+    code = code.replace("{name}", name)
+    return KernelSource(code, code, name, sizes, [key], [], [out], [])
 
 
 # ------------------------------------------------------------------------ kernel source

@@ -43,17 +43,19 @@ class ProgramSource:
         self.names: dict = {}
         for var in ir.constvars + ir.invars:
             self._name(var)
-        self.kernels = []            # (KernelSource, Kernel)
+        self.kernels = []            # (KernelSource, whether it is a scalar kernel)
         self.namespace = {"np": np, "_to_user": _to_user}
         used_later = self._uses_after()
         describe = codegen.equation_names(ir, origin)
-        sources = {}
+        sources = {}   # step index -> KernelSource, for kernel and native steps
         for index, step in enumerate(self.steps):
             if step.kernel is not None:
                 # Vectorisable math pays in loops; a scalar program keeps NumPy's functions.
                 fast_math = not exact_math() and not step.kernel.is_scalar
                 sources[index] = codegen.kernel_source(step.kernel, used_later[index],
                                                        describe, fast_math)
+            elif step.native:
+                sources[index] = codegen.native_source(step.eqn)
         # var -> its buffer's shape. A kernel's output is its buffer; a product is the
         # buffer or a view of it (the variable is rebound to what the product returns).
         self.workspace = dict(_workspace(ir, self.steps, sources))
@@ -69,7 +71,11 @@ class ProgramSource:
                       f"    {names}, = _buffers"]
         for index, step in enumerate(self.steps):
             if step.kernel is not None:
-                lines += self._kernel_lines(sources[index], step.kernel)
+                lines += self._kernel_lines(sources[index], step.kernel.eqns(),
+                                            step.kernel.is_scalar)
+            elif step.native:
+                lines += [f"    # {describe(step.eqn)}"]
+                lines += self._kernel_lines(sources[index], [step.eqn], False)
             else:
                 lines += self._call_lines(step.eqn, describe)
         if self.workspace:
@@ -112,12 +118,11 @@ class ProgramSource:
                 later.update(a for a in eqn.inputs if isinstance(a, Var))
         return result
 
-    def _kernel_lines(self, source, kernel):
-        self.kernels.append((source, kernel))
+    def _kernel_lines(self, source, eqns, is_scalar: bool):
+        self.kernels.append((source, is_scalar))
         self.namespace.setdefault(source.name, None)   # filled in once compiled
-        lines = [f"    # kernel {source.name}: " + ", ".join(
-            e.primitive.name for e in kernel.eqns())]
-        args = [] if kernel.is_scalar else [str(size) for size in source.loop_sizes]
+        lines = [f"    # kernel {source.name}: " + ", ".join(e.primitive.name for e in eqns)]
+        args = [] if is_scalar else [str(size) for size in source.loop_sizes]
         args += [f"{self.names[var]}.reshape(-1)" for var in source.array_inputs]
         args += [self.names[v] for v in source.scalar_inputs]
         for var in source.array_outputs:
@@ -178,7 +183,7 @@ def _workspace(ir: IR, steps, sources) -> list:
     shares: dict = {}       # var -> the written arrays whose memory it may share
     written = []
     for index, step in enumerate(steps):
-        if step.kernel is not None:
+        if index in sources:    # a kernel or a native step
             for var in sources[index].array_outputs:
                 shares[var] = {var}
                 written.append((var, var.aval.shape))
@@ -229,13 +234,14 @@ def build(ir: IR, single_output: bool = False):
     The program returns the tuple of outputs, or with ``single_output`` the one output.
     """
     program_source = ProgramSource(ir, single_output)
-    for source, kernel in program_source.kernels:
-        program_source.namespace[source.name] = compile_kernel(source, kernel.is_scalar)
+    for source, is_scalar in program_source.kernels:
+        program_source.namespace[source.name] = compile_kernel(source, is_scalar)
     namespace = dict(program_source.namespace)
     exec(compile(program_source.source, "<funcgrad program>", "exec"), namespace)
     program = namespace["program"]
-    program.__source__ = program_source.source + "".join(
-        "\n" + source.source for source, _ in program_source.kernels)
+    kernels = {source.name: source.source for source, _ in program_source.kernels}
+    program.__source__ = program_source.source + "".join("\n" + text
+                                                         for text in kernels.values())
     if os.environ.get("FUNCGRAD_PRINT_SOURCE") == "1":
         print(program.__source__)
     return program
@@ -245,8 +251,9 @@ def failing_primitives(ir: IR) -> list[str]:
     """The primitives of ``ir`` that run inside kernels (named when numba fails)."""
     names = []
     for step in codegen.plan(ir)[0]:
-        if step.kernel is not None:
-            for eqn in step.kernel.eqns():
-                if eqn.primitive.name not in names:
-                    names.append(eqn.primitive.name)
+        eqns = step.kernel.eqns() if step.kernel is not None else [step.eqn] if step.native \
+            else []
+        for eqn in eqns:
+            if eqn.primitive.name not in names:
+                names.append(eqn.primitive.name)
     return names

@@ -68,11 +68,59 @@ def integer_pow_code(operand: str, power: int, dtype: str) -> str:
     return f"({product})" if power > 0 else f"({dtype}(1) / ({product}))"
 
 
-# Helpers the templates call; defined in the generated module's namespace.
+def _threefry_source() -> str:
+    """The 20 rounds of Threefry-2x32 (as ``ops.random``), written out in ``uint32``: straight-
+    line code that LLVM vectorises across blocks (rotations become vector rotates)."""
+    from ..ops.random import _KEY_SCHEDULE_PARITY, _ROTATIONS, _ROUNDS
+    u = "np.uint32"
+    lines = ["def _threefry2x32(k0, k1, c0, c1):",
+             f"    k2 = {u}(k0 ^ k1 ^ {u}({int(_KEY_SCHEDULE_PARITY)}))",
+             f"    x0 = {u}(c0 + k0)", f"    x1 = {u}(c1 + k1)"]
+    schedule = ("k0", "k1", "k2")
+    for round_index in range(_ROUNDS):
+        rotation = _ROTATIONS[round_index % 8]
+        lines += [f"    x0 = {u}(x0 + x1)",
+                  f"    x1 = {u}({u}(x1 << {u}({rotation})) | (x1 >> {u}({32 - rotation})))"
+                  " ^ x0"]
+        if round_index % 4 == 3:   # key injection after every four rounds
+            injection = round_index // 4 + 1
+            lines += [f"    x0 = {u}(x0 + {schedule[injection % 3]})",
+                      f"    x1 = {u}(x1 + {schedule[(injection + 1) % 3]} + {u}({injection}))"]
+    return "\n".join(lines + ["    return x0, x1"])
+
+
+# Helpers the templates call; defined in the generated module's namespace (an inlined helper
+# no kernel calls is never compiled).
 HELPERS = '''
 @numba.njit(inline="always", error_model="numpy")
 def _logistic(x):
     z = np.exp(-np.abs(x))
     one = z - z + 1
     return one / (one + z) if x >= 0 else z / (one + z)
+
+
+@numba.njit(inline="always", error_model="numpy")
+''' + _threefry_source() + "\n"
+
+
+# The Threefry kernel of ``random_bits`` and ``random_split``, called by compiled programs
+# instead of their NumPy implementations (12x faster for 16384 words). ``{tag}`` is the
+# counter's high word (``ops.random._TAGS``). It draws ``s1`` words for each of ``s0`` keys,
+# block ``j`` giving words ``2j, 2j+1``; blocks are computed into two scratch arrays first,
+# which keeps the cipher's loop free of interleaved stores (and so vectorised).
+RANDOM_STREAM = '''def {name}(s0, s1, x0, o0):
+    half = (s1 + 1) // 2
+    low = np.empty(half, np.uint32)
+    high = np.empty(half, np.uint32)
+    for b in range(s0):
+        k0 = x0[2 * b]
+        k1 = x0[2 * b + 1]
+        for j in range(half):
+            low[j], high[j] = _threefry2x32(k0, k1, np.uint32(j), np.uint32({tag}))
+        for j in range(s1 // 2):
+            o0[b * s1 + 2 * j] = low[j]
+            o0[b * s1 + 2 * j + 1] = high[j]
+        if s1 % 2:
+            o0[b * s1 + s1 - 1] = low[half - 1]
+    return ()
 '''
