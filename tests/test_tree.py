@@ -259,3 +259,28 @@ def test_path_str():
     assert tree.path_str(()) == ""
     paths = [tree.path_str(p) for p, _ in tree.leaves_with_path({"w": [1, 2]})]
     assert paths == ["['w'][0]", "['w'][1]"]
+
+
+def test_unflatten_rebuilds_every_node_kind_and_very_deep_or_wide_trees():
+    class Point(NamedTuple):
+        x: object
+        y: object
+
+    mixed = ({3: [1.0, (2.0,)], 1: {(1, "k"): None, (0, "a"): Point(3.0, [4.0])}},
+             {"o": collections.OrderedDict(b=5.0, a=6.0),
+              "d": collections.defaultdict(int, q=7.0)})
+    leaves, td = tree.flatten(mixed)
+    for _ in range(2):                       # built once, then reused from the treedef
+        ints, strings = tree.unflatten(td, [x * 10 for x in leaves])
+        assert tree.flatten((ints, strings))[1] == td
+        assert ints[1] == {(1, "k"): None, (0, "a"): Point(30.0, [40.0])}
+        assert ints[3] == [10.0, (20.0,)]
+        assert type(strings["o"]) is collections.OrderedDict and list(strings["o"]) == ["b", "a"]
+        assert strings["d"].default_factory is int and strings["d"]["q"] == 70.0
+    deep = 0.0
+    for _ in range(200):                     # deeper than one Python expression should nest
+        deep = [deep, {"k": 1.0}]
+    wide = {f"w{i}": float(i) for i in range(5000)}
+    for t in (deep, wide):
+        leaves, td = tree.flatten(t)
+        assert tree.unflatten(td, leaves) == t
