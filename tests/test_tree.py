@@ -274,6 +274,7 @@ def test_unflatten_rebuilds_every_node_kind_and_very_deep_or_wide_trees():
         ints, strings = tree.unflatten(td, [x * 10 for x in leaves])
         assert tree.flatten((ints, strings))[1] == td
         assert ints[1] == {(1, "k"): None, (0, "a"): Point(30.0, [40.0])}
+        assert type(ints[1][(0, "a")]) is Point
         assert ints[3] == [10.0, (20.0,)]
         assert type(strings["o"]) is collections.OrderedDict and list(strings["o"]) == ["b", "a"]
         assert strings["d"].default_factory is int and strings["d"]["q"] == 70.0
