@@ -261,7 +261,7 @@ def test_path_str():
     assert paths == ["['w'][0]", "['w'][1]"]
 
 
-def test_unflatten_rebuilds_every_node_kind_and_very_deep_or_wide_trees():
+def test_builders_rebuild_every_node_kind_and_very_deep_or_wide_trees():
     class Point(NamedTuple):
         x: object
         y: object
@@ -270,8 +270,8 @@ def test_unflatten_rebuilds_every_node_kind_and_very_deep_or_wide_trees():
              {"o": collections.OrderedDict(b=5.0, a=6.0),
               "d": collections.defaultdict(int, q=7.0)})
     leaves, td = tree.flatten(mixed)
-    for _ in range(2):                       # built once, then reused from the treedef
-        ints, strings = tree.unflatten(td, [x * 10 for x in leaves])
+    for rebuild in (td.unflatten, td.builder(), td.builder()):   # generated once
+        ints, strings = rebuild([x * 10 for x in leaves])
         assert tree.flatten((ints, strings))[1] == td
         assert ints[1] == {(1, "k"): None, (0, "a"): Point(30.0, [40.0])}
         assert type(ints[1][(0, "a")]) is Point
@@ -284,4 +284,4 @@ def test_unflatten_rebuilds_every_node_kind_and_very_deep_or_wide_trees():
     wide = {f"w{i}": float(i) for i in range(5000)}
     for t in (deep, wide):
         leaves, td = tree.flatten(t)
-        assert tree.unflatten(td, leaves) == t
+        assert tree.unflatten(td, leaves) == t and td.builder()(leaves) == t

@@ -63,13 +63,14 @@ def _array_key(args: tuple):
 class _Entry:
     """One argument signature: its IR, and its compiled program once ready."""
 
-    __slots__ = ("ir", "schedule", "out_tree", "program", "direct", "submitted", "done",
-                 "error", "source")
+    __slots__ = ("ir", "schedule", "out_tree", "build_output", "program", "direct", "submitted",
+                 "done", "error", "source")
 
     def __init__(self, ir, out_tree):
         self.ir = ir
         self.schedule = Schedule(ir)   # how the interpreter runs it before native code is ready
         self.out_tree = out_tree
+        self.build_output = None   # the output structure's builder, made with the program
         self.program = None
         self.submitted = False
         self.done = threading.Event()
@@ -107,6 +108,7 @@ def _compile_entry(entry: _Entry, who: str) -> None:
         if single or flat_tuple:
             entry.direct = program
         entry.source = program.__source__
+        entry.build_output = out_tree.builder()   # before ``program``: callers test that
         entry.program = program
     except Exception as error:  # numba's errors never reach the user as a traceback
         entry.error = error
@@ -256,7 +258,7 @@ class Jitted:
                     return direct(*args)
                 program = entry.program
                 if program is not None:
-                    return entry.out_tree.unflatten(program(*args))
+                    return entry.build_output(program(*args))
                 return self._interpret(entry, [_args.as_value(x) for x in args])
         statics, static_values, dynamic = self._split(args, kwargs)
         leaves, in_tree = tree.flatten(dynamic)
@@ -276,7 +278,7 @@ class Jitted:
             return entry.direct(*leaves)
         program = entry.program
         if program is not None:
-            return entry.out_tree.unflatten(program(*leaves))
+            return entry.build_output(program(*leaves))
         return self._interpret(entry, leaves)
 
     def _interpret(self, entry, leaves):
