@@ -219,14 +219,14 @@ _NATIVE = {"random_bits": "bits", "random_split": "split"}
 
 def native_source(eqn) -> KernelSource:
     """The Threefry kernel of a random primitive (``templates.RANDOM_STREAM``): keys and
-    results flattened, so that its text depends on the primitive alone."""
+    results flattened and the tag an argument, so that one text serves them all."""
     from ..ops.random import _TAGS
     key, out = eqn.inputs[0], eqn.outputs[0]
     keys = int(np.prod(key.aval.shape[:-1], dtype=np.int64))
-    sizes = [keys, out.aval.size // max(keys, 1)]   # keys, words a key
-    code = RANDOM_STREAM.replace("{tag}", str(_TAGS[_NATIVE[eqn.primitive.name]]))
-    name = "kernel_" + hashlib.sha1(code.encode()).hexdigest()[:16]
-    code = code.replace("{name}", name)
+    # keys, words a key, the counters' tag
+    sizes = [keys, out.aval.size // max(keys, 1), _TAGS[_NATIVE[eqn.primitive.name]]]
+    name = "kernel_" + hashlib.sha1(RANDOM_STREAM.encode()).hexdigest()[:16]
+    code = RANDOM_STREAM.replace("{name}", name)
     return KernelSource(code, code, name, sizes, [key], [], [out], [])
 
 
