@@ -487,3 +487,21 @@ def test_reductions_over_leading_axes_fuse_into_the_producing_kernel():
         for got, expected in zip(f(x, bias, axes), columns(x, bias, axes)):
             assert got.dtype == expected.dtype and got.shape == expected.shape
             np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_the_switch_interval_is_short_only_while_numba_compiles(monkeypatch):
+    from funcgrad.backend import program
+    seen = []
+    build = program.build
+
+    def watched_build(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(program, "build", watched_build)
+    monkeypatch.delenv("FUNCGRAD_JIT", raising=False)
+    before = sys.getswitchinterval()
+    f = fg.jit(lambda x: fnp.cos(x) * 3.0)
+    assert f.compile(0.25)(0.25) == pytest.approx(np.cos(0.25) * 3.0)
+    assert seen and seen[0] <= 2e-4 < before       # the interpreter's thread waits less
+    assert sys.getswitchinterval() == before        # and it is back once compile() returns
