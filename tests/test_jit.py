@@ -505,3 +505,40 @@ def test_the_switch_interval_is_short_only_while_numba_compiles(monkeypatch):
     assert f.compile(0.25)(0.25) == pytest.approx(np.cos(0.25) * 3.0)
     assert seen and seen[0] <= 2e-4 < before       # the interpreter's thread waits less
     assert sys.getswitchinterval() == before        # and it is back once compile() returns
+
+
+def test_random_programs_interpreted_by_blocks_or_by_equations_match_eval_ir():
+    from funcgrad.core.schedule import Schedule
+    from funcgrad.core.trace import eval_ir
+    rng = np.random.default_rng(11)
+    unary = [fnp.sin, fnp.tanh, fnp.exp, lambda v: v * v, lambda v: fnp.maximum(v, 0.1),
+             lambda v: fnp.where(v > 0.0, v, -v)]
+    binary = [fnp.add, fnp.multiply, fnp.subtract, lambda a, b: a / (1.0 + b * b)]
+    x = rng.uniform(-1, 1, (1100, 260))                      # 2.2 MiB: a frame for blocks
+    column, row = rng.uniform(-1, 1, (1100, 1)), rng.uniform(-1, 1, 260)
+    paths = set()
+    for trial in range(6):
+        ops = [(rng.integers(len(unary)), rng.integers(len(binary))) for _ in range(5)]
+
+        def program(x, column, row, ops=ops):
+            y = column * row                                 # broadcast operands
+            for u, b in ops:
+                x, y = binary[b](unary[u](x), y), x
+            return fnp.sum(x * y) + fnp.max(y)
+
+        # Values alone run by blocks; with the gradient of the broadcast operands (sums over
+        # an axis), equation by equation.
+        f = program if trial % 2 else fg.value_and_grad(program, argnums=(0, 1, 2))
+        ir = fg.jit(f).ir(x, column, row)
+        schedule = Schedule(ir)
+        paths.add(schedule.blocks is not None)
+        expected = tree_leaves(eval_ir(ir, [x, column, row]))
+        for blocks in (True, False):
+            got = tree_leaves(schedule.run([x, column, row], blocks=blocks))
+            for g, e in zip(got, expected):
+                np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+    assert paths == {True, False}
+
+
+def tree_leaves(values):
+    return [np.asarray(v) for v in values]

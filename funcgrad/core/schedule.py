@@ -176,8 +176,9 @@ _TOTAL = {"reduce_sum": np.add, "reduce_max": np.maximum, "reduce_min": np.minim
 
 class RowBlocks:
     """How to run ``ir`` a block of rows of its frame at a time (see above), for an IR of
-    pointwise equations (``ELEMENTWISE``, broadcasts) and total reductions whose results only
-    leave the program; ``RowBlocks.plan(ir)`` is None for any other IR.
+    pointwise equations (``ELEMENTWISE``, broadcasts) and total reductions, where only
+    equations that make no rows read a total (``sum(a) + max(b)``: they run after the last
+    block); ``RowBlocks.plan(ir)`` is None for any other IR.
 
     The frame is the largest shape in the IR; a value whose shape has the frame's rank and
     first axis varies by rows and is cut into blocks, and any other value broadcasts along the
@@ -201,29 +202,37 @@ class RowBlocks:
         if any(a.ndim > len(shape) or (a.ndim == len(shape) and a.shape[0] not in
                                        (1, shape[0])) for a in avals):
             return None
-        reduced = set()
+        reduced, late = set(), set()   # totals; values known only after the last block
         for eqn in ir.eqns:
             prim = eqn.primitive
-            if any(isinstance(a, Var) and a in reduced for a in eqn.inputs):
-                return None          # a total is only known after the last block
-            if prim.name in _TOTAL and by_rows(eqn.inputs[0].aval):
+            if prim not in ELEMENTWISE and prim.name not in _POINTWISE and not (
+                    prim.name in _TOTAL and by_rows(eqn.inputs[0].aval)):
+                return None
+            if any(isinstance(a, Var) and a in late for a in eqn.inputs):
+                if by_rows(eqn.outputs[0].aval) or prim.name in _TOTAL:
+                    return None      # rows (or a total) from a total: a second pass
+                late.add(eqn.outputs[0])
+            elif prim.name in _TOTAL and by_rows(eqn.inputs[0].aval):
                 if eqn.params["axes"] != tuple(range(len(shape))):
                     return None
                 reduced.add(eqn.outputs[0])
-            elif prim not in ELEMENTWISE and prim.name not in _POINTWISE:
-                return None
+                late.add(eqn.outputs[0])
         row_bytes = max(a.dtype.itemsize for a in avals) * math.prod(shape[1:])
         rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
-        return cls(ir, by_rows, reduced, rows, shape[0]) if rows < shape[0] else None
+        return cls(ir, by_rows, reduced, late, rows, shape[0]) if rows < shape[0] else None
 
-    def __init__(self, ir: IR, by_rows, reduced, rows: int, length: int):
+    def __init__(self, ir: IR, by_rows, reduced, late, rows: int, length: int):
         self.ir = ir
         self.rows = rows
         self.length = length
         self.blocked = {v for v in ir.invars + ir.constvars if by_rows(v.aval)}
         self.steps = []        # (eqn, writer or None, is a row value, is a total)
+        self.after = []        # equations run once the totals are known
         for eqn in ir.eqns:
             out = eqn.outputs[0]
+            if out in late and out not in reduced:
+                self.after.append(eqn)
+                continue
             rowwise = by_rows(out.aval)
             if rowwise:
                 self.blocked.add(out)
@@ -265,20 +274,15 @@ class RowBlocks:
                     env[out] = eqn.primitive.impl(*values, **eqn.params)
                 if out in full:
                     full[out][start:stop] = env[out]
-        results = []
+        # The totals, then what is made of them; any other value is the same in every block.
+        env.update((var, var.aval.dtype.type(total)) for var, total in totals.items())
+        env.update(full)
+        for eqn in self.after:
+            values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+            env[eqn.outputs[0]] = eqn.primitive.impl(*values, **eqn.params)
         given = dict(inputs)
-        for atom in ir.outvars:
-            if type(atom) is Literal:
-                results.append(atom.val)
-            elif atom in given:
-                results.append(given[atom])
-            elif atom in full:
-                results.append(full[atom])
-            elif atom in totals:
-                results.append(atom.aval.dtype.type(totals[atom]))
-            else:              # the same in every block
-                results.append(env[atom])
-        return results
+        return [atom.val if type(atom) is Literal else given[atom] if atom in given
+                else env[atom] for atom in ir.outvars]
 
     @staticmethod
     def _accumulate(eqn, block, so_far):
