@@ -215,6 +215,7 @@ def plan(ir: IR):
 # Random primitives drawn as streams of words (``random_fold_in``, one block, and
 # ``random_permutation``, a sort, keep their NumPy implementations).
 _NATIVE = {"random_bits": "bits", "random_split": "split"}
+_RANDOM_STREAM_NAME = "kernel_" + hashlib.sha1(RANDOM_STREAM.encode()).hexdigest()[:16]
 
 
 def native_source(eqn) -> KernelSource:
@@ -225,9 +226,8 @@ def native_source(eqn) -> KernelSource:
     keys = int(np.prod(key.aval.shape[:-1], dtype=np.int64))
     # keys, words a key, the counters' tag
     sizes = [keys, out.aval.size // max(keys, 1), _TAGS[_NATIVE[eqn.primitive.name]]]
-    name = "kernel_" + hashlib.sha1(RANDOM_STREAM.encode()).hexdigest()[:16]
-    code = RANDOM_STREAM.replace("{name}", name)
-    return KernelSource(code, code, name, sizes, [key], [], [out], [])
+    code = RANDOM_STREAM.replace("{name}", _RANDOM_STREAM_NAME)
+    return KernelSource(code, code, _RANDOM_STREAM_NAME, sizes, [key], [], [out], [])
 
 
 # ------------------------------------------------------------------------ kernel source
@@ -280,23 +280,16 @@ def _accumulator_start(eqn, names) -> str:
     return f"{names[eqn.outputs[0]]} = {_start_value(eqn, dtype)}"
 
 
-def _accumulate_into(eqn, target: str, value: str) -> str:
-    """Fold ``value`` into the array element ``target``: a column reduction, in the output's
-    dtype, row after row (as NumPy's reduction over a leading axis adds, not pairwise)."""
+def _accumulate(eqn, target: str, value: str, local: bool = True) -> str:
+    """Fold ``value`` into the accumulator ``target``: a local (a total or a row, where float32
+    sums are kept in float64 -- see ``_accumulator_start``) or, not ``local``, an output
+    array's element (a column, in the output's dtype, row after row, as NumPy's reduction over
+    a leading axis adds)."""
     op = _TOTAL_REDUCTIONS[eqn.primitive.name]
     if op == "+":
-        return f"{target} += {value}"
+        widen = local and eqn.outputs[0].aval.dtype == np.float32
+        return f"{target} += {f'np.float64({value})' if widen else value}"
     return f"{target} = np.{'maximum' if op == 'max' else 'minimum'}({target}, {value})"
-
-
-def _accumulate(eqn, names) -> str:
-    acc, value = names[eqn.outputs[0]], names[eqn.inputs[0]]
-    op = _TOTAL_REDUCTIONS[eqn.primitive.name]
-    if op == "+" and eqn.outputs[0].aval.dtype == np.float32:
-        return f"{acc} += np.float64({value})"
-    if op == "+":
-        return f"{acc} += {value}"
-    return f"{acc} = np.{'maximum' if op == 'max' else 'minimum'}({acc}, {value})"
 
 
 def loop_nest(shape, input_shapes):
@@ -433,12 +426,13 @@ def kernel_source(kernel: Kernel, used_later: set, ir_names,
         for eqn in kernel.body:
             lines += [f"{pad}{comment(eqn)}", f"{pad}{_statement(eqn, names, read, fast_math)}"]
         for eqn in kernel.reductions + kernel.row_reductions:
-            lines += [f"{pad}{comment(eqn)}", f"{pad}{_accumulate(eqn, names)}"]
+            lines += [f"{pad}{comment(eqn)}",
+                      f"{pad}{_accumulate(eqn, names[eqn.outputs[0]], names[eqn.inputs[0]])}"]
         for eqn in kernel.column_reductions:
             if eqn.outputs[0] in out_names:
                 target = f"{out_names[eqn.outputs[0]]}[{column_index}]"
                 lines += [f"{pad}{comment(eqn)}",
-                          f"{pad}{_accumulate_into(eqn, target, names[eqn.inputs[0]])}"]
+                          f"{pad}{_accumulate(eqn, target, names[eqn.inputs[0]], False)}"]
         for var in array_outputs:
             if var not in row_outputs and var not in column_outputs:
                 lines.append(f"{pad}{out_names[var]}[{full_index}] = {names[var]}")

@@ -58,15 +58,22 @@ class ProgramSource:
                 sources[index] = codegen.native_source(step.eqn)
         # var -> its buffer's shape. A kernel's output is its buffer; a product is the
         # buffer or a view of it (the variable is rebound to what the product returns).
-        self.workspace = dict(_workspace(ir, self.steps, sources))
+        # Where the variable is the buffer, the workspace also keeps the flat view that
+        # kernels take (``self.flat``: var -> its name), made once rather than every call.
+        self.workspace, self.flat = {}, {}
+        for var, shape, is_buffer in _workspace(ir, self.steps, sources):
+            self.workspace[var] = shape
+            if is_buffer:
+                self.flat[var] = self._name(var) + "f"
         params = ", ".join(self._name(v) for v in ir.invars)
         lines = [f"def program({params}):"]
         if self.workspace:
-            buffers = [(shape, var.aval.dtype) for var, shape in self.workspace.items()]
+            buffers = [(shape, var.aval.dtype, var in self.flat)
+                       for var, shape in self.workspace.items()]
             self.namespace["_pool"] = []
-            self.namespace["_workspace"] = lambda: tuple(np.empty(shape, dtype)
-                                                         for shape, dtype in buffers)
-            names = ", ".join(self._name(var) for var in self.workspace)
+            self.namespace["_workspace"] = lambda: _allocate(buffers)
+            names = ", ".join(self._name(var) + (f", {self.flat[var]}" if var in self.flat
+                                                 else "") for var in self.workspace)
             lines += ["    _buffers = _pool.pop() if _pool else _workspace()",
                       f"    {names}, = _buffers"]
         for index, step in enumerate(self.steps):
@@ -101,6 +108,10 @@ class ProgramSource:
             self.names[var] = _python_name(len(self.names))
         return self.names[var]
 
+    def _flat(self, var) -> str:
+        """The flat C-order array a kernel takes for ``var``."""
+        return self.flat.get(var) or f"{self.names[var]}.reshape(-1)"
+
     def _read(self, atom) -> str:
         if isinstance(atom, Literal):
             return f"np.{np.asarray(atom.val).dtype.name}({codegen.literal_code(atom.val)})"
@@ -123,14 +134,14 @@ class ProgramSource:
         self.namespace.setdefault(source.name, None)   # filled in once compiled
         lines = [f"    # kernel {source.name}: " + ", ".join(e.primitive.name for e in eqns)]
         args = [] if is_scalar else [str(size) for size in source.loop_sizes]
-        args += [f"{self.names[var]}.reshape(-1)" for var in source.array_inputs]
+        args += [self._flat(var) for var in source.array_inputs]
         args += [self.names[v] for v in source.scalar_inputs]
         for var in source.array_outputs:
             self._name(var)
             if var not in self.workspace:
                 lines.append(f"    {self.names[var]} = np.empty({var.aval.shape!r}, "
                              f"np.{var.aval.dtype.name})")
-            args.append(f"{self.names[var]}.reshape(-1)")
+            args.append(self._flat(var))
         results = [self._name(v) for v in source.scalar_outputs]
         call = f"{source.name}({', '.join(args)})"
         if results:
@@ -150,6 +161,9 @@ class ProgramSource:
         inline = _inline_numpy(eqn, [self._read(a) for a in eqn.inputs])
         if inline is not None:
             lines.append(f"    {outs[0]} = {inline}")
+            if eqn.primitive.name == "reshape" and eqn.inputs[0] in self.flat:
+                # A reshape of a workspace buffer has the buffer's flat view.
+                self.flat[eqn.outputs[0]] = self.flat[eqn.inputs[0]]
             return lines + self._scalar_lines(eqn)
         key = f"call{len(self.namespace)}"
         impl = eqn.primitive.impl
@@ -172,9 +186,19 @@ class ProgramSource:
                 for v in eqn.outputs if v.aval.ndim == 0]
 
 
+def _allocate(buffers) -> tuple:
+    """A workspace: each buffer, followed by its flat view where kernels read it as one."""
+    arrays = []
+    for shape, dtype, flat in buffers:
+        arrays.append(np.empty(shape, dtype))
+        if flat:
+            arrays.append(arrays[-1].reshape(-1))
+    return tuple(arrays)
+
+
 def _workspace(ir: IR, steps, sources) -> list:
-    """``(var, buffer shape)`` for each array a kernel writes or a matrix product fills that no
-    output of ``ir`` can share memory with, in program order.
+    """``(var, buffer shape, whether var is the buffer)`` for each array a kernel writes or a
+    matrix product fills that no output of ``ir`` can share memory with, in program order.
 
     A kernel writes into arrays of its own, and so does a call that ``returns_new_array``; any
     other call (a reshape, a slice, ...) may return a view of an operand, so its outputs are
@@ -186,14 +210,14 @@ def _workspace(ir: IR, steps, sources) -> list:
         if index in sources:    # a kernel or a native step
             for var in sources[index].array_outputs:
                 shares[var] = {var}
-                written.append((var, var.aval.shape))
+                written.append((var, var.aval.shape, True))
             continue
         if is_matrix_product(step.eqn):
             var = step.eqn.outputs[0]
             plan = pair_plan(step.eqn.params["spec"], *(a.aval.shape for a in step.eqn.inputs))
             if plan.matmul_shape:   # not a dot product of vectors
                 shares[var] = {var}
-                written.append((var, plan.product_shape))
+                written.append((var, plan.product_shape, plan.perm_out is None))
             continue
         if returns_new_array(step.eqn):
             continue
@@ -206,7 +230,7 @@ def _workspace(ir: IR, steps, sources) -> list:
     for atom in ir.outvars:
         if isinstance(atom, Var):
             escaping |= shares.get(atom, set())
-    return [(var, shape) for var, shape in written if var not in escaping]
+    return [entry for entry in written if entry[0] not in escaping]
 
 
 def _inline_numpy(eqn, operands):

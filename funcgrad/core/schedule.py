@@ -25,12 +25,12 @@ import math
 import numpy as np
 
 from .ir import IR, Literal, Var
+from .primitive import ELEMENTWISE, REDUCTION
 
 # Smaller results are allocated afresh: below a few pages, reuse saves nothing.
 REUSE_BYTES = 1 << 16
 # Free arrays kept for reuse, per shape and dtype.
 _SPARE_LIMIT = 4
-_REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin")
 
 
 def _ufunc(eqn):
@@ -49,11 +49,10 @@ def is_matrix_product(eqn) -> bool:
 
 def returns_new_array(eqn) -> bool:
     """Whether ``eqn``'s implementation returns an array of its own, never a view of (or the
-    same object as) an operand: a ufunc, ``integer_pow``, a reduction over some axes, a matrix
-    product. Anything else may be a view, as far as a schedule knows."""
-    name = eqn.primitive.name
-    return (_ufunc(eqn) is not None or name == "integer_pow" or is_matrix_product(eqn)
-            or (name in _REDUCTIONS and bool(eqn.params["axes"])))
+    same object as) an operand: a ufunc, ``integer_pow``, a reduction, a matrix product.
+    Anything else may be a view, as far as a schedule knows."""
+    return (_ufunc(eqn) is not None or eqn.primitive in REDUCTION
+            or eqn.primitive.name == "integer_pow" or is_matrix_product(eqn))
 
 
 def _writer(eqn):
@@ -171,7 +170,8 @@ class Schedule:
 BLOCK_BYTES = 1 << 16
 BLOCKED_MIN_BYTES = 1 << 21           # smaller frames gain nothing from it
 _POINTWISE = ("stop_gradient", "retain_grad", "erf", "broadcast_to")
-_TOTAL = {"reduce_sum": np.add, "reduce_max": np.maximum, "reduce_min": np.minimum}
+# Reductions whose total is the same reduction of the blocks' totals.
+_TOTAL = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or")
 
 
 class RowBlocks:
@@ -187,7 +187,6 @@ class RowBlocks:
 
     @classmethod
     def plan(cls, ir: IR) -> RowBlocks | None:
-        from .primitive import ELEMENTWISE
         avals = [v.aval for v in ir.invars + ir.constvars] + [
             v.aval for e in ir.eqns for v in e.outputs]
         frame = max(avals, key=lambda a: a.size, default=None)
@@ -245,7 +244,7 @@ class RowBlocks:
     def run(self, args) -> list:
         ir, rows, length = self.ir, self.rows, self.length
         full = {v: np.empty(v.aval.shape, v.aval.dtype) for v in self.row_outputs}
-        totals: dict = {}
+        totals: dict = {}      # var -> (its reduction, the blocks' totals)
         buffers: dict = {}     # var -> the array its value takes in every block
         inputs = list(zip(ir.constvars, ir.consts)) + list(zip(ir.invars, args))
         env: dict = {}
@@ -256,7 +255,8 @@ class RowBlocks:
                 values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
                 out = eqn.outputs[0]
                 if total:
-                    totals[out] = self._accumulate(eqn, values[0], totals.get(out))
+                    totals.setdefault(out, (eqn.primitive, []))[1].append(
+                        eqn.primitive.impl(values[0], **eqn.params))
                     continue
                 if writer is not None:
                     if out in full:        # written in place: nothing to copy
@@ -274,8 +274,10 @@ class RowBlocks:
                     env[out] = eqn.primitive.impl(*values, **eqn.params)
                 if out in full:
                     full[out][start:stop] = env[out]
-        # The totals, then what is made of them; any other value is the same in every block.
-        env.update((var, var.aval.dtype.type(total)) for var, total in totals.items())
+        # The totals (each the same reduction of the blocks' totals), then what is made of
+        # them; any other value is the same in every block.
+        env.update((var, var.aval.dtype.type(prim.impl(np.array(parts), axes=(0,))))
+                   for var, (prim, parts) in totals.items())
         env.update(full)
         for eqn in self.after:
             values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
@@ -283,12 +285,3 @@ class RowBlocks:
         given = dict(inputs)
         return [atom.val if type(atom) is Literal else given[atom] if atom in given
                 else env[atom] for atom in ir.outvars]
-
-    @staticmethod
-    def _accumulate(eqn, block, so_far):
-        """A block's total combined with the blocks' before (sums of floats in float64,
-        of integers in their own type, wrapping around as NumPy's sum in that type does)."""
-        ufunc = _TOTAL[eqn.primitive.name]
-        dtype = np.float64 if ufunc is np.add and block.dtype.kind == "f" else block.dtype
-        value = ufunc.reduce(block, axis=None, dtype=dtype)
-        return value if so_far is None else ufunc(so_far, value)

@@ -136,23 +136,23 @@ def _compile_entry(entry: _Entry, who: str) -> None:
 def _submit(entry: _Entry, who: str) -> None:
     """Start compiling ``entry`` (once; in the calling thread with ``FUNCGRAD_JIT=sync``)."""
     global _worker, _in_flight
+    sync = os.environ.get("FUNCGRAD_JIT") == "sync"
     with _worker_lock:
         if entry.submitted:
             return
         entry.submitted = True
-    if os.environ.get("FUNCGRAD_JIT") == "sync":
+        if not sync:
+            if _worker is None:
+                _worker = threading.Thread(target=_compile_loop, name="funcgrad-compile",
+                                           daemon=True)
+                _worker.start()
+            _in_flight += 1
+            _work.put((entry, who))
+    if sync:
         try:
             _compile_entry(entry, who)
         finally:
             entry.done.set()
-        return
-    with _worker_lock:
-        if _worker is None:
-            _worker = threading.Thread(target=_compile_loop, name="funcgrad-compile",
-                                       daemon=True)
-            _worker.start()
-        _in_flight += 1
-    _work.put((entry, who))
 
 
 class Jitted:
@@ -302,7 +302,8 @@ class Jitted:
             # each let the compile thread take the GIL, for up to a switch interval (5 ms).
             outs = entry.schedule.run(leaves, blocks=not _in_flight)
         finally:
-            _submit(entry, self._who)
+            if not entry.submitted:
+                _submit(entry, self._who)
         return entry.out_tree.unflatten([_args.to_user(x) for x in outs])
 
     def compile(self, *args, **kwargs) -> Jitted:
