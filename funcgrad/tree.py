@@ -39,6 +39,22 @@ class _NodeType:
         self.keys = keys or (lambda aux, n: range(n))  # path keys of the children
         self.fmt = fmt or _fmt_custom                   # (aux, child reprs) -> str
 
+    def __reduce__(self):
+        # Pickled as its class: unpickling finds the node type of that class in the receiving
+        # process, so treedefs stay comparable by identity there (and cross processes).
+        return _node_type_of, (self.cls,)
+
+
+def _node_type_of(cls: type) -> _NodeType:
+    h = _cache.get(cls, _MISS)
+    if h is _MISS:
+        h = _classify(cls)
+    if h is None:
+        raise TypeError(f"tree: cannot unpickle a treedef with a node of type "
+                        f"{cls.__module__}.{cls.__qualname__}: it is not a registered pytree "
+                        "node type in this process (call funcgrad.tree.register first)")
+    return h
+
 
 def _fmt_custom(h, aux, parts):
     return f"CustomNode({h.cls.__qualname__}[{aux!r}], [{', '.join(parts)}])"
@@ -169,6 +185,9 @@ class PyTreeDef:
 
     def __repr__(self) -> str:
         return f"PyTreeDef({_repr(self._node)})"
+
+    def __reduce__(self):   # the generated builder is not pickled; it is made again on use
+        return PyTreeDef, (self._node, self.num_leaves, self._mode)
 
     def unflatten(self, leaves: Iterable[Any]) -> Any:
         """Same as ``unflatten(self, leaves)``."""

@@ -6,6 +6,11 @@ same kernel imports the same file and numba loads its machine code from ``__pyca
 beside it (numba keys that on the CPU too). Files are written atomically (a temporary file, then
 ``os.replace``), so processes compiling the same kernel at once do not see half a file; a
 corrupt or foreign cache entry makes the load fail, and the kernel is then rebuilt from scratch.
+
+A cached entry is Python source that gets imported, so the directory is trusted only when no
+one else can write into it: it is created private (mode 0700), and one that is not owned by
+the user or is writable by group or others (or whose ``__pycache__`` is) is neither read nor
+written. Kernels are then compiled in memory, for this process only, after one warning.
 """
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import threading
+import types
+import warnings
 
 import numpy as np
 
@@ -25,12 +33,53 @@ _lock = threading.Lock()
 _kernels: dict = {}           # module hash -> dispatcher (compiled in this process)
 
 
-def cache_dir() -> str:
-    """``FUNCGRAD_CACHE_DIR``, else ``~/.cache/funcgrad``."""
-    path = os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
+def _configured_dir() -> str:
+    return os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "funcgrad")
-    os.makedirs(path, exist_ok=True)
-    return path
+
+
+_distrusted: set = set()   # directories already warned about
+
+
+def cache_dir() -> str | None:
+    """``FUNCGRAD_CACHE_DIR``, else ``~/.cache/funcgrad`` (created with mode 0700), or None
+    where that directory is not trusted (see the module's docstring; one warning each)."""
+    path = _configured_dir()
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        problem = _distrust(path)
+    except OSError as error:
+        problem = f"cannot be used ({error.strerror or error})"
+    if problem is None:
+        return path
+    with _lock:
+        first = path not in _distrusted
+        _distrusted.add(path)
+    if first:
+        warnings.warn(
+            f"funcgrad: the kernel cache directory {path} {problem}. Cached kernels are Python "
+            "source that funcgrad imports, so it neither loads from nor writes to it: kernels "
+            "are compiled in memory for this process. Make the directory private to you "
+            "(chmod 700; owned by you) or point FUNCGRAD_CACHE_DIR at one that is.",
+            RuntimeWarning, stacklevel=2)
+    return None
+
+
+def _distrust(path: str) -> str | None:
+    """Why ``path`` may hold files written by someone else, or None if it cannot."""
+    for directory, what in ((path, "is"), (os.path.join(path, "__pycache__"),
+                                           "has a __pycache__ that is")):
+        try:
+            info = os.stat(directory)
+        except FileNotFoundError:
+            continue   # numba makes ``__pycache__`` on its first write
+        if not stat.S_ISDIR(info.st_mode):
+            return f"{what} not a directory"
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            return f"{what} owned by user id {info.st_uid}, not by you"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"{what} writable by other users (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
 
 
 def _versions() -> str:
@@ -50,7 +99,7 @@ def fastmath_flags():
     return False if exact_math() else {"reassoc", "contract"}
 
 
-def module_text(kernel_source: str, parallel: bool = False) -> str:
+def module_text(kernel_source: str, parallel: bool = False, cache: bool = True) -> str:
     flags = fastmath_flags()
     # Sorted, so that the text (and so the cache key) is the same in every process.
     flags = "{" + ", ".join(repr(f) for f in sorted(flags)) + "}" if flags else "False"
@@ -59,7 +108,7 @@ def module_text(kernel_source: str, parallel: bool = False) -> str:
             + ("from funcgrad.backend import fastmath as _fm\n" if "_fm." in kernel_source
                else "") +
             f"{HELPERS}\n\n"
-            f"@numba.njit(cache=True, error_model='numpy', fastmath={flags}"
+            f"@numba.njit(cache={cache}, error_model='numpy', fastmath={flags}"
             f"{', parallel=True' if parallel else ''})\n"
             f"{kernel_source}")
 
@@ -98,29 +147,41 @@ def signature_of(kernel_source, is_scalar_kernel: bool):
 
 def compile_kernel(kernel_source, is_scalar_kernel: bool):
     """The numba dispatcher of ``kernel_source``, compiled for its argument types."""
-    text = module_text(kernel_source.code, kernel_source.parallel)
+    directory = cache_dir()
+    text = module_text(kernel_source.code, kernel_source.parallel, cache=directory is not None)
     digest = hashlib.sha256(text.encode()).hexdigest()[:24]
     with _lock:
         dispatcher = _kernels.get(digest)
     if dispatcher is not None:
         return dispatcher
     name = f"fg_{digest}"
-    directory = cache_dir()
+    signature = signature_of(kernel_source, is_scalar_kernel)
+    if directory is None:   # an untrusted cache: this process's memory only
+        module = types.ModuleType(name)
+        exec(compile(text, f"<funcgrad kernel {name}>", "exec"), module.__dict__)
+        dispatcher = getattr(module, kernel_source.name)
+        dispatcher.compile(signature)
+    else:
+        dispatcher = _load(directory, name, text, kernel_source.name, signature)
+    with _lock:
+        _kernels[digest] = dispatcher
+    return dispatcher
+
+
+def _load(directory: str, name: str, text: str, function: str, signature):
+    """The dispatcher ``function`` of the cached module ``name``, written first if missing."""
     path = os.path.join(directory, name + ".py")
     if not os.path.exists(path):
         _write_atomically(path, text)
-    signature = signature_of(kernel_source, is_scalar_kernel)
     try:
-        dispatcher = getattr(_import(path, name), kernel_source.name)
+        dispatcher = getattr(_import(path, name), function)
         dispatcher.compile(signature)
     except Exception:
         # A corrupt or foreign entry (a truncated file, a broken numba index): rebuild it.
         _discard(directory, name)
         _write_atomically(path, text)
-        dispatcher = getattr(_import(path, name), kernel_source.name)
+        dispatcher = getattr(_import(path, name), function)
         dispatcher.compile(signature)
-    with _lock:
-        _kernels[digest] = dispatcher
     return dispatcher
 
 
@@ -137,7 +198,7 @@ def _discard(directory: str, name: str) -> None:
 
 def clear_cache(directory: str | None = None) -> None:
     """Delete every cached kernel (the directory is recreated empty)."""
-    directory = directory or cache_dir()
+    directory = directory or _configured_dir()
     shutil.rmtree(directory, ignore_errors=True)
     with _lock:
         _kernels.clear()

@@ -74,8 +74,9 @@ class ProgramSource:
             self.namespace["_workspace"] = lambda: _allocate(buffers)
             names = ", ".join(self._name(var) + (f", {self.flat[var]}" if var in self.flat
                                                  else "") for var in self.workspace)
-            lines += ["    _buffers = _pool.pop() if _pool else _workspace()",
-                      f"    {names}, = _buffers"]
+            # ``pop`` is atomic; a test of ``_pool`` before it would race with other threads.
+            lines += ["    try:", "        _buffers = _pool.pop()", "    except IndexError:",
+                      "        _buffers = _workspace()", f"    {names}, = _buffers"]
         for index, step in enumerate(self.steps):
             if step.kernel is not None:
                 lines += self._kernel_lines(sources[index], step.kernel.eqns(),

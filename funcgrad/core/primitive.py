@@ -75,10 +75,10 @@ class Primitive:
             if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
                 trace = arg._trace
         if trace is None:
-            if _trace_stack and self.stage_constants:
+            if self.stage_constants and tracing():
                 # A concrete broadcast would become a large constant of the IR (and of
                 # compiled code): record it instead, as a fusable op on a small input.
-                return _trace_stack[-1].process(self, args, params)
+                return innermost_trace().process(self, args, params)
             try:
                 return self.impl(*args, **params)
             except (ValueError, IndexError, TypeError):
@@ -104,4 +104,4 @@ class Primitive:
         return self.name
 
 
-from .trace import Tracer, _trace_stack  # noqa: E402  (the trace module needs Primitive defined first)
+from .trace import Tracer, innermost_trace, tracing  # noqa: E402  (the trace module needs Primitive defined first)

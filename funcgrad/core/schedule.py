@@ -147,9 +147,9 @@ class Schedule:
             if buffer is not None:
                 env[eqn.outputs[0]] = writer(values, buffer)
             elif eqn.primitive.multiple_results:
-                env.update(zip(eqn.outputs, eqn.primitive.bind(*values, **eqn.params)))
-            else:
-                env[eqn.outputs[0]] = eqn.primitive.bind(*values, **eqn.params)
+                env.update(zip(eqn.outputs, eqn.primitive.impl(*values, **eqn.params)))
+            else:   # ``impl``, not ``bind``: a call inside some trace computes, not records
+                env[eqn.outputs[0]] = eqn.primitive.impl(*values, **eqn.params)
             for var in recycled:
                 value = env[var]
                 if type(value) is np.ndarray and value is not buffer:

@@ -6,8 +6,15 @@ arguments; a tracer of an enclosing trace that reaches an inner one (a closure) 
 constant of the inner IR. That is what keeps nested derivatives free of perturbation
 confusion: each level differentiates only its own inputs. A primitive bound to concrete
 arrays only is evaluated on the spot (constant folding).
+
+The stack belongs to the thread (as JAX keeps its trace state thread-local): any number of
+threads trace, differentiate and call jitted functions at once, each in traces of its own, and
+a trace records only the equations bound in the thread that made it.
 """
 from __future__ import annotations
+
+import contextlib
+import threading
 
 import numpy as np
 
@@ -21,7 +28,37 @@ from .errors import (
 )
 from .ir import IR, Eqn, Literal, Var
 
-_trace_stack: list[IRTrace] = []
+
+
+class _ThreadState(threading.local):
+    """Each thread's stack of traces, innermost last."""
+
+    def __init__(self):
+        self.stack: list[IRTrace] = []
+
+
+_state = _ThreadState()
+
+
+def tracing() -> bool:
+    """Whether this thread is inside a transformation's trace."""
+    return bool(_state.stack)
+
+
+def innermost_trace() -> IRTrace:
+    return _state.stack[-1]
+
+
+@contextlib.contextmanager
+def outside_traces():
+    """Run the body as if no transformation were tracing in this thread: primitives bound
+    to concrete values compute instead of being recorded (the stack is restored after)."""
+    saved = _state.stack
+    _state.stack = []
+    try:
+        yield
+    finally:
+        _state.stack = saved
 
 
 class Tracer:
@@ -118,6 +155,7 @@ class IRTrace:
     def __init__(self, level: int, values: dict | None = None):
         self.level = level
         self.active = True
+        self.thread = threading.get_ident()   # the only thread that may record into it
         self.invars: list[Var] = []
         self.eqns: list[Eqn] = []
         self.constvars: list[Var] = []
@@ -137,6 +175,8 @@ class IRTrace:
                 return value._var
             if not value._trace.active:
                 raise _escaped(value)
+            if value._trace.thread != self.thread:
+                raise _foreign(value)
         else:
             value = value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value)
             if value.ndim == 0:
@@ -155,8 +195,9 @@ class IRTrace:
         return var
 
     def process(self, prim, args, params):
-        if not self.active:
-            raise _escaped(next(a for a in args if isinstance(a, Tracer)))
+        if not self.active or self.thread != threading.get_ident():
+            tracer = next(a for a in args if isinstance(a, Tracer) and a._trace is self)
+            raise _escaped(tracer) if not self.active else _foreign(tracer)
         inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                   for a in args]
         try:
@@ -183,12 +224,8 @@ class IRTrace:
             return prim.impl(*args, **params)
         # A primitive with sub-programs binds their equations: outside every trace, as
         # they would be bound in that second pass, or they would be recorded here.
-        stack = _trace_stack[:]
-        _trace_stack.clear()
-        try:
+        with outside_traces():
             return prim.bind(*args, **params)
-        finally:
-            _trace_stack.extend(stack)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:
@@ -198,8 +235,16 @@ def _escaped(tracer: Tracer) -> EscapedTracerError:
         "from the function instead."))
 
 
+def _foreign(tracer: Tracer) -> EscapedTracerError:
+    return EscapedTracerError(at_user_line(
+        f"{tracer._describe()} belongs to a transformation running in another thread: each "
+        "thread traces its own values. Pass concrete arrays between threads (the results of "
+        "transformed functions), not values seen inside a transformed function."))
+
+
 def current_level() -> int:
-    return _trace_stack[-1].level if _trace_stack else 0
+    stack = _state.stack
+    return stack[-1].level if stack else 0
 
 
 def trace_to_ir(flat_fun, in_avals, origins=None) -> IR:
@@ -212,14 +257,15 @@ def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict | None]:
     NumPy scalars) while recording it: returns the IR and the value of each of its variables,
     or None instead where values could not be had (inside another trace, or a tracer of one
     as a constant)."""
-    values = {} if not _trace_stack else None   # only outside every other trace
+    values = {} if not _state.stack else None   # only outside every other trace
     trace = IRTrace(current_level() + 1, values)
     ir = _record(trace, flat_fun, in_avals, None, args)
     return ir, trace.values
 
 
 def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
-    _trace_stack.append(trace)
+    stack = _state.stack
+    stack.append(trace)
     try:
         tracers = [trace.new_input(aval, origins[i] if origins else "an argument")
                    for i, aval in enumerate(in_avals)]
@@ -228,7 +274,7 @@ def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
         outs = flat_fun(*tracers)
         outvars = [trace.atom(out) for out in outs]
     finally:
-        _trace_stack.pop()
+        stack.pop()
         trace.active = False
     return IR(trace.constvars, trace.consts, trace.invars, trace.eqns, outvars)
 
@@ -254,6 +300,25 @@ def eval_ir(ir: IR, args, consts=None, env=None) -> list:
         else:
             env[eqn.outputs[0]] = out
     return [atom.val if type(atom) is Literal else env[atom] for atom in ir.outvars]
+
+
+def evaluate(ir: IR, args) -> list:
+    """Run ``ir`` on NumPy arrays through each primitive's ``impl``: a primitive's ``impl``
+    that runs a sub-program does it this way.
+
+    Not through ``bind``: a primitive evaluated while some function is being traced in this
+    thread (a constant loop) must compute, not record into that trace.
+    """
+    env = dict(zip(ir.constvars, ir.consts))
+    env.update(zip(ir.invars, args))
+    for eqn in ir.eqns:
+        out = eqn.primitive.impl(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
+                                 **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outputs, out))
+        else:
+            env[eqn.outputs[0]] = out
+    return [a.val if type(a) is Literal else env[a] for a in ir.outvars]
 
 
 def is_tracer(value) -> bool:

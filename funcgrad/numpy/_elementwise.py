@@ -255,3 +255,14 @@ def fmin(x, y):
     if not is_traced(x, y):
         return np.fmin(x, y)
     return where(isnan(y), x, where(isnan(x), y, minimum(x, y)))
+
+
+def _root(s, exponent=None):
+    """``sqrt(s)`` (or ``s ** exponent``), with value 0 and a zero derivative where ``s == 0``
+    (norms, ``std``): at zero the true derivative is 0 or does not exist, and 0 is always a
+    subgradient. The inner ``where`` keeps the root's infinite slope out of the derivative.
+    """
+    zero = equal(s, 0)
+    safe = where(zero, 1, s)
+    root = sqrt(safe) if exponent is None else power(safe, exponent)
+    return where(zero, 0, root)

@@ -10,6 +10,7 @@ from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import structural as st
 from ._core import cast, normalize_axes
+from ._elementwise import _root
 
 _sum_dtype_cache: dict = {}
 
@@ -78,10 +79,15 @@ def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
 
 
 def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
-    """``numpy.std``: the square root of ``var``."""
+    """``numpy.std``: the square root of ``var``.
+
+    Where the spread is zero the derivative is zero: the true one for a single element (``std``
+    is constant there), a subgradient otherwise (as for ``linalg.norm`` at zero), never the
+    ``0 * inf = nan`` of the square root's slope.
+    """
     if not isinstance(a, Tracer):
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    return ew.sqrt(var(a, axis, dtype, ddof, keepdims))
+    return _root(var(a, axis, dtype, ddof, keepdims))
 
 
 def _extremum(numpy_fn, op, who):

@@ -39,7 +39,7 @@ from ..core.errors import ShapeError, at_user_line
 from ..ops import linalg as la
 from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, normalize_axes
-from ._elementwise import abs, equal, maximum, not_equal, power, sqrt, where
+from ._elementwise import _root, abs, equal, maximum, not_equal, power, sqrt, where
 from ._reductions import max, min, sum
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "norm", "LinAlgError",
@@ -197,17 +197,6 @@ def eigh(a, UPLO: str = "L"):
 
 
 # ---------------------------------------------------------------------------------- norm
-
-def _root(s, exponent=None):
-    """``sqrt(s)`` (or ``s ** exponent``), with value 0 and a zero derivative where ``s == 0``.
-
-    The inner ``where`` keeps the root's infinite slope at zero out of the derivative.
-    """
-    zero = equal(s, 0)
-    safe = where(zero, 1, s)
-    root = sqrt(safe) if exponent is None else power(safe, exponent)
-    return where(zero, 0, root)
-
 
 def _singular_values(x, row_axis: int, col_axis: int):
     """The singular values of the matrices on ``(row_axis, col_axis)``, last axis: the square

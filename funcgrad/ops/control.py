@@ -31,7 +31,7 @@ from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError, at_user_line
 from ..core.ir import IR, Literal, Var, dead_code_elimination
 from ..core.primitive import Primitive
-from ..core.trace import Tracer, trace_to_ir
+from ..core.trace import Tracer, evaluate, trace_to_ir
 from . import elementwise as ew
 from . import reduction as red
 from . import structural as st
@@ -71,23 +71,6 @@ def share_constants(programs) -> tuple[list, list]:
                                                          other.invars[:count]]
         shared.append(IR([], [], leading + ir.invars[len(own):], ir.eqns, ir.outvars))
     return shared, consts
-
-
-def evaluate(ir: IR, args) -> list:
-    """Run a closed sub-program on NumPy arrays through each primitive's ``impl``.
-
-    Not through ``bind``: a control-flow primitive evaluated while some other function is being
-    traced (a constant loop) must compute, not record into that trace.
-    """
-    env = dict(zip(ir.invars, args))
-    for eqn in ir.eqns:
-        out = eqn.primitive.impl(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
-                                 **eqn.params)
-        if eqn.primitive.multiple_results:
-            env.update(zip(eqn.outputs, out))
-        else:
-            env[eqn.outputs[0]] = out
-    return [a.val if type(a) is Literal else env[a] for a in ir.outvars]
 
 
 def _split(values, sizes) -> list[list]:

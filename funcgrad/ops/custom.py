@@ -16,7 +16,7 @@ from ..core.aval import ShapedArray, aval_of
 from ..core.errors import ShapeError, at_user_line
 from ..core.ir import IR, Eqn, Var
 from ..core.primitive import Primitive
-from ..core.trace import Tracer, eval_ir, trace_to_ir
+from ..core.trace import Tracer, evaluate, trace_to_ir
 from . import structural as st
 
 
@@ -95,7 +95,7 @@ class BatchedRule(_Rule):
 # ``return f(x), x``) without tracing itself again and again.
 
 custom_vjp_call_p = Primitive("custom_vjp_call", "special", multiple_results=True)
-custom_vjp_call_p.impl = lambda *operands, fun_ir, fwd, bwd, num_consts, name: eval_ir(
+custom_vjp_call_p.impl = lambda *operands, fun_ir, fwd, bwd, num_consts, name: evaluate(
     fun_ir, operands)
 custom_vjp_call_p.abstract_eval = lambda *avals, fun_ir, fwd, bwd, num_consts, name: (
     _check_operands(f"custom_vjp_call of '{name}'", fun_ir, avals))
@@ -160,7 +160,7 @@ def custom_vjp_call(operands, fun_ir: IR, fwd, bwd, num_consts: int, name: str) 
 # block's intermediates just before they are needed.
 
 checkpoint_p = Primitive("checkpoint", "special", multiple_results=True)
-checkpoint_p.impl = lambda *operands, block: eval_ir(block, operands)
+checkpoint_p.impl = lambda *operands, block: evaluate(block, operands)
 checkpoint_p.abstract_eval = lambda *avals, block: _check_operands("checkpoint", block, avals)
 
 

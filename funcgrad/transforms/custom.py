@@ -16,7 +16,7 @@ import numpy as np
 from .. import tree
 from ..core.errors import at_user_line
 from ..core.ir import dead_code_elimination
-from ..core.trace import Tracer, _trace_stack, eval_ir, trace_to_ir
+from ..core.trace import Tracer, eval_ir, trace_to_ir, tracing
 from ..ops import custom as ops
 from ..ops import elementwise as ew
 from . import _args
@@ -134,7 +134,7 @@ class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
             raise AttributeError(f"custom_vjp function '{self._name}' has no rule: call "
                                  f"{self._name}.defvjp(fwd, bwd) before calling it")
         args = self._positional(args, kwargs)
-        if not _trace_stack:   # no transformation is running: nothing to differentiate
+        if not tracing():   # no transformation is running: nothing to differentiate
             return self.fun(*args)
         nondiff = {_args.normalize_argnums(i, len(args), f"custom_vjp '{self._name}'")[0]
                    for i in self.nondiff_argnums}
@@ -288,7 +288,7 @@ def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, 
 
     @functools.wraps(fun)
     def checkpointed(*args, **kwargs):
-        if not _trace_stack:   # no transformation is running: nothing to recompute
+        if not tracing():   # no transformation is running: nothing to recompute
             return fun(*args, **kwargs)
         statics = set(_args.normalize_argnums(static, len(args), who)) if static else set()
         leaves, in_tree = tree.flatten(([a for i, a in enumerate(args) if i not in statics],

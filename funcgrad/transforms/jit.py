@@ -214,9 +214,12 @@ class Jitted:
         key = (in_tree, static_values, signature)
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._trace(args, kwargs, statics, leaves, in_tree)
-            self._note_recompile(key)
-            self._entries[key] = entry
+            # Published only once its trace has finished. Threads that trace one signature at
+            # once all finish; the first to publish wins, and the others use its entry.
+            traced = self._trace(args, kwargs, statics, leaves, in_tree)
+            entry = self._entries.setdefault(key, traced)
+            if entry is traced:
+                self._note_recompile(key)
             if os.environ.get("FUNCGRAD_JIT") == "sync":
                 _submit(entry, self._who)   # no tiers: native code from the first call on
         return entry, leaves
@@ -241,11 +244,12 @@ class Jitted:
         return _Entry(ir, out_trees[0])
 
     def _note_recompile(self, key):
-        if not self._entries:
+        earlier = [k for k in list(self._entries) if k != key]   # a copy: threads add entries
+        if not earlier:
             return
         in_tree, static_values, signature = key
         reasons = []
-        for old_tree, old_statics, old_signature in self._entries:
+        for old_tree, old_statics, old_signature in earlier:
             if old_tree != in_tree:
                 reasons.append(f"argument structure {old_tree} -> {in_tree}")
             elif old_statics != static_values:
