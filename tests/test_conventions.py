@@ -362,6 +362,11 @@ NO_NAN = [
     ("sinc_at_zero", fnp.sinc, 0.0, [0.0, -math.pi ** 2 / 3, 0.0]),
     ("x_times_abs", lambda x: x * fnp.abs(x), 0.0, [0.0]),
     ("arctan2_on_axis", lambda x: fnp.arctan2(x, 1.0), 0.0, [1.0, 0.0, -2.0]),
+    # std of one element is constant (HIPS autograd's test_std): no 0 * inf from the root.
+    ("std_of_one_element", lambda x: fnp.std(fnp.reshape(x, (1,))), 2.0, [0.0, 0.0, 0.0]),
+    ("std_along_a_length_one_axis",
+     lambda x: fnp.sum(fnp.std(fnp.stack([x, x * x])[:, None], axis=1)), 1.5, [0.0, 0.0]),
+    ("std_plus_x", lambda x: x + fnp.std(fnp.reshape(x * x, (1, 1))), -1.0, [1.0, 0.0]),
 ]
 
 

@@ -1,6 +1,7 @@
 """fg.jit: same numbers as the interpreter, composition with every transform, caches, and
 failure handling. numba compiles are few and small: programs are shared between tests."""
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -539,3 +540,59 @@ def test_random_programs_interpreted_by_blocks_or_by_equations_match_eval_ir():
             for g, e in zip(got, expected):
                 np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
     assert paths == {True, False}
+
+
+# ------------------------------------------------------------------ the cache's trust
+_EXPECTED_CHILD_VALUE = np.cos(0.25) * np.exp(0.125) + 0.5 * np.sin(0.25) * np.exp(0.125)
+
+
+def test_a_new_cache_directory_is_private(tmp_path):
+    cache = tmp_path / "made" / "cache"
+    value, _, stderr = _run_child(cache)
+    assert value == pytest.approx(_EXPECTED_CHILD_VALUE)
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+    assert "kernel cache" not in stderr
+
+
+def test_a_cache_writable_by_others_is_not_loaded_from(tmp_path):
+    _run_child(tmp_path)   # a trusted run fills the cache ...
+    planted = 0
+    for name in os.listdir(tmp_path):
+        if name.startswith("fg_") and name.endswith(".py"):   # ... then someone plants code
+            with open(tmp_path / name, "w") as file:
+                file.write("raise SystemExit('a planted cache entry was imported')\n")
+            planted += 1
+    assert planted
+    os.chmod(tmp_path, 0o777)
+    value, hits, stderr = _run_child(tmp_path)
+    assert value == pytest.approx(_EXPECTED_CHILD_VALUE) and hits == 0
+    assert stderr.count("kernel cache directory") == 1, stderr   # one warning
+    assert "writable by other users (mode 777)" in stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a directory to another user needs root")
+def test_a_cache_owned_by_another_user_is_not_used(tmp_path):
+    cache = tmp_path / "theirs"
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 65534, 65534)   # nobody
+    value, hits, stderr = _run_child(cache)
+    assert value == pytest.approx(_EXPECTED_CHILD_VALUE) and hits == 0
+    assert "owned by user id 65534, not by you" in stderr
+    assert not os.listdir(cache)    # nothing written there either
+
+
+def test_an_untrusted_cache_warns_once_per_directory(tmp_path, monkeypatch):
+    from funcgrad.backend import compiler
+
+    (tmp_path / "__pycache__").mkdir()
+    os.chmod(tmp_path / "__pycache__", 0o775)   # group-writable, inside a private directory
+    monkeypatch.setenv("FUNCGRAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiler, "_distrusted", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert compiler.cache_dir() is None
+        assert compiler.cache_dir() is None
+    assert len(caught) == 1 and "__pycache__ that is writable" in str(caught[0].message)
+    os.chmod(tmp_path / "__pycache__", 0o755)
+    assert compiler.cache_dir() == str(tmp_path)

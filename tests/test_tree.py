@@ -1,5 +1,8 @@
 """Tests for funcgrad.tree (pytrees)."""
 import collections
+import pickle
+import subprocess
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -285,3 +288,47 @@ def test_builders_rebuild_every_node_kind_and_very_deep_or_wide_trees():
     for t in (deep, wide):
         leaves, td = tree.flatten(t)
         assert tree.unflatten(td, leaves) == t and td.builder()(leaves) == t
+
+
+# ------------------------------------------------------------------------------ pickling
+_Fields = collections.namedtuple("_Fields", "x y")
+PICKLED = [1.0, (1.0, 2.0), [1, (2, None)], {"b": [1.0], "a": (2.0, {"c": None})},
+           collections.OrderedDict(z=1, a=2), collections.defaultdict(list, k=(1, 2)),
+           _Fields(1, [2, 3])]
+
+
+@pytest.mark.parametrize("value", PICKLED, ids=lambda v: type(v).__name__)
+def test_treedefs_pickle(value):
+    leaves, treedef = tree.flatten(value)
+    treedef.builder()   # a generated builder is made again, not pickled
+    again = pickle.loads(pickle.dumps(treedef))
+    assert again == treedef and hash(again) == hash(treedef)
+    assert repr(again) == repr(treedef)
+    assert tree.unflatten(again, leaves) == tree.unflatten(treedef, leaves)
+    assert again.builder()(leaves) == treedef.builder()(leaves)
+
+
+def test_treedefs_cross_processes():
+    treedef = tree.structure({"params": [(1.0, 2.0), None], "state": collections.OrderedDict(a=3)})
+    child = ("import pickle, sys; from funcgrad import tree; td = pickle.load(sys.stdin.buffer); "
+             "sys.stdout.buffer.write(pickle.dumps((td, tree.unflatten(td, [10, 20, 30]))))")
+    done = subprocess.run([sys.executable, "-c", child], input=pickle.dumps(treedef),
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    back, rebuilt = pickle.loads(done.stdout)
+    assert back == treedef   # and back again
+    assert rebuilt == {"params": [(10, 20), None], "state": collections.OrderedDict(a=30)}
+    assert type(rebuilt["state"]) is collections.OrderedDict
+
+
+class _Unregistered:
+    pass
+
+
+def test_a_treedef_of_an_unregistered_class_names_it_when_unpickled():
+    tree.register(_Unregistered, lambda b: ((), None), lambda aux, children: _Unregistered())
+    data = pickle.dumps(tree.structure(_Unregistered()))
+    del tree._registry[_Unregistered]
+    tree._cache.pop(_Unregistered)
+    with pytest.raises(TypeError, match="_Unregistered: it is not a registered pytree node"):
+        pickle.loads(data)

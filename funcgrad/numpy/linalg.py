@@ -5,8 +5,12 @@ axes (``(..., n, n)``) and dtypes (integers compute in float64, float32 stays fl
 concrete inputs each function is NumPy's own. Real arrays only.
 
 - ``cholesky`` and ``eigh`` read one triangle of the matrix, as NumPy does (the lower one by
-  default): their derivatives are those of the symmetric matrix that triangle defines, and a
-  gradient with respect to the input lies in that triangle.
+  default), also when the input is not symmetric: they are functions of that triangle alone,
+  and their derivatives are the exact derivatives of those functions, so a gradient with
+  respect to the input lies in that triangle (an off-diagonal entry carries both of the
+  symmetric matrix's). ``torch.linalg.eigh`` reads the same triangle but returns the symmetric
+  gradient: it is the symmetric part of funcgrad's, and the two agree on every symmetric
+  direction (``jvp``).
 - ``eigh``: derivatives need distinct eigenvalues. At a repeated eigenvalue the eigenvectors
   are not unique and their derivatives come out ``inf``/``nan``; gradients of functions of the
   eigenvalues alone stay finite (first order).
