@@ -196,7 +196,7 @@ def test_overlapping_traces_in_two_threads_stay_apart(kinds):
         np.testing.assert_allclose(result, expected[kind], rtol=1e-15)
     # The jit entries made during the overlap are not poisoned: later calls, interpreted and
     # native, are right too.
-    for kind, jitted in zip(kinds, (first_jit, second_jit)):
+    for jitted in (first_jit, second_jit):
         if jitted is not None:
             assert all(not any(isinstance(c, trace.Tracer) for c in entry.ir.consts)
                        for entry in jitted.jitted._entries.values())

@@ -29,7 +29,6 @@ from .errors import (
 from .ir import IR, Eqn, Literal, Var
 
 
-
 class _ThreadState(threading.local):
     """Each thread's stack of traces, innermost last."""
 

@@ -43,7 +43,7 @@ from ..core.errors import ShapeError, at_user_line
 from ..ops import linalg as la
 from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, normalize_axes
-from ._elementwise import _root, abs, equal, maximum, not_equal, power, sqrt, where
+from ._elementwise import _root, abs, maximum, not_equal, power
 from ._reductions import max, min, sum
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "norm", "LinAlgError",

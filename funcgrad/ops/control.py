@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError, at_user_line
-from ..core.ir import IR, Literal, Var, dead_code_elimination
+from ..core.ir import IR, Var, dead_code_elimination
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, evaluate, trace_to_ir
 from . import elementwise as ew
