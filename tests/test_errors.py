@@ -8,36 +8,49 @@ import funcgrad.numpy as fnp
 from funcgrad.core.primitive import ALL_PRIMITIVES, ELEMENTWISE, MissingRuleError, Primitive
 
 
-def test_python_if_on_a_traced_value():
+@pytest.mark.parametrize("transform, x", [
+    (fg.jit, 1.0), (lambda f: fg.jit(fg.grad(f)), 1.0), (fg.vmap, np.ones(2)),
+    (lambda f: fg.vmap(fg.grad(f)), np.ones(2)), (fg.make_ir, 1.0)])
+def test_python_if_on_a_value_that_is_not_known(transform, x):
     def f(x):
         if x > 0:  # the line the message must point at
             return x
         return -x
 
     with pytest.raises(fg.ConcretizationError) as info:
-        fg.grad(f)(1.0)
+        transform(f)(x)
     message = str(info.value)
     assert "from gt" in message and "fnp.where" in message
     assert "test_errors.py" in message and "if x > 0:" in message
 
 
-def test_while_and_bool_on_traced_values():
+def test_while_on_a_value_that_is_not_known():
     def f(x):
         while x < 10:
             x = x * 2
         return x
 
     with pytest.raises(fg.ConcretizationError, match="truth value"):
-        fg.grad(f)(1.0)
+        fg.jit(fg.grad(f))(1.0)
+    with pytest.raises(fg.ConcretizationError, match="truth value"):
+        fg.grad(lambda x: fg.fori_loop(0, 3, lambda i, y: y * 2 if y < 10 else y, x))(1.0)
 
 
-@pytest.mark.parametrize("convert", [float, int, np.asarray, lambda t: t.item()])
-def test_converting_a_tracer_to_numpy_or_python(convert):
+@pytest.mark.parametrize("convert", [float, int, lambda t: t.item(), lambda t: t.tolist(),
+                                     lambda t: range(t), lambda t: f"{t:.3f}"])
+def test_converting_a_value_that_is_not_known(convert):
     def f(x):
-        return x * convert(x)
+        convert(x)
+        return x
 
     with pytest.raises(fg.TracerConversionError) as info:
-        fg.grad(f)(1.0)
+        fg.jit(f)(np.int64(3) if convert is not float else 1.0)
+    assert "test_errors.py" in str(info.value)
+
+
+def test_numpy_conversion_of_a_traced_value_is_refused_even_where_it_is_known():
+    with pytest.raises(fg.TracerConversionError, match="NumPy cannot carry its derivative") as info:
+        fg.grad(lambda x: x * np.asarray(x))(1.0)
     assert "test_errors.py" in str(info.value)
 
 

@@ -14,6 +14,7 @@ a trace records only the equations bound in the thread that made it.
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 
 import numpy as np
@@ -102,45 +103,94 @@ class Tracer:
         return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self):
-        return f"Tracer<{self.aval.short()}>"
+        value = self._known()
+        if value is _UNKNOWN:
+            return f"Tracer<{self.aval.short()}>"
+        return f"Tracer<{self.aval.short()}>({np.array2string(np.asarray(value))})"
 
-    # ------------------------------------------------------------------ conversions that fail
+    # ---------------------------------------------------- conversions: known values or errors
+    # Under differentiation of concrete inputs (grad, vjp, jvp, jacfwd, jacrev, hessian) a
+    # traced value knows its number, and Python control flow and conversions use it: the
+    # recorded program is the path taken. ``float()``, ``int()`` and ``.item()`` give constants
+    # (no derivative flows through them). Elsewhere (jit, vmap, loop bodies) they raise.
+    def _known(self):
+        trace = self._trace
+        if not trace.active or trace.thread != threading.get_ident():
+            return _UNKNOWN
+        return trace.concrete(self._var)
+
     def _describe(self) -> str:
         return f"a traced {self.aval.short()} array (from {self._origin})"
 
     def __bool__(self):
+        value = self._known()
+        if value is not _UNKNOWN:
+            return bool(value)
         raise ConcretizationError(at_user_line(
-            f"Python control flow needs the truth value of {self._describe()}, but inside a "
-            "funcgrad transformation its value is not known yet. Use fnp.where(cond, a, b) or "
-            "fg.cond(pred, true_fun, false_fun, *operands) for a data-dependent choice, or make "
-            "the argument static (fg.jit(..., static_argnums=...))."))
+            f"Python control flow needs the truth value of {self._describe()}, but its value "
+            "is not known here: under jit, vmap, make_ir and inside cond/scan/while_loop "
+            "bodies a traced value has no number (under grad, jvp and the Jacobians of "
+            "concrete inputs it has). Use fnp.where(cond, a, b) or fg.cond(pred, true_fun, "
+            "false_fun, *operands) for a data-dependent choice, or make the argument static "
+            "(fg.jit(..., static_argnums=...))."))
 
     def _conversion_error(self, what: str):
         return TracerConversionError(at_user_line(
-            f"{what} of {self._describe()} inside a funcgrad transformation: the value is not "
-            "known while tracing. Keep the computation in funcgrad.numpy (fnp) operations, or "
-            "return the value from the transformed function and convert it outside."))
+            f"{what} of {self._describe()}: its value is not known here (under jit, vmap, "
+            "make_ir and inside cond/scan/while_loop bodies). Keep the computation in "
+            "funcgrad.numpy (fnp) operations, or return the value from the transformed "
+            "function and convert it outside."))
+
+    def _value(self, what: str):
+        value = self._known()
+        if value is _UNKNOWN:
+            raise self._conversion_error(what)
+        return value
 
     def __array__(self, dtype=None, copy=None):
-        raise self._conversion_error("numpy conversion (np.asarray / np.array)")
+        # Even where the value is known: a NumPy function would silently drop the derivative.
+        raise TracerConversionError(at_user_line(
+            f"numpy conversion (np.asarray / np.array) of {self._describe()} inside a funcgrad "
+            "transformation: NumPy cannot carry its derivative. Use funcgrad.numpy (fnp) "
+            "operations on it, float(x) / x.item() for a constant (no derivative), or return "
+            "the value from the transformed function and convert it outside."))
 
     def __float__(self):
-        raise self._conversion_error("float()")
+        return float(self._value("float()"))
 
     def __int__(self):
-        raise self._conversion_error("int()")
+        return int(self._value("int()"))
 
     def __complex__(self):
-        raise self._conversion_error("complex()")
+        return complex(self._value("complex()"))
 
     def __index__(self):
-        raise self._conversion_error("use as a Python index (__index__)")
+        return operator.index(self._value("use as a Python index (__index__)"))
+
+    def __format__(self, spec):
+        value = self._known()
+        if value is _UNKNOWN:
+            if spec:
+                raise self._conversion_error(f"format with {spec!r}")
+            return repr(self)
+        return format(value, spec)
 
     def tolist(self):
-        raise self._conversion_error(".tolist()")
+        return np.asarray(self._value(".tolist()")).tolist()
 
-    def item(self):
-        raise self._conversion_error(".item()")
+    def item(self, *args):
+        return np.asarray(self._value(".item()")).item(*args)
+
+
+_UNKNOWN = object()   # a traced value's number, where it is not known
+
+
+def known_value(x):
+    """``x`` itself, or the number a tracer stands for where its trace knows it, or
+    ``_UNKNOWN``."""
+    if not isinstance(x, Tracer):
+        return x
+    return x._known()
 
 
 class IRTrace:
@@ -151,7 +201,7 @@ class IRTrace:
     it stops evaluating (``values`` becomes None) if a constant turns out to be a tracer.
     """
 
-    def __init__(self, level: int, values: dict | None = None):
+    def __init__(self, level: int, values: dict | None = None, knows: bool = False):
         self.level = level
         self.active = True
         self.thread = threading.get_ident()   # the only thread that may record into it
@@ -161,6 +211,13 @@ class IRTrace:
         self.consts: list = []
         self._const_var_by_id: dict[int, Var] = {}
         self.values = values
+        # With ``knows`` and no ``values``: the numbers of its variables, worked out only when
+        # asked (``concrete``), from the inputs' numbers (``_sources``: the arguments, which
+        # may be tracers of an enclosing trace that knows them) by running the equations
+        # recorded so far. Nothing is computed unless Python control flow asks.
+        self.known: dict | None = {} if knows and values is None else None
+        self._sources: dict = {}
+        self._known_upto = 0
 
     def new_input(self, aval: ShapedArray, origin: str = "an argument") -> Tracer:
         var = Var(aval)
@@ -191,7 +248,41 @@ class IRTrace:
                     self.values = None
                 else:
                     self.values[var] = value
+            elif self.known is not None:
+                self._sources[var] = value
         return var
+
+    def concrete(self, var):
+        """The number ``var`` stands for, where this trace can know it, else ``_UNKNOWN``."""
+        if self.values is not None:
+            return self.values.get(var, _UNKNOWN)
+        known = self.known
+        if known is None:
+            return _UNKNOWN
+        value = known.get(var, _UNKNOWN)
+        if value is not _UNKNOWN or var in known:
+            return value
+        if var in self._sources:
+            value = known[var] = known_value(self._sources[var])
+            return value
+        eqns = self.eqns   # run the equations recorded since the last question, in order
+        while self._known_upto < len(eqns) and var not in known:
+            eqn = eqns[self._known_upto]
+            self._known_upto += 1
+            args = [a.val if type(a) is Literal else self.concrete(a) for a in eqn.inputs]
+            outs = _UNKNOWN
+            if not any(a is _UNKNOWN for a in args):
+                try:
+                    with outside_traces(), np.errstate(all="ignore"):
+                        outs = eqn.primitive.impl(*args, **eqn.params)
+                except Exception:  # a value that cannot be had is unknown, not an error here
+                    outs = _UNKNOWN
+            if not eqn.primitive.multiple_results:
+                outs = [outs]
+            elif outs is _UNKNOWN:
+                outs = [_UNKNOWN] * len(eqn.outputs)
+            known.update(zip(eqn.outputs, outs))
+        return known.get(var, _UNKNOWN)
 
     def process(self, prim, args, params):
         if not self.active or self.thread != threading.get_ident():
@@ -246,18 +337,24 @@ def current_level() -> int:
     return stack[-1].level if stack else 0
 
 
-def trace_to_ir(flat_fun, in_avals, origins=None) -> IR:
-    """Trace ``flat_fun(*tracers) -> list of outputs`` into an IR with inputs ``in_avals``."""
-    return _record(IRTrace(current_level() + 1), flat_fun, in_avals, origins)
+def trace_to_ir(flat_fun, in_avals, origins=None, args=None) -> IR:
+    """Trace ``flat_fun(*tracers) -> list of outputs`` into an IR with inputs ``in_avals``.
+
+    With ``args``, the values the inputs stand for (arrays, or tracers of an enclosing trace),
+    traced values know their numbers where those are known (differentiation of concrete
+    inputs: Python control flow then follows them); without, nothing is known (jit, vmap).
+    """
+    trace = IRTrace(current_level() + 1, knows=args is not None)
+    return _record(trace, flat_fun, in_avals, origins, args)
 
 
 def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict | None]:
-    """``trace_to_ir`` that also evaluates the program on the concrete ``args`` (arrays,
-    NumPy scalars) while recording it: returns the IR and the value of each of its variables,
-    or None instead where values could not be had (inside another trace, or a tracer of one
-    as a constant)."""
+    """``trace_to_ir`` with ``args`` that also evaluates the program on the concrete ``args``
+    (arrays, NumPy scalars) while recording it: returns the IR and the value of each of its
+    variables, or None instead where values could not be had (inside another trace, or a
+    tracer of one as a constant)."""
     values = {} if not _state.stack else None   # only outside every other trace
-    trace = IRTrace(current_level() + 1, values)
+    trace = IRTrace(current_level() + 1, values, knows=True)
     ir = _record(trace, flat_fun, in_avals, None, args)
     return ir, trace.values
 
@@ -270,6 +367,8 @@ def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
                    for i, aval in enumerate(in_avals)]
         if trace.values is not None:
             trace.values.update(zip(trace.invars, args))
+        elif trace.known is not None:
+            trace._sources.update(zip(trace.invars, args))
         outs = flat_fun(*tracers)
         outvars = [trace.atom(out) for out in outs]
     finally:

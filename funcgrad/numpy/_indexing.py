@@ -17,7 +17,7 @@ import operator
 import numpy as np
 
 from ..core.errors import ConcretizationError, at_user_line
-from ..core.trace import Tracer
+from ..core.trace import _UNKNOWN, Tracer, known_value
 from ..ops import structural as st
 from ._core import asarray_or_tracer, cast
 
@@ -88,6 +88,9 @@ def _slice_bound(value):
     if value is None:
         return None
     if isinstance(value, Tracer):
+        known = known_value(value)   # under differentiation of concrete inputs: the path taken
+        if known is not _UNKNOWN:
+            return operator.index(known)
         raise ConcretizationError(at_user_line(
             f"a slice bound is {value._describe()}: the result's shape would depend on its "
             "value. Slice bounds must be concrete integers; for a window of fixed length at a "

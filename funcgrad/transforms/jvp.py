@@ -79,7 +79,7 @@ def jvp(fun, primals, tangents):
         out_trees.append(out_tree)
         return [_args.as_value(x) for x in out_leaves]
 
-    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves], args=leaves)
     outs, out_tangents = jvp_ir(ir, leaves, checked)
     out_tangents = [_args.zeros_like(o) if t is None else t for o, t in zip(outs, out_tangents)]
     return (tree.unflatten(out_trees[0], [_args.to_user(x) for x in outs]),
