@@ -24,7 +24,11 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 __all__ = ["PyTreeDef", "flatten", "leaves", "leaves_with_path", "map", "path_str",
-           "register", "structure", "unflatten"]
+           "register", "register_pytree_node", "structure", "unflatten"]
+
+
+def __dir__():   # the API, not the modules and typing names this file imports
+    return sorted(__all__)
 
 _MISS = object()
 
@@ -155,6 +159,43 @@ def _build(node: tuple | None, it) -> Any:
     return h.unflatten(aux, tuple([next(it) if k is None else _build(k, it) for k in kids]))
 
 
+def _aux_equal(a, b) -> bool:
+    """``a == b`` for aux data, where ``==`` may be elementwise (arrays, containers of them)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_aux_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_aux_equal(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _nodes_equal(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a[0] is b[0] and len(a[2]) == len(b[2]) and _aux_equal(a[1], b[1]) and all(
+        _nodes_equal(x, y) for x, y in zip(a[2], b[2]))
+
+
+def _node_hash(node: tuple | None) -> int:
+    """A hash of the structure in which unhashable aux data counts by its type alone."""
+    if node is None:
+        return 0
+    h, aux, kids = node
+    try:
+        aux_hash = hash(aux)
+    except TypeError:
+        aux_hash = hash(type(aux))
+    return hash((id(h), aux_hash, tuple(_node_hash(k) for k in kids)))
+
+
 def _repr(node: tuple | None) -> str:
     if node is None:
         return "*"
@@ -175,12 +216,21 @@ class PyTreeDef:
         self._builder = None   # ``builder()``'s function, made on first use
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PyTreeDef) and (
-            self._node is other._node or self._node == other._node)
+        if not isinstance(other, PyTreeDef):
+            return False
+        if self._node is other._node:
+            return True
+        try:
+            return self._node == other._node
+        except (TypeError, ValueError):   # aux data whose == is elementwise (arrays)
+            return _nodes_equal(self._node, other._node)
 
     def __hash__(self) -> int:
         if self._hash is None:
-            self._hash = hash(self._node)
+            try:
+                self._hash = hash(self._node)
+            except TypeError:   # unhashable aux data: equal trees still hash alike
+                self._hash = _node_hash(self._node)
         return self._hash
 
     def __repr__(self) -> str:
@@ -339,7 +389,8 @@ def register(cls: type, flatten: Callable[[Any], tuple[Iterable[Any], Hashable]]
     """Make ``cls`` a pytree node type (exact type, not subclasses).
 
     ``flatten(obj) -> (children, aux_data)``; ``unflatten(aux_data, children) -> obj``.
-    ``aux_data`` becomes part of the treedef, so it must be hashable and comparable.
+    ``aux_data`` becomes part of the treedef: it need only compare with ``==`` (a dict, a
+    list or an array will do); ``jit`` traces again when it changes.
 
     >>> class Pair:
     ...     def __init__(self, a, b): self.a, self.b = a, b
@@ -357,6 +408,11 @@ def register(cls: type, flatten: Callable[[Any], tuple[Iterable[Any], Hashable]]
 
     _registry[cls] = h = _NodeType(cls, flat, unflatten)
     _cache[cls] = h  # overrides a cached leaf or namedtuple classification
+
+
+def register_pytree_node(nodetype: type, flatten_func, unflatten_func) -> None:
+    """JAX's name for :func:`register` (same arguments, same meaning)."""
+    register(nodetype, flatten_func, unflatten_func)
 
 
 def leaves_with_path(tree: Any) -> list[tuple[tuple, Any]]:

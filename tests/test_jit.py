@@ -596,3 +596,71 @@ def test_an_untrusted_cache_warns_once_per_directory(tmp_path, monkeypatch):
     assert len(caught) == 1 and "__pycache__ that is writable" in str(caught[0].message)
     os.chmod(tmp_path / "__pycache__", 0o755)
     assert compiler.cache_dir() == str(tmp_path)
+
+
+# ------------------------------------------------------------- arguments as JAX takes them
+def test_jit_of_one_function_is_shared_and_traced_once():
+    traces = []
+
+    def f(x):
+        traces.append(1)
+        return fnp.sin(x) * 2.0
+
+    for i in range(5):
+        assert fg.jit(f)(np.float64(i)) == pytest.approx(2 * np.sin(i))   # inline, in a loop
+    assert len(traces) == 1 and fg.jit(f) is fg.jit(f)
+    assert fg.jit(f, static_argnums=0) is not fg.jit(f)
+    gradient = fg.jit(fg.grad(f))   # a wrapper of f (functools.wraps) gets its own
+    assert gradient(0.0) == pytest.approx(2.0) and fg.jit(f)(0.0) == 0.0
+
+
+def test_changed_unhashable_aux_data_retraces():
+    class Scaled:
+        def __init__(self, x, config):
+            self.x, self.config = x, config
+
+    fg.tree.register_pytree_node(Scaled, lambda s: ((s.x,), s.config),
+                                 lambda config, children: Scaled(children[0], config))
+    traces = []
+
+    def f(s):
+        traces.append(1)
+        return s.x * s.config["scale"] * np.sum(s.config["weights"])
+
+    jitted = fg.jit(f)
+    x = np.ones(2)
+    same = {"scale": 2.0, "weights": np.array([1.0, 2.0])}
+    assert jitted(Scaled(x, same))[0] == 6.0
+    assert jitted(Scaled(x, {"scale": 2.0, "weights": np.array([1.0, 2.0])}))[0] == 6.0
+    assert len(traces) == 1
+    assert jitted(Scaled(x, {"scale": 2.0, "weights": np.array([1.0, 4.0])}))[0] == 10.0
+    assert len(traces) == 2
+
+
+class _Config:
+    pass
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda: fg.jit(lambda x, cfg: x)(1.0, _Config()), "argument 1 ('cfg')"),
+    (lambda: fg.jit(lambda x, cfg: x)(1.0, cfg=_Config()), "keyword argument 'cfg'"),
+    (lambda: fg.jit(lambda p: p["w"])({"w": 1.0, "c": _Config()}), "argument 0 ('p') leaf ['c']"),
+    (lambda: fg.jit(lambda x, name: x)(1.0, "relu"), "argument 1 ('name')"),
+])
+def test_an_argument_jit_cannot_take_is_named(call, where):
+    with pytest.raises(TypeError) as info:
+        call()
+    message = str(info.value)
+    assert where in message and "static_argnums" in message
+    assert "register_pytree_node" in message
+
+
+def test_arguments_other_transforms_cannot_take_are_named():
+    with pytest.raises(TypeError, match=r"argument 1 \('c'\) is a .*_Config.*argnums"):
+        fg.grad(lambda x, c: x, argnums=(0, 1))(1.0, _Config())
+    with pytest.raises(TypeError, match=r"argument 1 \('c'\) is a .*_Config.*close over it"):
+        fg.vjp(lambda x, c: x, 1.0, _Config())
+    with pytest.raises(TypeError, match=r"argument 1 \('c'\) is a .*_Config"):
+        fg.jvp(lambda x, c: x, (1.0, _Config()), (1.0, 1.0))
+    assert fg.jit(lambda x, c: x * 2, static_argnums=1)(1.0, _Config()) == 2.0
+    assert fg.grad(lambda x, c: x * 2)(1.0, _Config()) == 2.0   # not differentiated: untouched

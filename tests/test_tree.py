@@ -332,3 +332,32 @@ def test_a_treedef_of_an_unregistered_class_names_it_when_unpickled():
     tree._cache.pop(_Unregistered)
     with pytest.raises(TypeError, match="_Unregistered: it is not a registered pytree node"):
         pickle.loads(data)
+
+
+# ------------------------------------------------------------------- aux data, JAX's names
+class _Annotated:
+    def __init__(self, value, meta):
+        self.value, self.meta = value, meta
+
+
+tree.register_pytree_node(_Annotated, lambda a: ((a.value,), a.meta),
+                          lambda meta, children: _Annotated(children[0], meta))
+
+
+def test_aux_data_need_only_compare_equal():
+    def structure(meta):
+        return tree.structure(_Annotated(1.0, meta))
+
+    for meta in ({"scale": 2.0, "w": np.array([1.0, 2.0])}, [1, [2, 3]], np.arange(3.0)):
+        assert structure(meta) == structure(meta) and hash(structure(meta)) == hash(
+            structure(meta))
+    assert structure({"w": np.array([1.0, 2.0])}) != structure({"w": np.array([1.0, 5.0])})
+    assert structure(np.arange(3.0)) != structure(np.arange(4.0))
+    assert structure([1, 2]) != structure((1, 2))
+    keyed = {structure({"w": np.array([1.0, 2.0])}): "first"}
+    assert keyed[structure({"w": np.array([1.0, 2.0])})] == "first"
+
+
+def test_the_module_lists_only_its_api():
+    assert dir(tree) == sorted(tree.__all__)
+    assert "register_pytree_node" in dir(tree) and "collections" not in dir(tree)

@@ -44,15 +44,74 @@ def describe_argument(fun, index: int, path=()) -> str:
 _SCALAR_TYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
 
+class UnsupportedLeaf(TypeError):
+    """A pytree leaf that is not an array or a number (``as_value`` could not take it)."""
+
+    def __init__(self, leaf):
+        super().__init__(f"cannot trace a value of type {type(leaf).__name__}")
+        self.leaf = leaf
+
+
 def as_value(leaf):
-    """A leaf as an array, NumPy scalar or tracer: Python floats become float64, ints int64."""
+    """A leaf as an array, NumPy scalar or tracer: Python floats become float64, ints int64.
+
+    Raises ``UnsupportedLeaf`` for anything that is not an array or a number (an object, a
+    string): callers name the argument (``unsupported_argument``)."""
     kind = type(leaf)
     if kind is Tracer or kind is np.ndarray or isinstance(leaf, np.generic):
         return leaf
     scalar = _SCALAR_TYPES.get(kind)
     if scalar is not None:
         return scalar(leaf)
-    return np.asarray(leaf)
+    try:
+        value = np.asarray(leaf)
+    except Exception:
+        raise UnsupportedLeaf(leaf) from None
+    if value.dtype.kind not in "biufc":
+        raise UnsupportedLeaf(leaf)
+    return value
+
+
+def argument_values(who: str, fun, args, leaves) -> list:
+    """``as_value`` of each leaf of ``args``, naming the argument of one it cannot take."""
+    try:
+        return [as_value(x) for x in leaves]
+    except UnsupportedLeaf as error:
+        raise unsupported_argument(who, fun, args, {}, error.leaf,
+                                   ways="close over it instead of passing it (lambda x: "
+                                        "f(x, value)), or register its class as a pytree "
+                                        "node (fg.tree.register_pytree_node)") from None
+
+
+_WAYS = ("mark it static (fg.jit(f, static_argnums=...) / static_argnames=...), or register "
+         "its class as a pytree node (fg.tree.register_pytree_node) so that its arrays become "
+         "leaves")
+
+
+def unsupported_argument(who: str, fun, args, kwargs, leaf, statics=(),
+                         ways: str = _WAYS) -> TypeError:
+    """The error for ``leaf``, found in ``args``/``kwargs``: it names the argument (its position,
+    name and pytree path), its type, and the two ways out."""
+    where = "an argument"
+    for index, arg in enumerate(args):
+        if index in statics:
+            continue
+        for path, value in tree.leaves_with_path(arg):
+            if value is leaf:
+                where = describe_argument(fun, index, path)
+                break
+        else:
+            continue
+        break
+    else:
+        for name, arg in kwargs.items():
+            if any(value is leaf for _, value in tree.leaves_with_path(arg)):
+                where = f"keyword argument '{name}'"
+                break
+    return TypeError(
+        f"{who}: {where} is a {type(leaf).__module__}.{type(leaf).__qualname__}, which cannot "
+        "be traced: arguments must be arrays, numbers, or pytrees of them (tuples, lists, "
+        f"dicts, None, namedtuples, registered classes). Either {ways}.")
 
 
 _SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.int64, np.bool_)}
@@ -83,7 +142,12 @@ def differentiable_leaves(fun, args, argnums, who: str):
             continue
         arg_leaves, treedef = tree.flatten(arg)
         for position, leaf in enumerate(arg_leaves):
-            value = as_value(leaf)
+            try:
+                value = as_value(leaf)
+            except UnsupportedLeaf:
+                raise unsupported_argument(
+                    who, fun, args, {}, leaf, ways="leave it out of argnums, or register its "
+                    "class as a pytree node (fg.tree.register_pytree_node)") from None
             if value.dtype.kind != "f":
                 paths = [p for p, _ in tree.leaves_with_path(args[num])]
                 what = describe_argument(fun, num, paths[position] if treedef.num_leaves > 1

@@ -213,10 +213,12 @@ class _CallRule:
                 raise self._error(TypeError, f"fwd's output leaf {i} is {got.short()}, but "
                                   f"the function's output leaf {i} is {aval.short()}")
         for leaf in tree.leaves(residuals):
-            if np.dtype(_args.aval(_args.as_value(leaf)).dtype).kind not in "biufc":
+            try:
+                _args.as_value(leaf)
+            except _args.UnsupportedLeaf:
                 raise self._error(TypeError, "fwd's residuals must be arrays (a pytree of "
                                   f"arrays), got a {type(leaf).__name__}; keep static "
-                                  "values in nondiff_argnums or in a closure")
+                                  "values in nondiff_argnums or in a closure") from None
         return residuals
 
     def backward(self, residuals, cotangents) -> list:

@@ -207,8 +207,12 @@ class Jitted:
 
     def _entry_of_leaves(self, args, kwargs, statics, static_values, leaves, in_tree):
         # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
-        leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
-                  for x in leaves]
+        try:
+            leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
+                      for x in leaves]
+        except _args.UnsupportedLeaf as error:
+            raise _args.unsupported_argument(f"fg.jit({self._who})", self._fun, args, kwargs,
+                                             error.leaf, statics) from None
         signature = tuple([(x.shape, x.dtype) if type(x) is np.ndarray else
                            (np.shape(x), np.dtype(x.dtype)) for x in leaves])
         key = (in_tree, static_values, signature)
@@ -346,6 +350,11 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     in the background; ``jitted.compile(*args)`` waits for native code. Composes with every
     transformation (``jit(grad(f))``, ``grad(jit(f))``, ``jit(jit(f))``).
 
+    ``jit(f)`` called again on the same ``f`` with the same options returns the same jitted
+    function (its traces are kept on ``f``). As in JAX, ``f`` is traced at the first call of
+    each signature: the globals and closed-over values it reads are read then, and a later
+    change to them is not seen by that signature's program.
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> f = fg.jit(fg.grad(lambda x: fnp.sin(x) * x))
     >>> float(f.compile(0.0)(0.0))
@@ -354,6 +363,33 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
+    # ``fg.jit(f)`` of one function with the same options is one jitted function, kept on
+    # ``f`` (so it lives as long as ``f``): ``fg.jit(f)(x)`` written inline in a loop traces
+    # once. As in JAX, the trace reads globals and closed-over values at that first call.
+    # The options include the switch that changes generated code (as JAX's cache key holds
+    # its configuration).
+    options = (static_argnums if isinstance(static_argnums, int) else tuple(static_argnums),
+               static_argnames if isinstance(static_argnames, str) else tuple(static_argnames),
+               os.environ.get("FUNCGRAD_EXACT_MATH") == "1")
+    # The attribute is (id of its owner, options -> jitted): ``functools.wraps`` copies it
+    # onto wrappers of ``f`` (``grad(f)``), where it is not theirs.
+    owner, cache = getattr(fun, "__funcgrad_jit__", (None, None))
+    if owner != id(fun):
+        cache = None
+    elif options in cache:
+        return cache[options]
+    jitted = _make_jitted(fun, static_argnums, static_argnames)
+    try:
+        if cache is None:
+            cache = {}
+            fun.__funcgrad_jit__ = (id(fun), cache)
+        cache[options] = jitted
+    except (AttributeError, TypeError):   # a callable without attributes: nothing is shared
+        pass
+    return jitted
+
+
+def _make_jitted(fun, static_argnums, static_argnames):
     compiled = Jitted(fun, static_argnums, static_argnames)
     scalar_entries, call = compiled._scalar_entries, compiled.__call__
 

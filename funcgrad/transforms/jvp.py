@@ -61,7 +61,7 @@ def jvp(fun, primals, tangents):
     if tangent_tree != in_tree:
         raise ValueError(f"{who}: tangents have structure {tangent_tree}, but primals have "
                          f"{in_tree}")
-    leaves = [_args.as_value(x) for x in leaves]
+    leaves = _args.argument_values(who, fun, primals, leaves)
     checked = []
     for i, (x, t) in enumerate(zip(leaves, tangent_leaves)):
         t = _args.as_value(t)

@@ -262,7 +262,7 @@ def vjp(fun, *primals, has_aux: bool = False):
     """
     who = f"vjp of {getattr(fun, '__name__', 'function')}"
     leaves, in_tree = tree.flatten(tuple(primals))
-    leaves = [_args.as_value(x) for x in leaves]
+    leaves = _args.argument_values(who, fun, primals, leaves)
     out_trees = []
 
     def flat_fun(*tracers):
