@@ -200,7 +200,8 @@ def _workload(name: str) -> Workload:
     workload = Workload(spec.description, spec.make_inputs, rtol=spec.rtol)
     workload.builders[HAND_COLUMN] = _hand_builder(spec)
     workload.builders["funcgrad eager"] = _eager_builder(spec)
-    workload.builders["funcgrad jit"] = _jit_builder(name)
+    if not spec.eager_only:
+        workload.builders["funcgrad jit"] = _jit_builder(name)
     if spec.jax is not None:
         workload.builders["jax.jit"] = _jax_builder(spec)
     return workload
@@ -210,6 +211,7 @@ WORKLOADS: dict[str, Workload] = {name: _workload(name) for name in W.SPECS}
 seed_scalar, grad3_scalar = WORKLOADS["seed_scalar"], WORKLOADS["grad3_scalar"]
 hessian_100, elementwise_1e6, mlp = (WORKLOADS["hessian_100"], WORKLOADS["elementwise_1e6"],
                                      WORKLOADS["mlp"])
+control_flow_grad = WORKLOADS["control_flow_grad"]
 
 # ---------------------------------------------------------------------------------------------
 # torch eager and autograd (the funcgrad, JAX and hand-written versions are in workloads.py)
@@ -300,6 +302,26 @@ def _(inputs):
     loss = W.mlp_loss(anp, lambda z: anp.maximum(z, 0.0), W.stable_logsumexp(anp))
     value_and_grad = autograd.value_and_grad(loss)
     return lambda: value_and_grad(inputs["params"], inputs["x"], inputs["onehot"])
+
+
+@control_flow_grad.column("torch eager")
+def _(inputs):
+    program = W.control_flow_program(torch.sin)
+
+    def call():
+        x = torch.tensor(inputs["x"], dtype=torch.float64, requires_grad=True)
+        (first,) = torch.autograd.grad(program(x), x, create_graph=True)
+        (second,) = torch.autograd.grad(first, x)
+        return first.item(), second.item()
+    return call
+
+
+@control_flow_grad.column("autograd")
+def _(inputs):
+    program = W.control_flow_program(anp.sin)
+    first = autograd.grad(program)
+    second = autograd.grad(first)
+    return lambda: (first(inputs["x"]), second(inputs["x"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,6 +643,15 @@ def evaluate_targets(results: dict, first: dict, imports: dict) -> list[tuple[st
     jit_vs("mlp", "jax.jit", 0.5, "mlp, jit ≤ 0.5x JAX (BENCHMARKS.md's parenthesis)")
     jit_vs("hessian_100", "jax.jit", 0.25, "hessian_100, jit ≤ 0.25x JAX")
     jit_vs("grad3_scalar", "jax.jit", 0.1, "grad3_scalar, jit ≤ 0.1x JAX")
+    cells = results.get("control_flow_grad")
+    if cells is not None:
+        eager, torch_eager = _median(cells, "funcgrad eager"), _median(cells, "torch eager")
+        label = "control_flow_grad, eager ≤ 0.5x PyTorch eager"
+        if eager is None or torch_eager is None:
+            rows.append((label, "–", verdict(None)))
+        else:
+            rows.append((label, f"{format_time(eager)} vs {format_time(torch_eager)}: "
+                                f"{eager / torch_eager:.2f}x", verdict(eager <= 0.5 * torch_eager)))
     for name, s in first.items():
         for kind, bound, label in (("cold", 1.0, "≤ JAX's"), ("warm", 0.2, "≤ 0.2x JAX's")):
             value, jax_first = s[f"first_{kind}"], s["jax_first"]
@@ -837,7 +868,8 @@ def main(argv=None) -> int:
                     "XLA)")
     if THREADS is not None and names:
         print("steady state: funcgrad jit with default threads (subprocess) ...", flush=True)
-        default = default_threads_steady(names, budget)
+        default = default_threads_steady([n for n in names if not W.SPECS[n].eager_only],
+                                         budget)
         if "error" in default:
             notes.append(f"{DEFAULT_THREADS_COLUMN}: {default['error']}")
         for name, cell in default.get("cells", {}).items():
@@ -863,7 +895,7 @@ def main(argv=None) -> int:
 
     first = {}
     if not args.no_first_call:
-        for name in names:
+        for name in [n for n in names if not W.SPECS[n].eager_only]:
             print(f"first calls (fresh processes): {name} ...", flush=True)
             first[name] = summarize_first_calls(first_calls(name, reps, jax is not None))
             notes += [f"{name}, first call: {p}" for p in first[name]["problems"]]

@@ -56,6 +56,9 @@ class Spec:
     jax: Callable[[dict], Program] | None = None
     funcgrad_jit: Callable[[dict], tuple[Callable[[], Any], Callable[[], bool]]] | None = None
     rtol: float = 1e-6
+    # A define-by-run program (Python control flow on values): eager columns only, no jit
+    # column, no first calls (they time jit).
+    eager_only: bool = False
 
 
 PENDING: dict[str, str] = {}   # workloads of BENCHMARKS.md not benchmarked yet, and why
@@ -231,6 +234,60 @@ def _mlp_jax(inputs):
 
 
 # ---------------------------------------------------------------------------------------------
+# control_flow_grad: grad and second derivative of a define-by-run program at 1.3: a
+# value-dependent `if`, a Newton `while` loop to convergence and a `for` loop with `break`.
+# One definition for every library: ``sin`` is the library's (the rest is Python operators).
+
+def control_flow_program(sin):
+    def piecewise(x):
+        if x > 1.0:
+            return x * x * x / 3.0
+        if x > 0.0:
+            return sin(x)
+        return x * 0.5
+
+    def newton_sqrt(a):
+        y = a
+        while abs(y * y - a) > 1e-12 * a:
+            y = 0.5 * (y + a / y)
+        return y
+
+    def early_stopped(x):
+        total = 0.0
+        for k in range(1, 60):
+            term = sin(k * x) / (k * k)
+            total = total + term
+            if k >= 4 and abs(term) < 2e-3:
+                break
+        return total
+
+    def program(x):
+        return piecewise(x) + newton_sqrt(x * x + 1.0) + early_stopped(x)
+    return program
+
+
+def _control_flow_hand(inputs):
+    x = inputs["x"]
+
+    def call():
+        # piecewise (x > 1): x^3 / 3; sqrt(x^2 + 1); the same terms the loop keeps.
+        d1, d2 = x * x + x / math.sqrt(x * x + 1), 2 * x + (x * x + 1) ** -1.5
+        for k in range(1, 60):
+            d1 += math.cos(k * x) / k
+            d2 -= math.sin(k * x)
+            if k >= 4 and abs(math.sin(k * x) / (k * k)) < 2e-3:
+                break
+        return d1, d2
+    return call
+
+
+def _control_flow_funcgrad(inputs):
+    program = control_flow_program(fnp.sin)
+    first, second = fg.grad(program), fg.grad(fg.grad(program))
+    return (lambda x: (first(x), second(x))), (inputs["x"],)
+
+
+# ---------------------------------------------------------------------------------------------
 # Tolerances: float64 workloads are compared at 1e-6 (reassociated sums, libm vs XLA math:
 # differences are ~1e-14 relative). float32 workloads at 1e-3, relative and absolute scaled by
 # the reference's largest magnitude: a float32 sum of 1e6 terms in a different order (fused
@@ -252,6 +309,10 @@ SPECS: dict[str, Spec] = {
     "mlp": Spec("value_and_grad, softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, "
                 "float32, params a dict", _mlp_inputs, _mlp_hand, _mlp_funcgrad, _mlp_jax,
                 rtol=1e-3),
+    "control_flow_grad": Spec(
+        "first and second derivative at 1.3 of a program with a value-dependent if, a Newton "
+        "while loop and a for loop with break (define-by-run, eager), float64",
+        lambda rng: {"x": 1.3}, _control_flow_hand, _control_flow_funcgrad, eager_only=True),
 }
 
 

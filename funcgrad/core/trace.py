@@ -265,23 +265,32 @@ class IRTrace:
         if var in self._sources:
             value = known[var] = known_value(self._sources[var])
             return value
-        eqns = self.eqns   # run the equations recorded since the last question, in order
-        while self._known_upto < len(eqns) and var not in known:
-            eqn = eqns[self._known_upto]
-            self._known_upto += 1
-            args = [a.val if type(a) is Literal else self.concrete(a) for a in eqn.inputs]
-            outs = _UNKNOWN
-            if not any(a is _UNKNOWN for a in args):
-                try:
-                    with outside_traces(), np.errstate(all="ignore"):
+        # Run the equations recorded since the last question, in order, up to ``var``'s.
+        eqns, sources = self.eqns, self._sources
+        with outside_traces(), np.errstate(all="ignore"):
+            while self._known_upto < len(eqns) and var not in known:
+                eqn = eqns[self._known_upto]
+                self._known_upto += 1
+                args = []
+                for atom in eqn.inputs:
+                    if type(atom) is Literal:
+                        args.append(atom.val)
+                    elif atom in known:
+                        args.append(known[atom])
+                    else:   # an input or a constant, seen for the first time
+                        value = known[atom] = known_value(sources.get(atom, _UNKNOWN))
+                        args.append(value)
+                outs = _UNKNOWN
+                if not any(a is _UNKNOWN for a in args):
+                    try:
                         outs = eqn.primitive.impl(*args, **eqn.params)
-                except Exception:  # a value that cannot be had is unknown, not an error here
-                    outs = _UNKNOWN
-            if not eqn.primitive.multiple_results:
-                outs = [outs]
-            elif outs is _UNKNOWN:
-                outs = [_UNKNOWN] * len(eqn.outputs)
-            known.update(zip(eqn.outputs, outs))
+                    except Exception:  # a value that cannot be had is unknown, not an error
+                        outs = _UNKNOWN
+                if not eqn.primitive.multiple_results:
+                    outs = [outs]
+                elif outs is _UNKNOWN:
+                    outs = [_UNKNOWN] * len(eqn.outputs)
+                known.update(zip(eqn.outputs, outs))
         return known.get(var, _UNKNOWN)
 
     def process(self, prim, args, params):
