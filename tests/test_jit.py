@@ -664,3 +664,21 @@ def test_arguments_other_transforms_cannot_take_are_named():
         fg.jvp(lambda x, c: x, (1.0, _Config()), (1.0, 1.0))
     assert fg.jit(lambda x, c: x * 2, static_argnums=1)(1.0, _Config()) == 2.0
     assert fg.grad(lambda x, c: x * 2)(1.0, _Config()) == 2.0   # not differentiated: untouched
+
+
+@pytest.mark.parametrize("value", [2.5, 3, True, np.float64(2.5), np.float32(2.5), np.int32(3),
+                                   np.bool_(False), np.array(2.5), np.array(3, np.int64)])
+def test_every_tier_takes_python_and_numpy_scalars(value):
+    """NumPy code in a program (a reshape, an implementation's call) on a 0-d argument: the
+    scalar fast path hands the program the caller's own Python number."""
+    def f(x):
+        return fnp.reshape(x, (1, 1, 1)), fnp.cumsum(x)
+
+    jitted = fg.jit(f)
+    reference = (np.reshape(np.asarray(value), (1, 1, 1)), np.cumsum(value))
+    results = [jitted(value)]                    # traced and interpreted
+    jitted.compile(value)
+    results += [jitted(value), jitted(value)]    # native, then the fast path
+    for result in results:
+        for got, want in zip(result, reference):
+            assert got.dtype == want.dtype and np.array_equal(got, want)

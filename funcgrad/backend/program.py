@@ -67,6 +67,16 @@ class ProgramSource:
                 self.flat[var] = self._name(var) + "f"
         params = ", ".join(self._name(v) for v in ir.invars)
         lines = [f"def program({params}):"]
+        # A 0-d argument arrives as the caller gave it: a Python float, int or bool on the
+        # scalar fast path. Kernels take those as they are; NumPy code (a reshape, a call of
+        # an implementation) needs the NumPy scalar that the signature was traced with.
+        called = {a for step in self.steps if step.kernel is None and not step.native
+                  for a in step.eqn.inputs}
+        for var in ir.invars:
+            if var.aval.ndim == 0 and var in called:
+                dtype = var.aval.dtype.name
+                self.namespace[f"_{dtype}"] = np.dtype(dtype).type
+                lines.append(f"    {self.names[var]} = _{dtype}({self.names[var]})")
         if self.workspace:
             buffers = [(shape, var.aval.dtype, var in self.flat)
                        for var, shape in self.workspace.items()]
