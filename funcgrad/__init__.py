@@ -7,6 +7,7 @@
 """
 from . import nn, numpy, optim, random, tree
 from .control import cond, fori_loop, scan, while_loop
+from .core.array import Array, block_until_ready
 from .core.errors import (
                           ConcretizationError,
                           DisconnectedGradientError,
@@ -28,5 +29,5 @@ __all__ = [
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
     "vmap", "nn", "optim", "random", "cond", "fori_loop", "scan", "while_loop",
-    "checkpoint", "custom_vjp", "remat",
+    "checkpoint", "custom_vjp", "remat", "Array", "block_until_ready",
 ]

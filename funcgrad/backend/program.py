@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ..core.array import Array
 from ..core.ir import IR, Literal, Var
 from ..core.schedule import is_matrix_product, returns_new_array
 from ..ops.contraction import pair_plan
@@ -19,7 +20,7 @@ from .compiler import compile_kernel, exact_math
 
 def _to_user(value):
     value = np.asarray(value)
-    return value[()] if value.ndim == 0 else value
+    return value[()] if value.ndim == 0 else value.view(Array)
 
 
 def _python_name(index: int) -> str:
@@ -44,7 +45,7 @@ class ProgramSource:
         for var in ir.constvars + ir.invars:
             self._name(var)
         self.kernels = []            # (KernelSource, whether it is a scalar kernel)
-        self.namespace = {"np": np, "_to_user": _to_user}
+        self.namespace = {"np": np, "_to_user": _to_user, "_Array": Array}
         used_later = self._uses_after()
         describe = codegen.equation_names(ir, origin)
         sources = {}   # step index -> KernelSource, for kernel and native steps
@@ -98,9 +99,11 @@ class ProgramSource:
                 lines += self._call_lines(step.eqn, describe)
         if self.workspace:
             lines.append("    _pool.append(_buffers)")
-        # Outputs are what the user gets: NumPy arrays and NumPy scalars, never Python floats.
+        # Outputs are what the user gets: Arrays (core.array) and NumPy scalars, never Python
+        # floats.
         passed_through = set(ir.constvars + ir.invars)
-        outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else self._read(a)
+        outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else
+                         f"{self._read(a)}.view(_Array)" if a.aval.ndim else self._read(a)
                          for a in ir.outvars)
         if single_output:   # the caller's output is one array: return it, not a 1-tuple
             lines.append(f"    return {outs}")

@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from .array import Array
 from .aval import ShapedArray, aval_of
 from .errors import (
     ConcretizationError,
@@ -235,6 +236,8 @@ class IRTrace:
                 raise _foreign(value)
         else:
             value = value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value)
+            if type(value) is Array:   # a constant is computed on as a plain ndarray
+                value = value.view(np.ndarray)
             if value.ndim == 0:
                 return Literal(value)
         var = self._const_var_by_id.get(id(value))

@@ -16,6 +16,7 @@ import operator
 
 import numpy as np
 
+from ..core.array import to_array
 from ..core.errors import ConcretizationError, at_user_line
 from ..core.trace import _UNKNOWN, Tracer, known_value
 from ..ops import structural as st
@@ -221,7 +222,7 @@ class _IndexUpdateRef:
 
     def get(self):
         """``x[key]``."""
-        return getitem(self.array, self.key)
+        return to_array(getitem(self.array, self.key))
 
     def set(self, values):
         """A copy of the array with ``array[key] = values``."""
@@ -236,7 +237,7 @@ class _IndexUpdateRef:
         parsed = parse_index(np.shape(x), x.dtype, self.key)
         values = _fit_updates(values, parsed.shape, x.dtype, who)
         out = scatter(parsed.expand(x), values, parsed.operands, parsed.spec)
-        return st.reshape(out, np.shape(x)) if parsed.new_axes else out
+        return to_array(st.reshape(out, np.shape(x)) if parsed.new_axes else out)
 
     def __repr__(self):
         return f"_IndexUpdateRef({self.array!r}, {self.key!r})"
@@ -265,7 +266,7 @@ def at(array) -> _IndexUpdateHelper:
     array([2., 0., 1.])
     """
     if not isinstance(array, Tracer):
-        array = np.asarray(array)
+        array = np.asarray(array)   # a plain ndarray (an Array's view too)
     return _IndexUpdateHelper(array)
 
 

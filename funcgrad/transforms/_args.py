@@ -6,6 +6,7 @@ import inspect
 import numpy as np
 
 from .. import tree
+from ..core.array import Array
 from ..core.aval import ShapedArray, aval_of
 from ..core.trace import Tracer
 
@@ -60,6 +61,8 @@ def as_value(leaf):
     kind = type(leaf)
     if kind is Tracer or kind is np.ndarray or isinstance(leaf, np.generic):
         return leaf
+    if kind is Array:   # computed on as a plain ndarray (see core.array)
+        return leaf.view(np.ndarray)
     scalar = _SCALAR_TYPES.get(kind)
     if scalar is not None:
         return scalar(leaf)
@@ -125,7 +128,8 @@ def aval(value) -> ShapedArray:
 
 
 LEAF = tree.structure(0.0)
-_PLAIN_LEAVES = {float: np.float64, np.float64: None, np.float32: None, np.ndarray: None}
+_PLAIN_LEAVES = {float: np.float64, np.float64: None, np.float32: None, np.ndarray: None,
+                 Array: None}
 
 
 def differentiable_leaves(fun, args, argnums, who: str):
@@ -137,7 +141,8 @@ def differentiable_leaves(fun, args, argnums, who: str):
     for num in argnums:
         arg = args[num]
         if type(arg) in _PLAIN_LEAVES and (type(arg) is float or arg.dtype.kind == "f"):
-            leaves.append(np.float64(arg) if type(arg) is float else arg)   # the common case
+            leaves.append(np.float64(arg) if type(arg) is float else
+                          arg.view(np.ndarray) if type(arg) is Array else arg)   # common case
             treedefs.append(LEAF)
             continue
         arg_leaves, treedef = tree.flatten(arg)
@@ -190,11 +195,12 @@ def split_per_argnum(treedefs, leaves):
 
 
 def to_user(value):
-    """What the user gets back: NumPy arrays, 0-d results as NumPy scalars; tracers as is."""
+    """What the user gets back: ``Array`` (NumPy arrays that also take traced indices), 0-d
+    results as NumPy scalars; tracers as they are."""
     if isinstance(value, (Tracer, np.generic)):
         return value
     value = np.asarray(value)
-    return value[()] if value.ndim == 0 else value
+    return value[()] if value.ndim == 0 else value.view(Array)
 
 
 def ones_like(value):

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from .. import tree
+from ..core.array import Array
 from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.schedule import Schedule
 from ..core.trace import Tracer, trace_to_ir
@@ -52,7 +53,7 @@ def _array_key(args: tuple):
     key = []
     for arg in args:
         kind = type(arg)
-        if kind is np.ndarray and arg.ndim:
+        if (kind is np.ndarray or kind is Array) and arg.ndim:
             key.append((arg.shape, arg.dtype))
         elif kind in _SCALAR_TYPES:
             key.append(kind)

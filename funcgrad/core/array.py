@@ -1,0 +1,73 @@
+"""``Array``: the NumPy array that funcgrad hands back, which also behaves like JAX's.
+
+An ``Array`` *is* an ``np.ndarray`` (``isinstance`` holds, NumPy functions take it, it prints
+as NumPy's): only a view of the same memory with three additions, for code ported from JAX:
+
+- it takes traced indices: ``a[i]`` with ``i`` traced (inside ``fori_loop``, ``scan`` or
+  ``jit``) records the gather, as a traced array would (``a = fnp.arange(10);
+  fg.fori_loop(0, 10, lambda i, s: s + a[i], 0.0)``);
+- ``a.at[idx].get()``, ``.set(v)`` and ``.add(v)`` return updated copies;
+- ``a.block_until_ready()`` returns ``a`` (NumPy has computed it already).
+
+funcgrad's functions return it (``funcgrad.numpy`` on concrete arrays, every transformation,
+``jit``); inside funcgrad it is unwrapped to a plain ndarray at the boundary, so that NumPy's
+loops run at full speed on plain arrays (a ufunc on an ndarray subclass costs ~0.5 us more per
+call).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Array(np.ndarray):
+    """A NumPy array that also takes traced indices and has ``.at`` (see the module)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        if _traced(key):
+            from ..numpy._indexing import getitem
+            return getitem(self.view(np.ndarray), key)
+        return np.ndarray.__getitem__(self, key)
+
+    @property
+    def at(self):
+        """Functional updates: ``a.at[idx].set(v)``, ``.add(v)``, ``.get()``."""
+        from ..numpy._indexing import at
+        return at(self.view(np.ndarray))
+
+    def block_until_ready(self) -> Array:
+        """``self``: NumPy computes eagerly (for timing code written for JAX)."""
+        return self
+
+    def __repr__(self):
+        return repr(self.view(np.ndarray))
+
+
+def _traced(key) -> bool:
+    from .trace import Tracer
+    if isinstance(key, tuple):
+        return any(isinstance(k, Tracer) or (type(k) is slice and _traced_slice(k, Tracer))
+                   for k in key)
+    return isinstance(key, Tracer) or (type(key) is slice and _traced_slice(key, Tracer))
+
+
+def _traced_slice(key: slice, tracer_type) -> bool:
+    return (isinstance(key.start, tracer_type) or isinstance(key.stop, tracer_type)
+            or isinstance(key.step, tracer_type))
+
+
+def to_array(value):
+    """``value`` as an ``Array`` where it is an n-d ndarray; anything else as it is."""
+    return value.view(Array) if type(value) is np.ndarray and value.ndim else value
+
+
+def plain(value):
+    """An ``Array`` as the plain ndarray it views; anything else as it is."""
+    return value.view(np.ndarray) if type(value) is Array else value
+
+
+def block_until_ready(tree):
+    """``tree`` itself: every array funcgrad returns is computed already (JAX's name, for
+    timing code)."""
+    return tree
