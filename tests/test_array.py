@@ -72,3 +72,40 @@ def test_arrays_fed_back_take_the_fast_paths():
     np.testing.assert_allclose(w, 0.8 ** 3)
     value, grads = fg.value_and_grad(lambda p: fnp.sum(p["w"] ** 2))({"w": w})
     np.testing.assert_allclose(grads["w"], 2 * w)
+
+
+@pytest.mark.parametrize("method, ufunc", [("multiply", np.multiply), ("mul", np.multiply),
+                                           ("min", np.minimum), ("max", np.maximum)])
+def test_at_multiply_min_max_apply_every_update(method, ufunc):
+    x = fnp.asarray(np.array([1.0, 2.0, 3.0, 4.0]))
+    index, updates = np.array([0, 0, 2]), np.array([2.0, 0.5, -1.0])
+    expected = np.asarray(x).copy()
+    ufunc.at(expected, index, updates)
+    np.testing.assert_array_equal(getattr(x.at[index], method)(updates), expected)
+    traced = fg.jit(lambda v, u: getattr(v.at[index], method)(u))(x, updates)
+    np.testing.assert_array_equal(traced, expected)
+
+
+def test_at_multiply_derivatives_with_repeats_and_zeros():
+    x, index = np.array([1.0, 2.0, 3.0]), np.array([0, 0, 2])
+
+    def total(v, u):
+        return fnp.sum(fnp.at(v)[index].multiply(u) * fnp.array([1.0, 10.0, 100.0]))
+
+    # x0 * u0 * u1 and x2 * u2: each update's derivative is the product of the others
+    gx, gu = fg.grad(total, argnums=(0, 1))(x, np.array([2.0, 0.0, 4.0]))
+    np.testing.assert_array_equal(gx, [0.0, 10.0, 400.0])
+    np.testing.assert_array_equal(gu, [0.0, 2.0, 300.0])
+    np.testing.assert_array_equal(fg.grad(total, argnums=1)(x, np.array([0.0, 0.0, 4.0])),
+                                  [0.0, 0.0, 300.0])
+    fg.check_grads(total, (x, np.array([2.0, -0.5, 4.0])), order=2)
+
+
+def test_at_max_derivative_goes_to_the_winner_and_ties_share():
+    grad = fg.grad(lambda v, u: fnp.sum(fnp.at(v)[[0, 0]].max(u)), argnums=(0, 1))
+    gx, gu = grad(np.array([1.0, 5.0]), np.array([3.0, 2.0]))
+    np.testing.assert_array_equal(gx, [0.0, 1.0])
+    np.testing.assert_array_equal(gu, [1.0, 0.0])
+    gx, gu = grad(np.array([3.0, 5.0]), np.array([3.0, 2.0]))     # x0 ties u0
+    np.testing.assert_array_equal(gx, [0.5, 1.0])
+    np.testing.assert_array_equal(gu, [0.5, 0.0])

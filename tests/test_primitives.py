@@ -319,6 +319,14 @@ def _add_at(x, u, index):
     return out
 
 
+def _apply_at(ufunc):
+    def reference(x, u, index):
+        out = x.copy()
+        ufunc.at(out, index, u)
+        return out
+    return reference
+
+
 def _set_at(x, u, index):
     out = x.copy()
     out[index] = u
@@ -367,6 +375,16 @@ STRUCTURAL_ROWS = [
         lambda x, u: _set_at(x, u, (slice(None), INDEX_20)), ((2, 3), (2, 2))),
     _structural("scatter", "int_broadcast", lambda x, u: st.scatter(x, u, (), _index(1)),
                 lambda x, u: _set_at(x, u, 1), ((2, 3), ())),
+    *[_structural(name, "array_repeats", lambda x, u, n=name: getattr(st, n)(
+        x, u, (INDEX_012,), _index(("array", 0))),
+        lambda x, u, f=ufunc: _apply_at(f)(x, u, INDEX_012), ((3,), (3,)))
+      for name, ufunc in (("scatter_mul", np.multiply), ("scatter_min", np.minimum),
+                          ("scatter_max", np.maximum))],
+    *[_structural(name, "slice_broadcast", lambda x, u, n=name: getattr(st, n)(
+        x, u, (), _index(("slice", 1, None, None))),
+        lambda x, u, f=ufunc: _apply_at(f)(x, u, slice(1, None)), ((2, 3), (3,)))
+      for name, ufunc in (("scatter_mul", np.multiply), ("scatter_min", np.minimum),
+                          ("scatter_max", np.maximum))],
     _structural("concatenate", "two_axis0", lambda a, b: st.concatenate([a, b], 0),
                 lambda a, b: np.concatenate([a, b], 0), ((2, 3), (1, 3))),
     _structural("concatenate", "three_axis1", lambda a, b, c: st.concatenate([a, b, c], 1),

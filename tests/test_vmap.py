@@ -73,7 +73,9 @@ def _indexing_rows():
         rows.append(IndexRow("gather", name, lambda x, *i, s=spec: st.gather(x, i, s),
                              (ARRAY_SHAPE,) + index_shapes, bounds))
         target = _target_shape(spec, index_shapes)
-        for prim, op in (("scatter_add", st.scatter_add), ("scatter", st.scatter)):
+        for prim, op in (("scatter_add", st.scatter_add), ("scatter", st.scatter),
+                         ("scatter_mul", st.scatter_mul), ("scatter_min", st.scatter_min),
+                         ("scatter_max", st.scatter_max)):
             rows.append(IndexRow(prim, name, lambda x, u, *i, s=spec, op=op: op(x, u, i, s),
                                  (ARRAY_SHAPE, target) + index_shapes, bounds, True))
         # Updates of lower rank than the indexed region broadcast against it.

@@ -6,7 +6,8 @@ as NumPy's): only a view of the same memory with three additions, for code porte
 - it takes traced indices: ``a[i]`` with ``i`` traced (inside ``fori_loop``, ``scan`` or
   ``jit``) records the gather, as a traced array would (``a = fnp.arange(10);
   fg.fori_loop(0, 10, lambda i, s: s + a[i], 0.0)``);
-- ``a.at[idx].get()``, ``.set(v)`` and ``.add(v)`` return updated copies;
+- ``a.at[idx].get()``, ``.set(v)``, ``.add(v)``, ``.multiply(v)`` (``.mul``), ``.min(v)`` and
+  ``.max(v)`` return updated copies;
 - ``a.block_until_ready()`` returns ``a`` (NumPy has computed it already).
 
 funcgrad's functions return it (``funcgrad.numpy`` on concrete arrays, every transformation,
@@ -32,7 +33,8 @@ class Array(np.ndarray):
 
     @property
     def at(self):
-        """Functional updates: ``a.at[idx].set(v)``, ``.add(v)``, ``.get()``."""
+        """Functional updates: ``a.at[idx].set(v)``, ``.add(v)``, ``.multiply(v)``, ``.min(v)``,
+        ``.max(v)``, ``.get()``."""
         from ..numpy._indexing import at
         return at(self.view(np.ndarray))
 

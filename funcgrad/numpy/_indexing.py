@@ -232,6 +232,23 @@ class _IndexUpdateRef:
         """A copy of the array with ``values`` added at ``key`` (repeated indices accumulate)."""
         return self._update(st.scatter_add, values, "at[...].add")
 
+    def multiply(self, values):
+        """A copy of the array multiplied by ``values`` at ``key`` (repeated indices multiply
+        by every one of their values)."""
+        return self._update(st.scatter_mul, values, "at[...].multiply")
+
+    mul = multiply
+
+    def min(self, values):
+        """A copy of the array with ``minimum(array[key], values)`` at ``key`` (a repeated
+        index takes the least of all); the derivative goes to what holds the result, shared
+        equally by ties."""
+        return self._update(st.scatter_min, values, "at[...].min")
+
+    def max(self, values):
+        """A copy of the array with ``maximum(array[key], values)`` at ``key``; see ``min``."""
+        return self._update(st.scatter_max, values, "at[...].max")
+
     def _update(self, scatter, values, who):
         x = self.array
         parsed = parse_index(np.shape(x), x.dtype, self.key)
@@ -272,4 +289,5 @@ def at(array) -> _IndexUpdateHelper:
 
 Tracer.__getitem__ = getitem
 Tracer.at = property(_IndexUpdateHelper, doc="Functional updates: ``x.at[idx].set(v)``, "
-                     "``.add(v)``, ``.get()`` (JAX semantics: a new array is returned).")
+                     "``.add(v)``, ``.multiply(v)``, ``.min(v)``, ``.max(v)``, ``.get()`` "
+                     "(JAX semantics: a new array is returned).")

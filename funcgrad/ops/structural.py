@@ -474,6 +474,133 @@ def scatter(operand, updates, indices, index: IndexSpec):
     return scatter_p.bind(operand, updates, *indices, index=index)
 
 
+# ----------------------------------------------- scatter_mul / scatter_min / scatter_max
+# ``x.at[idx].multiply(u)``, ``.min(u)``, ``.max(u)``: at a repeated index every update
+# applies (products multiply, the extremum of all of them wins), as ``np.multiply.at`` does.
+
+def _scatter_apply_impl(ufunc):
+    def impl(operand, updates, *indices, index):
+        out = np.array(operand, copy=True)
+        where = index.build(indices)
+        if indices:
+            ufunc.at(out, where, updates)
+        else:   # basic indexing selects each element once
+            out[where] = ufunc(out[where], updates)
+        return out
+    return impl
+
+
+def _region(updates, indices, index, operand):
+    """``updates`` broadcast to the indexed region of ``operand``."""
+    shape = np.shape(gather(operand, indices, index))
+    return updates if np.shape(updates) == shape else broadcast_to(updates, shape)
+
+
+def _extremum_winners(operand, updates, ans, indices, index):
+    """Which of the operand's elements and of the updates hold the result, and how many
+    share each result (ties share the derivative equally, as for ``maximum``)."""
+    at_operand = ew.convert(ew.eq(operand, ans), ans.dtype)
+    at_updates = ew.convert(ew.eq(updates, gather(ans, indices, index)), ans.dtype)
+    count = ew.add(at_operand, scatter_add(_zeros_like(operand), at_updates, indices, index))
+    return at_operand, at_updates, count
+
+
+def _extremum_scatter(name, ufunc):
+    prim = Primitive(name, "structural")
+    prim.impl = _scatter_apply_impl(ufunc)
+    prim.abstract_eval = _scatter_shape
+
+    def jvp(primals, tangents, *, index):
+        operand, updates, *indices = primals
+        ans = prim.bind(operand, updates, *indices, index=index)
+        updates = _region(updates, indices, index, operand)
+        at_operand, at_updates, count = _extremum_winners(operand, updates, ans, indices,
+                                                          index)
+        total = _zeros_like(ans)
+        if tangents[0] is not None:
+            total = ew.mul(tangents[0], at_operand)
+        if tangents[1] is not None:
+            t_updates = _region(tangents[1], indices, index, operand)
+            total = ew.add(total, scatter_add(_zeros_like(operand),
+                                              ew.mul(t_updates, at_updates), indices, index))
+        return ans, ew.div(total, count)
+
+    def vjp(needs, g, ans, operand, updates, *indices, index):
+        region = _region(updates, indices, index, operand)
+        at_operand, at_updates, count = _extremum_winners(operand, region, ans, indices, index)
+        share = ew.div(g, count)
+        return (ew.mul(share, at_operand) if needs[0] else None,
+                unbroadcast(ew.mul(gather(share, indices, index), at_updates),
+                            np.shape(updates)) if needs[1] else None) + (None,) * len(indices)
+
+    prim.jvp, prim.vjp = jvp, vjp
+    prim.batch = _scatter_batch(prim)
+    return prim
+
+
+scatter_min_p = _extremum_scatter("scatter_min", np.minimum)
+scatter_max_p = _extremum_scatter("scatter_max", np.maximum)
+scatter_mul_p = Primitive("scatter_mul", "structural")
+scatter_mul_p.impl = _scatter_apply_impl(np.multiply)
+scatter_mul_p.abstract_eval = _scatter_shape
+scatter_mul_p.batch = _scatter_batch(scatter_mul_p)
+
+
+def _products(operand, updates, indices, index):
+    """``(P, others)``: P, the product of the updates that reach each element (1 where none
+    do), and for each update the product of the *other* updates at its element, without
+    dividing by a zero (a zero update's others are the nonzero ones, if it is the only one)."""
+    ones = ew.add(_zeros_like(operand), ew.scalar_like(operand, 1))
+    product = scatter_mul(ones, updates, indices, index)
+    zero = ew.eq(updates, ew.scalar_like(updates, 0))
+    nonzero = ew.select(zero, ew.add(_zeros_like(updates), ew.scalar_like(updates, 1)),
+                        updates)
+    nonzero_product = gather(scatter_mul(ones, nonzero, indices, index), indices, index)
+    zeros = gather(scatter_add(_zeros_like(operand), ew.convert(zero, operand.dtype), indices,
+                               index), indices, index)
+    alone = ew.convert(ew.eq(zeros, ew.scalar_like(zeros, 1)), operand.dtype)
+    none = ew.convert(ew.eq(zeros, ew.scalar_like(zeros, 0)), operand.dtype)
+    others = ew.mul(nonzero_product, ew.select(zero, alone, ew.div(none, nonzero)))
+    return product, others
+
+
+def _scatter_mul_jvp(primals, tangents, *, index):
+    operand, updates, *indices = primals
+    ans = scatter_mul(operand, updates, indices, index)
+    product, others = _products(operand, _region(updates, indices, index, operand), indices,
+                                index)
+    total = _zeros_like(ans) if tangents[0] is None else ew.mul(tangents[0], product)
+    if tangents[1] is not None:
+        t_updates = _region(tangents[1], indices, index, operand)
+        total = ew.add(total, ew.mul(operand, scatter_add(
+            _zeros_like(operand), ew.mul(t_updates, others), indices, index)))
+    return ans, total
+
+
+def _scatter_mul_vjp(needs, g, ans, operand, updates, *indices, index):
+    product, others = _products(operand, _region(updates, indices, index, operand), indices,
+                                index)
+    return (ew.mul(g, product) if needs[0] else None,
+            unbroadcast(ew.mul(gather(ew.mul(g, operand), indices, index), others),
+                        np.shape(updates)) if needs[1] else None) + (None,) * len(indices)
+
+
+scatter_mul_p.jvp = _scatter_mul_jvp
+scatter_mul_p.vjp = _scatter_mul_vjp
+
+
+def scatter_mul(operand, updates, indices, index: IndexSpec):
+    return scatter_mul_p.bind(operand, updates, *indices, index=index)
+
+
+def scatter_min(operand, updates, indices, index: IndexSpec):
+    return scatter_min_p.bind(operand, updates, *indices, index=index)
+
+
+def scatter_max(operand, updates, indices, index: IndexSpec):
+    return scatter_max_p.bind(operand, updates, *indices, index=index)
+
+
 def slice_along(x, axis: int, start, stop, step=None):
     """``x[..., start:stop:step, ...]`` on one axis, as a gather."""
     entries = [("slice", None, None, None)] * np.ndim(x)
