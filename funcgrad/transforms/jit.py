@@ -364,11 +364,8 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
-    # ``fg.jit(f)`` of one function with the same options is one jitted function, kept on
-    # ``f`` (so it lives as long as ``f``): ``fg.jit(f)(x)`` written inline in a loop traces
-    # once. As in JAX, the trace reads globals and closed-over values at that first call.
-    # The options include the switch that changes generated code (as JAX's cache key holds
-    # its configuration).
+    # One jitted function per function and options, kept on ``f`` (it lives as long as
+    # ``f``); the options include the switch that changes generated code.
     options = (static_argnums if isinstance(static_argnums, int) else tuple(static_argnums),
                static_argnames if isinstance(static_argnames, str) else tuple(static_argnames),
                os.environ.get("FUNCGRAD_EXACT_MATH") == "1")
