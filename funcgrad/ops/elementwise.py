@@ -21,14 +21,28 @@ from . import structural
 
 
 def _broadcast_shapes(*shapes):
-    first = shapes[0]
-    if all(shape == first for shape in shapes):
-        return first
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError("shapes " + " and ".join(str(tuple(s)) for s in shapes)
-                         + " cannot be broadcast together") from None
+    """NumPy's broadcast of ``shapes`` (tuples), without ``np.broadcast_shapes``, which makes
+    arrays to find it (3 us: a fifth of an eager equation's cost)."""
+    out = shapes[0]
+    for shape in shapes[1:]:
+        if shape == out or not shape:
+            continue
+        if not out:
+            out = shape
+            continue
+        longer, shorter = (out, shape) if len(out) >= len(shape) else (shape, out)
+        offset = len(longer) - len(shorter)
+        merged = list(longer)
+        for i, size in enumerate(shorter):
+            other = merged[offset + i]
+            if size != other:
+                if other == 1:
+                    merged[offset + i] = size
+                elif size != 1:
+                    raise ShapeError("shapes " + " and ".join(str(tuple(s)) for s in shapes)
+                                     + " cannot be broadcast together")
+        out = tuple(merged)
+    return out
 
 
 def _same_dtype(*avals):

@@ -63,8 +63,8 @@ broadcast_p.impl = lambda x, *, shape: np.broadcast_to(x, shape).copy()
 
 def _broadcast_shape(x, *, shape):
     try:
-        result = np.broadcast_shapes(x.shape, shape)
-    except ValueError:
+        result = ew._broadcast_shapes(x.shape, tuple(shape))
+    except ShapeError:
         result = None
     if result != tuple(shape):
         raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}")
