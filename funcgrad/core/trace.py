@@ -319,15 +319,13 @@ class IRTrace:
         return [Tracer(self, v, prim.name) for v in outputs]
 
     def _evaluate(self, prim, inputs, params):
-        """``prim`` on the inputs' values, as a second pass over the finished IR would give."""
+        """``prim`` on the inputs' values, as a second pass over the finished IR would give.
+
+        Through ``impl``: a primitive with sub-programs runs them through their equations'
+        ``impl`` too (``evaluate``), so nothing is recorded in any trace."""
         values = self.values
-        args = [a.val if type(a) is Literal else values[a] for a in inputs]
-        if not params or not any(type(v) is IR for v in params.values()):
-            return prim.impl(*args, **params)
-        # A primitive with sub-programs binds their equations: outside every trace, as
-        # they would be bound in that second pass, or they would be recorded here.
-        with outside_traces():
-            return prim.bind(*args, **params)
+        return prim.impl(*[a.val if type(a) is Literal else values[a] for a in inputs],
+                         **params)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:
