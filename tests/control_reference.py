@@ -55,3 +55,20 @@ def while_reference(x):
     while np.sum(y) < 8.0:
         n, y = n + 1, y * 1.5
     return np.int64(n)
+
+
+def while_float_row(x):
+    """Four steps of ``y -> sin(y) * 1.5 + y * 0.5`` counted by an integer carry: a floating
+    output, differentiated in both modes (reverse mode counts the trips on concrete inputs)."""
+    def body(state):
+        n, y = state
+        return n + 1, fnp.sin(y) * 1.5 + y * 0.5
+
+    return fg.while_loop(lambda state: state[0] < 4, body, (np.int64(0), x))[1]
+
+
+def while_float_reference(x):
+    y = x
+    for _ in range(4):
+        y = np.sin(y) * 1.5 + y * 0.5
+    return y

@@ -209,17 +209,57 @@ def test_float32_stays_float32_through_scan_derivatives():
     assert fg.grad(fg.grad(f))(c).dtype == np.float32
 
 
-def test_while_loop_forward_mode_only():
+def _newton_sqrt(a):
+    def body(state):
+        (x,) = state
+        return (0.5 * (x + a / x),)
+    return fg.while_loop(lambda state: fnp.abs(state[0] * state[0] - a) > 1e-12, body, (a,))[0]
+
+
+def _growth(x, limit=10.0):
+    """A loop whose trip count depends on the input: x grows by half until the sum of its
+    iterates reaches ``limit``."""
+    return fg.while_loop(lambda c: c[1] < limit, lambda c: (c[0] * 1.5, c[1] + c[0]),
+                         (x, 0.0))[1]
+
+
+def _growth_fori(x, trips):
+    return fg.fori_loop(0, trips, lambda i, c: (c[0] * 1.5, c[1] + c[0]), (x, 0.0))[1]
+
+
+def test_while_loop_in_both_modes():
     def f(x):
         def body(state):
             n, y = state
             return n + 1, fnp.sin(y) * 1.5
         return fg.while_loop(lambda state: state[0] < 4, body, (0, x))[1]
 
-    fg.check_grads(f, (X3,), order=2, modes=("fwd",))
+    fg.check_grads(f, (X3,), order=2, modes=("fwd", "rev"))
     assert fg.jacfwd(f)(X3).shape == (3, 3)
-    with pytest.raises(TypeError, match=r"fg\.while_loop cannot be differentiated in reverse"):
-        fg.grad(lambda x: fnp.sum(f(x)))(X3)
+    np.testing.assert_allclose(fg.jacrev(f)(X3), fg.jacfwd(f)(X3), rtol=1e-13)
+
+
+def test_while_loop_reverse_mode_matches_fori_loop_and_central_differences():
+    for a in (2.0, 0.3):
+        assert fg.grad(_newton_sqrt)(a) == pytest.approx(0.5 / np.sqrt(a), rel=1e-10)
+        assert fg.hessian(_newton_sqrt)(a) == pytest.approx(-0.25 * a ** -1.5, rel=1e-7)
+    fg.check_grads(_newton_sqrt, (2.0,), order=2)
+    x = 1.0     # 1 + 1.5 + 2.25 + 3.375 + 5.06 > 10: five trips
+    trips = 5
+    assert _growth(x) == pytest.approx(float(_growth_fori(x, trips)))
+    assert fg.grad(_growth)(x) == pytest.approx(fg.grad(lambda v: _growth_fori(v, trips))(x))
+    assert fg.hessian(_growth)(x) == pytest.approx(
+        fg.hessian(lambda v: _growth_fori(v, trips))(x), abs=1e-12)
+    out, pullback = fg.vjp(_growth, x)
+    assert pullback(2.0)[0] == pytest.approx(2.0 * sum(1.5 ** k for k in range(trips)))
+    fg.check_grads(_growth, (x,), order=2)
+    fg.check_grads(_growth, (0.4,), order=2)   # another input, another trip count
+
+
+def test_while_loop_reverse_mode_under_jit_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"fg\.while_loop cannot be differentiated in reverse "
+                                        r"mode .* here: under jit"):
+        fg.jit(fg.grad(_growth))(1.0)
 
 
 # ------------------------------------------------------------------------------------- vmap

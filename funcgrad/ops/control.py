@@ -31,7 +31,7 @@ from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError, at_user_line
 from ..core.ir import IR, Var, dead_code_elimination
 from ..core.primitive import Primitive
-from ..core.trace import Tracer, evaluate, trace_to_ir
+from ..core.trace import _UNKNOWN, Tracer, evaluate, known_value, trace_to_ir
 from . import elementwise as ew
 from . import reduction as red
 from . import structural as st
@@ -499,12 +499,32 @@ def _while_jvp(primals, tangents, *, condition, body, num_condition_consts, num_
     return outs[:len(init)], _expanded(outs[len(init):], carry_floats)
 
 
-def _while_vjp(needs, g, ans, *args, **params):
-    raise TypeError(at_user_line(
-        "fg.while_loop cannot be differentiated in reverse mode (grad, vjp, jacrev, hessian): "
-        "its number of iterations is known only at run time, so the values of its iterations "
-        "cannot be stored for the backward pass. Use fg.scan or fg.fori_loop with concrete "
-        "bounds, which are reverse-mode differentiable, or forward mode (fg.jvp, fg.jacfwd)."))
+def _while_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
+               num_body_consts):
+    """Reverse mode where the trip count is known: under differentiation of concrete inputs
+    (``grad`` without ``jit``) the operands have numbers, so the loop is run to count its
+    iterations, and it is then a ``scan`` of the body over that many steps (whose reverse
+    pass stores each step's carry: memory grows linearly with the trip count)."""
+    values = [known_value(a) for a in args]
+    if any(v is _UNKNOWN for v in values):
+        raise TypeError(at_user_line(
+            "fg.while_loop cannot be differentiated in reverse mode (grad, vjp, jacrev, "
+            "hessian) here: under jit, vmap or inside another loop's body its number of "
+            "iterations is not known until it runs, so the values of its iterations cannot be "
+            "stored for the backward pass. Differentiate it outside jit (its trip count is "
+            "then known), use fg.scan or fg.fori_loop with concrete bounds, or forward mode "
+            "(fg.jvp, fg.jacfwd)."))
+    condition_consts, body_consts, carry = _split(values, (num_condition_consts,
+                                                           num_body_consts))
+    trips = 0
+    while evaluate(condition, condition_consts + carry)[0]:
+        carry = evaluate(body, body_consts + carry)
+        trips += 1
+    scan_needs = needs[num_condition_consts:]
+    cts = _scan_vjp(scan_needs, g, ans, *args[num_condition_consts:], body=body,
+                    num_consts=num_body_consts, num_carry=len(carry), length=trips,
+                    reverse=False)
+    return [None] * num_condition_consts + list(cts)
 
 
 def _while_batch(args, dims, *, condition, body, num_condition_consts, num_body_consts):
