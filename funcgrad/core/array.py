@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .trace import Tracer
+
 
 class Array(np.ndarray):
     """A NumPy array that also takes traced indices and has ``.at`` (see the module)."""
@@ -47,26 +49,17 @@ class Array(np.ndarray):
 
 
 def _traced(key) -> bool:
-    from .trace import Tracer
-    if isinstance(key, tuple):
-        return any(isinstance(k, Tracer) or (type(k) is slice and _traced_slice(k, Tracer))
-                   for k in key)
-    return isinstance(key, Tracer) or (type(key) is slice and _traced_slice(key, Tracer))
-
-
-def _traced_slice(key: slice, tracer_type) -> bool:
-    return (isinstance(key.start, tracer_type) or isinstance(key.stop, tracer_type)
-            or isinstance(key.step, tracer_type))
+    """Whether an index expression holds a traced value (also as a slice bound)."""
+    for k in key if type(key) is tuple else (key,):
+        if isinstance(k, Tracer) or (type(k) is slice and any(
+                isinstance(b, Tracer) for b in (k.start, k.stop, k.step))):
+            return True
+    return False
 
 
 def to_array(value):
     """``value`` as an ``Array`` where it is an n-d ndarray; anything else as it is."""
     return value.view(Array) if type(value) is np.ndarray and value.ndim else value
-
-
-def plain(value):
-    """An ``Array`` as the plain ndarray it views; anything else as it is."""
-    return value.view(np.ndarray) if type(value) is Array else value
 
 
 def block_until_ready(tree):

@@ -55,7 +55,16 @@ def is_differentiable(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
 
 
+_SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.float16, np.int64,
+                                                 np.int32, np.int16, np.int8, np.uint8,
+                                                 np.bool_, np.complex128, np.complex64)}
+
+
 def aval_of(value) -> ShapedArray:
-    """The abstract value of a concrete NumPy array or scalar."""
+    """The abstract value of a concrete NumPy array or scalar (a NumPy scalar's from a table:
+    its type fixes its dtype, and literals of eager code and of derivative rules are many)."""
+    aval = _SCALAR_AVALS.get(type(value))
+    if aval is not None:
+        return aval
     value = np.asarray(value)
     return ShapedArray(value.shape, value.dtype)

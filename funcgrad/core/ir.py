@@ -26,11 +26,6 @@ class Var:
         return f"Var<{self.aval.short()}>"
 
 
-_SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.float16, np.int64,
-                                                 np.int32, np.int16, np.int8, np.uint8,
-                                                 np.bool_, np.complex128, np.complex64)}
-
-
 class Literal:
     """A scalar constant written inline in the IR."""
 
@@ -38,8 +33,7 @@ class Literal:
 
     def __init__(self, val):
         self.val = val
-        aval = _SCALAR_AVALS.get(type(val))   # a NumPy scalar's type fixes its dtype
-        self.aval = aval if aval is not None else aval_of(val)
+        self.aval = aval_of(val)
 
     def __repr__(self):
         return f"Literal({self.val!r})"

@@ -13,13 +13,11 @@ a trace records only the equations bound in the thread that made it.
 """
 from __future__ import annotations
 
-import contextlib
 import operator
 import threading
 
 import numpy as np
 
-from .array import Array
 from .aval import ShapedArray, aval_of
 from .errors import (
     ConcretizationError,
@@ -48,18 +46,6 @@ def tracing() -> bool:
 
 def innermost_trace() -> IRTrace:
     return _state.stack[-1]
-
-
-@contextlib.contextmanager
-def outside_traces():
-    """Run the body as if no transformation were tracing in this thread: primitives bound
-    to concrete values compute instead of being recorded (the stack is restored after)."""
-    saved = _state.stack
-    _state.stack = []
-    try:
-        yield
-    finally:
-        _state.stack = saved
 
 
 class Tracer:
@@ -235,9 +221,9 @@ class IRTrace:
             if value._trace.thread != self.thread:
                 raise _foreign(value)
         else:
-            value = value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value)
-            if type(value) is Array:   # a constant is computed on as a plain ndarray
-                value = value.view(np.ndarray)
+            # np.asarray makes an ndarray subclass (fg.Array) the plain array it views
+            if type(value) is not np.ndarray and not isinstance(value, np.generic):
+                value = np.asarray(value)
             if value.ndim == 0:
                 return Literal(value)
         var = self._const_var_by_id.get(id(value))
@@ -262,27 +248,22 @@ class IRTrace:
         known = self.known
         if known is None:
             return _UNKNOWN
-        value = known.get(var, _UNKNOWN)
-        if value is not _UNKNOWN or var in known:
-            return value
-        if var in self._sources:
-            value = known[var] = known_value(self._sources[var])
-            return value
-        # Run the equations recorded since the last question, in order, up to ``var``'s.
-        eqns, sources = self.eqns, self._sources
-        with outside_traces(), np.errstate(all="ignore"):
+        if var not in known:
+            if var in self._sources:   # an input or a constant: the number it was given
+                known[var] = known_value(self._sources[var])
+            else:
+                self._run_until(var)
+        return known.get(var, _UNKNOWN)
+
+    def _run_until(self, var) -> None:
+        """Work out the equations recorded since the last question, in order, up to the one
+        that defines ``var``, through ``impl`` (which records nothing)."""
+        known, eqns = self.known, self.eqns
+        with np.errstate(all="ignore"):
             while self._known_upto < len(eqns) and var not in known:
                 eqn = eqns[self._known_upto]
                 self._known_upto += 1
-                args = []
-                for atom in eqn.inputs:
-                    if type(atom) is Literal:
-                        args.append(atom.val)
-                    elif atom in known:
-                        args.append(known[atom])
-                    else:   # an input or a constant, seen for the first time
-                        value = known[atom] = known_value(sources.get(atom, _UNKNOWN))
-                        args.append(value)
+                args = [a.val if type(a) is Literal else self.concrete(a) for a in eqn.inputs]
                 outs = _UNKNOWN
                 if not any(a is _UNKNOWN for a in args):
                     try:
@@ -294,7 +275,6 @@ class IRTrace:
                 elif outs is _UNKNOWN:
                     outs = [_UNKNOWN] * len(eqn.outputs)
                 known.update(zip(eqn.outputs, outs))
-        return known.get(var, _UNKNOWN)
 
     def process(self, prim, args, params):
         if not self.active or self.thread != threading.get_ident():

@@ -15,11 +15,16 @@ from . import elementwise as ew
 from . import reduction
 
 
-def _zeros_like(x):
-    """Zeros shaped like ``x``: a broadcast scalar, so a trace records no large constant."""
+def _full_like(x, value):
+    """``value`` everywhere in the shape and dtype of ``x``: a broadcast scalar, so a trace
+    records no large constant."""
     shape = np.shape(x)
-    zero = x.dtype.type(0)
-    return broadcast_p.bind(zero, shape=shape) if shape else zero
+    scalar = x.dtype.type(value)
+    return broadcast_p.bind(scalar, shape=shape) if shape else scalar
+
+
+def _zeros_like(x):
+    return _full_like(x, 0)
 
 # ----------------------------------------------------------------------------- reshape
 
@@ -491,8 +496,11 @@ def _scatter_apply_impl(ufunc):
 
 
 def _region(updates, indices, index, operand):
-    """``updates`` broadcast to the indexed region of ``operand``."""
-    shape = np.shape(gather(operand, indices, index))
+    """``updates`` broadcast to the indexed region of ``operand`` (its shape from the shape
+    rule: nothing is gathered)."""
+    shape = _gather_shape(ShapedArray(np.shape(operand), operand.dtype),
+                          *[ShapedArray(np.shape(i), i.dtype) for i in indices],
+                          index=index).shape
     return updates if np.shape(updates) == shape else broadcast_to(updates, shape)
 
 
@@ -550,11 +558,10 @@ def _products(operand, updates, indices, index):
     """``(P, others)``: P, the product of the updates that reach each element (1 where none
     do), and for each update the product of the *other* updates at its element, without
     dividing by a zero (a zero update's others are the nonzero ones, if it is the only one)."""
-    ones = ew.add(_zeros_like(operand), ew.scalar_like(operand, 1))
+    ones = _full_like(operand, 1)
     product = scatter_mul(ones, updates, indices, index)
     zero = ew.eq(updates, ew.scalar_like(updates, 0))
-    nonzero = ew.select(zero, ew.add(_zeros_like(updates), ew.scalar_like(updates, 1)),
-                        updates)
+    nonzero = ew.select(zero, _full_like(updates, 1), updates)
     nonzero_product = gather(scatter_mul(ones, nonzero, indices, index), indices, index)
     zeros = gather(scatter_add(_zeros_like(operand), ew.convert(zero, operand.dtype), indices,
                                index), indices, index)

@@ -117,14 +117,8 @@ def unsupported_argument(who: str, fun, args, kwargs, leaf, statics=(),
         f"dicts, None, namedtuples, registered classes). Either {ways}.")
 
 
-_SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.int64, np.bool_)}
-
-
 def aval(value) -> ShapedArray:
-    if type(value) is Tracer:
-        return value.aval
-    cached = _SCALAR_AVALS.get(type(value))
-    return cached if cached is not None else aval_of(value)
+    return value.aval if type(value) is Tracer else aval_of(value)
 
 
 LEAF = tree.structure(0.0)
