@@ -222,8 +222,10 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
     """``while cond_fun(val): val = body_fun(val)``; return ``val`` (JAX semantics).
 
-    Differentiable in forward mode (``jvp``, ``jacfwd``) only: reverse mode raises a
-    ``TypeError`` naming ``fg.while_loop`` (use ``scan``/``fori_loop`` there).
+    Differentiable in both modes, unlike JAX's: reverse mode (``grad``, ``vjp``) counts the
+    trips (at once on concrete inputs; under ``jit``, ``vmap`` or inside another loop, when
+    the program runs) and differentiates a ``scan`` of that many steps, storing each step's
+    carry.
 
     >>> import funcgrad as fg
     >>> int(fg.while_loop(lambda n: n < 10, lambda n: n * 3, 1))

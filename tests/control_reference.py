@@ -1,5 +1,6 @@
 """Control-flow rows of the primitive table (tests/test_primitives.py): each binds ``cond``,
-``scan`` or ``while`` through the user functions, beside a plain-NumPy reference loop.
+``scan`` or ``while`` through the user functions (or ``host_call`` directly), beside a
+plain-NumPy reference loop.
 
 Every row returns one array, so that the vmap and jit tables can stack and compare it.
 """
@@ -7,6 +8,8 @@ import numpy as np
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad.core.aval import ShapedArray
+from funcgrad.ops.host import HostFunction, host_call
 
 
 def cond_row(p, x):
@@ -72,3 +75,18 @@ def while_float_reference(x):
     for _ in range(4):
         y = np.sin(y) * 1.5 + y * 0.5
     return y
+
+
+# host_call: a function of arrays run when the program runs, with two results (both used).
+_SINE_AND_SQUARE = HostFunction(lambda x, y: [fnp.sin(x) * y, x * x], "sine and square")
+
+
+def host_row(x, y):
+    aval = ShapedArray(np.broadcast_shapes(np.shape(x), np.shape(y)), np.result_type(x, y))
+    product, square = host_call(_SINE_AND_SQUARE, [x, y], [aval, ShapedArray(np.shape(x),
+                                                                             aval.dtype)])
+    return product + square
+
+
+def host_reference(x, y):
+    return np.sin(x) * y + x * x

@@ -247,7 +247,7 @@ def test_while_loop_reverse_mode_matches_fori_loop_and_central_differences():
     x = 1.0     # 1 + 1.5 + 2.25 + 3.375 + 5.06 > 10: five trips
     trips = 5
     assert _growth(x) == pytest.approx(float(_growth_fori(x, trips)))
-    assert fg.grad(_growth)(x) == pytest.approx(fg.grad(lambda v: _growth_fori(v, trips))(x))
+    assert fg.grad(_growth)(x) == pytest.approx(fg.grad(_growth_fori)(x, trips))
     assert fg.hessian(_growth)(x) == pytest.approx(
         fg.hessian(lambda v: _growth_fori(v, trips))(x), abs=1e-12)
     out, pullback = fg.vjp(_growth, x)
@@ -256,10 +256,54 @@ def test_while_loop_reverse_mode_matches_fori_loop_and_central_differences():
     fg.check_grads(_growth, (0.4,), order=2)   # another input, another trip count
 
 
-def test_while_loop_reverse_mode_under_jit_is_a_clear_error():
-    with pytest.raises(TypeError, match=r"fg\.while_loop cannot be differentiated in reverse "
-                                        r"mode .* here: under jit"):
-        fg.jit(fg.grad(_growth))(1.0)
+def _trips_of_growth(x, limit=10.0):
+    trips, total = 0, 0.0
+    while total < limit:
+        x, total, trips = x * 1.5, total + x, trips + 1
+    return trips
+
+
+def _fourth_root(x):
+    """A while_loop inside another loop's body: two Newton square roots."""
+    return fg.fori_loop(0, 2, lambda i, c: _newton_sqrt(c), x)
+
+
+def test_while_loop_reverse_mode_where_the_trip_count_is_known_only_at_run_time():
+    """Under jit, vmap or inside another loop's body, the trips are counted when the program
+    runs (a host_call): the same derivatives as eagerly, to every order, on every tier."""
+    grad = fg.jit(fg.grad(_newton_sqrt))
+    hessian = fg.jit(fg.hessian(_newton_sqrt))
+    third = fg.jit(fg.grad(fg.grad(fg.grad(_newton_sqrt))))
+    for a in (2.0, 0.3):
+        assert grad(a) == pytest.approx(0.5 / np.sqrt(a), rel=1e-10)
+        assert hessian(a) == pytest.approx(-0.25 * a ** -1.5, rel=1e-7)
+        assert third(a) == pytest.approx(0.375 * a ** -2.5, rel=1e-6)
+    native = fg.jit(fg.grad(_growth)).compile(1.0)
+    for x in (1.0, 0.4, 3.0):   # five, seven and two trips
+        trips = _trips_of_growth(x)
+        assert native(x) == pytest.approx(fg.grad(_growth_fori)(x, trips))
+    pulled = fg.jit(lambda x, ct: fg.vjp(_growth, x)[1](ct))(1.0, 2.0)
+    assert pulled[0] == pytest.approx(2.0 * sum(1.5 ** k for k in range(5)))
+
+    xs = np.array([2.0, 3.0, 0.5])
+    np.testing.assert_allclose(fg.vmap(fg.grad(_newton_sqrt))(xs), 0.5 / np.sqrt(xs),
+                               rtol=1e-10)
+    starts = np.array([1.0, 0.4, 3.0])
+    np.testing.assert_allclose(fg.jit(fg.vmap(fg.grad(_growth)))(starts),
+                               [fg.grad(_growth)(x) for x in starts], rtol=1e-13)
+    np.testing.assert_allclose(fg.vmap(fg.hessian(_growth))(starts),
+                               [fg.hessian(_growth)(x) for x in starts], rtol=1e-13)
+
+    for fourth_root_grad in (fg.grad(_fourth_root), fg.jit(fg.grad(_fourth_root))):
+        assert fourth_root_grad(16.0) == pytest.approx(0.25 * 16.0 ** -0.75, rel=1e-10)
+    fg.check_grads(_fourth_root, (16.0,), order=2)
+
+    def vector_loop(x):   # a vector carry: jacrev (one pullback per row) against jacfwd
+        return fg.while_loop(lambda c: fnp.sum(c[1]) < 6.0,
+                             lambda c: (c[0] * 1.5, c[1] + c[0] * c[0]), (x, fnp.zeros(3)))[1]
+    x3 = np.array([0.5, 0.8, 1.1])
+    np.testing.assert_allclose(fg.jit(fg.jacrev(vector_loop))(x3), fg.jacfwd(vector_loop)(x3),
+                               rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------- vmap

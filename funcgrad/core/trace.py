@@ -13,6 +13,7 @@ a trace records only the equations bound in the thread that made it.
 """
 from __future__ import annotations
 
+import contextlib
 import operator
 import threading
 
@@ -46,6 +47,19 @@ def tracing() -> bool:
 
 def innermost_trace() -> IRTrace:
     return _state.stack[-1]
+
+
+@contextlib.contextmanager
+def untraced():
+    """Run a computation on concrete arrays as if no transformation were open in this
+    thread: what it binds computes (or records into traces it opens itself), never into an
+    enclosing trace. For impls that run whole transformations (``host_call``)."""
+    stack = _state.stack
+    _state.stack = []
+    try:
+        yield
+    finally:
+        _state.stack = stack
 
 
 class Tracer:

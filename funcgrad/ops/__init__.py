@@ -4,6 +4,7 @@ from . import (
                control,
                custom,
                elementwise,
+               host,
                linalg,
                random,
                reduction,
@@ -11,5 +12,5 @@ from . import (
                structural,
 )
 
-__all__ = ["contraction", "control", "custom", "elementwise", "linalg", "random", "reduction",
-           "special", "structural"]
+__all__ = ["contraction", "control", "custom", "elementwise", "host", "linalg", "random",
+           "reduction", "special", "structural"]

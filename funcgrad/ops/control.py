@@ -9,8 +9,9 @@ sees those dependencies as ordinary inputs.
 - ``scan[body, num_consts, num_carry, length, reverse](*consts, *init, *xs)``: ``body`` maps
   ``(*consts, *carry, *x) -> (*carry, *y)``; the outputs are the final carry and the ``y`` of
   every step stacked along a new leading axis (JAX's ``lax.scan``).
-- ``while[condition, body, num_condition_consts, num_body_consts](*consts, *init)``: forward
-  mode only (its trip count is known only at run time, so reverse mode has nothing to store).
+- ``while[condition, body, num_condition_consts, num_body_consts](*consts, *init)``: its
+  reverse mode counts the trips (on the operands' numbers, or when the program runs, through
+  ``host_call``: see ``ops/host.py``) and differentiates a ``scan`` of that many steps.
 
 Rules build new sub-programs by tracing the transformation of the old ones (``jvp_ir``,
 ``linearize``, ``batch_ir``), so they nest: ``grad(grad(f))`` through a ``scan`` differentiates
@@ -28,10 +29,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
-from ..core.errors import ShapeError, at_user_line
+from ..core.errors import ShapeError
 from ..core.ir import IR, Var, dead_code_elimination
 from ..core.primitive import Primitive
-from ..core.trace import _UNKNOWN, Tracer, evaluate, known_value, trace_to_ir
+from ..core.trace import _UNKNOWN, Tracer, eval_ir, evaluate, known_value, trace_to_ir
 from . import elementwise as ew
 from . import reduction as red
 from . import structural as st
@@ -499,32 +500,79 @@ def _while_jvp(primals, tangents, *, condition, body, num_condition_consts, num_
     return outs[:len(init)], _expanded(outs[len(init):], carry_floats)
 
 
-def _while_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
-               num_body_consts):
-    """Reverse mode where the trip count is known: under differentiation of concrete inputs
-    (``grad`` without ``jit``) the operands have numbers, so the loop is run to count its
-    iterations, and it is then a ``scan`` of the body over that many steps (whose reverse
-    pass stores each step's carry: memory grows linearly with the trip count)."""
-    values = [known_value(a) for a in args]
-    if any(v is _UNKNOWN for v in values):
-        raise TypeError(at_user_line(
-            "fg.while_loop cannot be differentiated in reverse mode (grad, vjp, jacrev, "
-            "hessian) here: under jit, vmap or inside another loop's body its number of "
-            "iterations is not known until it runs, so the values of its iterations cannot be "
-            "stored for the backward pass. Differentiate it outside jit (its trip count is "
-            "then known), use fg.scan or fg.fori_loop with concrete bounds, or forward mode "
-            "(fg.jvp, fg.jacfwd)."))
+def _trip_count(values, condition, num_condition_consts, num_body_consts, body) -> int:
+    """The number of iterations of the loop on these operands' numbers."""
     condition_consts, body_consts, carry = _split(values, (num_condition_consts,
                                                            num_body_consts))
     trips = 0
     while evaluate(condition, condition_consts + carry)[0]:
         carry = evaluate(body, body_consts + carry)
         trips += 1
-    scan_needs = needs[num_condition_consts:]
-    cts = _scan_vjp(scan_needs, g, ans, *args[num_condition_consts:], body=body,
-                    num_consts=num_body_consts, num_carry=len(carry), length=trips,
-                    reverse=False)
-    return [None] * num_condition_consts + list(cts)
+    return trips
+
+
+def _while_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
+               num_body_consts):
+    """Reverse mode: the loop is run to count its iterations, and it is then a ``scan`` of the
+    body over that many steps (whose reverse pass stores each step's carry: memory grows
+    linearly with the trip count). Under differentiation of concrete inputs (``grad`` without
+    ``jit``) the operands have numbers now; elsewhere (``jit``, ``vmap``, another loop's body)
+    the same is done when the program runs, by a ``host_call``."""
+    params = dict(condition=condition, body=body, num_condition_consts=num_condition_consts,
+                  num_body_consts=num_body_consts)
+    values = [known_value(a) for a in args]
+    if all(v is not _UNKNOWN for v in values):
+        return _WhileBackward(needs, args, params).pullback(_trip_count(values, **params),
+                                                            list(args) + list(g))
+    from .host import HostFunction, host_call
+    backward = _WhileBackward(needs, args, params)
+    wanted = backward.wanted
+    cts = host_call(HostFunction(backward, "vjp of while"), list(args) + list(g),
+                    _kept([value_aval(a) for a in args], wanted))
+    return _expanded(cts, wanted)
+
+
+class _WhileBackward:
+    """The pullback of one ``while`` equation, as a function of its operands and output
+    cotangents: it counts the trips on the operands' numbers, then pulls back through a
+    ``scan`` of that many steps, whose program is traced once per trip count."""
+
+    _MAX_PROGRAMS = 16
+
+    def __init__(self, needs, args, params):
+        self.params = params
+        num_condition_consts = params["num_condition_consts"]
+        self.avals = [value_aval(a) for a in args]
+        # The condition is not differentiated: its constants get no cotangent.
+        self.wanted = [i >= num_condition_consts and need and is_differentiable(a.dtype)
+                       for i, (need, a) in enumerate(zip(needs, self.avals))]
+        self.programs: dict[int, IR] = {}
+
+    def pullback(self, trips: int, values) -> list:
+        """The cotangents (None where not wanted) of ``values = (*operands, *out_cts)``."""
+        p = self.params
+        num_condition_consts, num_args = p["num_condition_consts"], len(self.avals)
+        operands, g = values[num_condition_consts:num_args], values[num_args:]
+        cts = _scan_vjp(tuple(self.wanted[num_condition_consts:]), g, None, *operands,
+                        body=p["body"], num_consts=p["num_body_consts"], num_carry=len(g),
+                        length=trips, reverse=False)
+        return [None] * num_condition_consts + list(cts)
+
+    def __call__(self, *values) -> list:
+        """The wanted cotangents, zeros included: ``host_call``'s function."""
+        num_args = len(self.avals)
+        numbers = [known_value(v) for v in values[:num_args]]
+        trips = _trip_count(numbers, **self.params)
+        program = self.programs.get(trips)
+        if program is None:
+            if len(self.programs) >= self._MAX_PROGRAMS:
+                self.programs.clear()
+            program = trace_to_ir(
+                lambda *v: _instantiate(_kept(self.pullback(trips, v), self.wanted),
+                                        _kept(v[:num_args], self.wanted)),
+                self.avals + self.avals[num_args - len(self.params["body"].out_avals):])
+            program = self.programs.setdefault(trips, program)
+        return eval_ir(program, list(values))
 
 
 def _while_batch(args, dims, *, condition, body, num_condition_consts, num_body_consts):
