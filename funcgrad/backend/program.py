@@ -14,8 +14,12 @@ from ..core.array import Array
 from ..core.ir import IR, Literal, Var
 from ..core.schedule import is_matrix_product, returns_new_array
 from ..ops.contraction import pair_plan
-from . import codegen
+from . import codegen, loops
 from .compiler import compile_kernel, exact_math
+
+
+# Loops and branches, whose bodies are compiled as functions of their own.
+_CONTROL = {"cond", "scan", "while"}
 
 
 def _to_user(value):
@@ -38,13 +42,16 @@ class ProgramSource:
     JAX's import) raised glibc's allocation thresholds.
     """
 
-    def __init__(self, ir: IR, single_output: bool = False):
+    def __init__(self, ir: IR, single_output: bool = False, internal: bool = False):
         self.ir = ir
         self.steps, origin = codegen.plan(ir)
         self.names: dict = {}
         for var in ir.constvars + ir.invars:
             self._name(var)
         self.kernels = []            # (KernelSource, whether it is a scalar kernel)
+        # The sub-programs of loops and branches (name in the namespace -> ProgramSource),
+        # each a generated function of its own that the loop calls once a step.
+        self.children: dict = {}
         self.namespace = {"np": np, "_to_user": _to_user, "_Array": Array}
         used_later = self._uses_after()
         describe = codegen.equation_names(ir, origin)
@@ -57,6 +64,10 @@ class ProgramSource:
                                                        describe, fast_math)
             elif step.native:
                 sources[index] = codegen.native_source(step.eqn)
+            elif step.eqn.primitive.name in ("scan", "while"):
+                loop = loops.loop_source(step.eqn, describe)   # None: not a small body
+                if loop is not None:
+                    sources[index] = loop
         # var -> its buffer's shape. A kernel's output is its buffer; a product is the
         # buffer or a view of it (the variable is rebound to what the product returns).
         # Where the variable is the buffer, the workspace also keeps the flat view that
@@ -92,13 +103,20 @@ class ProgramSource:
             if step.kernel is not None:
                 lines += self._kernel_lines(sources[index], step.kernel.eqns(),
                                             step.kernel.is_scalar)
-            elif step.native:
+            elif index in sources:   # a native step, or a whole loop in one kernel
                 lines += [f"    # {describe(step.eqn)}"]
                 lines += self._kernel_lines(sources[index], [step.eqn], False)
+            elif step.eqn.primitive.name in _CONTROL:
+                lines += self._control_lines(step.eqn, describe)
             else:
                 lines += self._call_lines(step.eqn, describe)
         if self.workspace:
             lines.append("    _pool.append(_buffers)")
+        if internal:   # a loop's body: its values go back to the program that calls it
+            outs = ", ".join(self._read(a) for a in ir.outvars)
+            lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
+            self._finish(lines)
+            return
         # Outputs are what the user gets: Arrays (core.array) and NumPy scalars, never Python
         # floats.
         passed_through = set(ir.constvars + ir.invars)
@@ -109,8 +127,11 @@ class ProgramSource:
             lines.append(f"    return {outs}")
         else:
             lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
+        self._finish(lines)
+
+    def _finish(self, lines):
         self.source = "\n".join(lines) + "\n"
-        for var, value in zip(ir.constvars, ir.consts):
+        for var, value in zip(self.ir.constvars, self.ir.consts):
             # Kernels read flat C-order views: a transposed constant (a Jacobian's basis
             # product, say) would otherwise be copied by ``reshape(-1)`` on every call.
             if isinstance(value, np.ndarray):
@@ -194,6 +215,63 @@ class ProgramSource:
             lines.append(f"    {outs[0]} = {key}({args})")
         return lines + self._scalar_lines(eqn)
 
+    def _subprogram(self, ir: IR) -> str:
+        """The name under which the compiled function of the sub-program ``ir`` is called."""
+        for name, child in self.children.items():
+            if child.ir is ir:
+                return name
+        name = f"_sub{len(self.children)}"
+        self.children[name] = ProgramSource(ir, internal=True)
+        self.namespace[name] = None   # filled in by ``_instantiate``
+        return name
+
+    def _control_lines(self, eqn, describe):
+        """A loop or a branch as Python control flow around calls of its compiled bodies:
+        no step interprets an IR (the primitive's ``impl`` would, equation by equation)."""
+        name, params = eqn.primitive.name, eqn.params
+        operands = [self._read(a) for a in eqn.inputs]
+        outs = [self._name(v) for v in eqn.outputs]
+        lines = [f"    # {describe(eqn)}"]
+
+        def unpack(names):
+            return f"{', '.join(names)}," if names else "_"
+
+        if name == "cond":
+            true, false = (self._subprogram(params[k]) for k in ("true_branch", "false_branch"))
+            args = ", ".join(operands[1:])
+            lines += [f"    if {operands[0]}:", f"        {unpack(outs)} = {true}({args})",
+                      "    else:", f"        {unpack(outs)} = {false}({args})"]
+        elif name == "while":
+            condition, body = (self._subprogram(params[k]) for k in ("condition", "body"))
+            split = params["num_condition_consts"]
+            condition_consts = operands[:split]
+            body_consts = operands[split:split + params["num_body_consts"]]
+            init = operands[split + params["num_body_consts"]:]
+            if outs:
+                lines.append(f"    {unpack(outs)} = {', '.join(init)},")
+            lines += [f"    while {condition}({', '.join(condition_consts + outs)})[0]:",
+                      f"        {unpack(outs)} = {body}({', '.join(body_consts + outs)})"]
+        else:   # scan
+            body = self._subprogram(params["body"])
+            num_consts, num_carry = params["num_consts"], params["num_carry"]
+            length = params["length"]
+            consts = operands[:num_consts]
+            init = operands[num_consts:num_consts + num_carry]
+            xs = operands[num_consts + num_carry:]
+            carry, ys = outs[:num_carry], outs[num_carry:]
+            if carry:
+                lines.append(f"    {unpack(carry)} = {', '.join(init)},")
+            for y, var in zip(ys, eqn.outputs[num_carry:]):
+                lines.append(f"    {y} = np.empty({var.aval.shape!r}, "
+                             f"np.{var.aval.dtype.name})")
+            steps = f"range({length} - 1, -1, -1)" if params["reverse"] else f"range({length})"
+            step_ys = [f"_y{k}" for k in range(len(ys))]
+            args = ", ".join(consts + carry + [f"{x}[_i]" for x in xs])
+            lines += [f"    for _i in {steps}:", f"        {unpack(carry + step_ys)} = "
+                      f"{body}({args})"]
+            lines += [f"        {y}[_i] = {step_y}" for y, step_y in zip(ys, step_ys)]
+        return lines + self._scalar_lines(eqn)
+
     def _scalar_lines(self, eqn):
         # Kernels take 0-d values as NumPy scalars, never as 0-d arrays.
         return [f"    {self.names[v]} = np.asarray({self.names[v]})[()]"
@@ -266,29 +344,45 @@ def _inline_numpy(eqn, operands):
     return None
 
 
+def _instantiate(program_source: ProgramSource, kernels: dict):
+    """The function of ``program_source``, with its sub-programs' functions and its kernels
+    compiled first; ``kernels`` collects each kernel's source by name."""
+    namespace = dict(program_source.namespace)
+    for name, child in program_source.children.items():
+        namespace[name] = _instantiate(child, kernels)
+    for source, is_scalar in program_source.kernels:
+        namespace[source.name] = compile_kernel(source, is_scalar)
+        kernels[source.name] = source.source
+    exec(compile(program_source.source, "<funcgrad program>", "exec"), namespace)
+    program = namespace["program"]
+    program.__source__ = program_source.source + "".join(
+        f"\n# {name}:\n{namespace[name].__source__}" for name in program_source.children)
+    return program
+
+
 def build(ir: IR, single_output: bool = False):
     """Compile every kernel of ``ir`` and return the program function (blocks on numba).
 
     The program returns the tuple of outputs, or with ``single_output`` the one output.
     """
-    program_source = ProgramSource(ir, single_output)
-    for source, is_scalar in program_source.kernels:
-        program_source.namespace[source.name] = compile_kernel(source, is_scalar)
-    namespace = dict(program_source.namespace)
-    exec(compile(program_source.source, "<funcgrad program>", "exec"), namespace)
-    program = namespace["program"]
-    kernels = {source.name: source.source for source, _ in program_source.kernels}
-    program.__source__ = program_source.source + "".join("\n" + text
-                                                         for text in kernels.values())
+    kernels: dict = {}
+    program = _instantiate(ProgramSource(ir, single_output), kernels)
+    program.__source__ += "".join("\n" + text for text in kernels.values())
     if os.environ.get("FUNCGRAD_PRINT_SOURCE") == "1":
         print(program.__source__)
     return program
 
 
 def failing_primitives(ir: IR) -> list[str]:
-    """The primitives of ``ir`` that run inside kernels (named when numba fails)."""
+    """The primitives of ``ir`` (and of its loops' bodies) that run inside kernels (named
+    when numba fails)."""
     names = []
     for step in codegen.plan(ir)[0]:
+        if step.kernel is None and not step.native and step.eqn.primitive.name in _CONTROL:
+            for param in step.eqn.params.values():
+                if isinstance(param, IR):
+                    names += [n for n in failing_primitives(param) if n not in names]
+            continue
         eqns = step.kernel.eqns() if step.kernel is not None else [step.eqn] if step.native \
             else []
         for eqn in eqns:
