@@ -93,10 +93,10 @@ def _program(params, state, x, xs, h, hs, w, batch):
 
 
 def _arguments(dtype):
-    cast = (lambda a: np.asarray(a, dtype))
-    return (cast([9.8, 0.3, 0.5]), cast([1.0, 0.0]), cast(0.7), cast(RNG.normal(size=6)),
-            cast(RNG.normal(size=(4, 12)) * 0.3), cast(RNG.normal(size=(5, 4, 12)) * 0.3),
-            cast(RNG.normal(size=(12, 12)) * 0.2), cast(RNG.normal(size=(3, 2))))
+    values = ([9.8, 0.3, 0.5], [1.0, 0.0], 0.7, RNG.normal(size=6),
+              RNG.normal(size=(4, 12)) * 0.3, RNG.normal(size=(5, 4, 12)) * 0.3,
+              RNG.normal(size=(12, 12)) * 0.2, RNG.normal(size=(3, 2)))
+    return tuple(np.asarray(value, dtype) for value in values)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])

@@ -17,7 +17,6 @@ from ..ops.contraction import pair_plan
 from . import codegen, loops
 from .compiler import compile_kernel, exact_math
 
-
 # Loops and branches, whose bodies are compiled as functions of their own.
 _CONTROL = {"cond", "scan", "while"}
 
