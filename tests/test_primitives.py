@@ -389,7 +389,8 @@ STRUCTURAL_ROWS = [
                 lambda a, b: np.concatenate([a, b], 0), ((2, 3), (1, 3))),
     _structural("concatenate", "three_axis1", lambda a, b, c: st.concatenate([a, b, c], 1),
                 lambda a, b, c: np.concatenate([a, b, c], 1), ((2, 1), (2, 3), (2, 2))),
-    *[_structural("einsum", spec, lambda *xs, s=spec: con.einsum(s, *xs),
+    # Bound directly: con.einsum writes an outer product ("i,j->ij") as a mul.
+    *[_structural("einsum", spec, lambda *xs, s=spec: con.einsum_p.bind(*xs, spec=s),
                   lambda *xs, s=spec: np.einsum(s, *xs), shapes)
       for spec, shapes in (("ij,jk->ik", ((2, 3), (3, 4))), ("i,i->", ((3,), (3,))),
                            ("i,j->ij", ((2,), (3,))), ("bij,bjk->bik", ((2, 2, 3), (2, 3, 2))),

@@ -180,6 +180,16 @@ def _einsum_batch(operands, dims, *, spec):
 einsum_p.batch = _einsum_batch
 
 
+def _aligned(x, subscripts: str, output: str):
+    """``x`` with its axes in the order of ``output``'s letters, and an axis of size 1 for each
+    letter it lacks: ready to broadcast against the output."""
+    order = sorted(range(len(subscripts)), key=lambda i: output.index(subscripts[i]))
+    x = st.transpose(x, tuple(order)) if order != list(range(len(order))) else x
+    shape = [np.shape(x)[sorted(subscripts, key=output.index).index(c)] if c in subscripts
+             else 1 for c in output]
+    return st.reshape(x, tuple(shape)) if tuple(shape) != np.shape(x) else x
+
+
 def einsum(spec: str, *operands):
     """Bind the einsum primitive; a plain permutation or sum is emitted as such."""
     inputs, output = parse(spec)
@@ -190,6 +200,12 @@ def einsum(spec: str, *operands):
                 spec = f"{inputs[1 - k]}->{output}"
                 inputs, operands = (inputs[1 - k],), (operands[1 - k],)
                 break
+    if len(operands) == 2 and all(c in output for c in inputs[0] + inputs[1]):
+        # Nothing is summed (an outer or a broadcast product, as vmap makes of a scalar
+        # times a vector): a product of elements, which fuses into kernels; as a matmul it
+        # would be a batch of 1x1 matrices.
+        return ew.mul(*(_aligned(x, subscripts, output)
+                        for x, subscripts in zip(operands, inputs)))
     if len(operands) == 1:
         (subscripts,) = inputs
         summed = tuple(i for i, c in enumerate(subscripts) if c not in output)
