@@ -136,3 +136,13 @@ def test_the_pendulum_gradient_against_central_differences():
     numeric = [(_pendulum(params + step * e, state) - _pendulum(params - step * e, state))
                / (2 * step) for e in np.eye(3)]
     np.testing.assert_allclose(compiled(params, state), numeric, rtol=1e-6)
+
+
+def test_reverse_mode_runs_the_forward_body_once():
+    """The VJP's scan that stores each step's entering carry is merged with the forward scan
+    that gives the value: a value_and_grad program has one forward and one backward scan."""
+    h, hs, w = _arguments(np.float64)[4:7]
+    ir = fg.jit(fg.value_and_grad(_wide)).ir(h, hs, w)
+    assert [e.primitive.name for e in ir.eqns].count("scan") == 2
+    value, grad = fg.jit(fg.value_and_grad(_wide))(h, hs, w)
+    np.testing.assert_allclose(grad, fg.grad(_wide)(h, hs, w), rtol=1e-12)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError
-from ..core.ir import IR, Var, dead_code_elimination
+from ..core.ir import IR, Eqn, Var, dead_code_elimination
 from ..core.primitive import Primitive
 from ..core.trace import _UNKNOWN, Tracer, eval_ir, evaluate, known_value, trace_to_ir
 from . import elementwise as ew
@@ -432,6 +432,62 @@ def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
     outs = bind_scan(program, program_consts, consts, init, xs, length=length,
                      reverse=reverse)
     return outs, carry_dims + [1 if b else None for b in out_batched[num_carry:]]
+
+
+def merge_scans(ir: IR) -> IR:
+    """``ir`` with each pair of scans over the same operands, one of whose bodies computes
+    everything the other's does, made one scan that gives the outputs of both.
+
+    Reverse mode makes such pairs: ``scan``'s VJP rule runs the body again to store the carry
+    entering each step, beside the forward scan that computed the value. Under ``jit`` both
+    are in one program, and the merged scan runs the body once.
+    """
+    eqns, rename, seen = list(ir.eqns), {}, {}
+    for k, eqn in enumerate(eqns):
+        if eqn is None or eqn.primitive is not scan_p or not all(
+                type(a) is Var for a in eqn.inputs):
+            continue
+        params = eqn.params
+        key = (tuple(rename.get(a, a) for a in eqn.inputs), params["num_consts"],
+               params["num_carry"], params["length"], params["reverse"])
+        first = seen.get(key)
+        if first is None:
+            seen[key] = k
+            continue
+        earlier, body = eqns[first], params["body"]
+        merged_body = _merged_body(earlier.params["body"], body, params["num_carry"])
+        if merged_body is None:
+            continue
+        num_carry = params["num_carry"]
+        rename.update(zip(eqn.outputs[:num_carry], earlier.outputs[:num_carry]))
+        eqns[first] = Eqn(scan_p, earlier.inputs, earlier.outputs + eqn.outputs[num_carry:],
+                          dict(earlier.params, body=merged_body))
+        eqns[k] = None
+    if not rename and all(e is not None for e in eqns):
+        return ir
+    out = []
+    for eqn in eqns:
+        if eqn is not None:
+            inputs = [rename.get(a, a) if type(a) is Var else a for a in eqn.inputs]
+            out.append(eqn if inputs == eqn.inputs else
+                       Eqn(eqn.primitive, inputs, eqn.outputs, eqn.params))
+    return IR(ir.constvars, ir.consts, ir.invars, out,
+              [rename.get(a, a) if type(a) is Var else a for a in ir.outvars])
+
+
+def _merged_body(first: IR, second: IR, num_carry: int) -> IR | None:
+    """One body giving ``first``'s outputs then ``second``'s ys, where the two take the same
+    inputs, give the same new carry, and one's equations contain the other's; else None."""
+    if first.invars != second.invars or first.outvars[:num_carry] != second.outvars[:num_carry]:
+        return None
+    ids = [{id(e) for e in body.eqns} for body in (first, second)]
+    if ids[1] <= ids[0]:
+        eqns = first.eqns
+    elif ids[0] <= ids[1]:
+        eqns = second.eqns
+    else:
+        return None
+    return IR([], [], first.invars, eqns, first.outvars + second.outvars[num_carry:])
 
 
 scan_p.impl = _scan_impl

@@ -25,6 +25,7 @@ from ..core.array import Array
 from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.schedule import Schedule
 from ..core.trace import Tracer, trace_to_ir
+from ..ops.control import merge_scans
 from ..ops.custom import inline_calls
 from . import _args
 
@@ -244,7 +245,7 @@ class Jitted:
         # their plain equations, which fuse (and a checkpoint's recomputation merges with its
         # forward pass: a compiled program keeps its values until it returns anyway).
         ir = inline_calls(ir)
-        ir = dead_code_elimination(common_subexpression_elimination(ir))
+        ir = dead_code_elimination(merge_scans(common_subexpression_elimination(ir)))
         typecheck(ir)
         return _Entry(ir, out_trees[0])
 
