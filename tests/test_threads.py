@@ -323,3 +323,43 @@ def test_each_concurrent_call_of_a_program_has_its_own_workspace():
     assert len(pool) == len(sets)
     assert not any(np.shares_memory(a, b) for i, one in enumerate(sets)
                    for other in sets[i + 1:] for a in one for b in other)
+
+
+# ------------------------------------------------------------------- numba's thread pool
+
+_POOL_PROBE = """
+import os, sys
+import numpy as np
+import funcgrad as fg, funcgrad.numpy as fnp
+from numba.np.ufunc import parallel
+x = np.linspace(0.0, 1.0, 1 << 18)
+f = fg.jit(lambda x: fnp.sin(x) * 2.0 + x).compile(x)    # a parallel kernel: the pool starts
+np.testing.assert_allclose(f(x), np.sin(x) * 2.0 + x, rtol=1e-12)
+print(parallel._is_initialized, os.environ.get("OMP_WAIT_POLICY"), parallel._threading_layer)
+if parallel._threading_layer == "omp":   # GNU OpenMP: its settings, printed to stderr
+    import ctypes
+    ctypes.CDLL("libgomp.so.1").omp_display_env(1)
+"""
+
+
+@pytest.mark.parametrize("policy", [None, "ACTIVE"], ids=["default", "user_set"])
+def test_the_thread_pool_starts_passive_without_touching_the_environment(policy, tmp_path):
+    """funcgrad starts numba's pool with its OpenMP threads sleeping between parallel regions
+    (spinning ones fight BLAS's threads for the cores), setting OMP_WAIT_POLICY only around
+    the runtime's load: afterwards the environment is as it was, a user's setting is kept."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("numba")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["FUNCGRAD_CACHE_DIR"] = str(tmp_path)
+    if policy is not None:
+        env["OMP_WAIT_POLICY"] = policy
+    done = subprocess.run([sys.executable, "-c", _POOL_PROBE], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    started, environment, layer = done.stdout.split()
+    assert (started, environment) == ("True", str(policy))
+    if layer == "omp" and "GOMP_SPINCOUNT" in done.stderr:
+        spin = done.stderr.split("GOMP_SPINCOUNT = '")[1].split("'")[0]
+        assert (spin == "0") == (policy is None), done.stderr   # passive: no spinning
