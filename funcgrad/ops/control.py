@@ -30,7 +30,7 @@ import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError
-from ..core.ir import IR, Eqn, Var, dead_code_elimination
+from ..core.ir import IR, Eqn, Var, common_subexpression_elimination, dead_code_elimination
 from ..core.primitive import Primitive
 from ..core.trace import _UNKNOWN, Tracer, eval_ir, evaluate, known_value, trace_to_ir
 from . import elementwise as ew
@@ -347,13 +347,6 @@ def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse
                         + _expanded(y_tangents, y_floats))
 
 
-def _carry_storing_body(body, num_consts, num_carry) -> IR:
-    """``body`` that also outputs, as a ``y``, the carry entering the step."""
-    entering = body.invars[num_consts:num_consts + num_carry]
-    return dead_code_elimination(IR([], [], body.invars, body.eqns,
-                                    body.outvars[:num_carry] + entering))
-
-
 def _backward_step(body, num_consts, num_carry, const_wanted, x_wanted) -> tuple[IR, list]:
     """One step of the reverse scan: ``(*consts, *const_ct_sums, *carry_cts, *carry, *x,
     *y_cts) -> (*const_ct_sums, *carry_cts, *x_cts)``. It recomputes the step's body from the
@@ -390,21 +383,62 @@ def _scan_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse
     const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
     x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
     carry_floats = _floats(carry_avals)
-    # The carry entering each step, stacked: the residuals of the backward pass.
-    stored = scan_p.bind(*consts, *init, *xs, body=_carry_storing_body(body, num_consts,
-                                                                        num_carry),
-                         num_consts=num_consts, num_carry=num_carry, length=length,
-                         reverse=reverse)[num_carry:]
     step, step_consts = _backward_step(body, num_consts, num_carry, const_wanted, x_wanted)
+    forward, backward = _split_step(step, len(step_consts), body, num_consts, num_carry,
+                                    sum(const_wanted), sum(carry_floats))
+    # The forward scan stores what the backward steps read of each step's forward values
+    # (the residuals); under jit it merges with the scan that computed the value.
+    residuals = scan_p.bind(*consts, *init, *xs, body=forward, num_consts=num_consts,
+                            num_carry=num_carry, length=length, reverse=reverse)[num_carry:]
     carry_cts, y_cts = _split(g, (num_carry,))[:2]
     sums = [ew.zeros_like(c) for c in _kept(consts, const_wanted)]
-    outs = bind_scan(step, step_consts, consts, sums + _kept(carry_cts, carry_floats),
-                     stored + xs + _kept(y_cts, _floats(body.out_avals[num_carry:])),
+    outs = bind_scan(backward, step_consts, consts, sums + _kept(carry_cts, carry_floats),
+                     residuals + xs + _kept(y_cts, _floats(body.out_avals[num_carry:])),
                      length=length, reverse=not reverse)
     const_cts, init_cts, x_cts = _split(outs, (sum(const_wanted), sum(carry_floats)))
     init_cts = [ct if need else None
                 for ct, need in zip(_expanded(init_cts, carry_floats), init_needs)]
     return (_expanded(const_cts, const_wanted) + init_cts + _expanded(x_cts, x_wanted))
+
+
+def _split_step(step: IR, num_step_consts, body: IR, num_consts, num_carry, num_sums,
+                num_carry_cts) -> tuple[IR, IR]:
+    """The backward step cut into what depends on the forward values only and the rest.
+
+    ``step`` takes ``(*step_consts, *consts, *sums, *carry_cts, *carry, *x, *y_cts)`` and
+    recomputes the body's forward values before pulling the cotangents back. Returns
+    ``forward``, the body that also outputs, as ys, the forward values the rest reads (the
+    residuals; it takes the body's inputs, and is the body itself plus whatever the
+    recomputation adds after common subexpressions are merged), and ``backward``, the rest,
+    taking ``(*step_consts, *consts, *sums, *carry_cts, *residuals, *x, *y_cts)``.
+    """
+    num_x = len(body.invars) - num_consts - num_carry
+    step_consts, consts, sums, carry_cts, carry, x, y_cts = _split(
+        step.invars, (num_step_consts, num_consts, num_sums, num_carry_cts, num_carry, num_x))
+    # Forward values: computed from the constants, the carry and x alone. (Equations that
+    # read the step's own constants are recomputed: the forward scan does not take them.)
+    primal = set(consts + carry + x)
+    forward_eqns, backward_eqns = [], []
+    for eqn in step.eqns:
+        if all(type(a) is not Var or a in primal for a in eqn.inputs):
+            forward_eqns.append(eqn)
+            primal.update(eqn.outputs)
+        else:
+            backward_eqns.append(eqn)
+    read = [a for e in backward_eqns for a in e.inputs] + list(step.outvars)
+    plain_inputs = set(consts + x)   # the backward scan has these without storing them
+    residuals = list(dict.fromkeys(a for a in read if type(a) is Var and a in primal
+                                   and a not in plain_inputs))
+    # The forward part on the body's own inputs, then merged with the body's equations.
+    rename = dict(zip(consts + carry + x, body.invars))
+    renamed = [Eqn(e.primitive, [rename.get(a, a) if type(a) is Var else a for a in e.inputs],
+                   e.outputs, e.params) for e in forward_eqns]
+    forward = IR([], [], body.invars, body.eqns + renamed,
+                 body.outvars[:num_carry] + [rename.get(v, v) for v in residuals])
+    forward = dead_code_elimination(common_subexpression_elimination(forward))
+    backward = IR([], [], step_consts + consts + sums + carry_cts + residuals + x + y_cts,
+                  backward_eqns, step.outvars)
+    return forward, dead_code_elimination(backward)
 
 
 def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
@@ -435,12 +469,12 @@ def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
 
 
 def merge_scans(ir: IR) -> IR:
-    """``ir`` with each pair of scans over the same operands, one of whose bodies computes
-    everything the other's does, made one scan that gives the outputs of both.
+    """``ir`` with each pair of scans over the same operands that give the same carry made one
+    scan that gives the outputs of both.
 
-    Reverse mode makes such pairs: ``scan``'s VJP rule runs the body again to store the carry
-    entering each step, beside the forward scan that computed the value. Under ``jit`` both
-    are in one program, and the merged scan runs the body once.
+    Reverse mode makes such pairs: ``scan``'s VJP rule runs the body again to store what its
+    backward steps read (``_split_step``), beside the forward scan that computed the value.
+    Under ``jit`` both are in one program, and the merged scan runs the body once.
     """
     eqns, rename, seen = list(ir.eqns), {}, {}
     for k, eqn in enumerate(eqns):
@@ -477,16 +511,14 @@ def merge_scans(ir: IR) -> IR:
 
 def _merged_body(first: IR, second: IR, num_carry: int) -> IR | None:
     """One body giving ``first``'s outputs then ``second``'s ys, where the two take the same
-    inputs, give the same new carry, and one's equations contain the other's; else None."""
+    inputs and give the same new carry (else None): ``first``'s equations, then those of
+    ``second`` that define what ``first`` lacks, in their order."""
     if first.invars != second.invars or first.outvars[:num_carry] != second.outvars[:num_carry]:
         return None
-    ids = [{id(e) for e in body.eqns} for body in (first, second)]
-    if ids[1] <= ids[0]:
-        eqns = first.eqns
-    elif ids[0] <= ids[1]:
-        eqns = second.eqns
-    else:
-        return None
+    # An equation defining a variable ``first`` defines computes the same value (the same
+    # equation, or a copy whose inputs common-subexpression elimination renamed).
+    defined = {v for e in first.eqns for v in e.outputs}
+    eqns = first.eqns + [e for e in second.eqns if not defined.intersection(e.outputs)]
     return IR([], [], first.invars, eqns, first.outvars + second.outvars[num_carry:])
 
 
