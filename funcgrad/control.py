@@ -224,8 +224,8 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
 
     Differentiable in both modes, unlike JAX's: reverse mode (``grad``, ``vjp``) counts the
     trips (at once on concrete inputs; under ``jit``, ``vmap`` or inside another loop, when
-    the program runs) and differentiates a ``scan`` of that many steps, storing each step's
-    carry.
+    the program runs) and differentiates a ``scan`` of that many steps, storing what each
+    step's derivative reads.
 
     >>> import funcgrad as fg
     >>> int(fg.while_loop(lambda n: n < 10, lambda n: n * 3, 1))

@@ -17,12 +17,13 @@ Rules build new sub-programs by tracing the transformation of the old ones (``jv
 ``linearize``, ``batch_ir``), so they nest: ``grad(grad(f))`` through a ``scan`` differentiates
 the ``scan`` that the first ``grad`` produced.
 
-Reverse mode stores the carry entering every step of a ``scan`` (a second forward scan that
-outputs them), then runs a reverse scan whose step recomputes that step's body from its stored
-carry and pulls the cotangents back through it. ``cond``'s backward pass re-evaluates the chosen
-branch forward inside the backward branch. Both recompute one step's (or branch's) forward
-work rather than storing its intermediates: simple, correct to every order, and the memory of a
-scan is its carries.
+Reverse mode of a ``scan`` runs a forward scan that also stores, a step at a time, the
+forward values its backward step reads (the residuals: the entering carry, a ``tanh``'s output,
+...), then a reverse scan that pulls the cotangents back through each step from them, as JAX
+does; under ``jit`` that forward scan and the one that computed the value are one
+(``merge_scans``). ``cond``'s backward pass re-evaluates the chosen branch forward inside the
+backward branch. Memory: a scan keeps its residuals for every step (``checkpoint`` on the body
+keeps less and recomputes).
 """
 from __future__ import annotations
 
@@ -602,7 +603,7 @@ def _trip_count(values, condition, num_condition_consts, num_body_consts, body) 
 def _while_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
                num_body_consts):
     """Reverse mode: the loop is run to count its iterations, and it is then a ``scan`` of the
-    body over that many steps (whose reverse pass stores each step's carry: memory grows
+    body over that many steps (whose reverse pass stores each step's residuals: memory grows
     linearly with the trip count). Under differentiation of concrete inputs (``grad`` without
     ``jit``) the operands have numbers now; elsewhere (``jit``, ``vmap``, another loop's body)
     the same is done when the program runs, by a ``host_call``."""
