@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.aval import ShapedArray, aval_of
+from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError, at_user_line
 from ..core.ir import IR, Eqn, Var
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, evaluate, trace_to_ir
+from . import elementwise as ew
 from . import structural as st
 
 
@@ -187,9 +188,23 @@ def _checkpoint_jvp(primals, tangents, *, block):
 
 
 def _checkpoint_vjp(needs, cts, ans, *operands, block):
+    # The pullback is a checkpoint too, of the operands and the cotangents: the block's
+    # recomputed forward values exist only inside it, so a scan's reverse mode (which stores
+    # whatever forward values its backward step reads) does not store them.
     from ..transforms.vjp import linearize
-    _, backward = linearize(block, operands, needs)
-    return backward(list(cts))[0]
+    wanted = [need and is_differentiable(_aval(x).dtype) for need, x in zip(needs, operands)]
+    num_operands = len(operands)
+
+    def pullback(*values):
+        primals = list(values[:num_operands])
+        _, backward = linearize(block, primals, wanted)
+        in_cts = backward(list(values[num_operands:]))[0]
+        return [ew.zeros_like(x) if ct is None else ct
+                for x, ct, want in zip(primals, in_cts, wanted) if want]
+
+    ir, lifted = trace_closed(pullback, [_aval(v) for v in list(operands) + list(cts)])
+    results = iter(checkpoint_p.bind(*lifted, *operands, *cts, block=ir))
+    return [next(results) if want else None for want in wanted]
 
 
 def _checkpoint_batch(args, dims, *, block):
