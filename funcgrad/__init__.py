@@ -3,7 +3,7 @@
 >>> import funcgrad as fg
 >>> import funcgrad.numpy as fnp
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
-(np.float64(1.5), np.float64(-0.29684531604050013))
+(array(1.5), array(-0.29684532))
 """
 from . import nn, numpy, optim, random, tree
 from .control import cond, fori_loop, scan, while_loop

@@ -151,7 +151,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     >>> def running_product(c, x):
     ...     return c * x, c * x
     >>> fg.scan(running_product, 1.0, fnp.array([1.0, 2.0, 3.0]))
-    (np.float64(6.0), array([1., 2., 6.]))
+    (array(6.), array([1., 2., 6.]))
     """
     who = "fg.scan"
     carry_leaves, carry_tree = _flat_values(init)

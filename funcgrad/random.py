@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from . import numpy as fnp
+from .core.array import returning_arrays
 from .core.trace import Tracer
 from .ops import random as random_ops
 
@@ -225,3 +226,8 @@ def permutation(key, x, axis: int = 0):
                          f"{x.shape}")
     order = random_ops.random_permutation(key, x.shape[axis])
     return fnp.take(x, order, axis=axis)
+
+
+for _name in __all__:   # concrete results are Arrays (core.array), as funcgrad.numpy's are
+    globals()[_name] = returning_arrays(globals()[_name])
+del _name

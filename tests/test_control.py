@@ -94,7 +94,7 @@ def test_scan_values_with_pytrees():
     got, want = _rnn(H0, XS, 0.8), _rnn_reference(H0, XS, 0.8)
     for g, w in zip(fg.tree.leaves(got), fg.tree.leaves(want)):
         np.testing.assert_allclose(g, w, rtol=1e-13)
-    assert isinstance(got[1], np.int64) and got[1] == 4
+    assert type(got[1]) is fg.Array and got[1].dtype == np.int64 and got[1] == 4
 
 
 def test_scan_reverse_length_and_empty():

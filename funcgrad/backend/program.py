@@ -22,8 +22,7 @@ _CONTROL = {"cond", "scan", "while"}
 
 
 def _to_user(value):
-    value = np.asarray(value)
-    return value[()] if value.ndim == 0 else value.view(Array)
+    return np.asarray(value).view(Array)
 
 
 def _python_name(index: int) -> str:
@@ -51,8 +50,16 @@ class ProgramSource:
         # The sub-programs of loops and branches (name in the namespace -> ProgramSource),
         # each a generated function of its own that the loop calls once a step.
         self.children: dict = {}
-        self.namespace = {"np": np, "_to_user": _to_user, "_Array": Array}
+        self.namespace = {"np": np, "_to_user": _to_user, "_Array": Array,
+                          "_asarray": np.asarray}
         used_later = self._uses_after()
+        # Kernel results that only outputs read: made 0-d Arrays at once, never reboxed.
+        self.read = {a for step in self.steps for eqn in
+                     (step.kernel.eqns() if step.kernel is not None else [step.eqn])
+                     for a in eqn.inputs}
+        self.unboxed: set = set()
+        if internal:   # a body's results go back to a loop, as NumPy scalars of their dtype
+            self.read.update(a for a in ir.outvars if isinstance(a, Var))
         describe = codegen.equation_names(ir, origin)
         sources = {}   # step index -> KernelSource, for kernel and native steps
         for index, step in enumerate(self.steps):
@@ -116,12 +123,13 @@ class ProgramSource:
             lines.append(f"    return ({outs}{',' if len(ir.outvars) == 1 else ''})")
             self._finish(lines)
             return
-        # Outputs are what the user gets: Arrays (core.array) and NumPy scalars, never Python
-        # floats.
+        # Outputs are what the user gets: Arrays (core.array), 0-d ones too, as eagerly.
         passed_through = set(ir.constvars + ir.invars)
         outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else
-                         f"{self._read(a)}.view(_Array)" if a.aval.ndim else self._read(a)
-                         for a in ir.outvars)
+                         f"{self._read(a)}.view(_Array)" if a.aval.ndim else
+                         f"_asarray({self._read(a)}, _{a.aval.dtype.name}).view(_Array)"
+                         if a in self.unboxed else
+                         f"_asarray({self._read(a)}).view(_Array)" for a in ir.outvars)
         if single_output:   # the caller's output is one array: return it, not a 1-tuple
             lines.append(f"    return {outs}")
         else:
@@ -183,7 +191,10 @@ class ProgramSource:
             for var in source.scalar_outputs:   # numba returns Python scalars: rebox them
                 name, dtype = self.names[var], var.aval.dtype.name
                 self.namespace[f"_{dtype}"] = np.dtype(dtype).type
-                lines.append(f"    {name} = _{dtype}({name})")
+                if var in self.read:
+                    lines.append(f"    {name} = _{dtype}({name})")
+                else:
+                    self.unboxed.add(var)
         else:
             lines.append(f"    {call}")
         return lines

@@ -45,7 +45,7 @@ class Module(abc.ABC):
     ...         return params["scale"] * x, state
     >>> params, state = Scale().init(fg.random.key(0))
     >>> Scale().apply(params, state, 3.0, train=False)
-    (np.float64(3.0), {})
+    (array(3.), {})
     """
 
     @abc.abstractmethod
@@ -270,7 +270,7 @@ class Lambda(Module):
     >>> import funcgrad as fg
     >>> from funcgrad import nn
     >>> nn.Lambda(nn.relu).apply({}, {}, -1.0, train=True)
-    (np.float64(0.0), {})
+    (array(0.), {})
     """
 
     def __init__(self, function: Callable):

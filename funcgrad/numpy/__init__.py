@@ -2,7 +2,6 @@
 
 On concrete arrays these functions are NumPy's; on traced values they record primitives.
 """
-import functools as _functools
 
 from numpy import (  # noqa: F401
     bool_,
@@ -23,7 +22,7 @@ from numpy import (  # noqa: F401
     uint8,
 )
 
-from ..core.array import Array as _Array
+from ..core.array import returning_arrays as _returning_arrays
 from . import _indexing, _tracer_methods, linalg  # noqa: F401  (tracer operators; fnp.linalg)
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
@@ -34,17 +33,7 @@ from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
 
-
-def _returning_arrays(function):
-    """``function``, with an n-d ndarray it returns (a concrete result) as an ``Array``:
-    NumPy's array, which also takes traced indices and has ``.at`` (``core.array``)."""
-    @_functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        out = function(*args, **kwargs)
-        return out.view(_Array) if type(out) is ndarray and out.ndim else out
-    return wrapper
-
-
+# Concrete results are Arrays (core.array), 0-d ones too.
 for _namespace in (globals(), linalg.__dict__):   # the functions funcgrad defines
     for _name, _function in list(_namespace.items()):
         if not _name.startswith("_") and callable(_function) and \

@@ -273,7 +273,7 @@ def dot(a, b, out=None):
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.dot(fnp.array([1.0, 2.0]), fnp.array([3.0, 4.0]))
-    np.float64(11.0)
+    array(11.)
     """
     if not _traced(a, b):
         return np.dot(a, b, out=out)
@@ -430,7 +430,7 @@ def vdot(a, b, /):
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.vdot(fnp.ones((2, 2)), fnp.ones(4))
-    np.float64(4.0)
+    array(4.)
     """
     if not _traced(a, b):
         return np.vdot(a, b)

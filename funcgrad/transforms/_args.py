@@ -61,8 +61,8 @@ def as_value(leaf):
     kind = type(leaf)
     if kind is Tracer or kind is np.ndarray or isinstance(leaf, np.generic):
         return leaf
-    if kind is Array:   # computed on as a plain ndarray (see core.array)
-        return leaf.view(np.ndarray)
+    if kind is Array:   # computed on as a plain ndarray (see core.array), 0-d as a scalar
+        return plain(leaf)
     scalar = _SCALAR_TYPES.get(kind)
     if scalar is not None:
         return scalar(leaf)
@@ -136,7 +136,7 @@ def differentiable_leaves(fun, args, argnums, who: str):
         arg = args[num]
         if type(arg) in _PLAIN_LEAVES and (type(arg) is float or arg.dtype.kind == "f"):
             leaves.append(np.float64(arg) if type(arg) is float else
-                          arg.view(np.ndarray) if type(arg) is Array else arg)   # common case
+                          plain(arg) if type(arg) is Array else arg)   # the common case
             treedefs.append(LEAF)
             continue
         arg_leaves, treedef = tree.flatten(arg)
@@ -188,13 +188,22 @@ def split_per_argnum(treedefs, leaves):
     return out
 
 
+def plain(array: Array):
+    """What funcgrad computes on for an ``Array``: the ndarray it views, or for a 0-d one the
+    NumPy scalar it holds (as funcgrad's own 0-d values are, and compiled kernels take)."""
+    value = array.view(np.ndarray)
+    return value if value.ndim else value[()]
+
+
 def to_user(value):
-    """What the user gets back: ``Array`` (NumPy arrays that also take traced indices), 0-d
-    results as NumPy scalars; tracers as they are."""
-    if isinstance(value, (Tracer, np.generic)):
+    """What the user gets back: an ``Array`` (a NumPy array that also takes traced indices),
+    0-d results too (never NumPy scalars, as in JAX); tracers as they are."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.view(Array)
+    if kind is Tracer or kind is Array:
         return value
-    value = np.asarray(value)
-    return value[()] if value.ndim == 0 else value.view(Array)
+    return np.asarray(value).view(Array)
 
 
 def ones_like(value):

@@ -49,18 +49,30 @@ _NO_STATICS: frozenset = frozenset()
 
 
 def _array_key(args: tuple):
-    """The key of a call of plain arrays and scalars (shapes and dtypes, or scalar types), or
-    None when some argument is anything else (a container, a 0-d array, a tracer)."""
+    """The key of a call of plain arrays and scalars (shapes and dtypes, or scalar types);
+    ``_ZERO_D`` where an argument is a 0-d array (a 0-d ``Array`` that funcgrad returned, fed
+    back), or None when one is anything else (a container, a tracer)."""
     key = []
     for arg in args:
         kind = type(arg)
-        if (kind is np.ndarray or kind is Array) and arg.ndim:
+        if kind is np.ndarray or kind is Array:
+            if not arg.ndim:
+                return _ZERO_D
             key.append((arg.shape, arg.dtype))
         elif kind in _SCALAR_TYPES:
             key.append(kind)
         else:
             return None
     return tuple(key)
+
+
+_ZERO_D = "0-d"
+
+
+def _scalars(args: tuple) -> tuple:
+    """``args`` with each 0-d array as the NumPy scalar it holds (what kernels take)."""
+    return tuple([np.ndarray.__getitem__(a, ()) if (type(a) is np.ndarray or type(a) is Array)
+                  and not a.ndim else a for a in args])
 
 
 class _Entry:
@@ -275,7 +287,12 @@ class Jitted:
             entry = self._scalar_entries.get(_scalar_key(args))
             if entry is None:
                 key = _array_key(args)
-                entry = self._array_entries.get(key) if key is not None else None
+                if key is _ZERO_D:   # 0-d arrays (funcgrad's results fed back): their scalars
+                    args = _scalars(args)
+                    entry = self._scalar_entries.get(_scalar_key(args))
+                    key = _array_key(args) if entry is None else None
+                if entry is None and key is not None:
+                    entry = self._array_entries.get(key)
             if entry is not None:
                 direct = entry.direct
                 if direct is not None:
@@ -296,7 +313,7 @@ class Jitted:
                 self._scalar_entries[_scalar_key(args)] = entry
             else:
                 key = _array_key(args)
-                if key is not None:
+                if type(key) is tuple:
                     self._array_entries[key] = entry
         if entry.direct is not None:
             return entry.direct(*leaves)

@@ -50,7 +50,7 @@ def jvp(fun, primals, tangents):
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(fnp.sin, (0.0,), (2.0,))
-    (np.float64(0.0), np.float64(2.0))
+    (array(0.), array(2.))
     """
     who = f"jvp of {getattr(fun, '__name__', 'function')}"
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):

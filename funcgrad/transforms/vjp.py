@@ -237,7 +237,7 @@ def grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)[0]
-    np.float64(1.5)
+    array(1.5)
     """
     value_and_grad_fun = value_and_grad(fun, argnums, has_aux, retained, on_disconnected)
 
@@ -258,7 +258,7 @@ def vjp(fun, *primals, has_aux: bool = False):
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> out, vjp_fn = fg.vjp(fnp.sin, 0.0)
     >>> vjp_fn(2.0)
-    (np.float64(2.0),)
+    (array(2.),)
     """
     who = f"vjp of {getattr(fun, '__name__', 'function')}"
     leaves, in_tree = tree.flatten(tuple(primals))
