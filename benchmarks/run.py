@@ -53,6 +53,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import math
 import os
 import platform
 import statistics
@@ -212,6 +213,8 @@ seed_scalar, grad3_scalar = WORKLOADS["seed_scalar"], WORKLOADS["grad3_scalar"]
 hessian_100, elementwise_1e6, mlp = (WORKLOADS["hessian_100"], WORKLOADS["elementwise_1e6"],
                                      WORKLOADS["mlp"])
 control_flow_grad = WORKLOADS["control_flow_grad"]
+ode_fori, rnn_scan, mlp_wide, per_example_grads = (
+    WORKLOADS[n] for n in ("ode_fori", "rnn_scan", "mlp_wide", "per_example_grads"))
 
 # ---------------------------------------------------------------------------------------------
 # torch eager and autograd (the funcgrad, JAX and hand-written versions are in workloads.py)
@@ -284,24 +287,97 @@ def _(inputs):
 
 
 @mlp.column("torch eager")
+@mlp_wide.column("torch eager")
 def _(inputs):
     params = {k: torch.from_numpy(v).requires_grad_() for k, v in inputs["params"].items()}
     x, labels = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["labels"])
     names = sorted(params)
 
     def call():
-        h = torch.relu(x @ params["W1"] + params["b1"])
-        loss = torch.nn.functional.cross_entropy(h @ params["W2"] + params["b2"], labels)
+        loss = torch.nn.functional.cross_entropy(W.mlp_logits(params, x, torch.relu), labels)
         grads = torch.autograd.grad(loss, [params[k] for k in names])
         return loss, dict(zip(names, grads))
     return call
 
 
 @mlp.column("autograd")
+@mlp_wide.column("autograd")
 def _(inputs):
     loss = W.mlp_loss(anp, lambda z: anp.maximum(z, 0.0), W.stable_logsumexp(anp))
     value_and_grad = autograd.value_and_grad(loss)
     return lambda: value_and_grad(inputs["params"], inputs["x"], inputs["onehot"])
+
+
+# Neither torch eager nor autograd has a loop primitive: their loops are Python loops, the
+# program a user of either writes.
+
+def python_fori_loop(lower, upper, body, init):
+    value = init
+    for i in range(lower, upper):
+        value = body(i, value)
+    return value
+
+
+def python_scan(stack):
+    def scan(step, carry, xs):
+        ys = []
+        for x in xs:
+            carry, y = step(carry, x)
+            ys.append(y)
+        return carry, stack(ys)
+    return scan
+
+
+@ode_fori.column("torch eager")
+def _(inputs):
+    loss = W.pendulum_loss(torch, python_fori_loop, math.cos)
+    state = torch.from_numpy(inputs["state"])
+
+    def call():
+        params = torch.from_numpy(inputs["params"]).requires_grad_()
+        value = loss(params, state)
+        return value, torch.autograd.grad(value, params)[0]
+    return call
+
+
+@ode_fori.column("autograd")
+def _(inputs):
+    value_and_grad = autograd.value_and_grad(W.pendulum_loss(anp, python_fori_loop, math.cos))
+    return lambda: value_and_grad(inputs["params"], inputs["state"])
+
+
+@rnn_scan.column("torch eager")
+def _(inputs):
+    loss = W.rnn_loss(torch, python_scan(torch.stack))
+    params = [torch.from_numpy(inputs[k]).requires_grad_() for k in ("W", "U", "b")]
+    h0, xs = torch.from_numpy(inputs["h0"]), torch.from_numpy(inputs["xs"])
+
+    def call():
+        value = loss(*params, h0, xs)
+        return value, torch.autograd.grad(value, params)
+    return call
+
+
+@rnn_scan.column("autograd")
+def _(inputs):
+    value_and_grad = autograd.value_and_grad(W.rnn_loss(anp, python_scan(anp.stack)),
+                                             argnum=(0, 1, 2))
+    return lambda: value_and_grad(*(inputs[k] for k in ("W", "U", "b", "h0", "xs")))
+
+
+@per_example_grads.column("torch eager")
+def _(inputs):
+    per_example = torch.func.vmap(torch.func.grad(W.logistic_loss(torch)), in_dims=(None, 0, 0))
+    w, x, y = (torch.from_numpy(inputs[k]) for k in ("w", "X", "y"))
+    return lambda: per_example(w, x, y)
+
+
+@per_example_grads.column("autograd")
+def _(inputs):
+    # autograd has no vmap: one grad per example, the loop its users write.
+    grad = autograd.grad(W.logistic_loss(anp))
+    w, x, y = inputs["w"], inputs["X"], inputs["y"]
+    return lambda: np.stack([grad(w, x_i, y_i) for x_i, y_i in zip(x, y)])
 
 
 @control_flow_grad.column("torch eager")
@@ -605,11 +681,12 @@ def evaluate_targets(results: dict, first: dict, imports: dict) -> list[tuple[st
     def verdict(ok: bool | None) -> str:
         return "not measured" if ok is None else ("**met**" if ok else "missed")
 
-    def jit_vs(name: str, column: str, bound: float, label: str) -> None:
+    def jit_vs(name: str, column: str, bound: float, label: str,
+               jit_column: str = "funcgrad jit") -> None:
         cells = results.get(name)
         if cells is None:
             return
-        jit, other = _median(cells, "funcgrad jit"), _median(cells, column)
+        jit, other = _median(cells, jit_column), _median(cells, column)
         if jit is None or other is None:
             rows.append((label, "–", verdict(None)))
             return
@@ -643,6 +720,16 @@ def evaluate_targets(results: dict, first: dict, imports: dict) -> list[tuple[st
     jit_vs("mlp", "jax.jit", 0.5, "mlp, jit ≤ 0.5x JAX (BENCHMARKS.md's parenthesis)")
     jit_vs("hessian_100", "jax.jit", 0.25, "hessian_100, jit ≤ 0.25x JAX")
     jit_vs("grad3_scalar", "jax.jit", 0.1, "grad3_scalar, jit ≤ 0.1x JAX")
+    jit_vs("ode_fori", "jax.jit", 0.3, "ode_fori, jit ≤ 0.3x JAX")
+    jit_vs("rnn_scan", "jax.jit", 0.8, "rnn_scan, jit ≤ 0.8x JAX")
+    jit_vs("mlp_wide", "jax.jit", 1.0, "mlp_wide, jit ≤ 1.0x JAX")
+    # Threads that never hurt: funcgrad's default threading against the run's one thread.
+    label = "mlp_wide, jit with default threads ≤ 1.0x jit with 1 thread"
+    if THREADS == 1:
+        jit_vs("mlp_wide", "funcgrad jit", 1.0, label, jit_column=DEFAULT_THREADS_COLUMN)
+    elif "mlp_wide" in results:
+        rows.append((label, "– (needs --threads 1)", verdict(None)))
+    jit_vs("per_example_grads", "jax.jit", 1.0, "per_example_grads, jit ≤ 1.0x JAX")
     cells = results.get("control_flow_grad")
     if cells is not None:
         eager, torch_eager = _median(cells, "funcgrad eager"), _median(cells, "torch eager")
@@ -771,12 +858,16 @@ def write_results(path: str, report: dict) -> None:
              *[f"| `{name}` | {why} |" for name, why in W.PENDING.items()], "",
              "Peers use their idiomatic API: torch eager builds tensors with `requires_grad` and "
              "calls `torch.autograd.grad` (`torch.func.hessian` for the Hessian, "
-             "`F.cross_entropy` for the MLP); JAX is `jax.jit` of `jax.grad` / "
-             "`value_and_grad` / `hessian` in float64 mode with the float32 inputs kept "
-             "float32. `funcgrad jit` is `fg.jit` of the `funcgrad eager` function, timed "
-             "after `jitted.compile(*args)`: native code only. Every result is checked against "
-             "`numpy (hand)` before it is timed (float64: rtol 1e-6; float32: rtol 1e-3, "
-             "atol scaled by the largest magnitude).", "",
+             "`F.cross_entropy` for the MLPs, `torch.func.vmap(torch.func.grad)` for "
+             "per-example gradients); torch and autograd run the loops of `ode_fori` and "
+             "`rnn_scan` as Python loops, and autograd, which has no vmap, takes one "
+             "`autograd.grad` per example in a Python loop; JAX is `jax.jit` of `jax.grad` / "
+             "`value_and_grad` / `hessian` (`lax.fori_loop`, `lax.scan`, `jax.vmap`) in "
+             "float64 mode with the float32 inputs kept float32. `funcgrad jit` is `fg.jit` of "
+             "the `funcgrad eager` function, timed after `jitted.compile(*args)`: native code "
+             "only. Every result is checked against `numpy (hand)` before it is timed "
+             "(float64: rtol 1e-6; float32: rtol 1e-3, atol scaled by the largest "
+             "magnitude).", "",
              "## Steady state, per call", "", report["table"], "",
              f"Time budget per cell: {budget} s (at least 5 samples; 3 above 0.1 s per call). "
              + report["threads_note"], "",

@@ -171,18 +171,23 @@ def _elementwise_jax(inputs):
 
 
 # ---------------------------------------------------------------------------------------------
-# mlp: value_and_grad of the softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, float32
+# mlp: value_and_grad of the softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, float32;
+# mlp_wide: the same of a 784-512-512-10 one, batch 512. Params ``W1, b1, ..., Wn, bn``.
 
-def _mlp_inputs(rng):
-    f32 = np.float32
-    params = {"W1": (rng.standard_normal((64, 256)) * math.sqrt(2 / 64)).astype(f32),
-              "b1": np.zeros(256, f32),
-              "W2": (rng.standard_normal((256, 10)) * math.sqrt(2 / 256)).astype(f32),
-              "b2": np.zeros(10, f32)}
-    x = rng.standard_normal((256, 64)).astype(f32)
-    labels = rng.integers(0, 10, 256)
-    return {"params": params, "x": x, "labels": labels,
-            "onehot": np.eye(10, dtype=f32)[labels]}
+def _mlp_inputs(sizes, batch):
+    """``make_inputs`` of an MLP of layer widths ``sizes`` (He initialisation, zero biases)."""
+    def make(rng):
+        f32 = np.float32
+        params = {}
+        for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), 1):
+            params[f"W{layer}"] = (rng.standard_normal((fan_in, fan_out))
+                                   * math.sqrt(2 / fan_in)).astype(f32)
+            params[f"b{layer}"] = np.zeros(fan_out, f32)
+        x = rng.standard_normal((batch, sizes[0])).astype(f32)
+        labels = rng.integers(0, sizes[-1], batch)
+        return {"params": params, "x": x, "labels": labels,
+                "onehot": np.eye(sizes[-1], dtype=f32)[labels]}
+    return make
 
 
 def _mlp_hand(inputs):
@@ -190,25 +195,39 @@ def _mlp_hand(inputs):
 
     def call():
         p = inputs["params"]
-        pre = x @ p["W1"] + p["b1"]
-        h = np.maximum(pre, 0)
-        logits = h @ p["W2"] + p["b2"]
+        depth = len(p) // 2
+        pres, hs = [], [x]
+        for layer in range(1, depth):
+            pres.append(hs[-1] @ p[f"W{layer}"] + p[f"b{layer}"])
+            hs.append(np.maximum(pres[-1], 0))
+        logits = hs[-1] @ p[f"W{depth}"] + p[f"b{depth}"]
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         loss = np.mean(np.log(total[:, 0]) - np.sum(onehot * shifted, axis=1))
-        d_logits = (exp / total - onehot) / np.float32(batch)
-        d_h = (d_logits @ p["W2"].T) * (pre > 0)
-        return loss, {"W1": x.T @ d_h, "b1": d_h.sum(axis=0),
-                      "W2": h.T @ d_logits, "b2": d_logits.sum(axis=0)}
+        d_out = (exp / total - onehot) / np.float32(batch)
+        grads = {}
+        for layer in range(depth, 0, -1):
+            grads[f"W{layer}"], grads[f"b{layer}"] = hs[layer - 1].T @ d_out, d_out.sum(axis=0)
+            if layer > 1:
+                d_out = (d_out @ p[f"W{layer}"].T) * (pres[layer - 2] > 0)
+        return loss, grads
     return call
+
+
+def mlp_logits(params, x, relu):
+    """The logits of the ReLU MLP ``params`` at ``x``, in any library with ``@`` (shared with
+    run.py)."""
+    depth = len(params) // 2
+    for layer in range(1, depth):
+        x = relu(x @ params[f"W{layer}"] + params[f"b{layer}"])
+    return x @ params[f"W{depth}"] + params[f"b{depth}"]
 
 
 def mlp_loss(xp, relu, logsumexp):
     """The MLP's loss written against a NumPy-like namespace ``xp`` (shared with run.py)."""
     def loss(params, x, onehot):
-        h = relu(x @ params["W1"] + params["b1"])
-        logits = h @ params["W2"] + params["b2"]
+        logits = mlp_logits(params, x, relu)
         return xp.mean(logsumexp(logits) - xp.sum(onehot * logits, axis=1))
     return loss
 
@@ -231,6 +250,173 @@ def _mlp_jax(inputs):
     params = {k: jnp.asarray(v) for k, v in inputs["params"].items()}
     return (jax.jit(jax.value_and_grad(loss)),
             (params, jnp.asarray(inputs["x"]), jnp.asarray(inputs["onehot"])))
+
+
+# ---------------------------------------------------------------------------------------------
+# ode_fori: RK4 of a driven damped pendulum, theta'' = -g_l sin(theta) - damping theta' +
+# drive cos(t), 500 steps of 0.01 from [theta, omega] = [1, 0] in a fori_loop; value_and_grad
+# of theta**2 + omega at the end with respect to params = [g_l, damping, drive], float64
+
+ODE_STEPS, ODE_DT = 500, 0.01
+
+
+def _ode_inputs(rng):
+    return {"params": np.array([9.8, 0.3, 0.5]), "state": np.array([1.0, 0.0])}
+
+
+def pendulum_loss(xp, fori_loop, cos):
+    """The ODE's loss against a namespace ``xp`` and a ``fori_loop(lower, upper, body, init)``
+    (shared with run.py). ``cos`` takes the time: a Python loop's index is a Python int, so
+    its time is a float that torch's ``cos`` does not take."""
+    def loss(params, state):
+        g_l, damping, drive = params[0], params[1], params[2]
+
+        def f(t, s):
+            return xp.stack([s[1], -g_l * xp.sin(s[0]) - damping * s[1] + drive * cos(t)])
+
+        def step(i, s):
+            t = i * ODE_DT
+            k1 = f(t, s)
+            k2 = f(t + ODE_DT / 2, s + ODE_DT / 2 * k1)
+            k3 = f(t + ODE_DT / 2, s + ODE_DT / 2 * k2)
+            k4 = f(t + ODE_DT, s + ODE_DT * k3)
+            return s + ODE_DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+        end = fori_loop(0, ODE_STEPS, step, state)
+        return end[0] ** 2 + end[1]
+    return loss
+
+
+def _ode_hand(inputs):
+    """Forward sensitivities: the same RK4 steps on the state and its 2x3 Jacobian S with
+    respect to the parameters (S' = J_state S + J_params, stage by stage: the exact derivative
+    of the discrete scheme), as one 2x4 matrix [state | S]."""
+    (g_l, damping, drive), state = inputs["params"], inputs["state"]
+
+    def f(t, z):
+        theta, omega = z[0, 0], z[1, 0]
+        out = np.empty((2, 4))
+        out[0] = omega, *z[1, 1:]
+        out[1, 0] = -g_l * math.sin(theta) - damping * omega + drive * math.cos(t)
+        out[1, 1:] = (-g_l * math.cos(theta) * z[0, 1:] - damping * z[1, 1:]
+                      + (-math.sin(theta), -omega, math.cos(t)))
+        return out
+
+    def call():
+        z, dt = np.zeros((2, 4)), ODE_DT
+        z[:, 0] = state
+        for i in range(ODE_STEPS):
+            t = i * dt
+            k1 = f(t, z)
+            k2 = f(t + dt / 2, z + dt / 2 * k1)
+            k3 = f(t + dt / 2, z + dt / 2 * k2)
+            k4 = f(t + dt, z + dt * k3)
+            z = z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return z[0, 0] ** 2 + z[1, 0], 2 * z[0, 0] * z[0, 1:] + z[1, 1:]
+    return call
+
+
+def _ode_funcgrad(inputs):
+    return (fg.value_and_grad(pendulum_loss(fnp, fg.fori_loop, fnp.cos)),
+            (inputs["params"], inputs["state"]))
+
+
+def _ode_jax(inputs):
+    jax, jnp = _jax()
+    return (jax.jit(jax.value_and_grad(pendulum_loss(jnp, jax.lax.fori_loop, jnp.cos))),
+            (jnp.asarray(inputs["params"]), jnp.asarray(inputs["state"])))
+
+
+# ---------------------------------------------------------------------------------------------
+# rnn_scan: h = tanh(x_t @ W + h @ U + b) over 50 steps in a scan, batch 32, input 16, hidden
+# 64, from h = 0; value_and_grad of sum over steps of sum(h*h), plus sum(final h), with
+# respect to (W, U, b), float32
+
+def _rnn_inputs(rng):
+    f32 = np.float32
+    return {"W": (rng.standard_normal((16, 64)) / 4).astype(f32),
+            "U": (rng.standard_normal((64, 64)) / 8).astype(f32),
+            "b": (rng.standard_normal(64) / 10).astype(f32),
+            "h0": np.zeros((32, 64), f32),
+            "xs": rng.standard_normal((50, 32, 16)).astype(f32)}
+
+
+def rnn_loss(xp, scan):
+    """The RNN's loss against a namespace ``xp`` and a ``scan(step, init, xs)`` returning
+    ``(carry, stacked ys)`` (shared with run.py)."""
+    def loss(w, u, b, h0, xs):
+        def step(h, x_t):
+            h = xp.tanh(x_t @ w + h @ u + b)
+            return h, xp.sum(h * h)
+        h, squares = scan(step, h0, xs)
+        return xp.sum(squares) + xp.sum(h)
+    return loss
+
+
+def _rnn_args(inputs, asarray=lambda a: a):
+    return tuple(asarray(inputs[k]) for k in ("W", "U", "b", "h0", "xs"))
+
+
+def _rnn_hand(inputs):
+    """Backpropagation through time over the stored hidden states."""
+    w, u, b, h0, xs = _rnn_args(inputs)
+
+    def call():
+        hs = [h0]
+        for x_t in xs:
+            hs.append(np.tanh(x_t @ w + hs[-1] @ u + b))
+        loss = sum(np.sum(h * h) for h in hs[1:]) + np.sum(hs[-1])
+        d_w, d_u, d_b = np.zeros_like(w), np.zeros_like(u), np.zeros_like(b)
+        d_h = 1 + 2 * hs[-1]
+        for t in range(len(xs) - 1, -1, -1):
+            d_pre = d_h * (1 - hs[t + 1] * hs[t + 1])
+            d_w += xs[t].T @ d_pre
+            d_u += hs[t].T @ d_pre
+            d_b += d_pre.sum(axis=0)
+            if t:
+                d_h = d_pre @ u.T + 2 * hs[t]
+        return loss, (d_w, d_u, d_b)
+    return call
+
+
+def _rnn_funcgrad(inputs):
+    return fg.value_and_grad(rnn_loss(fnp, fg.scan), argnums=(0, 1, 2)), _rnn_args(inputs)
+
+
+def _rnn_jax(inputs):
+    jax, jnp = _jax()
+    return (jax.jit(jax.value_and_grad(rnn_loss(jnp, jax.lax.scan), argnums=(0, 1, 2))),
+            _rnn_args(inputs, jnp.asarray))
+
+
+# ---------------------------------------------------------------------------------------------
+# per_example_grads: the gradient of each example's logistic loss log1p(exp(-y x.w)), y in
+# {-1, +1}, by vmap(grad), 1024 examples of 100 features, float64
+
+def _per_example_inputs(rng):
+    return {"w": rng.standard_normal(100) / 10, "X": rng.standard_normal((1024, 100)),
+            "y": rng.choice([-1.0, 1.0], 1024)}
+
+
+def logistic_loss(xp):
+    """One example's logistic loss against a namespace ``xp`` (shared with run.py)."""
+    return lambda w, x, y: xp.log1p(xp.exp(-y * xp.dot(x, w)))
+
+
+def _per_example_hand(inputs):
+    w, x, y = inputs["w"], inputs["X"], inputs["y"]
+    return lambda: (-y / (1 + np.exp(y * (x @ w))))[:, None] * x
+
+
+def _per_example_funcgrad(inputs):
+    return (fg.vmap(fg.grad(logistic_loss(fnp)), in_axes=(None, 0, 0)),
+            (inputs["w"], inputs["X"], inputs["y"]))
+
+
+def _per_example_jax(inputs):
+    jax, jnp = _jax()
+    return (jax.jit(jax.vmap(jax.grad(logistic_loss(jnp)), in_axes=(None, 0, 0))),
+            tuple(jnp.asarray(inputs[k]) for k in ("w", "X", "y")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,12 +493,26 @@ SPECS: dict[str, Spec] = {
         lambda rng: {"x": rng.standard_normal(1_000_000).astype(np.float32)},
         _elementwise_hand, _elementwise_funcgrad, _elementwise_jax, rtol=1e-3),
     "mlp": Spec("value_and_grad, softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, "
-                "float32, params a dict", _mlp_inputs, _mlp_hand, _mlp_funcgrad, _mlp_jax,
-                rtol=1e-3),
+                "float32, params a dict", _mlp_inputs((64, 256, 10), 256), _mlp_hand,
+                _mlp_funcgrad, _mlp_jax, rtol=1e-3),
     "control_flow_grad": Spec(
         "first and second derivative at 1.3 of a program with a value-dependent if, a Newton "
         "while loop and a for loop with break (define-by-run, eager), float64",
         lambda rng: {"x": 1.3}, _control_flow_hand, _control_flow_funcgrad, eager_only=True),
+    "ode_fori": Spec(
+        "value_and_grad w.r.t. its 3 parameters of theta**2 + omega after 500 RK4 steps "
+        "(fori_loop) of a driven damped pendulum, float64", _ode_inputs, _ode_hand,
+        _ode_funcgrad, _ode_jax),
+    "rnn_scan": Spec(
+        "value_and_grad w.r.t. (W, U, b) of a tanh RNN, scan over 50 steps, batch 32, input "
+        "16, hidden 64, float32", _rnn_inputs, _rnn_hand, _rnn_funcgrad, _rnn_jax, rtol=1e-3),
+    "mlp_wide": Spec("value_and_grad, softmax cross-entropy of a 784-512-512-10 ReLU MLP, "
+                     "batch 512, float32, params a dict", _mlp_inputs((784, 512, 512, 10), 512),
+                     _mlp_hand, _mlp_funcgrad, _mlp_jax, rtol=1e-3),
+    "per_example_grads": Spec(
+        "per-example gradients of a logistic loss, vmap(grad) over 1024 examples of 100 "
+        "features, float64", _per_example_inputs, _per_example_hand, _per_example_funcgrad,
+        _per_example_jax),
 }
 
 
