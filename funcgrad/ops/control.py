@@ -613,10 +613,11 @@ def _while_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
     if all(v is not _UNKNOWN for v in values):
         return _WhileBackward(needs, args, params).pullback(_trip_count(values, **params),
                                                             list(args) + list(g))
-    from .host import HostFunction, host_call
+    from .custom import Rule
+    from .host import host_call
     backward = _WhileBackward(needs, args, params)
     wanted = backward.wanted
-    cts = host_call(HostFunction(backward, "vjp of while"), list(args) + list(g),
+    cts = host_call(Rule(backward, "vjp of while"), list(args) + list(g),
                     _kept([value_aval(a) for a in args], wanted))
     return _expanded(cts, wanted)
 

@@ -58,9 +58,10 @@ def _to_front(value, dim, size: int):
     return st.batch_to_front(value, dim)
 
 
-class _Rule:
-    """A Python rule kept in an equation's parameters: named in the printed IR, compared by
-    identity (so the IR's common-subexpression pass tells two rules apart)."""
+class Rule:
+    """A Python function kept in an equation's parameters (a custom rule, ``host_call``'s
+    function): named in the printed IR, compared by identity (so the IR's
+    common-subexpression pass tells two apart)."""
 
     def __init__(self, function, name: str):
         self.function = function
@@ -75,10 +76,10 @@ class _Rule:
     __str__ = __repr__
 
 
-class BatchedRule(_Rule):
+class BatchedRule(Rule):
     """``rule`` vectorized with ``vmap`` over axis 0 of every operand (a batch rule's rule)."""
 
-    def __init__(self, rule: _Rule):
+    def __init__(self, rule: Rule):
         super().__init__(rule, f"vmap({rule.name})")
 
     def __call__(self, *args):
@@ -149,8 +150,8 @@ custom_vjp_call_p.batch = _custom_vjp_call_batch
 def custom_vjp_call(operands, fun_ir: IR, fwd, bwd, num_consts: int, name: str) -> list:
     """Apply ``fun_ir`` to ``operands`` with the reverse-mode rule ``fwd``/``bwd`` (flat
     functions of leaves, see above); returns the list of output leaves."""
-    return custom_vjp_call_p.bind(*operands, fun_ir=fun_ir, fwd=_Rule(fwd, f"{name}_fwd"),
-                                  bwd=_Rule(bwd, f"{name}_bwd"), num_consts=num_consts,
+    return custom_vjp_call_p.bind(*operands, fun_ir=fun_ir, fwd=Rule(fwd, f"{name}_fwd"),
+                                  bwd=Rule(bwd, f"{name}_bwd"), num_consts=num_consts,
                                   name=name)
 
 

@@ -25,29 +25,12 @@ from ..core.primitive import Primitive
 from ..core.trace import trace_evaluating, trace_to_ir, untraced
 from . import structural as st
 from .control import _expanded, _floats, _instantiate, _kept, value_aval
-
-
-class HostFunction:
-    """A function ``(*arrays) -> list of arrays`` held by a ``host_call`` equation; equal
-    only to itself, and printed by its name."""
-
-    __slots__ = ("fun", "name")
-
-    def __init__(self, fun, name: str):
-        self.fun = fun
-        self.name = name
-
-    def __call__(self, *args):
-        return self.fun(*args)
-
-    def __repr__(self):
-        return self.name
-
+from .custom import Rule
 
 host_call_p = Primitive("host_call", "special", multiple_results=True)
 
 
-def host_call(fun: HostFunction, args, out_avals) -> list:
+def host_call(fun: Rule, args, out_avals) -> list:
     """Bind ``host_call``: ``fun(*args)``, whose results have ``out_avals``."""
     return host_call_p.bind(*args, fun=fun, out_avals=tuple(out_avals))
 
@@ -88,7 +71,7 @@ def _host_jvp(primals, tangents, *, fun, out_avals):
         return list(outs) + _instantiate(_kept(out_tangents, out_floats),
                                          _kept(outs, out_floats))
 
-    outs = host_call(HostFunction(forward, f"jvp of {fun.name}"),
+    outs = host_call(Rule(forward, f"jvp of {fun.name}"),
                      list(primals) + _kept(tangents, nonzero),
                      list(out_avals) + _kept(out_avals, out_floats))
     return outs[:num_outs], _expanded(outs[num_outs:], out_floats)
@@ -108,7 +91,7 @@ def _host_vjp(needs, g, ans, *args, fun, out_avals):
         in_cts, _ = pullback(_expanded(cts, out_floats))
         return _instantiate(_kept(in_cts, wanted), _kept(primals, wanted))
 
-    cts = host_call(HostFunction(backward, f"vjp of {fun.name}"),
+    cts = host_call(Rule(backward, f"vjp of {fun.name}"),
                     list(args) + _kept(g, out_floats), _kept(avals, wanted))
     return _expanded(cts, wanted)
 
@@ -125,7 +108,7 @@ def _host_batch(args, dims, *, fun, out_avals):
         return [st.concatenate([st.reshape(row[k], (1,) + aval.shape) for row in rows], 0)
                 for k, aval in enumerate(out_avals)]
 
-    outs = host_call(HostFunction(per_example, f"per-example {fun.name}"), args,
+    outs = host_call(Rule(per_example, f"per-example {fun.name}"), args,
                      [ShapedArray((size,) + a.shape, a.dtype) for a in out_avals])
     return outs, [0] * len(out_avals)
 
