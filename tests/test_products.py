@@ -103,6 +103,22 @@ def test_einsum_accepts_optimize_and_dtype():
     assert as_float32.dtype == np.float32
 
 
+def test_einsum_sums_a_letter_of_one_operand_in_its_dtype():
+    # Letters only one operand has were summed in NumPy's default dtype before the product:
+    # booleans became an int64 count and int32 an int64, where the shape rule (and
+    # np.einsum) keep the dtype; jit(fnp.einsum("a,z->", b, b)) gave 4 for two Trues
+    # (found by tests/fuzz.py).
+    for x in (np.array([True, True, False]), np.array([1, 2, 3], np.int32)):
+        def f(a):
+            return fnp.einsum("a,z->", a, a), fnp.einsum("ab,b->b", a[:, None] * a, a)
+        want = tuple(np.einsum(spec, *operands) for spec, operands in (
+            ("a,z->", (x, x)), ("ab,b->b", (x[:, None] * x, x))))
+        for got in (_traced_value(f, x), fg.jit(f)(x), fg.jit(f).compile(x)(x)):
+            for g, w in zip(got, want):
+                assert np.asarray(g).dtype == w.dtype
+                np.testing.assert_array_equal(g, w)
+
+
 def test_einsum_diagonal_is_a_gather():
     ir = str(fg.make_ir(lambda x: fnp.einsum("ii->i", x))(np.ones((3, 3))))
     assert "gather" in ir and "einsum" not in ir

@@ -1398,6 +1398,17 @@ def test_regression_einsum_size_one_axis_broadcasts_against_size_zero():
     assert_same(traced(lambda x: fnp.einsum("ab,b->a", x, b), c), np.einsum("ab,b->a", c, b))
 
 
+def test_regression_square_of_booleans_is_int8():
+    # integer_pow's shape rule kept bool where its impl (NumPy's power) gives int8, as
+    # np.square does: jit(lambda a: fnp.diag(fnp.square(a), 0)) returned booleans where the
+    # eager function gives int8 (found by tests/fuzz.py).
+    x = np.array([True, False])
+    assert_same(traced(fnp.square, x), np.square(x))
+    assert_same(traced(lambda a: fnp.square(a) + a, x), np.square(x) + x)
+    diagonal = lambda a: fnp.diag(fnp.square(a), 0)  # noqa: E731
+    assert_same(fg.jit(diagonal)(x), diagonal(x))
+
+
 def test_regression_round_keeps_integers():
     # Traced integers were rounded in float64 and came back as float64.
     x = np.array([15, 25, -15, 7, -25, 104])

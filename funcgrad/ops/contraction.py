@@ -87,10 +87,12 @@ class _PairPlan:
     def __call__(self, a, b, out=None):
         """The product, written into ``out`` if given: a C-contiguous array of
         ``self.product_shape`` (the output is a view of it)."""
+        # In the operands' dtype, as np.einsum sums: a sum of booleans is their "or" (NumPy's
+        # default would be an int64 count), of int32s an int32.
         if self.sum_a:
-            a = a.sum(axis=self.sum_a)
+            a = a.sum(axis=self.sum_a, dtype=a.dtype)
         if self.sum_b:
-            b = b.sum(axis=self.sum_b)
+            b = b.sum(axis=self.sum_b, dtype=b.dtype)
         if self.perm_a is not None:
             a = a.transpose(self.perm_a)
         if self.perm_b is not None:

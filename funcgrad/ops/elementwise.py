@@ -462,7 +462,15 @@ def reciprocal(x):
 
 integer_pow_p = Primitive("integer_pow", "elementwise")
 integer_pow_p.impl = lambda x, *, y: np.power(x, x.dtype.type(y))
-integer_pow_p.abstract_eval = _unary_shape
+
+
+def _integer_pow_shape(x, *, y):
+    # NumPy has no power loop for booleans: it computes them in int8 (np.square(True) is an
+    # int8 1), and so does the impl.
+    return ShapedArray(x.shape, np.int8) if x.dtype == np.bool_ else x
+
+
+integer_pow_p.abstract_eval = _integer_pow_shape
 
 
 def _integer_pow_derivative(x, y):
