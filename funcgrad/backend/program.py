@@ -25,6 +25,12 @@ def _to_user(value):
     return np.asarray(value).view(Array)
 
 
+# The dtypes NumPy gives Python's bool, int, float and complex: a kernel's Python scalar of
+# one of these becomes a 0-d array of its dtype without naming it (which costs ~40% more).
+_PYTHON_DTYPES = {np.dtype(t) for t in (np.bool_, np.int64, np.float64, np.complex128)
+                  if np.asarray(t(1).item()).dtype == t}
+
+
 def _python_name(index: int) -> str:
     return f"v{index}"
 
@@ -127,9 +133,10 @@ class ProgramSource:
         passed_through = set(ir.constvars + ir.invars)
         outs = ", ".join(f"_to_user({self._read(a)})" if a in passed_through else
                          f"{self._read(a)}.view(_Array)" if a.aval.ndim else
+                         f"_asarray({self._read(a)}).view(_Array)" if a not in self.unboxed
+                         or a.aval.dtype in _PYTHON_DTYPES else
                          f"_asarray({self._read(a)}, _{a.aval.dtype.name}).view(_Array)"
-                         if a in self.unboxed else
-                         f"_asarray({self._read(a)}).view(_Array)" for a in ir.outvars)
+                         for a in ir.outvars)
         if single_output:   # the caller's output is one array: return it, not a 1-tuple
             lines.append(f"    return {outs}")
         else:
