@@ -67,12 +67,17 @@ def _array_key(args: tuple):
 
 
 _ZERO_D = "0-d"
+_getitem = np.ndarray.__getitem__   # a 0-d Array's scalar (Array.__getitem__ gives a 0-d one)
 
 
-def _scalars(args: tuple) -> tuple:
-    """``args`` with each 0-d array as the NumPy scalar it holds (what kernels take)."""
-    return tuple([np.ndarray.__getitem__(a, ()) if (type(a) is np.ndarray or type(a) is Array)
-                  and not a.ndim else a for a in args])
+def _scalars(args: tuple) -> tuple | None:
+    """``args`` with each 0-d array as the NumPy scalar it holds (what kernels take), or None
+    where none is a 0-d array."""
+    for arg in args:
+        if (type(arg) is Array or type(arg) is np.ndarray) and not arg.ndim:
+            return tuple([_getitem(a, ()) if (type(a) is Array or type(a) is np.ndarray)
+                          and not a.ndim else a for a in args])
+    return None
 
 
 class _Entry:
@@ -416,13 +421,26 @@ def _make_jitted(fun, static_argnums, static_argnames):
     def jitted(*args, **kwargs):
         if not kwargs:
             count = len(args)   # _scalar_key, inlined
-            entry = scalar_entries.get(type(args[0]) if count == 1 else
-                                       (type(args[0]), type(args[1])) if count == 2 else
-                                       tuple(map(type, args)))
+            key = (type(args[0]) if count == 1 else (type(args[0]), type(args[1])) if count == 2
+                   else tuple(map(type, args)))
+            entry = scalar_entries.get(key)
             if entry is not None:
                 direct = entry.direct
                 if direct is not None:
                     return direct(*args)
+            # funcgrad's 0-d results fed back: called with the scalars they hold
+            elif key is Array:
+                if not args[0].ndim:
+                    scalar = _getitem(args[0], ())
+                    entry = scalar_entries.get(type(scalar))
+                    if entry is not None and entry.direct is not None:
+                        return entry.direct(scalar)
+            elif count > 1 and Array in key:
+                scalars = _scalars(args)
+                if scalars is not None:
+                    entry = scalar_entries.get(_scalar_key(scalars))
+                    if entry is not None and entry.direct is not None:
+                        return entry.direct(*scalars)
         return call(*args, **kwargs)
 
     def compile_and_wait(*args, **kwargs):
