@@ -3,7 +3,10 @@ and program workspaces stay correct while many threads call at once.
 
 Every test here is bounded: waits have timeouts, so a regression fails instead of hanging.
 """
+import os
 import queue
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -347,9 +350,6 @@ def test_the_thread_pool_starts_passive_without_touching_the_environment(policy,
     """funcgrad starts numba's pool with its OpenMP threads sleeping between parallel regions
     (spinning ones fight BLAS's threads for the cores), setting OMP_WAIT_POLICY only around
     the runtime's load: afterwards the environment is as it was, a user's setting is kept."""
-    import os
-    import subprocess
-    import sys
     pytest.importorskip("numba")
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env["FUNCGRAD_CACHE_DIR"] = str(tmp_path)

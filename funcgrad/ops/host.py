@@ -82,7 +82,6 @@ def _host_vjp(needs, g, ans, *args, fun, out_avals):
     avals = [value_aval(a) for a in args]
     wanted = [need and is_differentiable(a.dtype) for need, a in zip(needs, avals)]
     out_floats = _floats(out_avals)
-    g = list(g) if isinstance(g, (list, tuple)) else [g]
 
     def backward(*values):
         primals, cts = values[:len(avals)], values[len(avals):]
