@@ -1,4 +1,6 @@
 """Indexing of traced arrays (one ``gather``) and functional updates ``x.at[idx].set/add``."""
+import math
+
 import numpy as np
 import pytest
 
@@ -325,3 +327,22 @@ def test_dropping_a_size_one_axis_is_a_reshape():
     for key in [(0,), (slice(None), slice(None), 0), (slice(None), slice(0, 1))]:
         ir = fg.make_ir(lambda v, key=key: v[key])(x)
         assert "reshape" not in [e.primitive.name for e in ir.eqns], key
+
+
+@pytest.mark.parametrize("shape", [(3,) + (1,) * 33, (3, 2) + (1,) * 31 + (0,)])
+def test_scatters_of_more_than_32_dimensions(shape):
+    # NumPy's ufunc.at segfaults beyond 32 dimensions (NumPy allows 64): the derivative of a
+    # gather and .at[].add / .multiply there go through the flat array instead.
+    x = np.arange(math.prod(shape), dtype=float).reshape(shape)
+    idx = np.array([0, 2, 0])
+    flat = x.reshape(3, -1)
+    want = np.zeros_like(flat)
+    np.add.at(want, idx, 2 * flat[idx])
+    np.testing.assert_array_equal(fg.grad(lambda a: fnp.sum(a[idx] * a[idx]))(x),
+                                  want.reshape(shape))
+    for method, ufunc in [("add", np.add), ("multiply", np.multiply)]:
+        want = flat.copy()
+        ufunc.at(want, idx, 2.0)
+        for operand in (x, np.asfortranarray(x)):
+            np.testing.assert_array_equal(getattr(fnp.asarray(operand).at[idx], method)(2.0),
+                                          want.reshape(shape))

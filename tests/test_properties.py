@@ -447,7 +447,9 @@ def indices_for(draw, shape):
     index_shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
     items, axis, ellipsis = [], 0, False
     while axis < len(shape) or not items:
-        kinds = ["none", "stop"] + ([] if ellipsis else ["ellipsis"])
+        # At most 3 new axes: NumPy's broadcasting functions stop at 32 dimensions.
+        kinds = (["none"] if sum(item is None for item in items) < 3 else []) + ["stop"]
+        kinds += [] if ellipsis else ["ellipsis"]
         if axis < len(shape):
             kinds += ["slice", "slice", "array", "mask"] + (["int"] if shape[axis] else [])
         kind = draw(st.sampled_from(kinds))

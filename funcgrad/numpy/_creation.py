@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.errors import ConcretizationError, at_user_line
 from ..core.trace import Tracer
+from ..ops import elementwise as ew
 from ..ops import structural as st
 from ._core import _contains_tracer, cast
 
@@ -105,7 +106,7 @@ def full(shape, fill_value, dtype=None, order: str = "C"):
     fill = _traced_array(fill_value, dtype, "full")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     try:
-        fits = np.broadcast_shapes(fill.shape, shape) == shape
+        fits = ew._broadcast_shapes(fill.shape, shape) == shape
     except ValueError:
         fits = False
     if not fits:

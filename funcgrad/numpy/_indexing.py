@@ -19,6 +19,7 @@ import numpy as np
 from ..core.array import to_array
 from ..core.errors import ConcretizationError, at_user_line
 from ..core.trace import _UNKNOWN, Tracer, known_value
+from ..ops import elementwise as ew
 from ..ops import structural as st
 from ._core import asarray_or_tracer, cast
 
@@ -203,7 +204,7 @@ def _fit_updates(values, shape, dtype, who: str):
     if extra > 0 and all(d == 1 for d in value_shape[:extra]):
         values = st.reshape(values, value_shape[extra:])   # NumPy drops leading 1s, too
     try:
-        fits = np.broadcast_shapes(np.shape(values), shape) == tuple(shape)
+        fits = ew._broadcast_shapes(np.shape(values), tuple(shape)) == tuple(shape)
     except ValueError:
         fits = False
     if not fits:

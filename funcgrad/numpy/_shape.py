@@ -149,7 +149,7 @@ def broadcast_to(array, shape):
         return np.broadcast_to(array, shape)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     try:
-        fits = np.broadcast_shapes(array.shape, shape) == shape
+        fits = ew._broadcast_shapes(array.shape, shape) == shape
     except ValueError:
         fits = False
     if not fits or any(d < 0 for d in shape):
@@ -164,7 +164,7 @@ def broadcast_arrays(*args):
         return np.broadcast_arrays(*args)
     args = [asarray_or_tracer(a) for a in args]
     try:
-        shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+        shape = ew._broadcast_shapes(*[np.shape(a) for a in args])
     except ValueError as error:
         raise ValueError(f"broadcast_arrays: {error}") from None
     return tuple(broadcast_to(a, shape) for a in args)

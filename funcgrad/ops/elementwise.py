@@ -527,7 +527,7 @@ def _select_impl(pred, x, y):
             mask = np.negative(pred, dtype=bits)           # all ones where pred, else 0
             out = np.bitwise_and(x.view(bits), mask)
             rest = np.bitwise_and(y.view(bits), np.invert(mask, out=mask))
-            in_place = np.broadcast_shapes(out.shape, rest.shape) == out.shape
+            in_place = _broadcast_shapes(out.shape, rest.shape) == out.shape
             return np.bitwise_or(out, rest, out=out if in_place else None).view(x.dtype)
     return np.where(pred, x, y)[()]
 

@@ -251,7 +251,7 @@ class _AdvancedBlock:
     def __init__(self, index: IndexSpec, ndim: int, index_shapes):
         entries = index.entries
         places = [i for i, entry in enumerate(entries) if _is_advanced(entry)]
-        self.rank = len(np.broadcast_shapes(*index_shapes))
+        self.rank = len(ew._broadcast_shapes(*[tuple(s) for s in index_shapes]))
         self.contiguous = places == list(range(places[0], places[-1] + 1))
         self.position = 0
         if self.contiguous:
@@ -330,7 +330,7 @@ def gather(x, indices, index: IndexSpec):
 def _scatter_shape(operand, updates, *indices, index):
     target = _gather_shape(operand, *indices, index=index)
     try:
-        fits = np.broadcast_shapes(updates.shape, target.shape) == target.shape
+        fits = ew._broadcast_shapes(updates.shape, target.shape) == target.shape
     except ValueError:
         fits = False
     if not fits:
@@ -342,10 +342,28 @@ def _scatter_shape(operand, updates, *indices, index):
     return operand
 
 
+_UFUNC_AT_MAX_DIMS = 32   # NumPy 2's ``ufunc.at`` crashes (a segfault) on more dimensions
+
+
+def _ufunc_at(ufunc, out, where, updates):
+    """``ufunc.at(out, where, updates)``; beyond 32 dimensions, the same on the flat array at
+    the flat positions ``where`` selects (in the same order, so repeated indices accumulate
+    in the same sequence: the same numbers)."""
+    if out.ndim <= _UFUNC_AT_MAX_DIMS:
+        ufunc.at(out, where, updates)
+        return
+    work = np.ascontiguousarray(out)   # ``out`` itself where it is C-ordered
+    positions = np.arange(work.size).reshape(work.shape)[where]
+    ufunc.at(work.reshape(-1), positions.reshape(-1),
+             np.broadcast_to(updates, positions.shape).reshape(-1))
+    if work is not out:
+        out[...] = work
+
+
 def _scatter_add_impl(operand, updates, *indices, index):
     out = np.array(operand, copy=True)
     if indices:
-        np.add.at(out, index.build(indices), updates)
+        _ufunc_at(np.add, out, index.build(indices), updates)
     else:
         out[index.build(())] += updates
     return out
@@ -488,7 +506,7 @@ def _scatter_apply_impl(ufunc):
         out = np.array(operand, copy=True)
         where = index.build(indices)
         if indices:
-            ufunc.at(out, where, updates)
+            _ufunc_at(ufunc, out, where, updates)
         else:   # basic indexing selects each element once
             out[where] = ufunc(out[where], updates)
         return out
