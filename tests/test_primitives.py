@@ -18,6 +18,7 @@ through ``fg.jvp`` / ``fg.vjp``, which must give the eager values and dtypes.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import zlib
 from collections.abc import Callable
@@ -682,3 +683,37 @@ def test_no_derivative_is_disconnected(case):
             fg.grad(_summed(fn), argnums, on_disconnected="error")(*args)
         _, tangent = fg.jvp(fn, args, _ones_like(args))
     assert not any(np.any(t) for t in _leaves(tangent))
+
+
+# ------------------------------------------------------------------- eager reverse rules
+
+vjp_module = importlib.import_module("funcgrad.transforms.vjp")   # the name vjp is a function
+
+
+def _vjp_numbers(fn, args, cotangent, eager: bool):
+    saved, vjp_module.EAGER_RULES = vjp_module.EAGER_RULES, eager
+    try:
+        out, vjp_fn = fg.vjp(fn, *args)
+        return vjp_fn(cotangent)
+    finally:
+        vjp_module.EAGER_RULES = saved
+
+
+@pytest.mark.parametrize("case", [case for case in _cases({"smooth", "flat"})
+                                  if ALL_PRIMITIVES[case.values[0].row.prim].eager_vjp
+                                  is not None])
+def test_eager_vjp_gives_the_traced_rules_numbers(case):
+    """A primitive's ``eager_vjp`` (NumPy, for concrete values) gives its ``vjp``'s numbers
+    bit for bit, and the same dtypes, with ties where the row's domain has them."""
+    fn, args = case.row.fn, case.args()
+    out = fn(*args)
+    rng = np.random.default_rng(zlib.crc32(case.row.label.encode()))
+    cotangent = fg.tree.map(
+        lambda o: rng.standard_normal(np.shape(o)).astype(np.asarray(o).dtype), out)
+    eager = _vjp_numbers(fn, args, cotangent, True)
+    traced = _vjp_numbers(fn, args, cotangent, False)
+    _assert_same(eager, traced, "eager_vjp against vjp", exact=True)
+    if case.row.prim in ("max", "min"):   # ties share the cotangent: the other branch
+        tied = tuple(np.zeros_like(a) for a in args)
+        _assert_same(_vjp_numbers(fn, tied, cotangent, True),
+                     _vjp_numbers(fn, tied, cotangent, False), "with ties", exact=True)

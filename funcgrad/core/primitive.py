@@ -11,6 +11,11 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
   the batch axis of ``args[i]``, or ``None`` where that operand is the same for every example,
   and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
+
+One rule is optional: ``eager_vjp``, with ``vjp``'s signature, the same reverse rule written
+directly in NumPy for concrete operands (eager ``grad`` at top level, where nothing is
+recorded). It must give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of
+the Python cost: eager reverse mode runs one per recorded equation.
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ class Primitive:
         # The NumPy ufunc that computes it, where ``impl`` is one or wraps one: the
         # interpreted tier of ``jit`` writes results into free arrays with its ``out=``.
         self.ufunc = None
+        self.eager_vjp = None   # optional: ``vjp`` in NumPy, for concrete operands (see above)
         self.category = category
         _CATEGORIES[category].add(self)
         ALL_PRIMITIVES[name] = self

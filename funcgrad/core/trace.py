@@ -197,9 +197,10 @@ def known_value(x):
 class IRTrace:
     """Records bound primitives as equations of an IR under construction.
 
-    With ``values`` (a dict from each input var to a concrete value) it also evaluates every
-    equation as it records it, so that reverse mode need not run the program a second time;
-    it stops evaluating (``values`` becomes None) if a constant turns out to be a tracer.
+    With ``values`` (a dict from each input var to its value) it also evaluates every
+    equation as it records it, so that reverse mode need not run the program a second time.
+    A value is an array, or a tracer of an enclosing trace (nested differentiation, or
+    differentiation under ``jit``): evaluating an equation on those records it there.
     """
 
     def __init__(self, level: int, values: dict | None = None, knows: bool = False):
@@ -247,10 +248,7 @@ class IRTrace:
             self.constvars.append(var)
             self.consts.append(value)   # also keeps the object alive, so its id stays unique
             if self.values is not None:
-                if isinstance(value, Tracer):
-                    self.values = None
-                else:
-                    self.values[var] = value
+                self.values[var] = value   # an array, or a tracer of an enclosing trace
             elif self.known is not None:
                 self._sources[var] = value
         return var
@@ -258,7 +256,8 @@ class IRTrace:
     def concrete(self, var):
         """The number ``var`` stands for, where this trace can know it, else ``_UNKNOWN``."""
         if self.values is not None:
-            return self.values.get(var, _UNKNOWN)
+            value = self.values.get(var, _UNKNOWN)
+            return value._known() if type(value) is Tracer else value
         known = self.known
         if known is None:
             return _UNKNOWN
@@ -318,8 +317,11 @@ class IRTrace:
         Through ``impl``: a primitive with sub-programs runs them through their equations'
         ``impl`` too (``evaluate``), so nothing is recorded in any trace."""
         values = self.values
-        return prim.impl(*[a.val if type(a) is Literal else values[a] for a in inputs],
-                         **params)
+        args = [a.val if type(a) is Literal else values[a] for a in inputs]
+        for arg in args:
+            if type(arg) is Tracer:   # nested: the value is recorded by an enclosing trace
+                return prim.bind(*args, **params)
+        return prim.impl(*args, **params)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:
@@ -352,13 +354,11 @@ def trace_to_ir(flat_fun, in_avals, origins=None, args=None) -> IR:
     return _record(trace, flat_fun, in_avals, origins, args)
 
 
-def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict | None]:
-    """``trace_to_ir`` with ``args`` that also evaluates the program on the concrete ``args``
-    (arrays, NumPy scalars) while recording it: returns the IR and the value of each of its
-    variables, or None instead where values could not be had (inside another trace, or a
-    tracer of one as a constant)."""
-    values = {} if not _state.stack else None   # only outside every other trace
-    trace = IRTrace(current_level() + 1, values, knows=True)
+def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict]:
+    """``trace_to_ir`` with ``args`` that also evaluates the program on ``args`` (arrays,
+    NumPy scalars, or tracers of enclosing traces) while recording it: returns the IR and the
+    value of each of its variables."""
+    trace = IRTrace(current_level() + 1, {}, knows=True)
     ir = _record(trace, flat_fun, in_avals, None, args)
     return ir, trace.values
 

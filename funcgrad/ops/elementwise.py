@@ -121,9 +121,11 @@ def _elementwise_batch(prim):
 
 # ------------------------------------------------------------------------------- constructors
 
-def _unary(name, impl, derivative=None, *, kind="smooth"):
+def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None):
     """Define a unary primitive. ``kind``: smooth (``derivative`` given), linear, flat (zero
-    derivative everywhere) or predicate (bool output, no derivative)."""
+    derivative everywhere) or predicate (bool output, no derivative). ``numpy_derivative``:
+    the same derivative written in NumPy, for eager reverse mode (``eager_vjp``); without it
+    that rule evaluates ``derivative`` itself on the concrete values."""
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     if kind == "predicate":
@@ -139,12 +141,17 @@ def _unary(name, impl, derivative=None, *, kind="smooth"):
 
         def vjp(needs, g, ans, x):
             return (mul(g, derivative(x, ans)),)
+
+        eager_derivative = numpy_derivative or derivative
+        prim.eager_vjp = lambda needs, g, ans, x: (g * eager_derivative(x, ans),)
     elif kind == "linear":
         def jvp(primals, tangents):
             return prim.bind(primals[0]), prim.bind(tangents[0])
 
         def vjp(needs, g, ans, x):
             return (prim.bind(g),)
+
+        prim.eager_vjp = lambda needs, g, ans, x: (impl(g),)
     elif kind == "flat":
         def jvp(primals, tangents):
             ans = prim.bind(primals[0])
@@ -200,9 +207,10 @@ def _as_binary_fn(prim):
     return apply
 
 
-def _binary(name, impl, partials=None, *, kind="smooth"):
+def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
     """Define a broadcasting binary primitive. ``kind``: smooth (``partials`` = the pair of
-    functions ``(x, y, ans) -> d ans/dx``, ``-> d ans/dy``), flat, or compare (bool output)."""
+    functions ``(x, y, ans) -> d ans/dx``, ``-> d ans/dy``), flat, or compare (bool output).
+    ``numpy_partials``: the same pair in NumPy, for ``eager_vjp`` (as in ``_unary``)."""
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     prim.abstract_eval = _compare_shape if kind == "compare" else _binary_shape
@@ -224,6 +232,14 @@ def _binary(name, impl, partials=None, *, kind="smooth"):
             ct_y = structural.unbroadcast(mul(g, partials[1](x, y, ans)), y.shape) \
                 if needs[1] else None
             return ct_x, ct_y
+
+        eager_partials = numpy_partials or partials
+
+        def eager_vjp(needs, g, ans, x, y):
+            unbroadcast = structural.unbroadcast
+            return (unbroadcast(g * eager_partials[0](x, y, ans), x.shape) if needs[0] else None,
+                    unbroadcast(g * eager_partials[1](x, y, ans), y.shape) if needs[1] else None)
+        prim.eager_vjp = eager_vjp
     elif kind == "flat":
         def jvp(primals, tangents):
             ans = prim.bind(*primals)
@@ -284,6 +300,9 @@ sub_p.jvp = _sub_jvp
 sub_p.vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(neg(g), y.shape) if needs[1] else None)
+sub_p.eager_vjp = lambda needs, g, ans, x, y: (
+    structural.unbroadcast(g, x.shape) if needs[0] else None,
+    structural.unbroadcast(-g, y.shape) if needs[1] else None)
 sub_p.batch = _elementwise_batch(sub_p)
 
 
@@ -293,7 +312,8 @@ neg = _unary("neg", np.negative, kind="linear")
 
 # ----------------------------------------------------------------------- smooth binary ops
 
-_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
+_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x),
+               numpy_partials=(lambda x, y, ans: y, lambda x, y, ans: x))
 
 
 def _is_concrete_one(value) -> bool:
@@ -322,7 +342,8 @@ def mul(x, y):
 mul_p = mul.primitive = _mul.primitive
 _arithmetic(mul_p, np.multiply, operator.mul)
 div = _binary("div", np.true_divide,
-              (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))))
+              (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))),
+              numpy_partials=(lambda x, y, ans: 1 / y, lambda x, y, ans: -(ans / y)))
 _arithmetic(div.primitive, np.true_divide, operator.truediv)
 
 
@@ -368,6 +389,28 @@ minimum = _binary("min", np.minimum,
                   (_min_dx, lambda x, y, ans: sub(scalar_like(ans, 1), _min_dx(x, y, ans))))
 
 
+def _eager_extremum_vjp(wins):
+    """``eager_vjp`` of max (``wins`` = greater) or min (less): ``_tie_shared``'s weights,
+    where nothing ties a product with the boolean mask itself (the same numbers: the tie term
+    adds exact zeros), otherwise the weights as the traced rule makes them."""
+    def eager_vjp(needs, g, ans, x, y):
+        won, tied = wins(x, y), np.equal(x, y)
+        dtype = np.result_type(ans)
+        if tied.any():
+            weight = won.astype(dtype) + tied.astype(dtype) * dtype.type(0.5)
+            x_part, y_part = g * weight, g * (dtype.type(1) - weight)
+        else:
+            x_part, y_part = g * won, g * np.logical_not(won)
+        unbroadcast = structural.unbroadcast
+        return (unbroadcast(x_part, x.shape) if needs[0] else None,
+                unbroadcast(y_part, y.shape) if needs[1] else None)
+    return eager_vjp
+
+
+maximum.primitive.eager_vjp = _eager_extremum_vjp(np.greater)
+minimum.primitive.eager_vjp = _eager_extremum_vjp(np.less)
+
+
 def _atan2_partial(numerator_sign):
     def partial(y, x, ans):
         radius_sq = add(mul(x, x), mul(y, y))
@@ -390,29 +433,34 @@ floor_divide = _binary("floor_divide", np.floor_divide, kind="flat")
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
-sin = _unary("sin", np.sin, lambda x, ans: cos(x))
-cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)))
+sin = _unary("sin", np.sin, lambda x, ans: cos(x), numpy_derivative=lambda x, ans: np.cos(x))
+cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)),
+             numpy_derivative=lambda x, ans: -np.sin(x))
 tan = _unary("tan", np.tan, lambda x, ans: add(1, mul(ans, ans)))
 asin = _unary("asin", np.arcsin, lambda x, ans: reciprocal(sqrt(sub(1, mul(x, x)))))
 acos = _unary("acos", np.arccos, lambda x, ans: neg(reciprocal(sqrt(sub(1, mul(x, x))))))
 atan = _unary("atan", np.arctan, lambda x, ans: reciprocal(add(1, mul(x, x))))
 sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x))
 cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x))
-tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1, mul(ans, ans)))
+tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1, mul(ans, ans)),
+              numpy_derivative=lambda x, ans: 1 - ans * ans)
 asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_like(x, 1))))
 acosh = _unary("acosh", np.arccosh,
                lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
 atanh = _unary("atanh", np.arctanh, lambda x, ans: reciprocal(mul(sub(1, x), add(1, x))))
-exp = _unary("exp", np.exp, lambda x, ans: ans)
+exp = _unary("exp", np.exp, lambda x, ans: ans, numpy_derivative=lambda x, ans: ans)
 exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, _LN2))
 expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1))
-log = _unary("log", np.log, lambda x, ans: reciprocal(x))
+log = _unary("log", np.log, lambda x, ans: reciprocal(x),
+             numpy_derivative=lambda x, ans: 1 / x)
 log2 = _unary("log2", np.log2, lambda x, ans: reciprocal(mul(x, _LN2)))
 log10 = _unary("log10", np.log10, lambda x, ans: reciprocal(mul(x, _LN10)))
-log1p = _unary("log1p", np.log1p, lambda x, ans: reciprocal(add(x, 1)))
-sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(scalar_like(ans, 0.5), ans))
+log1p = _unary("log1p", np.log1p, lambda x, ans: reciprocal(add(x, 1)),
+               numpy_derivative=lambda x, ans: 1 / (x + 1))
+sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(scalar_like(ans, 0.5), ans),
+              numpy_derivative=lambda x, ans: 0.5 / ans)
 cbrt = _unary("cbrt", np.cbrt, lambda x, ans: reciprocal(mul(mul(ans, ans), 3)))
-abs = _unary("abs", np.abs, lambda x, ans: sign(x))
+abs = _unary("abs", np.abs, lambda x, ans: sign(x), numpy_derivative=lambda x, ans: np.sign(x))
 sign = _unary("sign", np.sign, kind="flat")
 floor = _unary("floor", np.floor, kind="flat")
 ceil = _unary("ceil", np.ceil, kind="flat")
@@ -425,7 +473,8 @@ def _logistic_impl(x):
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)[()]
 
 
-logistic = _unary("logistic", _logistic_impl, lambda x, ans: mul(ans, sub(1, ans)))
+logistic = _unary("logistic", _logistic_impl, lambda x, ans: mul(ans, sub(1, ans)),
+                  numpy_derivative=lambda x, ans: ans * (1 - ans))
 
 
 # sinc'(x) = sum_n c_n x**(2n-1), c_n = (-1)**n (2n) pi**(2n) / (2n+1)!; eight terms are exact

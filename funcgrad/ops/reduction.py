@@ -49,6 +49,8 @@ reduce_sum_p = _reduction("reduce_sum",
 reduce_sum_p.jvp = lambda primals, tangents, *, axes: (
     reduce_sum(primals[0], axes), reduce_sum(tangents[0], axes))
 reduce_sum_p.vjp = lambda needs, g, ans, x, *, axes: (st.expand_to(g, np.shape(x), axes),)
+reduce_sum_p.eager_vjp = lambda needs, g, ans, x, *, axes: (
+    np.broadcast_to(np.expand_dims(g, axes), np.shape(x)).copy(),)
 
 
 def reduce_sum(x, axes):
@@ -80,8 +82,15 @@ def _extremum(name, impl):
         shape = np.shape(x)
         return (ew.mul(st.expand_to(g, shape, axes), _extremum_partial(x, ans, axes)),)
 
+    def eager_vjp(needs, g, ans, x, *, axes):
+        # _extremum_partial's numbers, broadcasting instead of materializing the expansions.
+        hits = np.equal(x, np.expand_dims(ans, axes)).astype(x.dtype)
+        count = np.sum(hits, axis=axes, dtype=x.dtype, keepdims=True)
+        return (np.expand_dims(g, axes) * (hits / count),)
+
     prim.jvp = jvp
     prim.vjp = vjp
+    prim.eager_vjp = eager_vjp
     return prim
 
 

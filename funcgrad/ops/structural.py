@@ -43,6 +43,7 @@ reshape_p.abstract_eval = _reshape_shape
 reshape_p.jvp = lambda primals, tangents, *, new_shape: (
     reshape(primals[0], new_shape), reshape(tangents[0], new_shape))
 reshape_p.vjp = lambda needs, g, ans, x, *, new_shape: (reshape(g, np.shape(x)),)
+reshape_p.eager_vjp = lambda needs, g, ans, x, *, new_shape: (np.reshape(g, np.shape(x)),)
 
 
 def _reshape_batch(args, dims, *, new_shape):

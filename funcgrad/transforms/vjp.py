@@ -17,12 +17,13 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import Literal, Var
-from ..core.trace import trace_evaluating
+from ..core.trace import Tracer, trace_evaluating
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
 
 _ON_DISCONNECTED = ("zeros", "warn", "error")
+EAGER_RULES = True   # the primitives' NumPy rules on concrete values (off: their traced rules)
 
 
 def _retained_names(ir) -> list:
@@ -50,8 +51,10 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
         env = dict(zip(ir.constvars, ir.consts))
         env.update(zip(ir.invars, args))
     # ``needs``: the variables through which a wanted input (or a retained mark) reaches the
-    # output; found in the same pass that evaluates the program.
+    # output; found in the same pass that evaluates the program, with, per equation, which
+    # of its inputs want a cotangent (None: none does).
     needs = {v for v, w in zip(ir.invars, wanted) if w}
+    plan = []
     for eqn in ir.eqns:
         prim = eqn.primitive
         if evaluate:
@@ -61,30 +64,31 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 env.update(zip(eqn.outputs, out))
             else:
                 env[eqn.outputs[0]] = out
-        if prim is stop_gradient_p:
-            continue
-        if retain and prim is retain_grad_p:
-            connected = True
-        else:
-            connected = False
-            for atom in eqn.inputs:
-                if type(atom) is Var and atom in needs:
-                    connected = True
-                    break
-        if connected:
-            for var in eqn.outputs:
-                if var.aval.dtype.kind == "f":
-                    needs.add(var)
+        input_needs = None
+        if prim is not stop_gradient_p:
+            input_needs = tuple([type(a) is Var and a in needs for a in eqn.inputs])
+            if True in input_needs or (retain and prim is retain_grad_p):
+                for var in eqn.outputs:
+                    if var.aval.dtype.kind == "f":
+                        needs.add(var)
+            if True not in input_needs:
+                input_needs = None
+        plan.append(input_needs)
     outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
     names = _retained_names(ir) if retain else []
+    # Concrete forward values (no enclosing trace recorded them): with concrete cotangents
+    # the backward pass runs the primitives' NumPy rules (``eager_vjp``) where they have one.
+    concrete = EAGER_RULES and not any(type(env[v]) is Tracer
+                                       for v in ir.constvars + ir.invars)
 
     def backward(out_cts):
         ct_env: dict = {}
         for var, ct in zip(ir.outvars, out_cts):
             if ct is not None and type(var) is Var and var in needs:
                 _accumulate(ct_env, var, ct)
+        eager = concrete and not any(type(ct) is Tracer for ct in out_cts)
         retained = {}
-        for eqn in reversed(ir.eqns):
+        for eqn, input_needs in zip(reversed(ir.eqns), reversed(plan)):
             prim = eqn.primitive
             if prim.multiple_results:
                 cts = [ct_env.pop(v, None) for v in eqn.outputs]
@@ -100,14 +104,18 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 ans = env[eqn.outputs[0]]
             if retain and prim is retain_grad_p:
                 retained[eqn.params["name"]] = cts
-            input_needs = tuple([type(a) is Var and a in needs for a in eqn.inputs])
-            if True not in input_needs:
+            if input_needs is None:
                 continue
             invals = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
-            in_cts = prim.vjp(input_needs, cts, ans, *invals, **eqn.params)
+            rule = prim.eager_vjp if eager and prim.eager_vjp is not None else prim.vjp
+            in_cts = rule(input_needs, cts, ans, *invals, **eqn.params)
             for atom, need, ct in zip(eqn.inputs, input_needs, in_cts):
                 if need and ct is not None:
-                    _accumulate(ct_env, atom, ct)
+                    previous = ct_env.get(atom)
+                    if previous is None:
+                        ct_env[atom] = ct
+                    else:
+                        ct_env[atom] = previous + ct if eager else ew.add(previous, ct)
         for name in names:
             if name not in retained:
                 value = next(env[e.outputs[0]] for e in ir.eqns
