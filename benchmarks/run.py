@@ -80,6 +80,9 @@ if __name__ == "__main__" and "--keep-blas-env" not in sys.argv[1:]:
 ORIGINAL_ENV = dict(os.environ)  # before the thread settings below: the "default threads" run
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
+# Named in the report too: without a bytecode cache, a first call of a jitted function also
+# compiles the sources of the backend's modules, which it imports.
+OTHER_VARIABLES = ("XLA_FLAGS", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
 
 
 def _threads_from_argv(argv: list[str]) -> int | None:
@@ -772,11 +775,23 @@ def make_targets_table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def import_time(module: str, repeats: int = 5) -> float | None:
-    """Median seconds for ``import module`` in a fresh interpreter."""
+def import_time(module: str, repeats: int = 5, pycache: str | None = None) -> float | None:
+    """Median seconds for ``import module`` in a fresh interpreter.
+
+    With ``pycache`` (a directory), the interpreters keep bytecode there
+    (``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` dropped) and a first, untimed import
+    fills it, so every library loads bytecode, as an installed one does (pip compiles it at
+    install time). Without it the environment decides: under ``PYTHONDONTWRITEBYTECODE=1`` an
+    editable funcgrad compiles all its sources on every import (60-90 ms on the 2-core VM) while
+    the pip-installed peers load theirs.
+    """
     code = (f"import time; start = time.perf_counter(); import {module}; "
             "print(time.perf_counter() - start)")
     env = _child_env(os.environ)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+        repeats += 1
     times = []
     for _ in range(repeats):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -784,7 +799,7 @@ def import_time(module: str, repeats: int = 5) -> float | None:
         if done.returncode != 0:
             return None
         times.append(float(done.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+    return statistics.median(times[1:] if pycache is not None else times)
 
 
 def source_digest() -> str:
@@ -822,14 +837,14 @@ def machine_description(digest: str) -> list[str]:
     threads = "each library's default" if THREADS is None else f"{THREADS} (--threads)"
     blas = blas_description()
     settings = [f"{k}={v}" for k, v in sorted(ORIGINAL_ENV.items())
-                if k.startswith("FUNCGRAD_") or k in THREAD_VARIABLES or k == "XLA_FLAGS"]
+                if k.startswith("FUNCGRAD_") or k in THREAD_VARIABLES or k in OTHER_VARIABLES]
     return [f"CPU: {model}, {os.cpu_count()} logical cores ({usable} usable by this process); "
             f"threads: {threads}",
             f"OS: {platform.platform()}",
             "Versions: " + ", ".join(versions)
             + f" (sha256 of funcgrad/**/*.py: {digest})",
             "Environment: " + (", ".join(settings) if settings else
-                               "no FUNCGRAD_*, thread or XLA_FLAGS variables set"),
+                               "no FUNCGRAD_*, thread, XLA_FLAGS or bytecode variables set"),
             f"BLAS: {blas}"]
 
 
@@ -906,6 +921,8 @@ def write_results(path: str, report: dict) -> None:
              "first evaluation at or above the target test accuracy.", "",
              "## Targets", "", report["targets_table"], "",
              "## `import` in a fresh interpreter", "",
+             "Medians of fresh interpreters, after one untimed import that caches every "
+             "library's bytecode (as an installed package has it).", "",
              "| module | time |", "|---|---|"]
     lines += [f"| {m} | {format_time(t) if t is not None else 'not installed'} |"
               for m, t in report["imports"].items()]
@@ -1018,8 +1035,17 @@ def main(argv=None) -> int:
                          "CPU client, moving the inputs to the device): " + ", ".join(setups))
 
     print("imports ...", flush=True)
-    imports = {m: import_time(m, import_repeats)
-               for m in ["funcgrad", *(COLUMN_MODULES[c] for c in columns if c in COLUMN_MODULES)]}
+    with tempfile.TemporaryDirectory(prefix="funcgrad-bench-pycache-") as pycache:
+        imports = {m: import_time(m, import_repeats, pycache)
+                   for m in ["funcgrad",
+                             *(COLUMN_MODULES[c] for c in columns if c in COLUMN_MODULES)]}
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        from_source = import_time("funcgrad", import_repeats)
+        notes.append("This run's environment sets PYTHONDONTWRITEBYTECODE: there `import "
+                     "funcgrad` compiles funcgrad's sources every time unless a `__pycache__` "
+                     "is already there (took "
+                     + (format_time(from_source) if from_source is not None else "–")
+                     + "); the `import` times above load bytecode, every library's alike")
 
     for name, cells in results.items():
         for column, cell in cells.items():

@@ -5,7 +5,7 @@
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
 (array(1.5), array(-0.29684532))
 """
-from . import nn, numpy, optim, random, tree
+from . import numpy, tree
 from .control import cond, fori_loop, scan, while_loop
 from .core.array import Array, block_until_ready
 from .core.errors import (
@@ -23,6 +23,23 @@ from .transforms.make_ir import make_ir
 from .transforms.vmap import vmap
 
 __version__ = "0.1.0"
+
+# Imported on first use (``fg.nn``, ``from funcgrad import nn``, ``import funcgrad.optim``):
+# the transformations never need them, so ``import funcgrad`` does not pay for them.
+_LAZY_SUBMODULES = ("nn", "optim", "random")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        # Importing the submodule sets it as this module's attribute: the next access finds it.
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY_SUBMODULES})
+
 
 __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
