@@ -29,6 +29,8 @@ from .errors import (
 )
 from .ir import IR, Eqn, Literal, Var
 
+_get_ident = threading.get_ident
+
 
 class _ThreadState(threading.local):
     """Each thread's stack of traces, innermost last."""
@@ -290,38 +292,55 @@ class IRTrace:
                 known.update(zip(eqn.outputs, outs))
 
     def process(self, prim, args, params):
-        if not self.active or self.thread != threading.get_ident():
+        if not self.active or self.thread != _get_ident():
             tracer = next(a for a in args if isinstance(a, Tracer) and a._trace is self)
             raise _escaped(tracer) if not self.active else _foreign(tracer)
-        inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
-                  for a in args]
+        # Unrolled for one and two operands (most equations): eager differentiation records
+        # and evaluates one equation per operation, so this is its hottest path.
+        count = len(args)
+        if count == 2:
+            x, y = args
+            x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
+            y = y._var if type(y) is Tracer and y._trace is self else self.atom(y)
+            inputs = [x, y]
+            avals = (x.aval, y.aval)
+        elif count == 1:
+            x = args[0]
+            x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
+            inputs = [x]
+            avals = (x.aval,)
+        else:
+            inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
+                      for a in args]
+            avals = [a.aval for a in inputs]
         try:
-            out_avals = prim.abstract_eval(*[a.aval for a in inputs], **params)
+            out_avals = prim.abstract_eval(*avals, **params)
         except ShapeError:
-            out_avals = prim.abstract_eval_named([a.aval for a in inputs], params)
+            out_avals = prim.abstract_eval_named(avals, params)
+        values = self.values
+        if values is not None:
+            # The value as a second pass over the finished IR would give it: through
+            # ``impl`` (a primitive with sub-programs runs them through their equations'
+            # ``impl`` too, so nothing is recorded in any trace), or, where the values are
+            # tracers of an enclosing trace (nested differentiation), recorded there.
+            operands = [a.val if type(a) is Literal else values[a] for a in inputs]
+            for operand in operands:
+                if type(operand) is Tracer:
+                    out = prim.bind(*operands, **params)
+                    break
+            else:
+                out = prim.impl(*operands, **params)
         if not prim.multiple_results:
             var = Var(out_avals)
             self.eqns.append(Eqn(prim, inputs, [var], params))
-            if self.values is not None:
-                self.values[var] = self._evaluate(prim, inputs, params)
+            if values is not None:
+                values[var] = out
             return Tracer(self, var, prim.name)
         outputs = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, inputs, outputs, params))
-        if self.values is not None:
-            self.values.update(zip(outputs, self._evaluate(prim, inputs, params)))
+        if values is not None:
+            values.update(zip(outputs, out))
         return [Tracer(self, v, prim.name) for v in outputs]
-
-    def _evaluate(self, prim, inputs, params):
-        """``prim`` on the inputs' values, as a second pass over the finished IR would give.
-
-        Through ``impl``: a primitive with sub-programs runs them through their equations'
-        ``impl`` too (``evaluate``), so nothing is recorded in any trace."""
-        values = self.values
-        args = [a.val if type(a) is Literal else values[a] for a in inputs]
-        for arg in args:
-            if type(arg) is Tracer:   # nested: the value is recorded by an enclosing trace
-                return prim.bind(*args, **params)
-        return prim.impl(*args, **params)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:

@@ -27,11 +27,14 @@ def _binary(ufunc, op, doc_name=None):
         x_type, y_type = type(x), type(y)
         if x_type is not Tracer and y_type is not Tracer:
             return ufunc(x, y)
-        # The common cases: float tracers of one dtype, or one with a Python float.
+        # The common cases: float tracers of one dtype, or one with a Python float or int
+        # (weak: the tracer's dtype wins, as in NumPy).
         if x_type is Tracer and x._var.aval.dtype.kind == "f":
-            if y_type is float or (y_type is Tracer and y._var.aval.dtype == x._var.aval.dtype):
+            if y_type is float or y_type is int or (
+                    y_type is Tracer and y._var.aval.dtype == x._var.aval.dtype):
                 return op(x, y)
-        elif y_type is Tracer and x_type is float and y._var.aval.dtype.kind == "f":
+        elif y_type is Tracer and (x_type is float or x_type is int) \
+                and y._var.aval.dtype.kind == "f":
             return op(x, y)
         dtype = ufunc_dtype(ufunc, x, y)
         return op(cast(x, dtype), cast(y, dtype))

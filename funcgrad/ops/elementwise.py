@@ -15,6 +15,7 @@ import numpy as np
 from ..core.aval import ShapedArray, is_differentiable
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
+from ..core.trace import Tracer
 from . import structural
 
 # --------------------------------------------------------------------------------- shape rules
@@ -197,9 +198,10 @@ def _as_binary_fn(prim):
     """The function that binds a binary primitive; a Python number operand takes its
     partner's dtype."""
     def apply(x, y):
-        if not hasattr(x, "dtype"):
+        # (``type(...) is Tracer`` first: a tracer's dtype is a property, hasattr calls it)
+        if type(x) is not Tracer and not hasattr(x, "dtype"):
             x = _as_operand_of(x, y)
-        elif not hasattr(y, "dtype"):
+        elif type(y) is not Tracer and not hasattr(y, "dtype"):
             y = _as_operand_of(y, x)
         return prim.bind(x, y)
     apply.__name__ = prim.name
@@ -332,9 +334,9 @@ def mul(x, y):
         x = _as_operand_of(x, y)
     elif type(y) in _PYTHON_NUMBERS:
         y = _as_operand_of(y, x)
-    if _is_concrete_one(y) and y.dtype == x.dtype:
+    if type(y) is not Tracer and _is_concrete_one(y) and y.dtype == x.dtype:
         return x
-    if _is_concrete_one(x) and x.dtype == y.dtype:
+    if type(x) is not Tracer and _is_concrete_one(x) and x.dtype == y.dtype:
         return y
     return mul_p.bind(x, y)
 
@@ -395,15 +397,15 @@ def _eager_extremum_vjp(wins):
     adds exact zeros), otherwise the weights as the traced rule makes them."""
     def eager_vjp(needs, g, ans, x, y):
         won, tied = wins(x, y), np.equal(x, y)
-        dtype = np.result_type(ans)
         if tied.any():
+            dtype = np.result_type(ans)
             weight = won.astype(dtype) + tied.astype(dtype) * dtype.type(0.5)
-            x_part, y_part = g * weight, g * (dtype.type(1) - weight)
+            x_weight, y_weight = weight, dtype.type(1) - weight
         else:
-            x_part, y_part = g * won, g * np.logical_not(won)
+            x_weight, y_weight = won, np.logical_not(won)
         unbroadcast = structural.unbroadcast
-        return (unbroadcast(x_part, x.shape) if needs[0] else None,
-                unbroadcast(y_part, y.shape) if needs[1] else None)
+        return (unbroadcast(g * x_weight, x.shape) if needs[0] else None,
+                unbroadcast(g * y_weight, y.shape) if needs[1] else None)
     return eager_vjp
 
 
