@@ -24,6 +24,10 @@ from .transforms.vmap import vmap
 
 __version__ = "0.1.0"
 
+from .core.memory import raise_malloc_thresholds  # noqa: E402  (see core/memory.py)
+
+raise_malloc_thresholds()
+
 # Imported on first use (``fg.nn``, ``from funcgrad import nn``, ``import funcgrad.optim``):
 # the transformations never need them, so ``import funcgrad`` does not pay for them.
 _LAZY_SUBMODULES = ("nn", "optim", "random")
