@@ -317,12 +317,12 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     m = asarray_or_tracer(m)
     if np.ndim(m) > 2:
         raise ValueError("cov: m has more than 2 dimensions")
-    dtype = common_dtype(m, np.float64) if dtype is None else np.dtype(dtype)
+    dtype = common_dtype(m, np.float64(0)) if dtype is None else np.dtype(dtype)
     if y is not None:
         y = asarray_or_tracer(y)
         if np.ndim(y) > 2:
             raise ValueError("cov: y has more than 2 dimensions")
-        dtype = common_dtype(m, y, np.float64) if dtype is None else dtype
+        dtype = common_dtype(m, y, np.float64(0)) if dtype is None else dtype
     x = cast(m, dtype)
     x = st.reshape(x, (1,) + np.shape(x)) if np.ndim(x) < 2 else x
     if not rowvar and np.shape(x)[0] != 1:

@@ -236,25 +236,25 @@ def _quantile_core(a, q, axis, method, keepdims, who):
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-             keepdims=False, *, weights=None, interpolation=None):
+             keepdims=False, *, weights=None):
     """``numpy.quantile``: the ``q``-th quantiles (``q`` in [0, 1], may be an array or traced)
     over ``axis``; ``method`` is one of 'linear' (the default), 'lower', 'higher', 'midpoint'
     and 'nearest' on traced arrays. Differentiable in ``a`` (through the one or two order
     statistics each quantile reads) and, for 'linear', in ``q``."""
     if not _traced(a, q):
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims,
-                           weights=weights, interpolation=interpolation)
-    _check_quantile_options("quantile", out, weights, interpolation)
+                           weights=weights)
+    _check_quantile_options("quantile", out, weights)
     return _quantile_core(a, q, axis, method, keepdims, "quantile")
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-               keepdims=False, *, weights=None, interpolation=None):
+               keepdims=False, *, weights=None):
     """``numpy.percentile``: ``quantile`` with ``q`` in percent (0 to 100)."""
     if not _traced(a, q):
         return np.percentile(a, q, axis, out, overwrite_input, method, keepdims,
-                             weights=weights, interpolation=interpolation)
-    _check_quantile_options("percentile", out, weights, interpolation)
+                             weights=weights)
+    _check_quantile_options("percentile", out, weights)
     if isinstance(q, Tracer):
         q = to_float(q)
         fraction = ew.div(q, q.dtype.type(100))
@@ -276,13 +276,11 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantile_core(a, 0.5, axis, "midpoint", keepdims, "median")
 
 
-def _check_quantile_options(who, out, weights, interpolation):
+def _check_quantile_options(who, out, weights):
     if out is not None:
         raise TypeError(f"{who}: out= is not supported on traced arrays; use the returned value")
     if weights is not None:
         raise NotImplementedError(f"{who}: weights= is supported on concrete arrays only")
-    if interpolation is not None:
-        raise TypeError(f"{who}: interpolation= was renamed method= in NumPy; pass method=")
 
 
 # ------------------------------------------------------- results whose size depends on values
@@ -414,12 +412,12 @@ def argwhere(a, *, size=None, fill_value=None):
     value = _concrete_or_none(a)
     if value is not None and size is None:
         return np.argwhere(value)
+    if value is None and size is None:
+        raise _unknown_values_error("argwhere", a)
     if np.ndim(a) == 0:   # NumPy: as a 1-d array, with no index columns
         a = st.reshape(a, (1,)) if isinstance(a, Tracer) else np.reshape(a, (1,))
         (rows,) = nonzero(a, size=size, fill_value=fill_value)
         return np.zeros((np.shape(rows)[0], 0), np.int64)
-    if value is None and size is None:
-        raise _unknown_values_error("argwhere", a)
     columns = nonzero(a, size=size, fill_value=fill_value)
     if not _traced(*columns):
         return np.stack(columns, axis=-1)
