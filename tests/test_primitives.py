@@ -37,6 +37,7 @@ from funcgrad.ops import elementwise as ew
 from funcgrad.ops import linalg as la
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
+from funcgrad.ops import sorting as so
 from funcgrad.ops import special as sp
 from funcgrad.ops import structural as st
 
@@ -449,6 +450,51 @@ RANDOM_ROWS = [
         cases=(("key", KEY),)),
 ]
 
+# Sorting: argsort is a stable permutation (no derivative); a sort is argsort and a gather
+# through it, whose rows check the gather-based derivative (to second order) on values without
+# near-ties. searchsorted looks values up in sorted rows (with repeats, so both sides differ).
+def sorted_coarse(rng, shape):
+    return np.sort(rng.integers(-2, 3, shape).astype(float), axis=-1)
+
+
+def half_steps(rng, shape):
+    return rng.integers(-6, 7, shape) * 0.5
+
+
+def _stable_argsort(x, axis, descending=False):
+    """Equal values keep their order; descending, as the ascending order of -x."""
+    return np.argsort(-x if descending else x, axis=axis, kind="stable").astype(np.int64)
+
+
+def _sort_row(x, axis):
+    order = so.argsort(x, axis)
+    operands = [order if d == axis else np.arange(n).reshape(
+        [n if i == d else 1 for i in range(np.ndim(x))]) for d, n in enumerate(np.shape(x))]
+    return st.gather(x, operands, st.IndexSpec([("array", k) for k in range(np.ndim(x))]))
+
+
+SORT_CASES = (("vector", (4,), 0), ("matrix_axis0", (3, 2), 0), ("matrix_axis1", (2, 3), 1),
+              ("cube_axis2", (2, 2, 3), 2))
+SORTING_ROWS = [
+    *[Row("argsort", lambda x, a=axis, d=desc: so.argsort(x, a, d),
+          lambda x, a=axis, d=desc: _stable_argsort(x, a, d), (domain,), "none",
+          variant=f"{name}{'descending_' if desc else ''}{case}", cases=((case, (shape,)),))
+      for case, shape, axis in SORT_CASES for desc in (False, True)
+      for name, domain in (("", distinct), ("ties_", coarse))],
+    *[Row("argsort", lambda x, a=axis: _sort_row(x, a), lambda x, a=axis: np.sort(x, a),
+          (distinct,), variant=f"sort_{case}", cases=((case, (shape,)),))
+      for case, shape, axis in SORT_CASES],
+    *[Row("searchsorted", lambda a, v, s=side: so.searchsorted(a, v, s),
+          lambda a, v, s=side: np.searchsorted(a, v, s).astype(np.int64)[()],
+          (sorted_coarse, half_steps), "none", variant=side,
+          cases=(("scalar", ((5,), ())), ("vector", ((5,), (4,))), ("matrix", ((5,), (2, 3)))))
+      for side in ("left", "right")],
+    Row("searchsorted", lambda a, v: so.searchsorted(a, v, "left", 1),
+        lambda a, v: np.stack([np.searchsorted(r, w) for r, w in zip(a, v)]).astype(np.int64),
+        (sorted_coarse, half_steps), "none", variant="batched_rows",
+        cases=(("rows", ((2, 5), (2, 3))),)),
+]
+
 # Linear algebra on a matrix and on a stack of two: well-conditioned general matrices, and SPD
 # matrices with distinct eigenvalues and noise in the upper triangle (cholesky and eigh read
 # the lower one). Multiple outputs are stacked into one array (tests/linalg_reference.py).
@@ -498,7 +544,7 @@ CONTROL_ROWS = [
 ]
 
 TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS)
+         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

@@ -24,14 +24,17 @@ from numpy import (  # noqa: F401
 
 from ..core.array import returning_arrays as _returning_arrays
 from . import _indexing, _tracer_methods, linalg  # noqa: F401  (tracer operators; fnp.linalg)
+from ._arrays import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
 from ._indexing import at  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
+from ._math import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
+from ._sorting import *  # noqa: F401,F403
 
 # Concrete results are Arrays (core.array), 0-d ones too.
 for _namespace in (globals(), linalg.__dict__):   # the functions funcgrad defines

@@ -8,9 +8,10 @@ from . import (
                linalg,
                random,
                reduction,
+               sorting,
                special,
                structural,
 )
 
 __all__ = ["contraction", "control", "custom", "elementwise", "host", "linalg", "random",
-           "reduction", "special", "structural"]
+           "reduction", "sorting", "special", "structural"]
