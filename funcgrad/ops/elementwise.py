@@ -314,8 +314,7 @@ neg = _unary("neg", np.negative, kind="linear")
 
 # ----------------------------------------------------------------------- smooth binary ops
 
-_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x),
-               numpy_partials=(lambda x, y, ans: y, lambda x, y, ans: x))
+_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
 
 
 def _is_concrete_one(value) -> bool:
@@ -450,7 +449,7 @@ asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_li
 acosh = _unary("acosh", np.arccosh,
                lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
 atanh = _unary("atanh", np.arctanh, lambda x, ans: reciprocal(mul(sub(1, x), add(1, x))))
-exp = _unary("exp", np.exp, lambda x, ans: ans, numpy_derivative=lambda x, ans: ans)
+exp = _unary("exp", np.exp, lambda x, ans: ans)
 exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, _LN2))
 expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1))
 log = _unary("log", np.log, lambda x, ans: reciprocal(x),
