@@ -1,8 +1,19 @@
 """``funcgrad.numpy.linalg``: NumPy's linear algebra, traceable and differentiable.
 
-``inv det slogdet solve cholesky eigh norm``, with NumPy's signatures, batching over leading
-axes (``(..., n, n)``) and dtypes (integers compute in float64, float32 stays float32). On
-concrete inputs each function is NumPy's own. Real arrays only.
+``inv det slogdet solve cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_rank cond
+matrix_power multi_dot norm vector_norm matrix_norm tensorsolve tensorinv`` and NumPy 2's
+``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with NumPy's
+signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot`` take
+2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in float64,
+float32 stays float32). On concrete inputs each function is NumPy's own. Real arrays only:
+``eig`` and ``eigvals`` (complex results) are absent until funcgrad has complex dtypes.
+
+- ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
+  ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
+  so their derivatives follow. Caveats are in each docstring: ``svd``'s singular vectors need
+  distinct nonzero singular values; ``pinv``/``lstsq`` differentiate at locally constant rank;
+  the completing columns of ``svd(full_matrices=True)`` and ``qr(mode='complete')`` are an
+  arbitrary basis whose derivative is a chosen (minimal-rotation) gauge.
 
 - ``cholesky`` and ``eigh`` read one triangle of the matrix, as NumPy does (the lower one by
   default), also when the input is not symmetric: they are functions of that triangle alone,

@@ -13,8 +13,11 @@ Derivative rules are written with funcgrad's own operations (batched matrix prod
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
-derivatives at repeated eigenvalues (their formula divides by eigenvalue gaps). A reverse pass
-that uses only the eigenvalues never forms those quotients, so it stays finite there.
+derivatives at repeated eigenvalues (their formula divides by eigenvalue gaps), and ``svd``'s
+singular-vector derivatives at repeated or (non-square) zero singular values. A reverse pass
+that uses only the eigenvalues (singular values) never forms those quotients, so it stays
+finite there. ``qr``'s derivatives need the leading ``min(m, n)`` columns independent, and
+``pinv``'s hold where the rank is locally constant.
 """
 from __future__ import annotations
 
