@@ -88,3 +88,92 @@ def triangular_solve_reference(a, b, lower, transpose_a):
         out[index] = solve_triangular(a[index], b[index], trans=1 if transpose_a else 0,
                                       lower=lower)
     return out
+
+
+# ----------------------------------------------------------------- svd, qr and pinv rows
+
+def well_conditioned(rng, shape):
+    """``U diag(s) V^T`` with singular values about ``k, ..., 2, 1`` (gaps near 1, none below
+    1) and singular vectors whose first entries are far from zero, so that fixing each pair's
+    sign by the first row of ``U`` is stable under small perturbations."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    batch = tuple(shape[:-2])
+    out = np.empty(batch + (m, n))
+    for index in np.ndindex(*batch):
+        s = 1.0 + np.arange(k)[::-1] + rng.uniform(0.0, 0.3, k)
+        out[index] = (orthogonal(rng, m)[:, :k] * s) @ orthogonal(rng, n)[:, :k].T
+    return out
+
+
+def _flat(x):
+    """``x`` ``(..., a, b)`` as ``(..., a * b)``."""
+    shape = np.shape(x)
+    return st.reshape(x, shape[:-2] + (shape[-2] * shape[-1],))
+
+
+def _flat_concat(pieces):
+    return st.concatenate(pieces, len(np.shape(pieces[0])) - 1)
+
+
+def _projector(q, start):
+    """``Q2 @ Q2^T`` for the columns ``Q2 = q[..., start:]``: a function of their span."""
+    q2 = st.slice_along(q, np.ndim(q) - 1, start, np.shape(q)[-1])
+    return la.matmul(q2, la.matrix_transpose(q2))
+
+
+def svd_row(a, full_matrices=False):
+    """Singular values, then the singular vectors, each pair's sign fixed so that ``U``'s first
+    row is positive, all flattened into one array; with ``full_matrices``, the completing
+    columns enter as their projectors ``U2 U2^T`` and ``V2 V2^T`` (the basis is arbitrary)."""
+    u, s, vt = la.svd(a, full_matrices)
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    v = la.matrix_transpose(vt)
+    u1 = st.slice_along(u, np.ndim(u) - 1, 0, k)
+    v1 = st.slice_along(v, np.ndim(v) - 1, 0, k)
+    signs = ew.sign(st.gather(u1, (), _FIRST_ROW))
+    pieces = [s, _flat(ew.mul(u1, signs)), _flat(ew.mul(v1, signs))]
+    if full_matrices:
+        pieces += [_flat(_projector(u, k)), _flat(_projector(v, k))]
+    return _flat_concat(pieces)
+
+
+def svd_reference(a, full_matrices=False):
+    u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    v = np.swapaxes(vt, -1, -2)
+    signs = np.sign(u[..., :1, :k])
+    batch = a.shape[:-2]
+    pieces = [s, (u[..., :k] * signs).reshape(batch + (-1,)),
+              (v[..., :k] * signs).reshape(batch + (-1,))]
+    if full_matrices:
+        for q in (u, v):
+            q2 = q[..., k:]
+            pieces.append((q2 @ np.swapaxes(q2, -1, -2)).reshape(batch + (-1,)))
+    return np.concatenate(pieces, axis=-1)
+
+
+def qr_row(a, complete=False):
+    """``Q`` and ``R`` flattened into one array; with ``complete`` and a tall ``a``, the
+    completing columns of ``Q`` enter as their projector (the basis is arbitrary)."""
+    q, r = la.qr(a, complete)
+    m, n = np.shape(a)[-2:]
+    if complete and m > n:
+        pieces = [_flat(st.slice_along(q, np.ndim(q) - 1, 0, n)), _flat(_projector(q, n))]
+    else:
+        pieces = [_flat(q)]
+    return _flat_concat(pieces + [_flat(r)])
+
+
+def qr_reference(a, complete=False):
+    q, r = np.linalg.qr(a, mode="complete" if complete else "reduced")
+    m, n = a.shape[-2:]
+    batch = a.shape[:-2]
+    if complete and m > n:
+        q2 = q[..., n:]
+        pieces = [q[..., :n], q2 @ np.swapaxes(q2, -1, -2)]
+    else:
+        pieces = [q]
+    return np.concatenate([p.reshape(batch + (-1,)) for p in pieces + [r]], axis=-1)

@@ -500,6 +500,11 @@ SORTING_ROWS = [
 # the lower one). Multiple outputs are stacked into one array (tests/linalg_reference.py).
 MATRIX_CASES = (("3x3", ((3, 3),)), ("stack", ((2, 3, 3),)))
 SOLVE_CASES = (("3x3", ((3, 3), (3, 2))), ("stack", ((2, 3, 3), (2, 3, 1))))
+# svd, qr and pinv: square, tall, wide and stacked matrices with singular values about
+# k, ..., 2, 1 (tests/linalg_reference.py); arbitrary bases (the completing columns of
+# full_matrices / complete) enter through their projectors.
+RECTANGULAR_CASES = (("3x3", ((3, 3),)), ("tall", ((4, 3),)), ("wide_stack", ((2, 3, 4),)))
+TALL_CASES = (("tall", ((4, 2),)), ("tall_stack", ((2, 4, 3),)))
 LINALG_ROWS = [
     Row("inv", la.inv, np.linalg.inv, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("det", la.det, np.linalg.det, (lr.general_matrix,), cases=MATRIX_CASES),
@@ -513,6 +518,14 @@ LINALG_ROWS = [
       for name, lower in (("lower", True), ("upper", False)) for transpose in (False, True)],
     Row("cholesky", la.cholesky, np.linalg.cholesky, (lr.spd_matrix,), cases=MATRIX_CASES),
     Row("eigh", lr.eigh_row, lr.eigh_reference, (lr.spd_matrix,), cases=MATRIX_CASES),
+    Row("svd", lr.svd_row, lr.svd_reference, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
+    Row("svd", lambda a: lr.svd_row(a, True), lambda a: lr.svd_reference(a, True),
+        (lr.well_conditioned,), variant="full_matrices",
+        cases=(("tall", ((4, 2),)), ("wide_stack", ((2, 2, 4),)))),
+    Row("qr", lr.qr_row, lr.qr_reference, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
+    Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
+        (lr.well_conditioned,), variant="complete", cases=TALL_CASES),
+    Row("pinv", la.pinv, np.linalg.pinv, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
 ]
 
 # Custom derivative rules and checkpointed blocks (tests/custom_examples.py): the rows check

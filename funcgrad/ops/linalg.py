@@ -1,4 +1,5 @@
-"""Linear-algebra primitives: inv, solve, triangular_solve, det, slogdet, cholesky and eigh.
+"""Linear-algebra primitives: inv, solve, triangular_solve, det, slogdet, cholesky, eigh, svd,
+qr and pinv.
 
 Every primitive works on stacks of matrices: the last two axes are the matrix, the leading
 axes (equal in all operands; ``funcgrad.numpy.linalg`` broadcasts them first) are a batch.
@@ -12,8 +13,11 @@ Derivative rules are written with funcgrad's own operations (batched matrix prod
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
-derivatives at repeated eigenvalues (their formula divides by eigenvalue gaps). A reverse pass
-that uses only the eigenvalues never forms those quotients, so it stays finite there.
+derivatives at repeated eigenvalues (their formula divides by eigenvalue gaps), and ``svd``'s
+singular-vector derivatives at repeated or (non-square) zero singular values. A reverse pass
+that uses only the eigenvalues (singular values) never forms those quotients, so it stays
+finite there. ``qr``'s derivatives need the leading ``min(m, n)`` columns independent, and
+``pinv``'s hold where the rank is locally constant.
 """
 from __future__ import annotations
 
@@ -428,3 +432,290 @@ def eigh(a):
     """``[w, V]``: ascending eigenvalues and orthonormal eigenvectors (columns) of the
     symmetric matrices that the lower triangles of ``a`` define."""
     return eigh_p.bind(a)
+
+
+# ----------------------------------------------------------------- shared by svd and qr
+
+def _last(x, start, stop):
+    """``x[..., start:stop]``."""
+    return st.slice_along(x, np.ndim(x) - 1, start, stop)
+
+
+def _rows(x, start, stop):
+    """``x[..., start:stop, :]``."""
+    return st.slice_along(x, np.ndim(x) - 2, start, stop)
+
+
+def _rectangular(a, what: str = "the matrix"):
+    """``(m, n)`` of a stack of matrices ``(..., m, n)``; a ShapeError otherwise."""
+    _float_dtype(a, what)
+    if a.ndim < 2:
+        raise ShapeError(f"{what} must have at least 2 axes (..., m, n), got shape {a.shape}")
+    return a.shape[-2], a.shape[-1]
+
+
+def _complement_tangent(q, dq1):
+    """The tangent of a square orthogonal ``q = [Q1 Q2]`` whose first ``k`` columns ``Q1`` move
+    along ``dq1`` and whose complement ``Q2`` turns only as much as it must to stay orthogonal
+    to them: ``dQ2 = -Q1 dQ1^T Q2`` (the gauge in which ``Q2^T dQ2 = 0``)."""
+    k = np.shape(dq1)[-1]
+    q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
+    dq2 = ew.neg(matmul(q1, matmul(matrix_transpose(dq1), q2)))
+    return st.concatenate([dq1, dq2], np.ndim(q) - 1)
+
+
+def _complement_cotangent(q, g, k: int):
+    """The adjoint of ``_complement_tangent``: the cotangent of ``Q1`` from that of ``q``."""
+    q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
+    g1, g2 = _last(g, 0, k), _last(g, k, np.shape(q)[-1])
+    return ew.sub(g1, matmul(q2, matmul(matrix_transpose(g2), q1)))
+
+
+def _row(s):
+    """``s`` ``(..., k)`` as ``(..., 1, k)``: scales columns when multiplied."""
+    return st.reshape(s, np.shape(s)[:-1] + (1, np.shape(s)[-1]))
+
+
+def _column(s):
+    """``s`` ``(..., k)`` as ``(..., k, 1)``: scales rows when multiplied."""
+    return st.reshape(s, np.shape(s) + (1,))
+
+
+# ----------------------------------------------------------------------------------- svd
+
+def _svd_impl(a, *, full_matrices):
+    u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
+    return [u, s, vt]
+
+
+def _svd_shape(a, *, full_matrices):
+    m, n = _rectangular(a)
+    k = min(m, n)
+    batch = a.shape[:-2]
+    return [ShapedArray(batch + (m, m if full_matrices else k), a.dtype),
+            ShapedArray(batch + (k,), a.dtype),
+            ShapedArray(batch + (n if full_matrices else k, n), a.dtype)]
+
+
+svd_p = _primitive("svd", _svd_impl, _svd_shape, multiple_results=True)
+
+
+def _svd_jvp(primals, tangents, *, full_matrices):
+    (a,), (t,) = primals, tangents
+    u, s, vt = svd(a, full_matrices)
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    u1, vt1 = _last(u, 0, k), _rows(vt, 0, k)
+    v1 = matrix_transpose(vt1)
+    tv = matmul(t, v1)
+    dp = matmul(matrix_transpose(u1), tv)                  # U^T dA V
+    dpt = matrix_transpose(dp)
+    gaps = _inverse_gaps(ew.mul(s, s))                     # 1 / (s_j^2 - s_i^2)
+    s_row, s_col = _row(s), _column(s)
+    du = matmul(u1, ew.mul(gaps, ew.add(ew.mul(dp, s_row), ew.mul(s_col, dpt))))
+    dv = matmul(v1, ew.mul(gaps, ew.add(ew.mul(s_col, dp), ew.mul(dpt, s_row))))
+    if m > k:   # the part of dA V outside the span of U
+        du = ew.add(du, ew.div(ew.sub(tv, matmul(u1, dp)), s_row))
+    if n > k:
+        tu = matmul(matrix_transpose(t), u1)
+        dv = ew.add(dv, ew.div(ew.sub(tu, matmul(v1, dpt)), s_row))
+    if full_matrices:
+        du = _complement_tangent(u, du) if m > k else du
+        dv = _complement_tangent(matrix_transpose(vt), dv) if n > k else dv
+    return [u, s, vt], [du, diagonal(dp), matrix_transpose(dv)]
+
+
+def _svd_vjp(needs, cts, ans, a, *, full_matrices):
+    g_u, g_s, g_vt = cts
+    u, s, vt = ans
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    zero_u, zero_v = _is_zero(g_u), _is_zero(g_vt)
+    u1, v1 = _last(u, 0, k), matrix_transpose(_rows(vt, 0, k))
+    g_v = matrix_transpose(g_vt)
+    if full_matrices and not zero_u and m > k:
+        g_u = _complement_cotangent(u, g_u, k)
+    if full_matrices and not zero_v and n > k:
+        g_v = _complement_cotangent(matrix_transpose(vt), g_v, k)
+    s_row, s_col = _row(s), _column(s)
+    middle = diagonal_matrix(g_s)
+    # Only the singular vectors' cotangents meet the gaps between singular values: without
+    # them the gradient stays finite at repeated (and zero) singular values.
+    if not (zero_u and zero_v):
+        gaps = _inverse_gaps(ew.mul(s, s))
+    if not zero_u:
+        j = matmul(matrix_transpose(u1), g_u)
+        middle = ew.add(middle, ew.mul(ew.mul(gaps, ew.sub(j, matrix_transpose(j))), s_row))
+    if not zero_v:
+        j = matmul(matrix_transpose(v1), g_v)
+        middle = ew.add(middle, ew.mul(s_col, ew.mul(gaps, ew.sub(j, matrix_transpose(j)))))
+    ct = matmul(matmul(u1, middle), matrix_transpose(v1))
+    if not zero_u and m > k:   # (I - U U^T) gU S^{-1} V^T
+        outside = ew.sub(g_u, matmul(u1, matmul(matrix_transpose(u1), g_u)))
+        ct = ew.add(ct, matmul(ew.div(outside, s_row), matrix_transpose(v1)))
+    if not zero_v and n > k:   # U S^{-1} gV^T (I - V V^T)
+        outside = ew.sub(g_v, matmul(v1, matmul(matrix_transpose(v1), g_v)))
+        ct = ew.add(ct, matmul(u1, ew.div(matrix_transpose(outside), s_col)))
+    return (ct,)
+
+
+svd_p.jvp = _svd_jvp
+svd_p.vjp = _svd_vjp
+
+
+def svd(a, full_matrices: bool = False):
+    """``[U, s, Vt]`` with ``a == U[..., :k] * s @ Vt[..., :k, :]``, ``k = min(m, n)``,
+    singular values descending. ``full_matrices`` completes ``U`` and ``Vt`` to square
+    orthogonal matrices.
+
+    Derivatives need distinct, nonzero singular values (the singular vectors' formula divides
+    by ``s_j**2 - s_i**2`` and, for non-square matrices, by ``s``); a cotangent on ``s`` alone
+    never forms those quotients. The completing columns of ``U`` (rows of ``Vt``) with
+    ``full_matrices`` are any orthonormal basis of the complement: their derivative is the
+    one of the gauge that turns them no more than orthogonality to the first ``k`` demands.
+    """
+    return svd_p.bind(a, full_matrices=bool(full_matrices))
+
+
+# ------------------------------------------------------------------------------------ qr
+
+def _qr_impl(a, *, complete):
+    q, r = np.linalg.qr(a, mode="complete" if complete else "reduced")
+    return [q, r]
+
+
+def _qr_shape(a, *, complete):
+    m, n = _rectangular(a)
+    k = m if complete else min(m, n)
+    batch = a.shape[:-2]
+    return [ShapedArray(batch + (m, k), a.dtype), ShapedArray(batch + (k, n), a.dtype)]
+
+
+qr_p = _primitive("qr", _qr_impl, _qr_shape, multiple_results=True)
+
+
+def _right_inverse(b, r):
+    """``b R^{-1}`` for ``R`` upper triangular: ``(R^{-T} b^T)^T``."""
+    return matrix_transpose(triangular_solve(r, matrix_transpose(b), False, True))
+
+
+def _right_inverse_transpose(b, r):
+    """``b R^{-T}`` for ``R`` upper triangular: ``(R^{-1} b^T)^T``."""
+    return matrix_transpose(triangular_solve(r, matrix_transpose(b), False, False))
+
+
+def _qr_tall_tangents(q, r, t):
+    """``dQ, dR`` of ``A = QR`` with ``Q`` ``(m, n)``, ``R`` ``(n, n)``, ``m >= n``: with
+    ``C = Q^T dA R^{-1}``, ``Q^T dQ`` is skew with the strict lower triangle of ``C``, and
+    ``dR R^{-1} = C - Q^T dQ`` is upper triangular."""
+    n = np.shape(r)[-1]
+    t_rinv = _right_inverse(t, r)
+    c = matmul(matrix_transpose(q), t_rinv)
+    low = _keep(_lower_mask(n, strict=True), c)
+    upper = ew.sub(c, ew.sub(low, matrix_transpose(low)))
+    return ew.sub(t_rinv, matmul(q, upper)), matmul(upper, r)
+
+
+def _qr_tall_cotangent(q, r, g_q, g_r):
+    """The adjoint of ``_qr_tall_tangents``: ``(gQ + Q copyltu(M)) R^{-T}`` with
+    ``M = R gR^T - gQ^T Q`` and ``copyltu`` the symmetric matrix of ``M``'s lower triangle."""
+    m = ew.sub(matmul(r, matrix_transpose(g_r)), matmul(matrix_transpose(g_q), q))
+    return _right_inverse_transpose(ew.add(g_q, matmul(q, symmetrize_lower(m))), r)
+
+
+def _qr_jvp(primals, tangents, *, complete):
+    (a,), (t,) = primals, tangents
+    q, r = qr(a, complete)
+    m, n = np.shape(a)[-2:]
+    if m < n:   # A = [X Y] with X = Q U square and R = [U V], V = Q^T Y
+        u, y = _last(r, 0, m), _last(a, m, n)
+        dq, du = _qr_tall_tangents(q, u, _last(t, 0, m))
+        dv = ew.add(matmul(matrix_transpose(dq), y), matmul(matrix_transpose(q), _last(t, m, n)))
+        return [q, r], [dq, st.concatenate([du, dv], np.ndim(r) - 1)]
+    if complete and m > n:
+        dq1, dr1 = _qr_tall_tangents(_last(q, 0, n), _rows(r, 0, n), t)
+        zeros = ew.zeros_like(_rows(r, n, m))
+        return [q, r], [_complement_tangent(q, dq1), st.concatenate([dr1, zeros], np.ndim(r) - 2)]
+    return [q, r], list(_qr_tall_tangents(q, r, t))
+
+
+def _qr_vjp(needs, cts, ans, a, *, complete):
+    g_q, g_r = cts
+    q, r = ans
+    m, n = np.shape(a)[-2:]
+    if m < n:
+        u, y = _last(r, 0, m), _last(a, m, n)
+        g_u, g_v = _last(g_r, 0, m), _last(g_r, m, n)
+        g_q = ew.add(g_q, matmul(y, matrix_transpose(g_v)))
+        g_x = _qr_tall_cotangent(q, u, g_q, g_u)
+        return (st.concatenate([g_x, matmul(q, g_v)], np.ndim(a) - 1),)
+    if complete and m > n:
+        return (_qr_tall_cotangent(_last(q, 0, n), _rows(r, 0, n), _complement_cotangent(q, g_q, n),
+                                   _rows(g_r, 0, n)),)
+    return (_qr_tall_cotangent(q, r, g_q, g_r),)
+
+
+qr_p.jvp = _qr_jvp
+qr_p.vjp = _qr_vjp
+
+
+def qr(a, complete: bool = False):
+    """``[Q, R]`` with ``a == Q @ R``, ``Q`` orthonormal columns and ``R`` upper triangular
+    (LAPACK's signs); ``Q`` is ``(m, min(m, n))``, or ``(m, m)`` if ``complete``.
+
+    Derivatives need ``R``'s leading ``min(m, n)`` square block to be invertible (the first
+    ``min(m, n)`` columns of ``a`` independent). With ``complete`` and ``m > n``, the last
+    ``m - n`` columns of ``Q`` are any orthonormal basis of the complement; their derivative
+    is the one of the gauge that turns them no more than orthogonality demands.
+    """
+    return qr_p.bind(a, complete=bool(complete))
+
+
+# ---------------------------------------------------------------------------------- pinv
+
+def _pinv_impl(a, *, rcond, rtol, hermitian):
+    options = {} if rtol == "unset" else {"rtol": rtol}
+    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, **options)
+
+
+def _pinv_shape(a, *, rcond, rtol, hermitian):
+    m, n = _rectangular(a)
+    if hermitian and m != n:
+        raise ShapeError(f"with hermitian=True the matrix must be square, got shape {a.shape}")
+    return ShapedArray(a.shape[:-2] + (n, m), a.dtype)
+
+
+pinv_p = _primitive("pinv", _pinv_impl, _pinv_shape)
+
+
+def _pinv_jvp(primals, tangents, **params):
+    """Golub and Pereyra's derivative, valid where the rank is locally constant:
+    ``dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X``."""
+    (a,), (t,) = primals, tangents
+    x = pinv_p.bind(a, **params)
+    xt, tt = matrix_transpose(x), matrix_transpose(t)
+    first = ew.neg(matmul(matmul(x, t), x))
+    second = matmul(matmul(x, xt), ew.sub(tt, matmul(matmul(tt, a), x)))
+    third = matmul(ew.sub(tt, matmul(matmul(x, a), tt)), matmul(xt, x))
+    return x, ew.add(first, ew.add(second, third))
+
+
+def _pinv_vjp(needs, g, ans, a, **params):
+    x, xt, gt = ans, matrix_transpose(ans), matrix_transpose(g)
+    first = ew.neg(matmul(matmul(xt, g), xt))
+    second = matmul(ew.sub(gt, matmul(matmul(a, x), gt)), matmul(x, xt))
+    third = matmul(matmul(xt, x), ew.sub(gt, matmul(matmul(gt, x), a)))
+    return (ew.add(first, ew.add(second, third)),)
+
+
+pinv_p.jvp = _pinv_jvp
+pinv_p.vjp = _pinv_vjp
+
+
+def pinv(a, rcond=None, rtol="unset", hermitian: bool = False):
+    """Moore-Penrose pseudo-inverses ``(..., n, m)``, NumPy's values (singular values below
+    the cutoff count as zero). The derivative holds where the rank is locally constant (it
+    is the derivative of the pseudo-inverse of a matrix of that rank)."""
+    rcond = None if rcond is None else float(rcond)
+    rtol = rtol if rtol in ("unset", None) else float(rtol)
+    return pinv_p.bind(a, rcond=rcond, rtol=rtol, hermitian=bool(hermitian))
