@@ -69,7 +69,7 @@ def _rotation(perm, shape):
 
 class _Writer:
     def __init__(self, eqn, describe):
-        self.eqn, self.describe = eqn, describe
+        self.eqn, self.describe_scan = eqn, describe
         params = eqn.params
         self.body = params["body"]
         if self.body.constvars:
@@ -363,7 +363,7 @@ class _Writer:
             .hexdigest()[:16]
         name = f"matrix_loop_{digest}"
         header = f"def {name}({', '.join(params)}):\n"
-        source = header + f"    # {self.describe(eqn)}\n" + commented + "\n" + inner + "\n"
+        source = header + f"    # {self.describe_scan(eqn)}\n" + commented + "\n" + inner + "\n"
         return KernelSource(source, header + code + "\n" + inner + "\n", name, self.sizes,
                             self.array_inputs, self.scalar_inputs, self.array_outputs,
                             self.scalar_outputs)
