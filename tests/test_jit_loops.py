@@ -13,6 +13,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad.backend import matrix_loops
 from funcgrad.core.trace import eval_ir
 from funcgrad.ops import control
 
@@ -73,7 +74,32 @@ def _wide(h, xs, w):
     return fnp.sum(h * h) + fnp.sum(ys)
 
 
-def _program(params, state, x, xs, h, hs, w, batch):
+def _matrix_scans(h, xs, w, v):
+    """Bodies too large to scalarise, of matrix products and kernels: one numba function
+    each (``backend/matrix_loops.py``). A constant read transposed, a matrix-vector, a
+    vector-matrix and a vector-vector product, a product written transposed, carries that
+    swap, a scalar carry, ys that are the entering and the leaving carry, a reverse scan and
+    an empty one."""
+    def rnn(c, x_t):
+        new = fnp.tanh(x_t @ w + c @ w.T)
+        return new, (new, c, fnp.sum(new * new))
+
+    def swapping(carry, x_t):
+        a, b, total = carry
+        flat = fnp.reshape(a, (-1,))
+        turned = fnp.einsum("ij,jk->ki", b, w)           # the product, transposed
+        return (b, fnp.sin(a @ w) + x_t, total + flat @ flat), (a @ v, v @ turned, total)
+
+    last, (hs, entering, squares) = fg.scan(rnn, h, xs)
+    (a, b, total), (av, vt, totals) = fg.scan(swapping, (h, h * 0.5, fnp.sum(h)), xs,
+                                             reverse=True)
+    empty, (e1, e2, e3) = fg.scan(rnn, h, xs[:0])
+    return (fnp.sum(last * hs[1]) + fnp.sum(entering) + fnp.sum(squares) + fnp.sum(a * b)
+            + total + fnp.sum(av) + fnp.sum(vt) + fnp.sum(totals) + fnp.sum(empty)
+            + fnp.sum(e1) + fnp.sum(e3))
+
+
+def _program(params, state, x, xs, h, hs, w, batch, mh, mxs, mw, mv):
     pendulum = _pendulum(params, state)
     return {
         "pendulum": pendulum,
@@ -89,13 +115,17 @@ def _program(params, state, x, xs, h, hs, w, batch):
         "whiles_vmap": fg.vmap(_whiles)(batch[:, 0] ** 2 + 1.0),
         "wide": _wide(h, hs, w),
         "wide_grad": fg.grad(_wide, argnums=(0, 2))(h, hs, w),
+        "matrix": _matrix_scans(mh, mxs, mw, mv),
+        "matrix_grad": fg.grad(_matrix_scans, argnums=(0, 1, 2, 3))(mh, mxs, mw, mv),
     }
 
 
 def _arguments(dtype):
     values = ([9.8, 0.3, 0.5], [1.0, 0.0], 0.7, RNG.normal(size=6),
               RNG.normal(size=(4, 12)) * 0.3, RNG.normal(size=(5, 4, 12)) * 0.3,
-              RNG.normal(size=(12, 12)) * 0.2, RNG.normal(size=(3, 2)))
+              RNG.normal(size=(12, 12)) * 0.2, RNG.normal(size=(3, 2)),
+              RNG.normal(size=(6, 20)) * 0.3, RNG.normal(size=(4, 6, 20)) * 0.3,
+              RNG.normal(size=(20, 20)) * 0.2, RNG.normal(size=20))
     return tuple(np.asarray(value, dtype) for value in values)
 
 
@@ -109,6 +139,9 @@ def test_compiled_loops_match_the_interpreter_and_eager(dtype, monkeypatch):
     jitted.compile(*args)
     source = jitted.source(*args)
     assert source.count("def loop_") >= 5, "the small bodies are not whole-loop kernels"
+    if matrix_loops.available():   # the forward scans and their reverse-mode scans
+        assert source.count("def matrix_loop_") >= 6, "bodies of matrix products are not " \
+            "whole-loop functions"
 
     # Native code never interprets a body: the interpreter's entry point now fails.
     def interpreting(*_):
@@ -169,3 +202,26 @@ def test_a_checkpointed_scan_body_stores_only_its_carry():
     assert stored(checkpointed) < stored(plain)
     np.testing.assert_allclose(fg.jit(fg.grad(checkpointed))(0.3, xs),
                                fg.grad(plain)(0.3, xs), rtol=1e-13)
+
+
+def test_a_scan_of_matrix_products_falls_back_to_its_body_program(monkeypatch):
+    """Where numba does not compile a scan's whole-loop function (numba's np.dot without
+    SciPy, or any numba error), the program calls the compiled body once a step instead, with
+    the same results, and is still native code."""
+    from funcgrad.backend import program
+    args = _arguments(np.float64)[8:]
+    grad = fg.grad(_matrix_scans, argnums=(0, 2))
+    want = grad(*args)
+    compile_kernel = program.compile_kernel
+
+    def failing(source, is_scalar):
+        if source.name.startswith("matrix_loop_"):
+            raise RuntimeError("numba could not compile this")
+        return compile_kernel(source, is_scalar)
+
+    monkeypatch.setattr(program, "compile_kernel", failing)
+    jitted = fg.jit(grad)
+    got = jitted.compile(*args)(*args)
+    assert jitted.is_compiled(*args) and "def matrix_loop_" not in jitted.source(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)

@@ -14,7 +14,7 @@ from ..core.array import Array
 from ..core.ir import IR, Literal, Var
 from ..core.schedule import is_matrix_product, returns_new_array
 from ..ops.contraction import pair_plan
-from . import codegen, loops
+from . import codegen, loops, matrix_loops
 from .compiler import compile_kernel, exact_math
 
 # Loops and branches, whose bodies are compiled as functions of their own.
@@ -46,8 +46,10 @@ class ProgramSource:
     JAX's import) raised glibc's allocation thresholds.
     """
 
-    def __init__(self, ir: IR, single_output: bool = False, internal: bool = False):
+    def __init__(self, ir: IR, single_output: bool = False, internal: bool = False,
+                 matrix: bool = True):
         self.ir = ir
+        self.matrix = matrix   # scans with matrix products may be one function each
         self.steps, origin = codegen.plan(ir)
         self.names: dict = {}
         for var in ir.constvars + ir.invars:
@@ -78,6 +80,8 @@ class ProgramSource:
                 sources[index] = codegen.native_source(step.eqn)
             elif step.eqn.primitive.name in ("scan", "while"):
                 loop = loops.loop_source(step.eqn, describe)   # None: not a small body
+                if loop is None and matrix:
+                    loop = matrix_loops.loop_source(step.eqn, describe)
                 if loop is not None:
                     sources[index] = loop
         # var -> its buffer's shape. A kernel's output is its buffer; a product is the
@@ -238,7 +242,7 @@ class ProgramSource:
             if child.ir is ir:
                 return name
         name = f"_sub{len(self.children)}"
-        self.children[name] = ProgramSource(ir, internal=True)
+        self.children[name] = ProgramSource(ir, internal=True, matrix=self.matrix)
         self.namespace[name] = None   # filled in by ``_instantiate``
         return name
 
@@ -377,13 +381,27 @@ def _instantiate(program_source: ProgramSource, kernels: dict):
     return program
 
 
+def _has_matrix_loop(program_source: ProgramSource) -> bool:
+    return any(source.name.startswith("matrix_loop_") for source, _ in program_source.kernels) \
+        or any(_has_matrix_loop(child) for child in program_source.children.values())
+
+
 def build(ir: IR, single_output: bool = False):
     """Compile every kernel of ``ir`` and return the program function (blocks on numba).
 
     The program returns the tuple of outputs, or with ``single_output`` the one output.
     """
     kernels: dict = {}
-    program = _instantiate(ProgramSource(ir, single_output), kernels)
+    program_source = ProgramSource(ir, single_output)
+    try:
+        program = _instantiate(program_source, kernels)
+    except Exception:
+        if not _has_matrix_loop(program_source):
+            raise
+        # A scan's whole-loop function with matrix products (numba's np.dot, SciPy's BLAS)
+        # that numba would not compile: the scans call their body programs instead.
+        kernels.clear()
+        program = _instantiate(ProgramSource(ir, single_output, matrix=False), kernels)
     program.__source__ += "".join("\n" + text for text in kernels.values())
     if os.environ.get("FUNCGRAD_PRINT_SOURCE") == "1":
         print(program.__source__)
