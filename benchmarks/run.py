@@ -98,12 +98,18 @@ def _threads_from_argv(argv: list[str]) -> int | None:
 
 
 THREADS = _threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else None
+# The CPUs this run may use; with one thread the run (and the children that inherit it, except
+# the default-threads ones) is pinned to one of them: JAX 0.10's CPU runtime ignores
+# XLA_FLAGS' thread settings and computes on two threads otherwise.
+ALL_CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
 if THREADS is not None:
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(THREADS)
     if THREADS == 1:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
                                    "=false intra_op_parallelism_threads=1").strip()
+        if ALL_CPUS:
+            os.sched_setaffinity(0, {min(ALL_CPUS)})
 
 import numpy as np  # noqa: E402
 
@@ -451,12 +457,19 @@ def _child_env(base: dict, **overrides) -> dict:
     return env
 
 
-def run_child(args: list[str], env: dict, timeout: float = 600) -> dict:
-    """Run ``python -m benchmarks.child ARGS`` and return its ``BENCH-RESULT`` (or an error)."""
+def _all_cpus() -> None:
+    os.sched_setaffinity(0, ALL_CPUS)
+
+
+def run_child(args: list[str], env: dict, timeout: float = 600, all_cpus: bool = False) -> dict:
+    """Run ``python -m benchmarks.child ARGS`` and return its ``BENCH-RESULT`` (or an error).
+    The child runs on this run's CPUs (one, with ``--threads 1``), or with ``all_cpus`` on
+    every CPU the run started with."""
     try:
         done = subprocess.run([sys.executable, "-m", "benchmarks.child", *args],
                               capture_output=True, text=True, env=env, cwd=REPO_ROOT,
-                              timeout=timeout)
+                              timeout=timeout,
+                              preexec_fn=_all_cpus if all_cpus and ALL_CPUS else None)
     except subprocess.TimeoutExpired:
         return {"error": f"subprocess timed out after {timeout:.0f} s"}
     for line in reversed(done.stdout.splitlines()):
@@ -526,7 +539,7 @@ def default_threads_steady(names: list[str], budget: float, **overrides) -> dict
     """funcgrad jit steady state in a subprocess with the environment this run started with
     (and ``overrides``)."""
     return run_child(["steady", ",".join(names), str(budget)],
-                     _child_env(ORIGINAL_ENV, **overrides))
+                     _child_env(ORIGINAL_ENV, **overrides), all_cpus=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -983,7 +996,8 @@ def main(argv=None) -> int:
     threads_note = ("Every library on its own default threads (`--threads 0`)."
                     if THREADS is None else
                     f"Every column runs with {THREADS} thread(s) (BLAS, OpenMP, numba, torch, "
-                    "XLA)")
+                    "XLA)" + (" on one CPU (the run is pinned to it: JAX's CPU runtime ignores "
+                              "XLA's thread flags)" if THREADS == 1 and ALL_CPUS else ""))
     if THREADS is not None and names:
         print("steady state: funcgrad jit with default threads (subprocess) ...", flush=True)
         default = default_threads_steady([n for n in names if not W.SPECS[n].eager_only],
@@ -1003,7 +1017,8 @@ def main(argv=None) -> int:
         table_columns.insert(table_columns.index(DEFAULT_THREADS_COLUMN) + 1,
                              ONE_NUMBA_THREAD_COLUMN)
         threads_note += (f", except `{DEFAULT_THREADS_COLUMN}`: funcgrad jit in a subprocess "
-                         "with the environment the run started with, i.e. numba's and BLAS's "
+                         "with the environment and CPUs the run started with, i.e. numba's and "
+                         "BLAS's "
                          f"own defaults (numba threads there: {default.get('numba_threads')}), "
                          f"and `{ONE_NUMBA_THREAD_COLUMN}`: the same with one numba thread; "
                          "they have no ratio, as the peers ran single-threaded.")
