@@ -92,11 +92,28 @@ def test_learning_rate_schedule_sees_the_step_count():
 
 # ----------------------------------------------------------------------------- torch.optim
 
-def _torch_run(torch_optimizer, steps, **options):
+def _torch_run(torch_optimizer, steps, groups=None, **options):
+    """``steps`` steps of ``torch.optim.<torch_optimizer>`` from PARAMS on _grads; ``groups``
+    (one dict of options per leaf, in flatten order) makes one parameter group per leaf.
+    torch's default dtype is float64 meanwhile: NAdam keeps its momentum product in it (a
+    float32 product would differ from fg.optim's float64 one by 1e-9)."""
     torch = pytest.importorskip("torch")
+    default_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return _torch_steps(torch, torch_optimizer, steps, groups, options)
+    finally:
+        torch.set_default_dtype(default_dtype)
+
+
+def _torch_steps(torch, torch_optimizer, steps, groups, options):
     leaves, treedef = fg.tree.flatten(PARAMS)
     tensors = [torch.tensor(leaf, dtype=torch.float64, requires_grad=True) for leaf in leaves]
-    optimizer = getattr(torch.optim, torch_optimizer)(tensors, **options)
+    if groups is None:
+        optimizer = getattr(torch.optim, torch_optimizer)(tensors, **options)
+    else:
+        optimizer = getattr(torch.optim, torch_optimizer)(
+            [{"params": [t], **g} for t, g in zip(tensors, groups)], **options)
     for _ in range(steps):
         params = fg.tree.unflatten(treedef, [t.detach().numpy().copy() for t in tensors])
         for tensor, grad in zip(tensors, fg.tree.leaves(_grads(params))):
@@ -117,6 +134,28 @@ TORCH_CASES = [
     ("adamw", lambda: fg.optim.adamw(0.02), "AdamW", {"lr": 0.02}),
     ("adamw_decay", lambda: fg.optim.adamw(0.02, weight_decay=0.3), "AdamW",
      {"lr": 0.02, "weight_decay": 0.3}),
+    ("sgd_decay", lambda: fg.optim.sgd(0.05, weight_decay=0.2), "SGD",
+     {"lr": 0.05, "weight_decay": 0.2}),
+    ("sgd_nesterov_decay", lambda: fg.optim.sgd(0.05, momentum=0.7, nesterov=True,
+                                                weight_decay=0.1), "SGD",
+     {"lr": 0.05, "momentum": 0.7, "nesterov": True, "weight_decay": 0.1}),
+    ("rmsprop", lambda: fg.optim.rmsprop(0.01), "RMSprop", {"lr": 0.01}),
+    ("rmsprop_all", lambda: fg.optim.rmsprop(0.01, decay=0.9, eps=1e-6, weight_decay=0.1,
+                                             momentum=0.8, centered=True), "RMSprop",
+     {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.1, "momentum": 0.8,
+      "centered": True}),
+    ("adagrad", lambda: fg.optim.adagrad(0.1), "Adagrad", {"lr": 0.1}),
+    ("adagrad_all", lambda: fg.optim.adagrad(0.1, lr_decay=0.05, weight_decay=0.2,
+                                             initial_accumulator_value=0.3, eps=1e-6),
+     "Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.2,
+                 "initial_accumulator_value": 0.3, "eps": 1e-6}),
+    ("nadam", lambda: fg.optim.nadam(0.02), "NAdam", {"lr": 0.02}),
+    ("nadam_decay", lambda: fg.optim.nadam(0.02, b1=0.8, b2=0.99, weight_decay=0.1,
+                                           momentum_decay=0.01), "NAdam",
+     {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("nadam_decoupled", lambda: fg.optim.nadam(0.02, weight_decay=0.1,
+                                               decoupled_weight_decay=True), "NAdam",
+     {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
 ]
 
 
