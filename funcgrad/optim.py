@@ -311,8 +311,8 @@ def _adam(name: str, lr, b1: float, b2: float, eps: float, weight_decay: float,
             return -_like(step_size, m) * m / (fnp.sqrt(v) / _like(correction, v) + eps)
 
         updates = tree.map(adam_step, mu, nu)
-        # decoupled (AdamW): p <- p - lr wd p, beside the Adam step
-        updates = _decayed(name, weight_decay, mask, updates, params, -step * weight_decay)
+        if weight_decay:   # decoupled (AdamW): p <- p - lr wd p, beside the Adam step
+            updates = _decayed(name, weight_decay, mask, updates, params, -step * weight_decay)
         return updates, {"count": count, "mu": mu, "nu": nu}
 
     return Optimizer(name, init, update)
