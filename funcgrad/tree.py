@@ -23,8 +23,8 @@ import collections
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-__all__ = ["PyTreeDef", "flatten", "leaves", "leaves_with_path", "map", "path_str",
-           "register", "register_pytree_node", "structure", "unflatten"]
+__all__ = ["PyTreeDef", "flatten", "leaves", "leaves_with_path", "load", "map", "path_str",
+           "register", "register_pytree_node", "save", "structure", "unflatten"]
 
 
 def __dir__():   # the API, not the modules and typing names this file imports
@@ -446,3 +446,330 @@ def path_str(path: tuple) -> str:
     "['w'][0]"
     """
     return "".join(f"[{k!r}]" for k in path)
+
+
+# ------------------------------------------------------------------------------ checkpoints
+#
+# A file of ``save`` is an .npz (a zip of .npy members, as ``np.savez`` writes it, uncompressed)
+# holding ``leaf_<i>.npy`` for each array leaf and ``tree.json``: the structure, with the Python
+# numbers and strings inline. Nothing is pickled, and loading imports nothing: classes are
+# looked up by qualified name among the modules already imported.
+
+_FORMAT, _VERSION = "funcgrad.tree", 1
+_HEADER = "tree.json"
+
+
+class _Corrupt(Exception):
+    """A file ``load`` cannot read; turned into a ValueError naming the path."""
+
+
+def _class_name(cls) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _find_class(name: str):
+    """The class named ``module:qualname`` if its module is imported, else None."""
+    import sys
+    module, _, qualname = name.partition(":") if isinstance(name, str) else ("", "", "")
+    obj = sys.modules.get(module)
+    for part in qualname.split(".") if obj is not None and qualname else ():
+        obj = getattr(obj, part, None)
+    return obj if isinstance(obj, type) and qualname else None
+
+
+def _check_findable(cls, what: str, path: tuple) -> str:
+    name = _class_name(cls)
+    if _find_class(name) is not cls:
+        raise TypeError(f"tree.save: the {what} {name} at {path_str(path) or 'the root'} "
+                        "cannot be saved: load finds classes by module and qualified name, "
+                        "so it must be defined at the top level of a module (not in a "
+                        "function)")
+    return name
+
+
+def _encode_value(x, path: tuple):
+    """Aux data and dict keys as JSON: None, bool, int, str as they are, floats by their hex
+    (exact), tuples, lists and dicts (keys of any of these types) tagged."""
+    t = type(x)
+    if x is None or t is bool or t is int or t is str:
+        return x
+    if t is float:
+        return {"float": x.hex()}
+    if t is tuple or t is list:
+        items = [_encode_value(v, path) for v in x]
+        return {"tuple": items} if t is tuple else items
+    if t is dict:
+        return {"dict": [[_encode_value(k, path), _encode_value(v, path)] for k, v in x.items()]}
+    raise TypeError(f"tree.save: a dict key or node's aux data at {path_str(path) or 'the root'}"
+                    f" is a {t.__module__}.{t.__qualname__}: only None, bool, int, float, str "
+                    "and tuples, lists and dicts of them can be saved")
+
+
+def _decode_value(x):
+    if x is None or type(x) in (bool, int, str):
+        return x
+    if type(x) is list:
+        return [_decode_value(v) for v in x]
+    if type(x) is dict and len(x) == 1:
+        (tag, v), = x.items()
+        if tag == "float" and type(v) is str:
+            try:
+                return float.fromhex(v)
+            except ValueError:
+                pass
+        elif tag == "tuple" and type(v) is list:
+            return tuple(_decode_value(i) for i in v)
+        elif tag == "dict" and type(v) is list and all(type(i) is list and len(i) == 2
+                                                       for i in v):
+            return {_decode_value(k): _decode_value(i) for k, i in v}
+    raise _Corrupt(f"a malformed value {x!r:.80} in its structure")
+
+
+def _encode_leaf(x, path: tuple, arrays: list):
+    import numpy as np
+
+    from .core.array import Array
+    t = type(x)
+    if t is bool or t is int or t is str:
+        return {t.__name__: x}
+    if t is float or t is complex:
+        kind, x = t.__name__, np.array(x)
+    elif t is np.ndarray or t is Array:
+        kind = "ndarray" if t is np.ndarray else "Array"
+    elif isinstance(x, np.generic):
+        kind, x = "scalar", np.asarray(x)
+    else:
+        raise TypeError(f"tree.save: the leaf at {path_str(path) or 'the root'} is a "
+                        f"{t.__module__}.{t.__qualname__}: only NumPy and funcgrad arrays, "
+                        "NumPy scalars, Python numbers and strings can be saved (a traced "
+                        "value cannot: save outside jit, grad and vmap)")
+    if x.dtype.hasobject:
+        raise TypeError(f"tree.save: the leaf at {path_str(path) or 'the root'} is an array of "
+                        f"dtype {x.dtype} holding Python objects, which cannot be saved "
+                        "without pickle: convert it to a numeric (or string) dtype")
+    arrays.append(x)
+    return {"leaf": len(arrays) - 1, "kind": kind}
+
+
+def _encode(node, leaves, path: tuple, arrays: list):
+    """The JSON of the flattened ``node`` (see ``_flatten``); ``leaves`` iterates its leaves."""
+    if node is None:
+        return _encode_leaf(next(leaves), path, arrays)
+    h, aux, kids = node
+    cls = h.cls
+    if h in _BUILTIN:
+        if cls is type(None):
+            return {"node": "None"}
+        if cls is tuple or cls is list:
+            keys, spec = range(len(kids)), {"node": cls.__name__}
+        else:   # dict, OrderedDict, defaultdict
+            keys = aux[1] if cls is collections.defaultdict else aux
+            spec = {"node": cls.__name__, "keys": [_encode_value(k, path) for k in keys]}
+            if cls is collections.defaultdict:
+                factory = aux[0]
+                if factory is not None and not isinstance(factory, type):
+                    raise TypeError(f"tree.save: the defaultdict at {path_str(path) or 'the root'}"
+                                    f" has the default_factory {factory!r}: only None or a "
+                                    "class (list, int, ...) can be saved")
+                spec["factory"] = None if factory is None else \
+                    _check_findable(factory, "default_factory", path)
+    elif _registry.get(cls) is h:
+        keys = range(len(kids))
+        spec = {"node": "custom", "class": _check_findable(cls, "pytree node class", path),
+                "aux": _encode_value(aux, path)}
+    else:   # a namedtuple
+        keys = range(len(kids))
+        spec = {"node": "namedtuple", "class": _check_findable(cls, "namedtuple", path)}
+    spec["children"] = [_encode(kid, leaves, path + (key,), arrays)
+                        for key, kid in zip(keys, kids)]
+    return spec
+
+
+def save(path, tree: Any) -> None:
+    """Write the pytree ``tree`` of arrays to the file ``path`` (exactly that name: no suffix is
+    added), for :func:`load`.
+
+    The file is an ``.npz`` (``np.load(path, allow_pickle=False)`` reads its arrays) with
+    ``tree.json``, the structure, beside the arrays: nothing is pickled. Leaves may be NumPy
+    and funcgrad arrays of any non-object dtype, NumPy scalars, Python numbers and strings;
+    nodes every kind funcgrad flattens: tuples, lists, dicts (keys None, bool, int, float, str
+    or tuples of them), ``OrderedDict``, ``defaultdict`` (its default_factory a class or None),
+    None, namedtuples, and classes given to :func:`register` whose aux data is made of None,
+    bool, int, float, str, tuples, lists and dicts. Classes (namedtuples, registered nodes,
+    default factories) must be reachable as ``module.qualname``; loading them needs the module
+    imported (and the class registered) first. Anything else is a ``TypeError`` naming where it
+    is in the tree. The file is written beside ``path`` and then renamed over it, so an
+    interrupted save leaves any earlier file whole.
+
+    >>> import numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.npz")
+    >>> save(path, {"w": np.float32([1.5, -0.0]), "step": 7, "layers": [None, (2.5,)]})
+    >>> load(path)
+    {'layers': [None, (2.5,)], 'step': 7, 'w': array([ 1.5, -0. ], dtype=float32)}
+    """
+    import json
+    import os
+    import zipfile
+
+    import numpy as np
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"tree.save: path must be a str or os.PathLike, got a "
+                        f"{type(path).__name__}") from None
+    flat, treedef = flatten(tree)
+    arrays: list = []
+    spec = _encode(treedef._node, iter(flat), (), arrays)
+    header = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": spec},
+                        allow_nan=False, ensure_ascii=False)
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            zf.writestr(_HEADER, header.encode("utf-8"))
+            for i, a in enumerate(arrays):
+                with zf.open(f"leaf_{i}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, a.view(np.ndarray), allow_pickle=False)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _decode(spec, arrays: dict, used: set):
+    """The flattened node of ``spec`` (a ``_flatten`` node) and the list of its leaves."""
+    import numpy as np
+
+    from .core.array import Array
+    if type(spec) is not dict:
+        raise _Corrupt(f"a malformed node {spec!r:.80} in its structure")
+    if "node" not in spec:
+        if len(spec) == 1:
+            (kind, value), = spec.items()
+            if kind in ("bool", "int", "str") and type(value).__name__ == kind:
+                return None, [value]
+        index, kind = spec.get("leaf"), spec.get("kind")
+        if type(index) is not int or index not in arrays or index in used:
+            raise _Corrupt(f"a malformed leaf {spec!r:.80} in its structure")
+        used.add(index)
+        a = arrays[index]
+        if kind == "ndarray":
+            return None, [a]
+        if kind == "Array":
+            return None, [a.view(Array)]
+        if a.ndim == 0 and kind in ("scalar", "float", "complex"):
+            if kind == "scalar":
+                return None, [a[()]]
+            if a.dtype == np.dtype(kind if kind == "float" else "complex128"):
+                return None, [float(a[()]) if kind == "float" else complex(a[()])]
+        raise _Corrupt(f"leaf_{index}.npy ({a.dtype}, shape {a.shape}) does not match its "
+                       f"kind {kind!r}")
+    kind, children = spec["node"], spec.get("children", [])
+    if type(children) is not list:
+        raise _Corrupt(f"a malformed node {spec!r:.80} in its structure")
+    if kind == "None":
+        return (_registry[type(None)], None, ()), []
+    kids, leaves = [], []
+    for child in children:
+        node, child_leaves = _decode(child, arrays, used)
+        kids.append(node)
+        leaves.extend(child_leaves)
+    kids = tuple(kids)
+    if kind in ("tuple", "list"):
+        return (_registry[tuple if kind == "tuple" else list], None, kids), leaves
+    if kind in ("dict", "OrderedDict", "defaultdict"):
+        keys = spec.get("keys")
+        if type(keys) is not list or len(keys) != len(kids):
+            raise _Corrupt(f"a {kind} whose keys do not match its children")
+        keys = tuple(_decode_value(k) for k in keys)
+        if kind == "dict":
+            return (_DICT, keys, kids), leaves
+        if kind == "OrderedDict":
+            return (_registry[collections.OrderedDict], keys, kids), leaves
+        factory = spec.get("factory")
+        if factory is not None:
+            factory = _find_class(factory)
+            if factory is None:
+                raise _Corrupt(f"a defaultdict whose default_factory {spec.get('factory')!r} "
+                               "is not a class of an imported module: import it first")
+        return (_registry[collections.defaultdict], (factory, keys), kids), leaves
+    if kind in ("namedtuple", "custom"):
+        name = spec.get("class")
+        cls = _find_class(name)
+        if cls is None:
+            raise _Corrupt(f"a {kind} node of class {name!r}, which is not a class of an "
+                           "imported module: import (and register) it before loading")
+        h = _registry.get(cls) if kind == "custom" else _get(cls, _MISS)
+        if h is _MISS:
+            h = _classify(cls)
+        if h is None or (kind == "namedtuple") == (_registry.get(cls) is h):
+            wanted = "a registered pytree node type" if kind == "custom" else "a namedtuple"
+            raise _Corrupt(f"a {kind} node of class {name!r}, which is not {wanted} in this "
+                           "process" + (" (call funcgrad.tree.register first)"
+                                        if kind == "custom" else ""))
+        aux = _decode_value(spec.get("aux")) if kind == "custom" else None
+        return (h, aux, kids), leaves
+    raise _Corrupt(f"an unknown node kind {kind!r} in its structure")
+
+
+def load(path) -> Any:
+    """Read a pytree written by :func:`save` (see there for what it holds); the result equals
+    what was saved bit for bit: dtypes, shapes, values (NaN payloads and ``-0.0`` included),
+    leaf types (NumPy or funcgrad array, NumPy scalar, Python number) and the structure, dicts
+    in the key order ``flatten`` gives them (sorted for ``dict``). Nothing is unpickled or
+    imported. A file that is not one ``save`` wrote (not a zip, truncated, corrupt, another
+    ``.npz``) is a ``ValueError`` naming the path and what is wrong; a missing one is
+    ``FileNotFoundError``.
+    """
+    import json
+    import os
+    import zipfile
+
+    import numpy as np
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"tree.load: path must be a str or os.PathLike, got a "
+                        f"{type(path).__name__}") from None
+    with open(path, "rb") as file:   # FileNotFoundError, IsADirectoryError as they are
+        try:
+            try:
+                zf = zipfile.ZipFile(file)
+            except zipfile.BadZipFile as e:
+                raise _Corrupt(f"it is not a zip (.npz) file, or is truncated ({e})") from e
+            with zf:
+                names = set(zf.namelist())
+                if _HEADER not in names:
+                    raise _Corrupt("it has no tree.json (a plain .npz? np.load reads those)")
+                try:
+                    header = json.loads(zf.read(_HEADER).decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    raise _Corrupt(f"its tree.json is not valid JSON ({e})") from e
+                if type(header) is not dict or header.get("format") != _FORMAT:
+                    raise _Corrupt("its tree.json is not a funcgrad tree header")
+                if header.get("version") != _VERSION:
+                    raise _Corrupt(f"it has format version {header.get('version')!r}; this "
+                                   f"funcgrad reads version {_VERSION}")
+                arrays = {}
+                for name in names - {_HEADER}:
+                    stem = name[len("leaf_"):-len(".npy")]
+                    if not (name.startswith("leaf_") and name.endswith(".npy")
+                            and stem.isdigit()):
+                        raise _Corrupt(f"it has an unexpected member {name!r}")
+                    with zf.open(name) as f:
+                        a = np.lib.format.read_array(f, allow_pickle=False)
+                        if f.read(1):
+                            raise _Corrupt(f"{name} has bytes after its array")
+                    arrays[int(stem)] = a
+                used: set = set()
+                node, leaves = _decode(header.get("tree"), arrays, used)
+                if used != set(arrays):
+                    raise _Corrupt("it has arrays its structure does not use")
+        except _Corrupt as e:
+            raise ValueError(f"tree.load: cannot read {path!r}: {e}") from None
+        except (ValueError, OSError, EOFError, KeyError, TypeError, NotImplementedError,
+                RuntimeError, zipfile.BadZipFile, zipfile.LargeZipFile) as e:
+            # numpy's header checks, zipfile's CRC and truncation errors, zlib's, ...
+            raise ValueError(f"tree.load: cannot read {path!r}: it is corrupt or truncated "
+                             f"({type(e).__name__}: {e})") from e
+    return _build(node, iter(leaves))

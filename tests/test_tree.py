@@ -361,3 +361,172 @@ def test_aux_data_need_only_compare_equal():
 def test_the_module_lists_only_its_api():
     assert dir(tree) == sorted(tree.__all__)
     assert "register_pytree_node" in dir(tree) and "collections" not in dir(tree)
+
+
+# ------------------------------------------------------------------------------ save / load
+
+def assert_bitwise_equal(got, want):
+    """Equal structure, leaf types, dtypes, shapes and bytes (NaN payloads, -0.0 included)."""
+    import struct
+    got_leaves, got_def = tree.flatten(got)
+    want_leaves, want_def = tree.flatten(want)
+    assert got_def == want_def, (got_def, want_def)
+    for g, w in zip(got_leaves, want_leaves):
+        assert type(g) is type(w), (g, w)
+        if isinstance(w, (np.ndarray, np.generic)):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            assert np.asarray(g).tobytes() == np.asarray(w).tobytes(), (g, w)
+        elif isinstance(w, float):
+            assert struct.pack("<d", g) == struct.pack("<d", w), (g, w)
+        elif isinstance(w, complex):
+            assert struct.pack("<dd", g.real, g.imag) == struct.pack("<dd", w.real, w.imag)
+        else:
+            assert g == w
+
+
+def _payload_nan(bits):
+    return np.array([bits], dtype=np.uint64).view(np.float64)[0]
+
+
+ODD_VALUES = {
+    "nan_payloads": np.array([0x7FF8000000000123, 0xFFF0000000000001], np.uint64).view(np.float64),
+    "signed_zeros": np.float32([0.0, -0.0]),
+    "python": [float(_payload_nan(0x7FF800000000BEEF)), -0.0, 1e-310, 2**80, -3, True, "α",
+               complex(-0.0, float("inf"))],
+    "scalars": (np.float16(-0.0), np.int8(-5), np.bool_(True), np.uint64(2**64 - 1),
+                np.complex64(1 - 2j), np.datetime64("2024-01-02"), np.str_("x")),
+    "dtypes": [np.arange(6, dtype=">i4").reshape(2, 3), np.zeros((0, 3)), np.asfortranarray(
+        np.arange(6.0).reshape(2, 3)), np.array([b"ab", b"c"]), np.array(["é", "xy"]),
+               np.zeros(2, dtype=[("a", "<f4"), ("b", "<i2", (2,))]), np.array(5.0)],
+}
+
+
+@pytest.mark.parametrize("t", NESTED + [ODD_VALUES], ids=range(len(NESTED) + 1))
+def test_save_load_round_trip_bit_for_bit(t, tmp_path):
+    path = tmp_path / "tree.npz"
+    tree.save(path, t)
+    assert_bitwise_equal(tree.load(path), t)
+    assert [p.name for p in tmp_path.iterdir()] == ["tree.npz"]   # no temporary left
+
+
+def test_save_load_models_optimizer_state_and_funcgrad_arrays(tmp_path):
+    import funcgrad as fg
+    from funcgrad import nn
+    model = nn.Sequential([nn.Linear(3, 4), nn.BatchNorm(4), nn.relu, nn.Linear(4, 2)])
+    params, state = model.init(fg.random.key(0))
+    params = tree.map(lambda p: p.astype(np.float32), params)
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    _, state = model.apply(params, state, x, train=True)   # running statistics move
+    opt = fg.optim.chain(fg.optim.clip_by_global_norm(1.0), fg.optim.adamw(1e-3))
+    opt_state = opt.init(params)
+    grads = tree.map(np.ones_like, params)
+    _, opt_state = opt.update(grads, opt_state, params)
+    checkpoint = {"params": params, "state": state, "opt_state": opt_state, "step": 1,
+                  "key": fg.random.key(3), "fg_array": fg.numpy.linspace(0.0, 1.0, 3)}
+    assert any(type(leaf) is fg.Array for leaf in tree.leaves(checkpoint))
+    path = tmp_path / "model.npz"
+    tree.save(str(path), checkpoint)
+    loaded = tree.load(path)
+    assert_bitwise_equal(loaded, checkpoint)
+    # the loaded state goes on training exactly as the saved one
+    y0, _ = model.apply(checkpoint["params"], checkpoint["state"], x, train=False)
+    y1, _ = model.apply(loaded["params"], loaded["state"], x, train=False)
+    assert y1.tobytes() == y0.tobytes()
+    updates, _ = opt.update(grads, loaded["opt_state"], loaded["params"])
+    assert all(u.dtype == np.float32 for u in tree.leaves(updates))
+    # The arrays are an ordinary .npz, read without pickle.
+    with np.load(path, allow_pickle=False) as npz:
+        assert "tree.json" in npz.files and len(npz.files) == len(tree.leaves(checkpoint))
+
+
+def test_load_follows_flatten_key_order(tmp_path):
+    path = tmp_path / "order.npz"
+    saved = {"b": 1.0, "a": collections.OrderedDict([("z", 1), ("a", 2)])}
+    tree.save(path, saved)
+    loaded = tree.load(path)
+    assert list(loaded) == ["a", "b"] == list(tree.unflatten(*tree.flatten(saved)[::-1]))
+    assert list(loaded["a"]) == ["z", "a"]   # OrderedDict: insertion order
+
+
+def test_save_refuses_what_it_cannot_write_without_pickle(tmp_path):
+    path = tmp_path / "refused.npz"
+    with pytest.raises(TypeError, match=r"leaf at \['a'\]\[1\] is an array of dtype object"):
+        tree.save(path, {"a": [np.zeros(1), np.array([1, "x"], dtype=object)]})
+    with pytest.raises(TypeError, match=r"leaf at \['f'\] is a builtins.function: only NumPy "
+                       "and funcgrad arrays"):
+        tree.save(path, {"f": lambda x: x})
+    with pytest.raises(TypeError, match="leaf at the root is a builtins.object"):
+        tree.save(path, object())
+    with pytest.raises(TypeError, match=r"dict key .* at the root is a builtins.frozenset"):
+        tree.save(path, {frozenset(): 1})
+
+    class Local:
+        pass
+    tree.register(Local, lambda v: ((), None), lambda aux, children: Local())
+    with pytest.raises(TypeError, match="pytree node class .*Local at \\[0\\] cannot be saved: "
+                       "load finds classes by module and qualified name"):
+        tree.save(path, [Local()])
+    with pytest.raises(TypeError, match="aux data at the root is a .*object"):
+        tree.save(path, Point(1, 2, label=object()))
+    assert not path.exists()
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+        tree.save(3.5, {})
+
+
+def _rewrite_header(path, edit):
+    import json
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    header = json.loads(members["tree.json"])
+    edit(header)
+    members["tree.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_load_names_the_path_and_the_problem_of_a_bad_file(tmp_path):
+    good = tmp_path / "good.npz"
+    tree.save(good, {"w": np.arange(50.0), "p": Point(np.ones(3), 2.0, "q")})
+    data = good.read_bytes()
+    bad = tmp_path / "bad.npz"
+
+    def error(contents=None):
+        if contents is not None:
+            bad.write_bytes(contents)
+        with pytest.raises(ValueError, match=r"tree.load: cannot read '.*bad.npz': ") as info:
+            tree.load(bad)
+        return str(info.value)
+
+    assert "not a zip (.npz) file" in error(b"")
+    assert "not a zip (.npz) file" in error(b"just some text\n")
+    for cut in range(0, len(data), 37):   # every truncation is a ValueError
+        error(data[:cut])
+    # A flipped bit in the structure, an array's header or its data, or the zip's directory
+    # (zip's CRC-32s guard the members; metadata such as timestamps is unchecked).
+    for marker in (b'"children"', b"'descr'", np.float64(25.0).tobytes(), b"PK\x01\x02"):
+        flipped = bytearray(data)
+        flipped[data.index(marker) + 2] ^= 0x04
+        error(bytes(flipped))
+    np.savez(bad, a=np.ones(2))
+    assert "has no tree.json" in error()
+    np.save(tmp_path / "pickled.npy", np.array([{}], dtype=object), allow_pickle=True)
+    error((tmp_path / "pickled.npy").read_bytes())   # a pickle is never loaded
+    bad.write_bytes(data)
+    _rewrite_header(bad, lambda h: h.update(format="something else"))
+    assert "not a funcgrad tree header" in error()
+    bad.write_bytes(data)
+    _rewrite_header(bad, lambda h: h.update(version=99))
+    assert "format version 99" in error()
+    bad.write_bytes(data)
+    _rewrite_header(bad, lambda h: h["tree"]["children"][0].update({"class": "nowhere:Point"}))
+    assert "'nowhere:Point', which is not a class of an imported module: import" in error()
+    bad.write_bytes(data)
+    _rewrite_header(bad, lambda h: h["tree"]["children"][0].update(node="lambda"))
+    assert "unknown node kind 'lambda'" in error()
+    bad.write_bytes(data)
+    _rewrite_header(bad, lambda h: h["tree"].update(children=[]))
+    assert "keys do not match its children" in error()
+    with pytest.raises(FileNotFoundError):
+        tree.load(tmp_path / "missing.npz")
