@@ -12,6 +12,10 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
   and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
 
+A primitive with ``effectful = True`` (``debug_print``) acts on the world when it runs: the
+IR passes that drop equations no output reads (dead-code elimination, in ``core.ir`` and in
+the backend's planner) keep it, and nothing evaluates it speculatively.
+
 One rule is optional: ``eager_vjp``, with ``vjp``'s signature, the same reverse rule written
 directly in NumPy for concrete operands (eager ``grad`` at top level, where nothing is
 recorded). It must give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of
@@ -61,6 +65,7 @@ class Primitive:
         self.name = name
         self.multiple_results = multiple_results
         self.stage_constants = False   # record even on concrete inputs while tracing
+        self.effectful = False   # runs for its effect (printing): never dropped as dead code
         # The NumPy ufunc that computes it, where ``impl`` is one or wraps one: the
         # interpreted tier of ``jit`` writes results into free arrays with its ``out=``.
         self.ufunc = None

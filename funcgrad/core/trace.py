@@ -280,7 +280,8 @@ class IRTrace:
                 self._known_upto += 1
                 args = [a.val if type(a) is Literal else self.concrete(a) for a in eqn.inputs]
                 outs = _UNKNOWN
-                if not any(a is _UNKNOWN for a in args):
+                # An effect (a print) runs when the program runs, not when a value is asked.
+                if not eqn.primitive.effectful and not any(a is _UNKNOWN for a in args):
                     try:
                         outs = eqn.primitive.impl(*args, **eqn.params)
                     except Exception:  # a value that cannot be had is unknown, not an error
