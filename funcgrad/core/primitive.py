@@ -86,7 +86,7 @@ class Primitive:
             if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
                 trace = arg._trace
         if trace is None:
-            if self.stage_constants and tracing():
+            if self.stage_constants and tracing() and innermost_trace().stage_constants:
                 # A concrete broadcast would become a large constant of the IR (and of
                 # compiled code): record it instead, as a fusable op on a small input.
                 return innermost_trace().process(self, args, params)

@@ -99,8 +99,11 @@ def linearize(fun, *primals, has_aux: bool = False):
         return [_args.zeros_like(o) if t is None else t
                 for o, t in zip(outs[:num_out], out_tangents[:num_out])]
 
+    # Primal work on concrete values computes now, even what tracing would stage (a
+    # broadcast, a print): the recorded program is the tangent work alone.
     tangent_ir = trace_to_ir(tangent_program,
-                             [_args.aval(x) for x, w in zip(leaves, wanted) if w])
+                             [_args.aval(x) for x, w in zip(leaves, wanted) if w],
+                             stage_constants=False)
     outs = results[0]
 
     def f_jvp(*tangents):
