@@ -5,7 +5,7 @@
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
 (array(1.5), array(-0.29684532))
 """
-from . import numpy, tree
+from . import debug, numpy, tree
 from .control import cond, fori_loop, scan, while_loop
 from .core.array import Array, block_until_ready
 from .core.errors import (
@@ -17,10 +17,17 @@ from .core.errors import (
 )
 from .ops.special import retain_grad, stop_gradient
 from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .transforms.callbacks import pure_callback
 from .transforms.custom import checkpoint, custom_vjp, remat
-from .transforms.jit import jit
+from .transforms.eval_shape import eval_shape
+from .transforms.jit import disable_jit, jit
+from .transforms.linear import linear_transpose, linearize
 from .transforms.make_ir import make_ir
 from .transforms.vmap import vmap
+
+# JAX's names, for porting: the same functions.
+jacobian = jacrev
+make_jaxpr = make_ir
 
 __version__ = "0.1.0"
 
@@ -50,5 +57,6 @@ __all__ = [
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
     "vmap", "nn", "optim", "random", "cond", "fori_loop", "scan", "while_loop",
-    "checkpoint", "custom_vjp", "remat", "Array", "block_until_ready",
+    "checkpoint", "custom_vjp", "remat", "Array", "block_until_ready", "debug", "eval_shape",
+    "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
 ]

@@ -556,8 +556,33 @@ CONTROL_ROWS = [
     Row("host_call", cr.host_row, cr.host_reference, (real, real), cases=SAME_SHAPES),
 ]
 
+
+
+# Host callbacks. A pure_callback has no derivative (it raises under differentiation): its row
+# passes the operands through stop_gradient, so that its derivative is a disconnected zero.
+# debug_print prints (pytest captures it) and its row returns sin of what it printed.
+def _host_sine_product(x, y):
+    return (np.sin(x) * y).astype(np.result_type(x, y))
+
+
+def _callback_row(x, y):
+    result = np.empty(np.broadcast_shapes(np.shape(x), np.shape(y)), np.result_type(x, y))
+    return fg.pure_callback(_host_sine_product, result, sp.stop_gradient(x),
+                            sp.stop_gradient(y), vmap_method="sequential")
+
+
+def _printed_sine(x):
+    fg.debug.print("debug_print row: {}", x)
+    return ew.sin(x)
+
+
+CALLBACK_ROWS = [
+    binary("pure_callback", _callback_row, _host_sine_product, kind="none"),
+    unary("debug_print", _printed_sine, np.sin),
+]
+
 TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS)
+         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

@@ -21,7 +21,7 @@ import hashlib
 
 import numpy as np
 
-from ..core.ir import IR, Eqn, Literal, Var, pretty_print
+from ..core.ir import IR, Eqn, Literal, Var, has_effect, pretty_print
 from ..core.primitive import ELEMENTWISE
 from .templates import ELEMENTWISE_CODE, RANDOM_STREAM, fast_function_code, integer_pow_code
 
@@ -183,7 +183,7 @@ def _forward_broadcasts(ir: IR):
     live = {a for a in ir.outvars if isinstance(a, Var)}
     kept = []
     for eqn in reversed(eqns):
-        if any(v in live for v in eqn.outputs):
+        if any(v in live for v in eqn.outputs) or has_effect(eqn):
             kept.append(eqn)
             live.update(a for a in eqn.inputs if isinstance(a, Var))
     return kept[::-1], origin

@@ -224,12 +224,45 @@ def count_eqns(ir: IR) -> dict[str, Any]:
     return counts
 
 
+def _sub_programs(params) -> list:
+    return [v for value in params.values()
+            for v in (value if isinstance(value, (tuple, list)) else (value,))
+            if isinstance(v, IR)]
+
+
+def has_effect(eqn) -> bool:
+    """Whether ``eqn`` acts on the world when it runs: an ``effectful`` primitive, or one
+    whose sub-programs (a loop's body, a branch) hold one."""
+    return eqn.primitive.effectful or any(
+        has_effect(inner) for sub in _sub_programs(eqn.params) for inner in sub.eqns)
+
+
+def drop_effects(ir: IR) -> IR:
+    """``ir`` without its effectful equations, in sub-programs too: for a program that
+    recomputes values another equation has computed (and printed) already, such as the
+    forward pass that a reverse rule runs again for its residuals."""
+    if not any(has_effect(eqn) for eqn in ir.eqns):
+        return ir
+    eqns = []
+    for eqn in ir.eqns:
+        if eqn.primitive.effectful:
+            continue
+        if has_effect(eqn):
+            params = {k: drop_effects(v) if isinstance(v, IR) else
+                      type(v)(drop_effects(x) if isinstance(x, IR) else x for x in v)
+                      if isinstance(v, (tuple, list)) else v for k, v in eqn.params.items()}
+            eqn = Eqn(eqn.primitive, eqn.inputs, eqn.outputs, params)
+        eqns.append(eqn)
+    return IR(ir.constvars, ir.consts, ir.invars, eqns, ir.outvars)
+
+
 def dead_code_elimination(ir: IR) -> IR:
-    """A copy of ``ir`` without the equations no output depends on (all primitives are pure)."""
+    """A copy of ``ir`` without the equations no output depends on (primitives are pure, but
+    for the effectful ones, ``has_effect``, which are always kept, with what they read)."""
     live = {id(a) for a in ir.outvars if isinstance(a, Var)}
     kept = []
     for eqn in reversed(ir.eqns):
-        if any(id(v) in live for v in eqn.outputs):
+        if any(id(v) in live for v in eqn.outputs) or has_effect(eqn):
             kept.append(eqn)
             live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
     kept.reverse()

@@ -12,6 +12,10 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
   and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
 
+A primitive with ``effectful = True`` (``debug_print``) acts on the world when it runs: the
+IR passes that drop equations no output reads (dead-code elimination, in ``core.ir`` and in
+the backend's planner) keep it, and nothing evaluates it speculatively.
+
 One rule is optional: ``eager_vjp``, with ``vjp``'s signature, the same reverse rule written
 directly in NumPy for concrete operands (eager ``grad`` at top level, where nothing is
 recorded). It must give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of
@@ -61,6 +65,7 @@ class Primitive:
         self.name = name
         self.multiple_results = multiple_results
         self.stage_constants = False   # record even on concrete inputs while tracing
+        self.effectful = False   # runs for its effect (printing): never dropped as dead code
         # The NumPy ufunc that computes it, where ``impl`` is one or wraps one: the
         # interpreted tier of ``jit`` writes results into free arrays with its ``out=``.
         self.ufunc = None
@@ -81,7 +86,7 @@ class Primitive:
             if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
                 trace = arg._trace
         if trace is None:
-            if self.stage_constants and tracing():
+            if self.stage_constants and tracing() and innermost_trace().stage_constants:
                 # A concrete broadcast would become a large constant of the IR (and of
                 # compiled code): record it instead, as a fusable op on a small input.
                 return innermost_trace().process(self, args, params)

@@ -208,6 +208,9 @@ class IRTrace:
     def __init__(self, level: int, values: dict | None = None, knows: bool = False):
         self.level = level
         self.active = True
+        # Whether a ``stage_constants`` primitive on concrete operands is recorded here (off:
+        # computed on the spot, as every other primitive is; ``linearize`` wants that).
+        self.stage_constants = True
         self.thread = threading.get_ident()   # the only thread that may record into it
         self.invars: list[Var] = []
         self.eqns: list[Eqn] = []
@@ -280,7 +283,8 @@ class IRTrace:
                 self._known_upto += 1
                 args = [a.val if type(a) is Literal else self.concrete(a) for a in eqn.inputs]
                 outs = _UNKNOWN
-                if not any(a is _UNKNOWN for a in args):
+                # An effect (a print) runs when the program runs, not when a value is asked.
+                if not eqn.primitive.effectful and not any(a is _UNKNOWN for a in args):
                     try:
                         outs = eqn.primitive.impl(*args, **eqn.params)
                     except Exception:  # a value that cannot be had is unknown, not an error
@@ -362,14 +366,18 @@ def current_level() -> int:
     return stack[-1].level if stack else 0
 
 
-def trace_to_ir(flat_fun, in_avals, origins=None, args=None) -> IR:
+def trace_to_ir(flat_fun, in_avals, origins=None, args=None,
+                stage_constants: bool = True) -> IR:
     """Trace ``flat_fun(*tracers) -> list of outputs`` into an IR with inputs ``in_avals``.
 
     With ``args``, the values the inputs stand for (arrays, or tracers of an enclosing trace),
     traced values know their numbers where those are known (differentiation of concrete
     inputs: Python control flow then follows them); without, nothing is known (jit, vmap).
+    Without ``stage_constants``, every primitive on concrete operands is computed at once
+    (none is recorded as ``Primitive.stage_constants`` asks).
     """
     trace = IRTrace(current_level() + 1, knows=args is not None)
+    trace.stage_constants = stage_constants
     return _record(trace, flat_fun, in_avals, origins, args)
 
 

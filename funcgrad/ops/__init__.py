@@ -1,5 +1,6 @@
 """The primitives, one family a module, each primitive with all of its rules beside it."""
 from . import (
+               callback,
                contraction,
                control,
                custom,
@@ -13,5 +14,5 @@ from . import (
                structural,
 )
 
-__all__ = ["contraction", "control", "custom", "elementwise", "host", "linalg", "random",
-           "reduction", "sorting", "special", "structural"]
+__all__ = ["callback", "contraction", "control", "custom", "elementwise", "host", "linalg",
+           "random", "reduction", "sorting", "special", "structural"]

@@ -31,7 +31,14 @@ import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError
-from ..core.ir import IR, Eqn, Var, common_subexpression_elimination, dead_code_elimination
+from ..core.ir import (
+    IR,
+    Eqn,
+    Var,
+    common_subexpression_elimination,
+    dead_code_elimination,
+    drop_effects,
+)
 from ..core.primitive import Primitive
 from ..core.trace import _UNKNOWN, Tracer, eval_ir, evaluate, known_value, trace_to_ir
 from . import elementwise as ew
@@ -227,7 +234,9 @@ def _backward_branch(branch: IR, wanted) -> tuple[IR, list]:
         in_cts, _ = backward(cts)
         return _instantiate(_kept(in_cts, wanted), _kept(operands, wanted))
 
-    return trace_program(flat, branch.in_avals + _kept(branch.out_avals, floating))
+    # The branch ran (and printed) in the forward pass: its recomputation here only computes.
+    program, consts = trace_program(flat, branch.in_avals + _kept(branch.out_avals, floating))
+    return drop_effects(program), consts
 
 
 def _cond_vjp(needs, g, ans, pred, *operands, true_branch, false_branch):
@@ -389,6 +398,8 @@ def _scan_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse
                                     sum(const_wanted), sum(carry_floats))
     # The forward scan stores what the backward steps read of each step's forward values
     # (the residuals); under jit it merges with the scan that computed the value.
+    # The forward scan ran (and printed) already: this one recomputes, effects left out.
+    forward = drop_effects(forward)
     residuals = scan_p.bind(*consts, *init, *xs, body=forward, num_consts=num_consts,
                             num_carry=num_carry, length=length, reverse=reverse)[num_carry:]
     carry_cts, y_cts = _split(g, (num_carry,))[:2]

@@ -11,6 +11,7 @@ function is traced through, so every transformation composes.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import queue
@@ -367,6 +368,55 @@ class Jitted:
         return entry.source
 
 
+class _Disabled(threading.local):
+    """How many ``disable_jit`` contexts this thread is in."""
+
+    def __init__(self):
+        self.depth = 0
+
+
+_disabled = _Disabled()
+# Contexts open in any thread: while none is, a jitted call pays one global read for them.
+_disabled_anywhere = 0
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True):
+    """Within the context, ``fg.jit``-wrapped functions run their Python function directly,
+    eagerly, on each call (JAX semantics): ``print`` in them prints every call, values can be
+    inspected, a debugger can step through them. Per thread; nests.
+
+    >>> import funcgrad as fg
+    >>> @fg.jit
+    ... def f(x):
+    ...     print("running f on", x)
+    ...     return x + 1.0
+    >>> with fg.disable_jit():
+    ...     y = f(1.0)
+    ...     y = f(2.0)
+    running f on 1.0
+    running f on 2.0
+    """
+    global _disabled_anywhere
+    if not disable:
+        yield
+        return
+    with _worker_lock:
+        _disabled_anywhere += 1
+    _disabled.depth += 1
+    try:
+        yield
+    finally:
+        _disabled.depth -= 1
+        with _worker_lock:
+            _disabled_anywhere -= 1
+
+
+def jit_disabled() -> bool:
+    """Whether this thread is inside ``disable_jit()``."""
+    return bool(_disabled_anywhere) and _disabled.depth > 0
+
+
 def jit(fun=None, static_argnums=(), static_argnames=()):
     """Compile ``fun`` with numba, forward and backward together, for each argument signature.
 
@@ -419,6 +469,8 @@ def _make_jitted(fun, static_argnums, static_argnames):
     # *args and **kwargs would cost more than the native code itself).
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
+        if _disabled_anywhere and _disabled.depth:   # inside disable_jit(): run the Python
+            return fun(*args, **kwargs)
         if not kwargs:
             count = len(args)   # _scalar_key, inlined
             key = (type(args[0]) if count == 1 else (type(args[0]), type(args[1])) if count == 2
