@@ -10,8 +10,10 @@ from . import (
                reduction,
                sorting,
                special,
+               special_functions,
                structural,
 )
 
 __all__ = ["contraction", "control", "custom", "elementwise", "host", "linalg", "random",
-           "reduction", "sorting", "special", "structural"]
+           "reduction", "sorting", "special", "special_functions",
+           "structural"]
