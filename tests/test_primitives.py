@@ -39,6 +39,7 @@ from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
 from funcgrad.ops import sorting as so
 from funcgrad.ops import special as sp
+from funcgrad.ops import special_functions as sf
 from funcgrad.ops import structural as st
 
 # ------------------------------------------------------------------------------- domains
@@ -414,9 +415,60 @@ def far_tail(rng, shape):
     return rng.choice([-1.0, 1.0], shape) * rng.uniform(2.1, 3.5, shape)
 
 
+def _scipy_reference(name, fallback):
+    """SciPy's ``scipy.special.<name>`` computed in float64 and rounded to the input's dtype;
+    without SciPy (an optional test dependency), ``fallback``: ``math``'s function where it
+    has one, else funcgrad's own implementation (its values are then checked only by
+    tests/test_scipy_special.py, which needs SciPy)."""
+    try:
+        import scipy.special
+        function = getattr(scipy.special, name)
+    except ImportError:
+        function = fallback
+    return lambda x: np.asarray(function(np.asarray(x, np.float64))).astype(x.dtype)[()]
+
+
+def _math_reference(function):
+    return np.vectorize(function, otypes=[np.float64])
+
+
+def _polygamma_reference(n, x):
+    try:
+        from scipy.special import polygamma
+    except ImportError:
+        polygamma = sf.polygamma_numpy
+    return np.asarray(polygamma(n, np.asarray(x, np.float64))).astype(x.dtype)[()]
+
+
+def negative_off_integer(rng, shape):
+    """Between the poles of Gamma on the negative axis, away from them."""
+    return -rng.integers(1, 4, shape) + rng.uniform(0.2, 0.8, shape)
+
+
+def probability(rng, shape):
+    return rng.uniform(0.05, 0.95, shape)
+
+
 SPECIAL_FUNCTION_ROWS = [
     unary("erf", sp.erf, _erf_reference),
     unary("erf", sp.erf, _erf_reference, far_tail, variant="tail"),
+    unary("lgamma", sf.lgamma, _scipy_reference("gammaln", _math_reference(math.lgamma)),
+          positive),
+    unary("lgamma", sf.lgamma, _scipy_reference("gammaln", _math_reference(math.lgamma)),
+          negative_off_integer, variant="negative"),
+    unary("digamma", sf.digamma, _scipy_reference("digamma", sf.digamma_numpy), positive),
+    unary("digamma", sf.digamma, _scipy_reference("digamma", sf.digamma_numpy),
+          negative_off_integer, variant="negative"),
+    *[unary("polygamma", lambda x, n=n: sf.polygamma(n, x),
+            lambda x, n=n: _polygamma_reference(n, x), positive, variant=f"n={n}")
+      for n in (1, 2)],
+    unary("erfc", sf.erfc, _scipy_reference("erfc", _math_reference(math.erfc))),
+    unary("erfc", sf.erfc, _scipy_reference("erfc", _math_reference(math.erfc)), far_tail,
+          variant="tail"),
+    unary("erfinv", sf.erfinv, _scipy_reference("erfinv", sf.erfinv_numpy), open_unit),
+    unary("ndtri", sf.ndtri, _scipy_reference("ndtri", sf.ndtri_numpy), probability),
+    unary("i0e", sf.i0e, _scipy_reference("i0e", sf.i0e_numpy), nonzero),
+    unary("i1e", sf.i1e, _scipy_reference("i1e", sf.i1e_numpy), nonzero),
 ]
 
 

@@ -11,8 +11,9 @@ from . import (
                reduction,
                sorting,
                special,
+               special_functions,
                structural,
 )
 
 __all__ = ["callback", "contraction", "control", "custom", "elementwise", "host", "linalg",
-           "random", "reduction", "sorting", "special", "structural"]
+           "random", "reduction", "sorting", "special", "special_functions", "structural"]

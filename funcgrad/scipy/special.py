@@ -1,0 +1,231 @@
+"""``funcgrad.scipy.special``: the names and semantics of ``jax.scipy.special``.
+
+Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitive), ``digamma``,
+``polygamma``, ``erf``, ``erfc``, ``erfinv``, ``ndtri``, ``i0e`` and ``i1e`` are primitives
+(``funcgrad/ops/special_functions.py``, where their accuracy is stated); the rest are
+compositions of them and of ``funcgrad.numpy``, so every function is differentiable to any
+order and works under ``jit`` and ``vmap``. Integer inputs are computed as float64.
+
+Conventions (as JAX): ``xlogy(0, y) = 0`` and ``xlog1py(0, y) = 0`` for every y (also y = 0,
+resp. -1), with derivatives ``log(y)`` and ``x / y`` elsewhere (0 and 0 at that corner, where
+JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
+``log|Gamma|``; ``gamma`` and ``beta`` are ``sign * exp(log|.|)``, as in JAX (so their relative
+accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
+``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
+
+>>> import funcgrad as fg
+>>> round(float(fg.grad(gammaln)(3.0)), 12)    # digamma(3) = 3/2 - Euler's gamma
+0.922784335098
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import numpy as fnp
+from ..core.array import returning_arrays as _returning_arrays
+from ..core.trace import Tracer
+from ..nn import functions as _nn
+from ..ops import elementwise as _ew
+from ..ops import special as _sp
+from ..ops import special_functions as _sf
+
+__all__ = ["betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma",
+           "gammaln", "i0e", "i1e", "log_ndtr", "log_softmax", "logit", "logsumexp", "ndtr",
+           "ndtri", "polygamma", "softmax", "xlog1py", "xlogy"]
+
+_SQRT_HALF = math.sqrt(0.5)
+_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _float(x):
+    """A tracer or a NumPy array of a floating dtype (integers and bools become float64)."""
+    x = x if type(x) is Tracer else np.asarray(x)
+    if x.dtype.kind == "f":
+        return x
+    return fnp.astype(x, np.float64)
+
+
+def _floats(*xs):
+    """Operands of one floating dtype (NumPy's promotion; Python numbers are weak)."""
+    xs = [_float(x) for x in xs]
+    dtype = np.result_type(*[x.dtype for x in xs])
+    return [x if x.dtype == dtype else fnp.astype(x, dtype) for x in xs]
+
+
+# ------------------------------------------------------------------- gamma and relatives
+
+def gammaln(x):
+    """``log|Gamma(x)|``; derivative ``digamma``."""
+    return _sf.lgamma(_float(x))
+
+
+def digamma(x):
+    """``Gamma'(x) / Gamma(x)``; derivative ``polygamma(1, x)``."""
+    return _sf.digamma(_float(x))
+
+
+def polygamma(n, x):
+    """The n-th derivative of ``digamma`` (``n``: a concrete non-negative integer)."""
+    order = np.asarray(n)
+    if type(n) is Tracer or order.ndim or order.dtype.kind not in "iub" and order != int(order):
+        raise TypeError("polygamma: the order n must be one concrete non-negative integer")
+    return _sf.polygamma(int(order), _float(x))
+
+
+def _gamma_sign(x):
+    """The sign of Gamma(x): 1 for x > 0, (-1)**ceil(-x) below (flat)."""
+    floor = fnp.floor(x)
+    odd = fnp.remainder(floor, 2.0) == 1.0
+    return fnp.where((x > 0) | ~odd, 1.0, -1.0).astype(x.dtype)
+
+
+def gamma(x):
+    """``Gamma(x) = sign * exp(gammaln(x))``."""
+    x = _float(x)
+    return _gamma_sign(x) * fnp.exp(gammaln(x))
+
+
+def betaln(a, b):
+    """``log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)``."""
+    a, b = _floats(a, b)
+    return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def beta(a, b):
+    """``B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b)``, as a sign times ``exp(betaln)``."""
+    a, b = _floats(a, b)
+    sign = _gamma_sign(a) * _gamma_sign(b) * _gamma_sign(a + b)
+    return sign * fnp.exp(betaln(a, b))
+
+
+# ------------------------------------------------------------------------ error functions
+
+def erf(x):
+    """The error function; derivative ``2/sqrt(pi) exp(-x**2)``."""
+    return _sp.erf(_float(x))
+
+
+def erfc(x):
+    """``1 - erf(x)``, accurate in its tail (relative error below 1e-15 to x = 26)."""
+    return _sf.erfc(_float(x))
+
+
+def erfinv(x):
+    """The inverse of ``erf`` on (-1, 1) (+-inf at +-1, nan outside)."""
+    return _sf.erfinv(_float(x))
+
+
+def ndtr(x):
+    """The standard normal CDF ``erfc(-x / sqrt 2) / 2``."""
+    x = _float(x)
+    return 0.5 * erfc(x * -_SQRT_HALF)
+
+
+def ndtri(p):
+    """The inverse of ``ndtr`` (``-inf`` at 0, ``inf`` at 1)."""
+    return _sf.ndtri(_float(p))
+
+
+_LOG_NDTR_ASYMPTOTIC_TERMS = 10
+
+
+def log_ndtr(x):
+    """``log(ndtr(x))`` without underflow: ``log1p(-ndtr(-x))`` for x > 0, ``log(ndtr(x))``
+    down to x = -20 (float64; -10 in float32), and below that the asymptotic series
+    ``-x^2/2 - log(-x) - log(2 pi)/2 + log(1 + sum_k (-1)**k (2k - 1)!! / x**(2k))``
+    (ten terms; the first left out is below 1e-17 there). Each branch is evaluated at a safe
+    stand-in where it is not used, so no inf or nan reaches a derivative."""
+    x = _float(x)
+    lower = -20.0 if x.dtype == np.float64 else -10.0
+    upper_x = fnp.where(x > 0, x, 1.0)
+    upper = fnp.log1p(-0.5 * erfc(upper_x * _SQRT_HALF))
+    middle_x = fnp.where((x <= 0) & (x > lower), x, -1.0)
+    middle = fnp.log(0.5 * erfc(middle_x * -_SQRT_HALF))
+    tail_x = fnp.where(x <= lower, x, lower)
+    inverse_square = 1.0 / (tail_x * tail_x)
+    series = fnp.zeros_like(tail_x)
+    for k in range(_LOG_NDTR_ASYMPTOTIC_TERMS, 0, -1):   # Horner in 1/x^2
+        series = (series + 1.0) * (inverse_square * -(2 * k - 1))
+    tail = (-0.5 * tail_x * tail_x - fnp.log(-tail_x) - _HALF_LOG_TWO_PI
+            + fnp.log1p(series))
+    return fnp.where(x > 0, upper, fnp.where(x > lower, middle, tail))
+
+
+# --------------------------------------------------------------------- logistic and logs
+
+def expit(x):
+    """The logistic function ``1 / (1 + exp(-x))``."""
+    return _ew.logistic(_float(x))
+
+
+def logit(p):
+    """``log(p / (1 - p))``, as ``log(p) - log1p(-p)``."""
+    p = _float(p)
+    return fnp.log(p) - fnp.log1p(-p)
+
+
+def xlogy(x, y):
+    """``x * log(y)``, 0 where x == 0 (also at y = 0)."""
+    x, y = _floats(x, y)
+    safe_y = fnp.where((x == 0) & (y == 0), 1.0, y)
+    return x * fnp.log(safe_y)
+
+
+def xlog1py(x, y):
+    """``x * log1p(y)``, 0 where x == 0 (also at y = -1)."""
+    x, y = _floats(x, y)
+    safe_y = fnp.where((x == 0) & (y == -1), 0.0, y)
+    return x * fnp.log1p(safe_y)
+
+
+def entr(x):
+    """``-x log(x)`` for x > 0, 0 at 0, -inf below (the elementwise entropy)."""
+    x = _float(x)
+    safe_x = fnp.where(x > 0, x, 1.0)
+    return fnp.where(x > 0, -safe_x * fnp.log(safe_x),
+                     fnp.where(x == 0, 0.0, -np.inf).astype(x.dtype))
+
+
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
+    """``log(sum(b * exp(a), axis))``, computed with the maximum of ``a`` subtracted first
+    (held constant under differentiation: it cancels). With ``return_sign`` the pair
+    ``(log|sum|, sign(sum))``; without it a negative sum gives nan (as JAX)."""
+    if b is None and not return_sign:
+        return _nn.logsumexp(a, axis=axis, keepdims=keepdims)
+    a = _float(a)
+    if b is not None:
+        a, b = _floats(a, b)
+        a, b = fnp.broadcast_arrays(a, b)
+    shifted, shift = _nn._shifted(a, axis)
+    terms = fnp.exp(shifted) if b is None else b * fnp.exp(shifted)
+    total = fnp.sum(terms, axis=axis, keepdims=keepdims)
+    shift = fnp.reshape(shift, fnp.shape(total))
+    if not return_sign:
+        return fnp.log(total) + shift
+    sign = fnp.sign(total)
+    return fnp.log(fnp.abs(total)) + shift, sign
+
+
+def softmax(x, axis=None):
+    """``exp(x) / sum(exp(x), axis)`` (SciPy's default: over all of x)."""
+    return _nn.softmax(_float(x), axis=axis)
+
+
+def log_softmax(x, axis=None):
+    """``x - logsumexp(x, axis)`` (SciPy's default: over all of x)."""
+    return _nn.log_softmax(_float(x), axis=axis)
+
+
+i0e = _returning_arrays(lambda x: _sf.i0e(_float(x)))
+i0e.__name__ = i0e.__qualname__ = "i0e"
+i0e.__doc__ = "``exp(-|x|) I0(x)``; derivative ``i1e(x) - sign(x) i0e(x)``."
+i1e = _returning_arrays(lambda x: _sf.i1e(_float(x)))
+i1e.__name__ = i1e.__qualname__ = "i1e"
+i1e.__doc__ = "``exp(-|x|) I1(x)``; derivative ``i0e(x) - i1e(x) (sign(x) + 1/x)``."
+
+for _name in __all__:
+    if _name not in ("i0e", "i1e"):
+        globals()[_name] = _returning_arrays(globals()[_name])
+del _name
