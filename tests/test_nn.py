@@ -488,7 +488,7 @@ def test_wrong_input_width_names_the_layer_expected_and_got():
                        r"shape \(4, 5\)"):
         MODEL.apply(params, state, np.ones((4, 5)), train=False)
     with pytest.raises(ValueError, match=r"BatchNorm\(3\): expected an input of shape "
-                       r"\(N, 3\) or \(N, 3, L\), got \(2, 4\)"):
+                       r"\(N, 3\) or \(N, 3, \*spatial\).*got \(2, 4\)"):
         nn.BatchNorm(3).apply(*nn.BatchNorm(3).init(KEY), np.ones((2, 4)), train=False)
     with pytest.raises(ValueError, match="more than one value per feature"):
         nn.BatchNorm(3).apply(*nn.BatchNorm(3).init(KEY), np.ones((1, 3)), train=True)

@@ -21,20 +21,63 @@ state. The training pattern keeps ``state`` out of the differentiated argument:
 >>> sorted(grads["0"]), grads["0"]["weight"].shape
 (['bias', 'weight'], (16, 4))
 """
+from . import initializers
 from .functions import (
+    celu,
     cross_entropy,
+    dot_product_attention,
+    elu,
     gelu,
+    glu,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    identity,
+    leaky_relu,
+    log_sigmoid,
     log_softmax,
     logsumexp,
+    mish,
     mse_loss,
     one_hot,
     relu,
+    relu6,
+    selu,
     sigmoid,
+    silu,
+    soft_sign,
     softmax,
+    softplus,
+    sparse_plus,
+    sparse_sigmoid,
+    squareplus,
+    standardize,
+    swish,
     tanh,
 )
-from .modules import BatchNorm, Dropout, Lambda, Linear, Module, Sequential
+from .modules import (
+    RNN,
+    BatchNorm,
+    Dropout,
+    Embedding,
+    GroupNorm,
+    GRUCell,
+    Lambda,
+    LayerNorm,
+    Linear,
+    LSTMCell,
+    Module,
+    MultiHeadAttention,
+    RMSNorm,
+    Sequential,
+)
 
-__all__ = ["Module", "Linear", "BatchNorm", "Dropout", "Lambda", "Sequential", "relu", "gelu",
-           "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "one_hot",
-           "cross_entropy", "mse_loss"]
+__all__ = ["Module", "Linear", "BatchNorm", "Dropout", "Lambda", "Sequential", "LayerNorm",
+           "RMSNorm", "GroupNorm", "Embedding", "MultiHeadAttention", "LSTMCell", "GRUCell",
+           "RNN", "initializers", "dot_product_attention",
+           "relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "one_hot",
+           "cross_entropy", "mse_loss", "identity", "relu6", "silu", "swish", "elu", "selu",
+           "celu", "leaky_relu", "softplus", "soft_sign", "log_sigmoid", "hard_tanh",
+           "hard_sigmoid", "hard_silu", "hard_swish", "glu", "mish", "sparse_plus",
+           "sparse_sigmoid", "squareplus", "standardize"]

@@ -22,7 +22,9 @@ from .. import random
 from ..core.trace import Tracer
 from ..ops.special import stop_gradient
 
-__all__ = ["Module", "Linear", "BatchNorm", "Dropout", "Lambda", "Sequential"]
+__all__ = ["Module", "Linear", "BatchNorm", "Dropout", "Lambda", "Sequential", "LayerNorm",
+           "RMSNorm", "GroupNorm", "Embedding", "MultiHeadAttention", "LSTMCell", "GRUCell",
+           "RNN"]
 
 
 def _describe(value) -> str:
@@ -134,13 +136,16 @@ class Linear(Module):
 
 
 class BatchNorm(Module):
-    """Batch normalisation over the feature axis 1 of ``(N, C)`` or ``(N, C, L)`` inputs,
-    with PyTorch's ``BatchNorm1d`` numbers.
+    """Batch normalisation per channel, axis 1 of ``(N, C)``, ``(N, C, L)``, ``(N, C, H, W)``
+    or ``(N, C, D, H, W)`` inputs, with PyTorch's ``BatchNorm1d``/``2d``/``3d`` numbers (the
+    statistics of a channel pool the batch and every spatial position).
 
     - ``train=True``: normalises with the batch mean and the *biased* batch variance, and
       returns the state with ``mean <- (1 - momentum) mean + momentum batch_mean`` and
       ``var <- (1 - momentum) var + momentum unbiased_batch_var`` (``n / (n - 1)`` times the
-      biased one). The statistics carry no derivative.
+      biased one). The statistics carry no derivative. ``momentum=None`` makes the running
+      statistics a cumulative average, as PyTorch's: the state then also counts the batches
+      seen (``num_batches_tracked``, an int64) and the ``k``-th update uses ``1 / k``.
     - ``train=False``: normalises with the running statistics; the state comes back as it was.
 
     Then ``y = x_hat * weight + bias`` (params ``weight`` = 1, ``bias`` = 0 at init; state
@@ -161,41 +166,51 @@ class BatchNorm(Module):
     True
     """
 
-    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
+    def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5,
                  dtype=np.float64):
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1] or None (a cumulative "
+                             f"average), got {momentum}")
         self.num_features = int(num_features)
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.momentum = None if momentum is None else float(momentum)
+        self.eps = float(eps)
         self.dtype = np.dtype(dtype)
 
     def __repr__(self):
-        return f"BatchNorm({self.num_features})"
+        extra = ", momentum=None" if self.momentum is None else ""
+        return f"BatchNorm({self.num_features}{extra})"
 
     def init(self, key):
         features = (self.num_features,)
         params = {"weight": np.ones(features, self.dtype), "bias": np.zeros(features, self.dtype)}
         state = {"mean": np.zeros(features, self.dtype), "var": np.ones(features, self.dtype)}
+        if self.momentum is None:
+            state["num_batches_tracked"] = np.zeros((), np.int64)
         return params, state
+
+    def _state_keys(self):
+        return ("mean", "var") if self.momentum is not None else \
+            ("mean", "var", "num_batches_tracked")
 
     def apply(self, params, state, x, *, train: bool, key=None):
         self._check_train(train)
         self._check_dict(params, "params", ("weight", "bias"))
-        self._check_dict(state, "state", ("mean", "var"))
+        self._check_dict(state, "state", self._state_keys())
         for name in ("mean", "var"):
             self._check_shape(state[name], f"state['{name}']", (self.num_features,))
         x = x if isinstance(x, Tracer) else np.asarray(x)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if not 2 <= x.ndim <= 5 or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected an input of shape (N, {self.num_features}) or "
-                             f"(N, {self.num_features}, L), got {tuple(x.shape)}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
+                             f"(N, {self.num_features}, *spatial) with 1 to 3 spatial axes "
+                             f"(L; H, W; D, H, W), got {tuple(x.shape)}")
+        axes = (0,) + tuple(range(2, x.ndim))
         as_feature_column = (1, self.num_features) + (1,) * (x.ndim - 2)
 
         def column(v):
             return fnp.reshape(v, as_feature_column)
 
         if train:
-            count = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1)
+            count = math.prod(x.shape[a] for a in axes)
             if count < 2:
                 raise ValueError(f"{self!r}: train=True needs more than one value per feature "
                                  f"to estimate a variance, got an input of shape "
@@ -211,8 +226,15 @@ class BatchNorm(Module):
         return normalized * column(params["weight"]) + column(params["bias"]), state
 
     def _updated(self, state, batch_mean, unbiased_variance):
-        keep, take = 1.0 - self.momentum, self.momentum
         new = {}
+        if self.momentum is None:       # cumulative average: the k-th batch weighs 1/k
+            count = state["num_batches_tracked"]
+            count_dtype = count.dtype if hasattr(count, "dtype") else np.dtype(np.int64)
+            new["num_batches_tracked"] = fnp.astype(count + 1, count_dtype)
+            take = 1.0 / fnp.astype(new["num_batches_tracked"], np.float64)
+            keep = 1.0 - take
+        else:
+            keep, take = 1.0 - self.momentum, self.momentum
         for name, batch_value in (("mean", batch_mean), ("var", unbiased_variance)):
             old = state[name]
             dtype = old.dtype if hasattr(old, "dtype") else np.dtype(np.float64)
@@ -355,3 +377,490 @@ class Sequential(Module):
                 # Say where in the model the failing layer sits.
                 raise ValueError(f"Sequential layer {name}: {error}") from None
         return x, new_state
+
+
+# ----------------------------------------------------------------------------- normalisation
+
+def _as_input(x):
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def _normalized_shape(shape, who: str) -> tuple[int, ...]:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not shape or any(int(n) < 1 for n in shape):
+        raise ValueError(f"{who}: the normalised shape must be positive sizes, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+class LayerNorm(Module):
+    """Normalises over the last ``len(dim)`` axes (``dim`` an int or a shape), then scales and
+    shifts elementwise: ``torch.nn.LayerNorm(dim, eps, elementwise_affine, bias)``'s numbers
+    (biased variance), params ``weight`` (ones) and ``bias`` (zeros) of shape ``dim``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> norm = LayerNorm(2)
+    >>> params, state = norm.init(fg.random.key(0))
+    >>> norm.apply(params, state, np.array([[1.0, 3.0]]), train=False)[0].round(4)
+    array([[-1.,  1.]])
+    """
+
+    def __init__(self, dim, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=np.float64):
+        self.shape = _normalized_shape(dim, "LayerNorm")
+        self.eps = float(eps)
+        self.affine = bool(elementwise_affine)
+        self.bias = bool(bias) and self.affine
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        dim = self.shape[0] if len(self.shape) == 1 else self.shape
+        return f"LayerNorm({dim})"
+
+    def _keys(self):
+        return (("weight", "bias") if self.bias else ("weight",)) if self.affine else ()
+
+    def init(self, key):
+        params = {}
+        if self.affine:
+            params["weight"] = np.ones(self.shape, self.dtype)
+        if self.bias:
+            params["bias"] = np.zeros(self.shape, self.dtype)
+        return params, {}
+
+    def apply(self, params, state, x, *, train: bool, key=None):
+        self._check_train(train)
+        self._check_dict(params, "params", self._keys())
+        self._check_dict(state, "state", ())
+        x = _as_input(x)
+        k = len(self.shape)
+        if tuple(x.shape[x.ndim - k:]) != self.shape or x.ndim < k:
+            raise ValueError(f"{self!r}: expected an input ending in shape {self.shape}, got "
+                             f"{tuple(x.shape)}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = fnp.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        variance = fnp.mean(centered * centered, axis=axes, keepdims=True)
+        y = centered / fnp.sqrt(variance + self.eps)
+        if self.affine:
+            y = y * params["weight"]
+        if self.bias:
+            y = y + params["bias"]
+        return y, state
+
+
+class RMSNorm(Module):
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(dim)`` axes, as
+    ``torch.nn.RMSNorm``: ``eps=None`` means the input dtype's machine epsilon.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> norm = RMSNorm(2, eps=0.0)
+    >>> params, state = norm.init(fg.random.key(0))
+    >>> norm.apply(params, state, np.array([3.0, 4.0]), train=False)[0].round(4)
+    array([0.8485, 1.1314])
+    """
+
+    def __init__(self, dim, eps: float | None = None, elementwise_affine: bool = True,
+                 dtype=np.float64):
+        self.shape = _normalized_shape(dim, "RMSNorm")
+        self.eps = None if eps is None else float(eps)
+        self.affine = bool(elementwise_affine)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        dim = self.shape[0] if len(self.shape) == 1 else self.shape
+        return f"RMSNorm({dim})"
+
+    def init(self, key):
+        return ({"weight": np.ones(self.shape, self.dtype)} if self.affine else {}), {}
+
+    def apply(self, params, state, x, *, train: bool, key=None):
+        self._check_train(train)
+        self._check_dict(params, "params", ("weight",) if self.affine else ())
+        self._check_dict(state, "state", ())
+        x = _as_input(x)
+        k = len(self.shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.shape:
+            raise ValueError(f"{self!r}: expected an input ending in shape {self.shape}, got "
+                             f"{tuple(x.shape)}")
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        eps = float(np.finfo(dtype).eps) if self.eps is None else self.eps
+        axes = tuple(range(x.ndim - k, x.ndim))
+        y = x / fnp.sqrt(fnp.mean(x * x, axis=axes, keepdims=True) + eps)
+        if self.affine:
+            y = y * params["weight"]
+        return y, state
+
+
+class GroupNorm(Module):
+    """``torch.nn.GroupNorm(num_groups, num_channels, eps, affine)``: inputs ``(N, C, *)``;
+    the channels fall into ``num_groups`` groups, each normalised over its channels and all
+    trailing axes (biased variance), then a per-channel ``weight`` and ``bias``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> norm = GroupNorm(1, 2)
+    >>> params, state = norm.init(fg.random.key(0))
+    >>> norm.apply(params, state, np.array([[1.0, 3.0]]), train=False)[0].round(4)
+    array([[-1.,  1.]])
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype=np.float64):
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        if self.num_groups < 1 or self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be a multiple of "
+                             f"num_groups ({num_groups})")
+        self.eps, self.affine = float(eps), bool(affine)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        return f"GroupNorm({self.num_groups}, {self.num_channels})"
+
+    def init(self, key):
+        if not self.affine:
+            return {}, {}
+        features = (self.num_channels,)
+        return {"weight": np.ones(features, self.dtype),
+                "bias": np.zeros(features, self.dtype)}, {}
+
+    def apply(self, params, state, x, *, train: bool, key=None):
+        self._check_train(train)
+        self._check_dict(params, "params", ("weight", "bias") if self.affine else ())
+        self._check_dict(state, "state", ())
+        x = _as_input(x)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"{self!r}: expected an input of shape (N, {self.num_channels}, "
+                             f"...), got {tuple(x.shape)}")
+        n, rest = x.shape[0], tuple(x.shape[2:])
+        grouped = fnp.reshape(x, (n, self.num_groups, -1))
+        mean = fnp.mean(grouped, axis=-1, keepdims=True)
+        centered = grouped - mean
+        variance = fnp.mean(centered * centered, axis=-1, keepdims=True)
+        y = fnp.reshape(centered / fnp.sqrt(variance + self.eps), tuple(x.shape))
+        if self.affine:
+            column = (1, self.num_channels) + (1,) * len(rest)
+            y = y * fnp.reshape(params["weight"], column) + fnp.reshape(params["bias"], column)
+        return y, state
+
+
+# --------------------------------------------------------------------------------- Embedding
+
+class Embedding(Module):
+    """A lookup table: integer indices ``(...)`` to rows of ``weight`` ``(num, dim)``,
+    giving ``(..., dim)``; ``weight`` starts standard normal (``torch.nn.Embedding``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> table = Embedding(10, 3)
+    >>> params, state = table.init(fg.random.key(0))
+    >>> table.apply(params, state, np.array([[1, 2], [3, 4]]), train=False)[0].shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num: int, dim: int, dtype=np.float64):
+        self.num, self.dim = int(num), int(dim)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        return f"Embedding({self.num}, {self.dim})"
+
+    def init(self, key):
+        return {"weight": random.normal(key, (self.num, self.dim), self.dtype)}, {}
+
+    def apply(self, params, state, x, *, train: bool, key=None):
+        self._check_train(train)
+        self._check_dict(params, "params", ("weight",))
+        self._check_dict(state, "state", ())
+        self._check_shape(params["weight"], "params['weight']", (self.num, self.dim))
+        x = _as_input(x)
+        if x.dtype.kind not in "iu":
+            raise TypeError(f"{self!r}: expected integer indices, got dtype {x.dtype.name}")
+        if not isinstance(x, Tracer) and x.size and (x.min() < 0 or x.max() >= self.num):
+            raise IndexError(f"{self!r}: indices must lie in [0, {self.num}), got values in "
+                             f"[{x.min()}, {x.max()}]")
+        return fnp.take(params["weight"], x, axis=0), state
+
+
+# --------------------------------------------------------------------------------- attention
+
+class MultiHeadAttention(Module):
+    """Multi-head attention with ``torch.nn.MultiheadAttention(dim, num_heads,
+    batch_first=True)``'s parameters and numbers: inputs ``(B, T, dim)`` (or ``(T, dim)``),
+    ``dim`` split into ``num_heads`` heads of ``dim // num_heads``.
+
+    Params (PyTorch's state-dict names, ``.`` as nesting): ``in_proj_weight`` ``(3 dim, dim)``
+    (query, key and value projections stacked, Xavier-uniform), ``in_proj_bias`` (zeros),
+    ``out_proj`` ``{"weight": (dim, dim), "bias": (dim,)}`` (a Linear's initialisation, bias
+    zero); ``bias=False`` drops both biases.
+
+    ``apply(params, state, x, *, train, key=None, context=None, mask=None,
+    key_padding_mask=None, is_causal=False)``: queries come from ``x``, keys and values from
+    ``context`` (``x`` itself by default: self-attention). ``mask`` is boolean, ``True`` where
+    attention is *allowed* (JAX's convention), broadcastable to ``(B, num_heads, T, S)``;
+    ``key_padding_mask`` ``(B, S)`` is PyTorch's: ``True`` marks padding keys to *ignore*.
+    ``is_causal`` (or ``causal=True`` at construction, for use in ``Sequential``) lets query
+    ``t`` see keys ``s <= t`` only. Returns ``(B, T, dim)``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> attention = MultiHeadAttention(2, 4)
+    >>> params, state = attention.init(fg.random.key(0))
+    >>> y, _ = attention.apply(params, state, np.ones((3, 5, 4)), train=False, is_causal=True)
+    >>> y.shape
+    (3, 5, 4)
+    """
+
+    def __init__(self, num_heads: int, dim: int, bias: bool = True, causal: bool = False,
+                 dtype=np.float64):
+        self.num_heads, self.dim = int(num_heads), int(dim)
+        if self.num_heads < 1 or self.dim % self.num_heads:
+            raise ValueError(f"MultiHeadAttention: dim ({dim}) must be a multiple of num_heads "
+                             f"({num_heads})")
+        self.bias, self.causal = bool(bias), bool(causal)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        return f"MultiHeadAttention({self.num_heads}, {self.dim})"
+
+    def _keys(self):
+        return ("in_proj_weight", "in_proj_bias", "out_proj") if self.bias else \
+            ("in_proj_weight", "out_proj")
+
+    def init(self, key):
+        from .initializers import xavier_uniform
+        in_key, out_key = random.split(key)
+        d = self.dim
+        params = {"in_proj_weight": xavier_uniform(in_axis=1, out_axis=0)(
+            in_key, (3 * d, d), self.dtype)}
+        bound = 1.0 / math.sqrt(d)
+        params["out_proj"] = {"weight": random.uniform(out_key, (d, d), self.dtype, -bound,
+                                                       bound)}
+        if self.bias:
+            params["in_proj_bias"] = np.zeros((3 * d,), self.dtype)
+            params["out_proj"]["bias"] = np.zeros((d,), self.dtype)
+        return params, {}
+
+    def apply(self, params, state, x, *, train: bool, key=None, context=None, mask=None,
+              key_padding_mask=None, is_causal: bool = False):
+        from .functions import dot_product_attention
+        self._check_train(train)
+        self._check_dict(params, "params", self._keys())
+        self._check_dict(state, "state", ())
+        self._check_dict(params["out_proj"], "params['out_proj']",
+                         ("weight", "bias") if self.bias else ("weight",))
+        self._check_shape(params["in_proj_weight"], "params['in_proj_weight']",
+                          (3 * self.dim, self.dim))
+        x = _as_input(x)
+        context = x if context is None else _as_input(context)
+        for what, value in (("x", x), ("context", context)):
+            if value.ndim not in (2, 3) or value.shape[-1] != self.dim:
+                raise ValueError(f"{self!r}: {what} must have shape (B, T, {self.dim}) or "
+                                 f"(T, {self.dim}), got {tuple(value.shape)}")
+        if context.ndim != x.ndim or (x.ndim == 3 and context.shape[0] != x.shape[0]):
+            raise ValueError(f"{self!r}: x {tuple(x.shape)} and context "
+                             f"{tuple(context.shape)} need the same batch layout")
+        unbatched = x.ndim == 2
+        if unbatched:
+            x, context = x[None], context[None]
+        d, heads = self.dim, self.num_heads
+        w = params["in_proj_weight"]
+        projections = []
+        for i, source in enumerate((x, context, context)):
+            p = fnp.matmul(source, fnp.transpose(w[i * d:(i + 1) * d]))
+            if self.bias:
+                p = p + params["in_proj_bias"][i * d:(i + 1) * d]
+            projections.append(fnp.reshape(p, tuple(source.shape[:2]) + (heads, d // heads)))
+        if key_padding_mask is not None:
+            padding = _as_input(key_padding_mask)
+            if unbatched and padding.ndim == 1:
+                padding = padding[None]
+            if tuple(padding.shape) != (context.shape[0], context.shape[1]):
+                raise ValueError(f"{self!r}: key_padding_mask must have shape (B, S) = "
+                                 f"{(context.shape[0], context.shape[1])}, got "
+                                 f"{tuple(padding.shape)}")
+            keep = fnp.logical_not(padding)[:, None, None, :]
+            mask = keep if mask is None else fnp.logical_and(mask, keep)
+        y = dot_product_attention(*projections, mask=mask, is_causal=is_causal or self.causal)
+        y = fnp.reshape(y, tuple(x.shape))
+        y = fnp.matmul(y, fnp.transpose(params["out_proj"]["weight"]))
+        if self.bias:
+            y = y + params["out_proj"]["bias"]
+        return (y[0] if unbatched else y), state
+
+
+# ---------------------------------------------------------------------------- recurrent cells
+
+class _Cell(Module):
+    """Shared parts of the recurrent cells: PyTorch's parameter layout and initialisation
+    (every parameter uniform on ``[-1/sqrt(hidden), 1/sqrt(hidden))``), and
+    ``apply(params, state, (carry, x), *, train) -> ((carry, h), state)`` (``carry=None``
+    starts from zeros)."""
+
+    gates = 1
+
+    def __init__(self, in_features: int, hidden_features: int, bias: bool = True,
+                 dtype=np.float64):
+        self.in_features, self.hidden_features = int(in_features), int(hidden_features)
+        self.bias = bool(bias)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.in_features}, {self.hidden_features})"
+
+    def _keys(self):
+        names = ("weight_ih", "weight_hh")
+        return names + ("bias_ih", "bias_hh") if self.bias else names
+
+    def init(self, key):
+        g, h = self.gates * self.hidden_features, self.hidden_features
+        shapes = {"weight_ih": (g, self.in_features), "weight_hh": (g, h),
+                  "bias_ih": (g,), "bias_hh": (g,)}
+        bound = 1.0 / math.sqrt(h) if h else 0.0
+        names = self._keys()
+        keys = random.split(key, len(names))
+        return {name: random.uniform(k, shapes[name], self.dtype, -bound, bound)
+                for name, k in zip(names, keys)}, {}
+
+    def initial_carry(self, batch_shape=(), dtype=None):
+        """The zero carry for inputs of shape ``batch_shape + (in_features,)``."""
+        zeros = np.zeros(tuple(batch_shape) + (self.hidden_features,),
+                         self.dtype if dtype is None else dtype)
+        return self._carry_of(zeros)
+
+    def _carry_of(self, zeros):
+        return zeros
+
+    def _projections(self, params, x, h):
+        gx = fnp.matmul(x, fnp.transpose(params["weight_ih"]))
+        gh = fnp.matmul(h, fnp.transpose(params["weight_hh"]))
+        if self.bias:
+            gx, gh = gx + params["bias_ih"], gh + params["bias_hh"]
+        return gx, gh
+
+    def apply(self, params, state, x, *, train: bool, key=None):
+        self._check_train(train)
+        self._check_dict(params, "params", self._keys())
+        self._check_dict(state, "state", ())
+        if not isinstance(x, tuple) or len(x) != 2:
+            raise TypeError(f"{self!r}.apply: x must be a pair (carry, inputs) (carry None for "
+                            f"zeros), got {_describe(x)}")
+        carry, inputs = x
+        inputs = _as_input(inputs)
+        if inputs.ndim < 1 or inputs.shape[-1] != self.in_features:
+            raise ValueError(f"{self!r}: expected inputs with {self.in_features} features on "
+                             f"the last axis, got shape {tuple(inputs.shape)}")
+        if carry is None:
+            dtype = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float64)
+            carry = self.initial_carry(tuple(inputs.shape[:-1]), dtype)
+        carry = self._step(params, carry, inputs)
+        return (carry, self._output(carry)), state
+
+    def _output(self, carry):
+        return carry
+
+
+class LSTMCell(_Cell):
+    """``torch.nn.LSTMCell(in, hidden)``: carry ``(h, c)``, gates stacked ``i, f, g, o`` in
+    ``weight_ih`` ``(4 hidden, in)``, ``weight_hh`` ``(4 hidden, hidden)``, ``bias_ih``,
+    ``bias_hh``; ``c' = f c + i g``, ``h' = o tanh(c')``; the output is ``h'``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> cell = LSTMCell(3, 2)
+    >>> params, state = cell.init(fg.random.key(0))
+    >>> ((h, c), y), _ = cell.apply(params, state, (None, np.ones((5, 3))), train=False)
+    >>> h.shape, c.shape, y is h
+    ((5, 2), (5, 2), True)
+    """
+
+    gates = 4
+
+    def _carry_of(self, zeros):
+        return (zeros, zeros)
+
+    def _output(self, carry):
+        return carry[0]
+
+    def _step(self, params, carry, x):
+        from .functions import sigmoid
+        if not isinstance(carry, (tuple, list)) or len(carry) != 2:
+            raise TypeError(f"{self!r}: the carry must be a pair (h, c), got {_describe(carry)}")
+        h, c = carry
+        gx, gh = self._projections(params, x, h)
+        i, f, g, o = fnp.split(gx + gh, 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * fnp.tanh(g)
+        return (sigmoid(o) * fnp.tanh(c), c)
+
+
+class GRUCell(_Cell):
+    """``torch.nn.GRUCell(in, hidden)``: carry ``h``, gates stacked ``r, z, n``;
+    ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``, ``h' = (1 - z) n + z h``; the output is
+    ``h'``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> cell = GRUCell(3, 2)
+    >>> params, state = cell.init(fg.random.key(0))
+    >>> (h, y), _ = cell.apply(params, state, (None, np.ones(3)), train=False)
+    >>> h.shape
+    (2,)
+    """
+
+    gates = 3
+
+    def _step(self, params, h, x):
+        from .functions import sigmoid
+        gx, gh = self._projections(params, x, h)
+        rx, zx, nx = fnp.split(gx, 3, axis=-1)
+        rh, zh, nh = fnp.split(gh, 3, axis=-1)
+        r, z = sigmoid(rx + rh), sigmoid(zx + zh)
+        n = fnp.tanh(nx + r * nh)
+        return (1.0 - z) * n + z * h
+
+
+class RNN(Module):
+    """Runs a cell over a sequence with ``fg.scan``: inputs ``(B, T, in)`` (``batch_first``,
+    the default; ``(T, B, in)`` otherwise) or ``(T, in)``; outputs the cell's output at every
+    step, ``(B, T, hidden)`` in the input's layout. The params and state are the cell's.
+
+    ``apply(..., initial_carry=None)`` starts from the cell's zero carry by default; with
+    ``return_carry=True`` the result is ``(final_carry, outputs)``; ``reverse=True`` runs from
+    the last step to the first (outputs keep the input's order).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> rnn = RNN(GRUCell(3, 2))
+    >>> params, state = rnn.init(fg.random.key(0))
+    >>> rnn.apply(params, state, np.ones((4, 6, 3)), train=False)[0].shape
+    (4, 6, 2)
+    """
+
+    def __init__(self, cell, batch_first: bool = True, reverse: bool = False,
+                 return_carry: bool = False):
+        if not (hasattr(cell, "init") and hasattr(cell, "apply")):
+            raise TypeError(f"RNN: cell must be a module (LSTMCell, GRUCell, ...), got "
+                            f"{type(cell).__name__}")
+        self.cell = cell
+        self.batch_first, self.reverse = bool(batch_first), bool(reverse)
+        self.return_carry = bool(return_carry)
+
+    def __repr__(self):
+        return f"RNN({self.cell!r})"
+
+    def init(self, key):
+        return self.cell.init(key)
+
+    def apply(self, params, state, x, *, train: bool, key=None, initial_carry=None):
+        from ..control import scan
+        self._check_train(train)
+        x = _as_input(x)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{self!r}: expected inputs (B, T, in), (T, B, in) or (T, in), "
+                             f"got shape {tuple(x.shape)}")
+        time_major = fnp.swapaxes(x, 0, 1) if (x.ndim == 3 and self.batch_first) else x
+        if initial_carry is None:
+            dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+            initial_carry = self.cell.initial_carry(tuple(time_major.shape[1:-1]), dtype)
+
+        def step(carry, inputs):
+            (carry, y), _ = self.cell.apply(params, state, (carry, inputs), train=train)
+            return carry, y
+
+        carry, ys = scan(step, initial_carry, time_major, reverse=self.reverse)
+        if x.ndim == 3 and self.batch_first:
+            ys = fnp.swapaxes(ys, 0, 1)
+        return ((carry, ys) if self.return_carry else ys), state
