@@ -324,8 +324,8 @@ _CALLS = {custom_vjp_call_p: "fun_ir", custom_jvp_call_p: "fun_ir", checkpoint_p
 
 
 def inline_calls(ir: IR) -> IR:
-    """A copy of ``ir`` with every ``custom_vjp_call``, ``custom_jvp_call`` and ``checkpoint`` equation replaced by
-    the equations of the program it calls.
+    """A copy of ``ir`` with every ``custom_vjp_call``, ``custom_jvp_call`` and ``checkpoint``
+    equation replaced by the equations of the program it calls.
 
     Only for a program that will be run and no longer transformed (``jit`` runs one after
     every transformation has been traced into it): the custom rule and the recomputation
