@@ -18,7 +18,7 @@ from .core.errors import (
 from .ops.special import retain_grad, stop_gradient
 from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms.callbacks import pure_callback
-from .transforms.custom import checkpoint, custom_vjp, remat
+from .transforms.custom import checkpoint, custom_jvp, custom_vjp, remat
 from .transforms.eval_shape import eval_shape
 from .transforms.jit import disable_jit, jit
 from .transforms.linear import linear_transpose, linearize
@@ -37,7 +37,7 @@ raise_malloc_thresholds()
 
 # Imported on first use (``fg.nn``, ``from funcgrad import nn``, ``import funcgrad.optim``):
 # the transformations never need them, so ``import funcgrad`` does not pay for them.
-_LAZY_SUBMODULES = ("nn", "optim", "random", "scipy")
+_LAZY_SUBMODULES = ("nn", "optim", "random", "scipy", "lax")
 
 
 def __getattr__(name: str):
@@ -56,7 +56,8 @@ __all__ = [
     "numpy", "tree", "ConcretizationError", "DisconnectedGradientError", "EscapedTracerError",
     "ShapeError", "TracerConversionError", "retain_grad", "stop_gradient", "check_grads",
     "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "make_ir",
-    "vmap", "nn", "optim", "random", "scipy", "cond", "fori_loop", "scan", "while_loop",
-    "checkpoint", "custom_vjp", "remat", "Array", "block_until_ready", "debug", "eval_shape",
+    "vmap", "nn", "optim", "random", "scipy", "lax", "cond", "fori_loop", "scan",
+    "while_loop", "checkpoint", "custom_jvp", "custom_vjp", "remat", "Array",
+    "block_until_ready", "debug", "eval_shape",
     "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
 ]

@@ -1,6 +1,6 @@
-"""Functions with custom derivative rules (``fg.custom_vjp``) and checkpointed blocks
-(``fg.checkpoint``), with NumPy references: rows of the primitive table and the subjects of
-tests/test_custom.py."""
+"""Functions with custom derivative rules (``fg.custom_vjp``, ``fg.custom_jvp``) and
+checkpointed blocks (``fg.checkpoint``), with NumPy references: rows of the primitive table and
+the subjects of tests/test_custom.py."""
 import numpy as np
 
 import funcgrad as fg
@@ -72,3 +72,25 @@ product_block = fg.checkpoint(_product_block)
 
 def product_block_reference(x, y):
     return np.tanh(x * y) + x
+
+
+@fg.custom_jvp
+def log1pexp_jvp(x):
+    """``log1pexp`` with a forward-mode rule (reverse mode transposes it)."""
+    return fnp.maximum(x, 0.0) + fnp.log1p(fnp.exp(-fnp.abs(x)))
+
+
+@log1pexp_jvp.defjvp
+def _log1pexp_jvp_rule(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return log1pexp_jvp(x), t * sigmoid(x)
+
+
+@fg.custom_jvp
+def scaled_sine_jvp(x, y):
+    """``scaled_sine`` with one forward rule per argument (``defjvps``)."""
+    return x * fnp.sin(y) + x
+
+
+scaled_sine_jvp.defjvps(lambda xd, ans, x, y: xd * (fnp.sin(y) + 1.0),
+                        lambda yd, ans, x, y: yd * x * fnp.cos(y))

@@ -587,6 +587,9 @@ CUSTOM_ROWS = [
     unary("custom_vjp_call", cx.log1pexp, cx.log1pexp_reference),
     binary("custom_vjp_call", cx.scaled_sine, cx.scaled_sine_reference, variant="two_args",
            cases=SAME_SHAPES),
+    unary("custom_jvp_call", cx.log1pexp_jvp, cx.log1pexp_reference),
+    binary("custom_jvp_call", cx.scaled_sine_jvp, cx.scaled_sine_reference, variant="two_args",
+           cases=SAME_SHAPES),
     unary("checkpoint", cx.sine_block, cx.sine_block_reference),
     binary("checkpoint", cx.product_block, cx.product_block_reference, variant="broadcast"),
 ]

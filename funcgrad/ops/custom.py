@@ -1,6 +1,7 @@
 """Primitives whose parameters hold programs: ``custom_vjp_call`` (a function with a reverse-mode
-rule written by the user) and ``checkpoint`` (a block whose forward pass is recomputed in the
-backward pass). The user-facing ``fg.custom_vjp`` and ``fg.checkpoint`` that bind them are in
+rule written by the user), ``custom_jvp_call`` (one with a forward-mode rule) and
+``checkpoint`` (a block whose forward pass is recomputed in the backward pass). The
+user-facing ``fg.custom_vjp``, ``fg.custom_jvp`` and ``fg.checkpoint`` that bind them are in
 ``funcgrad/transforms/custom.py``.
 
 Both take their operands as ``[*closed_over, *arguments]``: tracers of enclosing
@@ -155,6 +156,97 @@ def custom_vjp_call(operands, fun_ir: IR, fwd, bwd, num_consts: int, name: str) 
                                   name=name)
 
 
+# ------------------------------------------------------------------------ custom_jvp_call
+# Params: ``fun_ir`` (the primal function, applied to all operands), ``jvp`` ((argument
+# leaves, tangent leaves with ``None`` for zero) -> (output leaves, output tangent leaves,
+# ``None`` for zero), the user's rule, checked), ``num_consts`` (closed-over leading
+# operands) and ``name``.
+# Forward mode calls the rule. Reverse mode linearizes it: the rule is traced as a function
+# of the tangents alone at the primals (which become the program's constants: concrete, or
+# tracers of an enclosing transformation, so the rule's primal work is itself differentiable
+# for higher orders) and that linear program is transposed (``transforms.linear``), as JAX
+# does. Batching vectorizes the function and the rule.
+
+custom_jvp_call_p = Primitive("custom_jvp_call", "special", multiple_results=True)
+custom_jvp_call_p.impl = lambda *operands, fun_ir, jvp, num_consts, name: evaluate(
+    fun_ir, operands)
+custom_jvp_call_p.abstract_eval = lambda *avals, fun_ir, jvp, num_consts, name: (
+    _check_operands(f"custom_jvp_call of '{name}'", fun_ir, avals))
+
+
+def _closure_error(name: str) -> TypeError:
+    return TypeError(at_user_line(
+        f"custom_jvp function '{name}' closes over a traced value that is being "
+        f"differentiated, but its JVP rule takes tangents only for the explicit arguments of "
+        f"'{name}'. Pass that value as an argument instead."))
+
+
+def _custom_jvp_call_jvp(primals, tangents, *, fun_ir, jvp, num_consts, name):
+    if any(t is not None for t in tangents[:num_consts]):
+        raise _closure_error(name)
+    outs, out_tangents = jvp(list(primals[num_consts:]), list(tangents[num_consts:]))
+    return list(outs), list(out_tangents)
+
+
+def _custom_jvp_call_vjp(needs, cts, ans, *operands, fun_ir, jvp, num_consts, name):
+    from ..transforms.linear import transpose_linear
+    if any(needs[:num_consts]):
+        raise _closure_error(name)
+    primals = list(operands[num_consts:])
+    positions = [i for i, (need, x) in enumerate(zip(needs[num_consts:], primals))
+                 if need and is_differentiable(_aval(x).dtype)]
+    result = [None] * len(operands)
+    if not positions:
+        return result
+    out_avals = fun_ir.out_avals
+    floats = [is_differentiable(a.dtype) for a in out_avals]
+
+    def tangent_program(*tangents):
+        full = [None] * len(primals)
+        for i, t in zip(positions, tangents):
+            full[i] = t
+        _, out_tangents = jvp(primals, full)
+        return [np.zeros(a.shape, a.dtype) if t is None else t
+                for t, a, f in zip(out_tangents, out_avals, floats) if f]
+
+    ir = trace_to_ir(tangent_program, [_aval(primals[i]) for i in positions],
+                     stage_constants=False)
+    in_cts = transpose_linear(ir, [ct for ct, f in zip(cts, floats) if f],
+                              f"custom_jvp '{name}'")
+    for i, ct in zip(positions, in_cts):
+        result[num_consts + i] = ct
+    return result
+
+
+def _custom_jvp_call_batch(args, dims, *, fun_ir, jvp, num_consts, name):
+    # As custom_vjp_call's: everything at axis 0, the rule vmapped over axis 0 of its
+    # primals and tangents (a tangent of a batched operand has the operand's shape).
+    size = st.batch_size(args, dims)
+    args = [_to_front(a, d, size) for a, d in zip(args, dims)]
+
+    def batched_fun(*operands):
+        from ..transforms.vmap import batch_ir
+        outs, out_dims = batch_ir(fun_ir, operands, [0] * len(operands))
+        return [_to_front(o, d, size) for o, d in zip(outs, out_dims)]
+
+    batched_ir, lifted = trace_closed(batched_fun, [_aval(a) for a in args])
+    outs = custom_jvp_call_p.bind(*lifted, *args, fun_ir=batched_ir, jvp=BatchedRule(jvp),
+                                  num_consts=len(lifted) + num_consts, name=name)
+    return outs, [0] * len(outs)
+
+
+custom_jvp_call_p.jvp = _custom_jvp_call_jvp
+custom_jvp_call_p.vjp = _custom_jvp_call_vjp
+custom_jvp_call_p.batch = _custom_jvp_call_batch
+
+
+def custom_jvp_call(operands, fun_ir: IR, jvp, num_consts: int, name: str) -> list:
+    """Apply ``fun_ir`` to ``operands`` with the forward-mode rule ``jvp`` (a flat function
+    of leaves, see above); returns the list of output leaves."""
+    return custom_jvp_call_p.bind(*operands, fun_ir=fun_ir, jvp=Rule(jvp, f"{name}_jvp"),
+                                  num_consts=num_consts, name=name)
+
+
 # ----------------------------------------------------------------------------- checkpoint
 # Param: ``block``, the IR of the checkpointed function, applied to all operands. Under
 # ``linearize`` the equation is evaluated like any other, so the outer backward pass keeps
@@ -228,12 +320,12 @@ checkpoint_p.batch = _checkpoint_batch
 
 # ----------------------------------------------------------------------------- inlining
 
-_CALLS = {custom_vjp_call_p: "fun_ir", checkpoint_p: "block"}
+_CALLS = {custom_vjp_call_p: "fun_ir", custom_jvp_call_p: "fun_ir", checkpoint_p: "block"}
 
 
 def inline_calls(ir: IR) -> IR:
-    """A copy of ``ir`` with every ``custom_vjp_call`` and ``checkpoint`` equation replaced by
-    the equations of the program it calls.
+    """A copy of ``ir`` with every ``custom_vjp_call``, ``custom_jvp_call`` and ``checkpoint``
+    equation replaced by the equations of the program it calls.
 
     Only for a program that will be run and no longer transformed (``jit`` runs one after
     every transformation has been traced into it): the custom rule and the recomputation

@@ -1,4 +1,5 @@
-"""User-defined reverse-mode rules (``custom_vjp``) and rematerialisation (``checkpoint``).
+"""User-defined derivative rules (``custom_vjp``, ``custom_jvp``) and rematerialisation
+(``checkpoint``).
 
 Both trace the user's function on each call under a transformation and bind a primitive of
 ``funcgrad/ops/custom.py`` whose parameters hold the traced program; the primitive's rules do
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import tree
+from ..core.aval import is_differentiable
 from ..core.errors import at_user_line
 from ..core.ir import dead_code_elimination
 from ..core.trace import Tracer, eval_ir, trace_to_ir, tracing
@@ -31,7 +33,7 @@ def _flat_outputs(fun, out_trees):
     return flat_fun
 
 
-def _structure_problem(value, like) -> str | None:
+def _structure_problem(value, like, like_name: str = "the argument") -> str | None:
     """Why the pytree ``value`` does not have the structure of ``like`` (``None`` may stand
     for any subtree: a zero cotangent), or ``None`` when it does."""
     if value is None:
@@ -39,16 +41,16 @@ def _structure_problem(value, like) -> str | None:
     kind = tree._classify(type(like))
     if kind is None:
         if tree._classify(type(value)) is not None:
-            return f"a {type(value).__name__} where the argument has an array"
+            return f"a {type(value).__name__} where {like_name} has an array"
         return None
     if type(value) is not type(like):
-        return f"a {type(value).__name__} where the argument has a {type(like).__name__}"
+        return f"a {type(value).__name__} where {like_name} has a {type(like).__name__}"
     children, aux = kind.flatten(like)
     value_children, value_aux = kind.flatten(value)
     if aux != value_aux or len(children) != len(value_children):
-        return f"{tree.structure(value)} where the argument has {tree.structure(like)}"
+        return f"{tree.structure(value)} where {like_name} has {tree.structure(like)}"
     for child, value_child in zip(children, value_children):
-        problem = _structure_problem(value_child, child)
+        problem = _structure_problem(value_child, child, like_name)
         if problem:
             return problem
     return None
@@ -98,6 +100,8 @@ class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
     1.0
     """
 
+    _kind = "custom_vjp"
+
     def __init__(self, fun: Callable, nondiff_argnums: tuple[int, ...] = ()):
         functools.update_wrapper(self, fun)
         self.fun = fun
@@ -120,13 +124,14 @@ class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
             bound = inspect.signature(self.fun).bind(*args, **kwargs)
         except ValueError:   # no signature to read: only positional calls work
             if kwargs:
-                raise TypeError(f"custom_vjp '{self._name}': keyword arguments need a "
+                raise TypeError(f"{self._kind} '{self._name}': keyword arguments need a "
                                 "function whose signature can be read") from None
             return list(args)
         bound.apply_defaults()
         if bound.kwargs:
-            raise TypeError(f"custom_vjp '{self._name}': keyword-only arguments "
-                            f"{sorted(bound.kwargs)} cannot be given to a custom_vjp function")
+            raise TypeError(f"{self._kind} '{self._name}': keyword-only arguments "
+                            f"{sorted(bound.kwargs)} cannot be given to a {self._kind} "
+                            "function")
         return list(bound.args)
 
     def __call__(self, *args, **kwargs):
@@ -262,6 +267,211 @@ class _CallRule:
                                   f"{np.dtype(primal.dtype).name}")
             ct = ew.convert(ct, primal.dtype)
         return ct
+
+
+class custom_jvp:  # noqa: N801  (JAX's name: used as a decorator, like a function)
+    """A function with a forward-mode derivative rule written by the user (JAX semantics).
+
+    Decorate ``fun``, then give the rule with ``defjvp`` or ``defjvps``:
+
+    - ``defjvp(jvp)``: ``jvp(primals, tangents) -> (primal_out, tangent_out)``, where
+      ``primals`` is the tuple of positional arguments and ``tangents`` a tuple of the same
+      structure; ``tangent_out`` has the structure of the output, each leaf the shape and
+      dtype of its primal (a leaf or subtree may be ``None``: zero). With ``nondiff_argnums``,
+      those arguments come first and are left out of both tuples:
+      ``jvp(*nondiff_args, primals, tangents)``. Usable as a decorator (it returns ``jvp``).
+    - ``defjvps(*jvps)``: one function per positional argument, ``jvp_i(g_i, ans, *args)``
+      giving that argument's contribution to the output tangent (``None``: the output does
+      not depend on it); the contributions of the perturbed arguments are summed.
+
+    Zero tangents: the rule gets, for an input that is not being differentiated, a tangent
+    of zeros of its shape and dtype (JAX's default); with ``defjvp(jvp,
+    symbolic_zeros=True)`` it gets ``None`` instead (JAX passes a ``SymbolicZero`` object).
+    Inputs of integer or boolean dtype always get ``None`` (JAX: a ``float0`` zero);
+    ``defjvps`` calls no ``jvp_i`` of an unperturbed argument.
+
+    Every transformation uses the rule: ``jvp``/``jacfwd`` call it; reverse mode (``grad``,
+    ``vjp``, ``jacrev``) linearizes it (traces it as a function of the tangents at the
+    primals) and transposes that linear program, so the rule's tangent output must be linear
+    in the tangents; written with funcgrad operations, the rule is itself differentiated for
+    higher orders (its primal part normally, any call of the custom function inside it by
+    the rule again). ``vmap`` vectorizes function and rule; ``jit`` compiles the function
+    (and the rule, when differentiated under it). Outside every transformation the function
+    is called as it is. Arguments in ``nondiff_argnums`` must be static Python values
+    (functions, flags); a traced array there is an error, as for ``custom_vjp``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> @fg.custom_jvp
+    ... def log1pexp(x):
+    ...     return fnp.log(1.0 + fnp.exp(x))
+    >>> @log1pexp.defjvp
+    ... def log1pexp_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))
+    >>> float(fg.grad(log1pexp)(100.0))
+    1.0
+    """
+
+    _kind = "custom_jvp"
+    _positional = custom_vjp._positional
+
+    def __init__(self, fun: Callable, nondiff_argnums: tuple[int, ...] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+        self._rule = None    # (nondiff_args, primals, tangents, perturbed) -> (out, tangent)
+        self._symbolic_zeros = False
+        self._name = getattr(fun, "__name__", "function")
+
+    def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
+        """Set the rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``; returns
+        ``jvp`` (so that ``@f.defjvp`` decorates the rule)."""
+        if not callable(jvp):
+            raise TypeError(f"custom_jvp '{self._name}'.defjvp: the rule must be a function, "
+                            f"got {type(jvp).__name__}")
+        self.jvp = jvp
+        self._symbolic_zeros = bool(symbolic_zeros)
+        self._rule = lambda nondiff, primals, tangents, perturbed: jvp(*nondiff, primals,
+                                                                       tangents)
+        return jvp
+
+    def defjvps(self, *jvps: Callable | None) -> None:
+        """Set the rule by one function per positional argument: ``jvp_i(g, ans, *args)``
+        is the output tangent along argument ``i``'s tangent ``g`` (``None``: zero)."""
+        if self.nondiff_argnums:
+            raise TypeError(f"custom_jvp '{self._name}'.defjvps cannot be used with "
+                            "nondiff_argnums (as in JAX); use defjvp")
+        for i, jvp in enumerate(jvps):
+            if jvp is not None and not callable(jvp):
+                raise TypeError(f"custom_jvp '{self._name}'.defjvps: entry {i} must be a "
+                                f"function or None, got {type(jvp).__name__}")
+
+        def rule(nondiff, primals, tangents, perturbed):
+            if len(jvps) != len(primals):
+                raise TypeError(at_user_line(
+                    f"custom_jvp '{self._name}'.defjvps was given {len(jvps)} rule(s), but "
+                    f"'{self._name}' was called with {len(primals)} positional argument(s); "
+                    "give one rule (or None) per argument"))
+            ans = self(*primals)
+            ans_tree = tree.structure(ans)
+            total = [None] * ans_tree.num_leaves
+            for i, (jvp, g, moved) in enumerate(zip(jvps, tangents, perturbed)):
+                if jvp is None or not moved:
+                    continue
+                part = jvp(g, ans, *primals)
+                problem = _structure_problem(part, ans, "the output")
+                if problem:
+                    raise TypeError(at_user_line(
+                        f"custom_jvp '{self._name}': the defjvps rule for argument {i} "
+                        f"returned {problem}; it must have the structure of the output, "
+                        f"{ans_tree} (None for a zero)"))
+                total = [b if a is None else a if b is None else a + b
+                         for a, b in zip(total, _cotangent_leaves(part, ans))]
+            return ans, tree.unflatten(ans_tree, total)
+
+        self.jvp = jvps
+        self._symbolic_zeros = True
+        self._rule = rule
+
+    def __call__(self, *args, **kwargs):
+        if self._rule is None:
+            raise AttributeError(f"custom_jvp function '{self._name}' has no rule: call "
+                                 f"{self._name}.defjvp(jvp) or {self._name}.defjvps(...) "
+                                 "before calling it")
+        args = self._positional(args, kwargs)
+        if not tracing():   # no transformation is running: nothing to differentiate
+            return self.fun(*args)
+        nondiff = {_args.normalize_argnums(i, len(args), f"custom_jvp '{self._name}'")[0]
+                   for i in self.nondiff_argnums}
+        for i in sorted(nondiff):
+            if any(isinstance(leaf, Tracer) for leaf in tree.leaves(args[i])):
+                raise TypeError(at_user_line(
+                    f"custom_jvp '{self._name}': {_args.describe_argument(self.fun, i)} is in "
+                    "nondiff_argnums but is a traced array. nondiff_argnums is for static "
+                    "Python values (functions, shapes, flags); pass arrays as ordinary "
+                    "arguments (with a zero tangent from the rule if need be)."))
+        rule = _JvpCallRule(self, args, nondiff)
+        out_trees: list = []
+        fun_ir, lifted = ops.trace_closed(
+            _flat_outputs(lambda *leaves: self.fun(*rule.rebuild(leaves)), out_trees),
+            [_args.aval(x) for x in rule.leaves])
+        rule.out_tree, rule.out_avals = out_trees[0], fun_ir.out_avals
+        outs = ops.custom_jvp_call([*lifted, *rule.leaves], fun_ir, rule.jvp, len(lifted),
+                                   self._name)
+        return tree.unflatten(rule.out_tree, outs)
+
+
+class _JvpCallRule(_CallRule):
+    """The user's JVP rule for one call, as a function of flat leaves, with its results
+    checked against the primal function's output."""
+
+    def _error(self, error_type, what: str):
+        return error_type(at_user_line(f"custom_jvp '{self.custom._name}': {what}"))
+
+    def jvp(self, primal_leaves, tangent_leaves):
+        custom = self.custom
+        args = self.rebuild(primal_leaves)
+        primals = tuple(args[i] for i in self.positions)
+        full_tangents = []
+        for x, t in zip(primal_leaves, tangent_leaves):
+            aval = _args.aval(x)
+            if t is None and is_differentiable(aval.dtype) and not custom._symbolic_zeros:
+                t = _args.to_user(np.zeros(aval.shape, aval.dtype))
+            full_tangents.append(t if is_differentiable(aval.dtype) else None)
+        tangents = tuple(tree.unflatten(self.in_tree, full_tangents))
+        moved = iter([t is not None for t in tangent_leaves])
+        perturbed = tuple(any([next(moved) for _ in tree.leaves(p)]) for p in primals)
+        result = custom._rule(self.nondiff_args, primals, tangents, perturbed)
+        return self._checked(result)
+
+    def _checked(self, result):
+        name = self.custom._name
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise self._error(TypeError, "the JVP rule must return a pair (primal_out, "
+                              f"tangent_out), got {type(result).__name__}")
+        out, tangent = result
+        out_leaves, out_tree = tree.flatten(out)
+        if out_tree != self.out_tree:
+            raise self._error(TypeError, f"the JVP rule's primal output has structure "
+                              f"{out_tree}, but '{name}' returns {self.out_tree}")
+        outs = []
+        for i, (leaf, aval) in enumerate(zip(out_leaves, self.out_avals)):
+            weak = isinstance(leaf, (int, float))
+            value = _args.as_value(leaf)
+            got = _args.aval(value)
+            if weak and got.shape == aval.shape and got.dtype != aval.dtype:
+                value, got = ew.convert(value, aval.dtype), aval
+            if got != aval:
+                raise self._error(TypeError, f"the JVP rule's primal output leaf {i} is "
+                                  f"{got.short()}, but '{name}' returns {aval.short()} there")
+            outs.append(value)
+        like = tree.unflatten(self.out_tree, list(range(len(outs))))
+        problem = _structure_problem(tangent, like, "the output")
+        if problem:
+            raise self._error(TypeError, f"the JVP rule's tangent output is {problem}; it "
+                              f"must have the structure of the output, {self.out_tree} "
+                              "(None for a zero)")
+        tangents = []
+        for i, (t, aval) in enumerate(zip(_cotangent_leaves(tangent, like), self.out_avals)):
+            if t is None or not is_differentiable(aval.dtype):
+                tangents.append(None)
+                continue
+            weak = isinstance(t, (int, float))
+            t = _args.as_value(t)
+            if np.shape(t) != aval.shape:
+                raise self._error(ValueError, f"the JVP rule returned a tangent of shape "
+                                  f"{np.shape(t)} for output leaf {i}, which has shape "
+                                  f"{aval.shape}; a tangent has its primal's shape and dtype")
+            if t.dtype != aval.dtype:
+                if not weak:
+                    raise self._error(TypeError, f"the JVP rule returned a tangent of dtype "
+                                      f"{np.dtype(t.dtype).name} for output leaf {i}, which "
+                                      f"has dtype {aval.dtype.name}; a tangent has its "
+                                      "primal's shape and dtype")
+                t = ew.convert(t, aval.dtype)
+            tangents.append(t)
+        return outs, tangents
 
 
 def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, ...] = ()):

@@ -168,6 +168,76 @@ def _linearity_problem(eqn, linear, values) -> str | None:
     return None
 
 
+def _nonlinearity(eqn, linear) -> str | None:
+    """The lenient check of ``transpose_linear``: only what is surely not linear (a product of
+    two input-dependent values, a nonlinear elementwise function of one, an input-dependent
+    divisor or predicate); constants are not inspected (they may be traced values)."""
+    from ..core.primitive import ELEMENTWISE
+    name = eqn.primitive.name
+    rule = _LINEAR.get(name)
+    flagged = [i for i, is_linear in enumerate(linear) if is_linear]
+    if rule is None:
+        return f"'{name}' is not a linear operation" if eqn.primitive in ELEMENTWISE else None
+    if rule == "one":
+        return (f"'{name}' multiplies two values that both depend on the inputs"
+                if len(flagged) > 1 else None)
+    if rule == "any":
+        return None
+    allowed = (rule,) if isinstance(rule, int) else rule
+    if any(i not in allowed for i in flagged):
+        return f"'{name}' is not linear in its operand {flagged[0]}"
+    return None
+
+
+def _linear_env(ir, who: str, strict: bool):
+    """Check that ``ir`` is linear in its inputs and return ``(env, linear)``: the value of
+    every variable with zeros for the input-dependent ones (what the reverse interpreter
+    reads as forward values), and the set of input-dependent variables.
+
+    ``strict`` (``linear_transpose``): every operation must be known to be linear.
+    Otherwise (a custom JVP rule's tangent program, whose constants may be traced values of
+    enclosing transformations): only operations known not to be linear are refused.
+    """
+    env = dict(zip(ir.constvars, ir.consts))
+    linear = set(ir.invars)
+    for var in ir.invars:
+        env[var] = np.zeros(var.aval.shape, var.aval.dtype)
+    for eqn in ir.eqns:
+        values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+        flags = [type(a) is Var and a in linear for a in eqn.inputs]
+        if True not in flags:   # a constant of the function: computed now
+            out = eqn.primitive.bind(*values, **eqn.params)
+            env.update(zip(eqn.outputs, out if eqn.primitive.multiple_results else [out]))
+            continue
+        problem = (_linearity_problem(eqn, flags, values) if strict
+                   else _nonlinearity(eqn, flags))
+        if problem:
+            raise TypeError(at_user_line(
+                f"{who}: the function is not linear in its inputs: {problem}. "
+                "linear_transpose needs a linear function (for any function, use fg.vjp at a "
+                "point)." if strict else
+                f"{who}: the tangent output is not linear in the input tangents: {problem}. "
+                "A JVP rule must compute its tangent output linearly from the tangents."))
+        for var in eqn.outputs:
+            linear.add(var)
+            env[var] = np.zeros(var.aval.shape, var.aval.dtype)
+    return env, linear
+
+
+def transpose_linear(ir, cts, who: str) -> list:
+    """The transpose of the program ``ir``, linear in its inputs (a JVP rule's tangent
+    program, traced with its primals as constants), applied to ``cts`` (one per output;
+    ``None`` for zero): one cotangent per input, ``None`` where no output depends on it.
+
+    The reverse-mode interpreter of ``vjp`` runs on it, with zeros standing for the forward
+    values (all zero at a zero input), as in ``linear_transpose``.
+    """
+    ir = inline_calls(ir)
+    env, _ = _linear_env(ir, who, strict=False)
+    _, backward = _reverse(ir, None, [True] * len(ir.invars), env=env)
+    return backward(list(cts))[0]
+
+
 def linear_transpose(fun, *primals, reduce_axes=()):
     """The transpose of the linear function ``fun``: ``transpose_fn(cotangent)`` returns
     the tuple of input cotangents ``(ct_1, ...)`` with ``<ct, fun(x)> == sum <ct_i, x_i>``
@@ -210,26 +280,7 @@ def linear_transpose(fun, *primals, reduce_axes=()):
 
     ir = inline_calls(trace_to_ir(flat_fun, avals))
     out_tree = out_trees[0]
-    env = dict(zip(ir.constvars, ir.consts))
-    linear = set(ir.invars)
-    for var in ir.invars:
-        env[var] = np.zeros(var.aval.shape, var.aval.dtype)
-    for eqn in ir.eqns:
-        values = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
-        flags = [type(a) is Var and a in linear for a in eqn.inputs]
-        if True not in flags:   # a constant of the function: computed now
-            out = eqn.primitive.bind(*values, **eqn.params)
-            env.update(zip(eqn.outputs, out if eqn.primitive.multiple_results else [out]))
-            continue
-        problem = _linearity_problem(eqn, flags, values)
-        if problem:
-            raise TypeError(at_user_line(
-                f"{who}: the function is not linear in its inputs: {problem}. "
-                "linear_transpose needs a linear function (for any function, use fg.vjp at a "
-                "point)."))
-        for var in eqn.outputs:
-            linear.add(var)
-            env[var] = np.zeros(var.aval.shape, var.aval.dtype)
+    env, linear = _linear_env(ir, who, strict=True)
     for i, atom in enumerate(ir.outvars):
         if not (type(atom) is Var and atom in linear):
             value = atom.val if type(atom) is Literal else env[atom]

@@ -1,0 +1,388 @@
+"""``funcgrad.lax``: the structured operations of ``jax.lax`` that ported code calls, with
+JAX's signatures and semantics (``fg.lax``, imported on first use).
+
+Everything here is built from funcgrad's differentiable operations (gathers and scatters
+through indexing and ``.at``, ``fg.cond``, ``fg.scan``), so every function composes with
+``grad``, ``jvp``, ``vmap`` and ``jit``, to any order, with no rules of its own.
+
+>>> import funcgrad as fg, numpy as np
+>>> x = np.arange(10.0)
+>>> fg.lax.dynamic_slice(x, (8,), (3,))   # the start is clamped to 7, as in JAX
+array([7., 8., 9.])
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import numpy as fnp
+from . import tree
+from .control import cond, fori_loop, while_loop
+from .control import scan as _scan
+from .core.errors import at_user_line
+from .core.trace import Tracer
+from .ops.special import stop_gradient as _stop_gradient
+from .transforms.vmap import vmap
+
+__all__ = [
+    "dynamic_slice", "dynamic_update_slice", "dynamic_index_in_dim", "dynamic_slice_in_dim",
+    "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim", "select", "map",
+    "associative_scan", "reduce_window", "stop_gradient", "cond", "scan", "fori_loop",
+    "while_loop", "switch",
+]
+
+
+# ------------------------------------------------------------------------ dynamic slicing
+
+def _starts(who: str, start_indices, shape, sizes) -> list:
+    """The start indices, one per axis, clamped to ``[0, dim - size]`` as JAX does (so the
+    slice stays in bounds); concrete ones stay Python ints."""
+    if isinstance(start_indices, (Tracer, np.ndarray)) or hasattr(start_indices, "shape"):
+        if np.ndim(start_indices) != 1:
+            raise TypeError(at_user_line(f"{who}: start_indices must be a sequence of scalars "
+                                         f"or a 1-d array, got shape {np.shape(start_indices)}"))
+        start_indices = [start_indices[i] for i in range(np.shape(start_indices)[0])]
+    starts = list(start_indices)
+    if len(starts) != len(shape):
+        raise TypeError(at_user_line(f"{who}: {len(starts)} start indices for an operand of "
+                                     f"{len(shape)} dimensions (shape {tuple(shape)})"))
+    clamped = []
+    for axis, (start, dim, size) in enumerate(zip(starts, shape, sizes)):
+        if not 0 <= size <= dim:
+            raise TypeError(at_user_line(f"{who}: slice size {size} on axis {axis} does not "
+                                         f"fit the operand's dimension {dim}"))
+        if np.ndim(start) != 0 or np.dtype(getattr(start, "dtype", np.int64)).kind not in "iu":
+            raise TypeError(at_user_line(f"{who}: start index {axis} must be an integer "
+                                         f"scalar, got {start!r}"))
+        if isinstance(start, Tracer):
+            clamped.append(fnp.clip(start, 0, dim - size))
+        else:
+            clamped.append(int(min(max(int(start), 0), dim - size)))
+    return clamped
+
+
+def _mesh(starts, sizes):
+    """Index arrays that select the box ``starts[k] : starts[k] + sizes[k]`` (an open mesh,
+    as ``np.ix_``); concrete starts give plain slices."""
+    if not any(isinstance(s, Tracer) for s in starts):
+        return tuple(slice(s, s + n) for s, n in zip(starts, sizes))
+    ndim = len(sizes)
+    index = []
+    for axis, (start, size) in enumerate(zip(starts, sizes)):
+        shape = [1] * ndim
+        shape[axis] = size
+        index.append(fnp.reshape(start + np.arange(size), shape))
+    return tuple(index)
+
+
+def dynamic_slice(operand, start_indices, slice_sizes):
+    """``operand[s_0 : s_0 + n_0, s_1 : s_1 + n_1, ...]`` with start indices that may be
+    traced; each start is clamped to ``[0, dim - n]`` (JAX semantics: never out of bounds).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.dynamic_slice(np.arange(12.0).reshape(3, 4), (1, -5), (2, 2))
+    array([[4., 5.],
+           [8., 9.]])
+    """
+    who = "lax.dynamic_slice"
+    operand = fnp.asarray(operand)
+    sizes = [int(n) for n in slice_sizes]
+    if len(sizes) != operand.ndim:
+        raise TypeError(at_user_line(f"{who}: {len(sizes)} slice sizes for an operand of "
+                                     f"{operand.ndim} dimensions (shape {operand.shape})"))
+    starts = _starts(who, start_indices, operand.shape, sizes)
+    return operand[_mesh(starts, sizes)]
+
+
+def dynamic_update_slice(operand, update, start_indices):
+    """``operand`` with the box at ``start_indices`` (clamped as in ``dynamic_slice``)
+    replaced by ``update``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.dynamic_update_slice(np.zeros(5), np.ones(2), (4,))
+    array([0., 0., 0., 1., 1.])
+    """
+    who = "lax.dynamic_update_slice"
+    operand, update = fnp.asarray(operand), fnp.asarray(update)
+    if update.ndim != operand.ndim:
+        raise TypeError(at_user_line(f"{who}: the update has {update.ndim} dimensions, the "
+                                     f"operand {operand.ndim}"))
+    if update.dtype != operand.dtype:
+        raise TypeError(at_user_line(f"{who}: the update has dtype {update.dtype}, the "
+                                     f"operand {operand.dtype}"))
+    sizes = list(update.shape)
+    starts = _starts(who, start_indices, operand.shape, sizes)
+    return operand.at[_mesh(starts, sizes)].set(update)
+
+
+def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0):
+    """``dynamic_slice`` along one axis: ``slice_size`` elements from ``start_index``."""
+    operand = fnp.asarray(operand)
+    axis = axis % operand.ndim
+    starts = [0] * operand.ndim
+    starts[axis] = start_index
+    sizes = list(operand.shape)
+    sizes[axis] = slice_size
+    return dynamic_slice(operand, starts, sizes)
+
+
+def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
+    """The element ``index`` (clamped) along ``axis``; that axis kept with size 1 unless
+    ``keepdims=False``."""
+    operand = fnp.asarray(operand)
+    out = dynamic_slice_in_dim(operand, index, 1, axis)
+    return out if keepdims else fnp.squeeze(out, axis % operand.ndim)
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis: int):
+    """``dynamic_update_slice`` along one axis."""
+    operand = fnp.asarray(operand)
+    starts = [0] * operand.ndim
+    starts[axis % operand.ndim] = start_index
+    return dynamic_update_slice(operand, update, starts)
+
+
+def dynamic_update_index_in_dim(operand, update, index, axis: int):
+    """Replace the element ``index`` along ``axis`` by ``update`` (which may lack that
+    axis)."""
+    operand, update = fnp.asarray(operand), fnp.asarray(update)
+    axis = axis % operand.ndim
+    if update.ndim == operand.ndim - 1:
+        update = fnp.expand_dims(update, axis)
+    return dynamic_update_slice_in_dim(operand, update, index, axis)
+
+
+# -------------------------------------------------------------------------------- select
+
+def select(pred, on_true, on_false):
+    """Elementwise ``on_true if pred else on_false``; ``pred`` is boolean, a scalar or of the
+    operands' shape, and the operands have one shape and dtype (JAX semantics)."""
+    pred, on_true, on_false = fnp.asarray(pred), fnp.asarray(on_true), fnp.asarray(on_false)
+    if pred.dtype != np.bool_:
+        raise TypeError(at_user_line(f"lax.select: pred must be boolean, got {pred.dtype}"))
+    if on_true.shape != on_false.shape or on_true.dtype != on_false.dtype:
+        raise TypeError(at_user_line(
+            f"lax.select: on_true and on_false must have one shape and dtype, got "
+            f"{on_true.dtype}{list(on_true.shape)} and {on_false.dtype}{list(on_false.shape)}"))
+    if pred.shape not in ((), on_true.shape):
+        raise TypeError(at_user_line(f"lax.select: pred must be a scalar or of shape "
+                                     f"{on_true.shape}, got {pred.shape}"))
+    return fnp.where(pred, on_true, on_false)
+
+
+# ------------------------------------------------------------------------- loops, branches
+
+def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = False,
+         unroll: int = 1):
+    """``jax.lax.scan``: ``fg.scan`` (``unroll`` is accepted and has no effect)."""
+    return _scan(f, init, xs, length=length, reverse=reverse)
+
+
+def map(f: Callable, xs, *, batch_size: int | None = None):  # noqa: A001  (JAX's name)
+    """``f`` applied to each slice of ``xs`` along the leading axis, as a ``scan`` (JAX's
+    ``lax.map``); with ``batch_size``, ``batch_size`` slices at a time under ``vmap`` (the
+    remainder last)."""
+    if batch_size is None:
+        return _scan(lambda carry, x: (carry, f(x)), None, xs)[1]
+    leaves = tree.leaves(xs)
+    if not leaves:
+        raise ValueError(at_user_line("lax.map: xs has no arrays to map over"))
+    n = np.shape(leaves[0])[0]
+    steps, rest = divmod(n, int(batch_size))
+    parts = []
+    if steps:
+        blocks = tree.map(lambda x: fnp.reshape(x[:steps * batch_size],
+                                                (steps, batch_size) + np.shape(x)[1:]), xs)
+        ys = _scan(lambda carry, x: (carry, vmap(f)(x)), None, blocks)[1]
+        parts.append(tree.map(lambda y: fnp.reshape(y, (steps * batch_size,) + y.shape[2:]),
+                              ys))
+    if rest:
+        parts.append(vmap(f)(tree.map(lambda x: x[steps * batch_size:], xs)))
+    if len(parts) == 1:
+        return parts[0]
+    return tree.map(lambda a, b: fnp.concatenate([a, b], 0), parts[0], parts[1])
+
+
+def switch(index, branches: Sequence[Callable], *operands):
+    """``branches[index](*operands)``, with ``index`` clamped to ``[0, len(branches) - 1]``
+    (JAX semantics). A traced index traces every branch (they must agree in structure, shape
+    and dtype) and picks one when the program runs (a tree of ``fg.cond``)."""
+    branches = list(branches)
+    if not branches:
+        raise ValueError(at_user_line("lax.switch: branches must not be empty"))
+    if np.ndim(index) != 0:
+        raise TypeError(at_user_line(f"lax.switch: index must be a scalar, got shape "
+                                     f"{np.shape(index)}"))
+    if not isinstance(index, Tracer):
+        if np.dtype(getattr(index, "dtype", type(index))).kind not in "iub":
+            raise TypeError(at_user_line(f"lax.switch: index must be an integer, got "
+                                         f"{index!r}"))
+        return branches[min(max(int(index), 0), len(branches) - 1)](*operands)
+    if index.dtype.kind not in "iu":
+        raise TypeError(at_user_line(f"lax.switch: index must be an integer, got dtype "
+                                     f"{index.dtype}"))
+    index = fnp.clip(index, 0, len(branches) - 1)
+
+    def pick(lo: int, hi: int):   # the branch among branches[lo:hi] that index names
+        if hi - lo == 1:
+            return branches[lo]
+        mid = (lo + hi) // 2
+        return lambda *ops: cond(index < mid, pick(lo, mid), pick(mid, hi), *ops)
+
+    return pick(0, len(branches))(*operands)
+
+
+def stop_gradient(x):
+    """``x`` (a pytree) with derivatives stopped: its value, and zero derivative."""
+    return tree.map(_stop_gradient, x)
+
+
+# ----------------------------------------------------------------------- associative_scan
+
+def _take(x, start, stop, step, axis):
+    index = [slice(None)] * np.ndim(x)
+    index[axis] = slice(start, stop, step)
+    return x[tuple(index)]
+
+
+def associative_scan(fn: Callable, elems, reverse: bool = False, axis: int = 0):
+    """All prefix combinations of ``elems`` along ``axis`` under the associative ``fn``:
+    ``out[i] = fn(... fn(fn(x[0], x[1]), x[2]) ..., x[i])`` (JAX's ``lax.associative_scan``).
+
+    ``fn(a, b)`` takes two pytrees of the structure of ``elems``, whose arrays hold a run
+    of elements along ``axis``, and combines them elementwise. The parallel-prefix
+    algorithm combines neighbours pairwise, scans the half-length result recursively and
+    fills the other positions in: O(log n) rounds of vectorized calls. With ``reverse``,
+    the scan runs from the end (``out[i]`` combines ``x[i:]``; ``fn``'s arguments keep
+    JAX's order).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.associative_scan(lambda a, b: a + b, np.arange(1.0, 6.0))
+    array([ 1.,  3.,  6., 10., 15.])
+    """
+    leaves, treedef = tree.flatten(elems)
+    if not leaves:
+        return elems
+    leaves = [fnp.asarray(x) for x in leaves]
+    ndim = leaves[0].ndim
+    if ndim == 0:
+        raise TypeError(at_user_line("lax.associative_scan: elems must have at least one "
+                                     "axis to scan along"))
+    axis = axis % ndim
+    lengths = {x.shape[axis] if x.ndim > axis else None for x in leaves}
+    if len(lengths) != 1:
+        raise ValueError(at_user_line(f"lax.associative_scan: every array of elems must have "
+                                      f"the same length along axis {axis}, got "
+                                      f"{[tuple(x.shape) for x in leaves]}"))
+    if reverse:
+        leaves = [fnp.flip(x, axis) for x in leaves]
+
+    def combine(a, b):
+        out = fn(tree.unflatten(treedef, a), tree.unflatten(treedef, b))
+        out_leaves, out_tree = tree.flatten(out)
+        if out_tree != treedef:
+            raise TypeError(at_user_line(f"lax.associative_scan: fn must return the structure "
+                                         f"of elems, {treedef}, but returned {out_tree}"))
+        shapes = [np.shape(x) for x in a]
+        if [np.shape(x) for x in out_leaves] != shapes:
+            raise TypeError(at_user_line(f"lax.associative_scan: fn must combine elementwise "
+                                         f"(arrays of shapes {shapes}), but returned shapes "
+                                         f"{[np.shape(x) for x in out_leaves]}"))
+        return [fnp.asarray(x) for x in out_leaves]
+
+    def prefix(xs):
+        n = xs[0].shape[axis]
+        if n < 2:
+            return xs
+        # Pairs (x0 x1), (x2 x3), ...: their prefixes are the results at odd positions.
+        odd = prefix(combine([_take(x, 0, n - 1, 2, axis) for x in xs],
+                             [_take(x, 1, None, 2, axis) for x in xs]))
+        # Even positions 2, 4, ...: the prefix before them combined with the element.
+        num_even = (n - 1) // 2
+        even_rest = combine([_take(o, 0, num_even, 1, axis) for o in odd],
+                            [_take(x, 2, None, 2, axis) for x in xs]) if num_even else None
+        out = []
+        for k, (x, o) in enumerate(zip(xs, odd)):
+            evens = _take(x, 0, 1, 1, axis)
+            if even_rest is not None:
+                evens = fnp.concatenate([evens, even_rest[k]], axis)
+            num_odd = o.shape[axis]
+            pairs = fnp.stack([_take(evens, 0, num_odd, 1, axis), o], axis + 1)
+            shape = list(x.shape)
+            shape[axis] = 2 * num_odd
+            merged = fnp.reshape(pairs, shape)
+            if n % 2:
+                merged = fnp.concatenate([merged, _take(evens, num_odd, None, 1, axis)], axis)
+            out.append(merged)
+        return out
+
+    out = prefix(leaves)
+    if reverse:
+        out = [fnp.flip(x, axis) for x in out]
+    return tree.unflatten(treedef, out)
+
+
+# ------------------------------------------------------------------------- reduce_window
+
+def _padding(padding, shape, window, strides, dilation) -> list[tuple[int, int]]:
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return [(0, 0)] * len(shape)
+        if mode == "SAME":
+            pads = []
+            for dim, w, s, d in zip(shape, window, strides, dilation):
+                extent = (w - 1) * d + 1
+                out = -(-dim // s)
+                total = max((out - 1) * s + extent - dim, 0)
+                pads.append((total // 2, total - total // 2))
+            return pads
+        raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', 'SAME' "
+                                      f"or a sequence of (low, high) pairs, got {padding!r}"))
+    pads = [tuple(int(v) for v in p) for p in padding]
+    if len(pads) != len(shape) or any(len(p) != 2 or min(p) < 0 for p in pads):
+        raise ValueError(at_user_line(f"lax.reduce_window: padding needs one non-negative "
+                                      f"(low, high) pair per dimension, got {padding!r}"))
+    return pads
+
+
+def reduce_window(operand, init_value, computation: Callable, window_dimensions,
+                  window_strides, padding, base_dilation=None, window_dilation=None):
+    """Reduce every window of ``operand`` with the binary ``computation`` (``fnp.add``,
+    ``fnp.maximum``, or any associative function of two arrays), starting from
+    ``init_value`` (JAX's ``lax.reduce_window`` for one array operand).
+
+    The padding is filled with ``init_value``. Computed as one strided slice per window
+    offset, folded with ``computation``: cheap for small windows, and differentiable like
+    the computation. ``base_dilation`` is not supported.
+    """
+    who = "lax.reduce_window"
+    operand = fnp.asarray(operand)
+    ndim = operand.ndim
+    window = [int(w) for w in window_dimensions]
+    strides = [int(s) for s in window_strides]
+    dilation = [1] * ndim if window_dilation is None else [int(d) for d in window_dilation]
+    if base_dilation is not None and any(int(b) != 1 for b in base_dilation):
+        raise NotImplementedError(f"{who}: base_dilation is not supported")
+    if not (len(window) == len(strides) == len(dilation) == ndim):
+        raise TypeError(at_user_line(f"{who}: window_dimensions, window_strides and "
+                                     f"window_dilation need one entry per dimension ({ndim})"))
+    pads = _padding(padding, operand.shape, window, strides, dilation)
+    init = fnp.asarray(init_value).astype(operand.dtype)
+    if any(lo or hi for lo, hi in pads):
+        padded_shape = tuple(d + lo + hi for d, (lo, hi) in zip(operand.shape, pads))
+        inner = tuple(slice(lo, lo + d) for d, (lo, _) in zip(operand.shape, pads))
+        operand = (fnp.zeros(padded_shape, operand.dtype) + init).at[inner].set(operand)
+    out_shape = []
+    for dim, w, s, d in zip(operand.shape, window, strides, dilation):
+        extent = (w - 1) * d + 1
+        out_shape.append(max((dim - extent) // s + 1, 0))
+    result = fnp.zeros(tuple(out_shape), operand.dtype) + init
+    for offset in itertools.product(*[range(w) for w in window]):
+        index = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                      for o, d, n, s in zip(offset, dilation, out_shape, strides))
+        result = computation(result, operand[index])
+    return result
+
