@@ -293,7 +293,7 @@ def _open_unit(key, shape, dtype=np.float64):
 
 def _check(key, who, dtype=None):
     _check_key(key, who)
-    return None if dtype is None else _out_dtype(dtype, who)
+    return _out_dtype(dtype, who)
 
 
 def exponential(key, shape=(), dtype=None):
@@ -463,7 +463,8 @@ def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0, mode=N
             index = fnp.minimum(fnp.searchsorted(cdf, u, side="right"), n - 1)
         else:
             noise = gumbel(key, (n,))
-            index = fnp.reshape(fnp.argsort(-(fnp.log(p) + noise))[:count], shape)
+            logp = fnp.where(p > 0.0, fnp.log(fnp.where(p > 0.0, p, 1.0)), -np.inf)
+            index = fnp.reshape(fnp.argsort(-(logp + noise))[:count], shape)
     index = fnp.astype(index, np.int64)
     if values is None:
         return index
