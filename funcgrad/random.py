@@ -14,6 +14,15 @@ an eager call; float64 normals may differ in the last few bits (compiled code us
 vectorised ``log``/``cos``), and a uniform on another range in the last bit (a fused
 multiply-add).
 
+Beyond those, the distributions of ``jax.random`` with its signatures (key first, then the
+parameters, ``shape=``, ``dtype=``): ``randint categorical choice rademacher poisson geometric``
+(integers), ``exponential laplace logistic gumbel cauchy lognormal pareto weibull_min maxwell
+double_sided_maxwell truncated_normal multivariate_normal orthogonal ball`` (transformations of
+uniforms and normals, differentiable in their parameters), and ``gamma loggamma chisquare beta
+dirichlet t`` (Marsaglia–Tsang rejection in a ``while_loop``, differentiable in the shape
+parameters by implicit differentiation of the gamma CDF). Poisson uses Knuth's method below
+rate 10 and Hörmann's PTRS above. See the section "more distributions" below.
+
 >>> import funcgrad as fg
 >>> key = fg.random.key(0)
 >>> init_key, dropout_key = fg.random.split(key)

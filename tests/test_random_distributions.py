@@ -282,3 +282,8 @@ def test_gradient_under_jit_and_vmap():
     eager = np.array([fg.grad(f)(x) for x in a])
     np.testing.assert_allclose(fg.vmap(fg.grad(f))(a), eager, rtol=1e-10)
     np.testing.assert_allclose(fg.jit(fg.grad(f))(a[1]), eager[1], rtol=1e-10)
+
+
+def test_gamma_second_derivative_is_a_clear_error():
+    with pytest.raises(NotImplementedError, match="second derivatives"):
+        fg.grad(fg.grad(lambda s: R.gamma(KEY, s, (2,)).sum()))(1.5)

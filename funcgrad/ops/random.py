@@ -369,6 +369,13 @@ def _batch_two(prim):
     return batch
 
 
+def _no_second_derivative(*args, **kwargs):
+    raise NotImplementedError("random_gamma_grad: second derivatives of gamma samples in their "
+                              "shape parameter are not implemented")
+
+
+random_gamma_grad_p.jvp = _no_second_derivative
+random_gamma_grad_p.vjp = _no_second_derivative
 random_gamma_grad_p.impl = lambda a, logx: gamma_dlog_da(a, logx).reshape(np.shape(a))[()]
 random_gamma_grad_p.abstract_eval = _same_shape_floats
 random_gamma_grad_p.batch = _batch_two(random_gamma_grad_p)
