@@ -126,7 +126,7 @@ class Row:
     fn: Callable                   # binds it on float arrays
     reference: Callable            # the NumPy function it must agree with
     domains: tuple                 # one domain per argument
-    kind: str = "smooth"           # smooth | flat | none
+    kind: str = "smooth"           # smooth | flat | none | implicit (values only)
     variant: str = ""              # tells apart several rows of one primitive
     cases: tuple = None            # (case id, argument shapes); by arity when None
     dtypes: tuple = FLOATS
@@ -500,6 +500,17 @@ RANDOM_ROWS = [
     Row("random_permutation", lambda k: rnd.random_permutation(_key(k), 6),
         lambda k: random_reference.permutation(_reference_key(k), 6), (whole,), "none",
         cases=(("key", KEY),)),
+    # Gamma's implicit derivative (d log x / d a, float64 whatever the inputs): the vectorised
+    # loops against one element at a time; the reparameterisation is the identity in value.
+    Row("random_gamma_grad", lambda a, lx: rnd.random_gamma_grad_p.bind(
+            ew.convert(a, np.float64), ew.convert(lx, np.float64)),
+        lambda a, lx: np.vectorize(lambda s, y: rnd.gamma_dlog_da(s, y)[0])(
+            np.asarray(a, np.float64), np.asarray(lx, np.float64))[()],
+        (positive, real), "implicit", cases=(("same", ((3, 4), (3, 4))),)),
+    Row("random_gamma_reparam", lambda a, lx: rnd.gamma_reparam(
+            ew.convert(a, np.float64), ew.convert(lx, np.float64)),
+        lambda a, lx: np.asarray(lx, np.float64)[()],
+        (positive, real), "implicit", cases=(("same", ((3, 4), (3, 4))),)),
 ]
 
 # Sorting: argsort is a stable permutation (no derivative); a sort is argsort and a gather
@@ -729,7 +740,7 @@ def _assert_same(actual, expected, what, exact=False):
             np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance, err_msg=what)
 
 
-@pytest.mark.parametrize("case", _cases({"smooth", "flat", "none"}))
+@pytest.mark.parametrize("case", _cases({"smooth", "flat", "none", "implicit"}))
 def test_values_shape_rule_and_tracing(case):
     row, args = case.row, case.args()
     with np.errstate(invalid="ignore"):
@@ -743,6 +754,8 @@ def test_values_shape_rule_and_tracing(case):
     assert predicted == [(v.shape, v.dtype) for v in _leaves(eager)], (
         f"the shape rule predicts {predicted}")
 
+    if row.kind == "implicit":   # derivatives checked in test_random_distributions.py
+        return
     with np.errstate(invalid="ignore"):
         traced, tangent_out = fg.jvp(row.fn, args, _ones_like(args))
         pulled, _ = fg.vjp(row.fn, *args)
