@@ -41,6 +41,7 @@ from . import numpy as fnp
 from .core.array import returning_arrays
 from .core.trace import Tracer
 from .ops import random as random_ops
+from .ops import special_functions as _sf
 
 __all__ = ["key", "split", "fold_in", "uniform", "normal", "bernoulli", "permutation",
            "random_bits", "randint", "categorical", "choice", "gamma", "loggamma", "beta",
@@ -598,21 +599,6 @@ def t(key, df, shape=None, dtype=None):
 
 # -- poisson, geometric ------------------------------------------------------------------
 
-def _lgamma(x):
-    """log Gamma(x) for x >= 1 (float64 fnp): shifted to x >= 9, then Stirling's series
-    (absolute error below 1e-13); enough for the Poisson acceptance test."""
-    small = x < 9.0
-    z = fnp.where(small, x + 8.0, x)
-    shift = fnp.zeros_like(x)
-    for j in range(8):
-        shift = shift + fnp.log(fnp.where(small, x + j, 1.0))
-    inv = 1.0 / z
-    inv2 = inv * inv
-    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (
-        1 / 1680 - inv2 * (1 / 1188)))))
-    return (z - 0.5) * fnp.log(z) - z + 0.5 * math.log(2 * math.pi) + series - shift
-
-
 def poisson(key, lam, shape=None, dtype=None):
     """Poisson(lam) counts. For ``lam < 10``, Knuth's method (multiply uniforms until the
     product falls below ``exp(-lam)``: about ``lam + 1`` rounds); for larger rates Hörmann's
@@ -649,7 +635,7 @@ def poisson(key, lam, shape=None, dtype=None):
         reject = (k < 0.0) | ((us < 0.013) & (v > us))
         kk = fnp.maximum(k, 0.0)
         log_ok = (fnp.log(v) + fnp.log(inv_alpha) - fnp.log(a / (us * us) + b)
-                  <= -big + kk * loglam - _lgamma(kk + 1.0))
+                  <= -big + kk * loglam - _sf.lgamma(kk + 1.0))
         ptrs_done = quick | (fnp.logical_not(reject) & log_ok)
         finished = fnp.where(small, knuth_done, ptrs_done)
         new = fnp.logical_not(done) & finished
@@ -679,67 +665,10 @@ def geometric(key, p, shape=None, dtype=None):
 _SQRT2 = math.sqrt(2.0)
 
 
-def _erfc_positive(x):
-    """erfc(x) for x >= 0 (float64 fnp, relative error ~1e-13): Taylor series of erf below 3
-    (positive terms, no cancellation), Laplace's continued fraction above (evaluated from a
-    fixed depth up)."""
-    xs = fnp.minimum(x, 3.0)
-    x2 = xs * xs
-    term = xs
-    total = xs
-    for n in range(1, 70):
-        term = term * (2.0 * x2) / (2 * n + 1)
-        total = total + term
-    erf_small = (2.0 / math.sqrt(math.pi)) * fnp.exp(-x2) * total
-    xl = fnp.maximum(x, 3.0)
-    frac = xl
-    for n in range(60, 0, -1):
-        frac = xl + (0.5 * n) / frac
-    erfc_large = fnp.exp(-xl * xl) / (math.sqrt(math.pi) * frac)
-    return fnp.where(x < 3.0, 1.0 - erf_small, erfc_large)
-
-
 def _ndtr(x):
-    """The standard normal CDF, accurate in relative terms in the lower tail."""
-    z = fnp.abs(x) / _SQRT2
-    tail = 0.5 * _erfc_positive(z)
-    return fnp.where(x < 0.0, tail, 1.0 - tail)
-
-
-_ACKLAM_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
-_ACKLAM_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-             6.680131188771972e+01, -1.328068155288572e+01)
-_ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
-_ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-             3.754408661907416e+00)
-
-
-def _poly(coefficients, x):
-    out = fnp.zeros_like(x) + coefficients[0]
-    for c in coefficients[1:]:
-        out = out * x + c
-    return out
-
-
-def _ndtri(p):
-    """The inverse normal CDF on (0, 1): Acklam's rational approximation (relative error
-    1e-9) as a start, not differentiated, then three Newton steps on ``_ndtr`` (which also
-    give the derivative ``1 / density``)."""
-    q0 = _stop(fnp.clip(p, 1e-300, 1.0 - 1e-16))
-    low = fnp.minimum(q0, 1.0 - q0)
-    r = fnp.sqrt(-2.0 * fnp.log(low))
-    tail = _poly(_ACKLAM_C, r) / (_poly(_ACKLAM_D, r) * r + 1.0)
-    tail = fnp.where(q0 < 0.5, tail, -tail)
-    qc = q0 - 0.5
-    rc = qc * qc
-    central = qc * _poly(_ACKLAM_A, rc) / (_poly(_ACKLAM_B, rc) * rc + 1.0)
-    x = _stop(fnp.where(fnp.abs(qc) <= 0.47575, central, tail))
-    for _ in range(3):
-        density = fnp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        x = x - (_ndtr(x) - p) / density
-    return x
+    """The standard normal CDF ``erfc(-x / sqrt 2) / 2``: accurate in relative terms in the
+    lower tail (erfc of a large argument keeps its relative precision)."""
+    return 0.5 * _sf.erfc(x * (-1.0 / _SQRT2))
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
@@ -755,7 +684,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     hi = fnp.where(flip, -lower, upper)
     c_lo, c_hi = _ndtr(lo), _ndtr(hi)
     u = _open_unit(key, shape)
-    x = _ndtri(c_lo + u * (c_hi - c_lo))
+    x = _sf.ndtri(c_lo + u * (c_hi - c_lo))
     x = fnp.clip(x, lo, hi)
     return fnp.astype(fnp.where(flip, -x, x), dtype)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import funcgrad as fg
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import linalg as la
 from funcgrad.ops import structural as st
@@ -177,3 +178,18 @@ def qr_reference(a, complete=False):
     else:
         pieces = [q]
     return np.concatenate([p.reshape(batch + (-1,)) for p in pieces + [r]], axis=-1)
+
+
+def traced(fn):
+    """``fn`` run through a trace (the primitives, not NumPy's own functions)."""
+    return lambda *args: fg.vjp(fn, *args)[0]
+
+
+def assert_tree_close(got, want, rtol=1e-12, atol=1e-12):
+    """Pytrees with the same leaves' shapes and dtypes, and values within the tolerances."""
+    got_leaves, want_leaves = fg.tree.leaves(got), fg.tree.leaves(want)
+    assert len(got_leaves) == len(want_leaves)
+    for g, w in zip(got_leaves, want_leaves):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)

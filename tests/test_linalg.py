@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from linalg_reference import assert_tree_close as _assert_tree_close
 from linalg_reference import general_matrix, orthogonal, symmetric_positive_definite
+from linalg_reference import traced as _traced
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -22,20 +24,6 @@ SPD = symmetric_positive_definite(rng, 3)
 SPD_STACK = np.stack([symmetric_positive_definite(rng, 3) for _ in range(2)])
 UPPER_NOISE = np.triu(rng.uniform(-3.0, 3.0, (3, 3)), 1)
 X = rng.standard_normal((2, 3, 4))
-
-
-def _traced(fn):
-    """``fn`` run through a trace (the primitives, not NumPy's own functions)."""
-    return lambda *args: fg.vjp(fn, *args)[0]
-
-
-def _assert_tree_close(got, want, rtol=1e-12, atol=1e-12):
-    got_leaves, want_leaves = fg.tree.leaves(got), fg.tree.leaves(want)
-    assert len(got_leaves) == len(want_leaves)
-    for g, w in zip(got_leaves, want_leaves):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
 
 
 def _fixed_signs(v):

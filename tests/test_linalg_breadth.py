@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from linalg_reference import general_matrix, symmetric_positive_definite, well_conditioned
+from linalg_reference import (
+    assert_tree_close,
+    general_matrix,
+    symmetric_positive_definite,
+    well_conditioned,
+)
+from linalg_reference import traced as _traced
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -30,18 +36,8 @@ MATRICES = {"square": SQUARE, "tall": TALL, "wide": WIDE, "stack": STACK,
             "wide_stack": WIDE_STACK}
 
 
-def _traced(fn):
-    """``fn`` run through a trace (the primitives, not NumPy's own functions)."""
-    return lambda *args: fg.vjp(fn, *args)[0]
-
-
 def _close(got, want, rtol=1e-11, atol=1e-12):
-    got_leaves, want_leaves = fg.tree.leaves(got), fg.tree.leaves(want)
-    assert len(got_leaves) == len(want_leaves)
-    for g, w in zip(got_leaves, want_leaves):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+    assert_tree_close(got, want, rtol, atol)
 
 
 # ------------------------------------------------------------------------------- values

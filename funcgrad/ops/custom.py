@@ -124,10 +124,10 @@ def _custom_vjp_call_vjp(needs, cts, ans, *operands, fun_ir, fwd, bwd, num_const
                                   for ct, need in zip(arg_cts, needs[num_consts:])]
 
 
-def _custom_vjp_call_batch(args, dims, *, fun_ir, fwd, bwd, num_consts, name):
-    # Every operand goes to axis 0 (unbatched ones are broadcast), so that the batched fun,
-    # fwd and bwd all map axis 0 of everything, and each cotangent is batched like its
-    # operand.
+def _batched_at_front(fun_ir, args, dims):
+    """The operands with their batch axes at 0 (unbatched ones broadcast), and ``fun_ir``
+    batched over axis 0 of each with every output batched at 0: ``(args, ir, lifted)``,
+    ``lifted`` the constants the batched IR closes over."""
     size = st.batch_size(args, dims)
     args = [_to_front(a, d, size) for a, d in zip(args, dims)]
 
@@ -137,6 +137,14 @@ def _custom_vjp_call_batch(args, dims, *, fun_ir, fwd, bwd, num_consts, name):
         return [_to_front(o, d, size) for o, d in zip(outs, out_dims)]
 
     batched_ir, lifted = trace_closed(batched_fun, [_aval(a) for a in args])
+    return args, batched_ir, lifted
+
+
+def _custom_vjp_call_batch(args, dims, *, fun_ir, fwd, bwd, num_consts, name):
+    # Every operand goes to axis 0 (unbatched ones are broadcast), so that the batched fun,
+    # fwd and bwd all map axis 0 of everything, and each cotangent is batched like its
+    # operand.
+    args, batched_ir, lifted = _batched_at_front(fun_ir, args, dims)
     outs = custom_vjp_call_p.bind(*lifted, *args, fun_ir=batched_ir, fwd=BatchedRule(fwd),
                                   bwd=BatchedRule(bwd), num_consts=len(lifted) + num_consts,
                                   name=name)
@@ -221,15 +229,7 @@ def _custom_jvp_call_vjp(needs, cts, ans, *operands, fun_ir, jvp, num_consts, na
 def _custom_jvp_call_batch(args, dims, *, fun_ir, jvp, num_consts, name):
     # As custom_vjp_call's: everything at axis 0, the rule vmapped over axis 0 of its
     # primals and tangents (a tangent of a batched operand has the operand's shape).
-    size = st.batch_size(args, dims)
-    args = [_to_front(a, d, size) for a, d in zip(args, dims)]
-
-    def batched_fun(*operands):
-        from ..transforms.vmap import batch_ir
-        outs, out_dims = batch_ir(fun_ir, operands, [0] * len(operands))
-        return [_to_front(o, d, size) for o, d in zip(outs, out_dims)]
-
-    batched_ir, lifted = trace_closed(batched_fun, [_aval(a) for a in args])
+    args, batched_ir, lifted = _batched_at_front(fun_ir, args, dims)
     outs = custom_jvp_call_p.bind(*lifted, *args, fun_ir=batched_ir, jvp=BatchedRule(jvp),
                                   num_consts=len(lifted) + num_consts, name=name)
     return outs, [0] * len(outs)

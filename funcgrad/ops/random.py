@@ -29,6 +29,7 @@ from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import structural as st
+from .special_functions import digamma_numpy
 
 # --------------------------------------------------------------------------- Threefry-2x32
 
@@ -261,21 +262,6 @@ def random_permutation(key, n: int):
 #   so d log x / da = (dQ/da) / (x * density) = h (log x - psi(a)) + dh/da.
 # Both loops run, vectorised, until every element has converged (O(sqrt(a)) terms).
 
-def _digamma(x):
-    """psi(x) for x > 0 (float64 NumPy): recurrence up to x >= 12, then the asymptotic series."""
-    x = np.array(x, np.float64, copy=True)
-    result = np.zeros_like(x)
-    small = x < 12.0
-    while small.any():
-        result[small] -= 1.0 / x[small]
-        x[small] += 1.0
-        small = x < 12.0
-    inv2 = 1.0 / (x * x)
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
-        1 / 240 - inv2 * (1 / 132)))))
-    return result + np.log(x) - 0.5 / x - series
-
-
 _EPS = 2.0 ** -53
 _TINY = 1e-300
 _MAX_TERMS = 100_000
@@ -283,7 +269,7 @@ _MAX_TERMS = 100_000
 
 def _gamma_dlog_series(a, x, logx):
     term = 1.0 / a
-    psi = _digamma(a + 1.0)
+    psi = digamma_numpy(a + 1.0)
     total = -term * (logx - psi)
     active = np.ones(a.shape, bool)
     n = 0
@@ -331,7 +317,7 @@ def _gamma_dlog_fraction(a, x, logx):
         h = np.where(active, h * delta, h)
         active &= ~((np.abs(delta - 1.0) <= _EPS) & (np.abs(ddelta * h) <= _EPS * np.abs(dh)
                                                         + _TINY))
-    return h * (logx - _digamma(a)) + dh
+    return h * (logx - digamma_numpy(a)) + dh
 
 
 def gamma_dlog_da(a, logx):

@@ -24,6 +24,32 @@ from ..ops import elementwise as ew
 from . import _args
 
 
+def _static_nondiff(custom, kind: str, args, remedy: str) -> set:
+    """The positions of ``custom.nondiff_argnums`` in ``args``; a traced array there is a
+    TypeError (they are for static Python values)."""
+    nondiff = {_args.normalize_argnums(i, len(args), f"{kind} '{custom._name}'")[0]
+               for i in custom.nondiff_argnums}
+    for i in sorted(nondiff):
+        if any(isinstance(leaf, Tracer) for leaf in tree.leaves(args[i])):
+            raise TypeError(at_user_line(
+                f"{kind} '{custom._name}': {_args.describe_argument(custom.fun, i)} is in "
+                "nondiff_argnums but is a traced array. nondiff_argnums is for static Python "
+                f"values (functions, shapes, flags); pass arrays as ordinary arguments "
+                f"({remedy})."))
+    return nondiff
+
+
+def _trace_primal(fun, rule):
+    """``fun`` traced on the call's differentiable leaves: ``(ir, lifted constants)``; the
+    rule learns the output's structure and avals."""
+    out_trees: list = []
+    fun_ir, lifted = ops.trace_closed(
+        _flat_outputs(lambda *leaves: fun(*rule.rebuild(leaves)), out_trees),
+        [_args.aval(x) for x in rule.leaves])
+    rule.out_tree, rule.out_avals = out_trees[0], fun_ir.out_avals
+    return fun_ir, lifted
+
+
 def _flat_outputs(fun, out_trees):
     """``fun`` of leaves returning the list of its output leaves; records the output tree."""
     def flat_fun(*leaves):
@@ -141,21 +167,10 @@ class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
         args = self._positional(args, kwargs)
         if not tracing():   # no transformation is running: nothing to differentiate
             return self.fun(*args)
-        nondiff = {_args.normalize_argnums(i, len(args), f"custom_vjp '{self._name}'")[0]
-                   for i in self.nondiff_argnums}
-        for i in sorted(nondiff):
-            if any(isinstance(leaf, Tracer) for leaf in tree.leaves(args[i])):
-                raise TypeError(at_user_line(
-                    f"custom_vjp '{self._name}': {_args.describe_argument(self.fun, i)} is in "
-                    "nondiff_argnums but is a traced array. nondiff_argnums is for static "
-                    "Python values (functions, shapes, flags); pass arrays as ordinary "
-                    "arguments and return None as their cotangent from bwd."))
+        nondiff = _static_nondiff(self, "custom_vjp", args,
+                                  "return None as their cotangent from bwd")
         rule = _CallRule(self, args, nondiff)
-        out_trees: list = []
-        fun_ir, lifted = ops.trace_closed(
-            _flat_outputs(lambda *leaves: self.fun(*rule.rebuild(leaves)), out_trees),
-            [_args.aval(x) for x in rule.leaves])
-        rule.out_tree, rule.out_avals = out_trees[0], fun_ir.out_avals
+        fun_ir, lifted = _trace_primal(self.fun, rule)
         outs = ops.custom_vjp_call([*lifted, *rule.leaves], fun_ir, rule.forward,
                                    rule.backward, len(lifted), self._name)
         return tree.unflatten(rule.out_tree, outs)
@@ -382,21 +397,10 @@ class custom_jvp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
         args = self._positional(args, kwargs)
         if not tracing():   # no transformation is running: nothing to differentiate
             return self.fun(*args)
-        nondiff = {_args.normalize_argnums(i, len(args), f"custom_jvp '{self._name}'")[0]
-                   for i in self.nondiff_argnums}
-        for i in sorted(nondiff):
-            if any(isinstance(leaf, Tracer) for leaf in tree.leaves(args[i])):
-                raise TypeError(at_user_line(
-                    f"custom_jvp '{self._name}': {_args.describe_argument(self.fun, i)} is in "
-                    "nondiff_argnums but is a traced array. nondiff_argnums is for static "
-                    "Python values (functions, shapes, flags); pass arrays as ordinary "
-                    "arguments (with a zero tangent from the rule if need be)."))
+        nondiff = _static_nondiff(self, "custom_jvp", args,
+                                  "with a zero tangent from the rule if need be")
         rule = _JvpCallRule(self, args, nondiff)
-        out_trees: list = []
-        fun_ir, lifted = ops.trace_closed(
-            _flat_outputs(lambda *leaves: self.fun(*rule.rebuild(leaves)), out_trees),
-            [_args.aval(x) for x in rule.leaves])
-        rule.out_tree, rule.out_avals = out_trees[0], fun_ir.out_avals
+        fun_ir, lifted = _trace_primal(self.fun, rule)
         outs = ops.custom_jvp_call([*lifted, *rule.leaves], fun_ir, rule.jvp, len(lifted),
                                    self._name)
         return tree.unflatten(rule.out_tree, outs)
