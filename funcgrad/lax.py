@@ -356,7 +356,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
 
     The padding is filled with ``init_value``. Computed as one strided slice per window
     offset, folded with ``computation``: cheap for small windows, and differentiable like
-    the computation. ``base_dilation`` is not supported.
+    the computation. ``base_dilation`` spreads the operand first (holes of ``init_value``).
     """
     who = "lax.reduce_window"
     operand = fnp.asarray(operand)
@@ -364,13 +364,21 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     window = [int(w) for w in window_dimensions]
     strides = [int(s) for s in window_strides]
     dilation = [1] * ndim if window_dilation is None else [int(d) for d in window_dilation]
-    if base_dilation is not None and any(int(b) != 1 for b in base_dilation):
-        raise NotImplementedError(f"{who}: base_dilation is not supported")
-    if not (len(window) == len(strides) == len(dilation) == ndim):
-        raise TypeError(at_user_line(f"{who}: window_dimensions, window_strides and "
-                                     f"window_dilation need one entry per dimension ({ndim})"))
-    pads = _padding(padding, operand.shape, window, strides, dilation)
+    base = [1] * ndim if base_dilation is None else [int(b) for b in base_dilation]
+    if not (len(window) == len(strides) == len(dilation) == len(base) == ndim):
+        raise TypeError(at_user_line(f"{who}: window_dimensions, window_strides, "
+                                     "window_dilation and base_dilation need one entry per "
+                                     f"dimension ({ndim})"))
+    if min(base + dilation, default=1) < 1:
+        raise ValueError(at_user_line(f"{who}: dilations must be positive integers"))
     init = fnp.asarray(init_value).astype(operand.dtype)
+    if any(b > 1 for b in base):
+        # The base dilated as in JAX: b - 1 holes (init_value) between neighbours, before the
+        # padding (which is then worked out on the dilated shape).
+        dilated_shape = tuple(max((d - 1) * b + 1, 0) for d, b in zip(operand.shape, base))
+        spread = tuple(slice(None, None, b) for b in base)
+        operand = (fnp.zeros(dilated_shape, operand.dtype) + init).at[spread].set(operand)
+    pads = _padding(padding, operand.shape, window, strides, dilation)
     if any(lo or hi for lo, hi in pads):
         padded_shape = tuple(d + lo + hi for d, (lo, hi) in zip(operand.shape, pads))
         inner = tuple(slice(lo, lo + d) for d, (lo, _) in zip(operand.shape, pads))

@@ -190,3 +190,27 @@ def test_reduce_window_max_and_sum_pooling():
     batched = fg.vmap(lambda m: L.reduce_window(m, 0.0, fnp.add, (2, 2), (2, 2), "VALID"))(
         np.stack([x, -x]))
     np.testing.assert_array_equal(batched[1], -batched[0])
+
+
+def test_reduce_window_base_dilation():
+    # The base spread with holes of init_value before the window runs (JAX's semantics):
+    # [1, 0, 2, 0, 3, 0, 4, 0, 5] summed in windows of 2.
+    x = np.arange(1.0, 6.0)
+    out = fg.lax.reduce_window(x, 0.0, fnp.add, (2,), (1,), "VALID", base_dilation=(2,))
+    np.testing.assert_array_equal(out, [1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0])
+    np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(fg.lax.reduce_window(
+        v, 0.0, fnp.add, (2,), (1,), "VALID", base_dilation=(2,))))(x), [1, 2, 2, 2, 1])
+    # with SAME padding and window dilation, on a 2-d max (padding on the dilated shape)
+    y = np.arange(12.0).reshape(3, 4)
+    got = fg.lax.reduce_window(y, -np.inf, fnp.maximum, (2, 3), (1, 2), "SAME",
+                               base_dilation=(2, 1), window_dilation=(1, 2))
+    dilated = np.full((5, 4), -np.inf)
+    dilated[::2] = y
+    padded = np.full((6, 7), -np.inf)   # SAME on (5, 4): rows (0, 1), columns (1, 2)
+    padded[:5, 1:5] = dilated
+    want = np.array([[padded[r:r + 2, c:c + 5:2].max() for c in (0, 2)] for r in range(5)])
+    np.testing.assert_array_equal(got, want)
+    jax = pytest.importorskip("jax")
+    np.testing.assert_array_equal(got, jax.lax.reduce_window(
+        y, -np.inf, jax.lax.max, (2, 3), (1, 2), "SAME", base_dilation=(2, 1),
+        window_dilation=(1, 2)))

@@ -33,6 +33,9 @@ def uniform(*shape, low=-2.0, high=2.0, dtype=np.float64):
     return rng.uniform(low, high, shape).astype(dtype)
 
 
+RNG_W = np.random.default_rng(7)
+
+
 def traced(fn, *args):
     """``fn`` traced with unknown values (as under ``jit``) and run by the interpreter."""
     ir = fg.make_ir(fn)(*args)
@@ -559,3 +562,30 @@ def test_coverage_of_jax_numpy_does_not_shrink():
     assert len(present) >= PRESENT_NOW, (
         f"funcgrad.numpy lost jax.numpy functions: {len(present)} present, {PRESENT_NOW} "
         "before")
+
+
+@pytest.mark.parametrize("axis, weights", [(1, RNG_W.uniform(0, 2, (3, 5))),
+                                           (0, RNG_W.uniform(0, 2, 3)),
+                                           (None, RNG_W.uniform(0, 2, (3, 5)))])
+def test_weighted_quantiles_traced(axis, weights):
+    # NumPy's weights= (method 'inverted_cdf'): the first sorted value whose cumulative weight
+    # reaches q; traced values get the gather's derivative, weights none.
+    a = RNG_W.standard_normal((3, 5))
+
+    def _recorded(fn, x):   # recorded as under grad, values from the trace
+        return fg.vjp(fn, x)[0]
+    for q in (0.5, [0.0, 0.3, 1.0]):
+        want = np.quantile(a, q, axis=axis, method="inverted_cdf", weights=weights)
+        np.testing.assert_array_equal(_recorded(lambda v, q=q: fnp.quantile(
+            v, q, axis=axis, method="inverted_cdf", weights=weights), a), want)
+        np.testing.assert_array_equal(_recorded(lambda v, q=q: fnp.percentile(
+            v, np.multiply(q, 100), axis=axis, method="inverted_cdf", weights=weights,
+            keepdims=True), a),
+            np.percentile(a, np.multiply(q, 100), axis=axis, method="inverted_cdf",
+                          weights=weights, keepdims=True))
+    grad = fg.grad(lambda v: fnp.sum(fnp.quantile(v, [0.2, 0.7], axis=axis,
+                                                  method="inverted_cdf", weights=weights)))(a)
+    picked = np.quantile(a, [0.2, 0.7], axis=axis, method="inverted_cdf", weights=weights)
+    np.testing.assert_array_equal(grad, sum(a == value for value in np.ravel(picked)))
+    with pytest.raises(ValueError, match="inverted_cdf"):
+        _recorded(lambda v: fnp.quantile(v, 0.5, weights=weights), a)

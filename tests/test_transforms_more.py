@@ -310,10 +310,16 @@ def test_pure_callback_vmap_methods(method):
     np.testing.assert_array_equal(got, np.arange(12.0).reshape(2, 3, 2).transpose(1, 0, 2) * w)
 
 
-def test_pure_callback_vmap_needs_a_method():
-    f = lambda x: fg.pure_callback(_host_sine, x, x)   # noqa: E731
-    with pytest.raises(NotImplementedError, match="vmap_method"):
-        fg.vmap(f)(np.ones(3))
+def test_pure_callback_vmap_without_a_method_calls_once_per_example():
+    calls = []
+
+    def host(x):
+        calls.append(np.shape(x))
+        return np.sin(x)
+    f = lambda x: fg.pure_callback(host, x, x, sharding=object())   # noqa: E731  (ignored)
+    x = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(fg.vmap(f)(x), np.sin(x))
+    assert calls == [(2,)] * 3
 
 
 def test_pure_callback_is_not_differentiable_but_custom_vjp_makes_it():

@@ -163,10 +163,15 @@ def searchsorted(a, v, side="left", sorter=None):
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile_core(a, q, axis, method, keepdims, who):
+def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
     """``q`` (in [0, 1]) quantiles of the traced ``a`` over ``axis``, NumPy's layout: the
-    axes of ``q`` first, then the kept axes of ``a``."""
-    if method not in _METHODS:
+    axes of ``q`` first, then the kept axes of ``a``. With ``weights`` (method
+    'inverted_cdf' only, as in NumPy), each quantile is the first sorted value whose
+    normalized cumulative weight reaches ``q``."""
+    if weights is not None and method != "inverted_cdf":
+        raise ValueError(f"{who}: only method 'inverted_cdf' supports weights (as in NumPy), "
+                         f"got {method!r}")
+    if weights is None and method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {', '.join(map(repr, _METHODS))} on "
                          f"traced arrays, got {method!r}")
     a = asarray_or_tracer(a)
@@ -181,7 +186,8 @@ def _quantile_core(a, q, axis, method, keepdims, who):
     moved = st.transpose(a, kept + list(axes))
     rows = st.reshape(moved, tuple(shape[d] for d in kept) + (n,))
     last = len(kept)
-    ordered = _take_along(rows, so.argsort(rows, last), last)
+    order = so.argsort(rows, last)
+    ordered = _take_along(rows, order, last)
     q = asarray_or_tracer(q)
     # A concrete q's positions are worked out in float64 (as NumPy does), a traced one's in
     # the result's dtype.
@@ -201,6 +207,18 @@ def _quantile_core(a, q, axis, method, keepdims, who):
     def column(values):   # q's values broadcast against the kept axes that follow them
         return st.reshape(values, np.shape(values) + (1,) * last)
 
+    def finish(out):
+        # NumPy: a NaN anywhere in a reduced group makes every quantile of it NaN.
+        if dtype.kind == "f":
+            out = ew.select(red.reduce_or(ew.isnan(rows), (last,)), dtype.type(np.nan), out)
+        if keepdims:
+            out = st.reshape(out, np.shape(q) + tuple(1 if d in axes else s for d, s in
+                                                      enumerate(shape)))
+        return out
+
+    if weights is not None:
+        return finish(_weighted_inverted_cdf(ordered, order, weights, q, axes, kept, shape,
+                                             last, who))
     if isinstance(position, Tracer):
         below = ew.floor(position)
         lower = ew.convert(ew.minimum(below, dtype.type(n - 1)), np.int64)
@@ -224,15 +242,40 @@ def _quantile_core(a, q, axis, method, keepdims, who):
         fraction = ew.sub(position, below) if isinstance(position, Tracer) else \
             np.asarray(position - below, dtype)
         out = ew.add(low, ew.mul(column(fraction), ew.sub(high, low)))
-    # NumPy: a NaN anywhere in a reduced group makes every quantile of it NaN.
-    has_nan = red.reduce_or(ew.isnan(rows), (last,)) if dtype.kind == "f" else None
-    if has_nan is not None:
-        out = ew.select(has_nan, dtype.type(np.nan), out)
-    if keepdims:
-        q_shape = np.shape(q)
-        out = st.reshape(out, q_shape + tuple(1 if d in axes else s for d, s in
-                                              enumerate(shape)))
-    return out
+    return finish(out)
+
+
+def _weighted_inverted_cdf(ordered, order, weights, q, axes, kept, shape, last, who):
+    """The weighted 'inverted_cdf' quantiles of the sorted ``rows`` (``kept + (n,)``): at
+    each ``q``, the first sorted value whose cumulative weight over the total (in float64, as
+    NumPy sums it) is not below ``q``. Weights get no derivative (the result is piecewise
+    constant in them); the values get a gather's."""
+    weights = cast(asarray_or_tracer(weights), np.float64)
+    if np.ndim(weights) == 1 and len(axes) == 1 and len(shape) > 1:
+        weights = st.reshape(weights, tuple(-1 if d == axes[0] else 1
+                                            for d in range(len(shape))))
+    if len(np.shape(weights)) != len(shape) or any(
+            w not in (1, s) for w, s in zip(np.shape(weights), shape)):
+        raise ValueError(f"{who}: weights of shape {np.shape(weights)} do not fit the array's "
+                         f"shape {shape} (give one weight per element, or one per position "
+                         "along a single axis)")
+    weights = st.broadcast_to(weights, shape)
+    n = np.shape(ordered)[-1]
+    w_rows = st.reshape(st.transpose(weights, kept + list(axes)), np.shape(ordered))
+    cumulative = red.cumsum(_take_along(w_rows, order, last), last)
+    total = st.reshape(st.gather(cumulative, [np.array([n - 1])], st.IndexSpec(
+        [("slice", None, None, None)] * last + [("array", 0)])), np.shape(ordered)[:last] + (1,))
+    cdf = ew.div(cumulative, total)
+    q_flat = q.reshape(-1) if not isinstance(q, Tracer) else st.reshape(q, (-1,))
+    q_flat = cast(q_flat, np.float64)
+    m = np.shape(q_flat)[0]
+    below = ew.lt(st.reshape(cdf, np.shape(cdf)[:last] + (1, n)),
+                  st.reshape(q_flat, (m, 1)))                     # kept + (m, n)
+    index = red.reduce_sum(ew.convert(below, np.int64), (last + 1,))
+    index = ew.minimum(index, np.int64(n - 1))
+    picked = _take_along(ordered, index, last)                    # kept + (m,)
+    picked = st.moveaxis(picked, last, 0) if last else picked
+    return st.reshape(picked, np.shape(q) + np.shape(ordered)[:last])
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -244,8 +287,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     if not _traced(a, q):
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims,
                            weights=weights)
-    _check_quantile_options("quantile", out, weights)
-    return _quantile_core(a, q, axis, method, keepdims, "quantile")
+    _check_quantile_options("quantile", out)
+    return _quantile_core(a, q, axis, method, keepdims, "quantile", weights)
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -254,7 +297,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     if not _traced(a, q):
         return np.percentile(a, q, axis, out, overwrite_input, method, keepdims,
                              weights=weights)
-    _check_quantile_options("percentile", out, weights)
+    _check_quantile_options("percentile", out)
     if isinstance(q, Tracer):
         q = to_float(q)
         fraction = ew.div(q, q.dtype.type(100))
@@ -263,7 +306,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
             raise ValueError("percentile: percentiles must be in the range [0, 100]")
         # A Python number stays a (weak) Python float, an array keeps its float dtype.
         fraction = q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
-    return _quantile_core(a, fraction, axis, method, keepdims, "percentile")
+    return _quantile_core(a, fraction, axis, method, keepdims, "percentile", weights)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -276,11 +319,9 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantile_core(a, 0.5, axis, "midpoint", keepdims, "median")
 
 
-def _check_quantile_options(who, out, weights):
+def _check_quantile_options(who, out):
     if out is not None:
         raise TypeError(f"{who}: out= is not supported on traced arrays; use the returned value")
-    if weights is not None:
-        raise NotImplementedError(f"{who}: weights= is supported on concrete arrays only")
 
 
 # ------------------------------------------------------- results whose size depends on values

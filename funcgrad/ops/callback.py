@@ -82,16 +82,11 @@ def _callback_vjp(needs, g, ans, *args, callback, out_avals, vmap_method):
 
 
 def _callback_batch(args, dims, *, callback, out_avals, vmap_method):
-    if vmap_method is None:
-        raise NotImplementedError(at_user_line(
-            f"vmap of pure_callback of {callback.name}: say how the callback is batched with "
-            f"vmap_method= one of {VMAP_METHODS} (as JAX requires): 'sequential' calls it "
-            "once per example, 'expand_dims' and 'broadcast_all' once on the whole batch"))
     size = st.batch_size(args, dims)
     batched = [d is not None for d in dims]
     args = [st.batch_to_front(a, d) if d is not None else a for a, d in zip(args, dims)]
     batched_avals = tuple(ShapedArray((size,) + a.shape, a.dtype) for a in out_avals)
-    if vmap_method in ("sequential", "sequential_unrolled"):
+    if vmap_method in (None, "sequential", "sequential_unrolled"):   # None: always correct
         def per_example(*values):
             if size == 0:
                 return [np.zeros(a.shape, a.dtype) for a in batched_avals]

@@ -48,12 +48,13 @@ def pure_callback(callback, result_shape_dtypes, *args, sharding=None, vmap_meth
       result_shape_dtypes: a pytree of objects with ``.shape`` and ``.dtype`` (the results of
         ``fg.eval_shape``, arrays, ``ShapeDtypeStruct``-like objects).
       *args, **kwargs: arrays or pytrees of arrays, traced or not, passed to ``callback``.
-      sharding: accepted for JAX compatibility; must be None.
+      sharding: accepted for JAX compatibility and ignored: funcgrad computes on one host,
+        where every sharding places the result.
       vmap_method: how ``vmap`` batches the call: ``"sequential"`` (or
         ``"sequential_unrolled"``) calls ``callback`` once per example; ``"expand_dims"`` calls
         it once on the batch, unbatched arguments given a leading axis of size 1;
-        ``"broadcast_all"`` once with every argument broadcast to the batch. ``None``: ``vmap``
-        raises ``NotImplementedError`` (as JAX).
+        ``"broadcast_all"`` once with every argument broadcast to the batch. ``None`` (JAX
+        raises there): once per example, the one way that is right for every callback.
 
     Under ``jit`` the call runs at every call of the compiled program. As in JAX it is pure: a
     result that nothing reads may be dropped, and it has no derivative (``grad`` raises;
@@ -74,9 +75,6 @@ def pure_callback(callback, result_shape_dtypes, *args, sharding=None, vmap_meth
     if not callable(callback):
         raise TypeError(f"pure_callback: callback must be a function, got "
                         f"{type(callback).__name__}")
-    if sharding is not None:
-        raise NotImplementedError(f"{who}: sharding= is not supported (funcgrad runs on one "
-                                  "host); leave it None")
     if vmap_method is not None and vmap_method not in ops.VMAP_METHODS:
         raise ValueError(f"{who}: vmap_method must be None or one of {ops.VMAP_METHODS}, got "
                          f"{vmap_method!r}")
