@@ -147,5 +147,5 @@ def test_vjp_cotangent_of_the_wrong_shape():
 
 
 def test_jvp_tangent_of_the_wrong_shape():
-    with pytest.raises(ValueError, match="tangent 0 has shape"):
+    with pytest.raises(ValueError, match="tangent leaf 0 has shape"):
         fg.jvp(lambda x: x, (np.ones(3),), (np.ones(2),))

@@ -216,3 +216,25 @@ def zeros_like(value):
     if isinstance(value, np.generic):
         return value.dtype.type(0)
     return np.zeros(np.shape(value), value.dtype)
+
+
+def fitted_leaves(who: str, kind: str, values, like_tree, likes, like_kind: str) -> list:
+    """The leaves of ``values`` (tangents or cotangents) checked against ``likes`` (the
+    leaves, arrays or avals, they go with): the same tree and shapes, each cast to its like's
+    dtype; None where the like is not differentiable (no tangent flows there)."""
+    from ..core.aval import is_differentiable
+    from ..ops import elementwise as ew
+    leaves, value_tree = tree.flatten(values)
+    if value_tree != like_tree:
+        raise ValueError(f"{who}: the {kind}s have structure {value_tree}, but the "
+                         f"{like_kind}s have structure {like_tree}")
+    fitted = []
+    for i, (value, like) in enumerate(zip(leaves, likes)):
+        value = as_value(value)
+        if np.shape(value) != tuple(like.shape):
+            raise ValueError(f"{who}: {kind} leaf {i} has shape {np.shape(value)}, but its "
+                             f"{like_kind} has shape {tuple(like.shape)}")
+        dtype = like.dtype
+        fitted.append(None if not is_differentiable(dtype) else
+                      value if value.dtype == dtype else ew.convert(value, dtype))
+    return fitted

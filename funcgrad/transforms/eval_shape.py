@@ -9,41 +9,26 @@ from ..core.trace import Tracer, trace_to_ir
 from . import _args
 
 
-class ShapeDtypeStruct:
+class ShapeDtypeStruct(ShapedArray):
     """A shape and a dtype, standing for an array that is not computed (``jax``'s class of
     that name): what ``eval_shape`` returns, and what it and ``pure_callback`` and
-    ``linear_transpose`` accept where an array's type is all they need.
+    ``linear_transpose`` accept where an array's type is all they need. It is an abstract
+    value (``ShapedArray``) under JAX's name and repr.
 
     >>> from funcgrad.transforms.eval_shape import ShapeDtypeStruct
     >>> ShapeDtypeStruct((2, 3), "float32")
     ShapeDtypeStruct(shape=(2, 3), dtype=float32)
     """
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ()
 
     def __init__(self, shape, dtype):
-        self.shape = tuple(int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        super().__init__(tuple(int(n) for n in shape), dtype)
 
     def __len__(self):
         if not self.shape:
             raise TypeError("len() of a 0-d ShapeDtypeStruct")
         return self.shape[0]
-
-    def __eq__(self, other):
-        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
-                and self.dtype == other.dtype)
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype))
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"

@@ -1,13 +1,9 @@
 """Forward mode: ``jvp``, an interpreter that carries a tangent beside every value."""
 from __future__ import annotations
 
-import numpy as np
-
 from .. import tree
-from ..core.aval import is_differentiable
 from ..core.ir import Literal
 from ..core.trace import trace_to_ir
-from ..ops import elementwise as ew
 from . import _args
 
 
@@ -57,21 +53,8 @@ def jvp(fun, primals, tangents):
         raise TypeError(f"{who}: primals and tangents must be tuples (or lists) of arguments, "
                         f"got {type(primals).__name__} and {type(tangents).__name__}")
     leaves, in_tree = tree.flatten(tuple(primals))
-    tangent_leaves, tangent_tree = tree.flatten(tuple(tangents))
-    if tangent_tree != in_tree:
-        raise ValueError(f"{who}: tangents have structure {tangent_tree}, but primals have "
-                         f"{in_tree}")
     leaves = _args.argument_values(who, fun, primals, leaves)
-    checked = []
-    for i, (x, t) in enumerate(zip(leaves, tangent_leaves)):
-        t = _args.as_value(t)
-        if np.shape(t) != np.shape(x):
-            raise ValueError(f"{who}: tangent {i} has shape {np.shape(t)}, but its primal has "
-                             f"shape {np.shape(x)}")
-        if not is_differentiable(x.dtype):
-            checked.append(None)
-            continue
-        checked.append(t if t.dtype == x.dtype else ew.convert(t, x.dtype))
+    checked = _args.fitted_leaves(who, "tangent", tuple(tangents), in_tree, leaves, "primal")
     out_trees = []
 
     def flat_fun(*tracers):

@@ -20,7 +20,6 @@ from ..core.aval import is_differentiable
 from ..core.errors import at_user_line
 from ..core.ir import Literal, Var
 from ..core.trace import Tracer, eval_ir, trace_to_ir
-from ..ops import elementwise as ew
 from ..ops.custom import inline_calls
 from . import _args
 from .eval_shape import abstract_leaf
@@ -34,21 +33,7 @@ def _name(fun) -> str:
 
 def _checked_tangents(who: str, leaves, in_tree, tangents) -> list:
     """The tangent leaves for ``leaves``, checked like ``jvp``'s (``None``: not a float)."""
-    tangent_leaves, tangent_tree = tree.flatten(tuple(tangents))
-    if tangent_tree != in_tree:
-        raise ValueError(f"{who}: the tangents have structure {tangent_tree}, but the primals "
-                         f"have {in_tree}; pass one tangent per primal, shaped like it")
-    checked = []
-    for i, (x, t) in enumerate(zip(leaves, tangent_leaves)):
-        t = _args.as_value(t)
-        if np.shape(t) != np.shape(x):
-            raise ValueError(f"{who}: tangent leaf {i} has shape {np.shape(t)}, but its primal "
-                             f"has shape {np.shape(x)}")
-        if not is_differentiable(x.dtype):
-            checked.append(None)
-            continue
-        checked.append(t if t.dtype == x.dtype else ew.convert(t, x.dtype))
-    return checked
+    return _args.fitted_leaves(who, "tangent", tuple(tangents), in_tree, leaves, "primal")
 
 
 def linearize(fun, *primals, has_aux: bool = False):
@@ -238,7 +223,7 @@ def transpose_linear(ir, cts, who: str) -> list:
     return backward(list(cts))[0]
 
 
-def linear_transpose(fun, *primals, reduce_axes=()):
+def linear_transpose(fun, *primals):
     """The transpose of the linear function ``fun``: ``transpose_fn(cotangent)`` returns
     the tuple of input cotangents ``(ct_1, ...)`` with ``<ct, fun(x)> == sum <ct_i, x_i>``
     for every ``x`` (JAX semantics).
@@ -256,8 +241,6 @@ def linear_transpose(fun, *primals, reduce_axes=()):
     (array(6.), array(-3.))
     """
     who = f"linear_transpose of {_name(fun)}"
-    if reduce_axes:
-        raise NotImplementedError(f"{who}: reduce_axes is not supported (JAX removed it)")
     leaves, in_tree = tree.flatten(tuple(primals))
     avals = []
     for i, leaf in enumerate(leaves):
@@ -292,21 +275,7 @@ def linear_transpose(fun, *primals, reduce_axes=()):
     out_avals = ir.out_avals
 
     def transpose_fn(cotangent):
-        ct_leaves, ct_tree = tree.flatten(cotangent)
-        if ct_tree != out_tree:
-            raise ValueError(f"{who}: the cotangent has structure {ct_tree}, but the output "
-                             f"has structure {out_tree}")
-        cts = []
-        for i, (ct, aval) in enumerate(zip(ct_leaves, out_avals)):
-            ct = _args.as_value(ct)
-            if np.shape(ct) != aval.shape:
-                raise ValueError(f"{who}: cotangent leaf {i} has shape {np.shape(ct)}, but "
-                                 f"the output leaf has shape {aval.shape}")
-            if not is_differentiable(aval.dtype):
-                ct = None
-            elif ct.dtype != aval.dtype:
-                ct = ew.convert(ct, aval.dtype)
-            cts.append(ct)
+        cts = _args.fitted_leaves(who, "cotangent", cotangent, out_tree, out_avals, "output")
         in_cts, _ = backward(cts)
         result = [_args.to_user(np.zeros(a.shape, a.dtype) if ct is None else ct)
                   for a, ct in zip(avals, in_cts)]

@@ -11,8 +11,6 @@ import functools
 import math
 import warnings
 
-import numpy as np
-
 from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
@@ -291,21 +289,8 @@ def vjp(fun, *primals, has_aux: bool = False):
     out_values = outs[:num_out]
 
     def vjp_fn(cotangent):
-        ct_leaves, ct_tree = tree.flatten(cotangent)
-        if ct_tree != out_tree:
-            raise ValueError(f"{who}: the cotangent has structure {ct_tree}, but the output "
-                             f"has structure {out_tree}")
-        cts = []
-        for i, (ct, out) in enumerate(zip(ct_leaves, out_values)):
-            ct = _args.as_value(ct)
-            if np.shape(ct) != np.shape(out):
-                raise ValueError(f"{who}: cotangent leaf {i} has shape {np.shape(ct)}, but "
-                                 f"the output leaf has shape {np.shape(out)}")
-            if not is_differentiable(out.dtype):
-                ct = None
-            elif ct.dtype != out.dtype:
-                ct = ew.convert(ct, out.dtype)
-            cts.append(ct)
+        cts = _args.fitted_leaves(who, "cotangent", cotangent, out_tree,
+                                  [_args.as_value(x) for x in out_values], "output")
         in_cts, _ = backward(cts + [None] * (len(outs) - num_out))
         result = [_args.to_user(_args.zeros_like(x) if ct is None else ct)
                   for x, ct in zip(leaves, in_cts)]
