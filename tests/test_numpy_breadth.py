@@ -589,3 +589,31 @@ def test_weighted_quantiles_traced(axis, weights):
     np.testing.assert_array_equal(grad, sum(a == value for value in np.ravel(picked)))
     with pytest.raises(ValueError, match="inverted_cdf"):
         _recorded(lambda v: fnp.quantile(v, 0.5, weights=weights), a)
+
+
+def test_unique_along_an_axis_with_size():
+    # The first occurrences come from NumPy (on the host where the values are unknown); the
+    # rows are gathered from the input, so they carry its derivative; padding is fill_value
+    # (default: the first unique row), with count 0.
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [0.0, 1.0]])
+    weights = np.arange(8.0).reshape(4, 2)
+
+    def f(v):
+        return fnp.unique(v, axis=0, size=4, return_index=True, return_inverse=True,
+                          return_counts=True)
+    values, index, inverse, counts = f(x)
+    np.testing.assert_array_equal(values, [[0, 1], [1, 2], [3, 4], [0, 1]])
+    np.testing.assert_array_equal(index, [3, 0, 1, 0])
+    np.testing.assert_array_equal(inverse, [1, 2, 1, 0])
+    np.testing.assert_array_equal(counts, [1, 2, 1, 0])
+    for got in (fg.jit(f)(x), fg.vmap(f)(x[None])):
+        for g, w in zip(got, (values, index, inverse, counts)):
+            np.testing.assert_array_equal(np.reshape(g, np.shape(w)), w)
+    loss = lambda v: fnp.sum(fnp.unique(v, axis=0, size=4) * weights)   # noqa: E731
+    want = np.zeros_like(x)
+    want[3] = weights[0] + weights[3]   # row 3 is the first unique row and the padding
+    want[0], want[1] = weights[1], weights[2]
+    np.testing.assert_array_equal(fg.grad(loss)(x), want)
+    np.testing.assert_array_equal(fg.jit(fg.grad(loss))(x), want)
+    np.testing.assert_array_equal(fnp.unique(x, axis=1, size=3, fill_value=-1.0),
+                                  [[1, 2, -1], [3, 4, -1], [1, 2, -1], [0, 1, -1]])

@@ -473,11 +473,15 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
     The values are differentiable: each is gathered from the first occurrence in ``ar``. The
     indices and counts are integers. Traced with unknown values (``jit``, ``vmap``), it needs
-    ``size=`` (``axis=None`` only): the first ``size`` unique values, padded with
-    ``fill_value`` (default: the smallest value), as in JAX; padded entries have count 0.
+    ``size=``: the first ``size`` unique values (slices along ``axis``), padded with
+    ``fill_value`` (default: the smallest value, or slice), as in JAX; padded entries have
+    count 0.
     """
     size = _size_argument(size, "unique")
     value = _concrete_or_none(ar)
+    if axis is not None and size is not None:
+        return _sized_unique_along(ar, value, axis, size, fill_value, equal_nan,
+                                   return_index, return_inverse, return_counts)
     if value is not None:
         values, index, inverse, counts = np.unique(
             value, return_index=True, return_inverse=True, return_counts=True, axis=axis,
@@ -487,14 +491,11 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
             values = take(ravel(ar), index) if axis is None else take(ar, index, axis)
         if size is not None:
             values, index, counts = _pad_unique(values, index, counts, size, fill_value,
-                                                axis, isinstance(ar, Tracer))
+                                                isinstance(ar, Tracer))
         return _unique_result(values, index, inverse, counts, return_index, return_inverse,
                               return_counts)
     if size is None:
         raise _unknown_values_error("unique", ar)
-    if axis is not None:
-        raise NotImplementedError("unique: axis= with size= on traced values of unknown value "
-                                  "is not supported; use axis=None")
     return _traced_unique(ar, size, fill_value, equal_nan, return_index, return_inverse,
                           return_counts)
 
@@ -511,10 +512,48 @@ def _unique_result(values, index, inverse, counts, return_index, return_inverse,
     return out[0] if len(out) == 1 else out
 
 
-def _pad_unique(values, index, counts, size, fill_value, axis, traced):
+def _sized_unique_along(ar, value, axis, size, fill_value, equal_nan, return_index,
+                        return_inverse, return_counts):
+    """``unique(ar, axis=axis, size=size)``: NumPy finds the first occurrence of each unique
+    slice (on the host, through ``pure_callback``, where the values are not known), and the
+    slices are gathered from ``ar`` (so they carry its derivative); the ``size - found``
+    padded ones are ``fill_value`` (default: the first unique slice), with count 0."""
+    ar = asarray_or_tracer(ar)
+    axis = normalize_axis_index(axis, np.ndim(ar), "unique")
+    n = np.shape(ar)[axis]
+    if n == 0:
+        raise ValueError("unique: size= needs a non-empty axis (there is no slice to fill "
+                         "with)")
+
+    def first_occurrences(x):
+        _, index, inverse, counts = np.unique(
+            np.asarray(x), return_index=True, return_inverse=True, return_counts=True,
+            axis=axis, equal_nan=equal_nan)
+        found = np.arange(size) < len(index)
+        return (_resized(index, size, 0), np.asarray(inverse, np.int64).reshape(n),
+                _resized(counts, size, 0), found)
+
+    if value is not None:
+        index, inverse, counts, found = first_occurrences(value)
+    else:
+        from ..transforms.callbacks import pure_callback
+        shapes = (np.zeros(size, np.int64), np.zeros(n, np.int64), np.zeros(size, np.int64),
+                  np.zeros(size, bool))
+        index, inverse, counts, found = pure_callback(first_occurrences, shapes, ar,
+                                                      vmap_method="sequential")
+    from ._elementwise import where
+    from ._shape import take
+    gather = take if isinstance(ar, Tracer) else np.take
+    values = gather(ar, index, axis)
+    fill = gather(ar, index[:1], axis) if fill_value is None else fill_value
+    mask_shape = tuple(size if d == axis else 1 for d in range(np.ndim(ar)))
+    values = where(st.reshape(found, mask_shape), values, fill)
+    return _unique_result(values, index, inverse, counts, return_index, return_inverse,
+                          return_counts)
+
+
+def _pad_unique(values, index, counts, size, fill_value, traced):
     found = len(index)
-    if axis is not None:
-        raise NotImplementedError("unique: size= is supported with axis=None only")
     keep = min(size, found)
     if traced:
         from ._shape import concatenate

@@ -428,13 +428,24 @@ def qr(a, mode: str = "reduced"):
                          "or 'raw'")
     if not _traced(a):
         return np.linalg.qr(a, mode=mode)
-    if mode == "raw":
-        raise NotImplementedError("qr: mode='raw' (LAPACK's Householder reflectors) is for "
-                                  "concrete arrays only; use 'reduced' or 'complete'")
     (a,) = _as_float(a)
     _check_matrix("qr", a)
+    if mode == "raw":   # LAPACK's Householder reflectors: computed on the host, no derivative
+        from ..transforms.callbacks import pure_callback
+        shape = np.shape(a)
+        m, n = shape[-2:]
+        result = (np.zeros(shape[:-2] + (n, m), a.dtype),
+                  np.zeros(shape[:-2] + (m if m < n else n,), a.dtype))
+        return pure_callback(_qr_raw, result, a, vmap_method="sequential")
     q, r = la.qr(a, complete=mode == "complete")
     return r if mode == "r" else QRResult(q, r)
+
+
+def _qr_raw(x):
+    return np.linalg.qr(x, mode="raw")
+
+
+_qr_raw.__name__ = "qr(mode='raw')"   # named so in the error that it has no derivative
 
 
 def eigvalsh(a, UPLO: str = "L"):
