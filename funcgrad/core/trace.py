@@ -341,7 +341,15 @@ class IRTrace:
             # ``impl`` (a primitive with sub-programs runs them through their equations'
             # ``impl`` too, so nothing is recorded in any trace), or recorded in the enclosing
             # trace that the values belong to.
-            out = prim.bind(*operands, **params) if nested else prim.impl(*operands, **params)
+            if not nested:
+                out = prim.impl(*operands, **params)
+            elif count == 1 or (count == 2 and type(x) is Tracer and (
+                    type(y) is not Tracer or y._trace is x._trace)):
+                out = x._trace.process(prim, operands, params)   # = bind, sooner
+            elif count == 2 and type(x) is not Tracer:
+                out = y._trace.process(prim, operands, params)
+            else:
+                out = prim.bind(*operands, **params)
             # A boolean or integer result (a comparison, an index) carries no derivative: its
             # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
             # Python control flow on values then costs no equation here.

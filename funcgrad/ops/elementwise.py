@@ -320,7 +320,10 @@ neg = _unary("neg", np.negative, kind="linear")
 # ----------------------------------------------------------------------- smooth binary ops
 
 _mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
-_mul.primitive.eager_vjp = lambda needs, g, ans, x, y: (   # the partials, without calls
+_mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the other operand
+    structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
+    structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
+_mul.primitive.eager_vjp = lambda needs, g, ans, x, y: (   # the same, without calls
     _fitted(g * y, x.shape) if needs[0] else None,
     _fitted(g * x, y.shape) if needs[1] else None)
 
