@@ -94,8 +94,21 @@ def _extremum(name, impl):
     return prim
 
 
-reduce_max_p = _extremum("reduce_max", lambda x, *, axes: np.max(x, axis=axes))
-reduce_min_p = _extremum("reduce_min", lambda x, *, axes: np.min(x, axis=axes))
+def _extremum_impl(reduce):
+    """``reduce`` (np.max or np.min) over ``axes``. Over one short last axis (the classes of
+    a softmax) NumPy's loop runs row by row at a fifth of the speed of a reduction across rows
+    (256x10 float32: 21 us, 4 us with the axis moved first and copied): so it is moved."""
+    def impl(x, *, axes):
+        shape = np.shape(x)
+        if len(axes) == 1 and len(shape) >= 2 and axes[0] == len(shape) - 1 \
+                and shape[-1] <= 16 and x.size >= 512:
+            return reduce(np.ascontiguousarray(np.moveaxis(x, -1, 0)), axis=0)
+        return reduce(x, axis=axes)
+    return impl
+
+
+reduce_max_p = _extremum("reduce_max", _extremum_impl(np.max))
+reduce_min_p = _extremum("reduce_min", _extremum_impl(np.min))
 
 
 def reduce_max(x, axes):
