@@ -30,6 +30,7 @@ rank. Rank 0 alone prints.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -90,6 +91,25 @@ def make_train_step(model, optimizer, jit: bool = True, distributed: bool = Fals
     return fg.jit(train_step) if jit else train_step
 
 
+def share_cores() -> None:
+    """Give each rank of this machine its share of the cores for BLAS (threadpoolctl, which
+    scikit-learn brings): ranks that each start a full set of BLAS threads spin against each
+    other and against MPI's polling (2 ranks on 2 cores: 92 ms a step, against 1.9 ms with
+    one thread each). ``OMP_NUM_THREADS`` set by the user is left alone."""
+    mpi = fg.distributed.communicator().mpi
+    if mpi is None or "OMP_NUM_THREADS" in os.environ or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    from mpi4py import MPI
+    node = mpi.Split_type(MPI.COMM_TYPE_SHARED)
+    on_this_machine = node.Get_size()
+    node.Free()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(max(1, (os.cpu_count() or 1) // on_this_machine), user_api="blas")
+
+
 def accuracy(model, params, state, x, y) -> float:
     """The fraction of ``x`` classified as ``y`` in evaluation mode (running statistics, no
     dropout)."""
@@ -130,6 +150,8 @@ def train(epochs: int = 30, batch_size: int = 64, learning_rate: float = 3e-3, s
     data = load_data(seed) if data is None else data
     x_train, y_train = data["x_train"], data["y_train"]
     dist = fg.distributed
+    if distributed:
+        share_cores()
     if distributed and batch_size % dist.size():
         raise SystemExit(f"--distributed: the batch size ({batch_size}) must be a multiple of "
                          f"the number of ranks ({dist.size()})")
