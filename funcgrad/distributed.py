@@ -268,7 +268,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, *, comm=None
     >>> x = dist.shard(np.arange(8.0).reshape(4, 2))     # this rank's rows of the batch
     >>> value, grad = dist.value_and_grad(loss)(np.array([1.0, -1.0]), x)
     >>> float(value), grad
-    (1.0, array([ 6., -6.]))
+    (1.0, array([-6., -8.]))
     """
     local = _value_and_grad(fun, argnums=argnums, has_aux=has_aux, **options)
 
