@@ -106,6 +106,13 @@ def _leaves(who: str, x):
     return values, treedef
 
 
+def _no_bool_sums(who: str, values) -> None:
+    for value in values:
+        if _args.aval(value).dtype == np.bool_:
+            raise TypeError(f"{who}: a sum of booleans has no boolean result; convert the leaf "
+                            "to integers first (x.astype(int))")
+
+
 def _results(treedef, outs):
     return tree.unflatten(treedef, [_args.to_user(out) for out in outs])
 
@@ -148,6 +155,8 @@ def allreduce(x, op: str = "sum", *, comm=None):
                             "op='sum' and divide by size(), or convert the leaf to float")
         if op in ("max", "min") and kind.kind == "c":
             raise TypeError(f"allreduce(op={op!r}): complex leaves ({kind.name}) have no order")
+    if op == "sum":
+        _no_bool_sums("allreduce(op='sum')", values)
     return _results(treedef, ops.allreduce(values, op, comm))
 
 
@@ -176,6 +185,7 @@ def reduce_scatter(x, *, comm=None):
     """
     comm = communicator(comm)
     values, treedef = _leaves("reduce_scatter", x)
+    _no_bool_sums("reduce_scatter", values)
     for value in values:
         shape = _args.aval(value).shape
         if not shape or shape[0] != comm.size:
@@ -211,6 +221,7 @@ def reduce(x, root: int = 0, *, comm=None):
     comm = communicator(comm)
     root = _check_root("reduce", root, comm)
     values, treedef = _leaves("reduce", x)
+    _no_bool_sums("reduce", values)
     return _results(treedef, ops.reduce(values, root, comm))
 
 

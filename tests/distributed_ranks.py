@@ -77,6 +77,10 @@ def check_pytrees_and_dtypes():
     close(out["m"], stacked((2,), dtype=np.float32).sum(0), "m", rtol=1e-6)
     flags = dist.allreduce(np.array([RANK == 0, True]), "max")
     close(flags, np.array([True, True]), "bool max")
+    close(dist.allreduce(np.array([RANK == 0, True]), "min"), np.array([SIZE == 1, True]),
+          "bool min")
+    close(dist.allgather(np.array([RANK == 1])), np.arange(SIZE)[:, None] == 1, "bool gather")
+    close(dist.broadcast(np.array([RANK == 0]), root=0), np.array([True]), "bool broadcast")
     gathered = dist.allgather({"a": np.float32(RANK), "b": np.arange(2) + RANK})
     close(gathered["a"], np.arange(SIZE, dtype=np.float32), "gather 0-d")
     close(gathered["b"], np.arange(2) + np.arange(SIZE)[:, None], "gather ints")

@@ -182,6 +182,8 @@ def test_synced_batch_norm_in_one_process_is_batch_norm():
     (lambda: dist.allreduce(np.arange(3), op="mean"), TypeError, "needs floating leaves"),
     (lambda: dist.allreduce(np.ones(2, complex), op="max"), TypeError, "no order"),
     (lambda: dist.allreduce(["text"]), TypeError, "leaf of type str"),
+    (lambda: dist.allreduce(np.ones(2, bool)), TypeError, "sum of booleans"),
+    (lambda: dist.reduce(np.ones(2, bool)), TypeError, "sum of booleans"),
     (lambda: dist.broadcast(np.ones(2), root=1), ValueError, "root must be a rank"),
     (lambda: dist.reduce(np.ones(2), root=1.0), TypeError, "root must be a Python int"),
     (lambda: dist.reduce_scatter(np.ones((2, 3))), ValueError, "leading axis of length"),

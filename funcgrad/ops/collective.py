@@ -152,11 +152,12 @@ def _mpi_op(op: str):
 
 
 def _wire_dtype(dtype, op: str) -> np.dtype:
-    """The dtype a leaf travels as: MPI has no half floats, and no max/min of booleans."""
+    """The dtype a leaf travels as: MPI has no half floats, and its booleans take only
+    logical operations (a boolean max or min is one of bytes)."""
     dtype = np.dtype(dtype)
     if dtype == np.float16:
         return np.dtype(np.float32)
-    if dtype == np.bool_ and op in ("max", "min"):
+    if dtype == np.bool_:
         return np.dtype(np.uint8)
     return dtype
 
@@ -351,8 +352,17 @@ def _check_op(op):
         raise ShapeError(f"op must be one of {OPS}, got {op!r}")
 
 
+def _no_bool_sums(avals):
+    for aval in avals:
+        if aval.dtype == np.bool_:
+            raise ShapeError("a sum of booleans has no boolean result: convert them to "
+                             "integers first (x.astype(int))")
+
+
 def _allreduce_shape(*avals, op, comm):
     _check_op(op)
+    if op in ("sum", "mean"):
+        _no_bool_sums(avals)
     for aval in avals:
         if op == "mean" and np.dtype(aval.dtype).kind not in "fc":
             raise ShapeError(f"op='mean' needs floating operands, got {aval.dtype.name} "
@@ -427,6 +437,7 @@ def _allgather_batch(args, dims, *, comm):
 
 
 def _reduce_scatter_shape(*avals, comm):
+    _no_bool_sums(avals)
     for aval in avals:
         if not aval.shape or aval.shape[0] != comm.size:
             raise ShapeError(f"each operand needs a leading axis of length size() = "
@@ -461,6 +472,11 @@ def _rooted_shape(*avals, root, comm):
     return list(avals)
 
 
+def _reduce_shape(*avals, root, comm):
+    _no_bool_sums(avals)
+    return _rooted_shape(*avals, root=root, comm=comm)
+
+
 broadcast_p.impl = _broadcast_impl
 broadcast_p.abstract_eval = _rooted_shape
 broadcast_p.jvp = _linear_jvp(broadcast)
@@ -468,7 +484,7 @@ broadcast_p.vjp = _linear_vjp(reduce)
 broadcast_p.batch = _elementwise_batch(broadcast_p)
 
 reduce_p.impl = _reduce_impl
-reduce_p.abstract_eval = _rooted_shape
+reduce_p.abstract_eval = _reduce_shape
 reduce_p.jvp = _linear_jvp(reduce)
 reduce_p.vjp = _linear_vjp(broadcast)
 reduce_p.batch = _elementwise_batch(reduce_p)
