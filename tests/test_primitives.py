@@ -651,14 +651,21 @@ CALLBACK_ROWS = [
 
 # MPI collectives (funcgrad/ops/collective.py) in one process: their local equivalents (the
 # identity, a leading axis of 1, the one block). tests/test_distributed.py runs them on ranks.
+# Each row returns one array (tests/test_jit_table.py compares rows' outputs one to one).
 def _collective_row(bind):
-    return lambda *xs: bind(list(xs), comm=coll.WORLD)
+    return lambda x: bind([x], coll.WORLD)[0]
+
+
+def _two_operand_allreduce(x, y):
+    return ew.mul(*coll.allreduce([x, y], "sum", coll.WORLD))
 
 
 _ONE_BLOCK = (("vector", ((1, 3),)), ("matrix", ((1, 2, 3),)))
 COLLECTIVE_ROWS = [
-    *[binary("allreduce", _collective_row(lambda xs, comm, op=op: coll.allreduce(xs, op, comm)),
-             lambda x, y: (x, y), variant=op, cases=SAME_SHAPES) for op in coll.OPS],
+    *[unary("allreduce", _collective_row(lambda xs, comm, op=op: coll.allreduce(xs, op, comm)),
+            lambda x: x, variant=op) for op in coll.OPS],
+    binary("allreduce", _two_operand_allreduce, np.multiply, variant="two_operands",
+           cases=SAME_SHAPES),
     unary("allgather", _collective_row(coll.allgather), lambda x: x[None]),
     unary("reduce_scatter", _collective_row(coll.reduce_scatter), lambda x: x[0],
           cases=_ONE_BLOCK),
