@@ -26,6 +26,7 @@ length 1, ``reduce_scatter`` the first row.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -146,27 +147,26 @@ def _abort_on_uncaught_exception(mpi_comm) -> None:
 
 # --------------------------------------------------------------------------- transport
 
+_MPI_OPS: dict = {}
+
+
 def _mpi_op(op: str):
-    from mpi4py import MPI
-    return {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
+    if not _MPI_OPS:
+        from mpi4py import MPI
+        _MPI_OPS.update(sum=MPI.SUM, mean=MPI.SUM, max=MPI.MAX, min=MPI.MIN)
+    return _MPI_OPS[op]
 
 
-def _wire_dtype(dtype, op: str) -> np.dtype:
-    """The dtype a leaf travels as: MPI has no half floats, and its booleans take only
-    logical operations (a boolean max or min is one of bytes)."""
-    dtype = np.dtype(dtype)
-    if dtype == np.float16:
-        return np.dtype(np.float32)
-    if dtype == np.bool_:
-        return np.dtype(np.uint8)
-    return dtype
+# The dtype a leaf travels as: MPI has no half floats, and its booleans take only logical
+# operations (a boolean max or min is one of bytes).
+_WIRE_DTYPES = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.bool_): np.dtype(np.uint8)}
 
 
-def _groups(values, op: str) -> dict:
+def _groups(values) -> dict:
     """Operand indices grouped by the dtype they travel as, in order of first appearance."""
     groups: dict = {}
     for index, value in enumerate(values):
-        groups.setdefault(_wire_dtype(value.dtype, op), []).append(index)
+        groups.setdefault(_WIRE_DTYPES.get(value.dtype, value.dtype), []).append(index)
     return groups
 
 
@@ -188,13 +188,13 @@ def _unpack(buffer, indices, shapes, dtypes, outs, rows: int | None = None) -> N
     """Views of ``buffer`` (flat, or ``rows`` rows) as the results ``indices``."""
     offset = 0
     for i in indices:
-        count = int(np.prod(shapes[i], dtype=np.int64)) // (1 if rows is None else rows)
+        count = math.prod(shapes[i]) // (1 if rows is None else rows)
         if rows is None:
             part = buffer[offset:offset + count].reshape(shapes[i])
         else:
             part = buffer[:, offset:offset + count].reshape(shapes[i])
         offset += count
-        outs[i] = part.astype(dtypes[i], copy=False)
+        outs[i] = part if part.dtype == dtypes[i] else part.astype(dtypes[i])
 
 
 def _scalars(outs) -> list:
@@ -212,7 +212,7 @@ def _allreduce_impl(*args, op, comm):
     if mpi is None or size == 1:
         return _scalars([v.copy() if v.ndim else v for v in values])
     outs: list = [None] * len(values)
-    for wire, indices in _groups(values, op).items():
+    for wire, indices in _groups(values).items():
         send = _pack(values, indices, wire)
         receive = np.empty_like(send)
         mpi.Allreduce(send, receive, op=_mpi_op(op))
@@ -228,7 +228,7 @@ def _allgather_impl(*args, comm):
     if mpi is None or size == 1:
         return [v.reshape((1,) + v.shape).copy() for v in values]
     outs: list = [None] * len(values)
-    for wire, indices in _groups(values, "sum").items():
+    for wire, indices in _groups(values).items():
         send = _pack(values, indices, wire)
         receive = np.empty((size, send.size), wire)
         mpi.Allgather(send, receive)
@@ -243,7 +243,7 @@ def _reduce_scatter_impl(*args, comm):
     if mpi is None or size == 1:
         return _scalars([v[0].copy() if v.ndim > 1 else v[0] for v in values])
     outs: list = [None] * len(values)
-    for wire, indices in _groups(values, "sum").items():
+    for wire, indices in _groups(values).items():
         send = _pack(values, indices, wire, rows=size)
         receive = np.empty(send.shape[1], wire)
         mpi.Reduce_scatter_block(send, receive, op=_mpi_op("sum"))
@@ -258,7 +258,7 @@ def _broadcast_impl(*args, root, comm):
     if mpi is None or size == 1:
         return _scalars([v.copy() if v.ndim else v for v in values])
     outs: list = [None] * len(values)
-    for wire, indices in _groups(values, "sum").items():
+    for wire, indices in _groups(values).items():
         if comm.rank == root:
             buffer = _pack(values, indices, wire).copy()   # the results: arrays of their own
         else:   # what non-root ranks pass is only a shape: MPI writes root's values here
@@ -274,7 +274,7 @@ def _reduce_impl(*args, root, comm):
     if mpi is None or size == 1:
         return _scalars([v.copy() if v.ndim else v for v in values])
     outs: list = [None] * len(values)
-    for wire, indices in _groups(values, "sum").items():
+    for wire, indices in _groups(values).items():
         send = _pack(values, indices, wire)
         receive = np.zeros_like(send)   # stays zero on every rank but root
         mpi.Reduce(send, receive, op=_mpi_op("sum"), root=root)
