@@ -51,7 +51,7 @@ from .ops import collective as ops
 from .transforms import _args
 
 __all__ = ["rank", "size", "allreduce", "allgather", "reduce_scatter", "broadcast", "reduce",
-           "barrier", "shard", "value_and_grad", "Communicator", "OPS"]
+           "barrier", "shard", "value_and_grad", "communicator", "Communicator", "OPS"]
 
 Communicator = ops.Communicator
 OPS = ops.OPS
@@ -61,7 +61,12 @@ _wrapped: dict[int, tuple[Any, ops.Communicator]] = {}
 def communicator(comm=None) -> ops.Communicator:
     """``comm`` as the ``Communicator`` collectives take: None for every rank of the job
     (``MPI.COMM_WORLD``, or this process alone), an mpi4py communicator, or a
-    ``Communicator``."""
+    ``Communicator``.
+
+    >>> from funcgrad import distributed as dist
+    >>> dist.communicator(), dist.communicator().mpi is None   # one process: no MPI
+    (world, True)
+    """
     if comm is None:
         return ops.WORLD
     if isinstance(comm, ops.Communicator):
