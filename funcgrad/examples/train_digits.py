@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import funcgrad as fg
 from funcgrad import nn
+from funcgrad.examples.progress import ProgressBar
 
 FEATURES, CLASSES = 64, 10
 
@@ -115,30 +115,6 @@ def accuracy(model, params, state, x, y) -> float:
     dropout)."""
     logits, _ = model.apply(params, state, x, train=False)
     return float(np.mean(np.argmax(logits, axis=1) == y))
-
-
-class ProgressBar:
-    """A one-line text progress bar, redrawn in place on a terminal (one line per update
-    elsewhere, so logs stay readable)."""
-
-    def __init__(self, total: int, stream=None, width: int = 24):
-        self.total, self.width = total, width
-        self.stream = sys.stdout if stream is None else stream
-        self.in_place = getattr(self.stream, "isatty", lambda: False)()
-        self.start = time.perf_counter()
-
-    def update(self, done: int, **metrics) -> None:
-        filled = round(self.width * done / self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        shown = "  ".join(f"{name.replace('_', ' ')} {value:.4f}"
-                          for name, value in metrics.items())
-        line = (f"epoch {done:>{len(str(self.total))}}/{self.total} [{bar}]  {shown}  "
-                f"{time.perf_counter() - self.start:.1f}s")
-        if self.in_place:
-            self.stream.write("\r" + line + ("\n" if done == self.total else ""))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 def train(epochs: int = 30, batch_size: int = 64, learning_rate: float = 3e-3, seed: int = 0,
