@@ -5,7 +5,7 @@
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
 (array(1.5), array(-0.29684532))
 """
-from . import debug, numpy, tree
+from . import checkpoint_policies, debug, numpy, tree
 from .control import cond, fori_loop, scan, while_loop
 from .core.array import Array, block_until_ready
 from .core.errors import (
@@ -60,4 +60,5 @@ __all__ = [
     "while_loop", "checkpoint", "custom_jvp", "custom_vjp", "remat", "Array",
     "block_until_ready", "debug", "eval_shape",
     "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
+    "checkpoint_policies",
 ]
