@@ -20,6 +20,7 @@ from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_a
 from .transforms.callbacks import pure_callback
 from .transforms.custom import checkpoint, custom_jvp, custom_vjp, remat
 from .transforms.eval_shape import eval_shape
+from .transforms.jet import derivatives, jet
 from .transforms.jit import disable_jit, jit
 from .transforms.linear import linear_transpose, linearize
 from .transforms.make_ir import make_ir
@@ -60,5 +61,5 @@ __all__ = [
     "while_loop", "checkpoint", "custom_jvp", "custom_vjp", "remat", "Array",
     "block_until_ready", "debug", "eval_shape",
     "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
-    "checkpoint_policies",
+    "jet", "derivatives", "checkpoint_policies",
 ]

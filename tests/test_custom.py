@@ -447,6 +447,9 @@ def test_policies_keep_values_and_derivatives(policy):
     batch = np.stack([x, 2 * x])
     np.testing.assert_allclose(fg.vmap(fg.grad(loss(block)))(batch),
                                fg.vmap(fg.grad(loss(_two_layers)))(batch), rtol=1e-12)
+    np.testing.assert_allclose(fg.derivatives(lambda t: loss(block)(x + t), 4)(0.0),
+                               fg.derivatives(lambda t: loss(_two_layers)(x + t), 4)(0.0),
+                               rtol=1e-12)
     jitted = fg.jit(fg.grad(loss(block)))
     ir = jitted.ir(x)   # inlined: the saved values are the forward pass's own
     assert "checkpoint" not in str(ir)

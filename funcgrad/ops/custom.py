@@ -389,9 +389,48 @@ def _checkpoint_batch(args, dims, *, block, policy):
     return bind_checkpoint(ir, policy, [*lifted, *args]), list(out_dims)
 
 
+def _checkpoint_taylor(primals, series, *, block, policy):
+    # As the JVP: a checkpoint of the Taylor-mode program, residuals with their series.
+    from ..transforms.jet import jet_ir
+    program = with_saved_outputs(block, policy)
+    order = len(series[0])
+    has = [any(t is not None for t in terms) for terms in series]
+    out_has = []
+
+    def jet_block(*values):
+        rest = iter(values[len(primals):])
+        outs, out_series = jet_ir(program, values[:len(primals)],
+                                  [[next(rest) for _ in range(order)] if h else None
+                                   for h in has], order)
+        out_has[:] = [s is not None for s in out_series]
+        return list(outs) + [ew.zeros_like(o) if t is None else t
+                             for o, terms in zip(outs, out_series) if terms for t in terms]
+
+    flat = [ew.zeros_like(x) if t is None else t
+            for x, terms, h in zip(primals, series, has) if h for t in terms]
+    ir, lifted = trace_closed(jet_block, [_aval(v) for v in list(primals) + flat])
+    results = bind_checkpoint(ir, policy, [*lifted, *primals, *flat])
+    num_outs = len(program.outvars)
+    rest = iter(results[num_outs:])
+    return results[:num_outs], [[next(rest) for _ in range(order)] if h else None
+                                for h in out_has]
+
+
 checkpoint_p.jvp = _checkpoint_jvp
 checkpoint_p.vjp = _checkpoint_vjp
 checkpoint_p.batch = _checkpoint_batch
+checkpoint_p.taylor = _checkpoint_taylor
+
+
+def _expanded_call_taylor(primals, series, *, fun_ir, **params):
+    # Taylor mode expands a custom-rule function through its primal function, as JAX's jet
+    # does: neither a reverse-mode rule nor a first-order forward rule gives the orders above.
+    from ..transforms.jet import jet_ir
+    return jet_ir(fun_ir, primals, series, len(series[0]))
+
+
+custom_vjp_call_p.taylor = _expanded_call_taylor
+custom_jvp_call_p.taylor = _expanded_call_taylor
 
 
 # ----------------------------------------------------------------------------- inlining
