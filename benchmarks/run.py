@@ -222,6 +222,7 @@ def _workload(name: str) -> Workload:
 
 WORKLOADS: dict[str, Workload] = {name: _workload(name) for name in W.SPECS}
 seed_scalar, grad3_scalar = WORKLOADS["seed_scalar"], WORKLOADS["grad3_scalar"]
+grad10_nested = WORKLOADS["grad10_nested"]
 hessian_100, elementwise_1e6, mlp = (WORKLOADS["hessian_100"], WORKLOADS["elementwise_1e6"],
                                      WORKLOADS["mlp"])
 control_flow_grad, transformer_block = (WORKLOADS["control_flow_grad"],
@@ -265,6 +266,23 @@ def _(inputs):
 def _(inputs):
     third = autograd.grad(autograd.grad(autograd.grad(lambda x: anp.sin(x) * x * x)))
     return lambda: third(inputs["x"])
+
+
+@grad10_nested.column("torch eager")
+def _(inputs):
+    def call():
+        x = torch.tensor(inputs["x"], dtype=torch.float64, requires_grad=True)
+        out = W.taylor_workload(torch)(x)
+        for order in range(W.TAYLOR_ORDER):
+            (out,) = torch.autograd.grad(out, x, create_graph=order < W.TAYLOR_ORDER - 1)
+        return out
+    return call
+
+
+@grad10_nested.column("autograd")
+def _(inputs):
+    tenth = W.nested_grad(autograd.grad, W.taylor_workload(anp), W.TAYLOR_ORDER)
+    return lambda: tenth(inputs["x"])
 
 
 @hessian_100.column("torch eager")

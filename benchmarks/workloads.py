@@ -617,6 +617,66 @@ def _transformer_jax(inputs):
 
 
 # ---------------------------------------------------------------------------------------------
+# grad10_nested / grad10_jet: the 10th derivative of sin(x)*exp(-x*x/3)*x at 0.7 (issue 11),
+# by ten nested grads, and by one Taylor-mode pass (fg.derivatives / jax.experimental.jet).
+
+TAYLOR_ORDER = 10
+
+
+def taylor_workload(xp):
+    """The function, written for any NumPy-like module ``xp``."""
+    return lambda x: xp.sin(x) * xp.exp(-x * x / 3) * x
+
+
+def _taylor_hand(inputs):
+    """The practical limit: the series recurrences in plain floats, with what is known to be
+    zero left out (x**2 is a quadratic in t, so exp's recurrence has two terms)."""
+    x, order = inputs["x"], TAYLOR_ORDER
+
+    def call():
+        a1, a2 = -2.0 * x / 3.0, -1.0 / 3.0           # -(x + t)**2 / 3 = a0 + a1 t + a2 t^2
+        e = [math.exp(-x * x / 3.0)]
+        for k in range(1, order + 1):
+            e.append((a1 * e[k - 1] + (2.0 * a2 * e[k - 2] if k > 1 else 0.0)) / k)
+        s, c = [math.sin(x)], [math.cos(x)]
+        for k in range(1, order + 1):
+            s.append(c[k - 1] / k)
+            c.append(-s[k - 1] / k)
+        p = sum(s[j] * e[order - j] for j in range(order + 1))
+        q = sum(s[j] * e[order - 1 - j] for j in range(order))   # (s * e) * (x + t): order K
+        return (x * p + q) * math.factorial(order)
+    return call
+
+
+def nested_grad(grad, fun, order):
+    for _ in range(order):
+        fun = grad(fun)
+    return fun
+
+
+def _grad10_funcgrad(inputs):
+    return nested_grad(fg.grad, taylor_workload(fnp), TAYLOR_ORDER), (inputs["x"],)
+
+
+def _grad10_jax(inputs):
+    jax, jnp = _jax()
+    return jax.jit(nested_grad(jax.grad, taylor_workload(jnp), TAYLOR_ORDER)), (inputs["x"],)
+
+
+def _jet10_funcgrad(inputs):
+    every = fg.derivatives(taylor_workload(fnp), TAYLOR_ORDER)
+    return (lambda x: every(x)[TAYLOR_ORDER]), (inputs["x"],)
+
+
+def _jet10_jax(inputs):
+    jax, jnp = _jax()
+    from jax.experimental.jet import jet
+    series = [1.0] + [0.0] * (TAYLOR_ORDER - 1)
+    return (jax.jit(lambda x: jet(taylor_workload(jnp), (x,), (series,))[1][-1]),
+            (inputs["x"],))
+
+
+# ---------------------------------------------------------------------------------------------
 # Tolerances: float64 workloads are compared at 1e-6 (reassociated sums, libm vs XLA math:
 # differences are ~1e-14 relative). float32 workloads at 1e-3, relative and absolute scaled by
 # the reference's largest magnitude: a float32 sum of 1e6 terms in a different order (fused
@@ -629,6 +689,11 @@ SPECS: dict[str, Spec] = {
                         _seed_jax),
     "grad3_scalar": Spec("d^3/dx^3 sin(x)*x*x at 1.3 (nested grad), float64",
                          lambda rng: {"x": 1.3}, _grad3_hand, _grad3_funcgrad, _grad3_jax),
+    "grad10_nested": Spec("d^10/dx^10 sin(x)*exp(-x*x/3)*x at 0.7 by 10 nested grads, float64",
+                          lambda rng: {"x": 0.7}, _taylor_hand, _grad10_funcgrad, _grad10_jax),
+    "grad10_jet": Spec("the same 10th derivative by one Taylor-mode pass (fg.derivatives; "
+                       "jax.experimental.jet), float64", lambda rng: {"x": 0.7}, _taylor_hand,
+                       _jet10_funcgrad, _jet10_jax),
     "hessian_100": Spec("Hessian of sum(tanh(A @ x)), A 100x100, float64", _hessian_inputs,
                         _hessian_hand, _hessian_funcgrad, _hessian_jax),
     "elementwise_1e6": Spec(

@@ -5,7 +5,7 @@
 >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)
 (array(1.5), array(-0.29684532))
 """
-from . import debug, numpy, tree
+from . import checkpoint_policies, debug, numpy, tree
 from .control import cond, fori_loop, scan, while_loop
 from .core.array import Array, block_until_ready
 from .core.errors import (
@@ -20,6 +20,7 @@ from .transforms import check_grads, grad, hessian, jacfwd, jacrev, jvp, value_a
 from .transforms.callbacks import pure_callback
 from .transforms.custom import checkpoint, custom_jvp, custom_vjp, remat
 from .transforms.eval_shape import eval_shape
+from .transforms.jet import derivatives, jet
 from .transforms.jit import disable_jit, jit
 from .transforms.linear import linear_transpose, linearize
 from .transforms.make_ir import make_ir
@@ -60,5 +61,5 @@ __all__ = [
     "while_loop", "checkpoint", "custom_jvp", "custom_vjp", "remat", "Array",
     "block_until_ready", "debug", "eval_shape",
     "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
-    "distributed",
+    "distributed", "jet", "derivatives", "checkpoint_policies",
 ]

@@ -410,6 +410,110 @@ def test_custom_vjp_inside_checkpoint_and_checkpoint_inside_custom_vjp():
     assert fg.grad(f)(0.3) == pytest.approx(_sigmoid(0.3))
 
 
+# ------------------------------------------------------------------- checkpoint policies
+
+W1 = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+W2 = np.linspace(0.5, -0.5, 8).reshape(2, 4)
+
+
+def _two_layers(x):
+    return fnp.tanh(W2 @ fnp.sin(W1 @ x))
+
+
+POLICIES = [None, fg.checkpoint_policies.nothing_saveable,
+            fg.checkpoint_policies.dots_saveable, fg.checkpoint_policies.checkpoint_dots,
+            fg.checkpoint_policies.dots_with_no_batch_dims_saveable,
+            fg.checkpoint_policies.everything_saveable,
+            fg.checkpoint_policies.save_from_both_policies(
+                fg.checkpoint_policies.dots_saveable,
+                lambda prim, *avals, **params: prim.name == "sin"),
+            lambda prim, *avals, **params: prim.name == "tanh"]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_policies_keep_values_and_derivatives(policy):
+    block = fg.checkpoint(_two_layers, policy=policy)
+    x = np.array([0.3, -0.7, 1.1])
+
+    def loss(f):
+        return lambda v: fnp.sum(f(v) ** 2)
+
+    np.testing.assert_array_equal(block(x), _two_layers(x))
+    for transform in (lambda f: fg.grad(loss(f)), lambda f: fg.hessian(loss(f)),
+                      lambda f: fg.grad(lambda v: fnp.sum(fg.grad(loss(f))(v) ** 2)),
+                      fg.jacfwd, fg.jacrev):
+        np.testing.assert_allclose(transform(block)(x), transform(_two_layers)(x),
+                                   rtol=1e-12, atol=1e-14)
+    batch = np.stack([x, 2 * x])
+    np.testing.assert_allclose(fg.vmap(fg.grad(loss(block)))(batch),
+                               fg.vmap(fg.grad(loss(_two_layers)))(batch), rtol=1e-12)
+    np.testing.assert_allclose(fg.derivatives(lambda t: loss(block)(x + t), 4)(0.0),
+                               fg.derivatives(lambda t: loss(_two_layers)(x + t), 4)(0.0),
+                               rtol=1e-12)
+    jitted = fg.jit(fg.grad(loss(block)))
+    ir = jitted.ir(x)   # inlined: the saved values are the forward pass's own
+    assert "checkpoint" not in str(ir)
+    np.testing.assert_allclose(fg.core.eval_ir(ir, [x])[0], fg.grad(loss(_two_layers))(x),
+                               rtol=1e-12)
+
+
+
+def test_dots_saveable_does_not_redo_the_products(monkeypatch):
+    x = np.array([0.3, -0.7, 1.1])
+    products = _counting(monkeypatch, "einsum")
+    sines = _counting(monkeypatch, "sin")
+
+    def grad_of(policy):
+        products.clear()
+        sines.clear()
+        fg.grad(lambda v: fnp.sum(fg.checkpoint(_two_layers, policy=policy)(v)))(x)
+        return len(products), len(sines)
+
+    # Two products forward, two in the backward pass (the cotangent of x through each).
+    fg.grad(lambda v: fnp.sum(_two_layers(v)))(x)
+    assert (len(products), len(sines)) == (4, 1)
+    assert grad_of(None) == (6, 2)                     # the products are run again
+    assert grad_of(fg.checkpoint_policies.dots_saveable) == (4, 2)   # only the sine is
+    assert grad_of(fg.checkpoint_policies.everything_saveable) == (4, 1)
+    assert grad_of(lambda prim, *avals, **params: prim.name == "sin") == (6, 1)
+
+
+def _pullback_block(ir):
+    """The block of the backward pass's checkpoint equation (the second one)."""
+    blocks = [e.params["block"] for e in ir.eqns if e.primitive.name == "checkpoint"]
+    assert len(blocks) == 2
+    return blocks[1]
+
+
+def test_the_backward_program_reads_the_saved_products():
+    x = np.array([0.3, -0.7, 1.1])
+
+    def backward_products(policy):
+        ir = fg.make_ir(fg.grad(lambda v: fnp.sum(fg.checkpoint(_two_layers, policy=policy)(
+            v))))(x)
+        return fg.core.count_eqns(_pullback_block(ir)).get("einsum", 0), str(ir)
+
+    count, text = backward_products(None)
+    assert count == 4 and "policy=nothing_saveable" in text
+    count, text = backward_products(fg.checkpoint_policies.dots_saveable)
+    assert count == 2 and "policy=dots_saveable" in text
+
+
+def test_dots_saveable_keeps_the_products_for_the_backward_pass():
+    x = np.linspace(-1.0, 1.0, 3)
+    count, _ = _kept_for_backward(
+        lambda v: fnp.sum(fg.checkpoint(_two_layers)(v)), x)
+    saving, _ = _kept_for_backward(
+        lambda v: fnp.sum(fg.checkpoint(_two_layers,
+                                        policy=fg.checkpoint_policies.dots_saveable)(v)), x)
+    assert saving == count + 2       # the block's input and output, and the two products
+
+
+def test_a_policy_must_be_a_policy():
+    with pytest.raises(TypeError, match="policy must be None"):
+        fg.checkpoint(_two_layers, policy="dots")
+
+
 def test_checkpoint_under_jit_is_inlined():
     jitted = fg.jit(fg.grad(lambda v: fnp.sum(CHECKPOINTED(v))))
     x = np.linspace(-1.0, 2.0, 4)

@@ -13,6 +13,7 @@ from .primitive import (
                      CONTRACTION,
                      ELEMENTWISE,
                      LINALG,
+                     OPTIONAL_RULES,
                      REDUCTION,
                      RULES,
                      SPECIAL,
@@ -26,7 +27,7 @@ __all__ = [
     "ShapedArray", "aval_of", "is_differentiable", "is_float", "ConcretizationError",
     "DisconnectedGradientError", "EscapedTracerError", "ShapeError", "TracerConversionError",
     "IR", "Eqn", "IRTypeError", "Literal", "Var", "count_eqns", "pretty_print", "typecheck",
-    "ALL_PRIMITIVES", "CONTRACTION", "ELEMENTWISE", "LINALG", "REDUCTION", "RULES", "SPECIAL",
-    "STRUCTURAL", "MissingRuleError", "Primitive", "Tracer", "eval_ir", "is_tracer",
-    "trace_to_ir",
+    "ALL_PRIMITIVES", "OPTIONAL_RULES", "CONTRACTION", "ELEMENTWISE", "LINALG", "REDUCTION",
+    "RULES", "SPECIAL", "STRUCTURAL", "MissingRuleError", "Primitive", "Tracer", "eval_ir",
+    "is_tracer", "trace_to_ir",
 ]

@@ -12,6 +12,14 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
   and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
 
+One more rule is optional (``OPTIONAL_RULES``): ``taylor(primals, series, **params) -> (out,
+out_series)``, Taylor mode (``jet``, ``derivatives``): ``series[i]`` is the list of the K
+normalized Taylor coefficients of input ``i`` (orders 1..K, ``None`` for an exact zero), and
+``out_series`` the same for the output (a list of them for a multiple-result primitive). It is
+written in the series arithmetic of ``funcgrad.ops.taylor``, O(K^2) operations per equation.
+A primitive whose outputs are not floating (comparisons, argmax) needs none; one without it
+raises ``MissingRuleError`` naming it.
+
 A primitive with ``effectful = True`` (``debug_print``) acts on the world when it runs: the
 IR passes that drop equations no output reads (dead-code elimination, in ``core.ir`` and in
 the backend's planner) keep it, and nothing evaluates it speculatively.
@@ -36,6 +44,7 @@ _CATEGORIES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION, "structural":
                "contraction": CONTRACTION, "linalg": LINALG, "special": SPECIAL}
 ALL_PRIMITIVES: dict[str, Primitive] = {}
 RULES = ("impl", "abstract_eval", "jvp", "vjp", "batch")
+OPTIONAL_RULES = ("taylor",)
 
 
 class MissingRuleError(TypeError):
@@ -53,7 +62,8 @@ def _missing(prim: Primitive, rule: str):
 _RULE_PURPOSE = {"impl": "evaluate it", "abstract_eval": "trace it",
                  "jvp": "differentiate it in forward mode (jvp, jacfwd)",
                  "vjp": "differentiate it in reverse mode (grad, vjp, jacrev)",
-                 "batch": "vectorize it (vmap, jacrev, jacfwd, hessian)"}
+                 "batch": "vectorize it (vmap, jacrev, jacfwd, hessian)",
+                 "taylor": "propagate a Taylor series (jet, derivatives)"}
 
 
 class Primitive:
@@ -73,7 +83,7 @@ class Primitive:
         self.category = category
         _CATEGORIES[category].add(self)
         ALL_PRIMITIVES[name] = self
-        for rule in RULES:
+        for rule in RULES + OPTIONAL_RULES:
             setattr(self, rule, _missing(self, rule))
 
     def has_rule(self, rule: str) -> bool:

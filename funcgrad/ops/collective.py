@@ -418,6 +418,25 @@ def _elementwise_batch(prim):
     return batch
 
 
+def _collective_taylor(prim):
+    """``jet``'s rule of a collective: a linear map of each leaf (allreduce's max and min
+    piecewise linear), so each Taylor coefficient travels as a tangent does, through the
+    primitive's ``jvp`` (one message per order)."""
+    def rule(primals, series, **params):
+        outs = prim.bind(*primals, **params)
+        order = len(series[0])
+        out_series = [[None] * order for _ in outs]
+        for k in range(order):
+            tangents = [s[k] for s in series]
+            if all(t is None for t in tangents):
+                continue
+            _, terms = prim.jvp(primals, tangents, **params)
+            for i, term in enumerate(terms):
+                out_series[i][k] = term
+        return outs, out_series
+    return rule
+
+
 allreduce_p.impl = _allreduce_impl
 allreduce_p.abstract_eval = _allreduce_shape
 allreduce_p.jvp = _allreduce_jvp
@@ -488,3 +507,6 @@ reduce_p.abstract_eval = _reduce_shape
 reduce_p.jvp = _linear_jvp(reduce)
 reduce_p.vjp = _linear_vjp(broadcast)
 reduce_p.batch = _elementwise_batch(reduce_p)
+
+for _collective in COLLECTIVES:
+    _collective.taylor = _collective_taylor(_collective)

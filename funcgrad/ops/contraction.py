@@ -19,6 +19,7 @@ from ..core.primitive import Primitive
 from . import elementwise as ew
 from . import reduction
 from . import structural as st
+from . import taylor as ts
 
 
 @functools.lru_cache(maxsize=4096)
@@ -180,6 +181,29 @@ def _einsum_batch(operands, dims, *, spec):
 
 
 einsum_p.batch = _einsum_batch
+
+
+def _einsum_taylor(primals, series, *, spec):
+    # Multilinear: the Cauchy product of the operands' series under the contraction, taken
+    # two operands at a time (an n-fold sum over orders would cost O(K^n)), each step keeping
+    # the letters that the output or a later operand still needs.
+    inputs, output = parse(spec)
+    out = einsum_p.bind(*primals, spec=spec)
+    product, letters = ts.Series.of(primals[0], series[0]), inputs[0]
+    if len(primals) == 1:
+        return out, [None if t is None else einsum_p.bind(t, spec=spec) for t in series[0]]
+    for i in range(1, len(primals)):
+        needed = output + "".join(inputs[i + 1:])
+        kept = output if i == len(primals) - 1 else "".join(
+            dict.fromkeys(c for c in letters + inputs[i] if c in needed))
+        step = f"{letters},{inputs[i]}->{kept}"
+        product = ts.mul(product, ts.Series.of(primals[i], series[i]),
+                         lambda a, b, step=step: einsum(step, a, b))
+        letters = kept
+    return out, product.tail()
+
+
+einsum_p.taylor = _einsum_taylor
 
 
 def _aligned(x, subscripts: str, output: str):

@@ -14,8 +14,8 @@ sees those dependencies as ordinary inputs.
   ``host_call``: see ``ops/host.py``) and differentiates a ``scan`` of that many steps.
 
 Rules build new sub-programs by tracing the transformation of the old ones (``jvp_ir``,
-``linearize``, ``batch_ir``), so they nest: ``grad(grad(f))`` through a ``scan`` differentiates
-the ``scan`` that the first ``grad`` produced.
+``linearize``, ``batch_ir``, ``jet_ir``), so they nest: ``grad(grad(f))`` through a ``scan``
+differentiates the ``scan`` that the first ``grad`` produced.
 
 Reverse mode of a ``scan`` runs a forward scan that also stores, a step at a time, the
 forward values its backward step reads (the residuals: the entering carry, a ``tanh``'s output,
@@ -125,6 +125,45 @@ def _jvp_program(ir: IR, nonzero) -> tuple[IR, list]:
         return outs + _instantiate(_kept(out_tangents, floating), _kept(outs, floating))
 
     return trace_program(flat, ir.in_avals + _kept(ir.in_avals, nonzero))
+
+
+def _has_series(series) -> list[bool]:
+    """Which operands of a ``taylor`` rule carry a nonzero series."""
+    return [any(t is not None for t in terms) for terms in series]
+
+
+def _flat_series(values, series, mask) -> list:
+    """The K coefficients of each operand where ``mask``, one after another, zeros made."""
+    return [ew.zeros_like(x) if t is None else t
+            for x, terms, keep in zip(values, series, mask) if keep for t in terms]
+
+
+def _unflat_series(flat, mask, order: int) -> list:
+    """The inverse of ``_flat_series``: a list of K coefficients where ``mask``, else None."""
+    flat, out = iter(flat), []
+    for keep in mask:
+        out.append([next(flat) for _ in range(order)] if keep else None)
+    return out
+
+
+def _jet_program(ir: IR, has_series, order: int) -> tuple[IR, list]:
+    """The Taylor-mode program of closed ``ir``: ``(*primals, *series) -> (*outs, *out
+    series)``, with K coefficient inputs for each input where ``has_series[i]`` and K
+    coefficient outputs (zeros when none flows) for every floating output, each input's or
+    output's coefficients together: ``_regroup`` takes it with every tangent size times K."""
+    from ..transforms.jet import jet_ir
+    num_in = len(ir.invars)
+
+    def flat(*args):
+        primals = args[:num_in]
+        outs, out_series = jet_ir(ir, primals, _unflat_series(args[num_in:], has_series,
+                                                               order), order)
+        floating = _floats(ir.out_avals)
+        return list(outs) + _flat_series(outs, [s or [None] * order for s in out_series],
+                                         floating)
+
+    return trace_program(flat, ir.in_avals + [a for a, h in zip(ir.in_avals, has_series) if h
+                                              for _ in range(order)])
 
 
 def _regroup(program: IR, num_leading: int, in_sizes, in_tangent_sizes, out_sizes,
@@ -284,11 +323,22 @@ def _cond_batch(args, dims, *, true_branch, false_branch):
     return outs, [0] * len(outs)
 
 
+def _cond_taylor(primals, series, *, true_branch, false_branch):
+    pred, operands, order = primals[0], primals[1:], len(series[0])
+    has = _has_series(series[1:])
+    programs = [_jet_program(b, has, order) for b in (true_branch, false_branch)]
+    outs = bind_cond(pred, [p for p, _ in programs], [c for _, c in programs],
+                     list(operands) + _flat_series(operands, series[1:], has))
+    num_out = len(true_branch.outvars)
+    return outs[:num_out], _unflat_series(outs[num_out:], _floats(true_branch.out_avals), order)
+
+
 cond_p.impl = _cond_impl
 cond_p.abstract_eval = _cond_shape
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
 cond_p.batch = _cond_batch
+cond_p.taylor = _cond_taylor
 
 
 # ------------------------------------------------------------------------------------ scan
@@ -534,11 +584,36 @@ def _merged_body(first: IR, second: IR, num_carry: int) -> IR | None:
     return IR([], [], first.invars, eqns, first.outvars + second.outvars[num_carry:])
 
 
+def _scan_taylor(primals, series, *, body, num_consts, num_carry, length, reverse):
+    # As the JVP: every floating carry carries a series (one that starts at zero may not
+    # stay zero); the coefficients of xs and ys are stacked over the steps like them.
+    order, sizes = len(series[0]), (num_consts, num_carry)
+    consts, init, xs = _split(primals, sizes)
+    const_series, init_series, x_series = _split(series, sizes)
+    carry_floats = _floats(body.in_avals[num_consts:num_consts + num_carry])
+    const_has, x_has = _has_series(const_series), _has_series(x_series)
+    program, program_consts = _jet_program(body, const_has + carry_floats + x_has, order)
+    num_ys = len(body.outvars) - num_carry
+    y_floats = _floats(body.out_avals[num_carry:])
+    program = _regroup(program, len(program_consts), (num_consts, num_carry, len(xs)),
+                       [order * sum(m) for m in (const_has, carry_floats, x_has)],
+                       (num_carry, num_ys), [order * sum(m) for m in (carry_floats, y_floats)])
+    outs = bind_scan(program, program_consts,
+                     consts + _flat_series(consts, const_series, const_has),
+                     init + _flat_series(init, init_series, carry_floats),
+                     xs + _flat_series(xs, x_series, x_has), length=length, reverse=reverse)
+    carry, carry_series, ys, y_series = _split(
+        outs, (num_carry, order * sum(carry_floats), num_ys))[:4]
+    return carry + ys, (_unflat_series(carry_series, carry_floats, order)
+                        + _unflat_series(y_series, y_floats, order))
+
+
 scan_p.impl = _scan_impl
 scan_p.abstract_eval = _scan_shape
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
 scan_p.batch = _scan_batch
+scan_p.taylor = _scan_taylor
 
 
 # ----------------------------------------------------------------------------------- while
@@ -746,8 +821,31 @@ def _per_example_loop(condition, condition_avals, condition_dims, body, body_ava
     return new_condition, new_condition_consts, new_body, new_body_consts
 
 
+def _while_taylor(primals, series, *, condition, body, num_condition_consts,
+                  num_body_consts):
+    # The condition reads the primal carry only: the loop runs as many trips as without
+    # series, and the body carries every floating carry's series through each.
+    order, sizes = len(series[0]), (num_condition_consts, num_body_consts)
+    condition_consts, body_consts, init = _split(primals, sizes)
+    _, const_series, init_series = _split(series, sizes)
+    carry_avals = body.out_avals
+    carry_floats = _floats(carry_avals)
+    const_has = _has_series(const_series)
+    program, program_consts = _jet_program(body, const_has + carry_floats, order)
+    program = _regroup(program, len(program_consts), (num_body_consts, len(init)),
+                       (order * sum(const_has), order * sum(carry_floats)), (len(init),),
+                       (order * sum(carry_floats),))
+    series_avals = [a for a, f in zip(carry_avals, carry_floats) if f for _ in range(order)]
+    outs = bind_while(_with_unused_inputs(condition, series_avals), condition_consts, program,
+                      program_consts + body_consts
+                      + _flat_series(body_consts, const_series, const_has),
+                      init + _flat_series(init, init_series, carry_floats))
+    return outs[:len(init)], _unflat_series(outs[len(init):], carry_floats, order)
+
+
 while_p.impl = _while_impl
 while_p.abstract_eval = _while_shape
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
 while_p.batch = _while_batch
+while_p.taylor = _while_taylor

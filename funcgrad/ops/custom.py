@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
 from ..core.errors import ShapeError, at_user_line
-from ..core.ir import IR, Eqn, Var
+from ..core.ir import IR, Eqn, Literal, Var
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, evaluate, trace_to_ir
 from . import elementwise as ew
@@ -248,74 +248,189 @@ def custom_jvp_call(operands, fun_ir: IR, jvp, num_consts: int, name: str) -> li
 
 
 # ----------------------------------------------------------------------------- checkpoint
-# Param: ``block``, the IR of the checkpointed function, applied to all operands. Under
-# ``linearize`` the equation is evaluated like any other, so the outer backward pass keeps
-# only its operands and outputs; its vjp rule linearizes the block again, recomputing the
-# block's intermediates just before they are needed.
+# Params: ``block``, the IR of the checkpointed function, applied to all operands, and
+# ``policy`` (a ``CheckpointPolicy``), which names the block's equations whose results a
+# backward pass keeps instead of recomputing (``saved_values``). The equation's outputs are
+# the block's, then those saved values (its residuals, nothing for ``nothing_saveable``).
+# Under ``linearize`` the equation is evaluated like any other, so the outer backward pass
+# keeps only its operands and outputs, the residuals included; its vjp rule linearizes the
+# block again, recomputing the rest of its intermediates just before they are needed.
+
+class CheckpointPolicy:
+    """Which equations of a checkpointed block a backward pass saves rather than recomputes:
+    ``saves(primitive, *avals, **params)`` (JAX's policy signature), a named callable."""
+
+    def __init__(self, saves, name: str):
+        self.saves = saves
+        self.name = name
+
+    def __call__(self, prim, *avals, **params) -> bool:
+        return bool(self.saves(prim, *avals, **params))
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+
+def saved_values(block: IR, policy: CheckpointPolicy) -> list:
+    """The variables of ``block`` whose values the checkpoint equation also outputs."""
+    return [var for eqn in block.eqns
+            if policy(eqn.primitive, *[a.aval for a in eqn.inputs], **eqn.params)
+            for var in eqn.outputs]
+
+
+def with_saved_outputs(block: IR, policy: CheckpointPolicy) -> IR:
+    """``block`` computing what the checkpoint equation outputs: its results, then the saved
+    values."""
+    saved = saved_values(block, policy)
+    if not saved:
+        return block
+    return IR(block.constvars, block.consts, block.invars, block.eqns, block.outvars + saved)
+
+
+def bind_checkpoint(block: IR, policy: CheckpointPolicy, operands) -> list:
+    """The checkpoint of ``block`` on ``operands``: its results (the residuals left out)."""
+    outs = checkpoint_p.bind(*operands, block=block, policy=policy)
+    return outs[:len(block.outvars)]
+
 
 checkpoint_p = Primitive("checkpoint", "special", multiple_results=True)
-checkpoint_p.impl = lambda *operands, block: evaluate(block, operands)
-checkpoint_p.abstract_eval = lambda *avals, block: _check_operands("checkpoint", block, avals)
+checkpoint_p.impl = lambda *operands, block, policy: evaluate(
+    with_saved_outputs(block, policy), operands)
+checkpoint_p.abstract_eval = lambda *avals, block, policy: (
+    _check_operands("checkpoint", block, avals) + [v.aval for v in saved_values(block, policy)])
 
 
-def _checkpoint_jvp(primals, tangents, *, block):
+def _checkpoint_jvp(primals, tangents, *, block, policy):
     # The derivative program is a checkpoint too: under a later reverse pass (forward over
-    # reverse, jacfwd of grad) it is recomputed, not stored.
+    # reverse, jacfwd of grad) it is recomputed, not stored. Residual outputs get tangents:
+    # a pullback that reads them is differentiated through them.
     from ..transforms.jvp import jvp_ir
+    program = with_saved_outputs(block, policy)
     has_tangent = [t is not None for t in tangents]
     nonzero = [t for t in tangents if t is not None]
     out_has_tangent = []
 
     def jvp_block(*values):
         rest = iter(values[len(primals):])
-        outs, out_tangents = jvp_ir(block, values[:len(primals)],
+        outs, out_tangents = jvp_ir(program, values[:len(primals)],
                                     [next(rest) if h else None for h in has_tangent])
         out_has_tangent[:] = [t is not None for t in out_tangents]
         return list(outs) + [t for t in out_tangents if t is not None]
 
     ir, lifted = trace_closed(jvp_block, [_aval(v) for v in list(primals) + nonzero])
-    results = checkpoint_p.bind(*lifted, *primals, *nonzero, block=ir)
-    num_outs = len(block.outvars)
+    results = bind_checkpoint(ir, policy, [*lifted, *primals, *nonzero])
+    num_outs = len(program.outvars)
     rest = iter(results[num_outs:])
     return results[:num_outs], [next(rest) if h else None for h in out_has_tangent]
 
 
-def _checkpoint_vjp(needs, cts, ans, *operands, block):
-    # The pullback is a checkpoint too, of the operands and the cotangents: the block's
-    # recomputed forward values exist only inside it, so a scan's reverse mode (which stores
-    # whatever forward values its backward step reads) does not store them.
+def recompute(block: IR, operands, saved: dict) -> dict:
+    """The value of every variable of ``block`` on ``operands``: the equations whose results
+    are in ``saved`` (variable -> value) are not run again."""
+    env = dict(zip(block.constvars, block.consts))
+    env.update(zip(block.invars, operands))
+    env.update(saved)
+    for eqn in block.eqns:
+        if eqn.outputs and all(v in saved for v in eqn.outputs):
+            continue
+        out = eqn.primitive.bind(*[a.val if type(a) is Literal else env[a] for a in eqn.inputs],
+                                 **eqn.params)
+        env.update(zip(eqn.outputs, out if eqn.primitive.multiple_results else [out]))
+    return env
+
+
+def _checkpoint_vjp(needs, cts, ans, *operands, block, policy):
+    # The pullback is a checkpoint too, of the operands, the residuals and the cotangents:
+    # the block's recomputed forward values exist only inside it, so a scan's reverse mode
+    # (which stores whatever forward values its backward step reads) does not store them.
+    # The saved values get cotangents only in a higher-order pass (a first one fills in
+    # concrete zeros): the pullback then pulls those back through the block too.
     from ..transforms.vjp import linearize
     wanted = [need and is_differentiable(_aval(x).dtype) for need, x in zip(needs, operands)]
-    num_operands = len(operands)
+    num_operands, num_outs = len(operands), len(block.outvars)
+    saved = saved_values(block, policy)
+    residuals = list(ans[num_outs:])
+    live = [i < num_outs or not _is_concrete_zero(ct) for i, ct in enumerate(cts)]
+    program = with_saved_outputs(block, policy) if any(live[num_outs:]) else block
+    given = [ct for ct, keep in zip(cts, live) if keep]
 
     def pullback(*values):
         primals = list(values[:num_operands])
-        _, backward = linearize(block, primals, wanted)
-        in_cts = backward(list(values[num_operands:]))[0]
+        kept = dict(zip(saved, values[num_operands:num_operands + len(saved)]))
+        rest = iter(values[num_operands + len(saved):])
+        out_cts = [next(rest) if keep else None for keep in live[:len(program.outvars)]]
+        _, backward = linearize(program, primals, wanted, env=recompute(block, primals, kept))
+        in_cts = backward(out_cts)[0]
         return [ew.zeros_like(x) if ct is None else ct
                 for x, ct, want in zip(primals, in_cts, wanted) if want]
 
-    ir, lifted = trace_closed(pullback, [_aval(v) for v in list(operands) + list(cts)])
-    results = iter(checkpoint_p.bind(*lifted, *operands, *cts, block=ir))
+    ir, lifted = trace_closed(pullback, [_aval(v) for v in list(operands) + residuals + given])
+    results = iter(bind_checkpoint(ir, policy, [*lifted, *operands, *residuals, *given]))
     return [next(results) if want else None for want in wanted]
 
 
-def _checkpoint_batch(args, dims, *, block):
+def _is_concrete_zero(value) -> bool:
+    return not isinstance(value, Tracer) and not np.any(value)
+
+
+def _checkpoint_batch(args, dims, *, block, policy):
     from ..transforms.vmap import batch_ir
+    program = with_saved_outputs(block, policy)
     out_dims = []
 
     def batched_block(*operands):
-        outs, dims_of_outs = batch_ir(block, operands, dims)
+        outs, dims_of_outs = batch_ir(program, operands, dims)
         out_dims[:] = dims_of_outs
         return outs
 
     ir, lifted = trace_closed(batched_block, [_aval(a) for a in args])
-    return checkpoint_p.bind(*lifted, *args, block=ir), list(out_dims)
+    return bind_checkpoint(ir, policy, [*lifted, *args]), list(out_dims)
+
+
+def _checkpoint_taylor(primals, series, *, block, policy):
+    # As the JVP: a checkpoint of the Taylor-mode program, residuals with their series.
+    from ..transforms.jet import jet_ir
+    program = with_saved_outputs(block, policy)
+    order = len(series[0])
+    has = [any(t is not None for t in terms) for terms in series]
+    out_has = []
+
+    def jet_block(*values):
+        rest = iter(values[len(primals):])
+        outs, out_series = jet_ir(program, values[:len(primals)],
+                                  [[next(rest) for _ in range(order)] if h else None
+                                   for h in has], order)
+        out_has[:] = [s is not None for s in out_series]
+        return list(outs) + [ew.zeros_like(o) if t is None else t
+                             for o, terms in zip(outs, out_series) if terms for t in terms]
+
+    flat = [ew.zeros_like(x) if t is None else t
+            for x, terms, h in zip(primals, series, has) if h for t in terms]
+    ir, lifted = trace_closed(jet_block, [_aval(v) for v in list(primals) + flat])
+    results = bind_checkpoint(ir, policy, [*lifted, *primals, *flat])
+    num_outs = len(program.outvars)
+    rest = iter(results[num_outs:])
+    return results[:num_outs], [[next(rest) for _ in range(order)] if h else None
+                                for h in out_has]
 
 
 checkpoint_p.jvp = _checkpoint_jvp
 checkpoint_p.vjp = _checkpoint_vjp
 checkpoint_p.batch = _checkpoint_batch
+checkpoint_p.taylor = _checkpoint_taylor
+
+
+def _expanded_call_taylor(primals, series, *, fun_ir, **params):
+    # Taylor mode expands a custom-rule function through its primal function, as JAX's jet
+    # does: neither a reverse-mode rule nor a first-order forward rule gives the orders above.
+    from ..transforms.jet import jet_ir
+    return jet_ir(fun_ir, primals, series, len(series[0]))
+
+
+custom_vjp_call_p.taylor = _expanded_call_taylor
+custom_jvp_call_p.taylor = _expanded_call_taylor
 
 
 # ----------------------------------------------------------------------------- inlining
@@ -344,7 +459,10 @@ def inline_calls(ir: IR) -> IR:
         if eqn.primitive not in _CALLS:
             eqns.append(Eqn(eqn.primitive, inputs, eqn.outputs, eqn.params))
             continue
-        callee = inline_calls(eqn.params[_CALLS[eqn.primitive]])
+        callee = eqn.params[_CALLS[eqn.primitive]]
+        if eqn.primitive is checkpoint_p:   # its outputs include the saved values
+            callee = with_saved_outputs(callee, eqn.params["policy"])
+        callee = inline_calls(callee)
         # Fresh variables: one program may be called by several equations.
         env: dict = dict(zip(callee.invars, inputs))
         for var, value in zip(callee.constvars, callee.consts):

@@ -3,7 +3,9 @@
 Binary primitives take operands of one dtype and broadcast them as NumPy does; their reverse
 rules sum cotangents back to each operand's shape with ``unbroadcast``. A derivative is given
 once, as a function of ``(x, ans)`` (unary) or ``(x, y, ans)`` (binary) built from these same
-operations, and both the forward and the reverse rule are made from it.
+operations, and both the forward and the reverse rule are made from it. A smooth primitive's
+Taylor rule (``jet``) is given beside it as a function of its operands' series
+(``funcgrad.ops.taylor``); linear and flat ones get theirs from their kind.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from . import structural
+from . import taylor as ts
 
 # --------------------------------------------------------------------------------- shape rules
 
@@ -122,11 +125,13 @@ def _elementwise_batch(prim):
 
 # ------------------------------------------------------------------------------- constructors
 
-def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None):
+def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None, taylor=None):
     """Define a unary primitive. ``kind``: smooth (``derivative`` given), linear, flat (zero
     derivative everywhere) or predicate (bool output, no derivative). ``numpy_derivative``:
     the same derivative written in NumPy, for eager reverse mode (``eager_vjp``); without it
-    that rule evaluates ``derivative`` itself on the concrete values."""
+    that rule evaluates ``derivative`` itself on the concrete values. ``taylor``: for a smooth
+    primitive, the series of its result as a function of its operand's (``u``, a
+    ``taylor.Series``), its Taylor rule."""
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     if kind == "predicate":
@@ -145,6 +150,8 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None)
 
         eager_derivative = numpy_derivative or derivative
         prim.eager_vjp = lambda needs, g, ans, x: (g * eager_derivative(x, ans),)
+        if taylor is not None:
+            prim.taylor = ts.unary_rule(taylor)
     elif kind == "linear":
         def jvp(primals, tangents):
             return prim.bind(primals[0]), prim.bind(tangents[0])
@@ -153,6 +160,7 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None)
             return (prim.bind(g),)
 
         prim.eager_vjp = lambda needs, g, ans, x: (impl(g),)
+        prim.taylor = ts.linear(prim)
     elif kind == "flat":
         def jvp(primals, tangents):
             ans = prim.bind(primals[0])
@@ -160,6 +168,8 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None)
 
         def vjp(needs, g, ans, x):
             return (zeros_like(x),)
+
+        prim.taylor = ts.zero(prim)
     else:  # predicate: bool output, no tangent; a float input gets no cotangent
         def jvp(primals, tangents):
             return prim.bind(primals[0]), None
@@ -209,10 +219,11 @@ def _as_binary_fn(prim):
     return apply
 
 
-def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
+def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None, taylor=None):
     """Define a broadcasting binary primitive. ``kind``: smooth (``partials`` = the pair of
     functions ``(x, y, ans) -> d ans/dx``, ``-> d ans/dy``), flat, or compare (bool output).
-    ``numpy_partials``: the same pair in NumPy, for ``eager_vjp`` (as in ``_unary``)."""
+    ``numpy_partials``: the same pair in NumPy, for ``eager_vjp`` (as in ``_unary``).
+    ``taylor``: the series of the result from the operands' (``u``, ``w``), as in ``_unary``."""
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     prim.abstract_eval = _compare_shape if kind == "compare" else _binary_shape
@@ -241,6 +252,8 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
             return (_fitted(g * eager_partials[0](x, y, ans), x.shape) if needs[0] else None,
                     _fitted(g * eager_partials[1](x, y, ans), y.shape) if needs[1] else None)
         prim.eager_vjp = eager_vjp
+        if taylor is not None:
+            prim.taylor = ts.binary_rule(taylor)
     elif kind == "flat":
         def jvp(primals, tangents):
             ans = prim.bind(*primals)
@@ -248,6 +261,8 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
 
         def vjp(needs, g, ans, x, y):
             return tuple(zeros_like(v) if n else None for v, n in zip((x, y), needs))
+
+        prim.taylor = ts.zero(prim)
     else:
         def jvp(primals, tangents):
             return prim.bind(*primals), None
@@ -290,6 +305,7 @@ add_p.vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(g, y.shape) if needs[1] else None)
 add_p.batch = _elementwise_batch(add_p)
+add_p.taylor = ts.binary_rule(lambda u, w: u + w)
 
 sub_p = Primitive("sub", "elementwise")
 _arithmetic(sub_p, np.subtract, operator.sub)
@@ -311,6 +327,7 @@ sub_p.eager_vjp = lambda needs, g, ans, x, y: (
     structural.unbroadcast(g, x.shape) if needs[0] else None,
     structural.unbroadcast(-g, y.shape) if needs[1] else None)
 sub_p.batch = _elementwise_batch(sub_p)
+sub_p.taylor = ts.binary_rule(lambda u, w: u - w)
 
 
 add = _as_binary_fn(add_p)
@@ -319,7 +336,8 @@ neg = _unary("neg", np.negative, kind="linear")
 
 # ----------------------------------------------------------------------- smooth binary ops
 
-_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
+_mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x),
+               taylor=lambda u, w: u * w)
 _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the other operand
     structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
@@ -355,7 +373,8 @@ mul_p = mul.primitive = _mul.primitive
 _arithmetic(mul_p, np.multiply, operator.mul)
 div = _binary("div", np.true_divide,
               (lambda x, y, ans: reciprocal(y), lambda x, y, ans: neg(div(ans, y))),
-              numpy_partials=(lambda x, y, ans: 1 / y, lambda x, y, ans: -(ans / y)))
+              numpy_partials=(lambda x, y, ans: 1 / y, lambda x, y, ans: -(ans / y)),
+              taylor=lambda u, w: u / w)
 _arithmetic(div.primitive, np.true_divide, operator.truediv)
 
 
@@ -374,7 +393,31 @@ def _pow_dy(x, y, ans):
     return select(x_is_zero, zeros_like(ans), mul(log(safe_x), ans))
 
 
-pow = _binary("pow", np.power, (_pow_dx, _pow_dy))
+def _concrete_integer(y):
+    """``y`` as a Python int where it is a known integral scalar (a literal exponent)."""
+    if type(y) is Tracer or np.ndim(y) or not np.isfinite(y) or float(y) != int(y):
+        return None
+    return int(y)
+
+
+def _pow_series(u, w):
+    value = pow(u[0], w[0])
+    if not w.is_constant:   # x(t) ** y(t) = exp(y log x)
+        return ts.exp(w * ts.log(u), value)
+    y = w[0]
+    n = _concrete_integer(y)
+    if n is not None and 0 <= n <= 64:   # exact where x = 0, as the derivative is
+        return ts.lift(value, u.order) if n == 0 else ts.integer_power(u, n).with_primal(value)
+    series = ts.power(u, y, value)
+    if type(y) is not Tracer and np.all(y != 0):
+        return series
+    # d/dx x**0 = 0 to every order, also at x = 0 (where the recurrence divides by 0)
+    y_is_zero = eq(y, 0)
+    return ts.Series(u.order, [value], lambda k: None if series[k] is None else select(
+        y_is_zero, zeros_like(series[k]), series[k]))
+
+
+pow = _binary("pow", np.power, (_pow_dx, _pow_dy), taylor=_pow_series)
 
 
 def _tie_shared(wins, ties, ans):
@@ -421,6 +464,8 @@ def _eager_extremum_vjp(wins):
 
 maximum.primitive.eager_vjp = _eager_extremum_vjp(np.greater)
 minimum.primitive.eager_vjp = _eager_extremum_vjp(np.less)
+maximum.primitive.taylor = ts.by_jvp(maximum.primitive)   # piecewise linear; ties share
+minimum.primitive.taylor = ts.by_jvp(minimum.primitive)
 
 
 def _atan2_partial(numerator_sign):
@@ -430,49 +475,87 @@ def _atan2_partial(numerator_sign):
     return partial
 
 
-atan2 = _binary("atan2", np.arctan2, (_atan2_partial(+1), _atan2_partial(-1)))
+def _atan2_series(u, w):
+    # d atan2(y, x) / dt = (x y' - y x') / (x^2 + y^2)
+    rate = (w * ts.rate_of(u) - u * ts.rate_of(w)) / (w * w + u * u)
+    return ts.define_rate(ts.unknown(u.order, atan2(u[0], w[0])), rate)
+
+
+def _logaddexp_series(u, w, value):
+    top = maximum(u[0], w[0])   # a constant shift: exp never overflows
+    return ts.log(ts.exp(u - top) + ts.exp(w - top), value)
+
+
+atan2 = _binary("atan2", np.arctan2, (_atan2_partial(+1), _atan2_partial(-1)),
+                taylor=_atan2_series)
 hypot = _binary("hypot", np.hypot, (lambda x, y, ans: div(x, ans),
-                                    lambda x, y, ans: div(y, ans)))
+                                    lambda x, y, ans: div(y, ans)),
+                taylor=lambda u, w: ts.sqrt(u * u + w * w, hypot(u[0], w[0])))
 logaddexp = _binary("logaddexp", np.logaddexp, (lambda x, y, ans: exp(sub(x, ans)),
-                                                lambda x, y, ans: exp(sub(y, ans))))
+                                                lambda x, y, ans: exp(sub(y, ans))),
+                    taylor=lambda u, w: _logaddexp_series(u, w, logaddexp(u[0], w[0])))
 logaddexp2 = _binary("logaddexp2", np.logaddexp2, (lambda x, y, ans: exp2(sub(x, ans)),
-                                                   lambda x, y, ans: exp2(sub(y, ans))))
+                                                   lambda x, y, ans: exp2(sub(y, ans))),
+                     taylor=lambda u, w: (_logaddexp_series(u * _LN2, w * _LN2, None) / _LN2
+                                          ).with_primal(logaddexp2(u[0], w[0])))
 rem = _binary("rem", np.mod, (lambda x, y, ans: scalar_like(ans, 1),
-                              lambda x, y, ans: neg(floor(div(x, y)))))
+                              lambda x, y, ans: neg(floor(div(x, y)))),
+              taylor=lambda u, w: (u - w * floor(div(u[0], w[0]))).with_primal(
+                  rem(u[0], w[0])))
 floor_divide = _binary("floor_divide", np.floor_divide, kind="flat")
 
 # ---------------------------------------------------------------------- smooth unary ops
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
-sin = _unary("sin", np.sin, lambda x, ans: cos(x), numpy_derivative=lambda x, ans: np.cos(x))
+# ``taylor=``: the series of the result from the operand's series ``u`` (see ``ops/taylor``);
+# ``ts.chain(u, f(u_0), lambda v: f'(u))`` solves ``v' = f'(u) u'``, where ``f'(u)`` is
+# written in series arithmetic and may use ``v = f(u)`` itself.
+sin = _unary("sin", np.sin, lambda x, ans: cos(x), numpy_derivative=lambda x, ans: np.cos(x),
+             taylor=lambda u: ts.sin_cos(u)[0])
 cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)),
-             numpy_derivative=lambda x, ans: -np.sin(x))
-tan = _unary("tan", np.tan, lambda x, ans: add(1, mul(ans, ans)))
-asin = _unary("asin", np.arcsin, lambda x, ans: reciprocal(sqrt(sub(1, mul(x, x)))))
-acos = _unary("acos", np.arccos, lambda x, ans: neg(reciprocal(sqrt(sub(1, mul(x, x))))))
-atan = _unary("atan", np.arctan, lambda x, ans: reciprocal(add(1, mul(x, x))))
-sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x))
-cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x))
+             numpy_derivative=lambda x, ans: -np.sin(x), taylor=lambda u: ts.sin_cos(u)[1])
+tan = _unary("tan", np.tan, lambda x, ans: add(1, mul(ans, ans)),
+             taylor=lambda u: ts.chain(u, tan(u[0]), lambda v: 1 + v * v))
+asin = _unary("asin", np.arcsin, lambda x, ans: reciprocal(sqrt(sub(1, mul(x, x)))),
+              taylor=lambda u: ts.chain(u, asin(u[0]), lambda v: 1 / ts.sqrt(1 - u * u)))
+acos = _unary("acos", np.arccos, lambda x, ans: neg(reciprocal(sqrt(sub(1, mul(x, x))))),
+              taylor=lambda u: ts.chain(u, acos(u[0]), lambda v: -1 / ts.sqrt(1 - u * u)))
+atan = _unary("atan", np.arctan, lambda x, ans: reciprocal(add(1, mul(x, x))),
+              taylor=lambda u: ts.chain(u, atan(u[0]), lambda v: 1 / (1 + u * u)))
+sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x), taylor=lambda u: ts.sinh_cosh(u)[0])
+cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x), taylor=lambda u: ts.sinh_cosh(u)[1])
 tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1, mul(ans, ans)),
-              numpy_derivative=lambda x, ans: 1 - ans * ans)
-asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_like(x, 1))))
+              numpy_derivative=lambda x, ans: 1 - ans * ans,
+              taylor=lambda u: ts.chain(u, tanh(u[0]), lambda v: 1 - v * v))
+asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_like(x, 1))),
+               taylor=lambda u: ts.chain(u, asinh(u[0]), lambda v: 1 / ts.sqrt(u * u + 1)))
 acosh = _unary("acosh", np.arccosh,
-               lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
-atanh = _unary("atanh", np.arctanh, lambda x, ans: reciprocal(mul(sub(1, x), add(1, x))))
-exp = _unary("exp", np.exp, lambda x, ans: ans)
-exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, _LN2))
-expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1))
+               lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))),
+               taylor=lambda u: ts.chain(u, acosh(u[0]),
+                                         lambda v: 1 / ts.sqrt((u - 1) * (u + 1))))
+atanh = _unary("atanh", np.arctanh, lambda x, ans: reciprocal(mul(sub(1, x), add(1, x))),
+               taylor=lambda u: ts.chain(u, atanh(u[0]), lambda v: 1 / ((1 - u) * (1 + u))))
+exp = _unary("exp", np.exp, lambda x, ans: ans, taylor=ts.exp)
+exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, _LN2),
+              taylor=lambda u: ts.exp(u * _LN2, exp2(u[0])))
+expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1),
+               taylor=lambda u: ts.exp(u).with_primal(expm1(u[0])))
 log = _unary("log", np.log, lambda x, ans: reciprocal(x),
-             numpy_derivative=lambda x, ans: 1 / x)
-log2 = _unary("log2", np.log2, lambda x, ans: reciprocal(mul(x, _LN2)))
-log10 = _unary("log10", np.log10, lambda x, ans: reciprocal(mul(x, _LN10)))
+             numpy_derivative=lambda x, ans: 1 / x, taylor=ts.log)
+log2 = _unary("log2", np.log2, lambda x, ans: reciprocal(mul(x, _LN2)),
+              taylor=lambda u: (ts.log(u) / _LN2).with_primal(log2(u[0])))
+log10 = _unary("log10", np.log10, lambda x, ans: reciprocal(mul(x, _LN10)),
+               taylor=lambda u: (ts.log(u) / _LN10).with_primal(log10(u[0])))
 log1p = _unary("log1p", np.log1p, lambda x, ans: reciprocal(add(x, 1)),
-               numpy_derivative=lambda x, ans: 1 / (x + 1))
+               numpy_derivative=lambda x, ans: 1 / (x + 1),
+               taylor=lambda u: ts.log(1 + u, log1p(u[0])))
 sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(scalar_like(ans, 0.5), ans),
-              numpy_derivative=lambda x, ans: 0.5 / ans)
-cbrt = _unary("cbrt", np.cbrt, lambda x, ans: reciprocal(mul(mul(ans, ans), 3)))
-abs = _unary("abs", np.abs, lambda x, ans: sign(x), numpy_derivative=lambda x, ans: np.sign(x))
+              numpy_derivative=lambda x, ans: 0.5 / ans, taylor=ts.sqrt)
+cbrt = _unary("cbrt", np.cbrt, lambda x, ans: reciprocal(mul(mul(ans, ans), 3)),
+              taylor=lambda u: ts.power(u, 1 / 3, cbrt(u[0])))
+abs = _unary("abs", np.abs, lambda x, ans: sign(x), numpy_derivative=lambda x, ans: np.sign(x),
+             taylor=lambda u: (u * sign(u[0])).with_primal(abs(u[0])))
 sign = _unary("sign", np.sign, kind="flat")
 floor = _unary("floor", np.floor, kind="flat")
 ceil = _unary("ceil", np.ceil, kind="flat")
@@ -486,7 +569,8 @@ def _logistic_impl(x):
 
 
 logistic = _unary("logistic", _logistic_impl, lambda x, ans: mul(ans, sub(1, ans)),
-                  numpy_derivative=lambda x, ans: ans * (1 - ans))
+                  numpy_derivative=lambda x, ans: ans * (1 - ans),
+                  taylor=lambda u: ts.chain(u, logistic(u[0]), lambda v: v * (1 - v)))
 
 
 # sinc'(x) = sum_n c_n x**(2n-1), c_n = (-1)**n (2n) pi**(2n) / (2n+1)!; eight terms are exact
@@ -512,7 +596,33 @@ def _sinc_derivative(x, ans):
     return select(near_zero, mul(series, near_x), closed_form)
 
 
-sinc = _unary("sinc", np.sinc, _sinc_derivative)
+def _sinc_series(u):
+    # sin(pi u) / (pi u) where |u_0| >= 1. Nearer 0 that quotient's recurrence multiplies
+    # rounding errors by 1/|u_0| at every order, so there it is the Maclaurin polynomial in
+    # (pi u)^2, by Horner's rule (the first term left out is below 1e-25 on |u| < 3/2, which
+    # bounds the error of every Taylor coefficient at |u_0| < 1: Cauchy's estimate). Each
+    # branch at a safe stand-in elsewhere, as in ``_sinc_derivative``.
+    x = u[0]
+    near_zero = lt(abs(x), 1.0)
+    far = u.with_primal(select(near_zero, full_like(x, 2), x)) * math.pi
+    quotient = ts.sin_cos(far)[0] / far
+    near = u.with_primal(select(near_zero, x, zeros_like(x))) * math.pi
+    square = near * near
+    coefficients = [(-1) ** n / math.factorial(2 * n + 1) for n in range(24 + u.order // 2)]
+    polynomial = coefficients[-1]
+    for coefficient in reversed(coefficients[:-1]):
+        polynomial = polynomial * square + coefficient
+
+    def pick(k):
+        a, b = polynomial[k], quotient[k]
+        if a is None and b is None:
+            return None
+        return select(near_zero, zeros_like(x) if a is None else a,
+                      zeros_like(x) if b is None else b)
+    return ts.Series(u.order, [sinc(x)], pick)
+
+
+sinc = _unary("sinc", np.sinc, _sinc_derivative, taylor=_sinc_series)
 
 
 def reciprocal(x):
@@ -546,6 +656,18 @@ integer_pow_p.jvp = lambda primals, tangents, *, y: (
     integer_pow(primals[0], y), mul(tangents[0], _integer_pow_derivative(primals[0], y)))
 integer_pow_p.vjp = lambda needs, g, ans, x, *, y: (mul(g, _integer_pow_derivative(x, y)),)
 integer_pow_p.batch = _elementwise_batch(integer_pow_p)
+
+
+def _integer_pow_series(u, *, y):
+    value = integer_pow(u[0], y)
+    if y == 0:
+        return ts.lift(value, u.order)
+    if y > 0:   # products only: exact where x = 0
+        return ts.integer_power(u, y).with_primal(value)
+    return (1 / ts.integer_power(u, -y)).with_primal(value)
+
+
+integer_pow_p.taylor = ts.unary_rule(_integer_pow_series)
 
 
 def integer_pow(x, y: int):
@@ -626,6 +748,7 @@ select_p.abstract_eval = _select_shape
 select_p.jvp = _select_jvp
 select_p.vjp = _select_vjp
 select_p.batch = _elementwise_batch(select_p)
+select_p.taylor = ts.linear(select_p, (1, 2))
 
 
 def select(pred, x, y):
@@ -657,6 +780,7 @@ def _convert_vjp(needs, g, ans, x, *, new_dtype):
 convert_p.jvp = _convert_jvp
 convert_p.vjp = _convert_vjp
 convert_p.batch = _elementwise_batch(convert_p)
+convert_p.taylor = ts.linear(convert_p)
 
 
 def convert(x, dtype):

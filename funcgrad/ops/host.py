@@ -10,7 +10,8 @@ differentiated as a ``scan`` of that many steps).
 
 The rules of ``host_call`` are the same idea one level up, so derivatives of every order and
 batching compose, eagerly and under ``jit`` (where the equation is a call step):
-- JVP: a ``host_call`` of ``fun``'s eager forward-mode derivative;
+- JVP: a ``host_call`` of ``fun``'s eager forward-mode derivative (and Taylor mode, ``jet``:
+  one of its eager Taylor-mode propagation);
 - VJP: a ``host_call`` of ``fun``'s eager pullback, recomputing ``fun`` forward from its
   operands (so nothing but the operands is stored);
 - batch: a ``host_call`` that runs ``fun`` once per example and stacks the results.
@@ -24,7 +25,15 @@ from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from ..core.trace import trace_evaluating, trace_to_ir, untraced
 from . import structural as st
-from .control import _expanded, _floats, _instantiate, _kept, value_aval
+from .control import (
+    _expanded,
+    _flat_series,
+    _floats,
+    _instantiate,
+    _kept,
+    _unflat_series,
+    value_aval,
+)
 from .custom import Rule
 
 host_call_p = Primitive("host_call", "special", multiple_results=True)
@@ -112,8 +121,31 @@ def _host_batch(args, dims, *, fun, out_avals):
     return outs, [0] * len(out_avals)
 
 
+def _host_taylor(primals, series, *, fun, out_avals):
+    from ..transforms.jet import jet_ir
+    order, num_primals, num_outs = len(series[0]), len(primals), len(out_avals)
+    has = [any(t is not None for t in terms) for terms in series]
+    out_floats = _floats(out_avals)
+
+    def forward(*args):
+        values = list(args[:num_primals])
+        ir = trace_to_ir(lambda *xs: list(fun(*xs)), [value_aval(p) for p in values],
+                         args=values)
+        outs, out_series = jet_ir(ir, values, _unflat_series(args[num_primals:], has, order),
+                                  order)
+        return list(outs) + _flat_series(outs, [s or [None] * order for s in out_series],
+                                         out_floats)
+
+    outs = host_call(Rule(forward, f"jet of {fun.name}"),
+                     list(primals) + _flat_series(primals, series, has),
+                     list(out_avals) + [a for a, f in zip(out_avals, out_floats) if f
+                                        for _ in range(order)])
+    return outs[:num_outs], _unflat_series(outs[num_outs:], out_floats, order)
+
+
 host_call_p.impl = _host_impl
 host_call_p.abstract_eval = _host_shape
 host_call_p.jvp = _host_jvp
 host_call_p.vjp = _host_vjp
 host_call_p.batch = _host_batch
+host_call_p.taylor = _host_taylor

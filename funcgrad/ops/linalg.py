@@ -32,6 +32,7 @@ from ..core.trace import Tracer
 from . import contraction, reduction
 from . import elementwise as ew
 from . import structural as st
+from . import taylor as ts
 
 # ------------------------------------------------------------------------------- shapes
 
@@ -201,6 +202,19 @@ inv_p.vjp = lambda needs, g, ans, a: (
     ew.neg(matmul(matmul(matrix_transpose(ans), g), matrix_transpose(ans))),)
 
 
+def _inverse_series(a: ts.Series) -> ts.Series:
+    """The series of ``inv(A)``, from ``A X = I``: ``X_k = -X_0 sum_{j=1..k} A_j X_{k-j}``."""
+    first = inv(a[0])
+
+    def step(x, k):
+        rest = ts.cauchy(a, x, k, matmul, start=1)
+        return None if rest is None else ew.neg(matmul(first, rest))
+    return ts.recursive(a.order, first, step)
+
+
+inv_p.taylor = ts.unary_rule(_inverse_series)
+
+
 def inv(a):
     """The inverses of a stack of square matrices; derivative ``-X dA X`` with ``X = inv(A)``."""
     return inv_p.bind(a)
@@ -231,6 +245,19 @@ def _solve_vjp(needs, g, ans, a, b):
 solve_p.jvp = _solve_jvp
 solve_p.vjp = _solve_vjp
 solve_p.batch = _solve_batch(solve_p)
+
+
+def _solve_series(a: ts.Series, b: ts.Series, solver, product=matmul) -> ts.Series:
+    """The series of ``x`` with ``op(A) x = b``: ``x_k = solver(b_k - sum_{j=1..k} op(A_j)
+    x_{k-j})``, ``solver`` applying ``op(A_0)^{-1}``."""
+    def step(x, k):
+        rest = ts.minus(b[k], ts.cauchy(a, x, k, product, start=1))
+        return None if rest is None else solver(rest)
+    return ts.recursive(a.order, solver(b[0]), step)
+
+
+solve_p.taylor = ts.binary_rule(
+    lambda a, b: _solve_series(a, b, lambda rhs: solve(a[0], rhs)))
 
 
 def solve(a, b):
@@ -288,6 +315,19 @@ triangular_solve_p.vjp = _triangular_solve_vjp
 triangular_solve_p.batch = _solve_batch(triangular_solve_p)
 
 
+def _triangular_solve_series(a, b, *, lower, transpose_a):
+    def read(k):   # the triangle that the solve reads (transposed if it is), then as solve's
+        if a[k] is None:
+            return None
+        t = _triangle_of(a[k], lower)
+        return matrix_transpose(t) if transpose_a else t
+    return _solve_series(ts.Series(a.order, [a[0]], read), b,
+                         lambda rhs: triangular_solve(a[0], rhs, lower, transpose_a))
+
+
+triangular_solve_p.taylor = ts.binary_rule(_triangular_solve_series)
+
+
 def triangular_solve(a, b, lower: bool = True, transpose_a: bool = False):
     """``x`` with ``T @ x == b`` (``T.T @ x == b`` if ``transpose_a``), where ``T`` is the
     lower (``lower``) or upper triangle of ``a``; the other triangle is never read."""
@@ -306,6 +346,22 @@ def _det_jvp(primals, tangents):
 
 
 det_p.jvp = _det_jvp
+
+
+def _log_det_rate(a: ts.Series) -> ts.Series:
+    """The series of ``d log|det A| / dt = tr(A^{-1} dA/dt)``."""
+    def trace_of_product(x, t):
+        return reduction.reduce_sum(ew.mul(x, matrix_transpose(t)),
+                                    (np.ndim(t) - 2, np.ndim(t) - 1))
+    return ts.mul(_inverse_series(a), ts.rate_of(a), trace_of_product)
+
+
+def _det_series(a: ts.Series) -> ts.Series:
+    d = ts.unknown(a.order, det(a[0]))
+    return ts.define_rate(d, d * _log_det_rate(a))   # d det / dt = det tr(A^{-1} dA/dt)
+
+
+det_p.taylor = ts.unary_rule(_det_series)
 det_p.vjp = lambda needs, g, ans, a: (
     _per_matrix(ew.mul(g, ans), matrix_transpose(inv(a))),)
 
@@ -331,6 +387,16 @@ def _slogdet_jvp(primals, tangents):
 
 
 slogdet_p.jvp = _slogdet_jvp
+
+
+def _slogdet_taylor(primals, series):
+    a = ts.Series.of(primals[0], series[0])
+    sign, logabsdet = slogdet(a[0])
+    log_series = ts.define_rate(ts.unknown(a.order, logabsdet), _log_det_rate(a))
+    return [sign, logabsdet], [None, log_series.tail()]   # the sign is locally constant
+
+
+slogdet_p.taylor = _slogdet_taylor
 # The sign is piecewise constant: only the log-determinant's cotangent reaches ``a``.
 slogdet_p.vjp = lambda needs, cts, ans, a: (
     _per_matrix(cts[1], matrix_transpose(inv(a))),)
@@ -372,6 +438,27 @@ def _cholesky_vjp(needs, g, ans, a):
 
 cholesky_p.jvp = _cholesky_jvp
 cholesky_p.vjp = _cholesky_vjp
+
+
+def _cholesky_series(a: ts.Series) -> ts.Series:
+    # L_0 L_k^T + L_k L_0^T = S_k - sum_{j=1..k-1} L_j L_{k-j}^T =: C_k (symmetric), solved
+    # as the JVP solves its one order: L_k = L_0 phi(L_0^{-1} C_k L_0^{-T}).
+    low = cholesky(a[0])
+
+    def outer(p, q):
+        return matmul(p, matrix_transpose(q))
+
+    def step(factor, k):
+        rest = None if a[k] is None else symmetrize_lower(a[k])
+        rest = ts.minus(rest, ts.cauchy(factor, factor, k, outer, start=1, stop=k - 1))
+        if rest is None:
+            return None
+        left = triangular_solve(low, rest)
+        return matmul(low, _phi(triangular_solve(low, matrix_transpose(left))))
+    return ts.recursive(a.order, low, step)
+
+
+cholesky_p.taylor = ts.unary_rule(_cholesky_series)
 
 
 def cholesky(a):

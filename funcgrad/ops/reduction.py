@@ -12,6 +12,7 @@ from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import elementwise as ew
 from . import structural as st
+from . import taylor as ts
 
 
 def _reduced_shape(x, *, axes):
@@ -54,6 +55,7 @@ reduce_sum_p.vjp = lambda needs, g, ans, x, *, axes: (st.expand_to(g, np.shape(x
 # handed to the user are copied from it (``_args.to_user``).
 reduce_sum_p.eager_vjp = lambda needs, g, ans, x, *, axes: (
     np.broadcast_to(np.expand_dims(g, axes), np.shape(x)),)
+reduce_sum_p.taylor = ts.linear(reduce_sum_p)
 
 
 def reduce_sum(x, axes):
@@ -94,6 +96,7 @@ def _extremum(name, impl):
     prim.jvp = jvp
     prim.vjp = vjp
     prim.eager_vjp = eager_vjp
+    prim.taylor = ts.by_jvp(prim)   # piecewise linear: the winners' series (ties share)
     return prim
 
 
@@ -157,6 +160,31 @@ reduce_prod_p.jvp = lambda primals, tangents, *, axes: (
     reduce_sum(ew.mul(tangents[0], _prod_of_others(primals[0], axes)), axes))
 reduce_prod_p.vjp = lambda needs, g, ans, x, *, axes: (
     ew.mul(st.expand_to(g, np.shape(x), axes), _prod_of_others(x, axes)),)
+
+
+def _reduce_prod_taylor(primals, series, *, axes):
+    # The reduced axes made one last axis; its running product's last entry.
+    (x,), (terms,) = primals, series
+    shape = np.shape(x)
+    kept = [i for i in range(len(shape)) if i not in axes]
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    out_shape = tuple(shape[i] for i in kept)
+
+    def flat(term):
+        moved = st.transpose(term, kept + list(axes))
+        return st.reshape(moved, out_shape + (n,))
+
+    out = reduce_prod(x, axes)
+    if n == 0:
+        return out, [None] * len(terms)
+    running = _running_product(ts.Series.of(flat(x), [None if t is None else flat(t)
+                                                       for t in terms]), len(out_shape))
+    last = [None if t is None else st.reshape(st.slice_along(t, len(out_shape), n - 1, n),
+                                              out_shape) for t in running.tail()]
+    return out, last
+
+
+reduce_prod_p.taylor = _reduce_prod_taylor
 
 
 def reduce_prod(x, axes):
@@ -232,6 +260,7 @@ cumsum_p.jvp = lambda primals, tangents, *, axis, reverse: (
 cumsum_p.vjp = lambda needs, g, ans, x, *, axis, reverse: (cumsum(g, axis, not reverse),)
 cumsum_p.batch = lambda args, dims, *, axis, reverse: (
     cumsum(args[0], axis + (axis >= dims[0]), reverse), dims[0])
+cumsum_p.taylor = ts.linear(cumsum_p)
 
 
 def cumsum(x, axis: int, reverse: bool = False):
@@ -283,6 +312,39 @@ cumprod_p.jvp = _cumprod_jvp
 cumprod_p.vjp = _cumprod_vjp
 cumprod_p.batch = lambda args, dims, *, axis: (
     cumprod(args[0], axis + (axis >= dims[0])), dims[0])
+
+
+def _shifted(y: ts.Series, axis: int, step: int) -> ts.Series:
+    """``y`` moved ``step`` places along ``axis``, the emptied places filled with the series
+    of 1 (a 1 in the primal, zeros after)."""
+    def shift(k):
+        term = y[k]
+        if term is None:
+            return None
+        n = np.shape(term)[axis]
+        fill_shape = list(np.shape(term))
+        fill_shape[axis] = step
+        fill = np.full(fill_shape, 1 if k == 0 else 0, term.dtype)
+        return st.concatenate([fill, st.slice_along(term, axis, 0, n - step)], axis)
+    return ts.Series(y.order, [shift(0)], shift)
+
+
+def _running_product(x: ts.Series, axis: int) -> ts.Series:
+    """The series of ``cumprod(x, axis)``: Hillis and Steele's prefix products, log2(n)
+    Cauchy products of whole arrays (no division, so exact at zeros)."""
+    n, step = np.shape(x[0])[axis], 1
+    while step < n:
+        x = x * _shifted(x, axis, step)
+        step *= 2
+    return x
+
+
+def _cumprod_taylor(primals, series, *, axis):
+    running = _running_product(ts.Series.of(primals[0], series[0]), axis)
+    return cumprod(primals[0], axis), running.tail()
+
+
+cumprod_p.taylor = _cumprod_taylor
 
 
 def cumprod(x, axis: int):

@@ -12,6 +12,7 @@ from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import elementwise as ew
+from . import taylor as ts
 
 stop_gradient_p = Primitive("stop_gradient", "special")
 stop_gradient_p.impl = lambda x: x
@@ -20,6 +21,7 @@ stop_gradient_p.abstract_eval = lambda x: x
 stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient(primals[0]), None)
 stop_gradient_p.vjp = lambda needs, g, ans, x: (None,)
 stop_gradient_p.batch = lambda args, dims: (stop_gradient_p.bind(args[0]), dims[0])
+stop_gradient_p.taylor = ts.zero(stop_gradient_p)
 
 
 def stop_gradient(x):
@@ -44,6 +46,8 @@ retain_grad_p.vjp = lambda needs, g, ans, x, *, name: (g,)
 # Marks the batched intermediate: its retained gradient has the batched shape.
 retain_grad_p.batch = lambda args, dims, *, name: (retain_grad_p.bind(args[0], name=name),
                                                    dims[0])
+retain_grad_p.taylor = lambda primals, series, *, name: (
+    retain_grad_p.bind(primals[0], name=name), series[0])
 
 
 def retain_grad(x, name: str):
@@ -168,6 +172,8 @@ def _erf_jvp(primals, tangents):
 erf_p.jvp = _erf_jvp
 erf_p.vjp = lambda needs, g, ans, x: (ew.mul(g, _erf_derivative(x)),)
 erf_p.batch = lambda args, dims: (erf_p.bind(args[0]), dims[0])   # pointwise: the axis stays
+erf_p.taylor = ts.unary_rule(lambda u: ts.chain(
+    u, erf(u[0]), lambda v: ts.exp(-u * u) * _TWO_OVER_SQRT_PI))
 
 
 def erf(x):

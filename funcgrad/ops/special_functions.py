@@ -29,6 +29,7 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import elementwise as ew
+from . import taylor as ts
 from .special import erf_numpy
 
 _EULER_GAMMA = 0.57721566490153286061
@@ -501,8 +502,8 @@ def _float_only(name):
     return shape
 
 
-def _smooth(name, impl, derivative):
-    fn = ew._unary(name, impl, derivative)
+def _smooth(name, impl, derivative, taylor):
+    fn = ew._unary(name, impl, derivative, taylor=taylor)
     fn.primitive.abstract_eval = _float_only(name)
     return fn
 
@@ -522,6 +523,17 @@ polygamma_p.vjp = lambda needs, g, ans, x, *, n: (ew.mul(g, polygamma(n + 1, x))
 polygamma_p.batch = ew._elementwise_batch(polygamma_p)
 
 
+def _polygamma_series(u, first: int, value):
+    """The series of the function whose derivatives of order j >= 1 are ``polygamma(first +
+    j - 1)``: no short recurrence, so composed from those K derivatives at ``u_0``."""
+    return ts.compose(u, [value] + [polygamma(first + j - 1, u[0])
+                                    for j in range(1, u.order + 1)])
+
+
+polygamma_p.taylor = ts.unary_rule(
+    lambda u, *, n: _polygamma_series(u, n + 1, polygamma(n, u[0])))
+
+
 def polygamma(n: int, x):
     """The n-th derivative of digamma (``n`` a static non-negative integer); n = 0 binds
     ``digamma``."""
@@ -533,15 +545,22 @@ def polygamma(n: int, x):
     return polygamma_p.bind(x, n=n)
 
 
-digamma = _smooth("digamma", digamma_numpy, lambda x, ans: polygamma(1, x))
-lgamma = _smooth("lgamma", lgamma_numpy, lambda x, ans: digamma(x))
+digamma = _smooth("digamma", digamma_numpy, lambda x, ans: polygamma(1, x),
+                  lambda u: _polygamma_series(u, 1, digamma(u[0])))
+lgamma = _smooth("lgamma", lgamma_numpy, lambda x, ans: digamma(x),
+                 lambda u: _polygamma_series(u, 0, lgamma(u[0])))
 erfc = _smooth("erfc", erfc_numpy, lambda x, ans: ew.mul(
-    ew.exp(ew.neg(ew.mul(x, x))), ew.scalar_like(x, -_TWO_OVER_SQRT_PI)))
+    ew.exp(ew.neg(ew.mul(x, x))), ew.scalar_like(x, -_TWO_OVER_SQRT_PI)),
+    lambda u: ts.chain(u, erfc(u[0]), lambda v: ts.exp(-u * u) * -_TWO_OVER_SQRT_PI))
+# Their derivatives are functions of their own values: v' = f'(v) u', solved order by order.
 erfinv = _smooth("erfinv", erfinv_numpy, lambda x, ans: ew.mul(
-    ew.exp(ew.mul(ans, ans)), ew.scalar_like(x, _SQRT_PI / 2.0)))
+    ew.exp(ew.mul(ans, ans)), ew.scalar_like(x, _SQRT_PI / 2.0)),
+    lambda u: ts.chain(u, erfinv(u[0]), lambda v: ts.exp(v * v) * (_SQRT_PI / 2.0)))
 ndtri = _smooth("ndtri", ndtri_numpy, lambda x, ans: ew.mul(
     ew.exp(ew.mul(ew.mul(ans, ans), ew.scalar_like(x, 0.5))),
-    ew.scalar_like(x, math.sqrt(2.0 * math.pi))))
+    ew.scalar_like(x, math.sqrt(2.0 * math.pi))),
+    lambda u: ts.chain(u, ndtri(u[0]),
+                       lambda v: ts.exp(v * v * 0.5) * math.sqrt(2.0 * math.pi)))
 
 
 def _i0e_derivative(x, ans):
@@ -557,5 +576,16 @@ def _i1e_derivative(x, ans):
     return ew.select(at_zero, ew.full_like(x, 0.5), general)
 
 
-i0e = _smooth("i0e", i0e_numpy, _i0e_derivative)
-i1e = _smooth("i1e", i1e_numpy, _i1e_derivative)
+def _bessel_pair(u):
+    """The series of ``(i0e(u), i1e(u))``, from ``i0e' = i1e - s i0e`` and ``i1e' = i0e -
+    i1e (s + 1/u)`` with ``s = sign(u_0)`` (constant along the path; ``u_0 != 0``)."""
+    s = ew.sign(u[0])
+    first, second = ts.unknown(u.order, i0e(u[0])), ts.unknown(u.order, i1e(u[0]))
+    du = ts.rate_of(u)
+    ts.define_rate(first, (second - first * s) * du)
+    ts.define_rate(second, (first - second * (1 / u + s)) * du)
+    return first, second
+
+
+i0e = _smooth("i0e", i0e_numpy, _i0e_derivative, lambda u: _bessel_pair(u)[0])
+i1e = _smooth("i1e", i1e_numpy, _i1e_derivative, lambda u: _bessel_pair(u)[1])

@@ -15,6 +15,7 @@ from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import elementwise as ew
 from . import reduction
+from . import taylor as ts
 
 
 def _full_like(x, value):
@@ -54,6 +55,7 @@ def _reshape_batch(args, dims, *, new_shape):
 
 
 reshape_p.batch = _reshape_batch
+reshape_p.taylor = ts.linear(reshape_p)
 
 
 def reshape(x, new_shape):
@@ -92,6 +94,7 @@ def _broadcast_batch(args, dims, *, shape):
 
 
 broadcast_p.batch = _broadcast_batch
+broadcast_p.taylor = ts.linear(broadcast_p)
 
 
 def broadcast_to(x, shape):
@@ -136,6 +139,7 @@ transpose_p.vjp = lambda needs, g, ans, x, *, permutation: (
 # axis to the front.
 transpose_p.batch = lambda args, dims, *, permutation: (transpose(args[0], (dims[0],) + tuple(
     p + (p >= dims[0]) for p in permutation)), 0)
+transpose_p.taylor = ts.linear(transpose_p)
 
 
 def transpose(x, permutation):
@@ -324,6 +328,7 @@ def _gather_batch(args, dims, *, index):
 
 
 gather_p.batch = _gather_batch
+gather_p.taylor = ts.linear(gather_p, (0,))
 
 
 def gather(x, indices, index: IndexSpec):
@@ -451,6 +456,7 @@ def _scatter_batch(prim):
 
 
 scatter_add_p.batch = _scatter_batch(scatter_add_p)
+scatter_add_p.taylor = ts.linear(scatter_add_p, (0, 1))
 
 
 def _scatter_impl(operand, updates, *indices, index):
@@ -494,6 +500,7 @@ scatter_p.vjp = lambda needs, g, ans, operand, updates, *indices, index: (
 
 
 scatter_p.batch = _scatter_batch(scatter_p)
+scatter_p.taylor = ts.linear(scatter_p, (0, 1))
 
 
 def scatter(operand, updates, indices, index: IndexSpec):
@@ -564,6 +571,7 @@ def _extremum_scatter(name, ufunc):
 
     prim.jvp, prim.vjp = jvp, vjp
     prim.batch = _scatter_batch(prim)
+    prim.taylor = ts.by_jvp(prim)   # piecewise linear: the winners' series (ties share)
     return prim
 
 
@@ -615,6 +623,58 @@ def _scatter_mul_vjp(needs, g, ans, operand, updates, *indices, index):
 
 scatter_mul_p.jvp = _scatter_mul_jvp
 scatter_mul_p.vjp = _scatter_mul_vjp
+
+
+def _occurrences(operand, indices, index):
+    """For each element of the indexed region, which write to its target it is (0 for the
+    first, 1 for the second at a repeated index, ...), from the indices' numbers."""
+    from ..core.errors import ConcretizationError, at_user_line
+    from ..core.trace import _UNKNOWN, known_value
+    values = [known_value(i) for i in indices]
+    if any(v is _UNKNOWN for v in values):
+        raise ConcretizationError(at_user_line(
+            "jet of scatter_mul (x.at[idx].multiply(u)) needs the numbers of its integer "
+            "indices, which are traced here: at a repeated index the updates multiply, and "
+            "how many do decides the series. Use concrete indices."))
+    shape = np.shape(operand)
+    targets = gather(np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape), values,
+                     index).ravel()
+    rank = np.empty(targets.size, np.int64)
+    order = np.argsort(targets, kind="stable")
+    ordered = targets[order]
+    starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, ordered.size]))
+    rank[order] = np.arange(ordered.size) - group_start
+    return rank
+
+
+def _scatter_mul_taylor(primals, series, *, index):
+    # x * P, P the product of the updates reaching each element: one factor per rank of
+    # write (the r-th writes to their targets touch each at most once, so each factor's
+    # series is a scatter of the updates' coefficients), Cauchy products between them.
+    operand, updates, *indices = primals
+    x = ts.Series.of(operand, series[0])
+    region = _region(updates, indices, index, operand)
+    u = ts.Series.of(region, [None if t is None else _region(t, indices, index, operand)
+                              for t in series[1]])
+    out = scatter_mul(operand, updates, indices, index)
+    if u.is_constant:
+        return out, [None if t is None else scatter_mul(t, updates, indices, index)
+                     for t in series[0]]
+    rank = _occurrences(operand, indices, index).reshape(np.shape(region))
+    ones, zeros = _full_like(operand, 1), _zeros_like(operand)
+    product = None
+    for r in range(int(rank.max()) + 1 if rank.size else 0):
+        mine = rank == r
+        factor = ts.Series(u.order, [scatter_mul(ones, ew.select(mine, region, _full_like(
+            region, 1)), indices, index)], lambda k, mine=mine: None if u[k] is None else
+            scatter_add(zeros, ew.select(mine, u[k], _zeros_like(u[k])), indices, index))
+        product = factor if product is None else product * factor
+    result = x if product is None else x * product
+    return out, result.tail()
+
+
+scatter_mul_p.taylor = _scatter_mul_taylor
 
 
 def scatter_mul(operand, updates, indices, index: IndexSpec):
@@ -683,6 +743,7 @@ def _concatenate_batch(args, dims, *, axis):
 
 
 concatenate_p.batch = _concatenate_batch
+concatenate_p.taylor = ts.linear(concatenate_p)
 
 
 def concatenate(xs, axis: int):

@@ -478,16 +478,22 @@ class _JvpCallRule(_CallRule):
         return outs, tangents
 
 
-def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, ...] = ()):
+def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, ...] = (),
+               policy=None):
     """Make ``fun`` rematerialised: same values and derivatives, but a backward pass keeps
-    only its inputs and recomputes its intermediates when it needs them (JAX's
-    ``jax.checkpoint``; also ``fg.remat``). Trades compute for memory. A program compiled
-    by ``fg.jit`` keeps all its values until it returns, so there the block is inlined and
-    its recomputation merged with its forward pass.
+    only its inputs (and what ``policy`` saves) and recomputes its other intermediates when
+    it needs them (JAX's ``jax.checkpoint``; also ``fg.remat``). Trades compute for memory.
+    A program compiled by ``fg.jit`` keeps all its values until it returns, so there the
+    block is inlined and its recomputation merged with its forward pass.
 
     Args:
       fun: the function (of arrays or pytrees) to checkpoint.
       static_argnums: positional arguments that are static Python values (not traced).
+      policy: which intermediates the backward pass keeps instead of recomputing: ``None``
+        (``fg.checkpoint_policies.nothing_saveable``: none),
+        ``fg.checkpoint_policies.dots_saveable`` (the results of matrix products), or any
+        policy of ``fg.checkpoint_policies``, or a function ``(primitive, *avals, **params)
+        -> bool`` as in JAX.
 
     Returns:
       The checkpointed function. Used without ``fun``, a decorator.
@@ -497,8 +503,10 @@ def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, 
     >>> float(fg.grad(block)(0.0))
     1.0
     """
+    from ..checkpoint_policies import as_policy
     if fun is None:
-        return functools.partial(checkpoint, static_argnums=static_argnums)
+        return functools.partial(checkpoint, static_argnums=static_argnums, policy=policy)
+    policy = as_policy(policy)
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     who = f"checkpoint of {getattr(fun, '__name__', 'function')}"
 
@@ -520,7 +528,7 @@ def checkpoint(fun: Callable | None = None, *, static_argnums: int | tuple[int, 
         out_trees: list = []
         block, lifted = ops.trace_closed(_flat_outputs(call, out_trees),
                                          [_args.aval(x) for x in leaves])
-        outs = ops.checkpoint_p.bind(*lifted, *leaves, block=block)
+        outs = ops.bind_checkpoint(block, policy, [*lifted, *leaves])
         return tree.unflatten(out_trees[0], outs)
 
     return checkpointed
