@@ -5,6 +5,8 @@ On concrete arrays these functions are NumPy's; on traced values they record pri
 
 from numpy import (  # noqa: F401
     bool_,
+    complex64,
+    complex128,
     dtype,
     e,
     float16,

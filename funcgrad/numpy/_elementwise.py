@@ -76,9 +76,28 @@ log10 = _unary(np.log10, ew.log10)
 log1p = _unary(np.log1p, ew.log1p)
 sqrt = _unary(np.sqrt, ew.sqrt)
 cbrt = _unary(np.cbrt, ew.cbrt)
-absolute = _unary(np.absolute, ew.abs)
+_real_absolute = _unary(np.absolute, ew.abs)
+_real_sign = _unary(np.sign, ew.sign)
+
+
+def absolute(x):
+    """``numpy.absolute``: ``|x|``; of a complex array, its modulus (a real array)."""
+    if type(x) is Tracer and x._var.aval.dtype.kind == "c":
+        return ew.abs(x)
+    return _real_absolute(x)
+
+
+def sign(x):
+    """``numpy.sign``; of a complex array, ``x / |x|`` (0 at 0), as NumPy 2's."""
+    if type(x) is Tracer and x._var.aval.dtype.kind == "c":
+        modulus = ew.abs(x)
+        zero = ew.eq(modulus, modulus.dtype.type(0))
+        safe = ew.select(zero, ew.full_like(modulus, 1), modulus)
+        return ew.select(zero, ew.zeros_like(x), ew.div(x, ew.convert(safe, x.dtype)))
+    return _real_sign(x)
+
+
 abs = absolute
-sign = _unary(np.sign, ew.sign)
 floor = _unary(np.floor, ew.floor)
 ceil = _unary(np.ceil, ew.ceil)
 sinc = _unary(np.sinc, ew.sinc, "sinc")

@@ -1,6 +1,7 @@
 """The primitives, one family a module, each primitive with all of its rules beside it."""
 from . import (
                callback,
+               complex_numbers,
                contraction,
                control,
                custom,
@@ -15,5 +16,5 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "contraction", "control", "custom", "elementwise", "host", "linalg",
+__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise", "host", "linalg",
            "random", "reduction", "sorting", "special", "special_functions", "structural"]
