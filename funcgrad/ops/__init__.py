@@ -6,6 +6,7 @@ from . import (
                control,
                custom,
                elementwise,
+               fft,
                host,
                linalg,
                random,
@@ -16,5 +17,5 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise", "host", "linalg",
+__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise", "fft", "host", "linalg",
            "random", "reduction", "sorting", "special", "special_functions", "structural"]
