@@ -117,9 +117,22 @@ def _as_float(*values):
     dtype = common_dtype(*values)
     if dtype.kind not in "f":
         if dtype.kind == "c":
-            raise TypeError("funcgrad.numpy.linalg: complex arrays are not supported")
+            raise TypeError("funcgrad.numpy.linalg: complex arrays are supported by norm, "
+                            "vector_norm, matrix_norm (except ord 2, -2, 'nuc'), eig and "
+                            "eigvals only, when traced")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
+
+
+def _modulus(x, ord=None, matrix: bool = False):
+    """A complex array's norms are those of its moduli (real), except the spectral ones."""
+    x = asarray_or_tracer(x)
+    if x.dtype.kind != "c":
+        return _as_float(x)[0]
+    if matrix and ord in (2, -2, "nuc"):
+        raise TypeError(f"norm: the matrix norm ord={ord!r} of a traced complex array is not "
+                        "supported (it needs complex singular values)")
+    return abs(x)
 
 
 def _matrix_transpose(a):
@@ -310,7 +323,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     """
     if not _traced(x):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    (x,) = _as_float(x)
+    x = _modulus(x, ord, matrix=np.ndim(x) == 2 and axis is None or
+                 isinstance(axis, tuple) and len(axis) == 2)
     ndim = np.ndim(x)
     if axis is None:
         if ord is None or (ord in ("f", "fro") and ndim == 2) or (ord == 2 and ndim == 1):
@@ -688,7 +702,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     """
     if not _traced(x):
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
-    (x,) = _as_float(x)
+    x = _modulus(x)
     ndim, shape = np.ndim(x), np.shape(x)
     axes = normalize_axes(axis, ndim, "vector_norm")
     kept = [i for i in range(ndim) if i not in axes]
