@@ -191,7 +191,9 @@ def angle(z, deg=False):
         out = cn.angle(z)
     else:
         z = cast(z, ufunc_dtype(np.arctan2, z, z))
-        out = ew.select(_sign_bit(z), ew.full_like(z, np.pi), ew.zeros_like(z))
+        with np.errstate(divide="ignore"):
+            negative = _sign_bit(z)
+        out = ew.select(negative, ew.full_like(z, np.pi), ew.zeros_like(z))
         out = ew.select(ew.isnan(z), z, out)
     return ew.mul(out, out.dtype.type(180 / np.pi)) if deg else out
 
