@@ -19,6 +19,7 @@ from ..ops import contraction as con
 from ..ops import elementwise as ew
 from ..ops import sorting as so
 from ..ops import structural as st
+from ..ops.special import stop_gradient
 from . import _elementwise as el
 from . import _reductions as rd
 from ._core import (
@@ -184,17 +185,15 @@ conjugate = conj
 
 def angle(z, deg=False):
     """``numpy.angle``: the argument of a complex number, in radians (degrees with ``deg``);
-    of a real array, 0 or pi (a zero derivative)."""
+    of a real array, 0 or pi (constant: its gradient is a disconnected zero)."""
     if not isinstance(z, Tracer):
         return np.angle(z, deg)
     if z.dtype.kind == "c":
         out = cn.angle(z)
     else:
-        z = cast(z, ufunc_dtype(np.arctan2, z, z))
-        with np.errstate(divide="ignore"):
-            negative = _sign_bit(z)
-        out = ew.select(negative, ew.full_like(z, np.pi), ew.zeros_like(z))
-        out = ew.select(ew.isnan(z), z, out)
+        # NumPy's own definition, arctan2(0, x): 0 or pi (-0.0 gives pi), constant in x
+        z = stop_gradient(cast(z, ufunc_dtype(np.arctan2, z, z)))
+        out = ew.atan2(ew.zeros_like(z), z)
     return ew.mul(out, out.dtype.type(180 / np.pi)) if deg else out
 
 
