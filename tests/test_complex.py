@@ -284,7 +284,10 @@ def test_check_grads_mixes_real_and_complex_arguments():
 def test_check_grads_catches_a_wrong_complex_rule():
     from funcgrad.ops import complex_numbers as cn
     saved = cn.imag_p.vjp, cn.imag_p.eager_vjp
-    wrong = (lambda needs, g, ans, x: (np.asarray(g).astype(x.dtype) * 1j,))   # sign flipped
+
+    def wrong(needs, g, ans, x):   # the sign flipped
+        return (np.asarray(g).astype(x.dtype) * 1j,)
+
     cn.imag_p.vjp = cn.imag_p.eager_vjp = wrong
     try:
         with pytest.raises(AssertionError, match="reverse"):

@@ -17,5 +17,6 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise", "fft", "host", "linalg",
-           "random", "reduction", "sorting", "special", "special_functions", "structural"]
+__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise",
+           "fft", "host", "linalg", "random", "reduction", "sorting", "special",
+           "special_functions", "structural"]
