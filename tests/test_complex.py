@@ -350,3 +350,81 @@ def test_compiled_gradient_of_a_complex_program():
     grad = fg.jit(fg.grad(_example_loss))
     z = _complex((6,))
     np.testing.assert_allclose(grad.compile(z)(z), fg.grad(_example_loss)(z), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ fnp.linalg.eig, eigvals
+
+def _spectrum_matrix(eigenvalues, complex_basis=False):
+    s = np.eye(3) + 0.3 * rng.uniform(-1, 1, (3, 3))
+    if complex_basis:
+        s = s + 0.3j * rng.uniform(-1, 1, (3, 3))
+    return s @ np.diag(eigenvalues) @ np.linalg.inv(s)
+
+
+A_REAL = np.real(_spectrum_matrix([2.0, -1.0, 0.5]))
+A_ROTATION = np.array([[1.0, 2.0, 0.0], [-2.0, 1.0, 0.3], [0.1, 0.0, -1.5]])   # 1 +- 2i, ...
+A_COMPLEX = _spectrum_matrix([1 + 1j, -1.5 + 0.5j, 0.5 - 2j], complex_basis=True)
+
+
+@pytest.mark.parametrize("a", [A_REAL, A_ROTATION, A_COMPLEX], ids=["real", "pair", "complex"])
+def test_eig_values_match_numpy(a):
+    w, v = np.linalg.eig(a)
+    traced_w, traced_v = fg.jit(fnp.linalg.eig)(a)
+    assert traced_w.dtype.kind == "c" and traced_v.dtype.kind == "c"
+    np.testing.assert_allclose(traced_w, w, rtol=1e-12)
+    np.testing.assert_allclose(traced_v, v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fg.jit(fnp.linalg.eigvals)(a), np.linalg.eigvals(a), rtol=1e-12)
+    concrete = fnp.linalg.eig(a)   # NumPy's own (real arrays where the spectrum is real)
+    np.testing.assert_array_equal(concrete.eigenvalues, w)
+    batch = np.stack([a, 2 * a])
+    np.testing.assert_allclose(fg.vmap(fnp.linalg.eigvals)(batch),
+                               np.linalg.eigvals(batch), rtol=1e-12)
+
+
+def _eig_loss(m, eig):
+    """A real, phase-free function of the eigenvalues and eigenvectors."""
+    def loss(a):
+        w, v = eig(a)
+        return m.sum(m.real(w ** 2) + m.imag(w)) + m.sum(m.abs(v) ** 2 * m.arange(3.0)[:, None])
+    return loss
+
+
+@pytest.mark.parametrize("a", [A_REAL, A_ROTATION, A_COMPLEX], ids=["real", "pair", "complex"])
+def test_eig_derivatives(a):
+    fg.check_grads(lambda a: fnp.linalg.eigvals(a), (a,), order=2)
+    fg.check_grads(lambda a: fnp.abs(fnp.linalg.eig(a)[1]), (a,), order=1)
+    fg.check_grads(_eig_loss(fnp, fnp.linalg.eig), (a,), order=2)
+    if jax is None:
+        return
+    jax_eig = lambda a: jax.lax.linalg.eig(a, compute_left_eigenvectors=False,  # noqa: E731
+                                           enable_eigvec_derivs=True)
+    want = np.asarray(jax.grad(_eig_loss(jnp, jax_eig))(jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(_eig_loss(fnp, fnp.linalg.eig))(a), want, rtol=1e-9,
+                               atol=1e-10)
+    want = np.asarray(jax.grad(lambda a: jnp.sum(jnp.abs(jnp.linalg.eigvals(a))))(
+        jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(lambda a: fnp.sum(fnp.abs(fnp.linalg.eigvals(a))))(a),
+                               want, rtol=1e-9, atol=1e-10)
+
+
+def test_eigvals_gradient_is_finite_at_a_repeated_eigenvalue():
+    """Only the eigenvalues are read: the reverse pass never divides by their gaps."""
+    a = np.diag([1.0, 1.0, 3.0])
+    g = fg.grad(lambda a: fnp.real(fnp.sum(fnp.linalg.eigvals(a) ** 2)))(a)
+    np.testing.assert_allclose(g, 2 * a.T)
+
+
+def test_complex_inv_and_solve():
+    b = _complex((3, 2))
+    np.testing.assert_allclose(fg.jit(fnp.linalg.inv)(A_COMPLEX), np.linalg.inv(A_COMPLEX),
+                               rtol=1e-12)
+    np.testing.assert_allclose(fg.jit(fnp.linalg.solve)(A_COMPLEX, b),
+                               np.linalg.solve(A_COMPLEX, b), rtol=1e-12)
+    fg.check_grads(fnp.linalg.solve, (A_COMPLEX, b), order=2)
+    if jax is not None:
+        def loss(m):
+            return lambda a, b: m.sum(m.abs(m.linalg.solve(a, b)) ** 2)
+        got = fg.grad(loss(fnp), argnums=(0, 1))(A_COMPLEX, b)
+        want = jax.grad(loss(jnp), argnums=(0, 1))(jnp.asarray(A_COMPLEX), jnp.asarray(b))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, np.asarray(w), rtol=1e-10)

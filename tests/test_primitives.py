@@ -34,6 +34,7 @@ import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import contraction as con
+from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import fft as fo
 from funcgrad.ops import linalg as la
@@ -650,7 +651,44 @@ SOLVE_CASES = (("3x3", ((3, 3), (3, 2))), ("stack", ((2, 3, 3), (2, 3, 1))))
 # full_matrices / complete) enter through their projectors.
 RECTANGULAR_CASES = (("3x3", ((3, 3),)), ("tall", ((4, 3),)), ("wide_stack", ((2, 3, 4),)))
 TALL_CASES = (("tall", ((4, 2),)), ("tall_stack", ((2, 4, 3),)))
+def _separated_spectrum(complex_input: bool):
+    """Matrices ``S B S^-1`` with well-separated eigenvalues (real matrices: a conjugate pair
+    1 +- 1.5i and -2; complex ones: 1+i, -1.5+0.5i, 0.5-2i) and well-conditioned ``S``, so
+    that eig's derivatives are well conditioned."""
+    def draw(rng, shape):
+        out = np.empty(shape, complex if complex_input else float)
+        for index in np.ndindex(*shape[:-2]):
+            s = np.eye(3) + 0.3 * rng.uniform(-1, 1, (3, 3))
+            if complex_input:
+                s = s + 0.3j * rng.uniform(-1, 1, (3, 3))
+                b = np.diag([1 + 1j, -1.5 + 0.5j, 0.5 - 2j])
+            else:
+                b = np.array([[1.0, 1.5, 0.0], [-1.5, 1.0, 0.0], [0.0, 0.0, -2.0]])
+            out[index] = s @ b @ np.linalg.inv(s)
+        return out
+    return draw
+
+
+def _eig_row(a):
+    """The eigenvalues as a row above the moduli of the eigenvectors' entries (a phase-free
+    function of them: their phase is arbitrary)."""
+    w, v = eig_ops.eig(a)
+    shape = np.shape(w)
+    moduli = ew.convert(ew.abs(v), w.dtype)
+    return st.concatenate([st.reshape(w, shape[:-1] + (1, shape[-1])), moduli], len(shape) - 1)
+
+
+def _eig_reference(a):
+    w, v = np.linalg.eig(a)
+    dtype = cn.complex_dtype(a.dtype)
+    return np.concatenate([w[..., None, :], np.abs(v)], axis=-2).astype(dtype)
+
+
 LINALG_ROWS = [
+    Row("eig", _eig_row, _eig_reference, (_separated_spectrum(False),), cases=MATRIX_CASES,
+        tolerance={"atol": 2e-2, "rtol": 2e-2}),
+    Row("eig", _eig_row, _eig_reference, (_separated_spectrum(True),), cases=MATRIX_CASES,
+        dtypes=COMPLEX, variant="complex", tolerance={"atol": 2e-2, "rtol": 2e-2}),
     Row("inv", la.inv, np.linalg.inv, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("det", la.det, np.linalg.det, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("slogdet", lr.slogdet_row, lr.slogdet_reference, (lr.general_matrix,),

@@ -5,6 +5,7 @@ from . import (
                contraction,
                control,
                custom,
+               eig,
                elementwise,
                fft,
                host,
@@ -17,6 +18,6 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "elementwise",
+__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "eig", "elementwise",
            "fft", "host", "linalg", "random", "reduction", "sorting", "special",
            "special_functions", "structural"]
