@@ -1,13 +1,13 @@
 """``funcgrad.numpy.linalg``: NumPy's linear algebra, traceable and differentiable.
 
-``inv det slogdet solve cholesky eig eigvals eigh eigvalsh svd svdvals qr pinv lstsq matrix_rank cond
-matrix_power multi_dot norm vector_norm matrix_norm tensorsolve tensorinv`` and NumPy 2's
-``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with NumPy's
-signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot`` take
-2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in float64,
-float32 stays float32). On concrete inputs each function is NumPy's own. Traced complex
-arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results), ``inv``,
-``solve`` and the norms (but the spectral matrix norms); the rest take real arrays.
+``inv det slogdet solve cholesky eig eigvals eigh eigvalsh svd svdvals qr pinv lstsq
+matrix_rank cond matrix_power multi_dot norm vector_norm matrix_norm tensorsolve tensorinv``
+and NumPy 2's ``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with
+NumPy's signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot``
+take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in
+float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
+complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
+``inv``, ``solve`` and the norms (but the spectral matrix norms); the rest take real arrays.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
