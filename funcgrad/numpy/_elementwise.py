@@ -10,12 +10,16 @@ from ..ops import elementwise as ew
 from ._core import asarray_or_tracer, cast, common_dtype, is_traced, to_float, ufunc_dtype
 
 
-def _unary(ufunc, op, doc_name=None):
+def _unary(ufunc, op, doc_name=None, complex_op=None):
+    """``ufunc`` on arrays, ``op`` on tracers (cast to NumPy's result dtype first), and
+    ``complex_op``, where given, on complex tracers (whose NumPy result may be real)."""
     def function(x):
         if type(x) is not Tracer:
             return ufunc(x)
         if x._var.aval.dtype.kind == "f":   # the common case: NumPy keeps a float dtype
             return op(x)
+        if complex_op is not None and x._var.aval.dtype.kind == "c":
+            return complex_op(x)
         return op(cast(x, ufunc_dtype(ufunc, x)))
     function.__name__ = doc_name or ufunc.__name__
     function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
@@ -54,6 +58,14 @@ def _comparison(ufunc, op):
     return function
 
 
+def _complex_sign(z):
+    """NumPy 2's sign of complex numbers: ``z / |z|``, 0 at 0."""
+    modulus = ew.abs(z)
+    zero = ew.eq(modulus, modulus.dtype.type(0))
+    safe = ew.select(zero, ew.full_like(modulus, 1), modulus)
+    return ew.select(zero, ew.zeros_like(z), ew.div(z, ew.convert(safe, z.dtype)))
+
+
 negative = _unary(np.negative, ew.neg)
 sin = _unary(np.sin, ew.sin)
 cos = _unary(np.cos, ew.cos)
@@ -76,28 +88,9 @@ log10 = _unary(np.log10, ew.log10)
 log1p = _unary(np.log1p, ew.log1p)
 sqrt = _unary(np.sqrt, ew.sqrt)
 cbrt = _unary(np.cbrt, ew.cbrt)
-_real_absolute = _unary(np.absolute, ew.abs)
-_real_sign = _unary(np.sign, ew.sign)
-
-
-def absolute(x):
-    """``numpy.absolute``: ``|x|``; of a complex array, its modulus (a real array)."""
-    if type(x) is Tracer and x._var.aval.dtype.kind == "c":
-        return ew.abs(x)
-    return _real_absolute(x)
-
-
-def sign(x):
-    """``numpy.sign``; of a complex array, ``x / |x|`` (0 at 0), as NumPy 2's."""
-    if type(x) is Tracer and x._var.aval.dtype.kind == "c":
-        modulus = ew.abs(x)
-        zero = ew.eq(modulus, modulus.dtype.type(0))
-        safe = ew.select(zero, ew.full_like(modulus, 1), modulus)
-        return ew.select(zero, ew.zeros_like(x), ew.div(x, ew.convert(safe, x.dtype)))
-    return _real_sign(x)
-
-
+absolute = _unary(np.absolute, ew.abs, complex_op=ew.abs)   # |z|: real
 abs = absolute
+sign = _unary(np.sign, ew.sign, complex_op=_complex_sign)
 floor = _unary(np.floor, ew.floor)
 ceil = _unary(np.ceil, ew.ceil)
 sinc = _unary(np.sinc, ew.sinc, "sinc")

@@ -67,7 +67,8 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
             input_needs = tuple([type(a) is Var and a in needs for a in eqn.inputs])
             if True in input_needs or (retain and prim is retain_grad_p):
                 for var in eqn.outputs:
-                    if var.aval.dtype.kind in "fc":
+                    kind = var.aval.dtype.kind
+                    if kind == "f" or kind == "c":
                         needs.add(var)
             if True not in input_needs:
                 input_needs = None
