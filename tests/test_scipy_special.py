@@ -254,3 +254,17 @@ def test_import_funcgrad_does_not_import_scipy_namespaces():
             "assert 'scipy' not in sys.modules; fg.scipy.special.gammaln(1.5); "
             "assert 'scipy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_erf_without_scipy_is_the_series_within_a_few_ulps():
+    # funcgrad's own erf (used where SciPy is absent) against libm's, and SciPy's where it is.
+    import math
+
+    from funcgrad.ops.special import _erf_series, erf_numpy
+    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 1e-300, np.inf, -np.inf]])
+    libm = np.array([math.erf(v) for v in x])
+    series = _erf_series(x, np.dtype(np.float64))
+    np.testing.assert_allclose(series, libm, rtol=0, atol=1.3e-15)
+    np.testing.assert_allclose(erf_numpy(x), libm, rtol=0, atol=1.3e-15)
+    assert np.isnan(_erf_series(np.array([np.nan]), np.dtype(np.float64))).all()
+    assert _erf_series(np.float32(0.5), np.dtype(np.float32)).dtype == np.float32

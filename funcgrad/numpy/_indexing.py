@@ -131,9 +131,16 @@ def _normalize_item(item):
         raise IndexError(f"{_VALID_INDICES} (got {type(item).__name__})") from None
 
 
+_dummies: dict = {}   # (shape, dtype) -> a read-only broadcast zero of that shape
+
+
 def _checked_shape(shape, dtype, items):
     """Index a same-shaped dummy with the real index: NumPy's own checks and result shape."""
-    dummy = np.broadcast_to(np.zeros((), dtype), shape)
+    dummy = _dummies.get((shape, dtype))
+    if dummy is None:
+        if len(_dummies) > 1024:
+            _dummies.clear()
+        dummy = _dummies[(shape, dtype)] = np.broadcast_to(np.zeros((), dtype), shape)
     key = tuple(np.zeros(i.shape, i.dtype) if isinstance(i, Tracer) else i for i in items)
     try:
         return dummy[key].shape

@@ -13,7 +13,9 @@ import string
 
 import numpy as np
 
+from ..core.errors import ShapeError
 from ..ops import contraction
+from ..ops import elementwise as ew_ops
 from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
 from ._elementwise import multiply
@@ -296,8 +298,8 @@ def _label_batch(a, b, core_a: str, core_b: str):
     """
     shape_a, shape_b = np.shape(a), np.shape(b)
     try:
-        batch_shape = np.broadcast_shapes(shape_a[:-len(core_a)], shape_b[:-len(core_b)])
-    except ValueError:
+        batch_shape = ew_ops._broadcast_shapes(shape_a[:-len(core_a)], shape_b[:-len(core_b)])
+    except ShapeError:
         raise ValueError(f"matmul: the batch axes of shapes {_shapes(a, b)} do not "
                          "broadcast") from None
     if len(batch_shape) > len(_BATCH_LETTERS):

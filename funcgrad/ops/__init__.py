@@ -1,6 +1,7 @@
 """The primitives, one family a module, each primitive with all of its rules beside it."""
 from . import (
                callback,
+               collective,
                complex_numbers,
                contraction,
                control,
@@ -18,6 +19,6 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "complex_numbers", "contraction", "control", "custom", "eig", "elementwise",
-           "fft", "host", "linalg", "random", "reduction", "sorting", "special",
-           "special_functions", "structural"]
+__all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "custom",
+           "eig", "elementwise", "fft", "host", "linalg", "random", "reduction", "sorting",
+           "special", "special_functions", "structural"]

@@ -6,6 +6,8 @@ operand. Its reverse rule is ``scatter_add``; ``.at[...].set`` is ``scatter``.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.aval import ShapedArray
@@ -34,7 +36,7 @@ reshape_p.impl = lambda x, *, new_shape: np.reshape(x, new_shape)
 
 
 def _reshape_shape(x, *, new_shape):
-    if int(np.prod(new_shape, dtype=np.int64)) != x.size:
+    if math.prod(new_shape) != x.size:
         raise ShapeError(f"cannot reshape {x.shape} ({x.size} elements) into {new_shape}")
     return ShapedArray(new_shape, x.dtype)
 
