@@ -157,6 +157,8 @@ METHOD_CALLS = {
     "diagonal": lambda v: v.diagonal(), "take": lambda v: v.take(0),
     "clip": lambda v: v.clip(0.3, 0.7), "trace": lambda v: v.trace(),
     "T": lambda v: v.T, "mT": lambda v: v.mT,
+    "real": lambda v: (v * 1j).real, "imag": lambda v: (v + 1j * v).imag,
+    "conj": lambda v: (v * 1j).conj(), "conjugate": lambda v: (v * 1j).conjugate(),
     "at": lambda v: v.at[(0,) * v.ndim].add(1.0), "__getitem__": lambda v: v[(0,) * v.ndim],
     "shape": lambda v: v.shape, "dtype": lambda v: v.dtype, "ndim": lambda v: v.ndim,
     "size": lambda v: v.size, "aval": lambda v: v.aval, "__len__": lambda v: len(v),

@@ -26,10 +26,17 @@ def _cases(dtype):
     return cases
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+# Complex rows run in programs of their own (complex128, complex64): a primitive is covered
+# by the real program or by the complex one of the same precision.
+_PAIRED = {np.float64: np.complex128, np.float32: np.complex64,
+           np.complex128: np.float64, np.complex64: np.float32}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64],
+                         ids=["f64", "f32", "c128", "c64"])
 def test_every_primitive_compiled_matches_the_interpreter(dtype):
     cases = _cases(dtype)
-    covered = {row.prim for row, _ in cases}
+    covered = {row.prim for row in TABLE if dtype in row.dtypes or _PAIRED[dtype] in row.dtypes}
     missing = set(ALL_PRIMITIVES) - covered - {n for n in ALL_PRIMITIVES if n.startswith("test_")}
     assert not missing, f"primitives with no compiled check: {sorted(missing)}"
 
@@ -39,7 +46,7 @@ def test_every_primitive_compiled_matches_the_interpreter(dtype):
     arguments = [args for _, args in cases]
     interpreted = eval_ir(fg.make_ir(program)(arguments), [a for args in arguments for a in args])
     compiled = fg.jit(program).compile(arguments)(arguments)
-    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    rtol = 1e-12 if dtype in (np.float64, np.complex128) else 2e-5
     for (row, _), got, want in zip(cases, compiled, interpreted):
         got, want = np.asarray(got), np.asarray(want)
         assert got.dtype == want.dtype, row.label

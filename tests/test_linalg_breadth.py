@@ -425,8 +425,7 @@ def test_reverse_mode_matches_torch(fn, torch_fn, name):
 JAX_LINALG = """cholesky cond cross det diagonal eig eigh eigvals eigvalsh inv lstsq matmul
 matrix_norm matrix_power matrix_rank matrix_transpose multi_dot norm outer pinv qr slogdet
 solve svd svdvals tensordot tensorinv tensorsolve trace vecdot vector_norm""".split()
-# Complex results: funcgrad has no complex dtype yet.
-NOT_YET = {"eig", "eigvals"}
+NOT_YET: set = set()
 
 
 def test_jax_numpy_linalg_coverage():

@@ -33,8 +33,11 @@ import random_reference
 import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import collective as coll
+from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import contraction as con
+from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
+from funcgrad.ops import fft as fo
 from funcgrad.ops import linalg as la
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
@@ -240,6 +243,86 @@ ELEMENTWISE_ROWS = [
 
 def _other_float(dtype):
     return np.float32 if dtype == np.float64 else np.float64
+
+
+# --------------------------------------------------------------------------- complex rows
+# A complex domain draws complex128 values (cast to the row's dtype). Finite differences of
+# check_grads perturb the real and the imaginary parts both (a random complex direction).
+COMPLEX = (np.complex128, np.complex64)
+
+
+def complex_plane(rng, shape):
+    """|z| in [0.5, 2], at least 0.3 rad off the real axis: away from 0 (abs, angle) and from
+    the branch cuts of log, sqrt and log1p on the negative real axis."""
+    theta = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 2.5, shape)
+    return rng.uniform(0.5, 2.0, shape) * np.exp(1j * theta)
+
+
+def complex_disk(rng, shape):
+    """|z| in [0.3, 1.2]: inside the poles of tan and tanh (at |z| = pi/2)."""
+    return rng.uniform(0.3, 1.2, shape) * np.exp(1j * rng.uniform(-np.pi, np.pi, shape))
+
+
+def _complex_row(prim, fn, reference, domains, variant="complex", **options):
+    cases = options.pop("cases", (("vector", ((3,),)),) if len(domains) == 1 else
+                        (("bcast_row", ((2, 3), (3,))),))
+    return Row(prim, fn, reference, tuple(domains), variant=variant, cases=cases,
+               dtypes=COMPLEX, **options)
+
+
+def _complex_of(x, y):
+    return (x + 1j * y).astype(np.result_type(x, np.complex64))[()]
+
+
+COMPLEX_ROWS = [
+    Row("real", cn.real, np.real, (complex_plane,), dtypes=COMPLEX),
+    Row("imag", cn.imag, np.imag, (complex_plane,), dtypes=COMPLEX),
+    Row("conj", cn.conj, np.conj, (complex_plane,), dtypes=COMPLEX),
+    unary("conj", cn.conj, np.conj, variant="of_real"),
+    binary("complex", cn.make_complex, _complex_of),
+    Row("angle", cn.angle, np.angle, (complex_plane,), dtypes=COMPLEX),
+    _complex_row("abs", ew.abs, np.abs, (complex_plane,)),
+    *[_complex_row(name, getattr(ew, name), numpy_fn, (complex_plane, complex_plane))
+      for name, numpy_fn in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                             ("div", np.true_divide), ("pow", np.power))],
+    *[_complex_row(name, getattr(ew, name), getattr(np, numpy_name), (domain,))
+      for name, numpy_name, domain in (
+          ("neg", "negative", complex_plane), ("sin", "sin", complex_plane),
+          ("cos", "cos", complex_plane), ("tan", "tan", complex_disk),
+          ("sinh", "sinh", complex_plane), ("cosh", "cosh", complex_plane),
+          ("tanh", "tanh", complex_disk), ("exp", "exp", complex_plane),
+          ("expm1", "expm1", complex_plane), ("log", "log", complex_plane),
+          ("log1p", "log1p", complex_plane), ("sqrt", "sqrt", complex_plane))],
+    _complex_row("integer_pow", lambda z: ew.integer_pow(z, 3), lambda z: z ** 3,
+                 (complex_plane,)),
+    _complex_row("select", _select, lambda x, y: np.where(
+        _pred_for(np.broadcast_shapes(np.shape(x), np.shape(y))), x, y),
+        (complex_plane, complex_plane)),
+    unary("convert_element_type", lambda x: ew.convert(x, cn.complex_dtype(x.dtype)),
+          lambda x: x.astype(cn.complex_dtype(x.dtype)), variant="to_complex"),
+]
+
+# The fft primitive (funcgrad/ops/fft.py): complex to complex over one or two axes, real to
+# complex and complex to real on even and odd lengths, with each norm.
+_MATRIX = (("matrix", ((2, 5),)),)
+FFT_ROWS = [
+    Row("fft", lambda z: fo.fft(z, "fft", (1,)), lambda z: np.fft.fft(z, axis=1),
+        (complex_plane,), dtypes=COMPLEX, cases=_MATRIX),
+    Row("fft", lambda z: fo.fft(z, "ifft", (0, 1), "ortho"),
+        lambda z: np.fft.ifftn(z, axes=(0, 1), norm="ortho"), (complex_plane,),
+        dtypes=COMPLEX, cases=_MATRIX, variant="ifft2_ortho"),
+    Row("fft", lambda x: fo.fft(x, "rfft", (1,), "forward"),
+        lambda x: np.fft.rfft(x, axis=1, norm="forward"), (real,), variant="rfft_odd",
+        cases=_MATRIX),
+    Row("fft", lambda x: fo.fft(x, "rfft", (0, 1)), lambda x: np.fft.rfftn(x, axes=(0, 1)),
+        (real,), variant="rfft2_even", cases=(("matrix", ((3, 4),)),)),
+    Row("fft", lambda z: fo.fft(z, "irfft", (1,), n=4), lambda z: np.fft.irfft(z, n=4),
+        (complex_plane,), dtypes=COMPLEX, variant="irfft_even",
+        cases=(("matrix", ((2, 3),)),)),
+    Row("fft", lambda z: fo.fft(z, "irfft", (0, 1), "ortho", n=5),
+        lambda z: np.fft.irfftn(z, s=(2, 5), axes=(0, 1), norm="ortho"), (complex_plane,),
+        dtypes=COMPLEX, variant="irfft2_odd_ortho", cases=(("matrix", ((2, 3),)),)),
+]
 
 
 # Reductions and scans: (case id, shape, axes) -> one row per case, NumPy's axis semantics.
@@ -569,7 +652,44 @@ SOLVE_CASES = (("3x3", ((3, 3), (3, 2))), ("stack", ((2, 3, 3), (2, 3, 1))))
 # full_matrices / complete) enter through their projectors.
 RECTANGULAR_CASES = (("3x3", ((3, 3),)), ("tall", ((4, 3),)), ("wide_stack", ((2, 3, 4),)))
 TALL_CASES = (("tall", ((4, 2),)), ("tall_stack", ((2, 4, 3),)))
+def _separated_spectrum(complex_input: bool):
+    """Matrices ``S B S^-1`` with well-separated eigenvalues (real matrices: a conjugate pair
+    1 +- 1.5i and -2; complex ones: 1+i, -1.5+0.5i, 0.5-2i) and well-conditioned ``S``, so
+    that eig's derivatives are well conditioned."""
+    def draw(rng, shape):
+        out = np.empty(shape, complex if complex_input else float)
+        for index in np.ndindex(*shape[:-2]):
+            s = np.eye(3) + 0.3 * rng.uniform(-1, 1, (3, 3))
+            if complex_input:
+                s = s + 0.3j * rng.uniform(-1, 1, (3, 3))
+                b = np.diag([1 + 1j, -1.5 + 0.5j, 0.5 - 2j])
+            else:
+                b = np.array([[1.0, 1.5, 0.0], [-1.5, 1.0, 0.0], [0.0, 0.0, -2.0]])
+            out[index] = s @ b @ np.linalg.inv(s)
+        return out
+    return draw
+
+
+def _eig_row(a):
+    """The eigenvalues as a row above the moduli of the eigenvectors' entries (a phase-free
+    function of them: their phase is arbitrary)."""
+    w, v = eig_ops.eig(a)
+    shape = np.shape(w)
+    moduli = ew.convert(ew.abs(v), w.dtype)
+    return st.concatenate([st.reshape(w, shape[:-1] + (1, shape[-1])), moduli], len(shape) - 1)
+
+
+def _eig_reference(a):
+    w, v = np.linalg.eig(a)
+    dtype = cn.complex_dtype(a.dtype)
+    return np.concatenate([w[..., None, :], np.abs(v)], axis=-2).astype(dtype)
+
+
 LINALG_ROWS = [
+    Row("eig", _eig_row, _eig_reference, (_separated_spectrum(False),), cases=MATRIX_CASES,
+        tolerance={"atol": 2e-2, "rtol": 2e-2}),
+    Row("eig", _eig_row, _eig_reference, (_separated_spectrum(True),), cases=MATRIX_CASES,
+        dtypes=COMPLEX, variant="complex", tolerance={"atol": 2e-2, "rtol": 2e-2}),
     Row("inv", la.inv, np.linalg.inv, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("det", la.det, np.linalg.det, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("slogdet", lr.slogdet_row, lr.slogdet_reference, (lr.general_matrix,),
@@ -674,9 +794,9 @@ COLLECTIVE_ROWS = [
     unary("reduce", _collective_row(lambda xs, comm: coll.reduce(xs, 0, comm)), lambda x: x),
 ]
 
-TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS
-         + COLLECTIVE_ROWS)
+TABLE = (ELEMENTWISE_ROWS + COMPLEX_ROWS + FFT_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS
+         + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS
+         + CONTROL_ROWS + CALLBACK_ROWS + COLLECTIVE_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)
@@ -764,7 +884,7 @@ def _assert_same(actual, expected, what, exact=False):
         if exact or got.dtype.kind in "biu":
             np.testing.assert_array_equal(got, want, err_msg=what)
         else:
-            tolerance = 1e-6 if got.dtype == np.float32 else 1e-13
+            tolerance = 1e-6 if got.dtype in (np.float32, np.complex64) else 1e-13
             np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance, err_msg=what)
 
 

@@ -45,6 +45,9 @@ def literal_code(value) -> str:
         if text in ("inf", "-inf", "nan"):
             text = f"np.{text.lstrip('-')}" if text != "-inf" else "-np.inf"
         return text if value.dtype == np.float64 else f"np.{value.dtype.name}({text})"
+    if value.dtype.kind == "c":
+        parts = [literal_code(np.float64(part)) for part in (item.real, item.imag)]
+        return f"np.{value.dtype.name}(complex({parts[0]}, {parts[1]}))"
     return f"np.{value.dtype.name}({item})"
 
 
@@ -261,6 +264,9 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
         code = operands[0]
     elif prim == "convert_element_type" and out.aval.dtype == np.bool_:
         code = f"{operands[0]} != 0"
+    elif prim == "convert_element_type" and eqn.inputs[0].aval.dtype.kind == "c" \
+            and out.aval.dtype.kind != "c":   # NumPy's cast keeps the real part
+        code = f"{_dtype_code(out.aval.dtype)}({operands[0]}.real)"
     else:
         code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype))
     return f"{names[out]} = {code}"

@@ -35,6 +35,9 @@ ELEMENTWISE_CODE = {
     "isnan": "np.isnan({0})", "isinf": "np.isinf({0})", "isfinite": "np.isfinite({0})",
     "select": "{1} if {0} else {2}",
     "convert_element_type": "{dtype}({0})",
+    # Complex numbers (numba has complex64 and complex128, and NumPy's ufuncs on them).
+    "real": "{0}.real", "imag": "{0}.imag", "conj": "np.conj({0})",
+    "complex": "{dtype}(complex({0}, {1}))", "angle": "np.arctan2({0}.imag, {0}.real)",
     "stop_gradient": "{0}", "retain_grad": "{0}",
 }
 

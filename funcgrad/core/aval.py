@@ -50,9 +50,14 @@ def is_float(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
 
 
+def is_complex(dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
 def is_differentiable(dtype) -> bool:
-    """Only real floating arrays carry tangents and cotangents."""
-    return np.dtype(dtype).kind == "f"
+    """Only floating arrays, real or complex, carry tangents and cotangents (a complex
+    value's tangent and cotangent are complex: see the README's "Complex numbers")."""
+    return np.dtype(dtype).kind in "fc"
 
 
 _SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.float16, np.int64,

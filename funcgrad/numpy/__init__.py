@@ -5,6 +5,8 @@ On concrete arrays these functions are NumPy's; on traced values they record pri
 
 from numpy import (  # noqa: F401
     bool_,
+    complex64,
+    complex128,
     dtype,
     e,
     float16,
@@ -23,7 +25,7 @@ from numpy import (  # noqa: F401
 )
 
 from ..core.array import returning_arrays as _returning_arrays
-from . import _indexing, _tracer_methods, linalg  # noqa: F401  (tracer operators; fnp.linalg)
+from . import _indexing, _tracer_methods, fft, linalg  # noqa: F401  (tracer operators; fnp.linalg, fnp.fft)
 from ._arrays import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
@@ -37,7 +39,7 @@ from ._shape import *  # noqa: F401,F403
 from ._sorting import *  # noqa: F401,F403
 
 # Concrete results are Arrays (core.array), 0-d ones too.
-for _namespace in (globals(), linalg.__dict__):   # the functions funcgrad defines
+for _namespace in (globals(), linalg.__dict__, fft.__dict__):   # the functions funcgrad defines
     for _name, _function in list(_namespace.items()):
         if not _name.startswith("_") and callable(_function) and \
                 not isinstance(_function, type) and \

@@ -12,7 +12,9 @@ from ._core import asarray_or_tracer, cast, common_dtype, is_traced, to_float, u
 _NO_PARAMS: dict = {}   # the parameters of a primitive without any (never changed)
 
 
-def _unary(ufunc, op, doc_name=None):
+def _unary(ufunc, op, doc_name=None, complex_op=None):
+    """``ufunc`` on arrays, ``op`` on tracers (cast to NumPy's result dtype first), and
+    ``complex_op``, where given, on complex tracers (whose NumPy result may be real)."""
     primitive = op.primitive
 
     def function(x):
@@ -20,6 +22,8 @@ def _unary(ufunc, op, doc_name=None):
             return ufunc(x)
         if x._var.aval.dtype.kind == "f":   # the common case: NumPy keeps a float dtype
             return x._trace.process(primitive, (x,), _NO_PARAMS)   # = op(x), sooner
+        if complex_op is not None and x._var.aval.dtype.kind == "c":
+            return complex_op(x)
         return op(cast(x, ufunc_dtype(ufunc, x)))
     function.__name__ = doc_name or ufunc.__name__
     function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
@@ -71,6 +75,14 @@ def _comparison(ufunc, op):
     return function
 
 
+def _complex_sign(z):
+    """NumPy 2's sign of complex numbers: ``z / |z|``, 0 at 0."""
+    modulus = ew.abs(z)
+    zero = ew.eq(modulus, modulus.dtype.type(0))
+    safe = ew.select(zero, ew.full_like(modulus, 1), modulus)
+    return ew.select(zero, ew.zeros_like(z), ew.div(z, ew.convert(safe, z.dtype)))
+
+
 negative = _unary(np.negative, ew.neg)
 sin = _unary(np.sin, ew.sin)
 cos = _unary(np.cos, ew.cos)
@@ -93,9 +105,9 @@ log10 = _unary(np.log10, ew.log10)
 log1p = _unary(np.log1p, ew.log1p)
 sqrt = _unary(np.sqrt, ew.sqrt)
 cbrt = _unary(np.cbrt, ew.cbrt)
-absolute = _unary(np.absolute, ew.abs)
+absolute = _unary(np.absolute, ew.abs, complex_op=ew.abs)   # |z|: real
 abs = absolute
-sign = _unary(np.sign, ew.sign)
+sign = _unary(np.sign, ew.sign, complex_op=_complex_sign)
 floor = _unary(np.floor, ew.floor)
 ceil = _unary(np.ceil, ew.ceil)
 sinc = _unary(np.sinc, ew.sinc, "sinc")

@@ -428,7 +428,7 @@ def outer(a, b, out=None):
 
 
 def vdot(a, b, /):
-    """``numpy.vdot``: the dot product of the flattened arrays (real dtypes when traced).
+    """``numpy.vdot``: the dot product of the flattened arrays, the first conjugated.
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.vdot(fnp.ones((2, 2)), fnp.ones(4))
@@ -438,7 +438,8 @@ def vdot(a, b, /):
         return np.vdot(a, b)
     a, b = _promote(a, b)
     if a.dtype.kind == "c":
-        raise TypeError("vdot: complex traced operands are not supported (no conjugate)")
+        from ..ops.complex_numbers import conj
+        a = conj(a)
     if np.size(a) != np.size(b):
         raise ValueError(f"vdot: shapes {_shapes(a, b)} hold {np.size(a)} and {np.size(b)} "
                          "elements; they must hold as many")

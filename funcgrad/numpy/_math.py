@@ -14,10 +14,12 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from ..core.trace import Tracer
+from ..ops import complex_numbers as cn
 from ..ops import contraction as con
 from ..ops import elementwise as ew
 from ..ops import sorting as so
 from ..ops import structural as st
+from ..ops.special import stop_gradient
 from . import _elementwise as el
 from . import _reductions as rd
 from ._core import (
@@ -31,7 +33,8 @@ from ._core import (
 
 __all__ = [
     "trunc", "fmod", "copysign", "heaviside", "deg2rad", "rad2deg", "fabs", "nan_to_num",
-    "real", "imag", "conj", "conjugate", "isclose", "allclose", "nansum", "nanmean", "nanmax",
+    "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj",
+    "iscomplex", "isreal", "isclose", "allclose", "nansum", "nanmean", "nanmax",
     "nanmin", "average", "cov", "corrcoef", "convolve", "interp", "polyval", "trapezoid",
     "diff", "cross",
 ]
@@ -150,39 +153,75 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return el.where(ew.eq(x, x.dtype.type(-np.inf)), cast(small, x.dtype), out)
 
 
-def _real_only(who):
-    raise TypeError(f"{who}: traced complex arrays are not supported (funcgrad has no "
-                    "complex dtype yet)")
-
-
 def real(val):
-    """``numpy.real``: of a real array, the array itself (complex arrays: concrete only)."""
+    """``numpy.real``: the real part (of a real array, the array itself)."""
     if not isinstance(val, Tracer):
         return np.real(val)
     if val.dtype.kind == "c":
-        _real_only("real")
+        return cn.real(val)
     return val
 
 
 def imag(val):
-    """``numpy.imag``: of a real array, zeros of its shape and dtype (no derivative)."""
+    """``numpy.imag``: the imaginary part (of a real array, zeros: no derivative)."""
     if not isinstance(val, Tracer):
         return np.imag(val)
     if val.dtype.kind == "c":
-        _real_only("imag")
+        return cn.imag(val)
     return np.zeros(val.shape, val.dtype)
 
 
 def conj(x):
-    """``numpy.conj``: of a real array, the array itself."""
+    """``numpy.conj``: the complex conjugate (of a real array, the array itself)."""
     if not isinstance(x, Tracer):
         return np.conj(x)
     if x.dtype.kind == "c":
-        _real_only("conj")
+        return cn.conj(x)
     return x
 
 
 conjugate = conj
+
+
+def angle(z, deg=False):
+    """``numpy.angle``: the argument of a complex number, in radians (degrees with ``deg``);
+    of a real array, 0 or pi (constant: its gradient is a disconnected zero)."""
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg)
+    if z.dtype.kind == "c":
+        out = cn.angle(z)
+    else:
+        # NumPy's own definition, arctan2(0, x): 0 or pi (-0.0 gives pi), constant in x
+        z = stop_gradient(cast(z, ufunc_dtype(np.arctan2, z, z)))
+        out = ew.atan2(ew.zeros_like(z), z)
+    return ew.mul(out, out.dtype.type(180 / np.pi)) if deg else out
+
+
+def iscomplexobj(x) -> bool:
+    """``numpy.iscomplexobj``: whether ``x``'s dtype is complex."""
+    dtype = x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
+    return dtype.kind == "c"
+
+
+def isrealobj(x) -> bool:
+    """``numpy.isrealobj``: whether ``x``'s dtype is not complex."""
+    return not iscomplexobj(x)
+
+
+def iscomplex(x):
+    """``numpy.iscomplex``: elementwise, whether the imaginary part is nonzero."""
+    if not isinstance(x, Tracer):
+        return np.iscomplex(x)
+    if x.dtype.kind != "c":
+        return ew.eq(ew.zeros_like(x), ew.full_like(x, 1))
+    return ew.ne(cn.imag(x), cn.real_dtype(x.dtype).type(0))
+
+
+def isreal(x):
+    """``numpy.isreal``: elementwise, whether the imaginary part is zero."""
+    if not isinstance(x, Tracer):
+        return np.isreal(x)
+    return ew.logical_not(iscomplex(x))
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -73,7 +73,13 @@ def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
     axes = normalize_axes(axis, a.ndim, "var")
     count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
     centered = ew.sub(a, mean(a, axes, keepdims=True))
-    total = red.reduce_sum(ew.mul(centered, centered), axes)
+    if a.dtype.kind == "c":   # the mean squared modulus of the deviation, real (as NumPy's)
+        from ..ops import complex_numbers as cn
+        real, imag = cn.real(centered), cn.imag(centered)
+        total = red.reduce_sum(ew.add(ew.mul(real, real), ew.mul(imag, imag)), axes)
+        a = real
+    else:
+        total = red.reduce_sum(ew.mul(centered, centered), axes)
     divisor = a.dtype.type(builtins.max(count - ddof, 0))
     return _keep(ew.div(total, divisor), a.shape, axes, keepdims)
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..core.trace import Tracer
 from . import _elementwise as ew
 from . import _linalg as la
+from . import _math
 from . import _reductions as red
 from . import _shape as sh
 
@@ -80,6 +81,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 Tracer.__hash__ = None   # traced values compare elementwise, so they cannot be dict keys
 Tracer.__array_ufunc__ = _array_ufunc
+Tracer.real = property(lambda self: _math.real(self))
+Tracer.imag = property(lambda self: _math.imag(self))
+Tracer.conj = Tracer.conjugate = lambda self: _math.conj(self)
 Tracer.T = property(lambda self: sh.transpose(self))
 Tracer.mT = property(lambda self: sh.transpose(self, tuple(range(self.ndim - 2))
                                                 + (self.ndim - 1, self.ndim - 2)))

@@ -1,12 +1,13 @@
 """``funcgrad.numpy.linalg``: NumPy's linear algebra, traceable and differentiable.
 
-``inv det slogdet solve cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_rank cond
-matrix_power multi_dot norm vector_norm matrix_norm tensorsolve tensorinv`` and NumPy 2's
-``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with NumPy's
-signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot`` take
-2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in float64,
-float32 stays float32). On concrete inputs each function is NumPy's own. Real arrays only:
-``eig`` and ``eigvals`` (complex results) are absent until funcgrad has complex dtypes.
+``inv det slogdet solve cholesky eig eigvals eigh eigvalsh svd svdvals qr pinv lstsq
+matrix_rank cond matrix_power multi_dot norm vector_norm matrix_norm tensorsolve tensorinv``
+and NumPy 2's ``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with
+NumPy's signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot``
+take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in
+float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
+complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
+``inv``, ``solve`` and the norms (but the spectral matrix norms); the rest take real arrays.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
@@ -73,7 +74,8 @@ from ._elementwise import (
 )
 from ._reductions import any, max, min, sum
 
-__all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "norm", "LinAlgError",
+__all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "eig", "eigvals", "norm",
+           "LinAlgError", "EigResult",
            "SlogdetResult", "EighResult", "svd", "svdvals", "qr", "eigvalsh", "lstsq", "pinv",
            "matrix_power", "multi_dot", "vector_norm", "matrix_norm", "matrix_rank", "cond",
            "tensorsolve", "tensorinv", "matrix_transpose", "outer", "cross", "diagonal", "trace",
@@ -111,15 +113,29 @@ def _traced(*values) -> bool:
     return _contains_tracer(values)
 
 
-def _as_float(*values):
-    """The operands as arrays or tracers of their common dtype, integers as float64."""
+def _as_float(*values, complex_ok: bool = False):
+    """The operands as arrays or tracers of their common dtype, integers as float64 (complex
+    ones kept with ``complex_ok``)."""
     values = [asarray_or_tracer(v) for v in values]
     dtype = common_dtype(*values)
-    if dtype.kind not in "f":
+    if dtype.kind not in ("fc" if complex_ok else "f"):
         if dtype.kind == "c":
-            raise TypeError("funcgrad.numpy.linalg: complex arrays are not supported")
+            raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
+                            "inv, solve, eig, eigvals, norm, vector_norm and matrix_norm "
+                            "(except ord 2, -2, 'nuc') only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
+
+
+def _modulus(x, ord=None, matrix: bool = False):
+    """A complex array's norms are those of its moduli (real), except the spectral ones."""
+    x = asarray_or_tracer(x)
+    if x.dtype.kind != "c":
+        return _as_float(x)[0]
+    if matrix and ord in (2, -2, "nuc"):
+        raise TypeError(f"norm: the matrix norm ord={ord!r} of a traced complex array is not "
+                        "supported (it needs complex singular values)")
+    return abs(x)
 
 
 def _matrix_transpose(a):
@@ -139,7 +155,7 @@ def inv(a):
     """
     if not _traced(a):
         return np.linalg.inv(a)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     return la.inv(a)
 
 
@@ -154,7 +170,7 @@ def solve(a, b):
     """
     if not _traced(a, b):
         return np.linalg.solve(a, b)
-    a, b = _as_float(a, b)
+    a, b = _as_float(a, b, complex_ok=True)
     if np.ndim(a) < 2 or np.ndim(b) == 0:
         return la.solve(a, b)   # the shape rule explains
     vector = np.ndim(b) == 1
@@ -243,6 +259,49 @@ def eigh(a, UPLO: str = "L"):
     return EighResult(w, v)
 
 
+class EigResult(NamedTuple):
+    """What ``eig`` returns on traced input (NumPy's namesake on concrete input)."""
+    eigenvalues: object
+    eigenvectors: object
+
+
+def eig(a):
+    """``numpy.linalg.eig``: ``(eigenvalues, eigenvectors)`` of general square matrices.
+
+    Eigenvector ``k`` is the unit column ``eigenvectors[..., :, k]``. On traced input both
+    are complex, always (as in JAX; NumPy's concrete ``eig`` gives real arrays when every
+    eigenvalue is real). Derivatives need a diagonalizable matrix, and for the eigenvectors
+    distinct eigenvalues; an eigenvector's phase is arbitrary, so only phase-independent
+    functions of it (``abs(v)``, ``v @ inv(v)``, ...) have meaningful derivatives (as JAX's
+    ``enable_eigvec_derivs``). See ``funcgrad/ops/eig.py``.
+
+    >>> w, v = eig(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> w
+    array([2., 3.])
+    """
+    if not _traced(a):
+        return np.linalg.eig(a)
+    from ..ops.eig import eig as eig_primitive
+    (a,) = _as_float(a, complex_ok=True)
+    w, v = eig_primitive(a)
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """``numpy.linalg.eigvals``: the eigenvalues of general square matrices (complex when
+    traced). Their derivative ``dw = diag(V^-1 dA V)`` needs only a diagonalizable matrix.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.grad(lambda a: fnp.real(fnp.sum(eigvals(a) ** 2)))(np.array([[1.0, 2.0],
+    ...                                                               [3.0, 4.0]]))   # 2 A.T
+    array([[2., 6.],
+           [4., 8.]])
+    """
+    if not _traced(a):
+        return np.linalg.eigvals(a)
+    return eig(a)[0]
+
+
 # ---------------------------------------------------------------------------------- norm
 
 def _singular_values(x, row_axis: int, col_axis: int):
@@ -310,7 +369,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     """
     if not _traced(x):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    (x,) = _as_float(x)
+    x = _modulus(x, ord, matrix=np.ndim(x) == 2 and axis is None or
+                 isinstance(axis, tuple) and len(axis) == 2)
     ndim = np.ndim(x)
     if axis is None:
         if ord is None or (ord in ("f", "fro") and ndim == 2) or (ord == 2 and ndim == 1):
@@ -688,7 +748,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     """
     if not _traced(x):
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
-    (x,) = _as_float(x)
+    x = _modulus(x)
     ndim, shape = np.ndim(x), np.shape(x)
     axes = normalize_axes(axis, ndim, "vector_norm")
     kept = [i for i in range(ndim) if i not in axes]

@@ -2,10 +2,13 @@
 from . import (
                callback,
                collective,
+               complex_numbers,
                contraction,
                control,
                custom,
+               eig,
                elementwise,
+               fft,
                host,
                linalg,
                random,
@@ -16,5 +19,6 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "collective", "contraction", "control", "custom", "elementwise", "host",
-           "linalg", "random", "reduction", "sorting", "special", "special_functions", "structural"]
+__all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "custom",
+           "eig", "elementwise", "fft", "host", "linalg", "random", "reduction", "sorting",
+           "special", "special_functions", "structural"]

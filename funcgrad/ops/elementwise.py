@@ -528,8 +528,9 @@ cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x), taylor=lambda u: ts.sinh_
 tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1, mul(ans, ans)),
               numpy_derivative=lambda x, ans: 1 - ans * ans,
               taylor=lambda u: ts.chain(u, tanh(u[0]), lambda v: 1 - v * v))
-asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(hypot(x, scalar_like(x, 1))),
-               taylor=lambda u: ts.chain(u, asinh(u[0]), lambda v: 1 / ts.sqrt(u * u + 1)))
+asinh = _unary("asinh", np.arcsinh, lambda x, ans: reciprocal(
+    hypot(x, scalar_like(x, 1)) if x.dtype.kind != "c" else sqrt(add(mul(x, x), 1))),
+    taylor=lambda u: ts.chain(u, asinh(u[0]), lambda v: 1 / ts.sqrt(u * u + 1)))
 acosh = _unary("acosh", np.arccosh,
                lambda x, ans: reciprocal(mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))),
                taylor=lambda u: ts.chain(u, acosh(u[0]),
@@ -768,13 +769,22 @@ def _convert_jvp(primals, tangents, *, new_dtype):
     ans = convert(x, new_dtype)
     if not (is_differentiable(new_dtype) and is_differentiable(x.dtype)):
         return ans, None
-    return ans, convert(t, new_dtype)
+    return ans, _convert_tangent(t, new_dtype)
 
 
 def _convert_vjp(needs, g, ans, x, *, new_dtype):
     if not (is_differentiable(new_dtype) and is_differentiable(x.dtype)):
         return (None,)
-    return (convert(g, x.dtype),)
+    return (_convert_tangent(g, x.dtype),)
+
+
+def _convert_tangent(t, dtype):
+    """``t`` as ``dtype``; a complex one made real keeps its real part (what the cast does to
+    values, and the transpose of a real value made complex), without NumPy's warning."""
+    if t.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        from .complex_numbers import real
+        t = real(t)
+    return convert(t, dtype)
 
 
 convert_p.jvp = _convert_jvp

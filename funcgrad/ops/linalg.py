@@ -37,16 +37,19 @@ from . import taylor as ts
 # ------------------------------------------------------------------------------- shapes
 
 
-def _float_dtype(a, what: str = "the matrix"):
-    if a.dtype.kind != "f":
-        raise ShapeError(f"{what} has dtype {a.dtype.name}; it takes floating arrays "
+def _float_dtype(a, what: str = "the matrix", kinds: str = "f"):
+    if a.dtype.kind not in kinds:
+        raise ShapeError(f"{what} has dtype {a.dtype.name}; it takes "
+                         f"{'floating' if kinds == 'f' else 'real or complex floating'} arrays "
                          "(cast with .astype(float))")
     return a.dtype
 
 
-def _square(a, what: str = "the matrix") -> int:
-    """The size ``n`` of a stack of square matrices ``(..., n, n)``; a ShapeError otherwise."""
-    _float_dtype(a, what)
+def _square(a, what: str = "the matrix", kinds: str = "f") -> int:
+    """The size ``n`` of a stack of square matrices ``(..., n, n)``; a ShapeError otherwise.
+    ``kinds``: the dtype kinds taken ("fc" where the rules hold for complex matrices too:
+    written with transposes, never conjugates, they are JAX's complex convention)."""
+    _float_dtype(a, what, kinds)
     if a.ndim < 2:
         raise ShapeError(f"{what} must have at least 2 axes (..., n, n), got shape {a.shape}")
     if a.shape[-1] != a.shape[-2]:
@@ -59,6 +62,11 @@ def _same_aval(a):
     return a
 
 
+def _inverse_aval(a):
+    _square(a, kinds="fc")
+    return a
+
+
 def _batch_aval(a):
     """A value per matrix of the stack (det, slogdet)."""
     _square(a)
@@ -67,8 +75,8 @@ def _batch_aval(a):
 
 def _right_hand_side(a, b):
     """The shape rule of ``solve`` and ``triangular_solve``: ``b`` is ``(..., n, k)``."""
-    n = _square(a, "the coefficient matrix")
-    _float_dtype(b, "the right-hand side")
+    n = _square(a, "the coefficient matrix", "fc")
+    _float_dtype(b, "the right-hand side", "fc")
     if b.dtype != a.dtype:
         raise ShapeError(f"the matrix ({a.dtype.name}) and the right-hand side "
                          f"({b.dtype.name}) must share a dtype")
@@ -189,7 +197,7 @@ def _primitive(name, impl, shape_rule, multiple_results=False):
 
 # ----------------------------------------------------------------------------------- inv
 
-inv_p = _primitive("inv", lambda a: np.linalg.inv(a), _same_aval)
+inv_p = _primitive("inv", lambda a: np.linalg.inv(a), _inverse_aval)
 
 
 def _inv_jvp(primals, tangents):

@@ -126,15 +126,17 @@ _PLAIN_LEAVES = {float: np.float64, np.float64: None, np.float32: None, np.ndarr
                  Array: None}
 
 
-def differentiable_leaves(fun, args, argnums, who: str):
-    """Flatten the differentiated arguments; each leaf must be a real floating array.
+def differentiable_leaves(fun, args, argnums, who: str, holomorphic: bool = False):
+    """Flatten the differentiated arguments; each leaf must be a floating array (real or
+    complex; complex only with ``holomorphic``).
 
     Returns ``(leaves, treedefs)``: all leaves in order and one treedef per argnum.
     """
     leaves, treedefs = [], []
     for num in argnums:
         arg = args[num]
-        if type(arg) in _PLAIN_LEAVES and (type(arg) is float or arg.dtype.kind == "f"):
+        if type(arg) in _PLAIN_LEAVES and not holomorphic and (
+                type(arg) is float or arg.dtype.kind == "f"):
             leaves.append(np.float64(arg) if type(arg) is float else
                           plain(arg) if type(arg) is Array else arg)   # the common case
             treedefs.append(LEAF)
@@ -147,14 +149,20 @@ def differentiable_leaves(fun, args, argnums, who: str):
                 raise unsupported_argument(
                     who, fun, args, {}, leaf, ways="leave it out of argnums, or register its "
                     "class as a pytree node (fg.tree.register_pytree_node)") from None
-            if value.dtype.kind != "f":
+            kind = value.dtype.kind
+            if kind != "c" if holomorphic else kind not in "fc":
                 paths = [p for p, _ in tree.leaves_with_path(args[num])]
                 what = describe_argument(fun, num, paths[position] if treedef.num_leaves > 1
                                          or paths[position] else ())
+                if holomorphic:
+                    raise TypeError(
+                        f"{who}: {what} has dtype {np.dtype(value.dtype).name}; with "
+                        "holomorphic=True every differentiated input must be complex (convert "
+                        "with .astype(complex)), as in JAX.")
                 raise TypeError(
-                    f"{who}: {what} has dtype {np.dtype(value.dtype).name}; only real floating "
-                    "inputs can be differentiated. Pass a float (2.0, not 2) or convert with "
-                    ".astype(float), or leave it out of argnums.")
+                    f"{who}: {what} has dtype {np.dtype(value.dtype).name}; only floating "
+                    "inputs (real or complex) can be differentiated. Pass a float (2.0, not "
+                    "2) or convert with .astype(float), or leave it out of argnums.")
             leaves.append(value)
         treedefs.append(treedef)
     return leaves, treedefs

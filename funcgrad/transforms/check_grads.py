@@ -12,7 +12,9 @@ from .vjp import vjp
 # (step, absolute tolerance, relative tolerance) for central differences in each dtype.
 _DEFAULTS = {np.dtype(np.float64): (1e-4, 1e-5, 1e-5),
              np.dtype(np.float32): (3e-3, 5e-3, 5e-3),
-             np.dtype(np.float16): (3e-2, 5e-2, 5e-2)}
+             np.dtype(np.float16): (3e-2, 5e-2, 5e-2),
+             np.dtype(np.complex128): (1e-4, 1e-5, 1e-5),
+             np.dtype(np.complex64): (3e-3, 5e-3, 5e-3)}
 
 
 def _settings(dtype, eps, atol, rtol):
@@ -23,8 +25,26 @@ def _settings(dtype, eps, atol, rtol):
 
 
 def _float_leaves(values):
-    return [np.asarray(x, dtype=float) if np.asarray(x).dtype.kind != "f" else np.asarray(x)
-            for x in tree.leaves(values)]
+    return [np.asarray(x, dtype=float) if np.asarray(x).dtype.kind not in "fc"
+            else np.asarray(x) for x in tree.leaves(values)]
+
+
+def _random_like(rng, x):
+    """A random direction (or cotangent) of ``x``'s shape and dtype; complex ones move the
+    real and the imaginary parts both."""
+    shape, dtype = np.shape(x), np.dtype(x.dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _pairing(a, b) -> float:
+    """``Re(sum(a * b))``: the real pairing under which funcgrad's (and JAX's) reverse rules
+    transpose complex linear maps (no conjugation)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind != "c" and b.dtype.kind != "c":
+        return float(np.sum(a.astype(np.float64) * b.astype(np.float64)))
+    return float(np.real(np.sum(a.astype(np.complex128) * b.astype(np.complex128))))
 
 
 def _numerical_derivative(fun, args, position, direction, eps):
@@ -38,8 +58,11 @@ def _numerical_derivative(fun, args, position, direction, eps):
         return _float_leaves(fun(*tree.unflatten(treedef, moved)))
 
     plus, minus = shifted(+1), shifted(-1)
-    return [(p.astype(np.float64) - m.astype(np.float64)) / (2 * eps)
-            for p, m in zip(plus, minus)]
+    return [(p.astype(_wide(p)) - m.astype(_wide(m))) / (2 * eps) for p, m in zip(plus, minus)]
+
+
+def _wide(x):
+    return np.complex128 if x.dtype.kind == "c" else np.float64
 
 
 def _fail(mode, order, where, analytic, numerical, atol, rtol):
@@ -55,7 +78,7 @@ def _check_first_order(fun, args, modes, order, eps, atol, rtol, rng, describe):
     leaves = [_args.as_value(x) for x in leaves]
     out = fun(*tree.unflatten(treedef, leaves))
     out_leaves = _float_leaves(out)
-    cotangents = [rng.standard_normal(np.shape(o)).astype(o.dtype) for o in out_leaves]
+    cotangents = [_random_like(rng, o) for o in out_leaves]
     pullback = vjp(fun, *tree.unflatten(treedef, leaves))[1] if "rev" in modes else None
     reverse = tree.leaves(pullback(tree.unflatten(tree.structure(out), cotangents))) \
         if pullback else None
@@ -63,7 +86,7 @@ def _check_first_order(fun, args, modes, order, eps, atol, rtol, rng, describe):
         if not is_differentiable(x.dtype):
             continue
         step, abs_tol, rel_tol = _settings(x.dtype, eps, atol, rtol)
-        direction = rng.standard_normal(np.shape(x)).astype(x.dtype)
+        direction = _random_like(rng, x)
         # The structured arguments: ``position`` counts the leaves of all of them.
         numerical = _numerical_derivative(fun, tree.unflatten(treedef, leaves), position,
                                           direction, step)
@@ -77,9 +100,8 @@ def _check_first_order(fun, args, modes, order, eps, atol, rtol, rng, describe):
                 if not np.allclose(analytic, expected, atol=abs_tol, rtol=rel_tol):
                     _fail("forward", order, where, analytic, expected, abs_tol, rel_tol)
         if "rev" in modes:
-            analytic = float(np.sum(np.asarray(reverse[position], np.float64) * direction))
-            expected = float(sum(np.sum(c.astype(np.float64) * n)
-                                 for c, n in zip(cotangents, numerical)))
+            analytic = _pairing(reverse[position], direction)
+            expected = sum(_pairing(c, n) for c, n in zip(cotangents, numerical))
             scale = max(1.0, float(np.sqrt(np.size(x))))
             if not abs(analytic - expected) <= scale * abs_tol + rel_tol * abs(expected):
                 _fail("reverse", order, where, analytic, expected, abs_tol, rel_tol)
@@ -119,7 +141,7 @@ def check_grads(fun, args, order: int = 2, modes=("fwd", "rev"), atol=None, rtol
         if level >= order:
             return
         leaves = [_args.as_value(x) for x in tree.leaves(args)]
-        directions = [rng.standard_normal(np.shape(x)).astype(x.dtype)
+        directions = [_random_like(rng, x)
                       if is_differentiable(x.dtype) else np.zeros(np.shape(x), x.dtype)
                       for x in leaves]
         if "fwd" in modes:
@@ -129,7 +151,7 @@ def check_grads(fun, args, order: int = 2, modes=("fwd", "rev"), atol=None, rtol
         if "rev" in modes:
             out = f(*args)
             cotangent = tree.unflatten(tree.structure(out), [
-                rng.standard_normal(np.shape(o)).astype(o.dtype) for o in _float_leaves(out)])
+                _random_like(rng, o) for o in _float_leaves(out)])
 
             def derivative_rev(*a, f=f):
                 return vjp(f, *a)[1](cotangent)

@@ -268,7 +268,7 @@ class _CallRule:
         return leaves
 
     def _checked(self, ct, primal, what: str):
-        if ct is None or primal.dtype.kind != "f":
+        if ct is None or primal.dtype.kind not in "fc":
             return None     # a zero cotangent; integer arguments have none
         weak = isinstance(ct, (int, float))
         ct = _args.as_value(ct)

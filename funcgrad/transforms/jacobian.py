@@ -40,9 +40,9 @@ def _split(block, axis: int, sizes):
     return pieces
 
 
-def _prepare(fun, argnums, args, who):
+def _prepare(fun, argnums, args, who, holomorphic=False):
     nums = _args.normalize_argnums(argnums, len(args), who)
-    leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who)
+    leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who, holomorphic)
 
     def partial_fun(*diff_args):
         new_args = list(args)
@@ -64,9 +64,26 @@ def _assemble(out_tree, out_shapes, in_shapes, columns, treedefs, single):
     return tree.unflatten(out_tree, per_output)
 
 
-def jacrev(fun, argnums=0):
+def _check_outputs(out_leaves, holomorphic: bool, who: str):
+    """As JAX: complex outputs need ``holomorphic=True``, which needs complex outputs."""
+    for out in out_leaves:
+        kind = np.dtype(out.dtype).kind
+        if holomorphic and kind != "c":
+            raise TypeError(f"{who}: with holomorphic=True the outputs must be complex, but one "
+                            f"has dtype {np.dtype(out.dtype).name}")
+        if not holomorphic and kind == "c":
+            raise TypeError(f"{who}: an output has dtype {np.dtype(out.dtype).name}; the "
+                            "Jacobian of a complex output needs holomorphic=True (for a "
+                            "holomorphic function), or differentiate its real and imaginary "
+                            "parts (fnp.real, fnp.imag) separately")
+
+
+def jacrev(fun, argnums=0, holomorphic: bool = False):
     """The Jacobian of ``fun`` in reverse mode: one forward pass, then one backward pass
     vectorized (``vmap``) over the rows of the identity, one row per output element.
+
+    Complex inputs of a real function give JAX's conjugate-convention rows (as ``grad``);
+    ``holomorphic=True`` takes complex inputs and outputs and gives ``df/dz``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -77,10 +94,12 @@ def jacrev(fun, argnums=0):
 
     @functools.wraps(fun)
     def jacobian_fun(*args):
-        nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who)
+        nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who,
+                                                                holomorphic)
         out, vjp_fn = vjp(partial_fun, *primals)
         out_leaves, out_tree = tree.flatten(out)
         out_leaves = [_args.as_value(o) for o in out_leaves]
+        _check_outputs(out_leaves, holomorphic, who)
         out_sizes = [int(np.size(o)) for o in out_leaves]
         total = sum(out_sizes)
 
@@ -105,9 +124,12 @@ def jacrev(fun, argnums=0):
     return jacobian_fun
 
 
-def jacfwd(fun, argnums=0):
+def jacfwd(fun, argnums=0, holomorphic: bool = False):
     """The Jacobian of ``fun`` in forward mode: one ``jvp`` vectorized (``vmap``) over the
     columns of the identity, one column per input element.
+
+    Inputs must be real, as in JAX, unless ``holomorphic=True`` (complex inputs and outputs:
+    ``df/dz``).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -118,7 +140,15 @@ def jacfwd(fun, argnums=0):
 
     @functools.wraps(fun)
     def jacobian_fun(*args):
-        nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who)
+        nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who,
+                                                                holomorphic)
+        if not holomorphic:
+            for leaf in leaves:
+                if leaf.dtype.kind == "c":
+                    raise TypeError(f"{who}: an input has dtype {leaf.dtype.name}; jacfwd "
+                                    "needs real inputs (as JAX's), or holomorphic=True for a "
+                                    "holomorphic function; jacrev takes complex inputs of a "
+                                    "real function")
         primal_tree = tree.structure(tuple(primals))
         in_sizes = [int(np.size(x)) for x in leaves]
         total = sum(in_sizes)
@@ -143,6 +173,7 @@ def jacfwd(fun, argnums=0):
             else:   # the primal output does not depend on the tangents: it is unbatched
                 out_leaves, tangents = vmap(push, out_axes=(None, -1))(*basis)
             out_tree = out_trees[0]
+            _check_outputs([_args.as_value(o) for o in out_leaves], holomorphic, who)
             # tangents[k]: (*out_shape_k, total); the columns of input j are consecutive.
             columns = [_split(block, np.ndim(block) - 1, in_sizes) for block in tangents]
         return _assemble(out_tree, [np.shape(o) for o in out_leaves],
@@ -152,7 +183,7 @@ def jacfwd(fun, argnums=0):
     return jacobian_fun
 
 
-def hessian(fun, argnums=0):
+def hessian(fun, argnums=0, holomorphic: bool = False):
     """The Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -160,4 +191,4 @@ def hessian(fun, argnums=0):
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic), argnums, holomorphic)

@@ -75,7 +75,8 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 input_needs = tuple([type(a) is Var and a in needs for a in inputs])
             if True in input_needs or (retain and prim is retain_grad_p):
                 for var in eqn.outputs:
-                    if var.aval.dtype.kind == "f":
+                    kind = var.aval.dtype.kind
+                    if kind == "f" or kind == "c":
                         needs.add(var)
             if True not in input_needs:
                 input_needs = None
@@ -148,10 +149,20 @@ def _accumulate(ct_env, var, ct):
     ct_env[var] = ct if previous is None else ew.add(previous, ct)
 
 
-def _check_scalar_output(out, who: str):
+def _check_scalar_output(out, who: str, holomorphic: bool = False):
     value = _args.as_value(out)
     shape, dtype = value.shape, value.dtype
-    if dtype.kind != "f" or math.prod(shape) != 1:
+    if dtype.kind == "c" and math.prod(shape) == 1 and not holomorphic:
+        raise TypeError(at_user_line(
+            f"{who}: the function returned a complex scalar ({dtype.name}); grad needs a real "
+            "output. For a holomorphic function pass holomorphic=True (its complex derivative "
+            "f'(z)); for a real function of complex values return fnp.real(...) or "
+            "fnp.abs(...); for anything else use fg.vjp with a complex cotangent."))
+    if holomorphic and dtype.kind != "c":
+        raise TypeError(at_user_line(
+            f"{who}: with holomorphic=True the function must return a complex scalar, but it "
+            f"returned dtype {dtype.name}."))
+    if dtype.kind not in "fc" or math.prod(shape) != 1:
         raise TypeError(at_user_line(
             f"{who} needs a function with a real floating scalar output (shape () or a size-1 "
             f"array), but it returned shape {shape} and dtype {dtype.name}. For a vector or "
@@ -177,7 +188,7 @@ def _disconnected(fun, argnums, treedefs, args, position: int, policy: str, who:
 
 
 def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
-                   on_disconnected: str = "zeros"):
+                   on_disconnected: str = "zeros", holomorphic: bool = False):
     """Make a function that returns ``(value, gradient)`` of scalar-valued ``fun``.
 
     Args:
@@ -188,6 +199,10 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
       retained: also return the gradients of the intermediates marked with ``retain_grad``.
       on_disconnected: ``"zeros"``, ``"warn"`` or ``"error"`` for an argument that the output
         does not depend on.
+      holomorphic: ``fun`` is holomorphic in complex arguments and returns a complex scalar:
+        the gradient is its complex derivative ``f'(z)`` (as JAX's). Without it, complex
+        arguments are allowed and the output must be real; the gradient of ``z = x + iy`` is
+        then ``df/dx - i df/dy`` (JAX's convention; see the README, "Complex numbers").
 
     Returns:
       A function giving ``(value, grads)`` (``((value, aux), grads)`` with ``has_aux``);
@@ -213,7 +228,7 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
         if nums is None:
             nums = argnums_for_count[len(args)] = _args.normalize_argnums(
                 argnums, len(args), who)
-        leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who)
+        leaves, treedefs = _args.differentiable_leaves(fun, args, nums, who, holomorphic)
         aux_tree = []
 
         def flat_fun(*tracers):
@@ -226,8 +241,8 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
                 out, aux = out
                 aux_leaves, treedef = tree.flatten(aux)
                 aux_tree.append(treedef)
-                return [_check_scalar_output(out, who)] + aux_leaves
-            return [_check_scalar_output(out, who)]
+                return [_check_scalar_output(out, who, holomorphic)] + aux_leaves
+            return [_check_scalar_output(out, who, holomorphic)]
 
         ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
         outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained, env=env)
@@ -254,7 +269,7 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
 
 
 def grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
-         on_disconnected: str = "zeros"):
+         on_disconnected: str = "zeros", holomorphic: bool = False):
     """Make a function that returns the gradient of scalar-valued ``fun``.
 
     Same arguments as ``value_and_grad``; returns only the gradient part (with ``has_aux``,
@@ -264,7 +279,8 @@ def grad(fun, argnums=0, has_aux: bool = False, retained: bool = False,
     >>> fg.grad(lambda x, y: y * fnp.log(x) + fnp.sin(y), argnums=(0, 1))(2.0, 3.0)[0]
     array(1.5)
     """
-    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, retained, on_disconnected)
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, retained, on_disconnected,
+                                        holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
