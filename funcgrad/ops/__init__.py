@@ -3,6 +3,7 @@ from . import (
                callback,
                contraction,
                control,
+               convolution,
                custom,
                elementwise,
                host,
@@ -15,5 +16,6 @@ from . import (
                structural,
 )
 
-__all__ = ["callback", "contraction", "control", "custom", "elementwise", "host", "linalg",
-           "random", "reduction", "sorting", "special", "special_functions", "structural"]
+__all__ = ["callback", "contraction", "control", "convolution", "custom", "elementwise", "host",
+           "linalg", "random", "reduction", "sorting", "special", "special_functions",
+           "structural"]
