@@ -3,7 +3,8 @@ JAX's signatures and semantics (``fg.lax``, imported on first use).
 
 Everything here is built from funcgrad's differentiable operations (gathers and scatters
 through indexing and ``.at``, ``fg.cond``, ``fg.scan``), so every function composes with
-``grad``, ``jvp``, ``vmap`` and ``jit``, to any order, with no rules of its own.
+``grad``, ``jvp``, ``vmap`` and ``jit``, to any order, with no rules of its own; the
+convolutions bind one primitive (``funcgrad/ops/convolution.py``), which has all of them.
 
 >>> import funcgrad as fg, numpy as np
 >>> x = np.arange(10.0)
@@ -23,6 +24,11 @@ from .control import cond, fori_loop, while_loop
 from .control import scan as _scan
 from .core.errors import at_user_line
 from .core.trace import Tracer
+from .ops.convolution import (
+    ConvDimensionNumbers,
+    conv_dimension_numbers,
+    conv_general_dilated,
+)
 from .ops.special import stop_gradient as _stop_gradient
 from .transforms.vmap import vmap
 
@@ -30,7 +36,8 @@ __all__ = [
     "dynamic_slice", "dynamic_update_slice", "dynamic_index_in_dim", "dynamic_slice_in_dim",
     "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim", "select", "map",
     "associative_scan", "reduce_window", "stop_gradient", "cond", "scan", "fori_loop",
-    "while_loop", "switch",
+    "while_loop", "switch", "conv_general_dilated", "conv", "conv_with_general_padding",
+    "conv_transpose", "conv_dimension_numbers", "ConvDimensionNumbers",
 ]
 
 
@@ -394,3 +401,85 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
         result = computation(result, operand[index])
     return result
 
+
+
+# ---------------------------------------------------------------------------- convolution
+
+def conv(lhs, rhs, window_strides: Sequence[int], padding, precision=None,
+         preferred_element_type=None):
+    """``conv_general_dilated`` in ``NCHW``/``OIHW`` layouts, without dilation (JAX's
+    ``lax.conv``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.conv(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), (1, 1), "VALID")[0, :, 0, 0]
+    array([9., 9.])
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs, rhs, window_strides: Sequence[int], padding,
+                              lhs_dilation, rhs_dilation, precision=None,
+                              preferred_element_type=None):
+    """``conv_general_dilated`` in the default layouts, with both dilations (JAX's name)."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def _conv_transpose_padding(k: int, s: int, padding) -> tuple[int, int]:
+    """The padding of the fractionally strided convolution for one dimension (JAX's)."""
+    if padding == "SAME":
+        total = k + s - 2
+        before = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + max(k - s, 0)
+        before = k - 1
+    else:
+        pads = tuple(k - p - 1 for p in padding)
+        before, total = pads[0], sum(pads)
+    return before, total - before
+
+
+def conv_transpose(lhs, rhs, strides: Sequence[int], padding, rhs_dilation=None,
+                   dimension_numbers=None, transpose_kernel: bool = False, precision=None,
+                   preferred_element_type=None, use_consistent_padding: bool = False):
+    """The transposed ("fractionally strided") convolution, JAX's ``lax.conv_transpose``:
+    the input dilated by ``strides`` and convolved with stride 1.
+
+    As in JAX, the default layouts are TensorFlow's (``NHWC``, ``HWIO``); ``"SAME"`` and
+    ``"VALID"`` name the padding of the forward convolution this one transposes, and explicit
+    pairs are the padding of this convolution itself unless ``use_consistent_padding``
+    (then they are the forward convolution's, PyTorch's meaning). ``transpose_kernel`` flips
+    the kernel's spatial axes and swaps its feature axes: the gradient of ``conv`` with the
+    same kernel.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.conv_transpose(np.ones((1, 3, 3, 1)), np.ones((2, 2, 1, 1)), (2, 2),
+    ...                       "VALID").shape
+    (1, 6, 6, 1)
+    """
+    lhs, rhs = fnp.asarray(lhs), fnp.asarray(rhs)
+    ndim = lhs.ndim
+    if dimension_numbers is None:
+        if not 2 <= ndim <= 5:
+            raise ValueError(at_user_line(f"lax.conv_transpose: no default layout for "
+                                          f"{ndim}-d operands; give dimension_numbers"))
+        letters = "HWD"[:ndim - 2]
+        dimension_numbers = ("N" + letters + "C", letters + "IO", "N" + letters + "C")
+    numbers = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+    window = [rhs.shape[a] for a in numbers.rhs_spec[2:]]
+    dilation = [1] * len(window) if rhs_dilation is None else [int(d) for d in rhs_dilation]
+    if use_consistent_padding or (isinstance(padding, str) and padding in ("SAME", "VALID")):
+        per_dim = [padding] * len(window) if isinstance(padding, str) else list(padding)
+        pads = [_conv_transpose_padding((k - 1) * d + 1, int(s),
+                                        p if isinstance(p, str) else tuple(p))
+                for k, d, s, p in zip(window, dilation, strides, per_dim)]
+    else:
+        pads = padding
+    if transpose_kernel:
+        rhs = fnp.flip(rhs, tuple(numbers.rhs_spec[2:]))
+        rhs = fnp.swapaxes(rhs, numbers.rhs_spec[0], numbers.rhs_spec[1])
+    return conv_general_dilated(lhs, rhs, (1,) * len(window), pads, tuple(strides),
+                                rhs_dilation, numbers, precision=precision,
+                                preferred_element_type=preferred_element_type)

@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable
 
 import control_reference as cr
+import conv_reference
 import custom_examples as cx
 import linalg_reference as lr
 import numpy as np
@@ -33,6 +34,7 @@ import random_reference
 import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import contraction as con
+from funcgrad.ops import convolution as cv
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import linalg as la
 from funcgrad.ops import random as rnd
@@ -624,6 +626,41 @@ CONTROL_ROWS = [
 
 
 
+# Convolutions (tests/conv_reference.py: shift-and-add, XLA's definition): strides, padding
+# (explicit, negative, SAME), both dilations, feature and batch groups, NHWC/HWIO layouts,
+# 1 to 3 spatial dimensions. The input's and the kernel's cotangents are convolutions too.
+def _conv_row(variant, shapes, strides, padding, lhs_dilation=None, rhs_dilation=None,
+              dimension_numbers=None, groups=1, batch_groups=1):
+    def fn(x, w):
+        return cv.conv_general_dilated(x, w, strides, padding, lhs_dilation, rhs_dilation,
+                                       dimension_numbers, groups, batch_groups)
+
+    def reference(x, w):
+        numbers = cv.conv_dimension_numbers(x.shape, w.shape, dimension_numbers)
+        pads = padding if not isinstance(padding, str) else cv.padtype_to_pads(
+            [x.shape[a] for a in numbers.lhs_spec[2:]],
+            [(w.shape[a] - 1) * d + 1 for a, d in zip(numbers.rhs_spec[2:],
+                                                      rhs_dilation or (1,) * (x.ndim - 2))],
+            strides, padding)
+        return conv_reference.conv_reference(x, w, strides, pads, lhs_dilation, rhs_dilation,
+                                             tuple(numbers), groups, batch_groups)
+
+    return Row("conv_general_dilated", fn, reference, (real, real), variant=variant,
+               cases=(("", shapes),))
+
+
+CONV_ROWS = [
+    _conv_row("1d_stride_padding", ((2, 3, 7), (4, 3, 3)), (2,), ((1, 2),)),
+    _conv_row("2d_dilations_groups", ((2, 4, 5, 4), (6, 2, 3, 2)), (1, 2), ((1, 0), (0, 1)),
+              (2, 1), (1, 2), groups=2),
+    _conv_row("2d_negative_padding_batch_groups", ((4, 3, 5, 4), (4, 3, 2, 2)), (2, 1),
+              ((1, -1), (0, 1)), batch_groups=2),
+    _conv_row("2d_nhwc_same", ((2, 5, 4, 3), (3, 2, 3, 4)), (2, 1), "SAME",
+              dimension_numbers=("NHWC", "HWIO", "NHWC")),
+    _conv_row("3d", ((1, 2, 4, 3, 3), (2, 2, 2, 2, 1)), (1, 2, 1),
+              ((1, 0), (0, 1), (0, 0)), rhs_dilation=(1, 1, 2)),
+]
+
 # Host callbacks. A pure_callback has no derivative (it raises under differentiation): its row
 # passes the operands through stop_gradient, so that its derivative is a disconnected zero.
 # debug_print prints (pytest captures it) and its row returns sin of what it printed.
@@ -648,7 +685,7 @@ CALLBACK_ROWS = [
 ]
 
 TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS)
+         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS + CONV_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)
