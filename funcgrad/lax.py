@@ -28,7 +28,9 @@ from .ops.convolution import (
     ConvDimensionNumbers,
     conv_dimension_numbers,
     conv_general_dilated,
+    padtype_to_pads,
 )
+from .ops import window as _window
 from .ops.special import stop_gradient as _stop_gradient
 from .transforms.vmap import vmap
 
@@ -335,24 +337,30 @@ def associative_scan(fn: Callable, elems, reverse: bool = False, axis: int = 0):
 
 def _padding(padding, shape, window, strides, dilation) -> list[tuple[int, int]]:
     if isinstance(padding, str):
-        mode = padding.upper()
-        if mode == "VALID":
-            return [(0, 0)] * len(shape)
-        if mode == "SAME":
-            pads = []
-            for dim, w, s, d in zip(shape, window, strides, dilation):
-                extent = (w - 1) * d + 1
-                out = -(-dim // s)
-                total = max((out - 1) * s + extent - dim, 0)
-                pads.append((total // 2, total - total // 2))
-            return pads
-        raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', 'SAME' "
-                                      f"or a sequence of (low, high) pairs, got {padding!r}"))
+        if padding.upper() not in ("VALID", "SAME", "SAME_LOWER"):
+            raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', "
+                                          f"'SAME' or a sequence of (low, high) pairs, got "
+                                          f"{padding!r}"))
+        return padtype_to_pads(shape, [(w - 1) * d + 1 for w, d in zip(window, dilation)],
+                               strides, padding)
     pads = [tuple(int(v) for v in p) for p in padding]
     if len(pads) != len(shape) or any(len(p) != 2 or min(p) < 0 for p in pads):
         raise ValueError(at_user_line(f"lax.reduce_window: padding needs one non-negative "
                                       f"(low, high) pair per dimension, got {padding!r}"))
     return pads
+
+
+def _window_primitive(computation, init, window, strides, dilation, base):
+    """The window primitive's ``bind`` that computes this reduction, or None."""
+    if isinstance(init, Tracer):
+        return None
+    value = np.asarray(init)
+    if computation in (fnp.add, np.add) and value == 0:
+        return _window.reduce_window_sum_p.bind
+    if (computation in (fnp.maximum, np.maximum) and value == _window._lowest(value.dtype)
+            and not _window.overlapping(window, strides, dilation, base)):
+        return _window.reduce_window_max_p.bind
+    return None
 
 
 def reduce_window(operand, init_value, computation: Callable, window_dimensions,
@@ -361,8 +369,10 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     ``fnp.maximum``, or any associative function of two arrays), starting from
     ``init_value`` (JAX's ``lax.reduce_window`` for one array operand).
 
-    The padding is filled with ``init_value``. Computed as one strided slice per window
-    offset, folded with ``computation``: cheap for small windows, and differentiable like
+    The padding is filled with ``init_value``. A sum from 0, and a maximum from ``-inf``
+    over windows that do not overlap, are the window primitives of ``funcgrad/ops/window.py``
+    (a fold over the window's offsets, with their own derivative rules); any other
+    computation is folded over one strided slice per window offset, and differentiates like
     the computation. ``base_dilation`` spreads the operand first (holes of ``init_value``).
     """
     who = "lax.reduce_window"
@@ -379,6 +389,13 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     if min(base + dilation, default=1) < 1:
         raise ValueError(at_user_line(f"{who}: dilations must be positive integers"))
     init = fnp.asarray(init_value).astype(operand.dtype)
+    primitive = _window_primitive(computation, init, window, strides, dilation, base)
+    if primitive is not None:
+        pads = _padding(padding, [(n - 1) * b + 1 if n else 0 for n, b in
+                                  zip(operand.shape, base)], window, strides, dilation)
+        return primitive(operand, window_dimensions=tuple(window),
+                         window_strides=tuple(strides), padding=tuple(pads),
+                         base_dilation=tuple(base), window_dilation=tuple(dilation))
     if any(b > 1 for b in base):
         # The base dilated as in JAX: b - 1 holes (init_value) between neighbours, before the
         # padding (which is then worked out on the dilated shape).

@@ -48,3 +48,30 @@ def conv_reference(lhs, rhs, strides, padding, lhs_dilation=None, rhs_dilation=N
             taps = w[(features, slice(None)) + offset]       # (per_group, i)
             out[:, features] += np.einsum("oc,nc...->no...", taps, source[(Ellipsis,) + index])
     return np.transpose(out, np.argsort(specs[2])).astype(np.result_type(lhs, rhs))
+
+
+def window_reference(x, reduce, fill, window, strides, padding, base_dilation=None,
+                     window_dilation=None):
+    """``lax.reduce_window`` one output element at a time: the operand dilated (holes of
+    ``fill``), padded with ``fill`` (negative: cropped), and each window reduced by ``reduce``
+    (``np.sum`` or ``np.max``)."""
+    x = np.asarray(x)
+    ndim = x.ndim
+    base_dilation = base_dilation or (1,) * ndim
+    window_dilation = window_dilation or (1,) * ndim
+    dilated = np.full(tuple(max(0, (n - 1) * b + 1) for n, b in zip(x.shape, base_dilation)),
+                      fill, x.dtype)
+    dilated[tuple(slice(None, None, b) for b in base_dilation)] = x
+    padded = np.pad(dilated, [(max(lo, 0), max(hi, 0)) for lo, hi in padding],
+                    constant_values=fill)
+    padded = padded[tuple(slice(-min(lo, 0), n + min(hi, 0) if hi < 0 else None)
+                          for n, (lo, hi) in zip(padded.shape, padding))]
+    extent = [(w - 1) * d + 1 for w, d in zip(window, window_dilation)]
+    out_shape = [max(0, (p - e) // s + 1) if p >= e else 0
+                 for p, e, s in zip(padded.shape, extent, strides)]
+    out = np.empty(out_shape, x.dtype)
+    for position in itertools.product(*[range(n) for n in out_shape]):
+        block = padded[tuple(slice(o * s, o * s + e, d) for o, s, e, d in
+                             zip(position, strides, extent, window_dilation))]
+        out[position] = reduce(block)
+    return out

@@ -43,6 +43,7 @@ from funcgrad.ops import sorting as so
 from funcgrad.ops import special as sp
 from funcgrad.ops import special_functions as sf
 from funcgrad.ops import structural as st
+from funcgrad.ops import window as wd
 
 # ------------------------------------------------------------------------------- domains
 # A domain draws float64 values of a shape; rows keep inputs where the function is smooth
@@ -661,6 +662,40 @@ CONV_ROWS = [
               ((1, 0), (0, 1), (0, 0)), rhs_dilation=(1, 1, 2)),
 ]
 
+# Window reductions (pooling) against one window at a time: padding (negative too), base and
+# window dilation for sums; maxima over windows that do not overlap, on values without ties.
+def _window_row(prim, variant, shape, window, strides, padding, base=None, dilation=None):
+    if prim == "reduce_window_sum":
+        def fn(x):
+            return wd.reduce_window_sum(x, window, strides, padding, base, dilation)
+
+        def reference(x):
+            return conv_reference.window_reference(x, np.sum, 0, window, strides, padding,
+                                                   base, dilation)
+    else:
+        def fn(x):
+            return wd.reduce_window_max(x, window, strides, padding, dilation)
+
+        def reference(x):
+            return conv_reference.window_reference(x, np.max, -np.inf, window, strides,
+                                                   padding, None, dilation)
+    domain = real if prim == "reduce_window_sum" else distinct
+    return Row(prim, fn, reference, (domain,), variant=variant, cases=(("", (shape,)),))
+
+
+WINDOW_ROWS = [
+    _window_row("reduce_window_sum", "pool_2x2", (2, 3, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2),
+                ((0, 0),) * 4),
+    _window_row("reduce_window_sum", "overlapping_padded", (2, 5, 4), (1, 3, 2), (1, 2, 1),
+                ((0, 0), (1, 1), (0, 1))),
+    _window_row("reduce_window_sum", "dilations_negative_padding", (3, 7), (2, 2), (1, 2),
+                ((1, 0), (0, -1)), (2, 1), (1, 2)),
+    _window_row("reduce_window_max", "pool_2x2", (2, 3, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2),
+                ((0, 0),) * 4),
+    _window_row("reduce_window_max", "gapped_padded_dilated", (2, 7, 6), (1, 2, 2), (1, 3, 4),
+                ((0, 0), (1, 1), (0, 1)), dilation=(1, 1, 2)),
+]
+
 # Host callbacks. A pure_callback has no derivative (it raises under differentiation): its row
 # passes the operands through stop_gradient, so that its derivative is a disconnected zero.
 # debug_print prints (pytest captures it) and its row returns sin of what it printed.
@@ -685,7 +720,8 @@ CALLBACK_ROWS = [
 ]
 
 TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS + CONV_ROWS)
+         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS + CONV_ROWS
+         + WINDOW_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

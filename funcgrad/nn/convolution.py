@@ -6,9 +6,11 @@ Functions (``N, C, *spatial`` inputs with 1 to 3 spatial axes, as ``torch.nn.fun
 state)`` and ``apply(params, state, x, *, train, key=None) -> (y, state)``.
 
 The convolutions bind the ``conv_general_dilated`` primitive (``funcgrad/ops/convolution.py``:
-im2col and BLAS, both transposes again convolutions). Pooling is ``lax.reduce_window``: one
-strided slice per window offset, folded with ``maximum`` or ``+``, so its derivatives are
-those of slicing and ``maximum`` (ties share the gradient, as everywhere in funcgrad).
+im2col and BLAS, both transposes again convolutions). Pooling is ``lax.reduce_window``: the window
+primitives of ``funcgrad/ops/window.py`` (a fold of strided views; derivatives that are window
+sums again), or for overlapping max-pool windows a fold of strided slices with ``maximum``.
+Where a window has several maxima they share its gradient equally (funcgrad's convention
+for ``max``; PyTorch gives it all to one of them).
 """
 from __future__ import annotations
 
@@ -151,7 +153,8 @@ def _pool_arguments(x, window, stride, padding, dilation, who):
 
 def max_pool(x, window, stride=None, padding=0, dilation=1):
     """``torch.nn.functional.max_pool1d/2d/3d`` on (N, C, *spatial): the maximum of each
-    window (``stride`` defaults to the window; padding counts as ``-inf``).
+    window (``stride`` defaults to the window; padding counts as ``-inf``). Where a window
+    has several maxima they share its gradient equally (PyTorch gives it to one).
 
     >>> import numpy as np
     >>> max_pool(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]

@@ -14,8 +14,9 @@ from . import (
                special,
                special_functions,
                structural,
+               window,
 )
 
 __all__ = ["callback", "contraction", "control", "convolution", "custom", "elementwise", "host",
            "linalg", "random", "reduction", "sorting", "special", "special_functions",
-           "structural"]
+           "structural", "window"]
