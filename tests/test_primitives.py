@@ -690,6 +690,8 @@ WINDOW_ROWS = [
                 ((0, 0), (1, 1), (0, 1))),
     _window_row("reduce_window_sum", "dilations_negative_padding", (3, 7), (2, 2), (1, 2),
                 ((1, 0), (0, -1)), (2, 1), (1, 2)),
+    _window_row("reduce_window_sum", "upsampling", (2, 3, 4), (1, 2, 3), (1, 1, 1),
+                ((0, 0), (1, 0), (2, 1)), (1, 2, 3), (1, 1, 2)),
     _window_row("reduce_window_max", "pool_2x2", (2, 3, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2),
                 ((0, 0),) * 4),
     _window_row("reduce_window_max", "gapped_padded_dilated", (2, 7, 6), (1, 2, 2), (1, 3, 4),

@@ -166,15 +166,12 @@ def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
     if n % batch_groups:
         raise ShapeError(f"batch_group_count={batch_groups} must divide the lhs batch "
                          f"dimension ({n})")
-    out_spatial = []
-    for size, k, (low, high), stride, ld, rd in zip(sizes, window, padding, window_strides,
-                                                    lhs_dilation, rhs_dilation):
-        padded = _dilate(size, ld) + low + high
-        if padded < 0:
+    for size, (low, high), ld in zip(sizes, padding, lhs_dilation):
+        if _dilate(size, ld) + low + high < 0:
             raise ShapeError(f"negative padding {(low, high)} removes more than the "
                              f"dimension's {_dilate(size, ld)} elements")
-        extent = _dilate(k, rd)
-        out_spatial.append(max(0, (padded - extent) // stride + 1) if padded >= extent else 0)
+    out_spatial = _out_sizes(sizes, window, window_strides=window_strides, padding=padding,
+                             lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation)
     canonical = (n // batch_groups, o, *out_spatial)
     shape = [0] * lhs.ndim
     for k, axis in enumerate(out_spec):
@@ -201,54 +198,78 @@ def _dilate_and_pad(x, dilation, padding):
     return out[(slice(None), slice(None)) + crop]
 
 
-def _contract(x, w, strides, dilation, groups: int, batch_groups: int):
-    """The convolution of canonical ``x`` (N, C, *P), already dilated and padded, with ``w``
-    (O, C / groups, *K): an array (N / batch_groups, O, *out).
+def _groups(groups: int, batch_groups: int) -> int:
+    return groups if groups > 1 else batch_groups
+
+
+def _positions_last(window, out) -> bool:
+    """Which im2col layout (``_columns``): output positions innermost, unless the windows
+    have more elements than the output has positions."""
+    return int(np.prod(out, dtype=np.int64)) >= int(np.prod(window, dtype=np.int64))
+
+
+def _columns(x, window, out, strides, dilation, groups: int, batch_groups: int):
+    """im2col: the window elements of canonical ``x`` (N, C, *P, dilated and padded) at each
+    output position, copied from a strided view into the matrix ``_product`` multiplies.
 
     Both group kinds split the output features ``O = R * Or`` (R groups, major), and pair
     each group with a slice of the input: its features (feature groups) or its examples
-    (batch groups, major in N). A strided view holds, for (example, group), the window
-    elements (features Cr, offsets K) at every output position; copied once into a matrix
-    (im2col) it meets the kernel in one matrix product per group:
+    (batch groups, major in N). For (example, group), the window elements are features Cr and
+    offsets K. Two layouts:
 
-    - output positions innermost (each example a (Or, Cr K) x (Cr K, out) product, batched by
-      NumPy over the examples): the output comes out in place, in (N, O, *out) order. Used
-      when the windows are smaller than the output, as in a network's forward pass;
-    - window offsets innermost, examples folded into the rows of one (N out, Cr K) x
-      (Cr K, Or) product: used when the windows are the larger side, as in the convolution
-      that is the kernel's cotangent (its windows span the whole output), where the first
-      layout would be a batch of skinny products.
+    - output positions innermost, (examples, R, Cr K, positions): each example is a
+      (Or, Cr K) x (Cr K, positions) product, batched by NumPy, and the output comes out in
+      (N, O, *out) order. For windows smaller than the output, as in a forward pass;
+    - window offsets innermost, (R, examples positions, Cr K): examples fold into the rows of
+      one product per group. For windows larger than the output, as in the convolution that
+      is a kernel's cotangent (its windows span the whole output), where the first layout
+      would be a batch of skinny products.
     """
     n, c = x.shape[:2]
-    o, cr = w.shape[:2]
-    window, padded = w.shape[2:], x.shape[2:]
-    out = tuple(max(0, (p - _dilate(k, d)) // s + 1) if p >= _dilate(k, d) else 0
-                for p, k, d, s in zip(padded, window, dilation, strides))
-    groups = groups if groups > 1 else batch_groups
-    nr, orr = n // batch_groups, o // groups
+    count = _groups(groups, batch_groups)
+    nr, cr = n // batch_groups, c // groups
     sn, sc = x.strides[:2]
-    spatial_strides = x.strides[2:]
-    if batch_groups > 1:      # (example, group) -> example g * nr + e
-        lead, lead_strides = (nr, groups, cr), (sn, sn * nr, sc)
-    else:                     # (example, group) -> features g * cr ...
-        lead, lead_strides = (n, groups, cr), (sn, sc * cr, sc)
-    window_strides = tuple(a * d for a, d in zip(spatial_strides, dilation))
-    out_strides = tuple(a * s for a, s in zip(spatial_strides, strides))
+    if batch_groups > 1:      # (example e, group g) -> example g * nr + e
+        lead, lead_strides = (nr, count, cr), (sn, sn * nr, sc)
+    else:                     # (example e, group g) -> features g * cr + f
+        lead, lead_strides = (n, count, cr), (sn, sc * cr, sc)
+    window_strides = tuple(a * d for a, d in zip(x.strides[2:], dilation))
+    out_strides = tuple(a * s for a, s in zip(x.strides[2:], strides))
     taps, positions = int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))
-    kernel = w.reshape(groups, orr, cr * taps)
-    if positions >= taps:
-        view = as_strided(x, lead + window + out, lead_strides + window_strides + out_strides,
-                          writeable=False)
-        columns = view.reshape(nr, groups, cr * taps, positions)
-        result = np.matmul(kernel, columns)                      # (nr, groups, orr, positions)
+    if _positions_last(window, out):
+        view = as_strided(x, lead + tuple(window) + tuple(out),
+                          lead_strides + window_strides + out_strides, writeable=False)
+        return view.reshape(nr, count, cr * taps, positions)
+    view = as_strided(x, (count, nr) + tuple(out) + (cr,) + tuple(window),
+                      (lead_strides[1], lead_strides[0]) + out_strides + (sc,) + window_strides,
+                      writeable=False)
+    return view.reshape(count, nr * positions, cr * taps)
+
+
+def _product(columns, w, nr: int, out, groups: int, batch_groups: int):
+    """The convolution (N / batch_groups, O, *out) from ``_columns``' matrix and the
+    canonical kernel ``w`` (O, Cr, *K): one matrix product per group (BLAS)."""
+    o, cr = w.shape[:2]
+    count = _groups(groups, batch_groups)
+    window = w.shape[2:]
+    kernel = w.reshape(count, o // count, cr * int(np.prod(window, dtype=np.int64)))
+    positions = int(np.prod(out, dtype=np.int64))
+    if _positions_last(window, out):
+        result = np.matmul(kernel, columns)                       # (nr, R, Or, positions)
     else:
-        view = as_strided(x, (groups, nr) + out + (cr,) + window,
-                          (lead_strides[1], lead_strides[0]) + out_strides + (sc,)
-                          + window_strides, writeable=False)
-        columns = view.reshape(groups, nr * positions, cr * taps)
-        product = np.matmul(columns, kernel.transpose(0, 2, 1))  # (groups, nr positions, orr)
-        result = product.reshape(groups, nr, positions, orr).transpose(1, 0, 3, 2)
-    return result.reshape((nr, o) + out)
+        product = np.matmul(columns, kernel.transpose(0, 2, 1))   # (R, nr positions, Or)
+        result = product.reshape(count, nr, positions, o // count).transpose(1, 0, 3, 2)
+    return result.reshape((nr, o) + tuple(out))
+
+
+def _out_sizes(sizes, window, *, window_strides, padding, lhs_dilation, rhs_dilation):
+    """The output's spatial sizes (0 where the padded input is shorter than a window)."""
+    result = []
+    for size, k, (low, high), stride, ld, rd in zip(sizes, window, padding, window_strides,
+                                                    lhs_dilation, rhs_dilation):
+        padded, extent = _dilate(size, ld) + low + high, _dilate(k, rd)
+        result.append((padded - extent) // stride + 1 if padded >= extent else 0)
+    return tuple(result)
 
 
 def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
@@ -256,14 +277,118 @@ def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     x = np.transpose(np.asarray(lhs), lhs_spec)
     w = np.transpose(np.asarray(rhs), rhs_spec)
+    out = _out_sizes(x.shape[2:], w.shape[2:], window_strides=window_strides, padding=padding,
+                     lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation)
     x = _dilate_and_pad(x, lhs_dilation, padding)
-    out = _contract(x, w, window_strides, rhs_dilation, feature_group_count, batch_group_count)
-    return out.transpose(np.argsort(out_spec))
+    columns = _columns(x, w.shape[2:], out, window_strides, rhs_dilation, feature_group_count,
+                       batch_group_count)
+    result = _product(columns, w, x.shape[0] // batch_group_count, out, feature_group_count,
+                      batch_group_count)
+    return result.transpose(np.argsort(out_spec))
+
+
+# A compiled program writes the im2col matrix with a numba loop nest that reads the input in
+# its own layout through a table, made once per equation (its shapes are fixed), of where
+# each (window offset, output position) pair reads: an element offset, or -1 for padding and
+# the holes of an input dilation. No padded copy is made, and the copy has no NumPy loop over
+# rows of a few elements (which costs more than the matrix product on the small images of a
+# CNN). The product is BLAS's. The kernel's text is the same for every convolution.
+
+_COLUMNS_KERNEL = """def {name}(examples, groups, features, taps, positions, example_step, group_step,
+        feature_step, x, table, cols):
+    i = 0
+    if {positions_last}:
+        for e in range(examples):
+            for g in range(groups):
+                for f in range(features):
+                    base = e * example_step + g * group_step + f * feature_step
+                    for k in range(taps):
+                        for p in range(positions):
+                            j = table[k * positions + p]
+                            cols[i] = x[base + max(j, 0)] if j >= 0 else 0
+                            i += 1
+    else:
+        for g in range(groups):
+            for e in range(examples):
+                for p in range(positions):
+                    for f in range(features):
+                        base = e * example_step + g * group_step + f * feature_step
+                        for k in range(taps):
+                            j = table[k * positions + p]
+                            cols[i] = x[base + max(j, 0)] if j >= 0 else 0
+                            i += 1
+    return ()
+"""
+
+
+def _read_table(params, lhs_shape, window, out) -> np.ndarray:
+    """For window offset k and output position p (C order each), the offset of the input
+    element that pair reads, relative to its (example, feature) start, or -1."""
+    lhs_spec = params["dimension_numbers"].lhs_spec
+    steps = np.cumprod((1,) + tuple(lhs_shape[:0:-1]))[::-1]
+    table = np.zeros((int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))),
+                     np.int64)
+    valid = np.ones(table.shape, bool)
+    for a, (k, m) in enumerate(zip(window, out)):
+        taps = np.broadcast_to(np.arange(k).reshape(
+            [k if b == a else 1 for b in range(len(window))]), window).reshape(-1)
+        places = np.broadcast_to(np.arange(m).reshape(
+            [m if b == a else 1 for b in range(len(out))]), out).reshape(-1)
+        size, ld = lhs_shape[lhs_spec[2 + a]], params["lhs_dilation"][a]
+        q = (places[None, :] * params["window_strides"][a] + taps[:, None]
+             * params["rhs_dilation"][a] - params["padding"][a][0])
+        valid &= (q >= 0) & (q < _dilate(size, ld)) & (q % ld == 0)
+        table += (q // ld) * int(steps[lhs_spec[2 + a]])
+    return np.where(valid, table, -1).reshape(-1)
+
+
+def _conv_compiled(eqn):
+    """The compiled program's convolution: the numba im2col above, then ``_product``."""
+    import types
+
+    from ..backend.codegen import KernelSource
+    from ..backend.compiler import compile_kernel
+    params = eqn.params
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    lhs_shape, rhs_shape = eqn.inputs[0].aval.shape, eqn.inputs[1].aval.shape
+    dtype = eqn.outputs[0].aval.dtype
+    steps = np.cumprod((1,) + tuple(lhs_shape[:0:-1]))[::-1]
+    n, c = lhs_shape[lhs_spec[0]], lhs_shape[lhs_spec[1]]
+    window = tuple(rhs_shape[a] for a in rhs_spec[2:])
+    out = _out_sizes([lhs_shape[a] for a in lhs_spec[2:]], window, **{k: params[k] for k in (
+        "window_strides", "padding", "lhs_dilation", "rhs_dilation")})
+    groups, batch_groups = params["feature_group_count"], params["batch_group_count"]
+    count = _groups(groups, batch_groups)
+    nr, cr = n // batch_groups, c // groups
+    example_step, feature_step = int(steps[lhs_spec[0]]), int(steps[lhs_spec[1]])
+    group_step = nr * example_step if batch_groups > 1 else cr * feature_step
+    taps, positions = int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))
+    positions_last = _positions_last(window, out)
+    shape = (nr, count, cr * taps, positions) if positions_last else (
+        count, nr * positions, cr * taps)
+    table = _read_table(params, lhs_shape, window, out)
+    name = f"conv_columns_{'positions' if positions_last else 'taps'}_last"
+    code = _COLUMNS_KERNEL.format(name=name, positions_last=positions_last)
+    sizes = [nr, count, cr, taps, positions, example_step, group_step, feature_step]
+    index = types.SimpleNamespace(aval=ShapedArray(table.shape, table.dtype))
+    buffer = types.SimpleNamespace(aval=ShapedArray(shape, dtype))
+    kernel = compile_kernel(KernelSource(code, code, name, sizes, [eqn.inputs[0], index], [],
+                                         [buffer], []), False)
+    inverse = tuple(int(a) for a in np.argsort(out_spec))
+
+    def run(lhs, rhs):
+        columns = np.empty(shape, dtype)
+        if columns.size:
+            kernel(*sizes, np.ascontiguousarray(lhs).reshape(-1), table, columns.reshape(-1))
+        result = _product(columns, np.transpose(rhs, rhs_spec), nr, out, groups, batch_groups)
+        return result.transpose(inverse)
+    return run
 
 
 conv_p = Primitive("conv_general_dilated", "contraction")
 conv_p.impl = _conv_impl
 conv_p.abstract_eval = _conv_shape
+conv_p.compiled_impl = _conv_compiled
 
 
 def _conv_jvp(primals, tangents, **params):

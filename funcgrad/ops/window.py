@@ -212,8 +212,39 @@ reduce_window_max_p.batch = _window_batch(reduce_window_max_p)
 # the operand's shape comes as arguments): NumPy's fold over strided views pays a Python-level
 # inner loop per row of a few elements, which dominates on the small images of a CNN.
 
+def _scatter_code(name: str, params: dict, combine: str, fill: str) -> str:
+    """A window sum's transpose (strides 1, a base dilation: upsampling) driven by the
+    operand: element ``j`` and offset ``k`` meet at output ``o = j base + low - k dilation``,
+    so no output position tests the offsets that meet holes."""
+    window, lows = params["window_dimensions"], [lo for lo, _ in params["padding"]]
+    bases, dilations = params["base_dilation"], params["window_dilation"]
+    rank = len(window)
+    sizes = [f"n{a}" for a in range(rank)] + [f"m{a}" for a in range(rank)]
+    lines = [f"def {name}({', '.join(sizes)}, x, out):", "    for i in range(out.size):",
+             f"        out[i] = {fill}"]
+    pad = "    "
+    for a in range(rank):
+        lines.append(f"{pad}for j{a} in range(n{a}):")
+        pad += "    "
+        if (window[a], lows[a], bases[a], dilations[a]) == (1, 0, 1, 1):
+            lines.append(f"{pad}o{a} = j{a}")
+            continue
+        lines += [f"{pad}for k{a} in range({window[a]}):",
+                  f"{pad}    o{a} = j{a} * {bases[a]} + {lows[a]} - k{a} * {dilations[a]}",
+                  f"{pad}    if o{a} < 0 or o{a} >= m{a}:", f"{pad}        continue"]
+        pad += "    "
+    flat_in, flat_out = "j0", "o0"
+    for a in range(1, rank):
+        flat_in, flat_out = f"({flat_in}) * n{a} + j{a}", f"({flat_out}) * m{a} + o{a}"
+    lines += [f"{pad}out[{flat_out}] = {combine.format(f'out[{flat_out}]', f'x[{flat_in}]')}",
+              "    return ()"]
+    return "\n".join(lines) + "\n"
+
+
 def _kernel_code(name: str, params: dict, combine: str, fill: str) -> str:
     window, strides = params["window_dimensions"], params["window_strides"]
+    if any(b > 1 for b in params["base_dilation"]) and all(s == 1 for s in strides):
+        return _scatter_code(name, params, combine, fill)
     lows = [lo for lo, _ in params["padding"]]
     bases, dilations = params["base_dilation"], params["window_dilation"]
     rank = len(window)
@@ -224,18 +255,22 @@ def _kernel_code(name: str, params: dict, combine: str, fill: str) -> str:
         lines.append(f"{pad}for o{a} in range(m{a}):")
         pad += "    "
     lines.append(f"{pad}acc = {fill}")
+    highs = [hi for _, hi in params["padding"]]
     for a in range(rank):
-        plain = (window[a], strides[a], lows[a], bases[a], dilations[a]) == (1, 1, 0, 1, 1)
-        if plain:   # an axis the window does not span (batch, channels): j = o
+        w, s, lo, b, d = window[a], strides[a], lows[a], bases[a], dilations[a]
+        if (w, s, lo, b, d) == (1, 1, 0, 1, 1):   # an axis the window does not span: j = o
             lines.append(f"{pad}j{a} = o{a}")
             continue
-        lines.append(f"{pad}for k{a} in range({window[a]}):")
+        lines.append(f"{pad}for k{a} in range({w}):")
         pad += "    "
-        lines.append(f"{pad}p{a} = o{a} * {strides[a]} + k{a} * {dilations[a]} - {lows[a]}")
-        test = f"p{a} < 0 or p{a} >= {bases[a]} * n{a}"
-        if bases[a] > 1:
-            test += f" or p{a} % {bases[a]} != 0"
-        lines += [f"{pad}if {test}:", f"{pad}    continue", f"{pad}j{a} = p{a} // {bases[a]}"]
+        lines.append(f"{pad}p{a} = o{a} * {s} + k{a} * {d} - {lo}")
+        if lo == 0 and highs[a] <= 0 and b == 1:   # every window lies inside the operand
+            lines.append(f"{pad}j{a} = p{a}")
+            continue
+        test = f"p{a} < 0 or p{a} >= {b} * n{a}"
+        if b > 1:
+            test += f" or p{a} % {b} != 0"
+        lines += [f"{pad}if {test}:", f"{pad}    continue", f"{pad}j{a} = p{a} // {b}"]
     flat = "j0"
     for a in range(1, rank):
         flat = f"({flat}) * n{a} + j{a}"
