@@ -335,7 +335,8 @@ def associative_scan(fn: Callable, elems, reverse: bool = False, axis: int = 0):
 
 # ------------------------------------------------------------------------- reduce_window
 
-def _padding(padding, shape, window, strides, dilation) -> list[tuple[int, int]]:
+def _padding(padding, shape, window, strides, dilation, negative: bool = False
+             ) -> list[tuple[int, int]]:
     if isinstance(padding, str):
         if padding.upper() not in ("VALID", "SAME", "SAME_LOWER"):
             raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', "
@@ -344,9 +345,12 @@ def _padding(padding, shape, window, strides, dilation) -> list[tuple[int, int]]
         return padtype_to_pads(shape, [(w - 1) * d + 1 for w, d in zip(window, dilation)],
                                strides, padding)
     pads = [tuple(int(v) for v in p) for p in padding]
-    if len(pads) != len(shape) or any(len(p) != 2 or min(p) < 0 for p in pads):
-        raise ValueError(at_user_line(f"lax.reduce_window: padding needs one non-negative "
-                                      f"(low, high) pair per dimension, got {padding!r}"))
+    if len(pads) != len(shape) or any(len(p) != 2 or (min(p) < 0 and not negative)
+                                      for p in pads):
+        raise ValueError(at_user_line(
+            f"lax.reduce_window: padding needs one {'' if negative else 'non-negative '}"
+            f"(low, high) pair per dimension (negative ones only for a sum from 0 or a maximum "
+            f"from -inf), got {padding!r}"))
     return pads
 
 
@@ -392,7 +396,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     primitive = _window_primitive(computation, init, window, strides, dilation, base)
     if primitive is not None:
         pads = _padding(padding, [(n - 1) * b + 1 if n else 0 for n, b in
-                                  zip(operand.shape, base)], window, strides, dilation)
+                                  zip(operand.shape, base)], window, strides, dilation, True)
         return primitive(operand, window_dimensions=tuple(window),
                          window_strides=tuple(strides), padding=tuple(pads),
                          base_dilation=tuple(base), window_dilation=tuple(dilation))

@@ -653,7 +653,9 @@ def conv_general_dilated(lhs, rhs, window_strides: Sequence[int],
     dtype = np.result_type(lhs.dtype, rhs.dtype) if preferred_element_type is None else \
         np.dtype(preferred_element_type)
     lhs, rhs = (x if x.dtype == dtype else ew.convert(x, dtype) for x in (lhs, rhs))
-    return conv_p.bind(lhs, rhs, window_strides=strides, padding=tuple(map(tuple, pads)),
-                       lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
-                       dimension_numbers=numbers, feature_group_count=int(feature_group_count),
-                       batch_group_count=int(batch_group_count))
+    params = dict(window_strides=strides, padding=tuple(map(tuple, pads)),
+                  lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                  dimension_numbers=numbers, feature_group_count=int(feature_group_count),
+                  batch_group_count=int(batch_group_count))
+    conv_p.shape_check((lhs, rhs), params)   # eagerly too: the errors name the argument
+    return conv_p.bind(lhs, rhs, **params)

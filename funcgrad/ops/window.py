@@ -16,6 +16,7 @@ over it, an elementwise comparison finds the maxima, and a window sum counts the
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -56,8 +57,9 @@ def _window_shape(x, *, window_dimensions, window_strides, padding, base_dilatio
     return ShapedArray(tuple(shape), x.dtype)
 
 
+@functools.lru_cache(maxsize=1024)
 def _axis_pairs(size: int, out: int, window: int, stride: int, low: int, base: int,
-                dilation: int) -> list:
+                dilation: int) -> tuple:
     """For each window offset ``k`` along one axis, the output positions whose ``k``-th
     window element is an operand element (not padding, not a hole of the base dilation), and
     those elements, as a pair of slices (None where there are none).
@@ -81,7 +83,7 @@ def _axis_pairs(size: int, out: int, window: int, stride: int, low: int, base: i
         element_step = int(element[1] - element[0]) if element.size > 1 else 1
         pairs.append((slice(first, last + 1, step),
                       slice(int(element[0]), int(element[-1]) + 1, element_step)))
-    return pairs
+    return tuple(pairs)
 
 
 def _fold(ufunc, fill):
