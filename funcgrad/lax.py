@@ -24,13 +24,13 @@ from .control import cond, fori_loop, while_loop
 from .control import scan as _scan
 from .core.errors import at_user_line
 from .core.trace import Tracer
+from .ops import window as _window
 from .ops.convolution import (
     ConvDimensionNumbers,
     conv_dimension_numbers,
     conv_general_dilated,
     padtype_to_pads,
 )
-from .ops import window as _window
 from .ops.special import stop_gradient as _stop_gradient
 from .transforms.vmap import vmap
 

@@ -13,7 +13,6 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn
-from funcgrad.ops import convolution as cv
 
 RNG = np.random.default_rng(5)
 TOL = dict(rtol=1e-11, atol=1e-12)
@@ -278,7 +277,7 @@ def test_float32_stays_float32():
     for fn in (lambda x, w: nn.conv(x, w, padding=1), fg.jit(lambda x, w: nn.conv(x, w))):
         assert fn(x, w).dtype == np.float32
         assert all(g.dtype == np.float32 for g in fg.grad(
-            lambda x, w: fnp.sum(fn(x, w)), argnums=(0, 1))(x, w))
+            lambda x, w, fn=fn: fnp.sum(fn(x, w)), argnums=(0, 1))(x, w))
     assert nn.max_pool(x, 2).dtype == np.float32 and nn.avg_pool(x, 3, 1, 1).dtype == np.float32
 
 

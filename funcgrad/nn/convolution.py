@@ -15,6 +15,7 @@ for ``max``; PyTorch gives it all to one of them).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from .. import numpy as fnp

@@ -294,8 +294,8 @@ def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
 # rows of a few elements (which costs more than the matrix product on the small images of a
 # CNN). The product is BLAS's. The kernel's text is the same for every convolution.
 
-_COLUMNS_KERNEL = """def {name}(examples, groups, features, taps, positions, example_step, group_step,
-        feature_step, x, table, cols):
+_COLUMNS_KERNEL = """def {name}(examples, groups, features, taps, positions, example_step,
+        group_step, feature_step, x, table, cols):
     i = 0
     if {positions_last}:
         for e in range(examples):
