@@ -224,7 +224,8 @@ WORKLOADS: dict[str, Workload] = {name: _workload(name) for name in W.SPECS}
 seed_scalar, grad3_scalar = WORKLOADS["seed_scalar"], WORKLOADS["grad3_scalar"]
 hessian_100, elementwise_1e6, mlp = (WORKLOADS["hessian_100"], WORKLOADS["elementwise_1e6"],
                                      WORKLOADS["mlp"])
-control_flow_grad = WORKLOADS["control_flow_grad"]
+control_flow_grad, transformer_block = (WORKLOADS["control_flow_grad"],
+                                        WORKLOADS["transformer_block"])
 ode_fori, rnn_scan, mlp_wide, per_example_grads = (
     WORKLOADS[n] for n in ("ode_fori", "rnn_scan", "mlp_wide", "per_example_grads"))
 
@@ -307,6 +308,30 @@ def _(inputs):
 
     def call():
         loss = torch.nn.functional.cross_entropy(W.mlp_logits(params, x, torch.relu), labels)
+        grads = torch.autograd.grad(loss, [params[k] for k in names])
+        return loss, dict(zip(names, grads))
+    return call
+
+
+@transformer_block.column("torch eager")
+def _(inputs):
+    params = {k: torch.from_numpy(v).requires_grad_() for k, v in inputs["params"].items()}
+    x, names = torch.from_numpy(inputs["x"]), list(params)
+    width = inputs["x"].shape[-1]
+
+    def layer_norm(x, weight, bias):
+        return torch.nn.functional.layer_norm(x, (width,), weight, bias, eps=W._TB_EPS)
+
+    def attention(q, k, v):   # (B, T, N, H) as JAX lays it out; PyTorch's is (B, N, T, H)
+        return torch.nn.functional.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True
+        ).transpose(1, 2)
+
+    def call():
+        out = W.transformer_block(
+            params, x, layer_norm, attention,
+            lambda z: torch.nn.functional.gelu(z, approximate="tanh"))
+        loss = torch.mean(out * out)
         grads = torch.autograd.grad(loss, [params[k] for k in names])
         return loss, dict(zip(names, grads))
     return call
@@ -407,9 +432,8 @@ def _(inputs):
 @control_flow_grad.column("autograd")
 def _(inputs):
     program = W.control_flow_program(anp.sin)
-    first = autograd.grad(program)
-    second = autograd.grad(first)
-    return lambda: (first(inputs["x"]), second(inputs["x"]))
+    both = autograd.value_and_grad(autograd.grad(program))   # one evaluation, as funcgrad's
+    return lambda: both(inputs["x"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,6 +780,18 @@ def evaluate_targets(results: dict, first: dict, imports: dict) -> list[tuple[st
     elif results:
         rows.append((label, "–", verdict(None)))
     jit_vs("per_example_grads", "jax.jit", 1.0, "per_example_grads, jit ≤ 1.0x JAX")
+    cells = results.get("transformer_block")
+    if cells is not None:
+        label = "transformer_block, jit ≤ 1.0x the best of JAX and PyTorch (issue 10)"
+        jit = _median(cells, "funcgrad jit")
+        peers = [(_median(cells, c), c) for c in ("jax.jit", "torch eager")
+                 if _median(cells, c) is not None]
+        if jit is None or not peers:
+            rows.append((label, "–", verdict(None)))
+        else:
+            best = min(peers)
+            rows.append((label, f"{format_time(jit)} vs {format_time(best[0])} ({best[1]}): "
+                                f"{jit / best[0]:.2f}x", verdict(jit <= best[0])))
     cells = results.get("control_flow_grad")
     if cells is not None:
         eager, torch_eager = _median(cells, "funcgrad eager"), _median(cells, "torch eager")

@@ -468,9 +468,152 @@ def _control_flow_hand(inputs):
 
 
 def _control_flow_funcgrad(inputs):
+    # Both derivatives from one evaluation, as PyTorch's create_graph gives them: the value
+    # and gradient of the first derivative (JAX's idiom).
     program = control_flow_program(fnp.sin)
-    first, second = fg.grad(program), fg.grad(fg.grad(program))
-    return (lambda x: (first(x), second(x))), (inputs["x"],)
+    return fg.value_and_grad(fg.grad(program)), (inputs["x"],)
+
+
+# ---------------------------------------------------------------------------------------------
+# transformer_block: value_and_grad w.r.t. its 12 parameters of mean(block(x)**2) for one
+# pre-LayerNorm transformer block: causal self-attention (4 heads of 32) and a 4x MLP with
+# tanh-GELU, each with a residual connection; batch 8, sequence 128, width 128, float32.
+
+_TB_HEADS = 4
+_TB_EPS = 1e-5
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+def _transformer_inputs(rng):
+    batch, length, width, hidden = 8, 128, 128, 512
+    f32 = np.float32
+
+    def weight(shape):
+        return (rng.standard_normal(shape) / math.sqrt(shape[0])).astype(f32)
+
+    def near(value, size):
+        return (value + 0.1 * rng.standard_normal(size)).astype(f32)
+
+    params = {"ln1_w": near(1, width), "ln1_b": near(0, width),
+              "w_qkv": weight((width, 3 * width)), "b_qkv": near(0, 3 * width),
+              "w_o": weight((width, width)), "b_o": near(0, width),
+              "ln2_w": near(1, width), "ln2_b": near(0, width),
+              "w_1": weight((width, hidden)), "b_1": near(0, hidden),
+              "w_2": weight((hidden, width)), "b_2": near(0, width)}
+    return {"params": params, "x": rng.standard_normal((batch, length, width)).astype(f32)}
+
+
+def transformer_block(p, x, layer_norm, attention, gelu):
+    """The block in any library with ``@``, slicing and ``reshape``: ``attention(q, k, v)``
+    takes and returns (batch, sequence, heads, head size) and is causal (shared with run.py)."""
+    batch, length, width = x.shape
+    head = width // _TB_HEADS
+    qkv = layer_norm(x, p["ln1_w"], p["ln1_b"]) @ p["w_qkv"] + p["b_qkv"]
+    q, k, v = (qkv[..., i * width:(i + 1) * width].reshape(batch, length, _TB_HEADS, head)
+               for i in range(3))
+    x = x + attention(q, k, v).reshape(batch, length, width) @ p["w_o"] + p["b_o"]
+    hidden = gelu(layer_norm(x, p["ln2_w"], p["ln2_b"]) @ p["w_1"] + p["b_1"])
+    return x + hidden @ p["w_2"] + p["b_2"]
+
+
+def _layer_norm(xp):
+    def layer_norm(x, weight, bias):
+        mean = xp.mean(x, axis=-1, keepdims=True)
+        centered = x - mean
+        variance = xp.mean(centered * centered, axis=-1, keepdims=True)
+        return centered / xp.sqrt(variance + _TB_EPS) * weight + bias
+    return layer_norm
+
+
+def _transformer_hand(inputs):
+    x, p = inputs["x"], inputs["params"]
+    batch, length, width = x.shape
+    head = width // _TB_HEADS
+    f32 = np.float32
+    causal = np.tril(np.ones((length, length), dtype=bool))
+
+    def norm(x, weight, bias):
+        centered = x - x.mean(axis=-1, keepdims=True)
+        inv = f32(1) / np.sqrt((centered * centered).mean(axis=-1, keepdims=True) + f32(_TB_EPS))
+        normed = centered * inv
+        return normed * weight + bias, normed, inv
+
+    def norm_back(d_out, normed, inv, weight):
+        d_normed = d_out * weight
+        d_x = inv * (d_normed - d_normed.mean(axis=-1, keepdims=True)
+                     - normed * (d_normed * normed).mean(axis=-1, keepdims=True))
+        return d_x, (d_out * normed).sum(axis=(0, 1)), d_out.sum(axis=(0, 1))
+
+    def heads(a):   # (B, T, D) -> (B, H, T, head)
+        return a.reshape(batch, length, _TB_HEADS, head).transpose(0, 2, 1, 3)
+
+    def weight_grad(a, d):   # sum over batch and sequence of the outer products: one matmul
+        return a.reshape(-1, a.shape[-1]).T @ d.reshape(-1, d.shape[-1])
+
+    def call():
+        g = {}
+        h1, n1, inv1 = norm(x, p["ln1_w"], p["ln1_b"])
+        qkv = h1 @ p["w_qkv"] + p["b_qkv"]
+        q, k, v = (heads(qkv[..., i * width:(i + 1) * width]) for i in range(3))
+        scores = (q @ k.transpose(0, 1, 3, 2)) * f32(1 / math.sqrt(head))
+        scores = np.where(causal, scores, -np.inf)
+        weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+        attended = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        x1 = x + attended @ p["w_o"] + p["b_o"]
+        h2, n2, inv2 = norm(x1, p["ln2_w"], p["ln2_b"])
+        z = h2 @ p["w_1"] + p["b_1"]
+        t = np.tanh(f32(_GELU_C) * (z + f32(0.044715) * z ** 3))
+        u = f32(0.5) * z * (f32(1) + t)
+        out = x1 + u @ p["w_2"] + p["b_2"]
+        loss = np.mean(out * out)
+        d_out = out * f32(2 / out.size)
+        g["w_2"], g["b_2"] = weight_grad(u, d_out), d_out.sum(axis=(0, 1))
+        d_u = d_out @ p["w_2"].T
+        d_z = d_u * (f32(0.5) * (f32(1) + t) + f32(0.5) * z * (f32(1) - t * t) * f32(_GELU_C)
+                     * (f32(1) + f32(3 * 0.044715) * z * z))
+        g["w_1"], g["b_1"] = weight_grad(h2, d_z), d_z.sum(axis=(0, 1))
+        d_x1, g["ln2_w"], g["ln2_b"] = norm_back(d_z @ p["w_1"].T, n2, inv2, p["ln2_w"])
+        d_x1 = d_x1 + d_out
+        g["w_o"] = weight_grad(attended, d_x1)
+        g["b_o"] = d_x1.sum(axis=(0, 1))
+        d_att = heads(d_x1 @ p["w_o"].T)
+        d_weights = d_att @ v.transpose(0, 1, 3, 2)
+        d_v = weights.transpose(0, 1, 3, 2) @ d_att
+        d_scores = weights * (d_weights - (d_weights * weights).sum(axis=-1, keepdims=True))
+        d_scores *= f32(1 / math.sqrt(head))
+        d_q, d_k = d_scores @ k, d_scores.transpose(0, 1, 3, 2) @ q
+        d_qkv = np.concatenate([d.transpose(0, 2, 1, 3).reshape(batch, length, width)
+                                for d in (d_q, d_k, d_v)], axis=-1)
+        g["w_qkv"], g["b_qkv"] = weight_grad(h1, d_qkv), d_qkv.sum(axis=(0, 1))
+        _, g["ln1_w"], g["ln1_b"] = norm_back(d_qkv @ p["w_qkv"].T, n1, inv1, p["ln1_w"])
+        return loss, {k: g[k] for k in p}
+    return call
+
+
+def _transformer_loss(xp, attention, gelu):
+    layer_norm = _layer_norm(xp)
+
+    def loss(params, x):
+        out = transformer_block(params, x, layer_norm, attention, gelu)
+        return xp.mean(out * out)
+    return loss
+
+
+def _transformer_funcgrad(inputs):
+    loss = _transformer_loss(
+        fnp, lambda q, k, v: fg.nn.dot_product_attention(q, k, v, is_causal=True),
+        lambda z: fg.nn.gelu(z, approximate=True))
+    return fg.value_and_grad(loss), (inputs["params"], inputs["x"])
+
+
+def _transformer_jax(inputs):
+    jax, jnp = _jax()
+    loss = _transformer_loss(
+        jnp, lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=True),
+        lambda z: jax.nn.gelu(z, approximate=True))
+    params = {k: jnp.asarray(v) for k, v in inputs["params"].items()}
+    return jax.jit(jax.value_and_grad(loss)), (params, jnp.asarray(inputs["x"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,6 +638,11 @@ SPECS: dict[str, Spec] = {
     "mlp": Spec("value_and_grad, softmax cross-entropy of a 64-256-10 ReLU MLP, batch 256, "
                 "float32, params a dict", _mlp_inputs((64, 256, 10), 256), _mlp_hand,
                 _mlp_funcgrad, _mlp_jax, rtol=1e-3),
+    "transformer_block": Spec(
+        "value_and_grad w.r.t. its 12 parameters of mean(block(x)**2), one pre-LayerNorm "
+        "transformer block (causal self-attention, 4 heads; 4x tanh-GELU MLP), batch 8, "
+        "sequence 128, width 128, float32", _transformer_inputs, _transformer_hand,
+        _transformer_funcgrad, _transformer_jax, rtol=1e-3),
     "control_flow_grad": Spec(
         "first and second derivative at 1.3 of a program with a value-dependent if, a Newton "
         "while loop and a for loop with break (define-by-run, eager), float64",

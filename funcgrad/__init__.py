@@ -37,7 +37,7 @@ raise_malloc_thresholds()
 
 # Imported on first use (``fg.nn``, ``from funcgrad import nn``, ``import funcgrad.optim``):
 # the transformations never need them, so ``import funcgrad`` does not pay for them.
-_LAZY_SUBMODULES = ("nn", "optim", "random", "scipy", "lax")
+_LAZY_SUBMODULES = ("nn", "optim", "random", "scipy", "lax", "distributed")
 
 
 def __getattr__(name: str):
@@ -60,4 +60,5 @@ __all__ = [
     "while_loop", "checkpoint", "custom_jvp", "custom_vjp", "remat", "Array",
     "block_until_ready", "debug", "eval_shape",
     "pure_callback", "disable_jit", "linearize", "linear_transpose", "jacobian", "make_jaxpr",
+    "distributed",
 ]

@@ -323,3 +323,14 @@ def test_indexing_and_iteration_give_0d_arrays():
                                                                 a.dot(a), fnp.eye(2).trace()))
     assert a[1].dot(a[2]) == 2.0 and a.tolist() == [0.0, 1.0, 2.0]
     assert type(a[1:]) is fg.Array and type(a.tolist()[0]) is float
+
+
+def test_a_gradient_is_a_writable_array_of_its_own():
+    # An eager sum's cotangent is a read-only broadcast view; what the user gets is a copy.
+    x = np.arange(4.0)
+    g = fg.grad(lambda x: fnp.sum(x))(x)
+    assert g.flags.writeable
+    g[0] = 5.0
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(x))(x), np.ones(4))
+    (ct,) = fg.vjp(lambda x: fnp.sum(x * 2.0), x)[1](1.0)
+    assert ct.flags.writeable

@@ -148,8 +148,13 @@ def test_bad_indices_raise_numpy_errors(key, error, words):
 
 def test_traced_boolean_mask_is_a_concretization_error():
     with pytest.raises(fg.ConcretizationError, match="fnp.where") as info:
-        traced(lambda x: x[x > 0], X)
+        fg.make_ir(lambda x: x[x > 0])(X)
     assert "test_indexing.py" in str(info.value)   # it points at the user's line
+    # Differentiating concrete inputs, a comparison is a number (it has no derivative): the
+    # mask selects as in NumPy (and PyTorch), and the gradient reaches the selected elements.
+    assert_same(traced(lambda x: x[x > 0], X), X[X > 0])
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(x[x > 0] ** 2))(X),
+                                  np.where(X > 0, 2 * X, 0))
     with pytest.raises(fg.ConcretizationError, match="slice"):
         fg.jit(lambda x, j: x[j:])(X, np.int64(1))
     # Under differentiation of concrete inputs a traced bound has its number: the path taken.
@@ -272,7 +277,9 @@ def test_at_update_errors():
     with pytest.raises(IndexError, match="out of bounds"):
         traced(lambda x: x.at[5].add(1.0), X)
     with pytest.raises(fg.ConcretizationError, match="fnp.where"):
-        traced(lambda x: x.at[x > 0].set(0.0), X)
+        fg.make_ir(lambda x: x.at[x > 0].set(0.0))(X)
+    # With concrete inputs the mask is a number: NumPy's masked update.
+    assert_same(traced(lambda x: x.at[x > 0].set(0.0), X), np.where(X > 0, 0.0, X))
 
 
 # ---------------------------------------------------------- at(array): updates of NumPy arrays

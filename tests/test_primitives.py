@@ -33,6 +33,7 @@ import random_reference
 
 import funcgrad as fg
 from funcgrad.core import ALL_PRIMITIVES, RULES
+from funcgrad.ops import collective as coll
 from funcgrad.ops import contraction as con
 from funcgrad.ops import convolution as cv
 from funcgrad.ops import elementwise as ew
@@ -721,9 +722,35 @@ CALLBACK_ROWS = [
     unary("debug_print", _printed_sine, np.sin),
 ]
 
+
+# MPI collectives (funcgrad/ops/collective.py) in one process: their local equivalents (the
+# identity, a leading axis of 1, the one block). tests/test_distributed.py runs them on ranks.
+# Each row returns one array (tests/test_jit_table.py compares rows' outputs one to one).
+def _collective_row(bind):
+    return lambda x: bind([x], coll.WORLD)[0]
+
+
+def _two_operand_allreduce(x, y):
+    return ew.mul(*coll.allreduce([x, y], "sum", coll.WORLD))
+
+
+_ONE_BLOCK = (("vector", ((1, 3),)), ("matrix", ((1, 2, 3),)))
+COLLECTIVE_ROWS = [
+    *[unary("allreduce", _collective_row(lambda xs, comm, op=op: coll.allreduce(xs, op, comm)),
+            lambda x: x, variant=op) for op in coll.OPS],
+    binary("allreduce", _two_operand_allreduce, np.multiply, variant="two_operands",
+           cases=SAME_SHAPES),
+    unary("allgather", _collective_row(coll.allgather), lambda x: x[None]),
+    unary("reduce_scatter", _collective_row(coll.reduce_scatter), lambda x: x[0],
+          cases=_ONE_BLOCK),
+    unary("broadcast", _collective_row(lambda xs, comm: coll.broadcast(xs, 0, comm)),
+          lambda x: x),
+    unary("reduce", _collective_row(lambda xs, comm: coll.reduce(xs, 0, comm)), lambda x: x),
+]
+
 TABLE = (ELEMENTWISE_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS
-         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS + CONV_ROWS
-         + WINDOW_ROWS)
+         + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS + CONTROL_ROWS + CALLBACK_ROWS
+         + COLLECTIVE_ROWS + CONV_ROWS + WINDOW_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

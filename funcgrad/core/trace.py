@@ -300,7 +300,10 @@ class IRTrace:
             tracer = next(a for a in args if isinstance(a, Tracer) and a._trace is self)
             raise _escaped(tracer) if not self.active else _foreign(tracer)
         # Unrolled for one and two operands (most equations): eager differentiation records
-        # and evaluates one equation per operation, so this is its hottest path.
+        # and evaluates one equation per operation, so this is its hottest path. With
+        # ``values``, the operands' values: arrays, or tracers of an enclosing trace (nested
+        # differentiation), where the equation is recorded there too (``nested``).
+        values = self.values
         count = len(args)
         if count == 2:
             x, y = args
@@ -308,32 +311,51 @@ class IRTrace:
             y = y._var if type(y) is Tracer and y._trace is self else self.atom(y)
             inputs = [x, y]
             avals = (x.aval, y.aval)
+            if values is not None:
+                x = x.val if type(x) is Literal else values[x]
+                y = y.val if type(y) is Literal else values[y]
+                operands = (x, y)
+                nested = type(x) is Tracer or type(y) is Tracer
         elif count == 1:
             x = args[0]
             x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
             inputs = [x]
             avals = (x.aval,)
+            if values is not None:
+                x = x.val if type(x) is Literal else values[x]
+                operands = (x,)
+                nested = type(x) is Tracer
         else:
             inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                       for a in args]
             avals = [a.aval for a in inputs]
+            if values is not None:
+                operands = [a.val if type(a) is Literal else values[a] for a in inputs]
+                nested = any(type(a) is Tracer for a in operands)
         try:
             out_avals = prim.abstract_eval(*avals, **params)
         except ShapeError:
             out_avals = prim.abstract_eval_named(avals, params)
-        values = self.values
         if values is not None:
             # The value as a second pass over the finished IR would give it: through
             # ``impl`` (a primitive with sub-programs runs them through their equations'
-            # ``impl`` too, so nothing is recorded in any trace), or, where the values are
-            # tracers of an enclosing trace (nested differentiation), recorded there.
-            operands = [a.val if type(a) is Literal else values[a] for a in inputs]
-            for operand in operands:
-                if type(operand) is Tracer:
-                    out = prim.bind(*operands, **params)
-                    break
-            else:
+            # ``impl`` too, so nothing is recorded in any trace), or recorded in the enclosing
+            # trace that the values belong to.
+            if not nested:
                 out = prim.impl(*operands, **params)
+            elif count == 1 or (count == 2 and type(x) is Tracer and (
+                    type(y) is not Tracer or y._trace is x._trace)):
+                out = x._trace.process(prim, operands, params)   # = bind, sooner
+            elif count == 2 and type(x) is not Tracer:
+                out = y._trace.process(prim, operands, params)
+            else:
+                out = prim.bind(*operands, **params)
+            # A boolean or integer result (a comparison, an index) carries no derivative: its
+            # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
+            # Python control flow on values then costs no equation here.
+            if not prim.multiple_results and out_avals.dtype.kind in "biu" \
+                    and not prim.effectful:
+                return out if type(out) is Tracer else _as_array(out)
         if not prim.multiple_results:
             var = Var(out_avals)
             self.eqns.append(Eqn(prim, inputs, [var], params))
@@ -345,6 +367,14 @@ class IRTrace:
         if values is not None:
             values.update(zip(outputs, out))
         return [Tracer(self, v, prim.name) for v in outputs]
+
+
+def _as_array(value):
+    """``value`` as the ``Array`` funcgrad hands back (``core.array`` imports this module)."""
+    from .array import to_array
+    global _as_array
+    _as_array = to_array
+    return to_array(value)
 
 
 def _escaped(tracer: Tracer) -> EscapedTracerError:

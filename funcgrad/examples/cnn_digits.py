@@ -30,7 +30,8 @@ import numpy as np
 import funcgrad as fg
 from funcgrad import nn
 
-from .train_digits import ProgressBar, accuracy, make_train_step
+from .progress import ProgressBar
+from .train_digits import accuracy, make_train_step
 
 CLASSES = 10
 

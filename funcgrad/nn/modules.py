@@ -151,6 +151,12 @@ class BatchNorm(Module):
     Then ``y = x_hat * weight + bias`` (params ``weight`` = 1, ``bias`` = 0 at init; state
     ``mean`` = 0, ``var`` = 1).
 
+    ``sync=True`` (data-parallel training, ``fg.distributed``): in training the statistics
+    pool the batches of every rank (each rank's sums and counts go through
+    ``fg.distributed.allreduce``, and so does the derivative), so that on shards of one batch
+    the outputs, state and gradients are those of the whole batch on one process, and the
+    state stays the same on every rank. In one process it changes nothing.
+
     >>> import funcgrad as fg, numpy as np
     >>> bn = BatchNorm(2)
     >>> params, state = bn.init(fg.random.key(0))
@@ -167,7 +173,11 @@ class BatchNorm(Module):
     """
 
     def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5,
-                 dtype=np.float64):
+                 dtype=np.float64, *, sync: bool = False):
+        if not isinstance(sync, bool):
+            raise TypeError(f"BatchNorm: sync must be True (pool the statistics over the "
+                            f"ranks of fg.distributed) or False, got {type(sync).__name__}")
+        self.sync = sync
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm: momentum must be in [0, 1] or None (a cumulative "
                              f"average), got {momentum}")
@@ -177,7 +187,8 @@ class BatchNorm(Module):
         self.dtype = np.dtype(dtype)
 
     def __repr__(self):
-        extra = ", momentum=None" if self.momentum is None else ""
+        extra = (", momentum=None" if self.momentum is None else "") + \
+            (", sync=True" if self.sync else "")
         return f"BatchNorm({self.num_features}{extra})"
 
     def init(self, key):
@@ -211,13 +222,16 @@ class BatchNorm(Module):
 
         if train:
             count = math.prod(x.shape[a] for a in axes)
-            if count < 2:
+            if count < 2 and not self.sync:
                 raise ValueError(f"{self!r}: train=True needs more than one value per feature "
                                  f"to estimate a variance, got an input of shape "
                                  f"{tuple(x.shape)} (use train=False for single examples)")
-            mean = fnp.mean(x, axis=axes)
-            centered = x - column(mean)
-            variance = fnp.mean(centered * centered, axis=axes)   # biased, for normalising
+            if self.sync:
+                mean, centered, variance, count = _synced_statistics(x, axes, count, column)
+            else:
+                mean = fnp.mean(x, axis=axes)
+                centered = x - column(mean)
+                variance = fnp.mean(centered * centered, axis=axes)   # biased, for normalising
             normalized = centered / column(fnp.sqrt(variance + self.eps))
             state = self._updated(state, stop_gradient(mean),
                                   stop_gradient(variance) * (count / (count - 1)))
@@ -241,6 +255,18 @@ class BatchNorm(Module):
             # The state keeps its dtype, so that a jitted step sees the same signature.
             new[name] = fnp.astype(keep * old + take * batch_value, dtype)
         return new
+
+
+def _synced_statistics(x, axes, count: int, column):
+    """The mean and biased variance of every rank's ``x`` together, two passes as one process
+    makes them (each an allreduce of sums), and the total count (a traced value)."""
+    from .. import distributed
+    counted = np.asarray(count, x.dtype)
+    total, total_count = distributed.allreduce((fnp.sum(x, axis=axes), counted), "sum")
+    mean = total / total_count
+    centered = x - column(mean)
+    squares = distributed.allreduce(fnp.sum(centered * centered, axis=axes), "sum")
+    return mean, centered, squares / total_count, total_count
 
 
 class Dropout(Module):

@@ -9,13 +9,17 @@ from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ._core import asarray_or_tracer, cast, common_dtype, is_traced, to_float, ufunc_dtype
 
+_NO_PARAMS: dict = {}   # the parameters of a primitive without any (never changed)
+
 
 def _unary(ufunc, op, doc_name=None):
+    primitive = op.primitive
+
     def function(x):
         if type(x) is not Tracer:
             return ufunc(x)
         if x._var.aval.dtype.kind == "f":   # the common case: NumPy keeps a float dtype
-            return op(x)
+            return x._trace.process(primitive, (x,), _NO_PARAMS)   # = op(x), sooner
         return op(cast(x, ufunc_dtype(ufunc, x)))
     function.__name__ = doc_name or ufunc.__name__
     function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
@@ -23,19 +27,32 @@ def _unary(ufunc, op, doc_name=None):
 
 
 def _binary(ufunc, op, doc_name=None):
+    primitive = op.primitive
+
     def function(x, y):
         x_type, y_type = type(x), type(y)
         if x_type is not Tracer and y_type is not Tracer:
             return ufunc(x, y)
-        # The common cases: float tracers of one dtype, or one with a Python float or int
-        # (weak: the tracer's dtype wins, as in NumPy).
+        # The common cases, bound in the tracer's trace at once: float tracers of one dtype,
+        # or one with a Python float or int (weak: the tracer's dtype wins, as in NumPy) or
+        # with a NumPy scalar or array of its dtype.
         if x_type is Tracer and x._var.aval.dtype.kind == "f":
-            if y_type is float or y_type is int or (
-                    y_type is Tracer and y._var.aval.dtype == x._var.aval.dtype):
-                return op(x, y)
-        elif y_type is Tracer and (x_type is float or x_type is int) \
-                and y._var.aval.dtype.kind == "f":
-            return op(x, y)
+            dtype = x._var.aval.dtype
+            if y_type is Tracer:
+                if y._var.aval.dtype == dtype:
+                    if y._trace is x._trace:
+                        return x._trace.process(primitive, (x, y), _NO_PARAMS)
+                    return op(x, y)
+            elif y_type is float or y_type is int:
+                return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
+            elif y_type is dtype.type or (y_type is np.ndarray and y.dtype == dtype):
+                return x._trace.process(primitive, (x, y), _NO_PARAMS)
+        elif y_type is Tracer and y._var.aval.dtype.kind == "f":
+            dtype = y._var.aval.dtype
+            if x_type is float or x_type is int:
+                return y._trace.process(primitive, (dtype.type(x), y), _NO_PARAMS)
+            if x_type is dtype.type or (x_type is np.ndarray and x.dtype == dtype):
+                return y._trace.process(primitive, (x, y), _NO_PARAMS)
         dtype = ufunc_dtype(ufunc, x, y)
         return op(cast(x, dtype), cast(y, dtype))
     function.__name__ = doc_name or ufunc.__name__

@@ -347,7 +347,8 @@ def tile(A, reps):
     """``numpy.tile``: ``A`` repeated ``reps`` times along each axis (a broadcast)."""
     if not isinstance(A, Tracer):
         return np.tile(A, reps)
-    reps = tuple(reps) if isinstance(reps, (tuple, list, np.ndarray)) else (reps,)
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) or (
+        isinstance(reps, np.ndarray) and reps.ndim) else (reps,)
     reps = tuple(_concrete_int(r, "reps", "tile") for r in reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: negative repetitions are not allowed, got {reps}")
@@ -410,8 +411,8 @@ def flipud(m):
 
 
 def _pairs(shift, axes, who):
-    listed = isinstance(shift, (tuple, list, np.ndarray)) or (
-        isinstance(shift, Tracer) and shift.ndim == 1)
+    listed = isinstance(shift, (tuple, list)) or (
+        isinstance(shift, (np.ndarray, Tracer)) and shift.ndim == 1)
     shifts = list(shift) if listed else [shift]
     if any(isinstance(s, (tuple, list)) or np.ndim(s) for s in shifts):
         raise ValueError(f"{who}: 'shift' and 'axis' should be scalars or 1D sequences")

@@ -238,9 +238,8 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
         eager_partials = numpy_partials or partials
 
         def eager_vjp(needs, g, ans, x, y):
-            unbroadcast = structural.unbroadcast
-            return (unbroadcast(g * eager_partials[0](x, y, ans), x.shape) if needs[0] else None,
-                    unbroadcast(g * eager_partials[1](x, y, ans), y.shape) if needs[1] else None)
+            return (_fitted(g * eager_partials[0](x, y, ans), x.shape) if needs[0] else None,
+                    _fitted(g * eager_partials[1](x, y, ans), y.shape) if needs[1] else None)
         prim.eager_vjp = eager_vjp
     elif kind == "flat":
         def jvp(primals, tangents):
@@ -260,6 +259,12 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None):
     prim.batch = _elementwise_batch(prim)
 
     return _as_binary_fn(prim)
+
+
+def _fitted(ct, shape):
+    """A concrete cotangent summed back to its operand's ``shape`` (``unbroadcast``, with the
+    common case, a cotangent of that shape already, decided here)."""
+    return ct if ct.shape == shape else structural.unbroadcast(ct, shape)
 
 
 def _broadcast_to(value, shape):
@@ -315,6 +320,12 @@ neg = _unary("neg", np.negative, kind="linear")
 # ----------------------------------------------------------------------- smooth binary ops
 
 _mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x))
+_mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the other operand
+    structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
+    structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
+_mul.primitive.eager_vjp = lambda needs, g, ans, x, y: (   # the same, without calls
+    _fitted(g * y, x.shape) if needs[0] else None,
+    _fitted(g * x, y.shape) if needs[1] else None)
 
 
 def _is_concrete_one(value) -> bool:

@@ -49,8 +49,11 @@ reduce_sum_p = _reduction("reduce_sum",
 reduce_sum_p.jvp = lambda primals, tangents, *, axes: (
     reduce_sum(primals[0], axes), reduce_sum(tangents[0], axes))
 reduce_sum_p.vjp = lambda needs, g, ans, x, *, axes: (st.expand_to(g, np.shape(x), axes),)
+# A read-only broadcast view, not a copy: the rules it reaches only read it (a value_and_grad of
+# a sum of 1e6 elements wrote 4 MB of ones and read them back three times), and the gradients
+# handed to the user are copied from it (``_args.to_user``).
 reduce_sum_p.eager_vjp = lambda needs, g, ans, x, *, axes: (
-    np.broadcast_to(np.expand_dims(g, axes), np.shape(x)).copy(),)
+    np.broadcast_to(np.expand_dims(g, axes), np.shape(x)),)
 
 
 def reduce_sum(x, axes):
@@ -94,8 +97,21 @@ def _extremum(name, impl):
     return prim
 
 
-reduce_max_p = _extremum("reduce_max", lambda x, *, axes: np.max(x, axis=axes))
-reduce_min_p = _extremum("reduce_min", lambda x, *, axes: np.min(x, axis=axes))
+def _extremum_impl(reduce):
+    """``reduce`` (np.max or np.min) over ``axes``. Over one short last axis (the classes of
+    a softmax) NumPy's loop runs row by row at a fifth of the speed of a reduction across rows
+    (256x10 float32: 21 us, 4 us with the axis moved first and copied): so it is moved."""
+    def impl(x, *, axes):
+        shape = np.shape(x)
+        if len(axes) == 1 and len(shape) >= 2 and axes[0] == len(shape) - 1 \
+                and shape[-1] <= 16 and x.size >= 512:
+            return reduce(np.ascontiguousarray(np.moveaxis(x, -1, 0)), axis=0)
+        return reduce(x, axis=axes)
+    return impl
+
+
+reduce_max_p = _extremum("reduce_max", _extremum_impl(np.max))
+reduce_min_p = _extremum("reduce_min", _extremum_impl(np.min))
 
 
 def reduce_max(x, axes):

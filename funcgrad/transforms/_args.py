@@ -197,10 +197,11 @@ def plain(array: Array):
 
 def to_user(value):
     """What the user gets back: an ``Array`` (a NumPy array that also takes traced indices),
-    0-d results too (never NumPy scalars, as in JAX); tracers as they are."""
+    0-d results too (never NumPy scalars, as in JAX); tracers as they are. A read-only view
+    (an eager cotangent broadcast from a sum) becomes an array of its own."""
     kind = type(value)
     if kind is np.ndarray:
-        return value.view(Array)
+        return value.view(Array) if value.flags.writeable else value.copy().view(Array)
     if kind is Tracer or kind is Array:
         return value
     return np.asarray(value).view(Array)

@@ -64,7 +64,15 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 env[eqn.outputs[0]] = out
         input_needs = None
         if prim is not stop_gradient_p:
-            input_needs = tuple([type(a) is Var and a in needs for a in eqn.inputs])
+            inputs = eqn.inputs
+            if len(inputs) == 2:   # unrolled for two operands and one (most equations)
+                x, y = inputs
+                input_needs = (type(x) is Var and x in needs, type(y) is Var and y in needs)
+            elif len(inputs) == 1:
+                x = inputs[0]
+                input_needs = (type(x) is Var and x in needs,)
+            else:
+                input_needs = tuple([type(a) is Var and a in needs for a in inputs])
             if True in input_needs or (retain and prim is retain_grad_p):
                 for var in eqn.outputs:
                     if var.aval.dtype.kind == "f":
@@ -104,10 +112,21 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 retained[eqn.params["name"]] = cts
             if input_needs is None:
                 continue
-            invals = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+            inputs = eqn.inputs
             rule = prim.eager_vjp if eager and prim.eager_vjp is not None else prim.vjp
-            in_cts = rule(input_needs, cts, ans, *invals, **eqn.params)
-            for atom, need, ct in zip(eqn.inputs, input_needs, in_cts):
+            if len(inputs) == 2:   # unrolled for two operands and one (most equations)
+                x, y = inputs
+                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
+                              y.val if type(y) is Literal else env[y], **eqn.params)
+            elif len(inputs) == 1:
+                x = inputs[0]
+                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
+                              **eqn.params)
+            else:
+                in_cts = rule(input_needs, cts, ans,
+                              *[a.val if type(a) is Literal else env[a] for a in inputs],
+                              **eqn.params)
+            for atom, need, ct in zip(inputs, input_needs, in_cts):
                 if need and ct is not None:
                     previous = ct_env.get(atom)
                     if previous is None:
