@@ -123,8 +123,22 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding: str) -> lis
     return pads
 
 
-def _dilate(size: int, dilation: int) -> int:
+def dilate(size: int, dilation: int) -> int:
+    """The size of an axis of ``size`` elements with ``dilation - 1`` holes between them."""
     return 0 if size == 0 else 1 + dilation * (size - 1)
+
+
+def transpose_padding(sizes, window, out, strides, padding, lhs_dilation, rhs_dilation) -> tuple:
+    """The padding of the convolution (or window sum) that transposes one with these sizes
+    and arguments with respect to its input: the cotangent, dilated by the strides, padded so
+    that every window it slides becomes an input element (JAX's
+    ``_conv_general_vjp_lhs_padding``; entries may be negative)."""
+    pads = []
+    for size, k, m, stride, (low, _), ld, rd in zip(sizes, window, out, strides, padding,
+                                                    lhs_dilation, rhs_dilation):
+        before = dilate(k, rd) - low - 1
+        pads.append((before, dilate(size, ld) + dilate(k, rd) - 1 - dilate(m, stride) - before))
+    return tuple(pads)
 
 
 # ------------------------------------------------------------------------- the primitive
@@ -167,9 +181,9 @@ def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
         raise ShapeError(f"batch_group_count={batch_groups} must divide the lhs batch "
                          f"dimension ({n})")
     for size, (low, high), ld in zip(sizes, padding, lhs_dilation):
-        if _dilate(size, ld) + low + high < 0:
+        if dilate(size, ld) + low + high < 0:
             raise ShapeError(f"negative padding {(low, high)} removes more than the "
-                             f"dimension's {_dilate(size, ld)} elements")
+                             f"dimension's {dilate(size, ld)} elements")
     out_spatial = _out_sizes(sizes, window, window_strides=window_strides, padding=padding,
                              lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation)
     canonical = (n // batch_groups, o, *out_spatial)
@@ -184,7 +198,7 @@ def _dilate_and_pad(x, dilation, padding):
     (negative: cropping) on each spatial axis; ``x`` itself when there is neither."""
     if all(d == 1 for d in dilation) and all(lo == 0 and hi == 0 for lo, hi in padding):
         return x
-    dilated = [_dilate(n, d) for n, d in zip(x.shape[2:], dilation)]
+    dilated = [dilate(n, d) for n, d in zip(x.shape[2:], dilation)]
     shape = x.shape[:2] + tuple(n + max(lo, 0) + max(hi, 0)
                                 for n, (lo, hi) in zip(dilated, padding))
     out = np.zeros(shape, x.dtype)
@@ -267,7 +281,7 @@ def _out_sizes(sizes, window, *, window_strides, padding, lhs_dilation, rhs_dila
     result = []
     for size, k, (low, high), stride, ld, rd in zip(sizes, window, padding, window_strides,
                                                     lhs_dilation, rhs_dilation):
-        padded, extent = _dilate(size, ld) + low + high, _dilate(k, rd)
+        padded, extent = dilate(size, ld) + low + high, dilate(k, rd)
         result.append((padded - extent) // stride + 1 if padded >= extent else 0)
     return tuple(result)
 
@@ -337,7 +351,7 @@ def _read_table(params, lhs_shape, window, out) -> np.ndarray:
         size, ld = lhs_shape[lhs_spec[2 + a]], params["lhs_dilation"][a]
         q = (places[None, :] * params["window_strides"][a] + taps[:, None]
              * params["rhs_dilation"][a] - params["padding"][a][0])
-        valid &= (q >= 0) & (q < _dilate(size, ld)) & (q % ld == 0)
+        valid &= (q >= 0) & (q < dilate(size, ld)) & (q % ld == 0)
         table += (q // ld) * int(steps[lhs_spec[2 + a]])
     return np.where(valid, table, -1).reshape(-1)
 
@@ -440,17 +454,12 @@ def _transpose_lhs(g, lhs_shape, rhs, *, window_strides, padding, lhs_dilation, 
         rhs = _reshape_axis_out_of(rhs_spec[0], batch_group_count, rhs)
         rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs)
         groups = batch_group_count
-    pads = []
-    for size, k, out, stride, (low, _), ld, rd in zip(lhs_sizes, window, out_sizes,
-                                                      window_strides, padding, lhs_dilation,
-                                                      rhs_dilation):
-        before = _dilate(k, rd) - low - 1
-        after = _dilate(size, ld) + _dilate(k, rd) - 1 - _dilate(out, stride) - before
-        pads.append((before, after))
+    pads = transpose_padding(lhs_sizes, window, out_sizes, window_strides, padding,
+                             lhs_dilation, rhs_dilation)
     flipped = st.gather(rhs, [], st.IndexSpec(
         [("slice", None, None, -1) if a in rhs_spec[2:] else st._FULL_SLICE
          for a in range(np.ndim(rhs))]))
-    out = conv_p.bind(g, flipped, window_strides=tuple(lhs_dilation), padding=tuple(pads),
+    out = conv_p.bind(g, flipped, window_strides=tuple(lhs_dilation), padding=pads,
                       lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
                       dimension_numbers=ConvDimensionNumbers(
                           out_spec, _swap_batch_feature(rhs_spec), lhs_spec),
@@ -475,7 +484,7 @@ def _transpose_rhs(g, lhs, rhs_shape, *, window_strides, padding, lhs_dilation, 
     for size, k, out, stride, (low, _), ld, rd in zip(lhs_sizes, window, out_sizes,
                                                       window_strides, padding, lhs_dilation,
                                                       rhs_dilation):
-        high = _dilate(out, stride) - _dilate(size, ld) + _dilate(k, rd) - low - 1
+        high = dilate(out, stride) - dilate(size, ld) + dilate(k, rd) - low - 1
         pads.append((low, high))
     return conv_p.bind(
         lhs, g, window_strides=tuple(rhs_dilation), padding=tuple(pads),
@@ -632,7 +641,7 @@ def conv_general_dilated(lhs, rhs, window_strides: Sequence[int],
             raise ValueError(at_user_line("conv: string padding with lhs_dilation is not "
                                           "defined; give explicit (low, high) pairs, or use "
                                           "conv_transpose"))
-        window = [_dilate(rhs.shape[a], d) for a, d in zip(numbers.rhs_spec[2:], rhs_dilation)]
+        window = [dilate(rhs.shape[a], d) for a, d in zip(numbers.rhs_spec[2:], rhs_dilation)]
         pads = padtype_to_pads([lhs.shape[a] for a in numbers.lhs_spec[2:]], window, strides,
                                padding)
     else:

@@ -25,13 +25,10 @@ from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from . import elementwise as ew
+from .convolution import dilate, transpose_padding
 
 _PARAMS = ("window_dimensions", "window_strides", "padding", "base_dilation",
            "window_dilation")
-
-
-def _dilate(size: int, dilation: int) -> int:
-    return 0 if size == 0 else 1 + dilation * (size - 1)
 
 
 def _window_shape(x, *, window_dimensions, window_strides, padding, base_dilation,
@@ -48,11 +45,11 @@ def _window_shape(x, *, window_dimensions, window_strides, padding, base_dilatio
     shape = []
     for size, w, s, (lo, hi), b, d in zip(x.shape, window_dimensions, window_strides, padding,
                                           base_dilation, window_dilation):
-        padded = _dilate(size, b) + lo + hi
+        padded = dilate(size, b) + lo + hi
         if padded < 0:
             raise ShapeError(f"negative padding {(lo, hi)} removes more than the dimension's "
-                             f"{_dilate(size, b)} elements")
-        extent = _dilate(w, d)
+                             f"{dilate(size, b)} elements")
+        extent = dilate(w, d)
         shape.append((padded - extent) // s + 1 if padded >= extent else 0)
     return ShapedArray(tuple(shape), x.dtype)
 
@@ -136,15 +133,10 @@ def _sum_transpose(g, operand_shape, *, window_dimensions, window_strides, paddi
                    base_dilation, window_dilation):
     """The transpose of the window sum: each operand element collects the cotangents of the
     windows holding it, a window sum of ``g`` dilated by the strides (JAX's rule)."""
-    pads = []
-    for size, w, s, out, (lo, _), b, d in zip(operand_shape, window_dimensions, window_strides,
-                                              np.shape(g), padding, base_dilation,
-                                              window_dilation):
-        before = _dilate(w, d) - lo - 1
-        after = _dilate(size, b) + _dilate(w, d) - 1 - _dilate(out, s) - before
-        pads.append((before, after))
+    pads = transpose_padding(operand_shape, window_dimensions, np.shape(g), window_strides,
+                             padding, base_dilation, window_dilation)
     return reduce_window_sum_p.bind(g, window_dimensions=window_dimensions,
-                                    window_strides=base_dilation, padding=tuple(pads),
+                                    window_strides=base_dilation, padding=pads,
                                     base_dilation=window_strides,
                                     window_dilation=window_dilation)
 
@@ -165,7 +157,7 @@ def _lowest(dtype):
 
 def overlapping(window_dimensions, window_strides, window_dilation, base_dilation) -> bool:
     """Whether an operand element can sit in two windows (or the operand is dilated)."""
-    return any(s < _dilate(w, d) for w, s, d in zip(window_dimensions, window_strides,
+    return any(s < dilate(w, d) for w, s, d in zip(window_dimensions, window_strides,
                                                     window_dilation)) or any(
         b > 1 for b in base_dilation)
 
