@@ -661,6 +661,8 @@ CONV_ROWS = [
               dimension_numbers=("NHWC", "HWIO", "NHWC")),
     _conv_row("3d", ((1, 2, 4, 3, 3), (2, 2, 2, 2, 1)), (1, 2, 1),
               ((1, 0), (0, 1), (0, 0)), rhs_dilation=(1, 1, 2)),
+    # A window larger than the output and many output features: the "taps" im2col layout.
+    _conv_row("wide_window_many_features", ((2, 2, 3, 3), (40, 2, 3, 3)), (1, 1), "VALID"),
 ]
 
 # Window reductions (pooling) against one window at a time: padding (negative too), base and
