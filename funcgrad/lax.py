@@ -3,7 +3,8 @@ JAX's signatures and semantics (``fg.lax``, imported on first use).
 
 Everything here is built from funcgrad's differentiable operations (gathers and scatters
 through indexing and ``.at``, ``fg.cond``, ``fg.scan``), so every function composes with
-``grad``, ``jvp``, ``vmap`` and ``jit``, to any order, with no rules of its own.
+``grad``, ``jvp``, ``vmap`` and ``jit``, to any order, with no rules of its own; the
+convolutions bind one primitive (``funcgrad/ops/convolution.py``), which has all of them.
 
 >>> import funcgrad as fg, numpy as np
 >>> x = np.arange(10.0)
@@ -23,6 +24,13 @@ from .control import cond, fori_loop, while_loop
 from .control import scan as _scan
 from .core.errors import at_user_line
 from .core.trace import Tracer
+from .ops import window as _window
+from .ops.convolution import (
+    ConvDimensionNumbers,
+    conv_dimension_numbers,
+    conv_general_dilated,
+    padtype_to_pads,
+)
 from .ops.special import stop_gradient as _stop_gradient
 from .transforms.vmap import vmap
 
@@ -30,7 +38,8 @@ __all__ = [
     "dynamic_slice", "dynamic_update_slice", "dynamic_index_in_dim", "dynamic_slice_in_dim",
     "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim", "select", "map",
     "associative_scan", "reduce_window", "stop_gradient", "cond", "scan", "fori_loop",
-    "while_loop", "switch",
+    "while_loop", "switch", "conv_general_dilated", "conv", "conv_with_general_padding",
+    "conv_transpose", "conv_dimension_numbers", "ConvDimensionNumbers",
 ]
 
 
@@ -326,26 +335,36 @@ def associative_scan(fn: Callable, elems, reverse: bool = False, axis: int = 0):
 
 # ------------------------------------------------------------------------- reduce_window
 
-def _padding(padding, shape, window, strides, dilation) -> list[tuple[int, int]]:
+def _padding(padding, shape, window, strides, dilation, negative: bool = False
+             ) -> list[tuple[int, int]]:
     if isinstance(padding, str):
-        mode = padding.upper()
-        if mode == "VALID":
-            return [(0, 0)] * len(shape)
-        if mode == "SAME":
-            pads = []
-            for dim, w, s, d in zip(shape, window, strides, dilation):
-                extent = (w - 1) * d + 1
-                out = -(-dim // s)
-                total = max((out - 1) * s + extent - dim, 0)
-                pads.append((total // 2, total - total // 2))
-            return pads
-        raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', 'SAME' "
-                                      f"or a sequence of (low, high) pairs, got {padding!r}"))
+        if padding.upper() not in ("VALID", "SAME", "SAME_LOWER"):
+            raise ValueError(at_user_line(f"lax.reduce_window: padding must be 'VALID', "
+                                          f"'SAME' or a sequence of (low, high) pairs, got "
+                                          f"{padding!r}"))
+        return padtype_to_pads(shape, [(w - 1) * d + 1 for w, d in zip(window, dilation)],
+                               strides, padding)
     pads = [tuple(int(v) for v in p) for p in padding]
-    if len(pads) != len(shape) or any(len(p) != 2 or min(p) < 0 for p in pads):
-        raise ValueError(at_user_line(f"lax.reduce_window: padding needs one non-negative "
-                                      f"(low, high) pair per dimension, got {padding!r}"))
+    if len(pads) != len(shape) or any(len(p) != 2 or (min(p) < 0 and not negative)
+                                      for p in pads):
+        raise ValueError(at_user_line(
+            f"lax.reduce_window: padding needs one {'' if negative else 'non-negative '}"
+            f"(low, high) pair per dimension (negative ones only for a sum from 0 or a maximum "
+            f"from -inf), got {padding!r}"))
     return pads
+
+
+def _window_primitive(computation, init, window, strides, dilation, base):
+    """The window primitive's ``bind`` that computes this reduction, or None."""
+    if isinstance(init, Tracer):
+        return None
+    value = np.asarray(init)
+    if computation in (fnp.add, np.add) and value == 0:
+        return _window.reduce_window_sum_p.bind
+    if (computation in (fnp.maximum, np.maximum) and value == _window._lowest(value.dtype)
+            and not _window.overlapping(window, strides, dilation, base)):
+        return _window.reduce_window_max_p.bind
+    return None
 
 
 def reduce_window(operand, init_value, computation: Callable, window_dimensions,
@@ -354,8 +373,10 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     ``fnp.maximum``, or any associative function of two arrays), starting from
     ``init_value`` (JAX's ``lax.reduce_window`` for one array operand).
 
-    The padding is filled with ``init_value``. Computed as one strided slice per window
-    offset, folded with ``computation``: cheap for small windows, and differentiable like
+    The padding is filled with ``init_value``. A sum from 0, and a maximum from ``-inf``
+    over windows that do not overlap, are the window primitives of ``funcgrad/ops/window.py``
+    (a fold over the window's offsets, with their own derivative rules); any other
+    computation is folded over one strided slice per window offset, and differentiates like
     the computation. ``base_dilation`` spreads the operand first (holes of ``init_value``).
     """
     who = "lax.reduce_window"
@@ -372,6 +393,13 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     if min(base + dilation, default=1) < 1:
         raise ValueError(at_user_line(f"{who}: dilations must be positive integers"))
     init = fnp.asarray(init_value).astype(operand.dtype)
+    primitive = _window_primitive(computation, init, window, strides, dilation, base)
+    if primitive is not None:
+        pads = _padding(padding, [(n - 1) * b + 1 if n else 0 for n, b in
+                                  zip(operand.shape, base)], window, strides, dilation, True)
+        return primitive(operand, window_dimensions=tuple(window),
+                         window_strides=tuple(strides), padding=tuple(pads),
+                         base_dilation=tuple(base), window_dilation=tuple(dilation))
     if any(b > 1 for b in base):
         # The base dilated as in JAX: b - 1 holes (init_value) between neighbours, before the
         # padding (which is then worked out on the dilated shape).
@@ -394,3 +422,85 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
         result = computation(result, operand[index])
     return result
 
+
+
+# ---------------------------------------------------------------------------- convolution
+
+def conv(lhs, rhs, window_strides: Sequence[int], padding, precision=None,
+         preferred_element_type=None):
+    """``conv_general_dilated`` in ``NCHW``/``OIHW`` layouts, without dilation (JAX's
+    ``lax.conv``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.conv(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), (1, 1), "VALID")[0, :, 0, 0]
+    array([9., 9.])
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs, rhs, window_strides: Sequence[int], padding,
+                              lhs_dilation, rhs_dilation, precision=None,
+                              preferred_element_type=None):
+    """``conv_general_dilated`` in the default layouts, with both dilations (JAX's name)."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def _conv_transpose_padding(k: int, s: int, padding) -> tuple[int, int]:
+    """The padding of the fractionally strided convolution for one dimension (JAX's)."""
+    if padding == "SAME":
+        total = k + s - 2
+        before = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + max(k - s, 0)
+        before = k - 1
+    else:
+        pads = tuple(k - p - 1 for p in padding)
+        before, total = pads[0], sum(pads)
+    return before, total - before
+
+
+def conv_transpose(lhs, rhs, strides: Sequence[int], padding, rhs_dilation=None,
+                   dimension_numbers=None, transpose_kernel: bool = False, precision=None,
+                   preferred_element_type=None, use_consistent_padding: bool = False):
+    """The transposed ("fractionally strided") convolution, JAX's ``lax.conv_transpose``:
+    the input dilated by ``strides`` and convolved with stride 1.
+
+    As in JAX, the default layouts are TensorFlow's (``NHWC``, ``HWIO``); ``"SAME"`` and
+    ``"VALID"`` name the padding of the forward convolution this one transposes, and explicit
+    pairs are the padding of this convolution itself unless ``use_consistent_padding``
+    (then they are the forward convolution's, PyTorch's meaning). ``transpose_kernel`` flips
+    the kernel's spatial axes and swaps its feature axes: the gradient of ``conv`` with the
+    same kernel.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.lax.conv_transpose(np.ones((1, 3, 3, 1)), np.ones((2, 2, 1, 1)), (2, 2),
+    ...                       "VALID").shape
+    (1, 6, 6, 1)
+    """
+    lhs, rhs = fnp.asarray(lhs), fnp.asarray(rhs)
+    ndim = lhs.ndim
+    if dimension_numbers is None:
+        if not 2 <= ndim <= 5:
+            raise ValueError(at_user_line(f"lax.conv_transpose: no default layout for "
+                                          f"{ndim}-d operands; give dimension_numbers"))
+        letters = "HWD"[:ndim - 2]
+        dimension_numbers = ("N" + letters + "C", letters + "IO", "N" + letters + "C")
+    numbers = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+    window = [rhs.shape[a] for a in numbers.rhs_spec[2:]]
+    dilation = [1] * len(window) if rhs_dilation is None else [int(d) for d in rhs_dilation]
+    if use_consistent_padding or (isinstance(padding, str) and padding in ("SAME", "VALID")):
+        per_dim = [padding] * len(window) if isinstance(padding, str) else list(padding)
+        pads = [_conv_transpose_padding((k - 1) * d + 1, int(s),
+                                        p if isinstance(p, str) else tuple(p))
+                for k, d, s, p in zip(window, dilation, strides, per_dim)]
+    else:
+        pads = padding
+    if transpose_kernel:
+        rhs = fnp.flip(rhs, tuple(numbers.rhs_spec[2:]))
+        rhs = fnp.swapaxes(rhs, numbers.rhs_spec[0], numbers.rhs_spec[1])
+    return conv_general_dilated(lhs, rhs, (1,) * len(window), pads, tuple(strides),
+                                rhs_dilation, numbers, precision=precision,
+                                preferred_element_type=preferred_element_type)

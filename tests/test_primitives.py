@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable
 
 import control_reference as cr
+import conv_reference
 import custom_examples as cx
 import linalg_reference as lr
 import numpy as np
@@ -35,6 +36,7 @@ from funcgrad.core import ALL_PRIMITIVES, RULES
 from funcgrad.ops import collective as coll
 from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import contraction as con
+from funcgrad.ops import convolution as cv
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import fft as fo
@@ -45,6 +47,7 @@ from funcgrad.ops import sorting as so
 from funcgrad.ops import special as sp
 from funcgrad.ops import special_functions as sf
 from funcgrad.ops import structural as st
+from funcgrad.ops import window as wd
 
 # ------------------------------------------------------------------------------- domains
 # A domain draws float64 values of a shape; rows keep inputs where the function is smooth
@@ -745,6 +748,79 @@ CONTROL_ROWS = [
 
 
 
+# Convolutions (tests/conv_reference.py: shift-and-add, XLA's definition): strides, padding
+# (explicit, negative, SAME), both dilations, feature and batch groups, NHWC/HWIO layouts,
+# 1 to 3 spatial dimensions. The input's and the kernel's cotangents are convolutions too.
+def _conv_row(variant, shapes, strides, padding, lhs_dilation=None, rhs_dilation=None,
+              dimension_numbers=None, groups=1, batch_groups=1):
+    def fn(x, w):
+        return cv.conv_general_dilated(x, w, strides, padding, lhs_dilation, rhs_dilation,
+                                       dimension_numbers, groups, batch_groups)
+
+    def reference(x, w):
+        numbers = cv.conv_dimension_numbers(x.shape, w.shape, dimension_numbers)
+        pads = padding if not isinstance(padding, str) else cv.padtype_to_pads(
+            [x.shape[a] for a in numbers.lhs_spec[2:]],
+            [(w.shape[a] - 1) * d + 1 for a, d in zip(numbers.rhs_spec[2:],
+                                                      rhs_dilation or (1,) * (x.ndim - 2))],
+            strides, padding)
+        return conv_reference.conv_reference(x, w, strides, pads, lhs_dilation, rhs_dilation,
+                                             tuple(numbers), groups, batch_groups)
+
+    return Row("conv_general_dilated", fn, reference, (real, real), variant=variant,
+               cases=(("", shapes),))
+
+
+CONV_ROWS = [
+    _conv_row("1d_stride_padding", ((2, 3, 7), (4, 3, 3)), (2,), ((1, 2),)),
+    _conv_row("2d_dilations_groups", ((2, 4, 5, 4), (6, 2, 3, 2)), (1, 2), ((1, 0), (0, 1)),
+              (2, 1), (1, 2), groups=2),
+    _conv_row("2d_negative_padding_batch_groups", ((4, 3, 5, 4), (4, 3, 2, 2)), (2, 1),
+              ((1, -1), (0, 1)), batch_groups=2),
+    _conv_row("2d_nhwc_same", ((2, 5, 4, 3), (3, 2, 3, 4)), (2, 1), "SAME",
+              dimension_numbers=("NHWC", "HWIO", "NHWC")),
+    _conv_row("3d", ((1, 2, 4, 3, 3), (2, 2, 2, 2, 1)), (1, 2, 1),
+              ((1, 0), (0, 1), (0, 0)), rhs_dilation=(1, 1, 2)),
+    # A window larger than the output and many output features: the "taps" im2col layout.
+    _conv_row("wide_window_many_features", ((2, 2, 3, 3), (40, 2, 3, 3)), (1, 1), "VALID"),
+]
+
+# Window reductions (pooling) against one window at a time: padding (negative too), base and
+# window dilation for sums; maxima over windows that do not overlap, on values without ties.
+def _window_row(prim, variant, shape, window, strides, padding, base=None, dilation=None):
+    if prim == "reduce_window_sum":
+        def fn(x):
+            return wd.reduce_window_sum(x, window, strides, padding, base, dilation)
+
+        def reference(x):
+            return conv_reference.window_reference(x, np.sum, 0, window, strides, padding,
+                                                   base, dilation)
+    else:
+        def fn(x):
+            return wd.reduce_window_max(x, window, strides, padding, dilation)
+
+        def reference(x):
+            return conv_reference.window_reference(x, np.max, -np.inf, window, strides,
+                                                   padding, None, dilation)
+    domain = real if prim == "reduce_window_sum" else distinct
+    return Row(prim, fn, reference, (domain,), variant=variant, cases=(("", (shape,)),))
+
+
+WINDOW_ROWS = [
+    _window_row("reduce_window_sum", "pool_2x2", (2, 3, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2),
+                ((0, 0),) * 4),
+    _window_row("reduce_window_sum", "overlapping_padded", (2, 5, 4), (1, 3, 2), (1, 2, 1),
+                ((0, 0), (1, 1), (0, 1))),
+    _window_row("reduce_window_sum", "dilations_negative_padding", (3, 7), (2, 2), (1, 2),
+                ((1, 0), (0, -1)), (2, 1), (1, 2)),
+    _window_row("reduce_window_sum", "upsampling", (2, 3, 4), (1, 2, 3), (1, 1, 1),
+                ((0, 0), (1, 0), (2, 1)), (1, 2, 3), (1, 1, 2)),
+    _window_row("reduce_window_max", "pool_2x2", (2, 3, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2),
+                ((0, 0),) * 4),
+    _window_row("reduce_window_max", "gapped_padded_dilated", (2, 7, 6), (1, 2, 2), (1, 3, 4),
+                ((0, 0), (1, 1), (0, 1)), dilation=(1, 1, 2)),
+]
+
 # Host callbacks. A pure_callback has no derivative (it raises under differentiation): its row
 # passes the operands through stop_gradient, so that its derivative is a disconnected zero.
 # debug_print prints (pytest captures it) and its row returns sin of what it printed.
@@ -796,7 +872,7 @@ COLLECTIVE_ROWS = [
 
 TABLE = (ELEMENTWISE_ROWS + COMPLEX_ROWS + FFT_ROWS + REDUCTION_ROWS + STRUCTURAL_ROWS
          + SPECIAL_FUNCTION_ROWS + RANDOM_ROWS + SORTING_ROWS + LINALG_ROWS + CUSTOM_ROWS
-         + CONTROL_ROWS + CALLBACK_ROWS + COLLECTIVE_ROWS)
+         + CONTROL_ROWS + CALLBACK_ROWS + COLLECTIVE_ROWS + CONV_ROWS + WINDOW_ROWS)
 ROWS_BY_PRIMITIVE = {}
 for _row in TABLE:
     ROWS_BY_PRIMITIVE.setdefault(_row.prim, []).append(_row)

@@ -226,6 +226,8 @@ class ProgramSource:
         if is_matrix_product(eqn):   # the plan itself: no parsing or lookup per call
             impl = pair_plan(eqn.params["spec"], *(a.aval.shape for a in eqn.inputs))
             self.namespace[key] = impl
+        elif eqn.primitive.compiled_impl is not None:   # its own code (see core.primitive)
+            self.namespace[key] = eqn.primitive.compiled_impl(eqn)
         else:
             self.namespace[key] = functools.partial(impl, **eqn.params) if eqn.params else impl
         if eqn.outputs[0] in self.workspace:

@@ -24,6 +24,11 @@ A primitive with ``effectful = True`` (``debug_print``) acts on the world when i
 IR passes that drop equations no output reads (dead-code elimination, in ``core.ir`` and in
 the backend's planner) keep it, and nothing evaluates it speculatively.
 
+Another is optional too: ``compiled_impl(eqn) -> function``, what a compiled program calls
+for the equation ``eqn`` instead of ``impl`` (with its operands, returning its result). It is
+made while the program compiles (in jit's compile thread), so it may compile numba kernels
+of its own, specialised to the equation's parameters (the window primitives do).
+
 One rule is optional: ``eager_vjp``, with ``vjp``'s signature, the same reverse rule written
 directly in NumPy for concrete operands (eager ``grad`` at top level, where nothing is
 recorded). It must give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of
@@ -80,6 +85,7 @@ class Primitive:
         # interpreted tier of ``jit`` writes results into free arrays with its ``out=``.
         self.ufunc = None
         self.eager_vjp = None   # optional: ``vjp`` in NumPy, for concrete operands (see above)
+        self.compiled_impl = None   # optional: the equation's function in compiled programs
         self.category = category
         _CATEGORIES[category].add(self)
         ALL_PRIMITIVES[name] = self

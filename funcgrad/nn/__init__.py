@@ -22,6 +22,17 @@ state. The training pattern keeps ``state`` out of the differentiated argument:
 (['bias', 'weight'], (16, 4))
 """
 from . import initializers
+from .convolution import (
+    AvgPool,
+    Conv,
+    ConvTranspose,
+    Flatten,
+    MaxPool,
+    avg_pool,
+    conv,
+    conv_transpose,
+    max_pool,
+)
 from .functions import (
     celu,
     cross_entropy,
@@ -75,7 +86,8 @@ from .modules import (
 
 __all__ = ["Module", "Linear", "BatchNorm", "Dropout", "Lambda", "Sequential", "LayerNorm",
            "RMSNorm", "GroupNorm", "Embedding", "MultiHeadAttention", "LSTMCell", "GRUCell",
-           "RNN", "initializers", "dot_product_attention",
+           "RNN", "Conv", "ConvTranspose", "MaxPool", "AvgPool", "Flatten", "initializers",
+           "dot_product_attention", "conv", "conv_transpose", "max_pool", "avg_pool",
            "relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "one_hot",
            "cross_entropy", "mse_loss", "identity", "relu6", "silu", "swish", "elu", "selu",
            "celu", "leaky_relu", "softplus", "soft_sign", "log_sigmoid", "hard_tanh",

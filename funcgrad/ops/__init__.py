@@ -5,6 +5,7 @@ from . import (
                complex_numbers,
                contraction,
                control,
+               convolution,
                custom,
                eig,
                elementwise,
@@ -17,8 +18,9 @@ from . import (
                special,
                special_functions,
                structural,
+               window,
 )
 
-__all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "custom",
-           "eig", "elementwise", "fft", "host", "linalg", "random", "reduction", "sorting",
-           "special", "special_functions", "structural"]
+__all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
+           "custom", "eig", "elementwise", "fft", "host", "linalg", "random", "reduction",
+           "sorting", "special", "special_functions", "structural", "window"]
