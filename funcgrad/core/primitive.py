@@ -12,27 +12,26 @@ A primitive's rules, written next to its definition in ``funcgrad/ops``:
   and ``out_dim`` is the batch axis of ``out``. It is called only when some ``dims[i]`` is set.
 Rules are written with funcgrad's own operations, so they trace, and nest to any order.
 
-One more rule is optional (``OPTIONAL_RULES``): ``taylor(primals, series, **params) -> (out,
-out_series)``, Taylor mode (``jet``, ``derivatives``): ``series[i]`` is the list of the K
-normalized Taylor coefficients of input ``i`` (orders 1..K, ``None`` for an exact zero), and
-``out_series`` the same for the output (a list of them for a multiple-result primitive). It is
-written in the series arithmetic of ``funcgrad.ops.taylor``, O(K^2) operations per equation.
-A primitive whose outputs are not floating (comparisons, argmax) needs none; one without it
-raises ``MissingRuleError`` naming it.
+Optional rules, where a primitive has a use for them:
+- ``taylor(primals, series, **params) -> (out, out_series)`` (``OPTIONAL_RULES``), Taylor
+  mode (``jet``, ``derivatives``): ``series[i]`` is the list of the K normalized Taylor
+  coefficients of input ``i`` (orders 1..K, ``None`` for an exact zero), and ``out_series``
+  the same for the output (a list of them for a multiple-result primitive), written in the
+  series arithmetic of ``funcgrad.ops.taylor``, O(K^2) operations per equation. A primitive
+  whose outputs are not floating (comparisons, argmax) needs none; using one without it
+  raises ``MissingRuleError`` naming it.
+- ``eager_vjp``, with ``vjp``'s signature: the same reverse rule written directly in NumPy
+  for concrete operands (eager ``grad`` at top level, where nothing is recorded). It must
+  give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of the Python cost:
+  eager reverse mode runs one per recorded equation.
+- ``compiled_impl(eqn) -> function``: what a compiled program calls for the equation ``eqn``
+  instead of ``impl`` (with its operands, returning its result). It is made while the program
+  compiles (in jit's compile thread), so it may compile numba kernels of its own, specialised
+  to the equation's parameters (the window primitives do).
 
 A primitive with ``effectful = True`` (``debug_print``) acts on the world when it runs: the
 IR passes that drop equations no output reads (dead-code elimination, in ``core.ir`` and in
 the backend's planner) keep it, and nothing evaluates it speculatively.
-
-Another is optional too: ``compiled_impl(eqn) -> function``, what a compiled program calls
-for the equation ``eqn`` instead of ``impl`` (with its operands, returning its result). It is
-made while the program compiles (in jit's compile thread), so it may compile numba kernels
-of its own, specialised to the equation's parameters (the window primitives do).
-
-One rule is optional: ``eager_vjp``, with ``vjp``'s signature, the same reverse rule written
-directly in NumPy for concrete operands (eager ``grad`` at top level, where nothing is
-recorded). It must give ``vjp``'s numbers bit for bit (a table test checks), at a fraction of
-the Python cost: eager reverse mode runs one per recorded equation.
 """
 from __future__ import annotations
 

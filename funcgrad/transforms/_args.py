@@ -8,7 +8,7 @@ import numpy as np
 from .. import tree
 from ..core.array import Array
 from ..core.aval import ShapedArray, aval_of
-from ..core.trace import Tracer
+from ..core.trace import Tracer, trace_to_ir
 
 
 def normalize_argnums(argnums, num_args: int, who: str) -> tuple[int, ...]:
@@ -247,3 +247,17 @@ def fitted_leaves(who: str, kind: str, values, like_tree, likes, like_kind: str)
         fitted.append(None if not is_differentiable(dtype) else
                       value if value.dtype == dtype else ew.convert(value, dtype))
     return fitted
+
+
+def trace_of_leaves(fun, in_tree, leaves):
+    """``(ir, out_tree)``: the IR of ``fun`` called on the pytree ``in_tree`` of ``leaves``,
+    traced knowing their values (Python control flow follows them), and its output's tree."""
+    out_trees = []
+
+    def flat_fun(*tracers):
+        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, tracers)))
+        out_trees.append(out_tree)
+        return [as_value(x) for x in out_leaves]
+
+    ir = trace_to_ir(flat_fun, [aval(x) for x in leaves], args=leaves)
+    return ir, out_trees[0]

@@ -30,7 +30,7 @@ import numpy as np
 from .. import tree
 from ..core.aval import is_differentiable
 from ..core.ir import Literal
-from ..core.trace import Tracer, trace_to_ir
+from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import structural as st
 from . import _args
@@ -133,14 +133,7 @@ def _flat_jet(who: str, fun, primals, series, factorial_scaled: bool):
             elif factorial_scaled and k:
                 term = ew.div(term, leaves[i].dtype.type(math.factorial(k + 1)))
             leaf_series[i].append(term)
-    out_trees = []
-
-    def flat_fun(*tracers):
-        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, tracers)))
-        out_trees.append(out_tree)
-        return [_args.as_value(x) for x in out_leaves]
-
-    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves], args=leaves)
+    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves)
     outs, out_series = jet_ir(ir, leaves, leaf_series, order)
     full = []
     for out, terms in zip(outs, out_series):
@@ -149,7 +142,7 @@ def _flat_jet(who: str, fun, primals, series, factorial_scaled: bool):
                      ew.mul(t, out.dtype.type(math.factorial(k + 1)))
                      if factorial_scaled and k and is_differentiable(out.dtype) else t
                      for k, t in enumerate(terms)])
-    return outs, full, out_trees[0]
+    return outs, full, out_tree
 
 
 def jet(fun: Callable, primals, series, factorial_scaled: bool = True):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from .. import tree
 from ..core.ir import Literal
-from ..core.trace import trace_to_ir
 from . import _args
 
 
@@ -55,15 +54,8 @@ def jvp(fun, primals, tangents):
     leaves, in_tree = tree.flatten(tuple(primals))
     leaves = _args.argument_values(who, fun, primals, leaves)
     checked = _args.fitted_leaves(who, "tangent", tuple(tangents), in_tree, leaves, "primal")
-    out_trees = []
-
-    def flat_fun(*tracers):
-        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, tracers)))
-        out_trees.append(out_tree)
-        return [_args.as_value(x) for x in out_leaves]
-
-    ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves], args=leaves)
+    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves)
     outs, out_tangents = jvp_ir(ir, leaves, checked)
     out_tangents = [_args.zeros_like(o) if t is None else t for o, t in zip(outs, out_tangents)]
-    return (tree.unflatten(out_trees[0], [_args.to_user(x) for x in outs]),
-            tree.unflatten(out_trees[0], [_args.to_user(x) for x in out_tangents]))
+    return (tree.unflatten(out_tree, [_args.to_user(x) for x in outs]),
+            tree.unflatten(out_tree, [_args.to_user(x) for x in out_tangents]))
