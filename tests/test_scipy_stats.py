@@ -191,7 +191,10 @@ def test_float32_stays_float32():
     x = np.linspace(0.1, 3, 5, dtype=np.float32)
     for fn, args in [(fstats.gamma.logpdf, (x, np.float32(2.0))),
                      (fstats.logistic.logcdf, (x,)), (fstats.cauchy.sf, (x,)),
-                     (fstats.t.pdf, (x, np.float32(3.0))), (fstats.expon.logcdf, (x,))]:
+                     (fstats.t.pdf, (x, np.float32(3.0))), (fstats.expon.logcdf, (x,)),
+                     (fstats.poisson.cdf, (np.array([0, 3]), x[:2])),
+                     (fstats.multivariate_normal.logpdf, (x[:2], x[1:3], np.eye(2, dtype=x.dtype))),
+                     (fstats.norm.logsf, (x, 1, 2))]:
         assert fn(*args).dtype == np.float32, fn
 
 

@@ -482,8 +482,8 @@ def _poisson_cdf(k, mu, loc=0):
         raise ValueError("poisson.cdf: k - loc must be finite")
     # the probabilities of 0 .. largest on a trailing axis, summed where j <= k - loc (each
     # is at most 1, so exp cannot overflow)
-    counts = np.arange(largest + 1, dtype=np.float64)
     (mu,) = _floats(mu)
+    counts = np.arange(largest + 1, dtype=mu.dtype)
     mu_expanded = fnp.expand_dims(mu, -1)
     terms = fnp.exp(_special.xlogy(counts, mu_expanded) - _special.gammaln(counts + 1.0)
                     - mu_expanded)
