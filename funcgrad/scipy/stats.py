@@ -12,7 +12,7 @@ as NumPy does:
   CDFs need the incomplete gamma and beta functions, which ``funcgrad.scipy.special`` does not
   have yet);
 - discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf``) and ``bernoulli(k, p)``
-  (``logpmf pmf cdf``);
+  (``logpmf pmf cdf ppf``);
 - multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
   ``(..., d, d)`` positive definite, or a scalar variance) and ``dirichlet.logpdf/pdf(x,
   alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy).
@@ -517,6 +517,13 @@ def _bernoulli_cdf(k, p, loc=0):
     return fnp.where(count < 0, 0.0, fnp.where(count < 1, 1.0 - p, 1.0))
 
 
+def _bernoulli_ppf(q, p, loc=0):
+    q, p, loc = _floats(q, p, loc)
+    # SciPy's convention: the support's ends -1 and 1 at q = 0 and 1, nan outside [0, 1]
+    count = fnp.where(q == 0, -1.0, fnp.where((q <= 1.0 - p) & (q < 1), 0.0, 1.0))
+    return _inside((q >= 0) & (q <= 1), count + loc, np.nan)
+
+
 bernoulli = _namespace(
     """The Bernoulli distribution, 1 with probability ``p``: ``jax.scipy.stats.bernoulli``.
 
@@ -526,7 +533,7 @@ bernoulli = _namespace(
     """,
     logpmf=_bernoulli_logpmf,
     pmf=lambda k, p, loc=0: fnp.exp(_bernoulli_logpmf(k, p, loc)),
-    cdf=_bernoulli_cdf)
+    cdf=_bernoulli_cdf, ppf=_bernoulli_ppf)
 
 
 # ------------------------------------------------------------ multivariate_normal, dirichlet
