@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import funcgrad as fg
-import funcgrad.numpy as fnp
 from funcgrad.scipy import stats as fstats
 
 RNG = np.random.default_rng(7)
@@ -305,4 +304,3 @@ def test_every_distribution_is_listed():
     assert sorted(fstats.__all__) == sorted(
         name for name in dir(fstats) if not name.startswith("_")
         and type(getattr(fstats, name)).__name__ == "SimpleNamespace")
-    assert fnp is not None
