@@ -1,6 +1,7 @@
 """``funcgrad.scipy``: the functions of ``jax.scipy`` that funcgrad has, differentiable and
-traceable. ``special`` and ``stats`` (``stats.norm``) so far; imported on first use
-(``import funcgrad`` does not import this package).
+traceable. ``special`` and ``stats`` (``norm``, ``multivariate_normal``, ``gamma``,
+``poisson``, ...) so far; imported on first use (``import funcgrad`` does not import this
+package).
 """
 import importlib
 
