@@ -1,10 +1,10 @@
 """``funcgrad.scipy``: the functions of ``jax.scipy`` that funcgrad has, differentiable and
-traceable. ``special`` and ``stats`` (``stats.norm``) so far; imported on first use
+traceable. ``special``, ``stats`` (``stats.norm``) and ``linalg``; imported on first use
 (``import funcgrad`` does not import this package).
 """
 import importlib
 
-_SUBMODULES = ("special", "stats")
+_SUBMODULES = ("special", "stats", "linalg")
 
 
 def __getattr__(name: str):
