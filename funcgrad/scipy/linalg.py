@@ -98,7 +98,8 @@ def _with_right_hand_side(who: str, a, b, solver):
 
 
 def _transposed(who: str, trans) -> bool:
-    """SciPy's ``trans``: 0/'N' solves ``a x = b``, 1/'T' and 2/'C' (real: the same) ``a^T x = b``."""
+    """SciPy's ``trans``: 0/'N' solves ``a x = b``; 1/'T' and 2/'C' (the same for real
+    ``a``) solve ``a^T x = b``."""
     options = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
     if isinstance(trans, bool) or trans not in options:
         raise ValueError(f"{who}: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
@@ -296,7 +297,8 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bo
         # rows_of_a @ a == L U: a x = b is L U x = rows_of_a b; a^T x = b is
         # U^T L^T (rows_of_a x) = b.
         batch = packed.shape[:-2]
-        rows, unit = fnp.broadcast_to(rows_of_a, batch + (n, n)), fnp.broadcast_to(low, batch + (n, n))
+        rows = fnp.broadcast_to(rows_of_a, batch + (n, n))
+        unit = fnp.broadcast_to(low, batch + (n, n))
         if not transpose:
             y = _la.triangular_solve(unit, fnp.matmul(rows, b), True, False)
             return _la.triangular_solve(packed, y, False, False)
