@@ -28,10 +28,10 @@ def _right_half_plane(n):
     return RNG.uniform(-1.0, 1.0, (n, n)) + 4.0 * np.eye(n)
 
 
-def _triangle_with_noise(n, lower):
-    """A triangular matrix with a dominant diagonal, noise in the triangle never read."""
-    a = RNG.uniform(-0.5, 0.5, (n, n)) + 2.0 * np.eye(n)
-    return a
+def _dominant(n):
+    """A dominant diagonal: each triangle is well conditioned; the other is noise to a solve
+    that reads one."""
+    return RNG.uniform(-0.5, 0.5, (n, n)) + 2.0 * np.eye(n)
 
 
 # ------------------------------------------------------------------ values against SciPy
@@ -45,7 +45,7 @@ def sl():
 @pytest.mark.parametrize("trans", [0, 1, "T"])
 @pytest.mark.parametrize("unit", [False, True])
 def test_solve_triangular_values(sl, lower, trans, unit):
-    a = _triangle_with_noise(4, lower)
+    a = _dominant(4)
     for b in (RNG.standard_normal(4), RNG.standard_normal((4, 3))):
         got = fsl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)
         want = sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)
@@ -163,7 +163,7 @@ def _sum_weights(shape):
 
 
 def test_triangular_and_cholesky_gradients():
-    a, b, s = _triangle_with_noise(3, True), RNG.standard_normal((3, 2)), _spd(3)
+    a, b, s = _dominant(3), RNG.standard_normal((3, 2)), _spd(3)
     fg.check_grads(lambda a, b: fsl.solve_triangular(a, b, lower=True, trans=1), (a, b),
                    order=2)
     fg.check_grads(lambda a, b: fsl.solve_triangular(a, b, unit_diagonal=True), (a, b),
@@ -230,8 +230,8 @@ def test_block_diag_and_reexport_gradients():
     a, b, s = _general(3), RNG.standard_normal(3), _spd(3)
     fg.check_grads(lambda a, b: fsl.solve(a, b, transposed=True), (a, b), order=2)
     fg.check_grads(lambda s, b: fsl.solve(s, b, assume_a="pos"), (s, b), order=2)
-    fg.check_grads(lambda s: fsl.eigh(s, _spd(3) * 0 + np.diag([1.0, 2.0, 3.0]),
-                                      eigvals_only=True), (s,), order=2)
+    metric = np.diag([1.0, 2.0, 3.0])
+    fg.check_grads(lambda s, m: fsl.eigh(s, m, eigvals_only=True), (s, metric), order=2)
 
 
 # ---------------------------------------------------------------------- vmap, jit, errors
@@ -268,3 +268,18 @@ def test_errors_name_the_argument():
         fsl.solve(np.eye(2), np.ones(2), assume_a="banana")
     with pytest.raises(ValueError, match="argument 0 has 3 dimensions"):
         fsl.block_diag(np.ones((1, 1, 1)))
+    with pytest.raises(ValueError, match="type=2 is not supported"):
+        fsl.eigh(np.eye(2), np.eye(2), type=2)
+
+
+@pytest.mark.parametrize("name", ["lu", "expm", "sqrtm"])
+def test_jet_agrees_with_nested_jvp(name):
+    """Taylor mode runs through the pivot primitives (no series: integers) and the ops."""
+    fun = {"lu": lambda a: fsl.lu(a)[2], "expm": fsl.expm, "sqrtm": fsl.sqrtm}[name]
+    a, e = _spd(3), RNG.standard_normal((3, 3))
+    _, (first, second) = fg.jet(fun, (a,), ([e, np.zeros((3, 3))],))
+
+    def along(a):
+        return fg.jvp(fun, (a,), (e,))[1]
+    np.testing.assert_allclose(first, along(a), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(second, fg.jvp(along, (a,), (e,))[1], rtol=1e-8, atol=1e-9)

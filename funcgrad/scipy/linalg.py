@@ -484,22 +484,24 @@ def _symmetric_from(a, lower: bool):
     return _la.symmetrize_lower(a if lower else _transpose(a))
 
 
-def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, **unused):
+def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False,
+         overwrite_a: bool = False, overwrite_b: bool = False, type: int = 1,
+         check_finite: bool = True, subset_by_index=None, subset_by_value=None, driver=None):
     """``scipy.linalg.eigh``: ``(w, v)`` of symmetric ``a`` (``a @ v == v * w``), or of the
     generalized problem ``a @ v == b @ v * w`` for symmetric positive-definite ``b``.
 
     Only the triangle named by ``lower`` of ``a`` and ``b`` is read; eigenvalues ascend. With
     ``b``, ``v`` is ``b``-orthonormal (``v.T @ b @ v == I``). Derivatives need distinct
     eigenvalues (``funcgrad.numpy.linalg.eigh``'s notes). Of SciPy's other options only
-    ``type=1`` (the default) and no subset are taken.
+    ``type=1`` (the default) and no subset are taken; ``driver`` is ignored.
 
     >>> eigh(np.array([[2.0, 1.0], [1.0, 2.0]]), eigvals_only=True)
     array([1., 3.])
     """
-    for name, default in (("type", 1), ("subset_by_index", None), ("subset_by_value", None)):
-        if unused.get(name, default) != default:
-            raise ValueError(f"eigh: {name}={unused[name]!r} is not supported (only "
-                             f"{name}={default!r})")
+    for name, value, default in (("type", type, 1), ("subset_by_index", subset_by_index, None),
+                                 ("subset_by_value", subset_by_value, None)):
+        if value is not default and value != default:
+            raise ValueError(f"eigh: {name}={value!r} is not supported (only {name}={default!r})")
     a = _symmetric_from(_matrix("eigh", a), lower)
     if b is None:
         w, v = _la.eigh(a)
