@@ -193,3 +193,31 @@ def assert_tree_close(got, want, rtol=1e-12, atol=1e-12):
         g, w = np.asarray(g), np.asarray(w)
         assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+
+
+def lu_pivots_reference(a):
+    """LAPACK getrf's row interchanges, one matrix at a time by a plain elimination loop."""
+    *batch, m, n = np.shape(a)
+    out = np.empty((*batch, min(m, n)), np.int32)
+    for index in np.ndindex(*batch):
+        work = np.array(a[index], dtype=np.float64)
+        for k in range(min(m, n)):
+            p = k + int(np.argmax(np.abs(work[k:, k])))
+            out[index + (k,)] = p
+            work[[k, p]] = work[[p, k]]
+            if work[k, k] != 0:
+                work[k + 1:] -= np.outer(work[k + 1:, k] / work[k, k], work[k])
+    return out
+
+
+def lu_permutation_reference(a):
+    """The rows of ``a`` in the order the interchanges leave them."""
+    pivots = lu_pivots_reference(a)
+    *batch, m, _ = np.shape(a)
+    out = np.empty((*batch, m), np.int32)
+    for index in np.ndindex(*batch):
+        order = list(range(m))
+        for k, p in enumerate(pivots[index]):
+            order[k], order[p] = order[p], order[k]
+        out[index] = order
+    return out

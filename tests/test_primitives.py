@@ -713,6 +713,11 @@ LINALG_ROWS = [
     Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
         (lr.well_conditioned,), variant="complete", cases=TALL_CASES),
     Row("pinv", la.pinv, np.linalg.pinv, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
+    # LU's row interchanges (integers: no derivative), checked against a plain pivoting loop.
+    Row("lu_pivots", la.lu_pivots, lr.lu_pivots_reference, (real,), "none",
+        cases=RECTANGULAR_CASES),
+    Row("lu_permutation", lambda a: la.lu_permutation(la.lu_pivots(a), np.shape(a)[-2]),
+        lr.lu_permutation_reference, (real,), "none", cases=RECTANGULAR_CASES),
 ]
 
 # Custom derivative rules and checkpointed blocks (tests/custom_examples.py): the rows check

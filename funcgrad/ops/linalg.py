@@ -814,3 +814,84 @@ def pinv(a, rcond=None, rtol="unset", hermitian: bool = False):
     rcond = None if rcond is None else float(rcond)
     rtol = rtol if rtol in ("unset", None) else float(rtol)
     return pinv_p.bind(a, rcond=rcond, rtol=rtol, hermitian=bool(hermitian))
+
+
+# ------------------------------------------------------------- lu_pivots, lu_permutation
+# Partial pivoting is the one part of an LU factorization that is not a smooth function of
+# the matrix: the row interchanges are piecewise constant, so they are an integer primitive
+# with no derivative (as ``argsort`` is for a sort). Given them, the factors of the permuted
+# matrix come from an elimination written in funcgrad's ops (``funcgrad.scipy.linalg.lu``),
+# whose derivatives are the exact derivatives of the factorization.
+
+def _lu_pivots_impl(a):
+    """LAPACK's ``getrf`` pivots: at step ``k`` row ``k`` was interchanged with row
+    ``piv[k] >= k``, the row of the largest ``|entry|`` in column ``k`` at or below the
+    diagonal (the first of equals). The elimination runs on all matrices of the stack at once."""
+    *batch, m, n = np.shape(a)
+    work = np.array(a, dtype=a.dtype).reshape(-1, m, n)
+    stack = np.arange(work.shape[0])
+    pivots = np.empty((work.shape[0], min(m, n)), np.int32)
+    for k in range(min(m, n)):
+        p = k + np.argmax(np.abs(work[:, k:, k]), axis=1)
+        pivots[:, k] = p
+        row = work[stack, k].copy()
+        work[stack, k] = work[stack, p]
+        work[stack, p] = row
+        pivot = work[:, k, k]
+        safe = np.where(pivot == 0, 1, pivot)   # a zero pivot: the column is zero below it
+        factors = work[:, k + 1:, k] / safe[:, None]
+        work[:, k + 1:, k:] -= factors[:, :, None] * work[:, None, k, k:]
+    return pivots.reshape(*batch, min(m, n))
+
+
+def _lu_pivots_shape(a):
+    _float_dtype(a)
+    if a.ndim < 2:
+        raise ShapeError(f"the matrix must have at least 2 axes (..., m, n), got shape {a.shape}")
+    return ShapedArray(a.shape[:-2] + (min(a.shape[-2:]),), np.dtype(np.int32))
+
+
+lu_pivots_p = _primitive("lu_pivots", _lu_pivots_impl, _lu_pivots_shape)
+lu_pivots_p.jvp = lambda primals, tangents: (lu_pivots(primals[0]), None)
+lu_pivots_p.vjp = lambda needs, g, ans, a: (None,)
+
+
+def lu_pivots(a):
+    """The row interchanges (int32 ``(..., min(m, n))``) of LU with partial pivoting of the
+    matrices ``a`` ``(..., m, n)``; no derivative (they are piecewise constant)."""
+    return lu_pivots_p.bind(a)
+
+
+def _lu_permutation_impl(pivots, *, size):
+    *batch, k = np.shape(pivots)
+    flat = np.asarray(pivots).reshape(-1, k)
+    stack = np.arange(flat.shape[0])
+    order = np.tile(np.arange(size, dtype=np.int32), (flat.shape[0], 1))
+    for i in range(k):
+        j = flat[:, i]
+        first = order[stack, i].copy()
+        order[stack, i] = order[stack, j]
+        order[stack, j] = first
+    return order.reshape(*batch, size)
+
+
+def _lu_permutation_shape(pivots, *, size):
+    if pivots.dtype.kind not in "iu" or pivots.ndim < 1:
+        raise ShapeError(f"the pivots must be integers of shape (..., k), got "
+                         f"{pivots.dtype.name}{list(pivots.shape)}")
+    if pivots.shape[-1] > size:
+        raise ShapeError(f"{pivots.shape[-1]} pivots cannot permute {size} rows")
+    return ShapedArray(pivots.shape[:-1] + (size,), np.dtype(np.int32))
+
+
+lu_permutation_p = _primitive("lu_permutation", _lu_permutation_impl, _lu_permutation_shape)
+lu_permutation_p.jvp = lambda primals, tangents, *, size: (
+    lu_permutation(primals[0], size), None)
+lu_permutation_p.vjp = lambda needs, g, ans, pivots, *, size: (None,)
+
+
+def lu_permutation(pivots, size: int):
+    """The permutation ``perm`` (int32 ``(..., size)``) that the row interchanges ``pivots``
+    make of ``range(size)``: row ``i`` of the interchanged matrix is row ``perm[i]`` of the
+    original (JAX's ``lu_pivots_to_permutation``)."""
+    return lu_permutation_p.bind(pivots, size=int(size))

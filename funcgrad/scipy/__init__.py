@@ -1,11 +1,11 @@
 """``funcgrad.scipy``: the functions of ``jax.scipy`` that funcgrad has, differentiable and
-traceable. ``special`` and ``stats`` (``norm``, ``multivariate_normal``, ``gamma``,
-``poisson``, ...) so far; imported on first use (``import funcgrad`` does not import this
-package).
+traceable. ``special``, ``stats`` (``norm``, ``multivariate_normal``, ``gamma``,
+``poisson``, ...) and ``linalg``; imported on first use (``import funcgrad`` does not import
+this package).
 """
 import importlib
 
-_SUBMODULES = ("special", "stats")
+_SUBMODULES = ("special", "stats", "linalg")
 
 
 def __getattr__(name: str):
