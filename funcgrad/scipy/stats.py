@@ -86,6 +86,19 @@ def _log1mexp(minus_y):
                      fnp.log1p(-fnp.exp(-minus_y)))
 
 
+def _symmetric_quantiles(standard_ppf):
+    """``(ppf, isf)`` of a location-scale family symmetric about ``loc`` whose standard
+    quantile function is ``standard_ppf``: ``isf(q)`` mirrors ``ppf(q)`` about ``loc``."""
+    def ppf(q, loc=0, scale=1):
+        q, loc, scale = _floats(q, loc, scale)
+        return loc + scale * standard_ppf(q)
+
+    def isf(q, loc=0, scale=1):
+        q, loc, scale = _floats(q, loc, scale)
+        return loc - scale * standard_ppf(q)
+    return ppf, isf
+
+
 def _softplus(y):
     """``log(1 + exp(y))`` without overflow."""
     return fnp.maximum(y, 0.0) + fnp.log1p(fnp.exp(-fnp.abs(y)))
@@ -98,14 +111,7 @@ def _norm_logpdf(x, loc=0, scale=1):
     return -0.5 * z * z - fnp.log(scale) - _HALF_LOG_TWO_PI
 
 
-def _norm_ppf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc + scale * _special.ndtri(q)
-
-
-def _norm_isf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc - scale * _special.ndtri(q)
+_norm_ppf, _norm_isf = _symmetric_quantiles(_special.ndtri)
 
 
 norm = _namespace(
@@ -210,14 +216,7 @@ def _logistic_logpdf(x, loc=0, scale=1):
     return -magnitude - 2.0 * fnp.log1p(fnp.exp(-magnitude)) - fnp.log(scale)
 
 
-def _logistic_ppf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc + scale * _special.logit(q)
-
-
-def _logistic_isf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc - scale * _special.logit(q)
+_logistic_ppf, _logistic_isf = _symmetric_quantiles(_special.logit)
 
 
 logistic = _namespace(
@@ -270,14 +269,7 @@ def _cauchy_standard_ppf(q):
     return fnp.where(inside, value, infinite)
 
 
-def _cauchy_ppf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc + scale * _cauchy_standard_ppf(q)
-
-
-def _cauchy_isf(q, loc=0, scale=1):
-    q, loc, scale = _floats(q, loc, scale)
-    return loc - scale * _cauchy_standard_ppf(q)
+_cauchy_ppf, _cauchy_isf = _symmetric_quantiles(_cauchy_standard_ppf)
 
 
 cauchy = _namespace(
