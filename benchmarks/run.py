@@ -22,9 +22,9 @@ runs):
    first call (``jax.jit`` trace + XLA compile + run). Imports are timed separately. Medians
    over ``--reps`` processes.
 3. ``import`` of each library in a fresh interpreter.
-4. Training runs (``workloads.TRAINING``: ``train_digits``), each column's whole run in a fresh
-   process (``child.py train``): time per epoch and time to the target test accuracy, funcgrad
-   jit with an empty and with a warm ``FUNCGRAD_CACHE_DIR``.
+4. Training runs (``workloads.TRAINING``: ``train_digits``, ``cnn_digits``), each column's
+   whole run in a fresh process (``child.py train``): time per epoch and time to the
+   target test accuracy, funcgrad jit with an empty and with a warm ``FUNCGRAD_CACHE_DIR``.
 
 The report (printed, and written to ``benchmarks/RESULTS.md``) has the steady-state table with
 ratios against the best peer, the first-call table with ratios against JAX, and the
