@@ -787,14 +787,15 @@ def _digits_inputs(rng):
     return dict(data, orders=orders, hyper=DIGITS_HYPER)
 
 
-def _funcgrad_trainer(jit: bool):
+def _funcgrad_trainer(jit: bool, model_and_optimizer):
+    """The funcgrad columns of a training run: ``model_and_optimizer(inputs)`` gives the
+    example's model and optimizer; the step is the examples' own (``make_train_step``)."""
     def build(inputs):
         from funcgrad.examples import train_digits as example
-        hyper, x, y = inputs["hyper"], inputs["x_train"], inputs["y_train"]
-        model = example.build_model(hyper["hidden"], hyper["dropout"])
+        x, y = inputs["x_train"], inputs["y_train"]
+        model, optimizer = model_and_optimizer(inputs)
         key, init_key = fg.random.split(fg.random.key(0))
         params, state = model.init(init_key)
-        optimizer = fg.optim.adam(hyper["lr"])
         # Tiered jit as a user gets it: the first steps run in the interpreter while numba
         # compiles in the background.
         step = example.make_train_step(model, optimizer, jit=jit)
@@ -822,6 +823,12 @@ def _funcgrad_trainer(jit: bool):
                              y[rows], carry["key"])
         return run_epoch, test_accuracy, finish
     return build
+
+
+def _digits_funcgrad_model(inputs):
+    from funcgrad.examples import train_digits as example
+    hyper = inputs["hyper"]
+    return example.build_model(hyper["hidden"], hyper["dropout"]), fg.optim.adam(hyper["lr"])
 
 
 def _uniform_init(rng, fan_in, shape):
@@ -894,18 +901,18 @@ def _digits_hand(inputs):
     return run_epoch, test_accuracy
 
 
-def _digits_torch(inputs):
+def _torch_trainer(inputs, make_model, cosine: bool = False):
+    """The torch column of a training run: ``make_model(torch)`` trained with Adam (with a
+    cosine decay to 0 over the run: ``CosineAnnealingLR``, per step)."""
     import torch
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads:
         torch.set_num_threads(int(threads))
-    hyper = inputs["hyper"]
     torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(64, hyper["hidden"], bias=False),
-        torch.nn.BatchNorm1d(hyper["hidden"], eps=hyper["eps"], momentum=hyper["momentum"]),
-        torch.nn.ReLU(), torch.nn.Dropout(hyper["dropout"]), torch.nn.Linear(hyper["hidden"], 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=hyper["lr"])
+    model = make_model(torch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=inputs["hyper"]["lr"])
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=sum(len(o) for o in inputs["orders"])) if cosine else None
     x, y = torch.from_numpy(inputs["x_train"]), torch.from_numpy(inputs["y_train"])
     x_test = torch.from_numpy(inputs["x_test"])
     orders = [torch.from_numpy(o) for o in inputs["orders"]]
@@ -918,6 +925,8 @@ def _digits_torch(inputs):
             loss = torch.nn.functional.cross_entropy(model(x[rows]), y[rows])
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             total += loss.item()
         return total / len(orders[epoch])
 
@@ -927,6 +936,18 @@ def _digits_torch(inputs):
             predicted = model(x_test).argmax(dim=1).numpy()
         return float(np.mean(predicted == inputs["y_test"]))
     return run_epoch, test_accuracy
+
+
+def _digits_torch(inputs):
+    hyper = inputs["hyper"]
+
+    def make_model(torch):
+        return torch.nn.Sequential(
+            torch.nn.Linear(64, hyper["hidden"], bias=False),
+            torch.nn.BatchNorm1d(hyper["hidden"], eps=hyper["eps"], momentum=hyper["momentum"]),
+            torch.nn.ReLU(), torch.nn.Dropout(hyper["dropout"]),
+            torch.nn.Linear(hyper["hidden"], 10))
+    return _torch_trainer(inputs, make_model)
 
 
 def _digits_jax(inputs):
@@ -945,9 +966,6 @@ def _digits_jax(inputs):
               "beta": jnp.zeros(hidden, f32), "w2": uniform(k2, hidden, (10, hidden)),
               "b2": uniform(k3, hidden, (10,))}
     state = {"mean": jnp.zeros(hidden, f32), "var": jnp.ones(hidden, f32)}
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    opt_state = {"count": jnp.zeros((), jnp.int32), "mu": zeros, "nu": zeros}
-
     def loss_fn(params, state, x, y, key):
         n = x.shape[0]
         h = x @ params["w1"].T
@@ -961,6 +979,25 @@ def _digits_jax(inputs):
                  "var": (1 - momentum) * state["var"] + momentum * var * n / (n - 1)}
         return loss, jax.lax.stop_gradient(state)
 
+    def predict(params, state, x):
+        h = x @ params["w1"].T
+        bn = (h - state["mean"]) / jnp.sqrt(state["var"] + eps) * params["gamma"] + \
+            params["beta"]
+        return jnp.argmax(jax.nn.relu(bn) @ params["w2"].T + params["b2"], axis=1)
+
+    return _jax_trainer(inputs, params, state, key, loss_fn, predict,
+                        lambda count: hyper["lr"])
+
+
+def _jax_trainer(inputs, params, state, key, loss_fn, predict, rate):
+    """The jax.jit column of a training run: ``loss_fn(params, state, x, y, key) -> (loss,
+    state)`` minimised by Adam (torch's arithmetic) at the learning rate ``rate(count)`` of
+    update ``count``, one jitted step; ``predict(params, state, x)`` gives the classes."""
+    jax, jnp = _jax()
+    f32 = jnp.float32
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    opt_state = {"count": jnp.zeros((), jnp.int32), "mu": zeros, "nu": zeros}
+
     @jax.jit
     def step(params, state, opt_state, x, y, key):
         (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state, x, y,
@@ -969,20 +1006,14 @@ def _digits_jax(inputs):
         mu = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, opt_state["mu"], grads)
         nu = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, opt_state["nu"],
                                     grads)
-        step_size = (hyper["lr"] / (1 - 0.9 ** count)).astype(f32)
+        step_size = (rate(count) / (1 - 0.9 ** count)).astype(f32)
         correction = jnp.sqrt(1 - 0.999 ** count).astype(f32)
         params = jax.tree_util.tree_map(
             lambda p, m, v: p - step_size * m / (jnp.sqrt(v) / correction + 1e-8),
             params, mu, nu)
         return params, state, {"count": count, "mu": mu, "nu": nu}, loss
 
-    @jax.jit
-    def predict(params, state, x):
-        h = x @ params["w1"].T
-        bn = (h - state["mean"]) / jnp.sqrt(state["var"] + eps) * params["gamma"] + \
-            params["beta"]
-        return jnp.argmax(jax.nn.relu(bn) @ params["w2"].T + params["b2"], axis=1)
-
+    predict = jax.jit(predict)
     carry = {"params": params, "state": state, "opt_state": opt_state, "key": key}
     x, y = jnp.asarray(inputs["x_train"]), jnp.asarray(inputs["y_train"])
     x_test = jnp.asarray(inputs["x_test"])
@@ -1025,83 +1056,28 @@ def _cnn_inputs(rng):
     return dict(data, orders=orders, hyper=CNN_HYPER)
 
 
-def _cnn_funcgrad(jit: bool):
-    def build(inputs):
-        from funcgrad.examples import cnn_digits as example
-        from funcgrad.examples import train_digits
-        hyper, x, y = inputs["hyper"], inputs["x_train"], inputs["y_train"]
-        model = example.build_model(hyper["channels"], hyper["dropout"])
-        key, init_key = fg.random.split(fg.random.key(0))
-        params, state = model.init(init_key)
-        total = sum(len(o) for o in inputs["orders"])
-        optimizer = fg.optim.adam(fg.optim.cosine_decay(hyper["lr"], total))
-        step = train_digits.make_train_step(model, optimizer, jit=jit)
-        carry = {"params": params, "state": state, "opt_state": optimizer.init(params),
-                 "key": key}
-
-        def run_epoch(epoch):
-            c, loss_sum = carry, 0.0
-            for rows in inputs["orders"][epoch]:
-                c["key"], step_key = fg.random.split(c["key"])
-                c["params"], c["state"], c["opt_state"], loss = step(
-                    c["params"], c["state"], c["opt_state"], x[rows], y[rows], step_key)
-                loss_sum += float(loss)
-            return loss_sum / len(inputs["orders"][epoch])
-
-        def test_accuracy():
-            return train_digits.accuracy(model, carry["params"], carry["state"],
-                                         inputs["x_test"], inputs["y_test"])
-
-        def finish():
-            if jit:
-                rows = inputs["orders"][0][0]
-                step.compile(carry["params"], carry["state"], carry["opt_state"], x[rows],
-                             y[rows], carry["key"])
-        return run_epoch, test_accuracy, finish
-    return build
+def _cnn_funcgrad_model(inputs):
+    from funcgrad.examples import cnn_digits as example
+    hyper = inputs["hyper"]
+    steps = sum(len(o) for o in inputs["orders"])
+    return (example.build_model(hyper["channels"], hyper["dropout"]),
+            fg.optim.adam(fg.optim.cosine_decay(hyper["lr"], steps)))
 
 
 def _cnn_torch(inputs):
-    import torch
-    threads = os.environ.get("OMP_NUM_THREADS")
-    if threads:
-        torch.set_num_threads(int(threads))
     hyper = inputs["hyper"]
     first, second = hyper["channels"]
-    torch.manual_seed(0)
-    nn = torch.nn
 
-    def block(cin, cout):
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                nn.BatchNorm2d(cout, eps=hyper["eps"], momentum=hyper["momentum"]),
-                nn.ReLU(), nn.MaxPool2d(2)]
-    model = nn.Sequential(*block(1, first), *block(first, second), nn.Flatten(),
-                          nn.Dropout(hyper["dropout"]), nn.Linear(second * 4, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=hyper["lr"])
-    total = sum(len(o) for o in inputs["orders"])
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    x, y = torch.from_numpy(inputs["x_train"]), torch.from_numpy(inputs["y_train"])
-    x_test = torch.from_numpy(inputs["x_test"])
-    orders = [torch.from_numpy(o) for o in inputs["orders"]]
+    def make_model(torch):
+        nn = torch.nn
 
-    def run_epoch(epoch):
-        model.train()
-        loss_sum = 0.0
-        for rows in orders[epoch]:
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x[rows]), y[rows])
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.item()
-        return loss_sum / len(orders[epoch])
-
-    def test_accuracy():
-        model.eval()
-        with torch.no_grad():
-            predicted = model(x_test).argmax(dim=1).numpy()
-        return float(np.mean(predicted == inputs["y_test"]))
-    return run_epoch, test_accuracy
+        def block(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(cout, eps=hyper["eps"], momentum=hyper["momentum"]),
+                    nn.ReLU(), nn.MaxPool2d(2)]
+        return nn.Sequential(*block(1, first), *block(first, second), nn.Flatten(),
+                             nn.Dropout(hyper["dropout"]), nn.Linear(second * 4, 10))
+    return _torch_trainer(inputs, make_model, cosine=True)
 
 
 def _cnn_jax(inputs):
@@ -1123,8 +1099,6 @@ def _cnn_jax(inputs):
                                                                               (10,))}
     state = {name: (jnp.zeros(c, f32), jnp.ones(c, f32)) for name, c in (("1", first),
                                                                        ("2", second))}
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    opt_state = {"count": jnp.zeros((), jnp.int32), "mu": zeros, "nu": zeros}
     total = sum(len(o) for o in inputs["orders"])
 
     def conv_bn_pool(x, kernel, gamma, beta, stats, train):
@@ -1155,42 +1129,12 @@ def _cnn_jax(inputs):
         chosen = jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1)
         return -jnp.mean(chosen), state
 
-    @jax.jit
-    def step(params, state, opt_state, x, y, key):
-        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state, x, y,
-                                                                          key)
-        count = opt_state["count"] + 1
-        n = count.astype(f32)   # the schedule and corrections in float32, as the params
-        rate = hyper["lr"] * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(n - 1, total) / total))
-        mu = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, opt_state["mu"], grads)
-        nu = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, opt_state["nu"],
-                                    grads)
-        step_size = rate / (1 - f32(0.9) ** n)
-        correction = jnp.sqrt(1 - f32(0.999) ** n)
-        params = jax.tree_util.tree_map(
-            lambda p, m, v: p - step_size * m / (jnp.sqrt(v) / correction + 1e-8), params, mu,
-            nu)
-        return params, state, {"count": count, "mu": mu, "nu": nu}, loss
+    def predict(params, state, x):
+        return jnp.argmax(logits_of(params, state, x, False)[0], axis=1)
 
-    predict = jax.jit(lambda params, state, x: jnp.argmax(
-        logits_of(params, state, x, False)[0], axis=1))
-    x, y = jnp.asarray(inputs["x_train"]), jnp.asarray(inputs["y_train"])
-    x_test = jnp.asarray(inputs["x_test"])
-    carry = {"params": params, "state": state, "opt_state": opt_state, "key": key}
-
-    def run_epoch(epoch):
-        c, loss_sum = carry, 0.0
-        for rows in inputs["orders"][epoch]:
-            c["key"], step_key = jax.random.split(c["key"])
-            c["params"], c["state"], c["opt_state"], loss = step(
-                c["params"], c["state"], c["opt_state"], x[rows], y[rows], step_key)
-            loss_sum += float(loss)
-        return loss_sum / len(inputs["orders"][epoch])
-
-    def test_accuracy():
-        predicted = np.asarray(predict(carry["params"], carry["state"], x_test))
-        return float(np.mean(predicted == inputs["y_test"]))
-    return run_epoch, test_accuracy
+    def rate(count):   # the cosine decay to 0 over the run (the example's)
+        return hyper["lr"] * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count - 1, total) / total))
+    return _jax_trainer(inputs, params, state, key, loss_fn, predict, rate)
 
 
 TRAINING: dict[str, TrainingSpec] = {
@@ -1199,8 +1143,10 @@ TRAINING: dict[str, TrainingSpec] = {
         "Dropout(0.5), Adam 3e-3, batch 64, 30 epochs) on scikit-learn's digits, float32; "
         "time per epoch and time to 97% test accuracy",
         _digits_inputs,
-        {"numpy (hand)": _digits_hand, "funcgrad eager": _funcgrad_trainer(jit=False),
-         "funcgrad jit": _funcgrad_trainer(jit=True), "torch eager": _digits_torch,
+        {"numpy (hand)": _digits_hand,
+         "funcgrad eager": _funcgrad_trainer(False, _digits_funcgrad_model),
+         "funcgrad jit": _funcgrad_trainer(True, _digits_funcgrad_model),
+         "torch eager": _digits_torch,
          "jax.jit": _digits_jax},
         epochs=DIGITS_HYPER["epochs"], target=0.97),
     "cnn_digits": TrainingSpec(
@@ -1209,7 +1155,8 @@ TRAINING: dict[str, TrainingSpec] = {
         "batch 64, 15 epochs) on scikit-learn's digits as 8x8 images, float32; time per epoch "
         "and time to 98% test accuracy",
         _cnn_inputs,
-        {"funcgrad eager": _cnn_funcgrad(jit=False), "funcgrad jit": _cnn_funcgrad(jit=True),
+        {"funcgrad eager": _funcgrad_trainer(False, _cnn_funcgrad_model),
+         "funcgrad jit": _funcgrad_trainer(True, _cnn_funcgrad_model),
          "torch eager": _cnn_torch, "jax.jit": _cnn_jax},
         epochs=CNN_HYPER["epochs"], target=0.98),
 }
