@@ -284,7 +284,8 @@ def test_wrong_structures_are_named():
                                         "structure"):
         fg.jvp(_bad(lambda p, t: ((p[0], p[0]), t[0])), (1.0,), (1.0,))
     with pytest.raises(TypeError, match=r"custom_jvp 'bad': the JVP rule's primal output leaf "
-                                        r"0 is f64\[3\], but 'bad' returns f64\[\] there"):
+                                        r"0 is f64\[3\], but the function's output leaf 0 "
+                                        r"is f64\[\]"):
         fg.jvp(_bad(lambda p, t: (np.ones(3), t[0])), (1.0,), (1.0,))
 
 

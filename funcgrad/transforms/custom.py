@@ -216,22 +216,35 @@ class _CallRule:
         values = eval_ir(dead_code_elimination(ir), leaves)
         return tree.unflatten(residual_trees[0], values)
 
+    def _checked_pair(self, result, what: str, pair: str, noun: str, weak: bool = False):
+        """``result``, the pair ``what`` (a user's rule) returns: its first item's leaves
+        checked against the function's outputs (structure, shapes and dtypes; with ``weak`` a
+        Python number takes its output's dtype), and its second item."""
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise self._error(TypeError, f"{what} must return a pair {pair}, got "
+                              f"{type(result).__name__}")
+        out, second = result
+        out_leaves, out_tree = tree.flatten(out)
+        if out_tree != self.out_tree:
+            raise self._error(TypeError, f"{what}'s {noun} has structure {out_tree}, but the "
+                              f"function's output has structure {self.out_tree}")
+        outs = []
+        for i, (leaf, aval) in enumerate(zip(out_leaves, self.out_avals)):
+            value = _args.as_value(leaf)
+            got = _args.aval(value)
+            if weak and isinstance(leaf, (int, float)) and got.shape == aval.shape \
+                    and got.dtype != aval.dtype:
+                value, got = ew.convert(value, aval.dtype), aval
+            if got != aval:
+                raise self._error(TypeError, f"{what}'s {noun} leaf {i} is {got.short()}, but "
+                                  f"the function's output leaf {i} is {aval.short()}")
+            outs.append(value)
+        return outs, second
+
     def _residuals(self, leaves):
         """Call ``fwd``, check its output against the function's, return its residuals."""
         result = self.custom.fwd(*self.rebuild(leaves))
-        if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise self._error(TypeError, "fwd must return a pair (output, residuals), got "
-                              f"{type(result).__name__}")
-        out, residuals = result
-        out_leaves, out_tree = tree.flatten(out)
-        if out_tree != self.out_tree:
-            raise self._error(TypeError, f"fwd's output has structure {out_tree}, but the "
-                              f"function's output has structure {self.out_tree}")
-        for i, (leaf, aval) in enumerate(zip(out_leaves, self.out_avals)):
-            got = _args.aval(_args.as_value(leaf))
-            if got != aval:
-                raise self._error(TypeError, f"fwd's output leaf {i} is {got.short()}, but "
-                                  f"the function's output leaf {i} is {aval.short()}")
+        _, residuals = self._checked_pair(result, "fwd", "(output, residuals)", "output")
         for leaf in tree.leaves(residuals):
             try:
                 _args.as_value(leaf)
@@ -430,26 +443,8 @@ class _JvpCallRule(_CallRule):
         return self._checked(result)
 
     def _checked(self, result):
-        name = self.custom._name
-        if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise self._error(TypeError, "the JVP rule must return a pair (primal_out, "
-                              f"tangent_out), got {type(result).__name__}")
-        out, tangent = result
-        out_leaves, out_tree = tree.flatten(out)
-        if out_tree != self.out_tree:
-            raise self._error(TypeError, f"the JVP rule's primal output has structure "
-                              f"{out_tree}, but '{name}' returns {self.out_tree}")
-        outs = []
-        for i, (leaf, aval) in enumerate(zip(out_leaves, self.out_avals)):
-            weak = isinstance(leaf, (int, float))
-            value = _args.as_value(leaf)
-            got = _args.aval(value)
-            if weak and got.shape == aval.shape and got.dtype != aval.dtype:
-                value, got = ew.convert(value, aval.dtype), aval
-            if got != aval:
-                raise self._error(TypeError, f"the JVP rule's primal output leaf {i} is "
-                                  f"{got.short()}, but '{name}' returns {aval.short()} there")
-            outs.append(value)
+        outs, tangent = self._checked_pair(result, "the JVP rule", "(primal_out, tangent_out)",
+                                           "primal output", weak=True)
         like = tree.unflatten(self.out_tree, list(range(len(outs))))
         problem = _structure_problem(tangent, like, "the output")
         if problem:
