@@ -1,6 +1,8 @@
 """Abstract values: what tracing knows about an array (its shape and dtype, never its data)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _SHORT_NAMES = {
@@ -26,7 +28,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __eq__(self, other):
         return (isinstance(other, ShapedArray) and self.shape == other.shape

@@ -11,6 +11,8 @@ function must be defined, and should be finite, everywhere.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -113,7 +115,7 @@ def append(arr, values, axis=None):
 
 
 def _labels(shape, offset=0):
-    return np.arange(offset, offset + int(np.prod(shape, dtype=np.int64)),
+    return np.arange(offset, offset + int(math.prod(shape)),
                      dtype=np.int64).reshape(shape)
 
 

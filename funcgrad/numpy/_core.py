@@ -89,8 +89,24 @@ def to_float(value):
     return cast(value, np.float64)
 
 
+_normalized_axes: dict = {}   # (axis, ndim) -> the sorted axes, for the common int/None forms
+
+
 def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
+    kind = type(axis)
+    if kind is int or axis is None:
+        key = (axis, ndim)
+        axes = _normalized_axes.get(key)
+        if axes is None:
+            axes = _normalize_axes(axis, ndim, who)   # raises for an axis out of bounds
+            if len(_normalized_axes) < 1024:
+                _normalized_axes[key] = axes
+        return axes
+    return _normalize_axes(axis, ndim, who)
+
+
+def _normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)

@@ -14,6 +14,7 @@ import string
 import numpy as np
 
 from ..core.errors import ShapeError
+from ..core.trace import Tracer
 from ..ops import contraction
 from ..ops import elementwise as ew_ops
 from ..ops import structural as st
@@ -328,6 +329,14 @@ def matmul(x1, x2, /, out=None, *, dtype=None):
     >>> fnp.matmul(fnp.ones((2, 3)), fnp.ones(3))
     array([3., 3.])
     """
+    kind1, kind2 = type(x1), type(x2)
+    if (kind1 is Tracer or kind2 is Tracer) and (kind1 is Tracer or isinstance(x1, np.ndarray)) \
+            and (kind2 is Tracer or isinstance(x2, np.ndarray)) and out is None and dtype is None \
+            and x1.ndim == 2 and x2.ndim == 2 and x1.dtype == x2.dtype \
+            and x1.shape[1] == x2.shape[0]:
+        # Two matrices of one dtype (a layer's product): the product, without the general
+        # form's promotion and batch labelling.
+        return contraction.einsum_p.bind(x1, x2, spec="xy,yz->xz")
     if not _traced(x1, x2):
         return np.matmul(x1, x2, out=out, dtype=dtype)
     _no_out("matmul", out)

@@ -10,6 +10,8 @@ reductions) the replaced elements get a zero derivative.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -315,7 +317,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     axes = normalize_axes(axis, np.ndim(a), "average")
     if weights is None:
         avg = rd.mean(a, axes, keepdims=keepdims)
-        count = int(np.prod([np.shape(a)[i] for i in axes], dtype=np.int64))
+        count = int(math.prod([np.shape(a)[i] for i in axes]))
         scale = np.full(np.shape(avg), count, np.asarray(avg).dtype if not isinstance(
             avg, Tracer) else avg.dtype)
         return (avg, scale) if returned else avg

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins  # this module defines sum, max, min, all and any of its own
+import math
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def mean(a, axis=None, dtype=None, keepdims: bool = False):
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
     axes = normalize_axes(axis, a.ndim, "mean")
-    count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+    count = math.prod([a.shape[i] for i in axes])
     total = red.reduce_sum(a, axes)
     return _keep(ew.div(total, a.dtype.type(count)), a.shape, axes, keepdims)
 
@@ -71,7 +72,7 @@ def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
     axes = normalize_axes(axis, a.ndim, "var")
-    count = int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+    count = math.prod([a.shape[i] for i in axes])
     centered = ew.sub(a, mean(a, axes, keepdims=True))
     if a.dtype.kind == "c":   # the mean squared modulus of the deviation, real (as NumPy's)
         from ..ops import complex_numbers as cn

@@ -7,6 +7,7 @@ a broadcast or a gather with a concrete index array, tril a select with a concre
 """
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -66,7 +67,7 @@ def reshape(a, newshape=None, order: str = "C", *, shape=None):
     if newshape.count(-1) > 1:
         raise ValueError("reshape: can only specify one unknown dimension")
     if -1 in newshape:
-        known = int(np.prod([d for d in newshape if d != -1], dtype=np.int64))
+        known = int(math.prod([d for d in newshape if d != -1]))
         if known == 0 or a.size % known:
             raise ValueError(f"reshape: cannot reshape array of size {a.size} into shape "
                              f"{newshape}")

@@ -16,6 +16,7 @@ raise ``ConcretizationError``.
 """
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -40,7 +41,7 @@ def _traced(*values) -> bool:
 
 
 def _flat(a):
-    return st.reshape(a, (int(np.prod(np.shape(a), dtype=np.int64)),))
+    return st.reshape(a, (int(math.prod(np.shape(a))),))
 
 
 # ------------------------------------------------------------------------------- sorting
@@ -180,7 +181,7 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
     axes = normalize_axes(axis, np.ndim(a), who)
     kept = [d for d in range(np.ndim(a)) if d not in axes]
     shape = np.shape(a)
-    n = int(np.prod([shape[d] for d in axes], dtype=np.int64))
+    n = int(math.prod([shape[d] for d in axes]))
     if n == 0:
         raise ValueError(f"{who}: cannot take a quantile of an empty axis")
     moved = st.transpose(a, kept + list(axes))
@@ -198,7 +199,7 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
 
     def read(index):
         # order statistics at ``index`` (an int array of q's shape), with q's axes in front
-        flat_index = st.reshape(index, (int(np.prod(np.shape(index), dtype=np.int64)),))
+        flat_index = st.reshape(index, (int(math.prod(np.shape(index))),))
         picked = st.gather(ordered, [flat_index], st.IndexSpec(
             [("slice", None, None, None)] * last + [("array", 0)]))
         picked = st.moveaxis(picked, last, 0) if last else picked
@@ -438,7 +439,7 @@ def nonzero(a, *, size=None, fill_value=None):
         raise _unknown_values_error("nonzero", a)
     order, valid = _traced_flatnonzero(a, size, 0)
     out = []
-    stride = int(np.prod(shape, dtype=np.int64))
+    stride = int(math.prod(shape))
     for length, fill in zip(shape, fills):
         stride //= length
         index = ew.rem(ew.floor_divide(order, np.int64(stride)), np.int64(length))

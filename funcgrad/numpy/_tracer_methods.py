@@ -66,13 +66,20 @@ for _name, _function in _METHODS.items():
 
 
 
+_UFUNC_FUNCTIONS: dict = {}   # a NumPy ufunc -> the funcgrad.numpy function of its name
+
+
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """``np.sin(tracer)`` or ``ndarray * tracer``: run the funcgrad.numpy function instead."""
-    from .. import numpy as fnp
-    from ..core.errors import TracerConversionError, at_user_line
-    function = getattr(fnp, ufunc.__name__, None)
+    function = _UFUNC_FUNCTIONS.get(ufunc)
+    if function is None:
+        from .. import numpy as fnp
+        function = getattr(fnp, ufunc.__name__, None)
+        if function is not None:
+            _UFUNC_FUNCTIONS[ufunc] = function
     if method == "__call__" and function is not None and not kwargs:
         return function(*inputs)
+    from ..core.errors import TracerConversionError, at_user_line
     raise TracerConversionError(at_user_line(
         f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} was applied to "
         f"{self._describe()}; funcgrad cannot run NumPy on traced values. Use "

@@ -47,6 +47,7 @@ array([[ 0.6, -0.2],
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 from typing import NamedTuple
 
@@ -753,7 +754,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     axes = normalize_axes(axis, ndim, "vector_norm")
     kept = [i for i in range(ndim) if i not in axes]
     y = st.transpose(x, kept + list(axes))
-    y = st.reshape(y, [shape[i] for i in kept] + [int(np.prod([shape[i] for i in axes]))])
+    y = st.reshape(y, [shape[i] for i in kept] + [int(math.prod([shape[i] for i in axes]))])
     result = _vector_norm(y, ord, len(kept), False)
     if keepdims:
         result = st.reshape(result, [1 if i in axes else s for i, s in enumerate(shape)])
@@ -824,8 +825,8 @@ def tensorsolve(a, b, axes=None):
             order.insert(ndim, k)
         a = st.transpose(a, order)
     solution_shape = tuple(np.shape(a)[-(ndim - np.ndim(b)):])
-    size = int(np.prod(solution_shape))
-    if int(np.prod(np.shape(a))) != size * size:
+    size = int(math.prod(solution_shape))
+    if int(math.prod(np.shape(a))) != size * size:
         raise np.linalg.LinAlgError(
             f"tensorsolve: a {np.shape(a)} is not square once b's axes {np.shape(b)} are "
             "taken for its rows")
@@ -846,8 +847,8 @@ def tensorinv(a, ind: int = 2):
     if ind <= 0:
         raise ValueError("tensorinv: invalid ind argument (must be positive)")
     shape = np.shape(a)
-    rows = int(np.prod(shape[ind:]))
-    if int(np.prod(shape)) != rows * rows:
+    rows = int(math.prod(shape[ind:]))
+    if int(math.prod(shape)) != rows * rows:
         raise np.linalg.LinAlgError(f"tensorinv: a {shape} is not square with ind={ind}")
     return st.reshape(la.inv(st.reshape(a, (rows, rows))), shape[ind:] + shape[:ind])
 

@@ -9,6 +9,7 @@ operand.
 from __future__ import annotations
 
 import functools
+import math
 import string
 
 import numpy as np
@@ -69,7 +70,7 @@ class _PairPlan:
         summed = [c for c in sa if c in sb and c not in so]
 
         def count(letters):
-            return int(np.prod([size[c] for c in letters], dtype=np.int64))
+            return int(math.prod([size[c] for c in letters]))
 
         def permutation(letters, order):
             perm = tuple(letters.index(c) for c in order)

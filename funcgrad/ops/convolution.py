@@ -23,6 +23,7 @@ array([[[-2., -2., -2.]]])
 """
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -221,7 +222,7 @@ def _layout(window, out, orr: int) -> str:
     """Which im2col layout ``_columns`` writes (see there): ``"positions"`` innermost where
     the output has at least as many positions as a window has elements; else ``"features"``
     where the per-feature products stay at most 4 times the columns' size, else ``"taps"``."""
-    taps, positions = int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))
+    taps, positions = int(math.prod(window)), int(math.prod(out))
     if positions >= taps:
         return "positions"
     return "features" if orr <= 4 * taps else "taps"
@@ -255,7 +256,7 @@ def _columns(x, window, out, strides, dilation, groups: int, batch_groups: int, 
     group_stride = sn * nr if batch_groups > 1 else sc * cr   # (e, g) -> g nr + e, g cr + f
     window_strides = tuple(a * d for a, d in zip(x.strides[2:], dilation))
     out_strides = tuple(a * s for a, s in zip(x.strides[2:], strides))
-    taps, positions = int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))
+    taps, positions = int(math.prod(window)), int(math.prod(out))
     window, out = tuple(window), tuple(out)
     if layout == "positions":
         view = as_strided(x, (nr, count, cr) + window + out, (sn, group_stride, sc)
@@ -275,8 +276,8 @@ def _product(columns, w, nr: int, out, groups: int, batch_groups: int, layout: s
     canonical kernel ``w`` (O, Cr, *K), through BLAS."""
     o, cr = w.shape[:2]
     count = _groups(groups, batch_groups)
-    orr, taps = o // count, int(np.prod(w.shape[2:], dtype=np.int64))
-    positions = int(np.prod(out, dtype=np.int64))
+    orr, taps = o // count, int(math.prod(w.shape[2:]))
+    positions = int(math.prod(out))
     if layout == "positions":
         result = np.matmul(w.reshape(count, orr, cr * taps), columns)   # (nr, R, Or, P)
     elif layout == "features":
@@ -356,7 +357,7 @@ def _read_table(params, lhs_shape, window, out) -> np.ndarray:
     element that pair reads, relative to its (example, feature) start, or -1."""
     lhs_spec = params["dimension_numbers"].lhs_spec
     steps = np.cumprod((1,) + tuple(lhs_shape[:0:-1]))[::-1]
-    table = np.zeros((int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))),
+    table = np.zeros((int(math.prod(window)), int(math.prod(out))),
                      np.int64)
     valid = np.ones(table.shape, bool)
     for a, (k, m) in enumerate(zip(window, out)):
@@ -392,7 +393,7 @@ def _conv_compiled(eqn):
     nr, cr = n // batch_groups, c // groups
     example_step, feature_step = int(steps[lhs_spec[0]]), int(steps[lhs_spec[1]])
     group_step = nr * example_step if batch_groups > 1 else cr * feature_step
-    taps, positions = int(np.prod(window, dtype=np.int64)), int(np.prod(out, dtype=np.int64))
+    taps, positions = int(math.prod(window)), int(math.prod(out))
     layout = _layout(window, out, rhs_shape[rhs_spec[0]] // count)
     shape = {"positions": (nr, count, cr * taps, positions),
              "features": (count, cr, taps, nr * positions),

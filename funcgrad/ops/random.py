@@ -23,6 +23,8 @@ elementwise in key and counter, so a batch of keys is one NumPy evaluation. That
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.aval import ShapedArray
@@ -144,7 +146,7 @@ random_bits_p = Primitive("random_bits", "special")
 
 
 def _random_bits_impl(key, *, shape):
-    size = int(np.prod(shape, dtype=np.int64))
+    size = int(math.prod(shape))
     low, high = _blocks(key, (size + 1) // 2, "bits")
     batch = np.shape(key)[:-1]
     words = np.stack([low, high], axis=-1).reshape(batch + (-1,))

@@ -474,9 +474,9 @@ def _kept_writes(shape, indices, index: IndexSpec):
     """Where each write of a scatter into an array of ``shape`` is the one kept: a bool mask
     over the indexed region. At a repeated index NumPy's assignment keeps one write (the
     last), so the others are overwritten; scattering write numbers finds which."""
-    writes = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
+    writes = np.arange(int(math.prod(shape)), dtype=np.int64)
     region = np.shape(gather(writes.reshape(shape), indices, index))
-    numbers = np.arange(int(np.prod(region, dtype=np.int64)), dtype=np.int64).reshape(region)
+    numbers = np.arange(int(math.prod(region)), dtype=np.int64).reshape(region)
     slots = scatter(np.full(shape, -1, np.int64), numbers, indices, index)
     return ew.eq(gather(slots, indices, index), numbers)
 
@@ -637,7 +637,7 @@ def _occurrences(operand, indices, index):
             "indices, which are traced here: at a repeated index the updates multiply, and "
             "how many do decides the series. Use concrete indices."))
     shape = np.shape(operand)
-    targets = gather(np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape), values,
+    targets = gather(np.arange(int(math.prod(shape))).reshape(shape), values,
                      index).ravel()
     rank = np.empty(targets.size, np.int64)
     order = np.argsort(targets, kind="stable")
