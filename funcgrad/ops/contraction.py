@@ -169,6 +169,42 @@ einsum_p.vjp = lambda needs, g, ans, *operands, spec: tuple(
     for k in range(len(operands)))
 
 
+@functools.lru_cache(maxsize=4096)
+def _cotangent_spec(spec: str, k: int):
+    """For operand ``k`` of the two-operand ``einsum(spec)``: the contraction of the output
+    cotangent with the other operand that gives its cotangent, and the letters of operand
+    ``k`` that this leaves out (summed inside operand ``k`` alone), or None where none is."""
+    (sa, sb), output = parse(spec)
+    target, other = (sa, sb) if k == 0 else (sb, sa)
+    kept = "".join(c for c in target if c in output + other)
+    if all(c in kept for c in output + other):   # nothing summed: not a matrix product
+        return None
+    return f"{output},{other}->{kept}", kept != target
+
+
+def _einsum_eager_vjp(needs, g, ans, *operands, spec):
+    """The cotangents in NumPy through the cached matrix-product plans, where both operands
+    and the cotangent are arrays and each cotangent is a product that sums (else the rule)."""
+    if len(operands) != 2 or type(g) is not np.ndarray:
+        return einsum_p.vjp(needs, g, ans, *operands, spec=spec)
+    a, b = operands
+    cts = []
+    for k in (0, 1):
+        if not needs[k]:
+            cts.append(None)
+            continue
+        plan = _cotangent_spec(spec, k)
+        if plan is None or plan[1]:
+            cts.append(_operand_cotangent(g, operands, k, spec))
+            continue
+        other = np.asarray(b if k == 0 else a)
+        cts.append(pair_plan(plan[0], g.shape, other.shape)(g, other))
+    return tuple(cts)
+
+
+einsum_p.eager_vjp = _einsum_eager_vjp
+
+
 def _einsum_batch(operands, dims, *, spec):
     """A fresh letter for the batch axis, where each batched operand has it; first in the
     output. A batch shared by both operands of a product becomes the batch of one matmul."""
