@@ -454,6 +454,36 @@ def test_pointwise_programs_over_a_large_frame_run_by_blocks_of_rows():
     assert RowBlocks.plan(fg.jit(lambda v: fnp.sin(v)).ir(x[:100])) is None
 
 
+def _stored_arrays(steps, outvars) -> int:
+    """How many non-scalar arrays the kernels of a plan write for later steps to read."""
+    from funcgrad.core.ir import Var
+    later, count = {a for a in outvars if isinstance(a, Var)}, 0
+    for step in reversed(steps):
+        eqns = step.kernel.eqns() if step.kernel is not None else [step.eqn]
+        if step.kernel is not None:
+            count += sum(1 for e in eqns for v in e.outputs if v in later and v.aval.ndim)
+        later.update(a for e in eqns for a in e.inputs if isinstance(a, Var))
+    return count
+
+
+def test_kernels_recompute_cheap_values_instead_of_storing_them(monkeypatch):
+    # The tanh-GELU's forward kernel wrote every intermediate its backward kernel reads (z,
+    # 0.0447 z, 0.0447 z^2, z / 2, 1 + tanh, ...); the backward kernel now recomputes the cheap
+    # ones from the matrix product and the tanh.
+    from funcgrad.backend import codegen
+
+    def loss(w, x, v):   # a matrix product after the GELU: a kernel each way
+        return fnp.sum(fg.nn.gelu(x @ w, approximate=True) @ v)
+
+    x, w, v = (np.ones(shape, np.float32) for shape in ((4, 3), (3, 5), (5, 2)))
+    ir = fg.jit(fg.value_and_grad(loss)).ir(w, x, v)
+    steps, _ = codegen.plan(ir)
+    monkeypatch.setattr(codegen, "_recomputed", lambda eqns, outvars: eqns)
+    unchanged, _ = codegen.plan(ir)
+    # Stored by the forward kernel: the tanh and the GELU (read by the product) alone, of 7.
+    assert _stored_arrays(unchanged, ir.outvars) - _stored_arrays(steps, ir.outvars) >= 4
+
+
 def test_numba_is_imported_only_when_something_is_compiled():
     # ``import numba`` costs ~400 ms: importing funcgrad, differentiating eagerly and tracing a
     # jitted function (without calling it) must not pay it.

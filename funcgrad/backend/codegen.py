@@ -192,6 +192,109 @@ def _forward_broadcasts(ir: IR):
     return kept[::-1], origin
 
 
+# Elementwise arithmetic cheaper to run again than to store and read back: a kernel that reads
+# such a value from an earlier kernel recomputes it from that kernel's inputs (``_recomputed``).
+_CHEAP = {"neg", "add", "sub", "mul", "div", "max", "min", "abs", "sign", "integer_pow",
+          "eq", "ne", "lt", "le", "gt", "ge", "select", "convert_element_type"}
+_RECOMPUTE_LIMIT = 8   # equations cloned for one value, at most
+
+
+def _greedy(eqns) -> list:
+    """The kernel (a ``Kernel``) each equation joins in ``plan``'s greedy cut, else None."""
+    kernels, current = [], None
+    for eqn in eqns:
+        if current is not None and not eqn.primitive.multiple_results and current.try_add(eqn):
+            kernels.append(current)
+            continue
+        current = Kernel(eqn.outputs[0].aval.shape) if is_fusable(eqn) else None
+        if current is not None:
+            current.try_add(eqn)
+        kernels.append(current)
+    return kernels
+
+
+def _recomputed(eqns, outvars):
+    """``eqns`` where a kernel reading a cheap elementwise value (``_CHEAP``) of an earlier
+    kernel computes it again, from what is in memory anyway, instead of reading it back.
+
+    A forward kernel otherwise writes every intermediate its backward pass reads: the tanh-GELU
+    of a transformer block wrote seven arrays of 2 MiB (``z``, ``0.0447 z``, ``0.0447 z^2``,
+    ``z / 2``, ``tanh``, ``1 + tanh``, the output) where two (``tanh`` and the output) and the
+    matrix product before it suffice. A value is recomputed only where the expression that
+    gives it, followed back through cheap equations, ends at values some step has in memory
+    regardless (inputs, results of calls, values other steps read and that are not cheap) and
+    has the reader's loop shape.
+    """
+    kernels = _greedy(eqns)
+    producer = {eqn.outputs[0]: (index, eqn) for index, eqn in enumerate(eqns)
+                if len(eqn.outputs) == 1}
+    outputs = {a for a in outvars if isinstance(a, Var)}
+    # Values in memory anyway: not made by a kernel, or read by another step (or an output).
+    in_memory = set(outputs)
+    for index, eqn in enumerate(eqns):
+        for atom in eqn.inputs:
+            if isinstance(atom, Var):
+                found = producer.get(atom)
+                if found is None or kernels[found[0]] is None or \
+                        kernels[found[0]] is not kernels[index]:
+                    in_memory.add(atom)
+
+    def cheap(var) -> bool:
+        found = producer.get(var)
+        return (found is not None and found[1].primitive.name in _CHEAP
+                and kernels[found[0]] is not None and var not in outputs)
+
+    def expression(var, shape, into: list) -> bool:
+        """Append to ``into`` the cheap equations that give ``var``, inputs first; False
+        where they exceed the limit or end at a value of another shape that is not read
+        in memory anyway."""
+        if not cheap(var) or var.aval.shape != shape:
+            return False
+        eqn = producer[var][1]
+        for atom in eqn.inputs:
+            if not isinstance(atom, Var) or not atom.aval.ndim:
+                continue
+            if cheap(atom):
+                if not expression(atom, shape, into):
+                    return False
+            elif atom not in in_memory:   # recomputing would store this one instead
+                return False
+        if eqn not in into:
+            into.append(eqn)
+        return len(into) <= _RECOMPUTE_LIMIT
+
+    rewritten, clones_by_kernel = [], {}
+    for index, eqn in enumerate(eqns):
+        kernel = kernels[index]
+        if kernel is None or kernel.is_scalar:
+            rewritten.append(eqn)
+            continue
+        clones = clones_by_kernel.setdefault(id(kernel), {})   # original var -> its clone
+        inputs = list(eqn.inputs)
+        for position, atom in enumerate(inputs):
+            if not isinstance(atom, Var) or not cheap(atom) or \
+                    kernels[producer[atom][0]] is kernel:
+                continue
+            if atom not in clones:
+                chain: list = []
+                if not expression(atom, kernel.shape, chain):
+                    continue
+                for original in chain:
+                    if original.outputs[0] in clones:
+                        continue
+                    clone = Eqn(original.primitive,
+                                [clones.get(a, a) if isinstance(a, Var) else a
+                                 for a in original.inputs],
+                                [Var(original.outputs[0].aval)], original.params)
+                    clones[original.outputs[0]] = clone.outputs[0]
+                    rewritten.append(clone)
+            inputs[position] = clones[atom]
+        if inputs != list(eqn.inputs):
+            eqn = Eqn(eqn.primitive, inputs, eqn.outputs, eqn.params)
+        rewritten.append(eqn)
+    return rewritten
+
+
 def plan(ir: IR):
     """Cut ``ir`` into kernel and call steps (see the module docstring).
 
@@ -200,6 +303,7 @@ def plan(ir: IR):
     steps: list[Step] = []
     current = None
     eqns, origin = _forward_broadcasts(ir)
+    eqns = _recomputed(eqns, ir.outvars)
     for eqn in eqns:
         if current is not None and not eqn.primitive.multiple_results and current.try_add(eqn):
             continue
