@@ -336,3 +336,19 @@ def test_a_gradient_is_a_writable_array_of_its_own():
     np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(x))(x), np.ones(4))
     (ct,) = fg.vjp(lambda x: fnp.sum(x * 2.0), x)[1](1.0)
     assert ct.flags.writeable
+    # Times that seed, a partial is passed on itself (read-only): the gradient of sum(x * y)
+    # is y's numbers, that of sum(exp(x)) exp's result, of sum(x ** 2) 2x, in arrays of
+    # their own, and y is untouched when the gradient is written to.
+    y = np.linspace(1.0, 2.0, 4)
+    gx, gy = fg.grad(lambda x, y: fnp.sum(x * y), argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(gx, y)
+    np.testing.assert_array_equal(gy, x)
+    assert not np.shares_memory(gx, y) and gx.flags.writeable
+    gx[:] = 0.0
+    assert y[0] == 1.0
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(fnp.exp(x)))(x), np.exp(x))
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(x ** 2))(x), 2 * x)
+    value, g = fg.value_and_grad(lambda y: fnp.sum(fnp.tanh(y) ** 2 + fnp.sin(y)))(y)
+    np.testing.assert_allclose(g, 2 * np.tanh(y) * (1 - np.tanh(y) ** 2) + np.cos(y),
+                               rtol=1e-15)
+    assert g.flags.writeable

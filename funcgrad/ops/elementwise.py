@@ -123,6 +123,26 @@ def _elementwise_batch(prim):
     return batch
 
 
+def _seed_partial(g, partial):
+    """``partial`` itself, read-only, where ``g * partial`` would only copy it: ``g`` the
+    broadcast 1 a sum's backward pass starts from (a read-only view, every stride 0) and
+    ``partial`` an array of its shape and dtype; else None. A value_and_grad of an elementwise
+    sum of 1e6 elements multiplied by that 1 in three of its ~20 passes over the array."""
+    if type(g) is np.ndarray and not g.flags.writeable and g.ndim and not any(g.strides) \
+            and isinstance(partial, np.ndarray) and partial.shape == g.shape \
+            and partial.dtype == g.dtype and g.item(0) == 1:
+        view = partial.view(np.ndarray)
+        view.flags.writeable = False
+        return view
+    return None
+
+
+def _seed_times(g, partial):
+    """``g * partial`` in NumPy (``_seed_partial`` where it applies)."""
+    same = _seed_partial(g, partial)
+    return g * partial if same is None else same
+
+
 # ------------------------------------------------------------------------------- constructors
 
 def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None, taylor=None):
@@ -149,7 +169,7 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None,
             return (mul(g, derivative(x, ans)),)
 
         eager_derivative = numpy_derivative or derivative
-        prim.eager_vjp = lambda needs, g, ans, x: (g * eager_derivative(x, ans),)
+        prim.eager_vjp = lambda needs, g, ans, x: (_seed_times(g, eager_derivative(x, ans)),)
         if taylor is not None:
             prim.taylor = ts.unary_rule(taylor)
     elif kind == "linear":
@@ -249,8 +269,10 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None, ta
         eager_partials = numpy_partials or partials
 
         def eager_vjp(needs, g, ans, x, y):
-            return (_fitted(g * eager_partials[0](x, y, ans), x.shape) if needs[0] else None,
-                    _fitted(g * eager_partials[1](x, y, ans), y.shape) if needs[1] else None)
+            return (_fitted(_seed_times(g, eager_partials[0](x, y, ans)), x.shape)
+                    if needs[0] else None,
+                    _fitted(_seed_times(g, eager_partials[1](x, y, ans)), y.shape)
+                    if needs[1] else None)
         prim.eager_vjp = eager_vjp
         if taylor is not None:
             prim.taylor = ts.binary_rule(taylor)
@@ -342,8 +364,8 @@ _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the othe
     structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
 _mul.primitive.eager_vjp = lambda needs, g, ans, x, y: (   # the same, without calls
-    _fitted(g * y, x.shape) if needs[0] else None,
-    _fitted(g * x, y.shape) if needs[1] else None)
+    _fitted(_seed_times(g, y), x.shape) if needs[0] else None,
+    _fitted(_seed_times(g, x), y.shape) if needs[1] else None)
 
 
 def _is_concrete_one(value) -> bool:
@@ -366,6 +388,10 @@ def mul(x, y):
         return x
     if type(x) is not Tracer and _is_concrete_one(x) and x.dtype == y.dtype:
         return y
+    if type(x) is np.ndarray and not x.flags.writeable:   # a traced rule run on numbers
+        same = _seed_partial(x, y)
+        if same is not None:
+            return same
     return mul_p.bind(x, y)
 
 
