@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 
 import numpy as np
 
@@ -28,16 +29,38 @@ def normalize_argnums(argnums, num_args: int, who: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def describe_argument(fun, index: int, path=()) -> str:
-    """``"argument 1 ('y')"``, with a pytree path when the argument is a container."""
-    name = ""
+_positional_names_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _positional_names(fun) -> tuple:
+    """The names of ``fun``'s positional parameters, in order (empty where its signature
+    cannot be had); kept per function (``inspect.signature`` costs ~15 us, and vmap names
+    every argument of every call)."""
     try:
-        params = list(inspect.signature(fun).parameters.values())
-        if index < len(params) and params[index].kind in (
-                inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            name = f" ('{params[index].name}')"
+        return _positional_names_of[fun]
+    except (KeyError, TypeError):
+        pass
+    names = []
+    try:
+        for param in inspect.signature(fun).parameters.values():
+            if param.kind not in (inspect.Parameter.POSITIONAL_ONLY,
+                                  inspect.Parameter.POSITIONAL_OR_KEYWORD):
+                break
+            names.append(param.name)
     except (TypeError, ValueError):
         pass
+    names = tuple(names)
+    try:
+        _positional_names_of[fun] = names
+    except TypeError:   # not weakly referenceable: worked out each time
+        pass
+    return names
+
+
+def describe_argument(fun, index: int, path=()) -> str:
+    """``"argument 1 ('y')"``, with a pytree path when the argument is a container."""
+    names = _positional_names(fun)
+    name = f" ('{names[index]}')" if index < len(names) else ""
     where = f" leaf {tree.path_str(path)}" if path else ""
     return f"argument {index}{name}{where}"
 
