@@ -183,8 +183,8 @@ def _cotangent_spec(spec: str, k: int):
 
 
 def _einsum_eager_vjp(needs, g, ans, *operands, spec):
-    """The cotangents in NumPy through the cached matrix-product plans, where both operands
-    and the cotangent are arrays and each cotangent is a product that sums (else the rule)."""
+    """The cotangents as products in NumPy (``impl``, through the cached matrix-product
+    plans), where the cotangent is an array and each is a product that sums (else the rule)."""
     if len(operands) != 2 or type(g) is not np.ndarray:
         return einsum_p.vjp(needs, g, ans, *operands, spec=spec)
     a, b = operands
@@ -197,8 +197,7 @@ def _einsum_eager_vjp(needs, g, ans, *operands, spec):
         if plan is None or plan[1]:
             cts.append(_operand_cotangent(g, operands, k, spec))
             continue
-        other = np.asarray(b if k == 0 else a)
-        cts.append(pair_plan(plan[0], g.shape, other.shape)(g, other))
+        cts.append(einsum_p.impl(g, b if k == 0 else a, spec=plan[0]))
     return tuple(cts)
 
 
