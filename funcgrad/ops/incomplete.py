@@ -1,0 +1,329 @@
+"""The regularized incomplete gamma and beta functions as elementwise primitives:
+``gammainc(a, x) = P(a, x)``, ``gammaincc(a, x) = Q(a, x) = 1 - P(a, x)`` and
+``betainc(a, b, x) = I_x(a, b)``. ``funcgrad.scipy.special`` and ``funcgrad.scipy.stats`` (the
+CDFs of gamma, chi2, beta, t and poisson) build on them.
+
+Each implementation is vectorised NumPy written here from the mathematics (no SciPy), in
+float64 (float32 inputs are rounded once at the end); SciPy's conventions at the edges
+(``P(0, x > 0) = 1``, ``I_x(0, b) = 1``, ``I_x(a, 0) = 0``, nan outside the domain).
+
+- ``P`` by its power series ``x^a e^-x / Gamma(a) sum_n x^n / (a (a + 1) ... (a + n))``
+  (positive terms) where ``x <= a`` or ``x <= 1``; ``Q`` by Legendre's continued fraction
+  (modified Lentz) where ``x > a`` and ``x > 1.1``; for small ``a`` and ``x <= 1.1``, where
+  ``Q`` is small, ``Q = -expm1(a log x - lgamma(1 + a)) - x^a / Gamma(a + 1) sum_{n>=1}
+  (-x)^n a / (n! (a + n))``. The other one is ``1 -`` this one (which is then at least ~0.4).
+- ``I_x(a, b)`` by its continued fraction (modified Lentz) where ``x < (a + 1) / (a + b +
+  2)``, and ``1 - I_{1-x}(b, a)`` beyond (``1 - x`` is exact there when ``x >= 1/2``).
+- The prefactors ``x^a e^-x / Gamma(a)`` and ``x^a (1 - x)^b / B(a, b)`` are formed for large
+  parameters (``>= 10``) from Stirling's series, with the exponent ``a (log(x/a) - (x/a -
+  1))`` written as ``a log1pmx(x/a - 1)``, so no large terms cancel; the series and fractions
+  converge in ``O(sqrt(a))`` terms where ``x`` is near the mean.
+
+Accuracy against SciPy (``tests/test_scipy_special.py`` keeps the bounds): relative errors
+below 1e-12 for ``a, b`` from 1e-3 to 1e4 and ``x`` over the whole range, tails included, as
+far as the results are normal floats.
+
+Derivatives: with respect to ``x`` closed form (``x^(a-1) e^-x / Gamma(a)`` and ``x^(a-1) (1 -
+x)^(b-1) / B(a, b)``), written with primitives, so they nest to any order (and the Taylor rule
+is the chain rule on them). With respect to ``a`` and ``b`` there is none: differentiating
+through them raises ``TypeError`` naming the function and the argument.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..core.aval import ShapedArray
+from ..core.errors import ShapeError, at_user_line
+from ..core.primitive import Primitive
+from . import elementwise as ew
+from . import structural
+from . import taylor as ts
+from .special_functions import _BERNOULLI, _horner, _lgamma_near_two, lgamma, lgamma_numpy
+
+_EPSILON = 1e-16           # a term this much smaller than the sum stops a series
+_TINY = 1e-300             # Lentz's stand-in for a zero denominator
+_MAX_TERMS = 100_000       # O(sqrt(a)) terms near the mean: enough to a = 1e8
+_STIRLING_FROM = 10.0      # parameters from here on use Stirling's series
+_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def _as_work(*args):
+    """The arguments broadcast and flattened as float64, and how to give a result back in
+    their shape and (floating) dtype."""
+    arrays = [np.asarray(a) for a in args]
+    dtype = np.result_type(*arrays)
+    dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    arrays = np.broadcast_arrays(*arrays)
+    shape = arrays[0].shape
+
+    def finish(out):
+        return out.reshape(shape).astype(dtype, copy=False)[()]
+    return [a.astype(np.float64).ravel() for a in arrays], finish
+
+
+def _apply(out, mask, fn, *args):
+    """``out[mask] = fn(*(arg[mask] for arg in args))`` (skipped where the mask is empty)."""
+    if mask.any():
+        out[mask] = fn(*[a[mask] for a in args])
+
+
+@functools.cache
+def _stirling_coefficients():
+    # B_2k / (2k (2k - 1)), k = 1..10
+    return tuple(_BERNOULLI[k] / ((2 * k + 1) * (2 * k + 2)) for k in range(10))
+
+
+def _stirling_correction(a):
+    """``lgamma(a) - ((a - 1/2) log a - a + log(2 pi) / 2)`` for ``a >= 10`` (the first term
+    left out is below 1e-19 there)."""
+    inverse = 1.0 / a
+    return _horner(_stirling_coefficients(), inverse * inverse) * inverse
+
+
+def _lgamma_one_plus(a):
+    """``lgamma(1 + a)`` for ``0 <= a < 1.5`` with its relative accuracy near 0 (``1 + a``
+    is never formed): the series of lgamma about 2."""
+    return np.where(a < 0.5, _lgamma_near_two(a) - np.log1p(a), _lgamma_near_two(a - 1.0))
+
+
+def _log1pmx(d, ratio):
+    """``log(1 + d) - d``, ``ratio`` being ``1 + d`` computed accurately (``x / a``). For
+    ``|d| < 1/2``: with ``z = d / (2 + d)``, ``log(1 + d) = 2 atanh z``, so
+    ``log(1 + d) - d = -d z + 2 z^3 sum_k z^(2k) / (2k + 3)`` (``|z| <= 1/3``: 18 terms)."""
+    out = np.empty_like(d)
+    near = np.abs(d) < 0.5
+    z = np.where(near, d / (2.0 + d), 0.0)
+    z2 = z * z
+    series = _horner([1.0 / (2 * k + 3) for k in range(18)], z2)
+    out[near] = (-d * z + 2.0 * z * z2 * series)[near]
+    far = ~near
+    with np.errstate(divide="ignore"):
+        out[far] = np.log(ratio[far]) - d[far]
+    return out
+
+
+# ---------------------------------------------------------------- the incomplete gamma
+
+def _log_gamma_prefix(a, x):
+    """``log(x^a e^-x / Gamma(a))`` for ``a, x > 0``."""
+    out = np.empty_like(a)
+    small = a < _STIRLING_FROM
+    with np.errstate(divide="ignore"):
+        out[small] = (a * np.log(x) - x - lgamma_numpy(a))[small]
+    large = ~small
+    if large.any():
+        # a log x - x - lgamma(a) = a (log(x/a) - (x/a - 1)) + log(a / 2 pi) / 2 - s(a)
+        b, y = a[large], x[large]
+        out[large] = (b * _log1pmx((y - b) / b, y / b) + 0.5 * np.log(b)
+                      - _HALF_LOG_TWO_PI - _stirling_correction(b))
+    return out
+
+
+def _converge(step, state, result):
+    """Iterate ``state = step(n, *state)`` for ``n = 1, 2, ...``: ``step`` returns the new
+    state (1-d arrays, one element per point) and a mask of the points that have converged;
+    their ``result(*state)`` is written out and they leave the iteration, so each point costs
+    its own number of terms."""
+    out = np.empty_like(state[0])
+    where = np.arange(out.size)
+    for n in range(1, _MAX_TERMS):
+        *state, done = step(n, *state)
+        if done.any():
+            out[where[done]] = result(*[s[done] for s in state])
+            keep = ~done
+            where, state = where[keep], [s[keep] for s in state]
+            if not where.size:
+                break
+    if where.size:
+        out[where] = result(*state)
+    return out
+
+
+def _lower_series(a, x):
+    """``P(a, x)`` by its series of positive terms (``x <= a`` or ``x <= 1.1``)."""
+    def step(n, a, x, term, total):
+        term = term * (x / (a + n))
+        total = total + term
+        # the rest is below term r / (1 - r), r = x / (a + n + 1) the next ratio (< 1)
+        following = x / (a + n + 1)
+        return a, x, term, total, term * following <= _EPSILON * total * (1.0 - following)
+
+    sums = _converge(step, [a, x, 1.0 / a, 1.0 / a], lambda a, x, term, total: total)
+    with np.errstate(under="ignore"):
+        return np.exp(_log_gamma_prefix(a, x)) * sums
+
+
+def _lentz(c, d, coefficient, offset=1.0):
+    """One step of the modified Lentz method on ``offset + coefficient / (...)``: the new
+    ``(c, d)`` and the factor by which the convergent changes."""
+    d = offset + coefficient * d
+    d = 1.0 / np.where(np.abs(d) < _TINY, _TINY, d)
+    c = offset + coefficient / c
+    c = np.where(np.abs(c) < _TINY, _TINY, c)
+    return c, d, c * d
+
+
+def _upper_fraction(a, x):
+    """``Q(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) /
+    (x + 5 - a - ...)))`` by the modified Lentz method (``x > a``, ``x > 1``)."""
+    def step(n, a, x, c, d, h):
+        c, d, factor = _lentz(c, d, -n * (n - a), x + (2 * n + 1) - a)
+        return a, x, c, d, h * factor, np.abs(factor - 1.0) <= _EPSILON
+
+    first = 1.0 / (x + 1.0 - a)
+    fraction = _converge(step, [a, x, np.full_like(x, 1.0 / _TINY), first, first],
+                         lambda a, x, c, d, h: h)
+    with np.errstate(under="ignore"):
+        return np.exp(_log_gamma_prefix(a, x)) * fraction
+
+
+def _upper_small_a(a, x):
+    """``Q(a, x)`` for ``a < 1.5`` and ``x <= 1.1`` without the cancellation of ``1 - P``:
+    ``P = x^a / Gamma(a + 1) (1 + sum_{n>=1} (-x)^n a / (n! (a + n)))``."""
+    log_power = a * np.log(x) - _lgamma_one_plus(a)
+    total = np.zeros_like(x)
+    term = np.ones_like(x)
+    for n in range(1, 60):
+        term = term * (-x / n)
+        piece = term * (a / (a + n))
+        total = total + piece
+        if not np.any(np.abs(piece) > _EPSILON * np.abs(total)):
+            break
+    power = np.exp(log_power)
+    return -np.expm1(log_power) - power * total
+
+
+def _gamma_regions(a, x):
+    """Which of the three computations ``Q`` takes: ``(fraction, small_a, series)`` masks
+    over finite ``a > 0``, ``x > 0`` (SciPy's switch points)."""
+    inside = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
+    fraction = inside & (x > 1.1) & (x >= a)
+    with np.errstate(divide="ignore"):
+        low = np.where(x <= 0.5, -0.4 / np.log(np.minimum(x, 0.5)), 1.1 * x)
+    small_a = inside & (x <= 1.1) & (a <= low)
+    return fraction, small_a, inside & ~fraction & ~small_a
+
+
+def _incomplete_gamma(a, x, upper: bool):
+    (a, x), finish = _as_work(a, x)
+    out = np.full_like(x, np.nan)
+    fraction, small_a, series = _gamma_regions(a, x)
+    complement = (lambda f: lambda *v: 1.0 - f(*v))
+    _apply(out, fraction, _upper_fraction if upper else complement(_upper_fraction), a, x)
+    _apply(out, small_a, _upper_small_a if upper else complement(_upper_small_a), a, x)
+    _apply(out, series, complement(_lower_series) if upper else _lower_series, a, x)
+    # the edges, as SciPy: P(a, 0) = 0, P(a, inf) = 1, P(0, x > 0) = 1, P(inf, x) = 0
+    lower_edge = np.select([(a >= 0) & (x == np.inf) & (a < np.inf),
+                            (a > 0) & (x == 0), (a == 0) & (x > 0),
+                            (a == np.inf) & (x >= 0) & (x < np.inf)], [1.0, 0.0, 1.0, 0.0],
+                           np.nan)
+    edge = ~np.isnan(lower_edge)
+    out[edge] = 1.0 - lower_edge[edge] if upper else lower_edge[edge]
+    return finish(out)
+
+
+def gammainc_numpy(a, x):
+    """The regularized lower incomplete gamma function ``P(a, x) = gamma(a, x) / Gamma(a)``
+    elementwise (SciPy's ``gammainc``): ``a >= 0``, ``x >= 0``, nan elsewhere.
+
+    >>> round(float(gammainc_numpy(1.0, 2.0)), 15) == round(1 - math.exp(-2.0), 15)
+    True
+    """
+    return _incomplete_gamma(a, x, upper=False)
+
+
+def gammaincc_numpy(a, x):
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``
+    elementwise (SciPy's ``gammaincc``), accurate in relative terms in its tail.
+
+    >>> abs(float(gammaincc_numpy(0.5, 30.0)) / math.erfc(math.sqrt(30.0)) - 1) < 1e-13
+    True
+    """
+    return _incomplete_gamma(a, x, upper=True)
+
+
+# ----------------------------------------------------------------- the incomplete beta
+
+def _lgamma_difference(small, large):
+    """``lgamma(large) - lgamma(small + large)`` for ``large >= 10`` without the
+    cancellation of the two: Stirling's series of both."""
+    total = small + large
+    return ((large - 0.5) * np.log1p(-small / total) - small * np.log(total) + small
+            + _stirling_correction(large) - _stirling_correction(total))
+
+
+def _log_beta_prefix(a, b, x, y):
+    """``log(x^a y^b / B(a, b))`` for ``a, b > 0``, ``0 < x < 1`` and ``y = 1 - x`` (given,
+    so that the caller keeps whichever of the two is exact)."""
+    out = np.empty_like(x)
+    both_large = (a >= _STIRLING_FROM) & (b >= _STIRLING_FROM)
+    a_large = (a >= _STIRLING_FROM) & ~both_large
+    b_large = (b >= _STIRLING_FROM) & ~both_large
+    neither = ~(both_large | a_large | b_large)
+    with np.errstate(divide="ignore"):
+        direct = a * np.log(x) + b * np.log(y)
+    _apply(out, neither, lambda p, q, d: d - lgamma_numpy(p) - lgamma_numpy(q)
+           + lgamma_numpy(p + q), a, b, direct)
+    _apply(out, a_large, lambda p, q, d: d - lgamma_numpy(q) - _lgamma_difference(q, p),
+           a, b, direct)
+    _apply(out, b_large, lambda p, q, d: d - lgamma_numpy(p) - _lgamma_difference(p, q),
+           a, b, direct)
+
+    def large(p, q, u, w):
+        # x^a y^b / B = sqrt(a b / (2 pi (a + b))) (x/x0)^a (y/y0)^b e^(s(a+b) - s(a) - s(b))
+        # with x0 = a / (a + b), y0 = b / (a + b); a (x/x0 - 1) = -b (y/y0 - 1) = x b - y a,
+        # so the exponent is a log1pmx(x/x0 - 1) + b log1pmx(y/y0 - 1).
+        total = p + q
+        gap = u * q - w * p
+        exponent = p * _log1pmx(gap / p, u * total / p) + q * _log1pmx(-gap / q, w * total / q)
+        return (exponent + 0.5 * (np.log(p) + np.log(q) - np.log(total)) - _HALF_LOG_TWO_PI
+                + _stirling_correction(total) - _stirling_correction(p) - _stirling_correction(q))
+    _apply(out, both_large, large, a, b, x, y)
+    return out
+
+
+def _beta_fraction(a, b, x, y):
+    """``I_x(a, b) = x^a y^b / (a B(a, b)) / (1 + d_1 / (1 + d_2 / (1 + ...)))`` with
+    ``d_{2m+1} = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1))`` and ``d_{2m} = m (b - m) x /
+    ((a + 2m - 1)(a + 2m))``, by the modified Lentz method (for ``x < (a + 1) / (a + b + 2)``,
+    where it converges in ``O(sqrt(max(a, b)))`` terms)."""
+    def step(m, a, b, x, c, d, h):
+        c, d, even = _lentz(c, d, m * (b - m) * x / ((a + 2 * m - 1.0) * (a + 2 * m)))
+        c, d, odd = _lentz(c, d, -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1.0)))
+        return a, b, x, c, d, h * even * odd, np.abs(odd - 1.0) <= _EPSILON
+
+    d = 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / np.where(np.abs(d) < _TINY, _TINY, d)
+    fraction = _converge(step, [a, b, x, np.ones_like(x), d, d],
+                         lambda a, b, x, c, d, h: h)
+    with np.errstate(under="ignore"):
+        return np.exp(_log_beta_prefix(a, b, x, y)) * fraction / a
+
+
+def betainc_numpy(a, b, x):
+    """The regularized incomplete beta function ``I_x(a, b)`` elementwise (SciPy's
+    ``betainc``): ``a, b >= 0`` (not both 0), ``0 <= x <= 1``, nan elsewhere.
+
+    >>> float(betainc_numpy(2.0, 3.0, 0.5)) == 11 / 16
+    True
+    """
+    (a, b, x), finish = _as_work(a, b, x)
+    out = np.full_like(x, np.nan)
+    inside = (a > 0) & (b > 0) & (x > 0) & (x < 1) & np.isfinite(a) & np.isfinite(b)
+    y = 1.0 - x
+    mirrored = inside & (x * (a + b + 2.0) > a + 1.0)
+    _apply(out, inside & ~mirrored, _beta_fraction, a, b, x, y)
+    _apply(out, mirrored, lambda p, q, u, w: 1.0 - _beta_fraction(q, p, w, u), a, b, x, y)
+    # the edges, as SciPy
+    valid = (a >= 0) & (b >= 0) & (x >= 0) & (x <= 1) & ~((a == 0) & (b == 0))
+    edge = np.select([(x == 0) & (a > 0), (x == 1) & (b > 0), a == 0, b == 0,
+                      (a == np.inf) & (b < np.inf), (b == np.inf) & (a < np.inf)],
+                     [0.0, 1.0, 1.0, 0.0, 0.0, 1.0], np.nan)
+    known = valid & ~inside & ~np.isnan(edge)
+    out[known] = edge[known]
+    return finish(out)
