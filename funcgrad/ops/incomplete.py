@@ -213,10 +213,12 @@ def _incomplete_gamma(a, x, upper: bool):
     (a, x), finish = _as_work(a, x)
     out = np.full_like(x, np.nan)
     fraction, small_a, series = _gamma_regions(a, x)
-    complement = (lambda f: lambda *v: 1.0 - f(*v))
-    _apply(out, fraction, _upper_fraction if upper else complement(_upper_fraction), a, x)
-    _apply(out, small_a, _upper_small_a if upper else complement(_upper_small_a), a, x)
-    _apply(out, series, complement(_lower_series) if upper else _lower_series, a, x)
+    for mask, computes_upper, fn in ((fraction, True, _upper_fraction),
+                                     (small_a, True, _upper_small_a),
+                                     (series, False, _lower_series)):
+        if mask.any():
+            value = fn(a[mask], x[mask])
+            out[mask] = value if computes_upper == upper else 1.0 - value
     # the edges, as SciPy: P(a, 0) = 0, P(a, inf) = 1, P(0, x > 0) = 1, P(inf, x) = 0
     lower_edge = np.select([(a >= 0) & (x == np.inf) & (a < np.inf),
                             (a > 0) & (x == 0), (a == 0) & (x > 0),
@@ -327,3 +329,119 @@ def betainc_numpy(a, b, x):
     known = valid & ~inside & ~np.isnan(edge)
     out[known] = edge[known]
     return finish(out)
+
+
+# --------------------------------------------------------------------------- primitives
+
+def _no_parameter_derivative(name: str, argument: str):
+    return TypeError(at_user_line(
+        f"{name}: no derivative with respect to its parameter {argument} (funcgrad "
+        f"differentiates {name} with respect to x only): hold {argument} constant, or pass it "
+        "through fg.stop_gradient if no derivative should flow through it"))
+
+
+def _floating_shape(name):
+    def shape(*avals):
+        for aval in avals:
+            if aval.dtype.kind != "f":
+                raise ShapeError(f"{name} takes floating arrays, got {aval.dtype.name}")
+        return ShapedArray(ew._broadcast_shapes(*[aval.shape for aval in avals]),
+                           ew._same_dtype(*avals))
+    return shape
+
+
+def _inside_only(x, inside, log_density):
+    """``exp(log_density(safe_x))`` where ``inside``, 0 elsewhere; ``safe_x`` is ``x`` with a
+    stand-in (1/2) outside, so no inf or nan reaches a deeper derivative."""
+    safe_x = ew.select(inside, x, ew.full_like(x, 0.5))
+    density = ew.exp(log_density(safe_x))
+    return ew.select(inside, density, ew.zeros_like(density))
+
+
+def gamma_density(a, x):
+    """``x^(a-1) e^-x / Gamma(a)`` for x > 0 (0 elsewhere): the x-derivative of ``P(a, x)``."""
+    return _inside_only(x, ew.gt(x, 0), lambda v: ew.sub(ew.sub(
+        ew.mul(ew.sub(a, 1), ew.log(v)), v), lgamma(a)))
+
+
+def beta_density(a, b, x):
+    """``x^(a-1) (1-x)^(b-1) / B(a, b)`` for 0 < x < 1 (0 elsewhere): the x-derivative of
+    ``I_x(a, b)``."""
+    log_beta = ew.sub(ew.add(lgamma(a), lgamma(b)), lgamma(ew.add(a, b)))
+    return _inside_only(x, ew.logical_and(ew.gt(x, 0), ew.lt(x, 1)), lambda v: ew.sub(ew.add(
+        ew.mul(ew.sub(a, 1), ew.log(v)), ew.mul(ew.sub(b, 1), ew.log1p(ew.neg(v)))), log_beta))
+
+
+def _series_gamma_density(a, u):
+    return ts.exp(ts.log(u) * ew.sub(a, 1) - u - lgamma(a))
+
+
+def _series_beta_density(a, b, u):
+    log_beta = ew.sub(ew.add(lgamma(a), lgamma(b)), lgamma(ew.add(a, b)))
+    return ts.exp(ts.log(u) * ew.sub(a, 1) + ts.log(1 - u) * ew.sub(b, 1) - log_beta)
+
+
+def _incomplete_primitive(name, impl, parameters, density, series_density, sign):
+    """An elementwise primitive ``f(*parameters, x)`` whose derivative in ``x`` is ``sign *
+    density(*parameters, x)`` and which has none in its parameters (an error naming them)."""
+    prim = Primitive(name, "elementwise")
+    prim.impl = impl
+    prim.abstract_eval = _floating_shape(name)
+    count = len(parameters)
+
+    def derivative(args):
+        d = density(*args)
+        return d if sign > 0 else ew.neg(d)
+
+    def check(wanted):
+        for argument, flag in zip(parameters, wanted):
+            if flag:
+                raise _no_parameter_derivative(name, argument)
+
+    def jvp(primals, tangents):
+        check([t is not None for t in tangents[:count]])
+        ans = prim.bind(*primals)
+        if tangents[-1] is None:
+            return ans, None
+        return ans, ew._broadcast_to(ew.mul(tangents[-1], derivative(primals)), np.shape(ans))
+
+    def vjp(needs, g, ans, *args):
+        check(needs[:count])
+        if not needs[-1]:
+            return (None,) * len(args)
+        return (None,) * count + (structural.unbroadcast(ew.mul(g, derivative(args)),
+                                                         np.shape(args[-1])),)
+
+    def taylor(primals, series):
+        check([any(term is not None for term in s) for s in series[:count]])
+        u = ts.Series.of(primals[-1], series[-1])
+        value = prim.bind(*primals)
+        v = ts.chain(u, value, lambda v: series_density(*primals[:count], u) * float(sign))
+        return v[0], v.tail()
+
+    prim.jvp, prim.vjp, prim.taylor = jvp, vjp, taylor
+    prim.batch = ew._elementwise_batch(prim)
+    return prim
+
+
+gammainc_p = _incomplete_primitive("gammainc", gammainc_numpy, ("a",), gamma_density,
+                                   _series_gamma_density, +1)
+gammaincc_p = _incomplete_primitive("gammaincc", gammaincc_numpy, ("a",), gamma_density,
+                                    _series_gamma_density, -1)
+betainc_p = _incomplete_primitive("betainc", betainc_numpy, ("a", "b"), beta_density,
+                                  _series_beta_density, +1)
+
+
+def gammainc(a, x):
+    """``P(a, x)`` on floating operands of one dtype; derivative in x ``gamma_density``."""
+    return gammainc_p.bind(a, x)
+
+
+def gammaincc(a, x):
+    """``Q(a, x) = 1 - P(a, x)`` on floating operands of one dtype."""
+    return gammaincc_p.bind(a, x)
+
+
+def betainc(a, b, x):
+    """``I_x(a, b)`` on floating operands of one dtype; derivative in x ``beta_density``."""
+    return betainc_p.bind(a, b, x)
