@@ -13,7 +13,9 @@ float64 (float32 inputs are rounded once at the end); SciPy's conventions at the
   ``Q`` is small, ``Q = -expm1(a log x - lgamma(1 + a)) - x^a / Gamma(a + 1) sum_{n>=1}
   (-x)^n a / (n! (a + n))``. The other one is ``1 -`` this one (which is then at least ~0.4).
 - ``I_x(a, b)`` by its continued fraction (modified Lentz) where ``x < (a + 1) / (a + b +
-  2)``, and ``1 - I_{1-x}(b, a)`` beyond (``1 - x`` is exact there when ``x >= 1/2``).
+  2)``, and ``1 - I_{1-x}(b, a)`` beyond (``1 - x`` is exact there when ``x >= 1/2``); for
+  ``b <= 1`` that complement comes from the power series of ``I_{1-x}(b, a)`` with its
+  leading ``1`` taken out, as ``Q`` for small ``a``.
 - The prefactors ``x^a e^-x / Gamma(a)`` and ``x^a (1 - x)^b / B(a, b)`` are formed for large
   parameters (``>= 10``) from Stirling's series, with the exponent ``a (log(x/a) - (x/a -
   1))`` written as ``a log1pmx(x/a - 1)``, so no large terms cancel; the series and fractions
@@ -109,24 +111,32 @@ def _log1pmx(d, ratio):
 
 # ---------------------------------------------------------------- the incomplete gamma
 
+def _lgamma_of_one_plus(a):
+    """``lgamma(1 + a)`` for ``a >= 0``, with its relative accuracy for small ``a``."""
+    with np.errstate(invalid="ignore"):
+        return np.where(a < 1.5, _lgamma_one_plus(np.where(a < 1.5, a, 0.0)), lgamma_numpy(a + 1.0))
+
+
 def _log_gamma_prefix(a, x):
-    """``log(x^a e^-x / Gamma(a))`` for ``a, x > 0``."""
+    """``log(x^a e^-x / Gamma(a + 1))`` for ``a, x > 0`` (``Gamma(a + 1)``, not ``Gamma(a)``:
+    no ``log a`` of a tiny ``a`` to cancel)."""
     out = np.empty_like(a)
     small = a < _STIRLING_FROM
     with np.errstate(divide="ignore"):
-        out[small] = (a * np.log(x) - x - lgamma_numpy(a))[small]
+        out[small] = (a * np.log(x) - x - _lgamma_of_one_plus(a))[small]
     large = ~small
     if large.any():
         # a log x - x - lgamma(a) = a (log(x/a) - (x/a - 1)) + log(a / 2 pi) / 2 - s(a)
         b, y = a[large], x[large]
-        out[large] = (b * _log1pmx((y - b) / b, y / b) + 0.5 * np.log(b)
+        out[large] = (b * _log1pmx((y - b) / b, y / b) - 0.5 * np.log(b)
                       - _HALF_LOG_TWO_PI - _stirling_correction(b))
     return out
 
 
 def _converge(step, state, result):
     """Iterate ``state = step(n, *state)`` for ``n = 1, 2, ...``: ``step`` returns the new
-    state (1-d arrays, one element per point) and a mask of the points that have converged;
+    state (1-d arrays, one element per point) and a mask of the points that have converged
+    (written ``~(error > bound)``, so that a nan stops too);
     their ``result(*state)`` is written out and they leave the iteration, so each point costs
     its own number of terms."""
     out = np.empty_like(state[0])
@@ -145,15 +155,17 @@ def _converge(step, state, result):
 
 
 def _lower_series(a, x):
-    """``P(a, x)`` by its series of positive terms (``x <= a`` or ``x <= 1.1``)."""
+    """``P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n))``, a series of
+    positive terms (``x <= a`` or ``x <= 1.1``)."""
     def step(n, a, x, term, total):
         term = term * (x / (a + n))
         total = total + term
         # the rest is below term r / (1 - r), r = x / (a + n + 1) the next ratio (< 1)
         following = x / (a + n + 1)
-        return a, x, term, total, term * following <= _EPSILON * total * (1.0 - following)
+        return a, x, term, total, ~(term * following > _EPSILON * total * (1.0 - following))
 
-    sums = _converge(step, [a, x, 1.0 / a, 1.0 / a], lambda a, x, term, total: total)
+    ones = np.ones_like(x)
+    sums = _converge(step, [a, x, ones, ones], lambda a, x, term, total: total)
     with np.errstate(under="ignore"):
         return np.exp(_log_gamma_prefix(a, x)) * sums
 
@@ -173,13 +185,13 @@ def _upper_fraction(a, x):
     (x + 5 - a - ...)))`` by the modified Lentz method (``x > a``, ``x > 1``)."""
     def step(n, a, x, c, d, h):
         c, d, factor = _lentz(c, d, -n * (n - a), x + (2 * n + 1) - a)
-        return a, x, c, d, h * factor, np.abs(factor - 1.0) <= _EPSILON
+        return a, x, c, d, h * factor, ~(np.abs(factor - 1.0) > _EPSILON)
 
     first = 1.0 / (x + 1.0 - a)
     fraction = _converge(step, [a, x, np.full_like(x, 1.0 / _TINY), first, first],
                          lambda a, x, c, d, h: h)
     with np.errstate(under="ignore"):
-        return np.exp(_log_gamma_prefix(a, x)) * fraction
+        return np.exp(_log_gamma_prefix(a, x)) * a * fraction
 
 
 def _upper_small_a(a, x):
@@ -252,29 +264,34 @@ def gammaincc_numpy(a, x):
 # ----------------------------------------------------------------- the incomplete beta
 
 def _lgamma_difference(small, large):
-    """``lgamma(large) - lgamma(small + large)`` for ``large >= 10`` without the
-    cancellation of the two: Stirling's series of both."""
-    total = small + large
-    return ((large - 0.5) * np.log1p(-small / total) - small * np.log(total) + small
-            + _stirling_correction(large) - _stirling_correction(total))
+    """``lgamma(large) - lgamma(small + large)`` for ``small >= 0``, ``large > 0``, without
+    the cancellation of the two: Stirling's series of both from ``large + m >= 10`` on, and
+    ``lgamma(v) - lgamma(v + small) = lgamma(v + 1) - lgamma(v + 1 + small) + log1p(small /
+    v)`` for the m steps below."""
+    steps = np.ceil(np.maximum(_STIRLING_FROM - large, 0.0))
+    shifted = large + steps
+    total = small + shifted
+    out = ((shifted - 0.5) * np.log1p(-small / total) - small * np.log(total) + small
+           + _stirling_correction(shifted) - _stirling_correction(total))
+    for k in range(int(steps.max(initial=0.0))):
+        out = out + np.where(k < steps, np.log1p(small / (large + k)), 0.0)
+    return out
 
 
 def _log_beta_prefix(a, b, x, y):
-    """``log(x^a y^b / B(a, b))`` for ``a, b > 0``, ``0 < x < 1`` and ``y = 1 - x`` (given,
-    so that the caller keeps whichever of the two is exact)."""
+    """``log(x^a y^b / (a B(a, b)))`` for ``a, b > 0``, ``0 < x < 1`` and ``y = 1 - x``
+    (given, so that the caller keeps whichever of the two is exact)."""
     out = np.empty_like(x)
     both_large = (a >= _STIRLING_FROM) & (b >= _STIRLING_FROM)
-    a_large = (a >= _STIRLING_FROM) & ~both_large
-    b_large = (b >= _STIRLING_FROM) & ~both_large
-    neither = ~(both_large | a_large | b_large)
     with np.errstate(divide="ignore"):
         direct = a * np.log(x) + b * np.log(y)
-    _apply(out, neither, lambda p, q, d: d - lgamma_numpy(p) - lgamma_numpy(q)
-           + lgamma_numpy(p + q), a, b, direct)
-    _apply(out, a_large, lambda p, q, d: d - lgamma_numpy(q) - _lgamma_difference(q, p),
-           a, b, direct)
-    _apply(out, b_large, lambda p, q, d: d - lgamma_numpy(p) - _lgamma_difference(p, q),
-           a, b, direct)
+
+    def log_a_beta(p, q):
+        # a B(a, b) = Gamma(1 + a) Gamma(b) / Gamma(a + b): by the lgamma difference from
+        # the smaller parameter (no large logarithms for a small a or b)
+        return np.where(p <= q, _lgamma_of_one_plus(p) + _lgamma_difference(p, q),
+                        np.log(p) + lgamma_numpy(q) + _lgamma_difference(q, p))
+    _apply(out, ~both_large, lambda p, q, d: d - log_a_beta(p, q), a, b, direct)
 
     def large(p, q, u, w):
         # x^a y^b / B = sqrt(a b / (2 pi (a + b))) (x/x0)^a (y/y0)^b e^(s(a+b) - s(a) - s(b))
@@ -283,7 +300,7 @@ def _log_beta_prefix(a, b, x, y):
         total = p + q
         gap = u * q - w * p
         exponent = p * _log1pmx(gap / p, u * total / p) + q * _log1pmx(-gap / q, w * total / q)
-        return (exponent + 0.5 * (np.log(p) + np.log(q) - np.log(total)) - _HALF_LOG_TWO_PI
+        return (exponent + 0.5 * (np.log(q) - np.log(p) - np.log(total)) - _HALF_LOG_TWO_PI
                 + _stirling_correction(total) - _stirling_correction(p) - _stirling_correction(q))
     _apply(out, both_large, large, a, b, x, y)
     return out
@@ -297,14 +314,36 @@ def _beta_fraction(a, b, x, y):
     def step(m, a, b, x, c, d, h):
         c, d, even = _lentz(c, d, m * (b - m) * x / ((a + 2 * m - 1.0) * (a + 2 * m)))
         c, d, odd = _lentz(c, d, -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1.0)))
-        return a, b, x, c, d, h * even * odd, np.abs(odd - 1.0) <= _EPSILON
+        return a, b, x, c, d, h * even * odd, ~(np.abs(odd - 1.0) > _EPSILON)
 
     d = 1.0 - (a + b) * x / (a + 1.0)
     d = 1.0 / np.where(np.abs(d) < _TINY, _TINY, d)
     fraction = _converge(step, [a, b, x, np.ones_like(x), d, d],
                          lambda a, b, x, c, d, h: h)
     with np.errstate(under="ignore"):
-        return np.exp(_log_beta_prefix(a, b, x, y)) * fraction / a
+        return np.exp(_log_beta_prefix(a, b, x, y)) * fraction
+
+
+def _beta_small_a_complement(a, b, x):
+    """``1 - I_x(a, b)`` for ``a <= 1`` and ``x < (a + 1) / (a + b + 2)`` (so ``b x < 2``),
+    without the cancellation where ``I_x(a, b)`` is near 1 (a small ``a``): with
+    ``I_x(a, b) = x^a / (a B(a, b)) (1 + sum_{n>=1} a / (a + n) (1 - b)_n / n! x^n)``,
+    ``1 - x^a / (a B(a, b))`` is ``-expm1`` of a small logarithm (``log(a B(a, b)) =
+    lgamma(1 + a) + lgamma(b) - lgamma(a + b)``, each part accurate for small ``a``)."""
+    with np.errstate(divide="ignore"):
+        log_front = a * np.log(x) - _lgamma_one_plus(a) - _lgamma_difference(a, b)
+    head = -np.expm1(log_front)
+
+    def step(n, a, b, x, head, term, total):
+        term = term * ((n - b) / n * x)
+        piece = term * (a / (a + n))
+        total = total + piece
+        scale = np.abs(total) + np.abs(head)
+        return a, b, x, head, term, total, ~(np.abs(piece) > _EPSILON * scale)
+
+    sums = _converge(step, [a, b, x, head, np.ones_like(x), np.zeros_like(x)],
+                     lambda a, b, x, head, term, total: total)
+    return head - np.exp(log_front) * sums
 
 
 def betainc_numpy(a, b, x):
@@ -320,10 +359,14 @@ def betainc_numpy(a, b, x):
     y = 1.0 - x
     mirrored = inside & (x * (a + b + 2.0) > a + 1.0)
     _apply(out, inside & ~mirrored, _beta_fraction, a, b, x, y)
-    _apply(out, mirrored, lambda p, q, u, w: 1.0 - _beta_fraction(q, p, w, u), a, b, x, y)
+    # 1 - I_{1-x}(b, a), which is small where b is: by its own series for b <= 1
+    _apply(out, mirrored & (b > 1), lambda p, q, u, w: 1.0 - _beta_fraction(q, p, w, u),
+           a, b, x, y)
+    _apply(out, mirrored & (b <= 1), lambda p, q, w: _beta_small_a_complement(q, p, w),
+           a, b, y)
     # the edges, as SciPy
     valid = (a >= 0) & (b >= 0) & (x >= 0) & (x <= 1) & ~((a == 0) & (b == 0))
-    edge = np.select([(x == 0) & (a > 0), (x == 1) & (b > 0), a == 0, b == 0,
+    edge = np.select([x == 0, x == 1, a == 0, b == 0,
                       (a == np.inf) & (b < np.inf), (b == np.inf) & (a < np.inf)],
                      [0.0, 1.0, 1.0, 0.0, 0.0, 1.0], np.nan)
     known = valid & ~inside & ~np.isnan(edge)
