@@ -222,6 +222,11 @@ def _gamma_regions(a, x):
 
 
 def _incomplete_gamma(a, x, upper: bool):
+    with np.errstate(invalid="ignore"):   # nan operands give nan results
+        return _incomplete_gamma_work(a, x, upper)
+
+
+def _incomplete_gamma_work(a, x, upper: bool):
     (a, x), finish = _as_work(a, x)
     out = np.full_like(x, np.nan)
     fraction, small_a, series = _gamma_regions(a, x)
@@ -353,6 +358,11 @@ def betainc_numpy(a, b, x):
     >>> float(betainc_numpy(2.0, 3.0, 0.5)) == 11 / 16
     True
     """
+    with np.errstate(invalid="ignore"):   # nan operands give nan results
+        return _incomplete_beta(a, b, x)
+
+
+def _incomplete_beta(a, b, x):
     (a, b, x), finish = _as_work(a, b, x)
     out = np.full_like(x, np.nan)
     inside = (a > 0) & (b > 0) & (x > 0) & (x < 1) & np.isfinite(a) & np.isfinite(b)
