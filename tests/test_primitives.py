@@ -572,9 +572,10 @@ INCOMPLETE_ROWS = [
                                  ("gammaincc", inc.gammaincc, inc.gammaincc_numpy))
       for variant, domain in (("", positive), ("tail", beyond_one))],
     # large parameters (Stirling's series in the prefactor): too steep for float32's differences
-    *[unary("betainc", _with_parameters(inc.betainc, a, b),
-            _incomplete_reference("betainc", inc.betainc_numpy, a, b), probability,
-            variant=variant, cases=PARAMETER_COLUMNS, dtypes=dtypes)
+    *[unary(name, _with_parameters(fn, a, b), _incomplete_reference(name, numpy_fn, a, b),
+            probability, variant=variant, cases=PARAMETER_COLUMNS, dtypes=dtypes)
+      for name, fn, numpy_fn in (("betainc", inc.betainc, inc.betainc_numpy),
+                                 ("betaincc", inc.betaincc, inc.betaincc_numpy))
       for variant, a, b, dtypes in (("", GAMMA_A, BETA_B, FLOATS),
                                     ("large", GAMMA_A * 4 + 10, BETA_B + 12, (np.float64,)))],
 ]

@@ -1,13 +1,13 @@
 """The regularized incomplete gamma and beta functions (``funcgrad.scipy.special.gammainc``,
-``gammaincc``, ``betainc``): values against SciPy over wide ranges of every argument (skipped
-without SciPy), against mpmath where SciPy's own error is larger (large ``a``; skipped without
-mpmath), SciPy's values at the edges, float32, derivatives in x of every order, and the error
-for a derivative in a parameter.
+``gammaincc``, ``betainc``, ``betaincc``): values against SciPy over wide ranges of every
+argument (skipped without SciPy), against mpmath where SciPy's own error is larger (large
+``a``; skipped without mpmath), SciPy's values at the edges, float32, derivatives in x of
+every order, and the error for a derivative in a parameter.
 
 Measured maxima (float64, these draws): ``gammainc`` 4.4e-13 and ``gammaincc`` 5.5e-13 for
-``a`` up to 300, ``betainc`` 5.6e-13 for ``a, b`` up to 3000 (values above 1e-250, below which
-SciPy's own error grows to 1e-2); for ``a`` from 300 to 1e5 SciPy's ``gammainc``/``gammaincc``
-are off by up to 1.3e-11, ours by 3e-13 from mpmath.
+``a`` up to 300, ``betainc`` 5.6e-13 and ``betaincc`` 5.1e-13 for ``a, b`` up to 3000 (values
+above 1e-250, below which SciPy's own error grows to 1e-2); for ``a`` from 300 to 1e5 SciPy's
+``gammainc``/``gammaincc`` are off by up to 1.3e-11, ours by 3e-13 from mpmath.
 """
 import numpy as np
 import pytest
@@ -56,6 +56,7 @@ VALUE_CASES = [
     ("gammainc", fsp.gammainc, scipy_special.gammainc, (GAMMA_A, GAMMA_X), 1e-12),
     ("gammaincc", fsp.gammaincc, scipy_special.gammaincc, (GAMMA_A, GAMMA_X), 1e-12),
     ("betainc", fsp.betainc, scipy_special.betainc, (BETA_A, BETA_B, BETA_X), 1e-12),
+    ("betaincc", fsp.betaincc, scipy_special.betaincc, (BETA_A, BETA_B, BETA_X), 1e-12),
 ]
 
 
@@ -110,8 +111,10 @@ def test_edges_as_scipy():
     a, b, x = np.meshgrid(values, values, unit)
     finite = ~(np.isinf(a) & np.isinf(b))    # both infinite: SciPy nan, ours 0 or 1
     # 1e-13: a parameter of 1e-300 makes the prefactor the exp of a logarithm of 690
-    np.testing.assert_allclose(fsp.betainc(a, b, x)[finite],
-                               scipy_special.betainc(a, b, x)[finite], rtol=1e-13, atol=0)
+    for ours, theirs in ((fsp.betainc, scipy_special.betainc),
+                         (fsp.betaincc, scipy_special.betaincc)):
+        np.testing.assert_allclose(ours(a, b, x)[finite], theirs(a, b, x)[finite], rtol=1e-13,
+                                   atol=0)
 
 
 def test_complements_and_known_values():
@@ -125,6 +128,8 @@ def test_complements_and_known_values():
                                rtol=1e-14)
     np.testing.assert_allclose(fsp.betainc(3.0, 2.0, p), 1 - fsp.betainc(2.0, 3.0, 1 - p),
                                rtol=1e-12)    # the cancellation of 1 - I, not betainc's
+    np.testing.assert_allclose(fsp.betaincc(3.0, 2.0, p), fsp.betainc(2.0, 3.0, 1 - p),
+                               rtol=1e-15)
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -136,6 +141,7 @@ GRAD_CASES = [
     ("gammaincc", lambda x: fsp.gammaincc(A, x), (np.array([1.6, 0.9, 27.0]),)),
     ("gammainc_broadcast", lambda x: fsp.gammainc(A[:, None], x), (np.array([0.5, 2.5]),)),
     ("betainc", lambda x: fsp.betainc(A, B, x), (np.array([0.2, 0.8, 0.6]),)),
+    ("betaincc", lambda x: fsp.betaincc(B, A, x), (np.array([0.7, 0.1, 0.5]),)),
 ]
 
 
@@ -182,7 +188,8 @@ def test_jit_and_vmap_of_the_gradient():
     ("gammaincc", lambda a: fsp.gammaincc(a, 1.5), "a"),
     ("betainc", lambda a: fsp.betainc(a, 2.0, 0.3), "a"),
     ("betainc", lambda b: fsp.betainc(2.0, b, 0.3), "b"),
-], ids=["gammainc", "gammaincc", "betainc_a", "betainc_b"])
+    ("betaincc", lambda b: fsp.betaincc(2.0, b, 0.3), "b"),
+], ids=["gammainc", "gammaincc", "betainc_a", "betainc_b", "betaincc_b"])
 def test_a_derivative_in_a_parameter_raises_naming_it(name, fn, argument):
     message = f"{name}: no derivative with respect to its parameter {argument}"
     for transform in (fg.grad, lambda f: fg.jit(fg.grad(f)),

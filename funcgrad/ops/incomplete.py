@@ -1,7 +1,8 @@
 """The regularized incomplete gamma and beta functions as elementwise primitives:
-``gammainc(a, x) = P(a, x)``, ``gammaincc(a, x) = Q(a, x) = 1 - P(a, x)`` and
-``betainc(a, b, x) = I_x(a, b)``. ``funcgrad.scipy.special`` and ``funcgrad.scipy.stats`` (the
-CDFs of gamma, chi2, beta, t and poisson) build on them.
+``gammainc(a, x) = P(a, x)``, ``gammaincc(a, x) = Q(a, x) = 1 - P(a, x)``,
+``betainc(a, b, x) = I_x(a, b)`` and ``betaincc(a, b, x) = 1 - I_x(a, b)``.
+``funcgrad.scipy.special`` and ``funcgrad.scipy.stats`` (the CDFs of gamma, chi2, beta, t and
+poisson) build on them.
 
 Each implementation is vectorised NumPy written here from the mathematics (no SciPy), in
 float64 (float32 inputs are rounded once at the end); SciPy's conventions at the edges
@@ -13,9 +14,10 @@ float64 (float32 inputs are rounded once at the end); SciPy's conventions at the
   ``Q`` is small, ``Q = -expm1(a log x - lgamma(1 + a)) - x^a / Gamma(a + 1) sum_{n>=1}
   (-x)^n a / (n! (a + n))``. The other one is ``1 -`` this one (which is then at least ~0.4).
 - ``I_x(a, b)`` by its continued fraction (modified Lentz) where ``x < (a + 1) / (a + b +
-  2)``, and ``1 - I_{1-x}(b, a)`` beyond (``1 - x`` is exact there when ``x >= 1/2``); for
-  ``b <= 1`` that complement comes from the power series of ``I_{1-x}(b, a)`` with its
-  leading ``1`` taken out, as ``Q`` for small ``a``.
+  2)``, and ``1 - I_x(a, b) = I_{1-x}(b, a)`` by its own beyond (``1 - x`` is exact there when
+  ``x >= 1/2``); the other one is ``1 -`` that, except for a small parameter (``<= 1``),
+  where it comes from the power series with its leading ``1`` taken out, as ``Q`` for small
+  ``a``.
 - The prefactors ``x^a e^-x / Gamma(a)`` and ``x^a (1 - x)^b / B(a, b)`` are formed for large
   parameters (``>= 10``) from Stirling's series, with the exponent ``a (log(x/a) - (x/a -
   1))`` written as ``a log1pmx(x/a - 1)``, so no large terms cancel; the series and fractions
@@ -85,6 +87,20 @@ def _stirling_correction(a):
     left out is below 1e-19 there)."""
     inverse = 1.0 / a
     return _horner(_stirling_coefficients(), inverse * inverse) * inverse
+
+
+def _stirling_difference(large, small):
+    """``s(large) - s(large + small)`` (``s``: ``_stirling_correction``) to its relative
+    accuracy also where ``small`` is tiny: term by term, ``v**-m - (v + small)**-m =
+    -v**-m expm1(-m log1p(small / v))``."""
+    inverse = 1.0 / large
+    growth = np.log1p(small / large)
+    total = np.zeros_like(growth)
+    power = inverse
+    for k, coefficient in enumerate(_stirling_coefficients()):
+        total = total - coefficient * power * np.expm1(-(2 * k + 1) * growth)
+        power = power * (inverse * inverse)
+    return total
 
 
 def _lgamma_one_plus(a):
@@ -277,7 +293,7 @@ def _lgamma_difference(small, large):
     shifted = large + steps
     total = small + shifted
     out = ((shifted - 0.5) * np.log1p(-small / total) - small * np.log(total) + small
-           + _stirling_correction(shifted) - _stirling_correction(total))
+           + _stirling_difference(shifted, small))
     for k in range(int(steps.max(initial=0.0))):
         out = out + np.where(k < steps, np.log1p(small / (large + k)), 0.0)
     return out
@@ -359,28 +375,52 @@ def betainc_numpy(a, b, x):
     True
     """
     with np.errstate(invalid="ignore"):   # nan operands give nan results
-        return _incomplete_beta(a, b, x)
+        return _incomplete_beta(a, b, x, upper=False)
 
 
-def _incomplete_beta(a, b, x):
+def betaincc_numpy(a, b, x):
+    """Its complement ``1 - I_x(a, b) = I_{1-x}(b, a)`` elementwise (SciPy's ``betaincc``),
+    accurate in relative terms where it is small (``x`` near 1, or a small ``a``).
+
+    >>> float(betaincc_numpy(2.0, 3.0, 0.5)) == 5 / 16
+    True
+    """
+    with np.errstate(invalid="ignore"):
+        return _incomplete_beta(a, b, x, upper=True)
+
+
+def _complement_of(fraction, a, b, x, y):
+    """``1 - I_x(a, b)`` where ``x < (a + 1) / (a + b + 2)`` (``fraction``: its own
+    ``I_x(a, b)``): by the series without the leading 1 for ``a <= 1``, where ``I`` may be
+    near 1; as ``1 - I`` elsewhere, where ``I`` is at most about 0.6."""
+    out = 1.0 - fraction
+    small = a <= 1
+    _apply(out, small, _beta_small_a_complement, a, b, x)
+    return out
+
+
+def _incomplete_beta(a, b, x, upper: bool):
     (a, b, x), finish = _as_work(a, b, x)
     out = np.full_like(x, np.nan)
     inside = (a > 0) & (b > 0) & (x > 0) & (x < 1) & np.isfinite(a) & np.isfinite(b)
     y = 1.0 - x
+    # below the mean I_x(a, b) by its fraction; above, I_{1-x}(b, a) = 1 - I_x(a, b) by its
+    # own (1 - x is exact there when x >= 1/2, and x itself is passed as its complement)
     mirrored = inside & (x * (a + b + 2.0) > a + 1.0)
-    _apply(out, inside & ~mirrored, _beta_fraction, a, b, x, y)
-    # 1 - I_{1-x}(b, a), which is small where b is: by its own series for b <= 1
-    _apply(out, mirrored & (b > 1), lambda p, q, u, w: 1.0 - _beta_fraction(q, p, w, u),
-           a, b, x, y)
-    _apply(out, mirrored & (b <= 1), lambda p, q, w: _beta_small_a_complement(q, p, w),
-           a, b, y)
+    for mask, (p, q, u, w), computes_upper in (
+            (inside & ~mirrored, (a, b, x, y), False), (mirrored, (b, a, y, x), True)):
+        if mask.any():
+            p, q, u, w = p[mask], q[mask], u[mask], w[mask]
+            fraction = _beta_fraction(p, q, u, w)
+            out[mask] = fraction if computes_upper == upper else _complement_of(
+                fraction, p, q, u, w)
     # the edges, as SciPy
     valid = (a >= 0) & (b >= 0) & (x >= 0) & (x <= 1) & ~((a == 0) & (b == 0))
     edge = np.select([x == 0, x == 1, a == 0, b == 0,
                       (a == np.inf) & (b < np.inf), (b == np.inf) & (a < np.inf)],
                      [0.0, 1.0, 1.0, 0.0, 0.0, 1.0], np.nan)
     known = valid & ~inside & ~np.isnan(edge)
-    out[known] = edge[known]
+    out[known] = 1.0 - edge[known] if upper else edge[known]
     return finish(out)
 
 
@@ -483,6 +523,8 @@ gammaincc_p = _incomplete_primitive("gammaincc", gammaincc_numpy, ("a",), gamma_
                                     _series_gamma_density, -1)
 betainc_p = _incomplete_primitive("betainc", betainc_numpy, ("a", "b"), beta_density,
                                   _series_beta_density, +1)
+betaincc_p = _incomplete_primitive("betaincc", betaincc_numpy, ("a", "b"), beta_density,
+                                   _series_beta_density, -1)
 
 
 def gammainc(a, x):
@@ -498,3 +540,8 @@ def gammaincc(a, x):
 def betainc(a, b, x):
     """``I_x(a, b)`` on floating operands of one dtype; derivative in x ``beta_density``."""
     return betainc_p.bind(a, b, x)
+
+
+def betaincc(a, b, x):
+    """``1 - I_x(a, b)`` on floating operands of one dtype."""
+    return betaincc_p.bind(a, b, x)

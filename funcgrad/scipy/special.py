@@ -3,8 +3,8 @@
 Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitive), ``digamma``,
 ``polygamma``, ``erf``, ``erfc``, ``erfinv``, ``ndtri``, ``i0e`` and ``i1e`` are primitives
 (``funcgrad/ops/special_functions.py``, where their accuracy is stated), and so are the
-regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc`` and ``betainc``
-(``funcgrad/ops/incomplete.py``); the rest are
+regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
+``betaincc`` (``funcgrad/ops/incomplete.py``); the rest are
 compositions of them and of ``funcgrad.numpy``, so every function is differentiable to any
 order and works under ``jit`` and ``vmap``. Integer inputs are computed as float64.
 
@@ -14,9 +14,9 @@ JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
 ``log|Gamma|``; ``gamma`` and ``beta`` are ``sign * exp(log|.|)``, as in JAX (so their relative
 accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
 ``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
-``gammainc``, ``gammaincc`` and ``betainc`` are differentiable in ``x`` to any order, not in
-their parameters ``a`` and ``b`` (a derivative through them raises ``TypeError`` naming the
-parameter; JAX has one).
+``gammainc``, ``gammaincc``, ``betainc`` and ``betaincc`` are differentiable in ``x`` to any
+order, not in their parameters ``a`` and ``b`` (a derivative through them raises
+``TypeError`` naming the parameter, where JAX has one).
 
 >>> import funcgrad as fg
 >>> round(float(fg.grad(gammaln)(3.0)), 12)    # digamma(3) = 3/2 - Euler's gamma
@@ -37,9 +37,10 @@ from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 
-__all__ = ["betainc", "betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
-           "gamma", "gammainc", "gammaincc", "gammaln", "i0e", "i1e", "log_ndtr", "log_softmax",
-           "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "softmax", "xlog1py", "xlogy"]
+__all__ = ["betainc", "betaincc", "betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv",
+           "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0e", "i1e", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "softmax",
+           "xlog1py", "xlogy"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -133,6 +134,13 @@ def betainc(a, b, x):
     """
     a, b, x = _floats(a, b, x)
     return _incomplete.betainc(a, b, x)
+
+
+def betaincc(a, b, x):
+    """Its complement ``1 - I_x(a, b) = I_{1-x}(b, a)`` (SciPy's ``betaincc``), accurate in
+    relative terms where it is small."""
+    a, b, x = _floats(a, b, x)
+    return _incomplete.betaincc(a, b, x)
 
 
 # ------------------------------------------------------------------------ error functions
