@@ -537,9 +537,10 @@ def probability(rng, shape):
     return rng.uniform(0.05, 0.95, shape)
 
 
-# The incomplete gamma and beta functions: derivatives in x only (those in the parameters raise),
-# so a row holds its parameters fixed, one per column (broadcast against x); the domains take
-# each of their computations (series, continued fractions, the small-a series, the mirror).
+# The incomplete gamma and beta functions: derivatives of every order in x only (in a, P and Q
+# have a first derivative, tests/test_scipy_incomplete.py checks it), so a row holds its
+# parameters fixed, one per column (broadcast against x); the domains take each of their
+# computations (series, continued fractions, the small-a series, the mirror).
 GAMMA_A = np.array([0.3, 2.0, 7.5])
 BETA_B = np.array([3.0, 0.7, 1.5])
 PARAMETER_COLUMNS = (("vector", ((3,),)), ("matrix", ((2, 3),)))
@@ -571,6 +572,10 @@ INCOMPLETE_ROWS = [
       for name, fn, numpy_fn in (("gammainc", inc.gammainc, inc.gammainc_numpy),
                                  ("gammaincc", inc.gammaincc, inc.gammaincc_numpy))
       for variant, domain in (("", positive), ("tail", beyond_one))],
+    # P's derivative in a, differentiated in x (not again in a)
+    unary("gammainc_grad_a", _with_parameters(inc.gammainc_grad_a_p.bind, GAMMA_A),
+          lambda x: np.asarray(inc.gammainc_grad_a_numpy(GAMMA_A, np.asarray(x, np.float64)))
+          .astype(x.dtype)[()], positive, cases=PARAMETER_COLUMNS),
     # large parameters (Stirling's series in the prefactor): too steep for float32's differences
     *[unary(name, _with_parameters(fn, a, b), _incomplete_reference(name, numpy_fn, a, b),
             probability, variant=variant, cases=PARAMETER_COLUMNS, dtypes=dtypes)

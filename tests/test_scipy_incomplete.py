@@ -2,7 +2,8 @@
 ``gammaincc``, ``betainc``, ``betaincc``): values against SciPy over wide ranges of every
 argument (skipped without SciPy), against mpmath where SciPy's own error is larger (large
 ``a``; skipped without mpmath), SciPy's values at the edges, float32, derivatives in x of
-every order, and the error for a derivative in a parameter.
+every order, the first derivative of P and Q in a (against mpmath), and the error for a
+derivative that is not there.
 
 Measured maxima (float64, these draws): ``gammainc`` 4.4e-13 and ``gammaincc`` 5.5e-13 for
 ``a`` up to 300, ``betainc`` 5.6e-13 and ``betaincc`` 5.1e-13 for ``a, b`` up to 3000 (values
@@ -183,19 +184,45 @@ def test_jit_and_vmap_of_the_gradient():
     np.testing.assert_allclose(batched, looped, rtol=1e-15)
 
 
-@pytest.mark.parametrize("name, fn, argument", [
-    ("gammainc", lambda a: fsp.gammainc(a, 1.5), "a"),
-    ("gammaincc", lambda a: fsp.gammaincc(a, 1.5), "a"),
-    ("betainc", lambda a: fsp.betainc(a, 2.0, 0.3), "a"),
-    ("betainc", lambda b: fsp.betainc(2.0, b, 0.3), "b"),
-    ("betaincc", lambda b: fsp.betaincc(2.0, b, 0.3), "b"),
+def test_derivative_in_a_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    a = np.array([0.01, 0.05, 0.3, 1.0, 2.5, 20.0, 64.0, 210.0, 5000.0, 5000.0])
+    x = np.array([3.0, 0.3, 0.8, 1.0, 40.0, 5.0, 225.0, 506.0, 5100.0, 4900.0])
+    got = fg.vmap(fg.grad(fsp.gammainc))(a, x)
+    np.testing.assert_allclose(fg.vmap(fg.grad(fsp.gammaincc))(a, x), -got, rtol=1e-15)
+    with mpmath.workdps(120):     # the digits that a difference quotient of P near 1 needs
+        for i in range(a.size):
+            want = mpmath.diff(lambda v, w=x[i]: mpmath.gammainc(v, 0, w, regularized=True),
+                               mpmath.mpf(a[i]))
+            assert abs(got[i] - float(want)) < 1e-13 * abs(float(want)), (a[i], x[i])
+
+
+def test_derivative_in_a_with_central_differences():
+    a, x = np.array([0.2, 1.7, 30.0]), np.array([0.5, 3.0, 26.0])
+    for fn in (fsp.gammainc, fsp.gammaincc):
+        fg.check_grads(fn, (a, x), order=1, modes=("fwd", "rev"))
+        # the mixed derivative d/dx dP/da: the density's a-derivative
+        fg.check_grads(lambda v, fn=fn: fg.vmap(fg.grad(fn))(a, v), (x,), order=2,
+                       modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name, fn, argument, order", [
+    ("gammainc", lambda a: fsp.gammainc(a, 1.5), "a", 2),
+    ("gammaincc", lambda a: fsp.gammaincc(a, 1.5), "a", 2),
+    ("betainc", lambda a: fsp.betainc(a, 2.0, 0.3), "a", 1),
+    ("betainc", lambda b: fsp.betainc(2.0, b, 0.3), "b", 1),
+    ("betaincc", lambda b: fsp.betaincc(2.0, b, 0.3), "b", 1),
 ], ids=["gammainc", "gammaincc", "betainc_a", "betainc_b", "betaincc_b"])
-def test_a_derivative_in_a_parameter_raises_naming_it(name, fn, argument):
-    message = f"{name}: no derivative with respect to its parameter {argument}"
+def test_a_derivative_that_is_not_there_raises_naming_the_parameter(name, fn, argument, order):
+    message = (f"{name}: no derivative with respect to its parameter {argument}" if order == 1
+               else "gammainc/gammaincc: no second derivative with respect to its parameter a")
+    deepest = fn if order == 1 else fg.grad(fn)
     for transform in (fg.grad, lambda f: fg.jit(fg.grad(f)),
-                      lambda f: lambda v: fg.jvp(f, (v,), (1.0,)),
-                      lambda f: lambda v: fg.jet(f, (v,), ([1.0, 0.0],))):
+                      lambda f: lambda v: fg.jvp(f, (v,), (1.0,))):
         with pytest.raises(TypeError, match=message):
-            transform(fn)(1.7)
+            transform(deepest)(1.7)
+    # a Taylor series in the parameter needs every order
+    with pytest.raises(TypeError, match=f"{name}: no .*with respect to its parameter"):
+        fg.jet(fn, (1.7,), ([1.0, 0.0],))
     # held constant (stop_gradient), the parameter is fine
     assert np.isfinite(fg.grad(lambda v: fn(fg.stop_gradient(v)) * v)(1.7))

@@ -298,6 +298,14 @@ def test_check_grads_to_second_order(name, fn, args):
     fg.check_grads(fn, args, order=2, modes=("fwd", "rev"))
 
 
+def test_cdfs_in_the_gamma_shape_to_first_order():
+    # the incomplete gamma function has a first derivative in a (not a second)
+    fg.check_grads(lambda x, a: fstats.gamma.cdf(x, a, 0.2, 1.5), (V + 0.5, P), order=1,
+                   modes=("fwd", "rev"))
+    fg.check_grads(lambda x, df: fstats.chi2.logsf(x, df), (V * 3, P + 1), order=1,
+                   modes=("fwd", "rev"))
+
+
 def test_derivatives_are_the_known_ones():
     # d/dmu log pmf = k / mu - 1; d/dx log gamma pdf = (a - 1) / x - 1
     k, mu = np.array([0.0, 3.0, 9.0]), np.array([1.5, 2.0, 4.0])
@@ -344,8 +352,9 @@ def test_errors_name_the_argument():
         fstats.dirichlet.logpdf(np.ones(2) / 2, np.ones((2, 2)))
     with pytest.raises(ValueError, match="x must have shape"):
         fstats.dirichlet.logpdf(np.ones(5) / 5, np.ones(2))
-    with pytest.raises(TypeError, match="gammainc: no derivative with respect to its parameter a"):
-        fg.grad(lambda a: fstats.gamma.cdf(1.5, a))(2.0)
+    with pytest.raises(TypeError, match="gammainc/gammaincc: no second derivative with respect "
+                       "to its parameter a"):
+        fg.grad(fg.grad(lambda a: fstats.gamma.cdf(1.5, a)))(2.0)
     with pytest.raises(TypeError, match="betainc: no derivative with respect to its parameter"):
         fg.grad(lambda df: fstats.t.cdf(1.5, df))(2.0)
 

@@ -29,8 +29,12 @@ far as the results are normal floats.
 
 Derivatives: with respect to ``x`` closed form (``x^(a-1) e^-x / Gamma(a)`` and ``x^(a-1) (1 -
 x)^(b-1) / B(a, b)``), written with primitives, so they nest to any order (and the Taylor rule
-is the chain rule on them). With respect to ``a`` and ``b`` there is none: differentiating
-through them raises ``TypeError`` naming the function and the argument.
+is the chain rule on them). With respect to ``a``, ``P`` and ``Q`` have a first derivative,
+the primitive ``gammainc_grad_a``: each computation of ``P`` differentiated along its own
+terms (forward mode by hand), within 5e-14 of mpmath where measured; it is differentiable in
+``x`` to any order (``d/dx`` of it is the density's ``a``-derivative), not again in ``a``. The
+incomplete beta functions have no derivative in ``a`` and ``b``. A derivative that is not
+there raises ``TypeError`` naming the function and the parameter.
 """
 from __future__ import annotations
 
@@ -45,7 +49,15 @@ from ..core.primitive import Primitive
 from . import elementwise as ew
 from . import structural
 from . import taylor as ts
-from .special_functions import _BERNOULLI, _horner, _lgamma_near_two, lgamma, lgamma_numpy
+from .special_functions import (
+    _BERNOULLI,
+    _horner,
+    _lgamma_near_two,
+    digamma,
+    digamma_numpy,
+    lgamma,
+    lgamma_numpy,
+)
 
 _EPSILON = 1e-16           # a term this much smaller than the sum stops a series
 _TINY = 1e-300             # Lentz's stand-in for a zero denominator
@@ -282,6 +294,101 @@ def gammaincc_numpy(a, x):
     return _incomplete_gamma(a, x, upper=True)
 
 
+# ------------------------------------------- the derivative of P in a (first order)
+# Each computation of P or Q differentiated in a along its own terms (forward mode by hand).
+
+def _lower_series_da(a, x):
+    """``dP/da`` in the series' region: ``P = e^L S`` with ``L = log(x^a e^-x / Gamma(a +
+    1))``, ``S = sum_n t_n``, ``t_n = prod_{k<=n} x / (a + k)``, so ``dP/da = e^L (S L' -
+    sum_n t_n H_n)``, ``H_n = sum_{k<=n} 1 / (a + k)``, ``L' = log x - digamma(a + 1)`` (the
+    two terms have one sign: no cancellation)."""
+    def step(n, a, x, term, total, harmonic, weighted):
+        term = term * (x / (a + n))
+        harmonic = harmonic + 1.0 / (a + n)
+        total = total + term
+        weighted = weighted + term * harmonic
+        following = x / (a + n + 1)
+        rest = term * following / (1.0 - following)
+        done = ~((rest > _EPSILON * total)
+                 | (rest * (harmonic + 1.0 / (1.0 - following)) > _EPSILON * weighted))
+        return a, x, term, total, harmonic, weighted, done
+
+    ones, zeros = np.ones_like(x), np.zeros_like(x)
+    # the sums leave the iteration together: weighted - total L' is -e^-L dP/da
+    negated = _converge(step, [a, x, ones, ones, zeros, zeros],
+                        lambda a, x, term, total, harmonic, weighted: weighted - total * (
+                            np.log(x) - digamma_numpy(a + 1.0)))
+    with np.errstate(under="ignore"):
+        return -np.exp(_log_gamma_prefix(a, x)) * negated
+
+
+def _upper_fraction_da(a, x):
+    """``dQ/da = Q (log x - digamma(a) + g)`` in the continued fraction's region, ``g`` the
+    a-derivative of the log of the fraction, accumulated along the Lentz recurrence
+    (``a_n = -n (n - a)``, ``b_n = x + 2n + 1 - a``)."""
+    def step(n, a, x, c, dc, d, dd, h, g, base):
+        an = -n * (n - a)
+        bn = x + (2 * n + 1) - a
+        denominator = bn + an * d
+        d_denominator = -1.0 + n * d + an * dd
+        denominator = np.where(np.abs(denominator) < _TINY, _TINY, denominator)
+        dc = -1.0 + (n - an * dc / c) / c
+        c = bn + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d, dd = 1.0 / denominator, -d_denominator / (denominator * denominator)
+        factor = c * d
+        increment = dc / c - d_denominator / denominator
+        h, g = h * factor, g + increment
+        done = ~((np.abs(factor - 1.0) > _EPSILON)
+                 | (np.abs(increment) > _EPSILON * (np.abs(g) + np.abs(base))))
+        return a, x, c, dc, d, dd, h, g, base, done
+
+    first = 1.0 / (x + 1.0 - a)
+    base = np.log(x) - digamma_numpy(a)
+    # Q / (x^a e^-x / Gamma(a)) is the fraction h: the result is h (log x - digamma(a) + g)
+    scaled = _converge(step, [a, x, np.full_like(x, 1.0 / _TINY), np.zeros_like(x), first,
+                              first * first, first, first, base],
+                       lambda a, x, c, dc, d, dd, h, g, base: h * (base + g))
+    with np.errstate(under="ignore"):
+        return np.exp(_log_gamma_prefix(a, x)) * a * scaled
+
+
+def _upper_small_a_da(a, x):
+    """``dQ/da`` for small ``a``: from ``Q = -expm1(L) - e^L T`` (``_upper_small_a``), with
+    ``L = a log x - lgamma(1 + a)`` and ``T = sum_n t_n a / (a + n)``, ``t_n = (-x)^n / n!``:
+    ``dQ/da = -e^L (L' (1 + T) + T')``, ``T' = sum_n t_n n / (a + n)^2``."""
+    log_power = a * np.log(x) - _lgamma_one_plus(a)
+    total, rate, term = np.zeros_like(x), np.zeros_like(x), np.ones_like(x)
+    for n in range(1, 60):
+        term = term * (-x / n)
+        piece, rate_piece = term * (a / (a + n)), term * (n / (a + n) ** 2)
+        total, rate = total + piece, rate + rate_piece
+        if not np.any((np.abs(piece) > _EPSILON * np.abs(total))
+                      | (np.abs(rate_piece) > _EPSILON * np.abs(rate))):
+            break
+    slope = np.log(x) - digamma_numpy(1.0 + a)
+    return -np.exp(log_power) * (slope * (1.0 + total) + rate)
+
+
+def gammainc_grad_a_numpy(a, x):
+    """``dP(a, x)/da`` elementwise (``dQ/da`` is its negative): each of ``P``'s computations
+    differentiated along its terms; 0 at ``x = 0`` and ``x = inf``.
+
+    >>> round(float(gammainc_grad_a_numpy(1.0, 1.0)), 12)
+    -0.431729710635
+    """
+    with np.errstate(invalid="ignore"):
+        (a, x), finish = _as_work(a, x)
+        out = np.full_like(x, np.nan)
+        fraction, small_a, series = _gamma_regions(a, x)
+        for mask, fn, sign in ((fraction, _upper_fraction_da, -1.0),
+                               (small_a, _upper_small_a_da, -1.0), (series, _lower_series_da, 1.0)):
+            if mask.any():
+                out[mask] = sign * fn(a[mask], x[mask])
+        out[(a > 0) & np.isfinite(a) & ((x == 0) | (x == np.inf))] = 0.0
+        return finish(out)
+
+
 # ----------------------------------------------------------------- the incomplete beta
 
 def _lgamma_difference(small, large):
@@ -426,11 +533,16 @@ def _incomplete_beta(a, b, x, upper: bool):
 
 # --------------------------------------------------------------------------- primitives
 
-def _no_parameter_derivative(name: str, argument: str):
+def _no_parameter_derivative(name: str, argument: str, first_order: bool = False):
+    if first_order:
+        what = (f"no second derivative with respect to its parameter {argument} (only the "
+                f"first is implemented; a Taylor series in {argument} needs all of them)")
+    else:
+        what = (f"no derivative with respect to its parameter {argument} (funcgrad "
+                f"differentiates {name} with respect to x only)")
     return TypeError(at_user_line(
-        f"{name}: no derivative with respect to its parameter {argument} (funcgrad "
-        f"differentiates {name} with respect to x only): hold {argument} constant, or pass it "
-        "through fg.stop_gradient if no derivative should flow through it"))
+        f"{name}: {what}: hold {argument} constant, or pass it through fg.stop_gradient if no "
+        "derivative should flow through it"))
 
 
 def _floating_shape(name):
@@ -474,39 +586,48 @@ def _series_beta_density(a, b, u):
     return ts.exp(ts.log(u) * ew.sub(a, 1) + ts.log(1 - u) * ew.sub(b, 1) - log_beta)
 
 
-def _incomplete_primitive(name, impl, parameters, density, series_density, sign):
+def _incomplete_primitive(name, impl, parameters, density, series_density, sign,
+                          partials=None, shown_as=None):
     """An elementwise primitive ``f(*parameters, x)`` whose derivative in ``x`` is ``sign *
-    density(*parameters, x)`` and which has none in its parameters (an error naming them)."""
+    density(*parameters, x)``, and in each parameter ``partials[i](*args)`` where given (a
+    first derivative: no Taylor series in the parameters); without it a derivative raises
+    ``TypeError`` naming the parameter and ``shown_as`` (the user's function)."""
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     prim.abstract_eval = _floating_shape(name)
     count = len(parameters)
+    partials = partials or (None,) * count
+    shown_as = shown_as or name
 
-    def derivative(args):
+    def partial(i, args):
+        if i < count:
+            return partials[i](*args)
         d = density(*args)
         return d if sign > 0 else ew.neg(d)
 
-    def check(wanted):
-        for argument, flag in zip(parameters, wanted):
-            if flag:
-                raise _no_parameter_derivative(name, argument)
+    def check(wanted, taylor=False):
+        for argument, flag, given in zip(parameters, wanted, partials):
+            if flag and (taylor or given is None):
+                raise _no_parameter_derivative(shown_as, argument,
+                                               first_order=given is not None or name != shown_as)
 
     def jvp(primals, tangents):
         check([t is not None for t in tangents[:count]])
         ans = prim.bind(*primals)
-        if tangents[-1] is None:
-            return ans, None
-        return ans, ew._broadcast_to(ew.mul(tangents[-1], derivative(primals)), np.shape(ans))
+        out = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                term = ew.mul(t, partial(i, primals))
+                out = term if out is None else ew.add(out, term)
+        return ans, None if out is None else ew._broadcast_to(out, np.shape(ans))
 
     def vjp(needs, g, ans, *args):
         check(needs[:count])
-        if not needs[-1]:
-            return (None,) * len(args)
-        return (None,) * count + (structural.unbroadcast(ew.mul(g, derivative(args)),
-                                                         np.shape(args[-1])),)
+        return tuple(structural.unbroadcast(ew.mul(g, partial(i, args)), np.shape(arg))
+                     if needs[i] else None for i, arg in enumerate(args))
 
     def taylor(primals, series):
-        check([any(term is not None for term in s) for s in series[:count]])
+        check([any(term is not None for term in s) for s in series[:count]], taylor=True)
         u = ts.Series.of(primals[-1], series[-1])
         value = prim.bind(*primals)
         v = ts.chain(u, value, lambda v: series_density(*primals[:count], u) * float(sign))
@@ -517,10 +638,27 @@ def _incomplete_primitive(name, impl, parameters, density, series_density, sign)
     return prim
 
 
+def _gamma_density_grad_a(a, x):
+    """``d/da`` of ``x^(a-1) e^-x / Gamma(a)``: the density times ``log x - digamma(a)``
+    (0 where x <= 0, the density's own stand-in there)."""
+    safe_x = ew.select(ew.gt(x, 0), x, ew.full_like(x, 1))
+    return ew.mul(gamma_density(a, x), ew.sub(ew.log(safe_x), digamma(a)))
+
+
+def _series_gamma_density_grad_a(a, u):
+    return _series_gamma_density(a, u) * (ts.log(u) - digamma(a))
+
+
+# dP/da: differentiable in x (its density's a-derivative), not again in a
+gammainc_grad_a_p = _incomplete_primitive(
+    "gammainc_grad_a", gammainc_grad_a_numpy, ("a",), _gamma_density_grad_a,
+    _series_gamma_density_grad_a, +1, shown_as="gammainc/gammaincc")
 gammainc_p = _incomplete_primitive("gammainc", gammainc_numpy, ("a",), gamma_density,
-                                   _series_gamma_density, +1)
-gammaincc_p = _incomplete_primitive("gammaincc", gammaincc_numpy, ("a",), gamma_density,
-                                    _series_gamma_density, -1)
+                                   _series_gamma_density, +1,
+                                   partials=(lambda a, x: gammainc_grad_a_p.bind(a, x),))
+gammaincc_p = _incomplete_primitive(
+    "gammaincc", gammaincc_numpy, ("a",), gamma_density, _series_gamma_density, -1,
+    partials=(lambda a, x: ew.neg(gammainc_grad_a_p.bind(a, x)),))
 betainc_p = _incomplete_primitive("betainc", betainc_numpy, ("a", "b"), beta_density,
                                   _series_beta_density, +1)
 betaincc_p = _incomplete_primitive("betaincc", betaincc_numpy, ("a", "b"), beta_density,

@@ -15,8 +15,9 @@ JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
 accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
 ``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
 ``gammainc``, ``gammaincc``, ``betainc`` and ``betaincc`` are differentiable in ``x`` to any
-order, not in their parameters ``a`` and ``b`` (a derivative through them raises
-``TypeError`` naming the parameter, where JAX has one).
+order; ``gammainc`` and ``gammaincc`` in ``a`` to first order (and that derivative again in x);
+``betainc`` and ``betaincc`` not in ``a`` and ``b`` (a derivative that is not there raises
+``TypeError`` naming the parameter; JAX has these).
 
 >>> import funcgrad as fg
 >>> round(float(fg.grad(gammaln)(3.0)), 12)    # digamma(3) = 3/2 - Euler's gamma
@@ -109,7 +110,7 @@ def beta(a, b):
 
 def gammainc(a, x):
     """The regularized lower incomplete gamma function ``P(a, x) = gamma(a, x) / Gamma(a)``;
-    derivative in x ``x**(a - 1) exp(-x) / Gamma(a)`` (none in a).
+    derivative in x ``x**(a - 1) exp(-x) / Gamma(a)``, in a a first derivative (numerical).
 
     >>> round(float(gammainc(1.0, 2.0)), 12)     # 1 - exp(-2)
     0.864664716763

@@ -1,6 +1,6 @@
 """``funcgrad.scipy.stats``: the distributions of ``jax.scipy.stats``, differentiable in every
-argument (but the shape parameters of the CDFs of gamma, chi2, beta and t) and traceable
-(``grad``, ``jit``, ``vmap``).
+argument (the CDFs of gamma and chi2 in their shape to first order, those of beta and t not in
+theirs) and traceable (``grad``, ``jit``, ``vmap``).
 
 Each distribution is a namespace of functions with SciPy's (and JAX's) signatures, broadcasting
 as NumPy does:
@@ -11,7 +11,8 @@ as NumPy does:
   ``uniform`` (``logpdf pdf cdf ppf``), ``lognorm(x, s)`` (``logpdf pdf cdf logcdf sf logsf``),
   and ``gamma(x, a)``, ``beta(x, a, b)``, ``t(x, df)``, ``chi2(x, df)`` (``logpdf pdf cdf
   logcdf sf logsf``: the CDFs are the incomplete gamma and beta functions, differentiable in
-  x, loc and scale but not in the shape parameters, where a derivative raises ``TypeError``);
+  x, loc and scale; in gamma's ``a`` and chi2's ``df`` to first order, in beta's and t's shape
+  parameters not at all: a derivative that is not there raises ``TypeError``);
 - discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``) and
   ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``);
 - multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
@@ -432,7 +433,7 @@ def _gamma_probabilities(x, a, loc=0, scale=1):
 
 gamma = _namespace(
     """The gamma distribution with shape ``a``: ``jax.scipy.stats.gamma`` (``logpdf pdf cdf
-    logcdf sf logsf``; the CDFs are differentiable in x, loc and scale, not in a).
+    logcdf sf logsf``; the CDFs are differentiable in x, loc and scale, in a to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.gamma.pdf(1.0, 1.0)), 12)     # a = 1: the exponential
@@ -458,7 +459,7 @@ def _chi2_probabilities(x, df, loc=0, scale=1):
 
 chi2 = _namespace(
     """The chi-squared distribution with ``df`` degrees of freedom: ``jax.scipy.stats.chi2``
-    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are not differentiable in df).
+    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are differentiable in df to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.chi2.pdf(2.0, 2)), 12)      # exp(-x / 2) / 2
