@@ -537,7 +537,7 @@ def probability(rng, shape):
     return rng.uniform(0.05, 0.95, shape)
 
 
-# The incomplete gamma and beta functions: derivatives of every order in x only (in a, P and Q
+# The incomplete gamma and beta functions: derivatives of every order in x only (in a and b they
 # have a first derivative, tests/test_scipy_incomplete.py checks it), so a row holds its
 # parameters fixed, one per column (broadcast against x); the domains take each of their
 # computations (series, continued fractions, the small-a series, the mirror).
@@ -572,10 +572,16 @@ INCOMPLETE_ROWS = [
       for name, fn, numpy_fn in (("gammainc", inc.gammainc, inc.gammainc_numpy),
                                  ("gammaincc", inc.gammaincc, inc.gammaincc_numpy))
       for variant, domain in (("", positive), ("tail", beyond_one))],
-    # P's derivative in a, differentiated in x (not again in a)
+    # the first derivatives in the parameters, differentiated in x (not again in a parameter)
     unary("gammainc_grad_a", _with_parameters(inc.gammainc_grad_a_p.bind, GAMMA_A),
           lambda x: np.asarray(inc.gammainc_grad_a_numpy(GAMMA_A, np.asarray(x, np.float64)))
           .astype(x.dtype)[()], positive, cases=PARAMETER_COLUMNS),
+    *[unary(f"betainc_grad_{name}", _with_parameters(prim.bind, GAMMA_A, BETA_B),
+            lambda x, i=i: np.asarray(inc.betainc_partials_numpy(
+                GAMMA_A, BETA_B, np.asarray(x, np.float64))[i]).astype(x.dtype)[()],
+            probability, cases=PARAMETER_COLUMNS)
+      for i, (name, prim) in enumerate((("a", inc.betainc_grad_a_p),
+                                        ("b", inc.betainc_grad_b_p)))],
     # large parameters (Stirling's series in the prefactor): too steep for float32's differences
     *[unary(name, _with_parameters(fn, a, b), _incomplete_reference(name, numpy_fn, a, b),
             probability, variant=variant, cases=PARAMETER_COLUMNS, dtypes=dtypes)

@@ -298,11 +298,15 @@ def test_check_grads_to_second_order(name, fn, args):
     fg.check_grads(fn, args, order=2, modes=("fwd", "rev"))
 
 
-def test_cdfs_in_the_gamma_shape_to_first_order():
-    # the incomplete gamma function has a first derivative in a (not a second)
+def test_cdfs_in_the_shape_parameters_to_first_order():
+    # the incomplete gamma and beta functions have first derivatives in a and b (not second)
     fg.check_grads(lambda x, a: fstats.gamma.cdf(x, a, 0.2, 1.5), (V + 0.5, P), order=1,
                    modes=("fwd", "rev"))
     fg.check_grads(lambda x, df: fstats.chi2.logsf(x, df), (V * 3, P + 1), order=1,
+                   modes=("fwd", "rev"))
+    fg.check_grads(lambda x, a, b: fstats.beta.logcdf(x, a, b), (V / 3, P, P[::-1]), order=1,
+                   modes=("fwd", "rev"))
+    fg.check_grads(lambda x, df: fstats.t.sf(x, df, 0.3), (V * 3 - 3, P), order=1,
                    modes=("fwd", "rev"))
 
 
@@ -355,8 +359,9 @@ def test_errors_name_the_argument():
     with pytest.raises(TypeError, match="gammainc/gammaincc: no second derivative with respect "
                        "to its parameter a"):
         fg.grad(fg.grad(lambda a: fstats.gamma.cdf(1.5, a)))(2.0)
-    with pytest.raises(TypeError, match="betainc: no derivative with respect to its parameter"):
-        fg.grad(lambda df: fstats.t.cdf(1.5, df))(2.0)
+    with pytest.raises(TypeError, match="betainc/betaincc: no second derivative with respect "
+                       "to its parameter"):
+        fg.grad(fg.grad(lambda df: fstats.t.cdf(1.5, df)))(2.0)
 
 
 def test_discrete_cdfs_of_traced_counts():

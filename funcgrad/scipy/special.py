@@ -15,9 +15,8 @@ JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
 accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
 ``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
 ``gammainc``, ``gammaincc``, ``betainc`` and ``betaincc`` are differentiable in ``x`` to any
-order; ``gammainc`` and ``gammaincc`` in ``a`` to first order (and that derivative again in x);
-``betainc`` and ``betaincc`` not in ``a`` and ``b`` (a derivative that is not there raises
-``TypeError`` naming the parameter; JAX has these).
+order, and in ``a`` and ``b`` to first order (that derivative again in x to any order); a second
+derivative in a parameter raises ``TypeError`` naming it.
 
 >>> import funcgrad as fg
 >>> round(float(fg.grad(gammaln)(3.0)), 12)    # digamma(3) = 3/2 - Euler's gamma
@@ -128,7 +127,7 @@ def gammaincc(a, x):
 
 def betainc(a, b, x):
     """The regularized incomplete beta function ``I_x(a, b)``; derivative in x
-    ``x**(a - 1) (1 - x)**(b - 1) / B(a, b)`` (none in a and b).
+    ``x**(a - 1) (1 - x)**(b - 1) / B(a, b)``, in a and b first derivatives (numerical).
 
     >>> round(float(betainc(2.0, 3.0, 0.5)), 12)     # 11/16
     0.6875

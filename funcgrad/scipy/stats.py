@@ -1,6 +1,6 @@
 """``funcgrad.scipy.stats``: the distributions of ``jax.scipy.stats``, differentiable in every
-argument (the CDFs of gamma and chi2 in their shape to first order, those of beta and t not in
-theirs) and traceable (``grad``, ``jit``, ``vmap``).
+argument (the CDFs of gamma, chi2, beta and t in their shape parameters to first order) and
+traceable (``grad``, ``jit``, ``vmap``).
 
 Each distribution is a namespace of functions with SciPy's (and JAX's) signatures, broadcasting
 as NumPy does:
@@ -11,8 +11,8 @@ as NumPy does:
   ``uniform`` (``logpdf pdf cdf ppf``), ``lognorm(x, s)`` (``logpdf pdf cdf logcdf sf logsf``),
   and ``gamma(x, a)``, ``beta(x, a, b)``, ``t(x, df)``, ``chi2(x, df)`` (``logpdf pdf cdf
   logcdf sf logsf``: the CDFs are the incomplete gamma and beta functions, differentiable in
-  x, loc and scale; in gamma's ``a`` and chi2's ``df`` to first order, in beta's and t's shape
-  parameters not at all: a derivative that is not there raises ``TypeError``);
+  x, loc and scale to any order, in the shape parameters to first order: a second derivative
+  there raises ``TypeError``);
 - discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``) and
   ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``);
 - multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
@@ -494,7 +494,7 @@ def _beta_probabilities(x, a, b, loc=0, scale=1):
 
 beta = _namespace(
     """The beta distribution on ``[loc, loc + scale]``: ``jax.scipy.stats.beta`` (``logpdf
-    pdf cdf logcdf sf logsf``; the CDFs are not differentiable in a and b).
+    pdf cdf logcdf sf logsf``; the CDFs are differentiable in a and b to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.beta.pdf(0.5, 2.0, 2.0)), 12)      # 6 x (1 - x)
@@ -540,7 +540,7 @@ def _t_probabilities(x, df, loc=0, scale=1):
 
 t = _namespace(
     """Student's t distribution with ``df`` degrees of freedom: ``jax.scipy.stats.t``
-    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are not differentiable in df).
+    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are differentiable in df to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.t.pdf(0.0, 1.0)), 12)     # df = 1: the Cauchy, 1 / pi
