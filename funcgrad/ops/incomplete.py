@@ -158,6 +158,8 @@ gammainc_p = _incomplete_primitive("gammainc", gammainc_numpy, ("a",), gamma_den
 gammaincc_p = _incomplete_primitive(
     "gammaincc", gammaincc_numpy, ("a",), gamma_density, _series_gamma_density, -1,
     partials=(lambda a, x: ew.neg(gammainc_grad_a_p.bind(a, x)),))
+
+
 def _beta_density_grad(a, b, x, of_a: bool):
     """``d/da`` (or ``d/db``) of ``x^(a-1) (1-x)^(b-1) / B(a, b)``: the density times
     ``log x - digamma(a) + digamma(a + b)`` (``log(1 - x) - digamma(b) + ...``)."""

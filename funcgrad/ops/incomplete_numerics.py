@@ -322,7 +322,7 @@ def _upper_fraction_da(a, x):
         increment = dc / c - d_denominator / denominator
         h, g = h * factor, g + increment
         done = ~((np.abs(factor - 1.0) > _EPSILON)
-                 | (np.abs(increment) > _EPSILON * (np.abs(g) + np.abs(base))))
+                 | (np.abs(increment) > _EPSILON * (np.abs(g) + np.abs(base) + 1.0)))
         return a, x, c, dc, d, dd, h, g, base, done
 
     first = 1.0 / (x + 1.0 - a)
