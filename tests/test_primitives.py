@@ -40,6 +40,7 @@ from funcgrad.ops import convolution as cv
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import fft as fo
+from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
@@ -536,6 +537,60 @@ def probability(rng, shape):
     return rng.uniform(0.05, 0.95, shape)
 
 
+# The incomplete gamma and beta functions: derivatives of every order in x only (in a and b they
+# have a first derivative, tests/test_scipy_incomplete.py checks it), so a row holds its
+# parameters fixed, one per column (broadcast against x); the domains take each of their
+# computations (series, continued fractions, the small-a series, the mirror).
+GAMMA_A = np.array([0.3, 2.0, 7.5])
+BETA_B = np.array([3.0, 0.7, 1.5])
+PARAMETER_COLUMNS = (("vector", ((3,),)), ("matrix", ((2, 3),)))
+
+
+def _incomplete_reference(name, fallback, *parameters):
+    """SciPy's ``name(*parameters, x)`` in float64, rounded to x's dtype (``fallback``, the
+    implementation itself, without SciPy: tests/test_scipy_special.py checks its values)."""
+    try:
+        import scipy.special
+        function = getattr(scipy.special, name)
+    except ImportError:
+        function = fallback
+    return lambda x: np.asarray(function(*parameters, np.asarray(x, np.float64))).astype(
+        x.dtype)[()]
+
+
+def _with_parameters(fn, *parameters):
+    return lambda x: fn(*[np.asarray(p, x.dtype) for p in parameters], x)
+
+
+def beyond_one(rng, shape):
+    return rng.uniform(1.5, 6.0, shape)
+
+
+INCOMPLETE_ROWS = [
+    *[unary(name, _with_parameters(fn, GAMMA_A), _incomplete_reference(name, numpy_fn, GAMMA_A),
+            domain, variant=variant, cases=PARAMETER_COLUMNS)
+      for name, fn, numpy_fn in (("gammainc", inc.gammainc, inc.gammainc_numpy),
+                                 ("gammaincc", inc.gammaincc, inc.gammaincc_numpy))
+      for variant, domain in (("", positive), ("tail", beyond_one))],
+    # the first derivatives in the parameters, differentiated in x (not again in a parameter)
+    unary("gammainc_grad_a", _with_parameters(inc.gammainc_grad_a_p.bind, GAMMA_A),
+          lambda x: np.asarray(inc.gammainc_grad_a_numpy(GAMMA_A, np.asarray(x, np.float64)))
+          .astype(x.dtype)[()], positive, cases=PARAMETER_COLUMNS),
+    *[unary(f"betainc_grad_{name}", _with_parameters(prim.bind, GAMMA_A, BETA_B),
+            lambda x, i=i: np.asarray(inc.betainc_partials_numpy(
+                GAMMA_A, BETA_B, np.asarray(x, np.float64))[i]).astype(x.dtype)[()],
+            probability, cases=PARAMETER_COLUMNS)
+      for i, (name, prim) in enumerate((("a", inc.betainc_grad_a_p),
+                                        ("b", inc.betainc_grad_b_p)))],
+    # large parameters (Stirling's series in the prefactor): too steep for float32's differences
+    *[unary(name, _with_parameters(fn, a, b), _incomplete_reference(name, numpy_fn, a, b),
+            probability, variant=variant, cases=PARAMETER_COLUMNS, dtypes=dtypes)
+      for name, fn, numpy_fn in (("betainc", inc.betainc, inc.betainc_numpy),
+                                 ("betaincc", inc.betaincc, inc.betaincc_numpy))
+      for variant, a, b, dtypes in (("", GAMMA_A, BETA_B, FLOATS),
+                                    ("large", GAMMA_A * 4 + 10, BETA_B + 12, (np.float64,)))],
+]
+
 SPECIAL_FUNCTION_ROWS = [
     unary("erf", sp.erf, _erf_reference),
     unary("erf", sp.erf, _erf_reference, far_tail, variant="tail"),
@@ -556,6 +611,7 @@ SPECIAL_FUNCTION_ROWS = [
     unary("ndtri", sf.ndtri, _scipy_reference("ndtri", sf.ndtri_numpy), probability),
     unary("i0e", sf.i0e, _scipy_reference("i0e", sf.i0e_numpy), nonzero),
     unary("i1e", sf.i1e, _scipy_reference("i1e", sf.i1e_numpy), nonzero),
+    *INCOMPLETE_ROWS,
 ]
 
 

@@ -11,6 +11,7 @@ from . import (
                elementwise,
                fft,
                host,
+               incomplete,
                linalg,
                random,
                reduction,
@@ -22,5 +23,5 @@ from . import (
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
-           "custom", "eig", "elementwise", "fft", "host", "linalg", "random", "reduction",
-           "sorting", "special", "special_functions", "structural", "window"]
+           "custom", "eig", "elementwise", "fft", "host", "incomplete", "linalg", "random",
+           "reduction", "sorting", "special", "special_functions", "structural", "window"]

@@ -2,7 +2,9 @@
 
 Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitive), ``digamma``,
 ``polygamma``, ``erf``, ``erfc``, ``erfinv``, ``ndtri``, ``i0e`` and ``i1e`` are primitives
-(``funcgrad/ops/special_functions.py``, where their accuracy is stated); the rest are
+(``funcgrad/ops/special_functions.py``, where their accuracy is stated), and so are the
+regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
+``betaincc`` (``funcgrad/ops/incomplete.py``); the rest are
 compositions of them and of ``funcgrad.numpy``, so every function is differentiable to any
 order and works under ``jit`` and ``vmap``. Integer inputs are computed as float64.
 
@@ -12,6 +14,9 @@ JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
 ``log|Gamma|``; ``gamma`` and ``beta`` are ``sign * exp(log|.|)``, as in JAX (so their relative
 accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
 ``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
+``gammainc``, ``gammaincc``, ``betainc`` and ``betaincc`` are differentiable in ``x`` to any
+order, and in ``a`` and ``b`` to first order (that derivative again in x to any order); a second
+derivative in a parameter raises ``TypeError`` naming it.
 
 >>> import funcgrad as fg
 >>> round(float(fg.grad(gammaln)(3.0)), 12)    # digamma(3) = 3/2 - Euler's gamma
@@ -28,12 +33,14 @@ from ..core.array import returning_arrays as _returning_arrays
 from ..core.trace import Tracer
 from ..nn import functions as _nn
 from ..ops import elementwise as _ew
+from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 
-__all__ = ["betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma",
-           "gammaln", "i0e", "i1e", "log_ndtr", "log_softmax", "logit", "logsumexp", "ndtr",
-           "ndtri", "polygamma", "softmax", "xlog1py", "xlogy"]
+__all__ = ["betainc", "betaincc", "betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv",
+           "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0e", "i1e", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "softmax",
+           "xlog1py", "xlogy"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -98,6 +105,42 @@ def beta(a, b):
     a, b = _floats(a, b)
     sign = _gamma_sign(a) * _gamma_sign(b) * _gamma_sign(a + b)
     return sign * fnp.exp(betaln(a, b))
+
+
+def gammainc(a, x):
+    """The regularized lower incomplete gamma function ``P(a, x) = gamma(a, x) / Gamma(a)``;
+    derivative in x ``x**(a - 1) exp(-x) / Gamma(a)``, in a a first derivative (numerical).
+
+    >>> round(float(gammainc(1.0, 2.0)), 12)     # 1 - exp(-2)
+    0.864664716763
+    """
+    a, x = _floats(a, x)
+    return _incomplete.gammainc(a, x)
+
+
+def gammaincc(a, x):
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``, accurate in
+    relative terms in its tail; derivative in x ``-x**(a - 1) exp(-x) / Gamma(a)``."""
+    a, x = _floats(a, x)
+    return _incomplete.gammaincc(a, x)
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function ``I_x(a, b)``; derivative in x
+    ``x**(a - 1) (1 - x)**(b - 1) / B(a, b)``, in a and b first derivatives (numerical).
+
+    >>> round(float(betainc(2.0, 3.0, 0.5)), 12)     # 11/16
+    0.6875
+    """
+    a, b, x = _floats(a, b, x)
+    return _incomplete.betainc(a, b, x)
+
+
+def betaincc(a, b, x):
+    """Its complement ``1 - I_x(a, b) = I_{1-x}(b, a)`` (SciPy's ``betaincc``), accurate in
+    relative terms where it is small."""
+    a, b, x = _floats(a, b, x)
+    return _incomplete.betaincc(a, b, x)
 
 
 # ------------------------------------------------------------------------ error functions

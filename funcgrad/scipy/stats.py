@@ -1,5 +1,6 @@
 """``funcgrad.scipy.stats``: the distributions of ``jax.scipy.stats``, differentiable in every
-argument and traceable (``grad``, ``jit``, ``vmap``).
+argument (the CDFs of gamma, chi2, beta and t in their shape parameters to first order) and
+traceable (``grad``, ``jit``, ``vmap``).
 
 Each distribution is a namespace of functions with SciPy's (and JAX's) signatures, broadcasting
 as NumPy does:
@@ -8,19 +9,22 @@ as NumPy does:
   isf``), ``expon`` (``logpdf pdf cdf logcdf sf logsf ppf``), ``laplace`` (``logpdf pdf cdf
   logcdf sf logsf``), ``logistic`` and ``cauchy`` (``logpdf pdf cdf logcdf sf logsf ppf isf``),
   ``uniform`` (``logpdf pdf cdf ppf``), ``lognorm(x, s)`` (``logpdf pdf cdf logcdf sf logsf``),
-  and ``gamma(x, a)``, ``beta(x, a, b)``, ``t(x, df)``, ``chi2(x, df)`` (``logpdf pdf``: their
-  CDFs need the incomplete gamma and beta functions, which ``funcgrad.scipy.special`` does not
-  have yet);
-- discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf``) and ``bernoulli(k, p)``
-  (``logpmf pmf cdf ppf``);
+  and ``gamma(x, a)``, ``beta(x, a, b)``, ``t(x, df)``, ``chi2(x, df)`` (``logpdf pdf cdf
+  logcdf sf logsf``: the CDFs are the incomplete gamma and beta functions, differentiable in
+  x, loc and scale to any order, in the shape parameters to first order: a second derivative
+  there raises ``TypeError``);
+- discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``) and
+  ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``);
 - multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
   ``(..., d, d)`` positive definite, or a scalar variance) and ``dirichlet.logpdf/pdf(x,
   alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy).
 
 Outside the support a log-density is ``-inf`` (a density 0) with derivative 0: every branch is
 evaluated at a safe stand-in where it is not used, so no nan reaches a gradient. Integer inputs
-are computed as float64. ``poisson.cdf`` sums the probabilities up to ``k``, so ``k`` must be
-concrete (a NumPy array, not a traced value); ``mu`` may be traced.
+are computed as float64. A CDF and its complement (``sf``) are each computed directly, so both
+keep their relative accuracy in their tails, and ``logcdf``/``logsf`` are ``log`` of the smaller
+of the pair or ``log1p`` of minus it. ``poisson``'s CDFs are ``Q(floor(k - loc) + 1, mu)`` and
+``P(...)``: ``k`` may be traced, with the derivative 0 of a step.
 
 >>> import funcgrad as fg
 >>> from funcgrad.scipy import stats
@@ -31,6 +35,7 @@ concrete (a NumPy array, not a traced value); ``mu`` may be traced.
 """
 from __future__ import annotations
 
+import functools
 import math
 import types
 
@@ -39,6 +44,7 @@ import numpy as np
 from .. import numpy as fnp
 from ..core.array import returning_arrays as _returning_arrays
 from ..core.trace import Tracer
+from ..ops.special import stop_gradient as _stop_gradient
 from . import special as _special
 
 __all__ = ["bernoulli", "beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "laplace",
@@ -102,6 +108,48 @@ def _symmetric_quantiles(standard_ppf):
 def _softplus(y):
     """``log(1 + exp(y))`` without overflow."""
     return fnp.maximum(y, 0.0) + fnp.log1p(fnp.exp(-fnp.abs(y)))
+
+
+def _log_pair(lower, upper):
+    """``(log lower, log upper)`` of two probabilities that add up to 1, each from the smaller
+    of the two: ``log`` of it, ``log1p`` of minus it (no ``log`` of a rounded ``1 - tiny``).
+    The unused operand of each branch is a stand-in (1/2), so no inf reaches a derivative."""
+    lower_is_smaller = lower < upper
+    small_lower = fnp.where(lower_is_smaller, lower, 0.5)
+    small_upper = fnp.where(lower_is_smaller, 0.5, upper)
+    return (fnp.where(lower_is_smaller, fnp.log(small_lower), fnp.log1p(-small_upper)),
+            fnp.where(lower_is_smaller, fnp.log1p(-small_lower), fnp.log(small_upper)))
+
+
+def _tails(probabilities):
+    """``cdf``, ``sf``, ``logcdf`` and ``logsf`` from ``probabilities(*args) -> (lower,
+    upper, below, above)``: both tails computed directly (at a stand-in inside the support
+    where x is outside it), and where x is below or above the support (None: nowhere)."""
+    def outside(value, below, below_value, above, above_value):
+        if above is not None:
+            value = fnp.where(above, above_value, value)
+        return value if below is None else fnp.where(below, below_value, value)
+
+    @functools.wraps(probabilities)
+    def cdf(*args, **kwargs):
+        lower, _, below, above = probabilities(*args, **kwargs)
+        return outside(lower, below, 0.0, above, 1.0)
+
+    @functools.wraps(probabilities)
+    def sf(*args, **kwargs):
+        _, upper, below, above = probabilities(*args, **kwargs)
+        return outside(upper, below, 1.0, above, 0.0)
+
+    @functools.wraps(probabilities)
+    def logcdf(*args, **kwargs):
+        lower, upper, below, above = probabilities(*args, **kwargs)
+        return outside(_log_pair(lower, upper)[0], below, -np.inf, above, 0.0)
+
+    @functools.wraps(probabilities)
+    def logsf(*args, **kwargs):
+        lower, upper, below, above = probabilities(*args, **kwargs)
+        return outside(_log_pair(lower, upper)[1], below, 0.0, above, -np.inf)
+    return {"cdf": cdf, "sf": sf, "logcdf": logcdf, "logsf": logsf}
 
 
 # ------------------------------------------------------------------------------------ norm
@@ -374,15 +422,28 @@ def _gamma_logpdf(x, a, loc=0, scale=1):
     return _inside(supported, value, -np.inf)
 
 
+def _gamma_probabilities(x, a, loc=0, scale=1):
+    """``P(a, z)`` and ``Q(a, z)``, ``z = (x - loc) / scale`` (the support: z > 0)."""
+    x, a, loc, scale = _floats(x, a, loc, scale)
+    z = (x - loc) / scale
+    below = z <= 0
+    safe_z = fnp.where(below, 1.0, z)
+    return _special.gammainc(a, safe_z), _special.gammaincc(a, safe_z), below, None
+
+
 gamma = _namespace(
-    """The gamma distribution with shape ``a``: ``jax.scipy.stats.gamma`` (``logpdf pdf``).
+    """The gamma distribution with shape ``a``: ``jax.scipy.stats.gamma`` (``logpdf pdf cdf
+    logcdf sf logsf``; the CDFs are differentiable in x, loc and scale, in a to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.gamma.pdf(1.0, 1.0)), 12)     # a = 1: the exponential
     0.367879441171
+    >>> round(float(stats.gamma.sf(2.0, 1.0)), 12)      # exp(-2)
+    0.135335283237
     """,
     logpdf=_gamma_logpdf,
-    pdf=lambda x, a, loc=0, scale=1: fnp.exp(_gamma_logpdf(x, a, loc, scale)))
+    pdf=lambda x, a, loc=0, scale=1: fnp.exp(_gamma_logpdf(x, a, loc, scale)),
+    **_tails(_gamma_probabilities))
 
 
 def _chi2_logpdf(x, df, loc=0, scale=1):
@@ -391,16 +452,24 @@ def _chi2_logpdf(x, df, loc=0, scale=1):
     return _gamma_logpdf(x, 0.5 * df, loc, 2.0 * scale)
 
 
+def _chi2_probabilities(x, df, loc=0, scale=1):
+    x, df, loc, scale = _floats(x, df, loc, scale)
+    return _gamma_probabilities(x, 0.5 * df, loc, 2.0 * scale)
+
+
 chi2 = _namespace(
     """The chi-squared distribution with ``df`` degrees of freedom: ``jax.scipy.stats.chi2``
-    (``logpdf pdf``).
+    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are differentiable in df to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.chi2.pdf(2.0, 2)), 12)      # exp(-x / 2) / 2
     0.183939720586
+    >>> round(float(stats.chi2.cdf(2.0, 2)), 12)      # 1 - exp(-x / 2)
+    0.632120558829
     """,
     logpdf=_chi2_logpdf,
-    pdf=lambda x, df, loc=0, scale=1: fnp.exp(_chi2_logpdf(x, df, loc, scale)))
+    pdf=lambda x, df, loc=0, scale=1: fnp.exp(_chi2_logpdf(x, df, loc, scale)),
+    **_tails(_chi2_probabilities))
 
 
 def _beta_logpdf(x, a, b, loc=0, scale=1):
@@ -413,16 +482,29 @@ def _beta_logpdf(x, a, b, loc=0, scale=1):
     return _inside(supported, value, -np.inf)
 
 
+def _beta_probabilities(x, a, b, loc=0, scale=1):
+    """``I_z(a, b)`` and ``1 - I_z(a, b)``, ``z = (x - loc) / scale`` (the support: 0 < z <
+    1)."""
+    x, a, b, loc, scale = _floats(x, a, b, loc, scale)
+    z = (x - loc) / scale
+    below, above = z <= 0, z >= 1
+    safe_z = fnp.where(below | above, 0.5, z)
+    return _special.betainc(a, b, safe_z), _special.betaincc(a, b, safe_z), below, above
+
+
 beta = _namespace(
     """The beta distribution on ``[loc, loc + scale]``: ``jax.scipy.stats.beta`` (``logpdf
-    pdf``).
+    pdf cdf logcdf sf logsf``; the CDFs are differentiable in a and b to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.beta.pdf(0.5, 2.0, 2.0)), 12)      # 6 x (1 - x)
     1.5
+    >>> round(float(stats.beta.cdf(0.5, 2.0, 3.0)), 12)      # 11/16
+    0.6875
     """,
     logpdf=_beta_logpdf,
-    pdf=lambda x, a, b, loc=0, scale=1: fnp.exp(_beta_logpdf(x, a, b, loc, scale)))
+    pdf=lambda x, a, b, loc=0, scale=1: fnp.exp(_beta_logpdf(x, a, b, loc, scale)),
+    **_tails(_beta_probabilities))
 
 
 def _t_logpdf(x, df, loc=0, scale=1):
@@ -434,16 +516,41 @@ def _t_logpdf(x, df, loc=0, scale=1):
             - half_df_plus_half * fnp.log1p(z * z / df))
 
 
+def _t_probabilities(x, df, loc=0, scale=1):
+    """The two tails from ``P(T < -|z|) = I_w(df/2, 1/2) / 2`` with ``w = df / (df + z^2)``,
+    or, where ``z^2 < df``, ``(1 - I_y(1/2, df/2)) / 2`` with ``y = z^2 / (df + z^2)`` (the
+    smaller of the two is given, so neither is a rounded ``1 - tiny``). ``z = 0`` is moved by a
+    ``tiny**(1/4)`` of its dtype (the value stays 1/2): there ``y`` is 0, where the
+    x-derivative of ``I_y`` is infinite and ``dy/dz`` zero."""
+    x, df, loc, scale = _floats(x, df, loc, scale)
+    z = (x - loc) / scale
+    nudge = np.asarray(np.finfo(z.dtype).tiny ** 0.25, z.dtype)
+    z = z + fnp.where(z == 0, nudge, np.zeros((), z.dtype))
+    square = z * z
+    near = square < df
+    y = fnp.where(near, square / (df + square), 0.5)
+    w = fnp.where(near, 0.5, df / (df + square))
+    half = np.asarray(0.5, z.dtype)
+    tail = 0.5 * fnp.where(near, _special.betaincc(half, half * df, y),
+                           _special.betainc(half * df, half, w))
+    negative = z < 0
+    return (fnp.where(negative, tail, 1.0 - tail), fnp.where(negative, 1.0 - tail, tail),
+            None, None)
+
+
 t = _namespace(
     """Student's t distribution with ``df`` degrees of freedom: ``jax.scipy.stats.t``
-    (``logpdf pdf``).
+    (``logpdf pdf cdf logcdf sf logsf``; the CDFs are differentiable in df to first order).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.t.pdf(0.0, 1.0)), 12)     # df = 1: the Cauchy, 1 / pi
     0.318309886184
+    >>> round(float(stats.t.cdf(1.0, 1.0)), 12)     # 1/2 + atan(1) / pi
+    0.75
     """,
     logpdf=_t_logpdf,
-    pdf=lambda x, df, loc=0, scale=1: fnp.exp(_t_logpdf(x, df, loc, scale)))
+    pdf=lambda x, df, loc=0, scale=1: fnp.exp(_t_logpdf(x, df, loc, scale)),
+    **_tails(_t_probabilities))
 
 
 # -------------------------------------------------------------------- poisson and bernoulli
@@ -463,29 +570,21 @@ def _poisson_logpmf(k, mu, loc=0):
     return _inside(supported, value, -np.inf)
 
 
-def _poisson_cdf(k, mu, loc=0):
-    if type(k) is Tracer or type(loc) is Tracer:
-        raise TypeError("poisson.cdf: k and loc must be concrete (NumPy arrays or numbers): "
-                        "the CDF sums the probabilities of 0, 1, ..., floor(k - loc), so their "
-                        "number must be known; mu may be traced")
-    count = np.floor(np.asarray(k, np.float64) - np.asarray(loc, np.float64))
-    largest = int(np.max(count, initial=0.0)) if np.all(np.isfinite(count)) else None
-    if largest is None:
-        raise ValueError("poisson.cdf: k - loc must be finite")
-    # the probabilities of 0 .. largest on a trailing axis, summed where j <= k - loc (each
-    # is at most 1, so exp cannot overflow)
+def _poisson_probabilities(k, mu, loc=0):
+    """``P(X <= k) = Q(floor(k - loc) + 1, mu)`` and ``P(X > k) = P(floor(k - loc) + 1,
+    mu)``; the count is a step function of k and loc (derivative zero, as JAX's)."""
     (mu,) = _floats(mu)
-    counts = np.arange(largest + 1, dtype=mu.dtype)
-    mu_expanded = fnp.expand_dims(mu, -1)
-    terms = fnp.exp(_special.xlogy(counts, mu_expanded) - _special.gammaln(counts + 1.0)
-                    - mu_expanded)
-    included = counts <= count[..., None]
-    return fnp.sum(fnp.where(included, terms, 0.0), axis=-1)
+    k, loc = _floats(k, loc)
+    count = fnp.astype(fnp.floor(k - loc), mu.dtype)
+    below = count < 0
+    shape = _stop_gradient(fnp.where(below, 0.0, count) + 1.0)
+    return _special.gammaincc(shape, mu), _special.gammainc(shape, mu), below, None
 
 
 poisson = _namespace(
     """The Poisson distribution with mean ``mu``: ``jax.scipy.stats.poisson`` (``logpmf pmf
-    cdf``; the CDF needs a concrete ``k``).
+    cdf``, and ``sf logcdf logsf``; the CDFs are the incomplete gamma functions of
+    ``floor(k - loc) + 1`` and ``mu``, differentiable in ``mu``).
 
     >>> from funcgrad.scipy import stats
     >>> round(float(stats.poisson.cdf(1, 2.0)), 12)      # 3 exp(-2)
@@ -493,7 +592,7 @@ poisson = _namespace(
     """,
     logpmf=_poisson_logpmf,
     pmf=lambda k, mu, loc=0: fnp.exp(_poisson_logpmf(k, mu, loc)),
-    cdf=_poisson_cdf)
+    **_tails(_poisson_probabilities))
 
 
 def _bernoulli_logpmf(k, p, loc=0):
