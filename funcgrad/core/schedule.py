@@ -66,7 +66,9 @@ def _writer(eqn):
     ufunc = _ufunc(eqn)
     if ufunc is not None:
         return lambda values, buffer: ufunc(*values, out=buffer)
-    if eqn.primitive.name == "integer_pow":   # its impl: np.power with an exponent of x's dtype
+    if eqn.primitive.name == "integer_pow":   # as its impl: a square, else np.power
+        if eqn.params["y"] == 2:
+            return lambda values, buffer: np.square(values[0], out=buffer)
         exponent = out.dtype.type(eqn.params["y"])
         return lambda values, buffer: np.power(values[0], exponent, out=buffer)
     return None

@@ -480,5 +480,59 @@ def evaluate(ir: IR, args) -> list:
     return [a.val if type(a) is Literal else env[a] for a in ir.outvars]
 
 
+def evaluator(ir: IR):
+    """``evaluate`` for one IR run many times (a loop's body, once a step): the reading of
+    rules, parameters and variables is done once, values live in a list by position, and a
+    matrix product goes straight to its cached plan. Returns ``run(args) -> outputs``."""
+    from ..ops.contraction import pair_plan
+    slot: dict = {}
+    template: list = []
+
+    def position(atom) -> int:
+        if type(atom) is Literal:
+            template.append(atom.val)
+            return len(template) - 1
+        index = slot.get(atom)
+        if index is None:
+            index = slot[atom] = len(template)
+            template.append(None)
+        return index
+
+    for var, value in zip(ir.constvars, ir.consts):
+        template[position(var)] = value
+    first_input = len(template)
+    for var in ir.invars:
+        position(var)
+    last_input = len(template)
+    steps = []
+    for eqn in ir.eqns:
+        impl, params, inputs = eqn.primitive.impl, eqn.params, eqn.inputs
+        if eqn.primitive.name == "einsum" and len(inputs) == 2 and all(
+                type(a) is Var and a.aval.ndim for a in inputs):
+            plan = pair_plan(params["spec"], inputs[0].aval.shape, inputs[1].aval.shape)
+            impl, params = (lambda a, b, plan=plan: plan(a, b)[()]), {}
+        steps.append((impl, params, tuple(position(a) for a in inputs),
+                      tuple(position(v) for v in eqn.outputs), eqn.primitive.multiple_results))
+    outputs = [position(a) for a in ir.outvars]
+
+    def run(args) -> list:
+        env = template.copy()
+        env[first_input:last_input] = args
+        for impl, params, ins, outs, multiple in steps:
+            if len(ins) == 2:
+                out = impl(env[ins[0]], env[ins[1]], **params)
+            elif len(ins) == 1:
+                out = impl(env[ins[0]], **params)
+            else:
+                out = impl(*[env[i] for i in ins], **params)
+            if multiple:
+                for index, value in zip(outs, out):
+                    env[index] = value
+            else:
+                env[outs[0]] = out
+        return [env[i] for i in outputs]
+    return run
+
+
 def is_tracer(value) -> bool:
     return isinstance(value, Tracer)

@@ -27,6 +27,8 @@ keeps less and recomputes).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
@@ -40,7 +42,15 @@ from ..core.ir import (
     drop_effects,
 )
 from ..core.primitive import Primitive
-from ..core.trace import _UNKNOWN, Tracer, eval_ir, evaluate, known_value, trace_to_ir
+from ..core.trace import (
+    _UNKNOWN,
+    Tracer,
+    eval_ir,
+    evaluate,
+    evaluator,
+    known_value,
+    trace_to_ir,
+)
 from . import elementwise as ew
 from . import reduction as red
 from . import structural as st
@@ -350,8 +360,9 @@ def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, (num_consts, num_carry))
     steps = range(length - 1, -1, -1) if reverse else range(length)
     ys = [None] * length
+    run = evaluator(body) if length > 1 else functools.partial(evaluate, body)
     for i in steps:
-        outs = evaluate(body, consts + carry + [x[i] for x in xs])
+        outs = run(consts + carry + [x[i] for x in xs])
         carry, ys[i] = outs[:num_carry], outs[num_carry:]
     stacked = [np.stack([np.asarray(y[k]) for y in ys]).astype(aval.dtype, copy=False)
                if length else np.zeros((0,) + aval.shape, aval.dtype)
@@ -624,8 +635,9 @@ while_p = Primitive("while", "special", multiple_results=True)
 def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
     condition_consts, body_consts, carry = _split(args, (num_condition_consts,
                                                          num_body_consts))
-    while evaluate(condition, condition_consts + carry)[0]:
-        carry = evaluate(body, body_consts + carry)
+    holds, step = evaluator(condition), evaluator(body)
+    while holds(condition_consts + carry)[0]:
+        carry = step(body_consts + carry)
     return list(carry)
 
 
@@ -680,8 +692,9 @@ def _trip_count(values, condition, num_condition_consts, num_body_consts, body) 
     condition_consts, body_consts, carry = _split(values, (num_condition_consts,
                                                            num_body_consts))
     trips = 0
-    while evaluate(condition, condition_consts + carry)[0]:
-        carry = evaluate(body, body_consts + carry)
+    holds, step = evaluator(condition), evaluator(body)
+    while holds(condition_consts + carry)[0]:
+        carry = step(body_consts + carry)
         trips += 1
     return trips
 
