@@ -85,10 +85,18 @@ class _PairPlan:
         self.matmul_shape = (nb, nm, nn) if batch else (
             ((nm,) if free_a else ()) + ((nn,) if free_b else ()))
         self.perm_out = permutation(batch + free_a + free_b, list(so))
+        # Operands that are the matrices already, and a product that is the result (a layer's
+        # product): np.matmul itself, without the no-op reshapes.
+        self.direct = (not self.sum_a and not self.sum_b and self.perm_a is None
+                       and self.perm_b is None and self.perm_out is None
+                       and tuple(a_shape) == self.shape_a and tuple(b_shape) == self.shape_b
+                       and self.product_shape == self.matmul_shape)
 
     def __call__(self, a, b, out=None):
         """The product, written into ``out`` if given: a C-contiguous array of
         ``self.product_shape`` (the output is a view of it)."""
+        if self.direct:
+            return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
         # In the operands' dtype, as np.einsum sums: a sum of booleans is their "or" (NumPy's
         # default would be an int64 count), of int32s an int32.
         if self.sum_a:
