@@ -428,3 +428,26 @@ def test_complex_inv_and_solve():
         want = jax.grad(loss(jnp), argnums=(0, 1))(jnp.asarray(A_COMPLEX), jnp.asarray(b))
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, np.asarray(w), rtol=1e-10)
+
+
+def test_sort_of_complex_values_is_numpys_lexicographic_order_with_gradients():
+    # By real part, then imaginary part; NaNs last as NumPy orders them (R + nanj after every
+    # finite value, then nan + Rj, then nan + nanj), traced and eagerly alike.
+    rng = np.random.default_rng(3)
+    z = (rng.integers(-2, 3, (5, 7)) + 1j * rng.integers(-2, 3, (5, 7))).astype(complex)
+    z[0, 1], z[1, 2], z[2, 3] = complex(np.nan, 1), complex(1, np.nan), complex(np.nan, np.nan)
+    z[3, 3], z[4, 4] = complex(np.nan, -1), complex(-5, np.nan)
+    for axis in (0, -1, None):
+        traced = fg.make_ir(lambda v, axis=axis: (fnp.sort(v, axis=axis),
+                                                 fnp.argsort(v, axis=axis)))(z)
+        values, order = eval_ir(traced, [z])
+        np.testing.assert_array_equal(values, np.sort(z, axis=axis))
+        np.testing.assert_array_equal(order, np.argsort(z, axis=axis, kind="stable"))
+    w = np.array([1 + 2j, -1 + 0.5j, 1 - 3j, 0.25 + 0j])
+    weights = np.arange(4.0)
+    g = fg.grad(lambda v: fnp.real(fnp.sum(fnp.sort(v) * weights)))(w)
+    # sorted: -1+0.5j (w[1]), 0.25 (w[3]), 1-3j (w[2]), 1+2j (w[0]); d/dx of the real part
+    np.testing.assert_array_equal(g, np.array([3, 0, 2, 1], complex))
+    if jax is not None:
+        expected = jax.grad(lambda v: jnp.real(jnp.sum(jnp.sort(v) * weights)))(w)
+        np.testing.assert_allclose(g, np.asarray(expected), rtol=1e-15)

@@ -68,7 +68,22 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
         a, axis = _flat(a), 0
     if a.ndim == 0:
         return np.zeros((), np.int64) if axis in (0, -1) else np.argsort(np.zeros(()), axis)
-    return so.argsort(a, normalize_axis_index(axis, a.ndim, "argsort"))
+    return _argsort(a, normalize_axis_index(axis, a.ndim, "argsort"))
+
+
+def _argsort(a, axis: int):
+    """The stable sorting permutation along ``axis``; complex values in NumPy's lexicographic
+    order (``R + Rj < R + nanj < nan + Rj < nan + nanj``): stable sorts by the keys from the
+    least significant (imaginary part, real part, NaN imaginary part, NaN real part)."""
+    if a.dtype.kind != "c":
+        return so.argsort(a, axis)
+    from ..ops import complex_numbers as cn
+    real, imag = cn.real(a), cn.imag(a)
+    keys = (imag, real, cast(ew.isnan(imag), np.int8), cast(ew.isnan(real), np.int8))
+    order = so.argsort(keys[0], axis)
+    for key in keys[1:]:
+        order = _take_along(order, so.argsort(_take_along(key, order, axis), axis), axis)
+    return order
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
@@ -91,7 +106,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise np.exceptions.AxisError(f"sort: axis {axis} is out of bounds for array of "
                                       "dimension 0")
     axis = normalize_axis_index(axis, a.ndim, "sort")
-    return _take_along(a, so.argsort(a, axis), axis)
+    return _take_along(a, _argsort(a, axis), axis)
 
 
 def _take_along(arr, indices, axis: int):
