@@ -352,3 +352,5 @@ def test_a_gradient_is_a_writable_array_of_its_own():
     np.testing.assert_allclose(g, 2 * np.tanh(y) * (1 - np.tanh(y) ** 2) + np.cos(y),
                                rtol=1e-15)
     assert g.flags.writeable
+    empty = np.ones((3, 0))   # a seed of no elements: nothing to read the 1 from
+    assert fg.grad(lambda v: fnp.sum(v * v))(empty).shape == (3, 0)

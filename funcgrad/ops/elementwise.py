@@ -130,7 +130,7 @@ def _seed_partial(g, partial):
     sum of 1e6 elements multiplied by that 1 in three of its ~20 passes over the array."""
     if type(g) is np.ndarray and not g.flags.writeable and g.ndim and not any(g.strides) \
             and isinstance(partial, np.ndarray) and partial.shape == g.shape \
-            and partial.dtype == g.dtype and g.item(0) == 1:
+            and partial.dtype == g.dtype and g.size and g.item(0) == 1:
         view = partial.view(np.ndarray)
         view.flags.writeable = False
         return view
