@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import funcgrad as fg
+from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import linalg as la
 from funcgrad.ops import structural as st
@@ -50,18 +51,48 @@ def spd_matrix(rng, shape):
     return np.tril(out) + noise
 
 
+def complex_general_matrix(rng, shape):
+    """``general_matrix`` with imaginary parts in [-0.3, 0.3]: still diagonally dominant."""
+    return general_matrix(rng, shape) + 1j * rng.uniform(-0.3, 0.3, shape)
+
+
+def unitary(rng, n):
+    """A random unitary matrix whose first row has no entry of modulus near zero (so that
+    fixing an eigenvector's phase by its first entry is stable under small perturbations)."""
+    while True:
+        q, _ = np.linalg.qr(rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)))
+        if np.min(np.abs(q[0])) > 0.25:
+            return q
+
+
+def hpd_matrix(rng, shape):
+    """Hermitian positive-definite matrices with eigenvalues about 1, 2, 3, ..., whose strict
+    upper triangle is then overwritten with noise and whose diagonal gets imaginary noise:
+    cholesky and eigh read the lower triangle and the diagonal's real part only."""
+    n = shape[-1]
+    batch = tuple(shape[:-2])
+    out = np.empty(batch + (n, n), complex)
+    for index in np.ndindex(*batch):
+        q = unitary(rng, n)
+        out[index] = (q * (1.0 + np.arange(n) + rng.uniform(0.0, 0.3, n))) @ q.conj().T
+    noise = np.triu(rng.uniform(-3.0, 3.0, batch + (n, n)) + 1j * rng.uniform(-3, 3, (n, n)), 1)
+    imaginary_diagonal = 1j * rng.uniform(-1.0, 1.0, batch + (n,))[..., None] * np.eye(n)
+    return np.tril(out) + noise + imaginary_diagonal
+
+
 # ------------------------------------------------------------- multiple-output primitives
 # A table row returns one array: the outputs are stacked into one.
 
 def slogdet_row(a):
     sign, logabsdet = la.slogdet(a)
     shape = np.shape(sign) + (1,)
+    logabsdet = ew.convert(logabsdet, sign.dtype)   # complex for a complex matrix's sign
     return st.concatenate([st.reshape(sign, shape), st.reshape(logabsdet, shape)], len(shape) - 1)
 
 
 def slogdet_reference(a):
     sign, logabsdet = np.linalg.slogdet(a)
-    return np.stack([sign, logabsdet], axis=-1)
+    return np.stack([sign, logabsdet.astype(sign.dtype)], axis=-1)
 
 
 _FIRST_ROW = st.IndexSpec((Ellipsis, ("slice", 0, 1, None), ("slice", None, None, None)))
@@ -79,6 +110,22 @@ def eigh_row(a):
 def eigh_reference(a):
     w, v = np.linalg.eigh(a)
     return np.concatenate([w[..., None, :], v * np.sign(v[..., :1, :])], axis=-2)
+
+
+def hermitian_eigh_row(a):
+    """``eigh_row`` of complex matrices: each eigenvector's phase fixed so that its first
+    entry is real and positive (the phase is arbitrary; this makes it a function)."""
+    w, v = la.eigh(a)
+    v = ew.mul(v, cn.conj(ew.sign(st.gather(v, (), _FIRST_ROW))))
+    shape = np.shape(w)
+    w = ew.convert(w, v.dtype)
+    return st.concatenate([st.reshape(w, shape[:-1] + (1, shape[-1])), v], len(shape) - 1)
+
+
+def hermitian_eigh_reference(a):
+    w, v = np.linalg.eigh(a)
+    v = v * np.conj(np.sign(v[..., :1, :]))
+    return np.concatenate([w[..., None, :].astype(v.dtype), v], axis=-2)
 
 
 def triangular_solve_reference(a, b, lower, transpose_a):

@@ -451,3 +451,52 @@ def test_sort_of_complex_values_is_numpys_lexicographic_order_with_gradients():
     if jax is not None:
         expected = jax.grad(lambda v: jnp.real(jnp.sum(jnp.sort(v) * weights)))(w)
         np.testing.assert_allclose(g, np.asarray(expected), rtol=1e-15)
+
+
+# ------------------------------------------------------ fnp.linalg.det, slogdet (complex)
+
+def _determinant_loss(m):
+    """A real function of a complex matrix through det and both parts of slogdet."""
+    def loss(a):
+        sign, logabsdet = m.linalg.slogdet(a)
+        return (m.abs(m.linalg.det(a)) + m.real(m.linalg.det(a)) * m.imag(m.linalg.det(a))
+                + m.real(sign) - 2 * m.imag(sign) + logabsdet ** 2)
+    return loss
+
+
+def test_complex_det_and_slogdet():
+    a = A_COMPLEX
+    np.testing.assert_allclose(fg.jit(fnp.linalg.det)(a), np.linalg.det(a), rtol=1e-12)
+    sign, logabsdet = fg.jit(fnp.linalg.slogdet)(a)
+    want_sign, want_log = np.linalg.slogdet(a)
+    assert sign.dtype == np.complex128 and logabsdet.dtype == np.float64
+    np.testing.assert_allclose(sign, want_sign, rtol=1e-12)
+    np.testing.assert_allclose(logabsdet, want_log, rtol=1e-12)
+    fg.check_grads(fnp.linalg.det, (a,), order=2)
+    fg.check_grads(lambda a: fnp.linalg.slogdet(a)[0], (a,), order=2)
+    fg.check_grads(_determinant_loss(fnp), (a,), order=2)
+    if jax is None:
+        return
+    want = np.asarray(jax.grad(_determinant_loss(jnp))(jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(_determinant_loss(fnp))(a), want, rtol=1e-10)
+    t = _complex((3, 3))
+    for fn, jax_fn in ((fnp.linalg.det, jnp.linalg.det), (fnp.linalg.slogdet, jnp.linalg.slogdet)):
+        got = fg.jvp(fn, (a,), (t,))[1]
+        want = jax.jvp(jax_fn, (jnp.asarray(a),), (jnp.asarray(t),))[1]
+        for g, w in zip(fg.tree.leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(g, np.asarray(w), rtol=1e-10, atol=1e-12)
+
+
+def _series_along_a_line(f, order=4):
+    """``jet`` of the real function ``f`` at 0.3, against its nested ``grad``s."""
+    _, terms = fg.jet(f, (0.3,), ([1.0] + [0.0] * (order - 1),))
+    derivative, expected = f, []
+    for _ in range(order):
+        derivative = fg.grad(derivative)
+        expected.append(float(derivative(0.3)))
+    np.testing.assert_allclose([float(t) for t in terms], expected, rtol=1e-8, atol=1e-9)
+
+
+def test_series_of_complex_determinants_agree_with_nested_grad():
+    direction = _complex((3, 3))
+    _series_along_a_line(lambda t: _determinant_loss(fnp)(A_COMPLEX + t * direction))

@@ -753,6 +753,10 @@ LINALG_ROWS = [
     Row("det", la.det, np.linalg.det, (lr.general_matrix,), cases=MATRIX_CASES),
     Row("slogdet", lr.slogdet_row, lr.slogdet_reference, (lr.general_matrix,),
         cases=MATRIX_CASES),
+    Row("det", la.det, np.linalg.det, (lr.complex_general_matrix,), cases=MATRIX_CASES,
+        dtypes=COMPLEX, variant="complex"),
+    Row("slogdet", lr.slogdet_row, lr.slogdet_reference, (lr.complex_general_matrix,),
+        cases=MATRIX_CASES, dtypes=COMPLEX, variant="complex"),
     Row("solve", la.solve, np.linalg.solve, (lr.general_matrix, real), cases=SOLVE_CASES),
     *[Row("triangular_solve", lambda a, b, low=lower, t=transpose: la.triangular_solve(
           a, b, low, t), lambda a, b, low=lower, t=transpose: lr.triangular_solve_reference(

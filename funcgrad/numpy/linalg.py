@@ -122,7 +122,8 @@ def _as_float(*values, complex_ok: bool = False):
     if dtype.kind not in ("fc" if complex_ok else "f"):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
-                            "inv, solve, eig, eigvals, norm, vector_norm and matrix_norm "
+                            "inv, solve, det, slogdet, eig, eigvals, norm, vector_norm and "
+                            "matrix_norm "
                             "(except ord 2, -2, 'nuc') only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
@@ -201,7 +202,7 @@ def det(a):
     """
     if not _traced(a):
         return np.linalg.det(a)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     return la.det(a)
 
 
@@ -216,7 +217,7 @@ def slogdet(a):
     """
     if not _traced(a):
         return np.linalg.slogdet(a)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     return SlogdetResult(*la.slogdet(a))
 
 

@@ -29,6 +29,7 @@ from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
+from . import complex_numbers as cn
 from . import contraction, reduction
 from . import elementwise as ew
 from . import structural as st
@@ -58,7 +59,7 @@ def _square(a, what: str = "the matrix", kinds: str = "f") -> int:
 
 
 def _same_aval(a):
-    _square(a)
+    _square(a, kinds="fc")
     return a
 
 
@@ -68,9 +69,15 @@ def _inverse_aval(a):
 
 
 def _batch_aval(a):
-    """A value per matrix of the stack (det, slogdet)."""
-    _square(a)
+    """A value per matrix of the stack (det, slogdet's sign)."""
+    _square(a, kinds="fc")
     return ShapedArray(a.shape[:-2], a.dtype)
+
+
+def _slogdet_aval(a):
+    """The sign (complex for a complex matrix, as NumPy's) and the real log-determinant."""
+    sign = _batch_aval(a)
+    return [sign, ShapedArray(sign.shape, cn.real_dtype(a.dtype))]
 
 
 def _right_hand_side(a, b):
@@ -103,6 +110,20 @@ def matrix_transpose(x):
     return st.transpose(x, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
 
 
+def _is_complex(x) -> bool:
+    return np.dtype(x.dtype).kind == "c"
+
+
+def adjoint(x):
+    """The conjugate transpose ``x^H`` (the transpose of a real matrix)."""
+    return cn.conj(matrix_transpose(x)) if _is_complex(x) else matrix_transpose(x)
+
+
+def _real_part(x):
+    """``Re(x)``, kept in ``x``'s dtype (``x`` itself when real)."""
+    return ew.convert(cn.real(x), x.dtype) if _is_complex(x) else x
+
+
 def _zero(x):
     return x.dtype.type(0)
 
@@ -121,17 +142,22 @@ def _eye_mask(n: int):
 
 
 def symmetrize_lower(t):
-    """``tril(t) + tril(t, -1).T``: the symmetric matrix that ``t``'s lower triangle defines."""
+    """``tril(t, -1) + diag(t) + tril(t, -1)^H``: the symmetric (Hermitian, for a complex
+    ``t``) matrix that ``t``'s lower triangle defines. A complex diagonal counts by its real
+    part, as LAPACK's Hermitian routines read it."""
     n = np.shape(t)[-1]
-    return ew.add(_keep(_lower_mask(n), t),
-                  matrix_transpose(_keep(_lower_mask(n, strict=True), t)))
+    strict = _keep(_lower_mask(n, strict=True), t)
+    return ew.add(ew.add(strict, adjoint(strict)), _keep(_eye_mask(n), _real_part(t)))
 
 
 def _symmetrize_lower_transpose(g):
-    """The adjoint of ``symmetrize_lower``: ``tril(g) + tril(g.T, -1)``."""
+    """The adjoint of ``symmetrize_lower``: ``tril(g + g^H, -1) + diag(Re g)`` (for a complex
+    ``g``, the transpose of that real-linear map under ``Re sum(g * t)``: JAX's convention)."""
     n = np.shape(g)[-1]
-    return ew.add(_keep(_lower_mask(n), g),
-                  _keep(_lower_mask(n, strict=True), matrix_transpose(g)))
+    return ew.add(_keep(_lower_mask(n, strict=True), ew.add(g, cn.conj(matrix_transpose(g))
+                                                           if _is_complex(g) else
+                                                           matrix_transpose(g))),
+                  _keep(_eye_mask(n), _real_part(g)))
 
 
 def diagonal(x):
@@ -384,30 +410,62 @@ def _slogdet_impl(a):
     return [np.asarray(sign)[()], np.asarray(logabsdet)[()]]
 
 
-slogdet_p = _primitive("slogdet", _slogdet_impl, lambda a: [_batch_aval(a)] * 2,
-                       multiple_results=True)
+slogdet_p = _primitive("slogdet", _slogdet_impl, _slogdet_aval, multiple_results=True)
 
 
 def _slogdet_jvp(primals, tangents):
+    # With r = tr(A^{-1} dA): d log|det A| = Re(r), and the sign, det / |det|, turns by
+    # i Im(r) (for a real matrix it is piecewise constant, zero derivative).
     (a,), (t,) = primals, tangents
     sign, logabsdet = slogdet(a)
-    return [sign, logabsdet], [ew.zeros_like(sign), _trace_of_solve(a, t)]
+    rate = _trace_of_solve(a, t)
+    if not _is_complex(a):
+        return [sign, logabsdet], [ew.zeros_like(sign), rate]
+    turn = ew.sub(rate, _real_part(rate))
+    return [sign, logabsdet], [ew.mul(sign, turn), cn.real(rate)]
 
 
 slogdet_p.jvp = _slogdet_jvp
 
 
+def _real_series(u: ts.Series) -> ts.Series:
+    return ts.Series(u.order, [], lambda k: None if u[k] is None else cn.real(u[k]))
+
+
 def _slogdet_taylor(primals, series):
     a = ts.Series.of(primals[0], series[0])
     sign, logabsdet = slogdet(a[0])
-    log_series = ts.define_rate(ts.unknown(a.order, logabsdet), _log_det_rate(a))
-    return [sign, logabsdet], [None, log_series.tail()]   # the sign is locally constant
+    rate = _log_det_rate(a)
+    if not _is_complex(primals[0]):
+        log_series = ts.define_rate(ts.unknown(a.order, logabsdet), rate)
+        return [sign, logabsdet], [None, log_series.tail()]   # the sign is locally constant
+    real_rate = _real_series(rate)
+    log_series = ts.define_rate(ts.unknown(a.order, logabsdet), real_rate)
+    turn = ts.Series(a.order, [], lambda k: ts.minus(
+        rate[k], None if rate[k] is None else _real_part(rate[k])))
+    sign_series = ts.unknown(a.order, sign)
+    ts.define_rate(sign_series, sign_series * turn)      # d sign / dt = sign i Im(r)
+    return [sign, logabsdet], [sign_series.tail(), log_series.tail()]
 
 
 slogdet_p.taylor = _slogdet_taylor
-# The sign is piecewise constant: only the log-determinant's cotangent reaches ``a``.
-slogdet_p.vjp = lambda needs, cts, ans, a: (
-    _per_matrix(cts[1], matrix_transpose(inv(a))),)
+
+
+def _slogdet_vjp(needs, cts, ans, a):
+    # The transpose of dA -> (sign i Im(r), Re(r)) with r = tr(A^{-1} dA): a cotangent
+    # (g_sign, g_log) reaches r as mu = g_log + i Im(g_sign sign), and A as mu A^{-T}. The
+    # real sign is piecewise constant: only the log-determinant's cotangent counts.
+    g_sign, g_log = cts
+    mu = g_log
+    if _is_complex(a):
+        mu = ew.convert(g_log, a.dtype)
+        if not _is_zero(g_sign):
+            turned = ew.mul(g_sign, ans[0])
+            mu = ew.add(mu, ew.sub(turned, _real_part(turned)))
+    return (_per_matrix(mu, matrix_transpose(inv(a))),)
+
+
+slogdet_p.vjp = _slogdet_vjp
 
 
 def slogdet(a):
