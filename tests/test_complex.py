@@ -500,3 +500,47 @@ def _series_along_a_line(f, order=4):
 def test_series_of_complex_determinants_agree_with_nested_grad():
     direction = _complex((3, 3))
     _series_along_a_line(lambda t: _determinant_loss(fnp)(A_COMPLEX + t * direction))
+
+
+# --------------------------------------------------------- fnp.linalg.cholesky (complex)
+
+def _hermitian_positive_definite(n=3):
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)))
+    return (q * (1.0 + np.arange(n) + rng.uniform(0.0, 0.3, n))) @ q.conj().T
+
+
+A_HERMITIAN = _hermitian_positive_definite()
+WEIGHTS = rng.uniform(-1.0, 1.0, (2, 3, 3))
+
+
+def _cholesky_loss(m, upper=False):
+    """A real function of the factor of ``A_HERMITIAN + x + x^H`` (a Hermitian matrix of x,
+    so that every library reads the same matrix, whichever triangle it reads)."""
+    def loss(x):
+        factor = m.linalg.cholesky(A_HERMITIAN + x + m.conj(x).T, upper=upper)
+        return m.sum(m.real(factor) * WEIGHTS[0] + m.imag(factor) * WEIGHTS[1])
+    return loss
+
+
+def test_complex_cholesky():
+    a = A_HERMITIAN + np.triu(_complex((3, 3)), 1) + 0.5j * np.eye(3)   # read: tril, Re(diag)
+    low = fg.jit(fnp.linalg.cholesky)(a)
+    np.testing.assert_allclose(low, np.linalg.cholesky(a), rtol=1e-12)
+    np.testing.assert_allclose(low @ low.conj().T, A_HERMITIAN, rtol=1e-12, atol=1e-12)
+    upper = fg.vjp(lambda a: fnp.linalg.cholesky(a, upper=True), a.conj().T)[0]   # traced
+    np.testing.assert_allclose(upper, np.linalg.cholesky(a.conj().T, upper=True), rtol=1e-12)
+    x = 0.1 * _complex((3, 3))
+    for upper in (False, True):
+        fg.check_grads(_cholesky_loss(fnp, upper), (x,), order=2)
+        if jax is not None:
+            want = np.asarray(jax.grad(_cholesky_loss(jnp, upper))(jnp.asarray(x)))
+            np.testing.assert_allclose(fg.grad(_cholesky_loss(fnp, upper))(x), want,
+                                       rtol=1e-10, atol=1e-12)
+    if jax is not None:   # along a Hermitian direction both read the same matrix
+        t = _complex((3, 3))
+        t = t + t.conj().T
+        got = fg.jvp(fnp.linalg.cholesky, (A_HERMITIAN,), (t,))[1]
+        want = jax.jvp(jnp.linalg.cholesky, (jnp.asarray(A_HERMITIAN),), (jnp.asarray(t),))[1]
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+    direction = 0.1 * _complex((3, 3))
+    _series_along_a_line(lambda t: _cholesky_loss(fnp)(t * direction))

@@ -764,6 +764,8 @@ LINALG_ROWS = [
           cases=SOLVE_CASES)
       for name, lower in (("lower", True), ("upper", False)) for transpose in (False, True)],
     Row("cholesky", la.cholesky, np.linalg.cholesky, (lr.spd_matrix,), cases=MATRIX_CASES),
+    Row("cholesky", la.cholesky, np.linalg.cholesky, (lr.hpd_matrix,), cases=MATRIX_CASES,
+        dtypes=COMPLEX, variant="complex"),
     Row("eigh", lr.eigh_row, lr.eigh_reference, (lr.spd_matrix,), cases=MATRIX_CASES),
     Row("svd", lr.svd_row, lr.svd_reference, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
     Row("svd", lambda a: lr.svd_row(a, True), lambda a: lr.svd_reference(a, True),

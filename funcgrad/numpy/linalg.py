@@ -122,8 +122,8 @@ def _as_float(*values, complex_ok: bool = False):
     if dtype.kind not in ("fc" if complex_ok else "f"):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
-                            "inv, solve, det, slogdet, eig, eigvals, norm, vector_norm and "
-                            "matrix_norm "
+                            "inv, solve, det, slogdet, cholesky, eig, eigvals, norm, "
+                            "vector_norm and matrix_norm "
                             "(except ord 2, -2, 'nuc') only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
@@ -144,6 +144,13 @@ def _matrix_transpose(a):
     if np.ndim(a) < 2:   # let the primitive's shape rule report it
         return a
     return la.matrix_transpose(a)
+
+
+def _adjoint(a):
+    """The conjugate transpose (the transpose of a real matrix)."""
+    if np.ndim(a) < 2:   # let the primitive's shape rule report it
+        return a
+    return la.adjoint(a)
 
 
 # ---------------------------------------------------------------- inverses and solves
@@ -224,10 +231,12 @@ def slogdet(a):
 # ------------------------------------------------------------------- symmetric matrices
 
 def cholesky(a, /, *, upper: bool = False):
-    """``numpy.linalg.cholesky``: ``L`` lower triangular with ``L @ L.T == a``, for
-    symmetric positive-definite ``a`` ``(..., n, n)``; with ``upper``, ``U = L.T``.
+    """``numpy.linalg.cholesky``: ``L`` lower triangular with ``L @ L^H == a``, for
+    symmetric (complex: Hermitian) positive-definite ``a`` ``(..., n, n)``; with ``upper``,
+    ``U = L^H``.
 
-    Only the lower triangle of ``a`` is read (the upper one, with ``upper``).
+    Only the lower triangle of ``a`` is read (the upper one, with ``upper``), and of a complex
+    diagonal its real part, as LAPACK does.
 
     >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
     array([[2., 0.],
@@ -235,9 +244,9 @@ def cholesky(a, /, *, upper: bool = False):
     """
     if not _traced(a):
         return np.linalg.cholesky(a, upper=upper)
-    (a,) = _as_float(a)
-    if upper:
-        return _matrix_transpose(la.cholesky(_matrix_transpose(a)))
+    (a,) = _as_float(a, complex_ok=True)
+    if upper:   # U = L^H, where L L^H is the matrix of the upper triangle (lower of a^H)
+        return _adjoint(la.cholesky(_adjoint(a)))
     return la.cholesky(a)
 
 

@@ -488,18 +488,21 @@ def _phi(x):
 def _cholesky_jvp(primals, tangents):
     (a,), (t,) = primals, tangents
     low = cholesky(a)
-    # dL = L phi(L^{-1} dS L^{-T}), with dS symmetric: L^{-1} dS L^{-T} = L^{-1} (L^{-1} dS)^T.
+    # dL = L phi(L^{-1} dS L^{-H}), with dS Hermitian: L^{-1} dS L^{-H} = L^{-1} (L^{-1} dS)^H.
+    # (phi(M) is the lower triangular X with real diagonal and X + X^H = M, and L^{-1} dL is
+    # that X: the derivative of L L^H = S.)
     left = triangular_solve(low, symmetrize_lower(t))
-    middle = triangular_solve(low, matrix_transpose(left))
+    middle = triangular_solve(low, adjoint(left))
     return low, matmul(low, _phi(middle))
 
 
 def _cholesky_vjp(needs, g, ans, a):
-    # <g, L phi(M)> = <L^{-T} phi(L^T g) L^{-1}, dS> (phi is self-adjoint).
+    # <g, L phi(M)> = <L^{-T} phi(L^T g) conj(L)^{-1}, dS> under Re sum(x * y), JAX's complex
+    # convention (phi is self-adjoint); for a real L, L^{-T} phi(L^T g) L^{-1}.
     inner = _phi(matmul(matrix_transpose(ans), g))
     right = triangular_solve(ans, inner, transpose_a=True)                 # L^{-T} phi
-    both = triangular_solve(ans, matrix_transpose(right), transpose_a=True)  # (.. L^{-1})^T
-    return (_symmetrize_lower_transpose(matrix_transpose(both)),)
+    both = triangular_solve(ans, adjoint(right), transpose_a=True)         # (.. conj(L)^{-1})^H
+    return (_symmetrize_lower_transpose(adjoint(both)),)
 
 
 cholesky_p.jvp = _cholesky_jvp
@@ -507,12 +510,12 @@ cholesky_p.vjp = _cholesky_vjp
 
 
 def _cholesky_series(a: ts.Series) -> ts.Series:
-    # L_0 L_k^T + L_k L_0^T = S_k - sum_{j=1..k-1} L_j L_{k-j}^T =: C_k (symmetric), solved
-    # as the JVP solves its one order: L_k = L_0 phi(L_0^{-1} C_k L_0^{-T}).
+    # L_0 L_k^H + L_k L_0^H = S_k - sum_{j=1..k-1} L_j L_{k-j}^H =: C_k (Hermitian), solved
+    # as the JVP solves its one order: L_k = L_0 phi(L_0^{-1} C_k L_0^{-H}).
     low = cholesky(a[0])
 
     def outer(p, q):
-        return matmul(p, matrix_transpose(q))
+        return matmul(p, adjoint(q))
 
     def step(factor, k):
         rest = None if a[k] is None else symmetrize_lower(a[k])
@@ -520,7 +523,7 @@ def _cholesky_series(a: ts.Series) -> ts.Series:
         if rest is None:
             return None
         left = triangular_solve(low, rest)
-        return matmul(low, _phi(triangular_solve(low, matrix_transpose(left))))
+        return matmul(low, _phi(triangular_solve(low, adjoint(left))))
     return ts.recursive(a.order, low, step)
 
 
@@ -528,8 +531,9 @@ cholesky_p.taylor = ts.unary_rule(_cholesky_series)
 
 
 def cholesky(a):
-    """Lower Cholesky factors ``L`` (``L @ L.T == A``) of SPD matrices, reading the lower
-    triangle of ``a`` only."""
+    """Lower Cholesky factors ``L`` (``L @ L^H == A``) of symmetric (Hermitian)
+    positive-definite matrices, reading the lower triangle of ``a`` only (of the diagonal of
+    a complex ``a``, the real part)."""
     return cholesky_p.bind(a)
 
 
