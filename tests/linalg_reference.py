@@ -116,7 +116,8 @@ def hermitian_eigh_row(a):
     """``eigh_row`` of complex matrices: each eigenvector's phase fixed so that its first
     entry is real and positive (the phase is arbitrary; this makes it a function)."""
     w, v = la.eigh(a)
-    v = ew.mul(v, cn.conj(ew.sign(st.gather(v, (), _FIRST_ROW))))
+    first = st.gather(v, (), _FIRST_ROW)   # z / |z| (sign's derivative is zero, as in JAX)
+    v = ew.mul(v, cn.conj(ew.div(first, ew.convert(ew.abs(first), v.dtype))))
     shape = np.shape(w)
     w = ew.convert(w, v.dtype)
     return st.concatenate([st.reshape(w, shape[:-1] + (1, shape[-1])), v], len(shape) - 1)

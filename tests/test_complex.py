@@ -544,3 +544,43 @@ def test_complex_cholesky():
         np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
     direction = 0.1 * _complex((3, 3))
     _series_along_a_line(lambda t: _cholesky_loss(fnp)(t * direction))
+
+
+# -------------------------------------------------------- fnp.linalg.eigh, eigvalsh (complex)
+
+def _eigh_loss(m, uplo="L"):
+    """A real function of the eigenvalues and of phase-free uses of the eigenvectors of the
+    Hermitian ``A_HERMITIAN + x + x^H`` (each library reads the same matrix)."""
+    def loss(x):
+        w, v = m.linalg.eigh(A_HERMITIAN + x + m.conj(x).T, UPLO=uplo)
+        rebuilt = (v * m.sin(w)) @ m.conj(v).T          # a function of the matrix
+        return (m.sum(w ** 2 * WEIGHTS[0, 0]) + m.sum(m.abs(v) ** 2 * WEIGHTS[0])
+                + m.sum(m.real(rebuilt) * WEIGHTS[1] + m.imag(rebuilt) * WEIGHTS[0]))
+    return loss
+
+
+def test_complex_eigh_and_eigvalsh():
+    a = A_HERMITIAN + np.triu(_complex((3, 3)), 1) + 0.5j * np.eye(3)   # read: tril, Re(diag)
+    w, v = fg.jit(fnp.linalg.eigh)(a)
+    want_w, want_v = np.linalg.eigh(a)
+    assert w.dtype == np.float64 and v.dtype == np.complex128
+    np.testing.assert_allclose(w, want_w, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(np.sum(v.conj() * want_v, axis=0)), 1.0, rtol=1e-12)
+    upper = fg.vjp(lambda a: fnp.linalg.eigvalsh(a, UPLO="U"), a.conj().T)[0]   # traced
+    np.testing.assert_allclose(upper, want_w, rtol=1e-12)
+    x = 0.1 * _complex((3, 3))
+    for uplo in ("L", "U"):
+        fg.check_grads(_eigh_loss(fnp, uplo), (x,), order=2)
+    fg.check_grads(lambda x: fnp.linalg.eigvalsh(A_HERMITIAN + x + fnp.conj(x).T), (x,),
+                   order=2)
+    if jax is None:
+        return
+    for uplo in ("L", "U"):
+        want = np.asarray(jax.grad(_eigh_loss(jnp, uplo))(jnp.asarray(x)))
+        np.testing.assert_allclose(fg.grad(_eigh_loss(fnp, uplo))(x), want, rtol=1e-10,
+                                   atol=1e-12)
+    t = _complex((3, 3))
+    t = t + t.conj().T   # along a Hermitian direction both read the same matrix
+    got = fg.jvp(fnp.linalg.eigvalsh, (A_HERMITIAN,), (t,))[1]
+    want = jax.jvp(jnp.linalg.eigvalsh, (jnp.asarray(A_HERMITIAN),), (jnp.asarray(t),))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)

@@ -767,6 +767,8 @@ LINALG_ROWS = [
     Row("cholesky", la.cholesky, np.linalg.cholesky, (lr.hpd_matrix,), cases=MATRIX_CASES,
         dtypes=COMPLEX, variant="complex"),
     Row("eigh", lr.eigh_row, lr.eigh_reference, (lr.spd_matrix,), cases=MATRIX_CASES),
+    Row("eigh", lr.hermitian_eigh_row, lr.hermitian_eigh_reference, (lr.hpd_matrix,),
+        cases=MATRIX_CASES, dtypes=COMPLEX, variant="complex"),
     Row("svd", lr.svd_row, lr.svd_reference, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
     Row("svd", lambda a: lr.svd_row(a, True), lambda a: lr.svd_reference(a, True),
         (lr.well_conditioned,), variant="full_matrices",

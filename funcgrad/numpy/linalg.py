@@ -122,8 +122,8 @@ def _as_float(*values, complex_ok: bool = False):
     if dtype.kind not in ("fc" if complex_ok else "f"):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
-                            "inv, solve, det, slogdet, cholesky, eig, eigvals, norm, "
-                            "vector_norm and matrix_norm "
+                            "inv, solve, det, slogdet, cholesky, eig, eigvals, eigh, "
+                            "eigvalsh, norm, vector_norm and matrix_norm "
                             "(except ord 2, -2, 'nuc') only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
@@ -138,12 +138,6 @@ def _modulus(x, ord=None, matrix: bool = False):
         raise TypeError(f"norm: the matrix norm ord={ord!r} of a traced complex array is not "
                         "supported (it needs complex singular values)")
     return abs(x)
-
-
-def _matrix_transpose(a):
-    if np.ndim(a) < 2:   # let the primitive's shape rule report it
-        return a
-    return la.matrix_transpose(a)
 
 
 def _adjoint(a):
@@ -265,8 +259,8 @@ def eigh(a, UPLO: str = "L"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if not _traced(a):
         return np.linalg.eigh(a, UPLO=UPLO)
-    (a,) = _as_float(a)
-    w, v = la.eigh(a if UPLO == "L" else _matrix_transpose(a))
+    (a,) = _as_float(a, complex_ok=True)
+    w, v = la.eigh(a if UPLO == "L" else _adjoint(a))   # the upper triangle: a^H's lower
     return EighResult(w, v)
 
 

@@ -545,8 +545,8 @@ def _eigh_impl(a):
 
 
 def _eigh_shape(a):
-    _square(a)
-    return [ShapedArray(a.shape[:-1], a.dtype), a]
+    _square(a, kinds="fc")
+    return [ShapedArray(a.shape[:-1], cn.real_dtype(a.dtype)), a]
 
 
 eigh_p = _primitive("eigh", _eigh_impl, _eigh_shape, multiple_results=True)
@@ -564,20 +564,29 @@ def _inverse_gaps(w):
     return _keep(~_eye_mask(n), ew.reciprocal(gaps))
 
 
+def _conj(x):
+    return cn.conj(x) if _is_complex(x) else x
+
+
 def _eigh_jvp(primals, tangents):
+    # With R = V^H dS V (Hermitian): dw = Re diag(R), dV = V (F o R), whose V^H dV has a zero
+    # diagonal (the gauge JAX chooses for the arbitrary phase of each eigenvector).
     (a,), (t,) = primals, tangents
     w, v = eigh(a)
-    rotated = matmul(matmul(matrix_transpose(v), symmetrize_lower(t)), v)   # V^T dS V
-    return [w, v], [diagonal(rotated), matmul(v, ew.mul(_inverse_gaps(w), rotated))]
+    rotated = matmul(matmul(adjoint(v), symmetrize_lower(t)), v)
+    dw = diagonal(rotated)
+    gaps = ew.convert(_inverse_gaps(w), v.dtype)
+    return [w, v], [cn.real(dw) if _is_complex(dw) else dw, matmul(v, ew.mul(gaps, rotated))]
 
 
 def _eigh_vjp(needs, cts, ans, a):
     ct_w, ct_v = cts
     w, v = ans
-    middle = diagonal_matrix(ct_w)
+    middle = diagonal_matrix(ew.convert(ct_w, v.dtype))
     if not _is_zero(ct_v):   # no eigenvector cotangent: no eigenvalue gaps (finite if repeated)
-        middle = ew.add(middle, ew.mul(_inverse_gaps(w), matmul(matrix_transpose(v), ct_v)))
-    ct_s = matmul(matmul(v, middle), matrix_transpose(v))
+        gaps = ew.convert(_inverse_gaps(w), v.dtype)
+        middle = ew.add(middle, ew.mul(gaps, matmul(matrix_transpose(v), ct_v)))
+    ct_s = matmul(matmul(_conj(v), middle), matrix_transpose(v))   # the transpose of V^H . V
     return (_symmetrize_lower_transpose(ct_s),)
 
 
@@ -586,8 +595,8 @@ eigh_p.vjp = _eigh_vjp
 
 
 def eigh(a):
-    """``[w, V]``: ascending eigenvalues and orthonormal eigenvectors (columns) of the
-    symmetric matrices that the lower triangles of ``a`` define."""
+    """``[w, V]``: ascending (real) eigenvalues and orthonormal (unitary) eigenvectors
+    (columns) of the symmetric (Hermitian) matrices that the lower triangles of ``a`` define."""
     return eigh_p.bind(a)
 
 
