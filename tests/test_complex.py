@@ -584,3 +584,37 @@ def test_complex_eigh_and_eigvalsh():
     got = fg.jvp(fnp.linalg.eigvalsh, (A_HERMITIAN,), (t,))[1]
     want = jax.jvp(jnp.linalg.eigvalsh, (jnp.asarray(A_HERMITIAN),), (jnp.asarray(t),))[1]
     np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------ spectral norms of complex matrices, refusal
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (2, 3, 4)], ids=["square", "tall", "wide"])
+def test_spectral_norms_of_complex_matrices(shape):
+    a = _complex(shape) + 0.3 * np.eye(*shape[-2:])
+    for ord in (2, -2, "nuc"):
+        def loss(m, ord=ord):
+            return lambda a: m.sum(m.linalg.matrix_norm(a, ord=ord))
+
+        def norms(a, ord=ord):
+            return fnp.linalg.matrix_norm(a, ord=ord)
+        np.testing.assert_allclose(fg.vjp(norms, a)[0],
+                                   np.linalg.matrix_norm(a, ord=ord), rtol=1e-10)
+        fg.check_grads(loss(fnp), (a,), order=1)
+        if jax is not None:
+            want = np.asarray(jax.grad(loss(jnp))(jnp.asarray(a)))
+            np.testing.assert_allclose(fg.grad(loss(fnp))(a), want, rtol=1e-8, atol=1e-10)
+    matrix = a.reshape((-1,) + shape[-2:])[0]
+    np.testing.assert_allclose(fg.vjp(lambda a: fnp.linalg.norm(a, "nuc"), matrix)[0],
+                               np.linalg.norm(matrix, "nuc"), rtol=1e-10)
+
+
+def test_complex_spectral_norm_under_jit():
+    a = _complex((3, 4))
+    np.testing.assert_allclose(fg.jit(lambda a: fnp.linalg.norm(a, 2))(a),
+                               np.linalg.norm(a, 2), rtol=1e-10)
+
+
+def test_unsupported_complex_linalg_is_refused_with_the_supported_list():
+    for fn in (fnp.linalg.qr, fnp.linalg.svdvals, fnp.linalg.pinv):
+        with pytest.raises(TypeError, match="supported by inv, solve, det, slogdet, cholesky"):
+            fg.vjp(fn, A_COMPLEX)

@@ -7,7 +7,9 @@ NumPy's signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and `
 take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in
 float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
 complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
-``inv``, ``solve`` and the norms (but the spectral matrix norms); the rest take real arrays.
+``inv``, ``solve``, ``det``, ``slogdet`` (a complex unit ``sign``, a real ``logabsdet``),
+``cholesky`` (``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues)
+and every norm; the rest (``svd``, ``svdvals``, ``qr``, ``pinv``, ...) take real arrays.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
@@ -17,9 +19,10 @@ complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex re
   arbitrary basis whose derivative is a chosen (minimal-rotation) gauge.
 
 - ``cholesky`` and ``eigh`` read one triangle of the matrix, as NumPy does (the lower one by
-  default), also when the input is not symmetric: they are functions of that triangle alone,
-  and their derivatives are the exact derivatives of those functions, so a gradient with
-  respect to the input lies in that triangle (an off-diagonal entry carries both of the
+  default; of a complex diagonal, the real part), also when the input is not symmetric
+  (Hermitian): they are functions of that triangle alone, and their derivatives are the
+  exact derivatives of those functions, so a gradient with respect to the input lies in that
+  triangle (an off-diagonal entry carries both of the
   symmetric matrix's). ``torch.linalg.eigh`` reads the same triangle but returns the symmetric
   gradient: it is the symmetric part of funcgrad's, and the two agree on every symmetric
   direction (``jvp``).
@@ -29,12 +32,12 @@ complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex re
 - ``inv``, ``solve``, ``det``, ``slogdet``: derivatives at singular matrices are ``inf``/``nan``.
 - ``norm``: every ``ord`` NumPy takes, for vectors and matrices. The matrix norms ``2``, ``-2``
   and ``'nuc'`` use no SVD: the singular values are the square roots of the eigenvalues of the
-  Gram matrix (``A.T A`` or ``A A.T``, the smaller). The largest singular value is as accurate
-  as NumPy's; a smaller one, ``s``, has a relative error near ``eps * (s_max / s)**2`` (fine for
-  well-conditioned matrices, poor for nearly singular ones). Derivatives need the singular
-  values in use to be simple (for ``2``: the largest, for ``-2``: the smallest) and, for ``-2``
-  and ``'nuc'``, nonzero. The 2-norm and Frobenius norm of zero have a zero derivative, as in
-  PyTorch.
+  Gram matrix (``A^H A`` or ``A A^H``, the smaller; also for complex matrices). The largest
+  singular value is as accurate as NumPy's; a smaller one, ``s``, has a relative error near
+  ``eps * (s_max / s)**2`` (fine for well-conditioned matrices, poor for nearly singular
+  ones). Derivatives need the singular values in use to be simple (for ``2``: the largest, for
+  ``-2``: the smallest) and, for ``-2`` and ``'nuc'``, nonzero. The 2-norm and Frobenius norm
+  of zero have a zero derivative, as in PyTorch.
 
 >>> import numpy as np
 >>> import funcgrad as fg
@@ -123,20 +126,19 @@ def _as_float(*values, complex_ok: bool = False):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
                             "inv, solve, det, slogdet, cholesky, eig, eigvals, eigh, "
-                            "eigvalsh, norm, vector_norm and matrix_norm "
-                            "(except ord 2, -2, 'nuc') only")
+                            "eigvalsh, norm, vector_norm and matrix_norm only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
 
 
 def _modulus(x, ord=None, matrix: bool = False):
-    """A complex array's norms are those of its moduli (real), except the spectral ones."""
+    """A complex array's norms are those of its moduli (real), except the spectral ones,
+    which take the complex matrix itself."""
     x = asarray_or_tracer(x)
     if x.dtype.kind != "c":
         return _as_float(x)[0]
     if matrix and ord in (2, -2, "nuc"):
-        raise TypeError(f"norm: the matrix norm ord={ord!r} of a traced complex array is not "
-                        "supported (it needs complex singular values)")
+        return x
     return abs(x)
 
 
@@ -311,12 +313,12 @@ def eigvals(a):
 
 def _singular_values(x, row_axis: int, col_axis: int):
     """The singular values of the matrices on ``(row_axis, col_axis)``, last axis: the square
-    roots of the eigenvalues of the smaller Gram matrix (no SVD)."""
+    roots of the eigenvalues of the smaller Gram matrix, ``A^H A`` or ``A A^H`` (no SVD)."""
     order = [i for i in range(np.ndim(x)) if i not in (row_axis, col_axis)]
     y = st.transpose(x, order + [row_axis, col_axis])
     m, n = np.shape(y)[-2:]
-    yt = la.matrix_transpose(y)
-    gram = la.matmul(yt, y) if m >= n else la.matmul(y, yt)
+    yt = la.adjoint(y)
+    gram = la.matmul(yt, y) if m >= n else la.matmul(y, yt)   # Hermitian for a complex y
     eigenvalues = la.eigh(gram)[0]
     return _root(maximum(eigenvalues, 0))
 
