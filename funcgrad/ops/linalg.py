@@ -8,8 +8,16 @@ Values come from ``numpy.linalg``; compiled programs call the same NumPy ``impl`
 Derivative rules are written with funcgrad's own operations (batched matrix products are
 ``einsum``, masks are ``select``), so they trace and nest to any order. ``cholesky`` and
 ``eigh`` read only the lower triangle of their input, as NumPy does: they are functions of
-``sym(A) = tril(A) + tril(A, -1).T``, and their reverse rules return the cotangent of ``A``
-(lower triangular), the adjoint of that map.
+``sym(A) = tril(A) + tril(A, -1).T`` (for complex matrices the Hermitian
+``tril(A, -1) + diag(Re A) + tril(A, -1)^H``), and their reverse rules return the cotangent
+of ``A`` (lower triangular), the adjoint of that map.
+
+Complex matrices (JAX's convention: tangents and cotangents are complex, and reverse rules
+transpose under ``Re sum(a * b)``, without conjugation): ``inv``, ``solve``,
+``triangular_solve`` and ``det`` are holomorphic, their rules the real ones; ``slogdet``'s
+sign turns by ``i Im tr(A^{-1} dA)`` and its log by the real part; ``cholesky`` (``A = L
+L^H``) and ``eigh`` (real eigenvalues) use conjugate transposes where the real rules use
+transposes. ``svd``, ``qr``, ``pinv`` and the LU helpers take real matrices.
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
