@@ -141,6 +141,18 @@ def triangular_solve_reference(a, b, lower, transpose_a):
 
 # ----------------------------------------------------------------- svd, qr and pinv rows
 
+def complex_well_conditioned(rng, shape):
+    """``well_conditioned`` with unitary singular vectors: ``U diag(s) V^H``."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    batch = tuple(shape[:-2])
+    out = np.empty(batch + (m, n), complex)
+    for index in np.ndindex(*batch):
+        s = 1.0 + np.arange(k)[::-1] + rng.uniform(0.0, 0.3, k)
+        out[index] = (unitary(rng, m)[:, :k] * s) @ unitary(rng, n)[:, :k].conj().T
+    return out
+
+
 def well_conditioned(rng, shape):
     """``U diag(s) V^T`` with singular values about ``k, ..., 2, 1`` (gaps near 1, none below
     1) and singular vectors whose first entries are far from zero, so that fixing each pair's
@@ -166,9 +178,17 @@ def _flat_concat(pieces):
 
 
 def _projector(q, start):
-    """``Q2 @ Q2^T`` for the columns ``Q2 = q[..., start:]``: a function of their span."""
+    """``Q2 @ Q2^H`` for the columns ``Q2 = q[..., start:]``: a function of their span."""
     q2 = st.slice_along(q, np.ndim(q) - 1, start, np.shape(q)[-1])
-    return la.matmul(q2, la.matrix_transpose(q2))
+    return la.matmul(q2, la.adjoint(q2))
+
+
+def _phases(x):
+    """The sign of each entry of a real ``x``; ``conj(x / |x|)`` of a complex one (sign's
+    derivative is zero, as in JAX, so the complex phase is written out)."""
+    if x.dtype.kind != "c":
+        return ew.sign(x)
+    return cn.conj(ew.div(x, ew.convert(ew.abs(x), x.dtype)))
 
 
 def svd_row(a, full_matrices=False):
@@ -178,11 +198,11 @@ def svd_row(a, full_matrices=False):
     u, s, vt = la.svd(a, full_matrices)
     m, n = np.shape(a)[-2:]
     k = min(m, n)
-    v = la.matrix_transpose(vt)
+    v = la.adjoint(vt)
     u1 = st.slice_along(u, np.ndim(u) - 1, 0, k)
     v1 = st.slice_along(v, np.ndim(v) - 1, 0, k)
-    signs = ew.sign(st.gather(u1, (), _FIRST_ROW))
-    pieces = [s, _flat(ew.mul(u1, signs)), _flat(ew.mul(v1, signs))]
+    signs = _phases(st.gather(u1, (), _FIRST_ROW))   # a pair's common sign (phase) fixed
+    pieces = [ew.convert(s, u.dtype), _flat(ew.mul(u1, signs)), _flat(ew.mul(v1, signs))]
     if full_matrices:
         pieces += [_flat(_projector(u, k)), _flat(_projector(v, k))]
     return _flat_concat(pieces)
@@ -192,15 +212,15 @@ def svd_reference(a, full_matrices=False):
     u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
     m, n = a.shape[-2:]
     k = min(m, n)
-    v = np.swapaxes(vt, -1, -2)
-    signs = np.sign(u[..., :1, :k])
+    v = np.swapaxes(vt, -1, -2).conj()
+    signs = np.conj(np.sign(u[..., :1, :k]))   # NumPy's complex sign is z / |z|
     batch = a.shape[:-2]
-    pieces = [s, (u[..., :k] * signs).reshape(batch + (-1,)),
+    pieces = [s.astype(u.dtype), (u[..., :k] * signs).reshape(batch + (-1,)),
               (v[..., :k] * signs).reshape(batch + (-1,))]
     if full_matrices:
         for q in (u, v):
             q2 = q[..., k:]
-            pieces.append((q2 @ np.swapaxes(q2, -1, -2)).reshape(batch + (-1,)))
+            pieces.append((q2 @ np.swapaxes(q2, -1, -2).conj()).reshape(batch + (-1,)))
     return np.concatenate(pieces, axis=-1)
 
 

@@ -615,6 +615,48 @@ def test_complex_spectral_norm_under_jit():
 
 
 def test_unsupported_complex_linalg_is_refused_with_the_supported_list():
-    for fn in (fnp.linalg.qr, fnp.linalg.svdvals, fnp.linalg.pinv):
+    for fn in (fnp.linalg.qr, fnp.linalg.pinv, fnp.linalg.cond):
         with pytest.raises(TypeError, match="supported by inv, solve, det, slogdet, cholesky"):
             fg.vjp(fn, A_COMPLEX)
+
+
+# ------------------------------------------------------------ fnp.linalg.svd, svdvals (complex)
+
+def _svd_loss(m, full_matrices=False):
+    """A real function of the singular values and of phase-free uses of the singular vectors
+    (each pair's common phase is arbitrary)."""
+    def loss(a):
+        u, s, vh = m.linalg.svd(a, full_matrices=full_matrices)
+        k = s.shape[-1]
+        rows, cols = a.shape
+        rebuilt = (u[:, :k] * m.sin(s)) @ vh[:k]
+        return (m.sum(s ** 2 * WEIGHTS[0, 0, :k]) + m.sum(m.abs(u) ** 2 * WEIGHTS[0, 0, 0])
+                + m.sum(m.abs(vh[:k]) ** 2 * WEIGHTS[1, :k, :cols])
+                + m.sum(m.real(rebuilt) * WEIGHTS[0, :rows, :cols]
+                        + m.imag(rebuilt) * WEIGHTS[1, :rows, :cols]))
+    return loss
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (3, 2), (2, 3)], ids=["square", "tall", "wide"])
+def test_complex_svd_and_svdvals(shape):
+    a = _complex(shape) + 0.5 * np.eye(*shape)
+    u, s, vh = fg.vjp(lambda a: fnp.linalg.svd(a, full_matrices=False), a)[0]
+    assert s.dtype == np.float64 and u.dtype == vh.dtype == np.complex128
+    np.testing.assert_allclose(s, np.linalg.svdvals(a), rtol=1e-12)
+    np.testing.assert_allclose((u * s) @ vh, a, rtol=1e-12, atol=1e-12)
+    fg.check_grads(_svd_loss(fnp), (a,), order=2)
+    fg.check_grads(_svd_loss(fnp, True), (a,), order=1)
+    fg.check_grads(fnp.linalg.svdvals, (a,), order=2)
+    if jax is None:
+        return
+    want = np.asarray(jax.grad(_svd_loss(jnp))(jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(_svd_loss(fnp))(a), want, rtol=1e-10, atol=1e-12)
+    t = _complex(shape)
+    got = fg.jvp(fnp.linalg.svdvals, (a,), (t,))[1]
+    want = jax.jvp(jnp.linalg.svdvals, (jnp.asarray(a),), (jnp.asarray(t),))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+
+
+def test_complex_svdvals_under_jit():
+    a = _complex((3, 4))
+    np.testing.assert_allclose(fg.jit(fnp.linalg.svdvals)(a), np.linalg.svdvals(a), rtol=1e-12)

@@ -8,8 +8,9 @@ take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers com
 float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
 complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
 ``inv``, ``solve``, ``det``, ``slogdet`` (a complex unit ``sign``, a real ``logabsdet``),
-``cholesky`` (``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues)
-and every norm; the rest (``svd``, ``svdvals``, ``qr``, ``pinv``, ...) take real arrays.
+``cholesky`` (``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues),
+``svd``/``svdvals`` (real singular values, unitary ``U`` and ``Vh``) and every norm; the rest
+(``qr``, ``pinv``, ``lstsq``, ``cond``, ...) take real arrays.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
@@ -126,7 +127,7 @@ def _as_float(*values, complex_ok: bool = False):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
                             "inv, solve, det, slogdet, cholesky, eig, eigvals, eigh, "
-                            "eigvalsh, norm, vector_norm and matrix_norm only")
+                            "eigvalsh, svd, svdvals, norm, vector_norm and matrix_norm only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
 
@@ -427,10 +428,11 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     divides by ``S[j]**2 - S[i]**2`` (and, for non-square matrices, by ``S``), so it is
     ``inf``/``nan`` at repeated singular values, where the vectors are not unique. A function
     of ``S`` alone (``compute_uv=False``, ``svdvals``, a sum of ``S``) has a finite gradient
-    there (first order). Each pair of singular vectors has an arbitrary common sign: a
-    function that depends on that sign is not a function of ``a``, and only functions
-    invariant to it (``U * S @ Vh``, ``U @ U.T``, ``|U|``, ...) have derivatives that match
-    finite differences everywhere.
+    there (first order). Each pair of singular vectors has an arbitrary common sign (phase,
+    for a complex ``a``: ``S`` is real, ``U`` and ``Vh`` unitary): a function that depends
+    on that sign is not a function of ``a``, and only functions invariant to it
+    (``U * S @ Vh``, ``U @ U^H``, ``|U|``, ...) have derivatives that match finite
+    differences everywhere.
 
     With ``full_matrices=True`` (NumPy's default) and ``m != n``, the extra ``|m - n|``
     columns of ``U`` (or rows of ``Vh``) are any orthonormal basis of the complement of the
@@ -449,7 +451,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     if not _traced(a):
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     _check_matrix("svd", a)
     if hermitian:
         a = la.symmetrize_lower(a)
@@ -469,7 +471,7 @@ def svdvals(x, /):
     """
     if not _traced(x):
         return np.linalg.svdvals(x)
-    (x,) = _as_float(x)
+    (x,) = _as_float(x, complex_ok=True)
     _check_matrix("svdvals", x)
     return la.svd(x)[1]
 

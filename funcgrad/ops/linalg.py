@@ -16,8 +16,9 @@ Complex matrices (JAX's convention: tangents and cotangents are complex, and rev
 transpose under ``Re sum(a * b)``, without conjugation): ``inv``, ``solve``,
 ``triangular_solve`` and ``det`` are holomorphic, their rules the real ones; ``slogdet``'s
 sign turns by ``i Im tr(A^{-1} dA)`` and its log by the real part; ``cholesky`` (``A = L
-L^H``) and ``eigh`` (real eigenvalues) use conjugate transposes where the real rules use
-transposes. ``svd``, ``qr``, ``pinv`` and the LU helpers take real matrices.
+L^H``), ``eigh`` (real eigenvalues) and ``svd`` (real singular values) use conjugate
+transposes where the real rules use transposes, and ``svd`` turns each singular pair's
+arbitrary phase as JAX does. ``qr``, ``pinv`` and the LU helpers take real matrices.
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
@@ -620,21 +621,21 @@ def _rows(x, start, stop):
     return st.slice_along(x, np.ndim(x) - 2, start, stop)
 
 
-def _rectangular(a, what: str = "the matrix"):
+def _rectangular(a, what: str = "the matrix", kinds: str = "f"):
     """``(m, n)`` of a stack of matrices ``(..., m, n)``; a ShapeError otherwise."""
-    _float_dtype(a, what)
+    _float_dtype(a, what, kinds)
     if a.ndim < 2:
         raise ShapeError(f"{what} must have at least 2 axes (..., m, n), got shape {a.shape}")
     return a.shape[-2], a.shape[-1]
 
 
 def _complement_tangent(q, dq1):
-    """The tangent of a square orthogonal ``q = [Q1 Q2]`` whose first ``k`` columns ``Q1`` move
-    along ``dq1`` and whose complement ``Q2`` turns only as much as it must to stay orthogonal
-    to them: ``dQ2 = -Q1 dQ1^T Q2`` (the gauge in which ``Q2^T dQ2 = 0``)."""
+    """The tangent of a square orthogonal (unitary) ``q = [Q1 Q2]`` whose first ``k`` columns
+    ``Q1`` move along ``dq1`` and whose complement ``Q2`` turns only as much as it must to stay
+    orthogonal to them: ``dQ2 = -Q1 dQ1^H Q2`` (the gauge in which ``Q2^H dQ2 = 0``)."""
     k = np.shape(dq1)[-1]
     q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
-    dq2 = ew.neg(matmul(q1, matmul(matrix_transpose(dq1), q2)))
+    dq2 = ew.neg(matmul(q1, matmul(adjoint(dq1), q2)))
     return st.concatenate([dq1, dq2], np.ndim(q) - 1)
 
 
@@ -642,7 +643,7 @@ def _complement_cotangent(q, g, k: int):
     """The adjoint of ``_complement_tangent``: the cotangent of ``Q1`` from that of ``q``."""
     q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
     g1, g2 = _last(g, 0, k), _last(g, k, np.shape(q)[-1])
-    return ew.sub(g1, matmul(q2, matmul(matrix_transpose(g2), q1)))
+    return ew.sub(g1, matmul(_conj(q2), matmul(adjoint(g2), _conj(q1))))
 
 
 def _row(s):
@@ -656,6 +657,10 @@ def _column(s):
 
 
 # ----------------------------------------------------------------------------------- svd
+# Complex matrices: U and V unitary, s real, and the rules the real ones with conjugate
+# transposes, plus the one term a real SVD lacks: each singular pair's common phase is
+# arbitrary, and the imaginary part of diag(U^H dA V) turns it, which JAX's gauge (followed
+# here) puts into U alone, dU += U diag(i Im(diag(U^H dA V)) / s).
 
 def _svd_impl(a, *, full_matrices):
     u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
@@ -663,15 +668,20 @@ def _svd_impl(a, *, full_matrices):
 
 
 def _svd_shape(a, *, full_matrices):
-    m, n = _rectangular(a)
+    m, n = _rectangular(a, kinds="fc")
     k = min(m, n)
     batch = a.shape[:-2]
     return [ShapedArray(batch + (m, m if full_matrices else k), a.dtype),
-            ShapedArray(batch + (k,), a.dtype),
+            ShapedArray(batch + (k,), cn.real_dtype(a.dtype)),
             ShapedArray(batch + (n if full_matrices else k, n), a.dtype)]
 
 
 svd_p = _primitive("svd", _svd_impl, _svd_shape, multiple_results=True)
+
+
+def _imaginary_part(x):
+    """``i Im(x)`` in ``x``'s dtype."""
+    return ew.sub(x, _real_part(x))
 
 
 def _svd_jvp(primals, tangents, *, full_matrices):
@@ -680,56 +690,65 @@ def _svd_jvp(primals, tangents, *, full_matrices):
     m, n = np.shape(a)[-2:]
     k = min(m, n)
     u1, vt1 = _last(u, 0, k), _rows(vt, 0, k)
-    v1 = matrix_transpose(vt1)
+    v1 = adjoint(vt1)
     tv = matmul(t, v1)
-    dp = matmul(matrix_transpose(u1), tv)                  # U^T dA V
-    dpt = matrix_transpose(dp)
-    gaps = _inverse_gaps(ew.mul(s, s))                     # 1 / (s_j^2 - s_i^2)
-    s_row, s_col = _row(s), _column(s)
-    du = matmul(u1, ew.mul(gaps, ew.add(ew.mul(dp, s_row), ew.mul(s_col, dpt))))
+    dp = matmul(adjoint(u1), tv)                           # U^H dA V
+    dpt = adjoint(dp)
+    gaps = ew.convert(_inverse_gaps(ew.mul(s, s)), a.dtype)   # 1 / (s_j^2 - s_i^2)
+    s_row, s_col = (ew.convert(x, a.dtype) for x in (_row(s), _column(s)))
+    inner_u = ew.mul(gaps, ew.add(ew.mul(dp, s_row), ew.mul(s_col, dpt)))
+    if _is_complex(a):   # the turn of each pair's phase, in U (JAX's gauge)
+        inner_u = ew.add(inner_u, diagonal_matrix(ew.div(_imaginary_part(diagonal(dp)),
+                                                         ew.convert(s, a.dtype))))
+    du = matmul(u1, inner_u)
     dv = matmul(v1, ew.mul(gaps, ew.add(ew.mul(s_col, dp), ew.mul(dpt, s_row))))
     if m > k:   # the part of dA V outside the span of U
         du = ew.add(du, ew.div(ew.sub(tv, matmul(u1, dp)), s_row))
     if n > k:
-        tu = matmul(matrix_transpose(t), u1)
+        tu = matmul(adjoint(t), u1)
         dv = ew.add(dv, ew.div(ew.sub(tu, matmul(v1, dpt)), s_row))
     if full_matrices:
         du = _complement_tangent(u, du) if m > k else du
-        dv = _complement_tangent(matrix_transpose(vt), dv) if n > k else dv
-    return [u, s, vt], [du, diagonal(dp), matrix_transpose(dv)]
+        dv = _complement_tangent(adjoint(vt), dv) if n > k else dv
+    ds = diagonal(dp)
+    return [u, s, vt], [du, cn.real(ds) if _is_complex(ds) else ds, adjoint(dv)]
 
 
 def _svd_vjp(needs, cts, ans, a, *, full_matrices):
+    # The transpose of _svd_jvp under Re sum(x * y) (for real matrices, the plain transpose).
     g_u, g_s, g_vt = cts
     u, s, vt = ans
     m, n = np.shape(a)[-2:]
     k = min(m, n)
     zero_u, zero_v = _is_zero(g_u), _is_zero(g_vt)
-    u1, v1 = _last(u, 0, k), matrix_transpose(_rows(vt, 0, k))
-    g_v = matrix_transpose(g_vt)
+    u1, v1 = _last(u, 0, k), adjoint(_rows(vt, 0, k))
+    g_v = adjoint(g_vt)
     if full_matrices and not zero_u and m > k:
         g_u = _complement_cotangent(u, g_u, k)
     if full_matrices and not zero_v and n > k:
-        g_v = _complement_cotangent(matrix_transpose(vt), g_v, k)
-    s_row, s_col = _row(s), _column(s)
-    middle = diagonal_matrix(g_s)
+        g_v = _complement_cotangent(adjoint(vt), g_v, k)
+    s_row, s_col = (ew.convert(x, a.dtype) for x in (_row(s), _column(s)))
+    middle = diagonal_matrix(ew.convert(g_s, a.dtype))
     # Only the singular vectors' cotangents meet the gaps between singular values: without
     # them the gradient stays finite at repeated (and zero) singular values.
     if not (zero_u and zero_v):
-        gaps = _inverse_gaps(ew.mul(s, s))
+        gaps = ew.convert(_inverse_gaps(ew.mul(s, s)), a.dtype)
     if not zero_u:
         j = matmul(matrix_transpose(u1), g_u)
-        middle = ew.add(middle, ew.mul(ew.mul(gaps, ew.sub(j, matrix_transpose(j))), s_row))
+        middle = ew.add(middle, ew.mul(ew.mul(gaps, ew.sub(j, adjoint(j))), s_row))
+        if _is_complex(a):
+            middle = ew.add(middle, diagonal_matrix(ew.div(_imaginary_part(diagonal(j)),
+                                                           ew.convert(s, a.dtype))))
     if not zero_v:
         j = matmul(matrix_transpose(v1), g_v)
-        middle = ew.add(middle, ew.mul(s_col, ew.mul(gaps, ew.sub(j, matrix_transpose(j)))))
-    ct = matmul(matmul(u1, middle), matrix_transpose(v1))
-    if not zero_u and m > k:   # (I - U U^T) gU S^{-1} V^T
-        outside = ew.sub(g_u, matmul(u1, matmul(matrix_transpose(u1), g_u)))
+        middle = ew.add(middle, ew.mul(s_col, ew.mul(gaps, ew.sub(j, adjoint(j)))))
+    ct = matmul(matmul(_conj(u1), middle), matrix_transpose(v1))
+    if not zero_u and m > k:   # (I - conj(U) U^T) gU S^{-1} V^T
+        outside = ew.sub(g_u, matmul(_conj(u1), matmul(matrix_transpose(u1), g_u)))
         ct = ew.add(ct, matmul(ew.div(outside, s_row), matrix_transpose(v1)))
-    if not zero_v and n > k:   # U S^{-1} gV^T (I - V V^T)
-        outside = ew.sub(g_v, matmul(v1, matmul(matrix_transpose(v1), g_v)))
-        ct = ew.add(ct, matmul(u1, ew.div(matrix_transpose(outside), s_col)))
+    if not zero_v and n > k:   # conj(U) S^{-1} ((I - conj(V) V^T) gV)^H
+        outside = ew.sub(g_v, matmul(_conj(v1), matmul(matrix_transpose(v1), g_v)))
+        ct = ew.add(ct, matmul(_conj(u1), ew.div(adjoint(outside), s_col)))
     return (ct,)
 
 
