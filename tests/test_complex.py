@@ -660,3 +660,16 @@ def test_complex_svd_and_svdvals(shape):
 def test_complex_svdvals_under_jit():
     a = _complex((3, 4))
     np.testing.assert_allclose(fg.jit(fnp.linalg.svdvals)(a), np.linalg.svdvals(a), rtol=1e-12)
+
+
+def test_vmap_of_complex_linear_algebra():
+    batch = np.stack([A_HERMITIAN, 2 * A_HERMITIAN + np.eye(3)])
+    for fn, numpy_fn in ((fnp.linalg.det, np.linalg.det), (fnp.linalg.cholesky, np.linalg.cholesky),
+                         (fnp.linalg.eigvalsh, np.linalg.eigvalsh),
+                         (fnp.linalg.svdvals, np.linalg.svdvals),
+                         (lambda a: fnp.linalg.slogdet(a)[0], lambda a: np.linalg.slogdet(a)[0])):
+        np.testing.assert_allclose(fg.vmap(fn)(batch), numpy_fn(batch), rtol=1e-12)
+    loss = _cholesky_loss(fnp)
+    x = 0.1 * np.stack([_complex((3, 3)), _complex((3, 3))])
+    np.testing.assert_allclose(fg.vmap(fg.grad(loss))(x), np.stack([fg.grad(loss)(v) for v in x]),
+                               rtol=1e-12)
