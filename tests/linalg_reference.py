@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import funcgrad as fg
+from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import linalg as la
 from funcgrad.ops import structural as st
@@ -50,18 +51,48 @@ def spd_matrix(rng, shape):
     return np.tril(out) + noise
 
 
+def complex_general_matrix(rng, shape):
+    """``general_matrix`` with imaginary parts in [-0.3, 0.3]: still diagonally dominant."""
+    return general_matrix(rng, shape) + 1j * rng.uniform(-0.3, 0.3, shape)
+
+
+def unitary(rng, n):
+    """A random unitary matrix whose first row has no entry of modulus near zero (so that
+    fixing an eigenvector's phase by its first entry is stable under small perturbations)."""
+    while True:
+        q, _ = np.linalg.qr(rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)))
+        if np.min(np.abs(q[0])) > 0.25:
+            return q
+
+
+def hpd_matrix(rng, shape):
+    """Hermitian positive-definite matrices with eigenvalues about 1, 2, 3, ..., whose strict
+    upper triangle is then overwritten with noise and whose diagonal gets imaginary noise:
+    cholesky and eigh read the lower triangle and the diagonal's real part only."""
+    n = shape[-1]
+    batch = tuple(shape[:-2])
+    out = np.empty(batch + (n, n), complex)
+    for index in np.ndindex(*batch):
+        q = unitary(rng, n)
+        out[index] = (q * (1.0 + np.arange(n) + rng.uniform(0.0, 0.3, n))) @ q.conj().T
+    noise = np.triu(rng.uniform(-3.0, 3.0, batch + (n, n)) + 1j * rng.uniform(-3, 3, (n, n)), 1)
+    imaginary_diagonal = 1j * rng.uniform(-1.0, 1.0, batch + (n,))[..., None] * np.eye(n)
+    return np.tril(out) + noise + imaginary_diagonal
+
+
 # ------------------------------------------------------------- multiple-output primitives
 # A table row returns one array: the outputs are stacked into one.
 
 def slogdet_row(a):
     sign, logabsdet = la.slogdet(a)
     shape = np.shape(sign) + (1,)
+    logabsdet = ew.convert(logabsdet, sign.dtype)   # complex for a complex matrix's sign
     return st.concatenate([st.reshape(sign, shape), st.reshape(logabsdet, shape)], len(shape) - 1)
 
 
 def slogdet_reference(a):
     sign, logabsdet = np.linalg.slogdet(a)
-    return np.stack([sign, logabsdet], axis=-1)
+    return np.stack([sign, logabsdet.astype(sign.dtype)], axis=-1)
 
 
 _FIRST_ROW = st.IndexSpec((Ellipsis, ("slice", 0, 1, None), ("slice", None, None, None)))
@@ -81,6 +112,23 @@ def eigh_reference(a):
     return np.concatenate([w[..., None, :], v * np.sign(v[..., :1, :])], axis=-2)
 
 
+def hermitian_eigh_row(a):
+    """``eigh_row`` of complex matrices: each eigenvector's phase fixed so that its first
+    entry is real and positive (the phase is arbitrary; this makes it a function)."""
+    w, v = la.eigh(a)
+    first = st.gather(v, (), _FIRST_ROW)   # z / |z| (sign's derivative is zero, as in JAX)
+    v = ew.mul(v, cn.conj(ew.div(first, ew.convert(ew.abs(first), v.dtype))))
+    shape = np.shape(w)
+    w = ew.convert(w, v.dtype)
+    return st.concatenate([st.reshape(w, shape[:-1] + (1, shape[-1])), v], len(shape) - 1)
+
+
+def hermitian_eigh_reference(a):
+    w, v = np.linalg.eigh(a)
+    v = v * np.conj(np.sign(v[..., :1, :]))
+    return np.concatenate([w[..., None, :].astype(v.dtype), v], axis=-2)
+
+
 def triangular_solve_reference(a, b, lower, transpose_a):
     """``scipy.linalg.solve_triangular``, matrix by matrix."""
     from scipy.linalg import solve_triangular
@@ -92,6 +140,18 @@ def triangular_solve_reference(a, b, lower, transpose_a):
 
 
 # ----------------------------------------------------------------- svd, qr and pinv rows
+
+def complex_well_conditioned(rng, shape):
+    """``well_conditioned`` with unitary singular vectors: ``U diag(s) V^H``."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    batch = tuple(shape[:-2])
+    out = np.empty(batch + (m, n), complex)
+    for index in np.ndindex(*batch):
+        s = 1.0 + np.arange(k)[::-1] + rng.uniform(0.0, 0.3, k)
+        out[index] = (unitary(rng, m)[:, :k] * s) @ unitary(rng, n)[:, :k].conj().T
+    return out
+
 
 def well_conditioned(rng, shape):
     """``U diag(s) V^T`` with singular values about ``k, ..., 2, 1`` (gaps near 1, none below
@@ -118,9 +178,17 @@ def _flat_concat(pieces):
 
 
 def _projector(q, start):
-    """``Q2 @ Q2^T`` for the columns ``Q2 = q[..., start:]``: a function of their span."""
+    """``Q2 @ Q2^H`` for the columns ``Q2 = q[..., start:]``: a function of their span."""
     q2 = st.slice_along(q, np.ndim(q) - 1, start, np.shape(q)[-1])
-    return la.matmul(q2, la.matrix_transpose(q2))
+    return la.matmul(q2, la.adjoint(q2))
+
+
+def _phases(x):
+    """The sign of each entry of a real ``x``; ``conj(x / |x|)`` of a complex one (sign's
+    derivative is zero, as in JAX, so the complex phase is written out)."""
+    if x.dtype.kind != "c":
+        return ew.sign(x)
+    return cn.conj(ew.div(x, ew.convert(ew.abs(x), x.dtype)))
 
 
 def svd_row(a, full_matrices=False):
@@ -130,11 +198,11 @@ def svd_row(a, full_matrices=False):
     u, s, vt = la.svd(a, full_matrices)
     m, n = np.shape(a)[-2:]
     k = min(m, n)
-    v = la.matrix_transpose(vt)
+    v = la.adjoint(vt)
     u1 = st.slice_along(u, np.ndim(u) - 1, 0, k)
     v1 = st.slice_along(v, np.ndim(v) - 1, 0, k)
-    signs = ew.sign(st.gather(u1, (), _FIRST_ROW))
-    pieces = [s, _flat(ew.mul(u1, signs)), _flat(ew.mul(v1, signs))]
+    signs = _phases(st.gather(u1, (), _FIRST_ROW))   # a pair's common sign (phase) fixed
+    pieces = [ew.convert(s, u.dtype), _flat(ew.mul(u1, signs)), _flat(ew.mul(v1, signs))]
     if full_matrices:
         pieces += [_flat(_projector(u, k)), _flat(_projector(v, k))]
     return _flat_concat(pieces)
@@ -144,15 +212,15 @@ def svd_reference(a, full_matrices=False):
     u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
     m, n = a.shape[-2:]
     k = min(m, n)
-    v = np.swapaxes(vt, -1, -2)
-    signs = np.sign(u[..., :1, :k])
+    v = np.swapaxes(vt, -1, -2).conj()
+    signs = np.conj(np.sign(u[..., :1, :k]))   # NumPy's complex sign is z / |z|
     batch = a.shape[:-2]
-    pieces = [s, (u[..., :k] * signs).reshape(batch + (-1,)),
+    pieces = [s.astype(u.dtype), (u[..., :k] * signs).reshape(batch + (-1,)),
               (v[..., :k] * signs).reshape(batch + (-1,))]
     if full_matrices:
         for q in (u, v):
             q2 = q[..., k:]
-            pieces.append((q2 @ np.swapaxes(q2, -1, -2)).reshape(batch + (-1,)))
+            pieces.append((q2 @ np.swapaxes(q2, -1, -2).conj()).reshape(batch + (-1,)))
     return np.concatenate(pieces, axis=-1)
 
 

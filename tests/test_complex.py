@@ -451,3 +451,225 @@ def test_sort_of_complex_values_is_numpys_lexicographic_order_with_gradients():
     if jax is not None:
         expected = jax.grad(lambda v: jnp.real(jnp.sum(jnp.sort(v) * weights)))(w)
         np.testing.assert_allclose(g, np.asarray(expected), rtol=1e-15)
+
+
+# ------------------------------------------------------ fnp.linalg.det, slogdet (complex)
+
+def _determinant_loss(m):
+    """A real function of a complex matrix through det and both parts of slogdet."""
+    def loss(a):
+        sign, logabsdet = m.linalg.slogdet(a)
+        return (m.abs(m.linalg.det(a)) + m.real(m.linalg.det(a)) * m.imag(m.linalg.det(a))
+                + m.real(sign) - 2 * m.imag(sign) + logabsdet ** 2)
+    return loss
+
+
+def test_complex_det_and_slogdet():
+    a = A_COMPLEX
+    np.testing.assert_allclose(fg.jit(fnp.linalg.det)(a), np.linalg.det(a), rtol=1e-12)
+    sign, logabsdet = fg.jit(fnp.linalg.slogdet)(a)
+    want_sign, want_log = np.linalg.slogdet(a)
+    assert sign.dtype == np.complex128 and logabsdet.dtype == np.float64
+    np.testing.assert_allclose(sign, want_sign, rtol=1e-12)
+    np.testing.assert_allclose(logabsdet, want_log, rtol=1e-12)
+    fg.check_grads(fnp.linalg.det, (a,), order=2)
+    fg.check_grads(lambda a: fnp.linalg.slogdet(a)[0], (a,), order=2)
+    fg.check_grads(_determinant_loss(fnp), (a,), order=2)
+    if jax is None:
+        return
+    want = np.asarray(jax.grad(_determinant_loss(jnp))(jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(_determinant_loss(fnp))(a), want, rtol=1e-10)
+    t = _complex((3, 3))
+    for fn, jax_fn in ((fnp.linalg.det, jnp.linalg.det), (fnp.linalg.slogdet, jnp.linalg.slogdet)):
+        got = fg.jvp(fn, (a,), (t,))[1]
+        want = jax.jvp(jax_fn, (jnp.asarray(a),), (jnp.asarray(t),))[1]
+        for g, w in zip(fg.tree.leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(g, np.asarray(w), rtol=1e-10, atol=1e-12)
+
+
+def _series_along_a_line(f, order=4):
+    """``jet`` of the real function ``f`` at 0.3, against its nested ``grad``s."""
+    _, terms = fg.jet(f, (0.3,), ([1.0] + [0.0] * (order - 1),))
+    derivative, expected = f, []
+    for _ in range(order):
+        derivative = fg.grad(derivative)
+        expected.append(float(derivative(0.3)))
+    np.testing.assert_allclose([float(t) for t in terms], expected, rtol=1e-8, atol=1e-9)
+
+
+def test_series_of_complex_determinants_agree_with_nested_grad():
+    direction = _complex((3, 3))
+    _series_along_a_line(lambda t: _determinant_loss(fnp)(A_COMPLEX + t * direction))
+
+
+# --------------------------------------------------------- fnp.linalg.cholesky (complex)
+
+def _hermitian_positive_definite(n=3):
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)))
+    return (q * (1.0 + np.arange(n) + rng.uniform(0.0, 0.3, n))) @ q.conj().T
+
+
+A_HERMITIAN = _hermitian_positive_definite()
+WEIGHTS = rng.uniform(-1.0, 1.0, (2, 3, 3))
+
+
+def _cholesky_loss(m, upper=False):
+    """A real function of the factor of ``A_HERMITIAN + x + x^H`` (a Hermitian matrix of x,
+    so that every library reads the same matrix, whichever triangle it reads)."""
+    def loss(x):
+        factor = m.linalg.cholesky(A_HERMITIAN + x + m.conj(x).T, upper=upper)
+        return m.sum(m.real(factor) * WEIGHTS[0] + m.imag(factor) * WEIGHTS[1])
+    return loss
+
+
+def test_complex_cholesky():
+    a = A_HERMITIAN + np.triu(_complex((3, 3)), 1) + 0.5j * np.eye(3)   # read: tril, Re(diag)
+    low = fg.jit(fnp.linalg.cholesky)(a)
+    np.testing.assert_allclose(low, np.linalg.cholesky(a), rtol=1e-12)
+    np.testing.assert_allclose(low @ low.conj().T, A_HERMITIAN, rtol=1e-12, atol=1e-12)
+    upper = fg.vjp(lambda a: fnp.linalg.cholesky(a, upper=True), a.conj().T)[0]   # traced
+    np.testing.assert_allclose(upper, np.linalg.cholesky(a.conj().T, upper=True), rtol=1e-12)
+    x = 0.1 * _complex((3, 3))
+    for upper in (False, True):
+        fg.check_grads(_cholesky_loss(fnp, upper), (x,), order=2)
+        if jax is not None:
+            want = np.asarray(jax.grad(_cholesky_loss(jnp, upper))(jnp.asarray(x)))
+            np.testing.assert_allclose(fg.grad(_cholesky_loss(fnp, upper))(x), want,
+                                       rtol=1e-10, atol=1e-12)
+    if jax is not None:   # along a Hermitian direction both read the same matrix
+        t = _complex((3, 3))
+        t = t + t.conj().T
+        got = fg.jvp(fnp.linalg.cholesky, (A_HERMITIAN,), (t,))[1]
+        want = jax.jvp(jnp.linalg.cholesky, (jnp.asarray(A_HERMITIAN),), (jnp.asarray(t),))[1]
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+    direction = 0.1 * _complex((3, 3))
+    _series_along_a_line(lambda t: _cholesky_loss(fnp)(t * direction))
+
+
+# -------------------------------------------------------- fnp.linalg.eigh, eigvalsh (complex)
+
+def _eigh_loss(m, uplo="L"):
+    """A real function of the eigenvalues and of phase-free uses of the eigenvectors of the
+    Hermitian ``A_HERMITIAN + x + x^H`` (each library reads the same matrix)."""
+    def loss(x):
+        w, v = m.linalg.eigh(A_HERMITIAN + x + m.conj(x).T, UPLO=uplo)
+        rebuilt = (v * m.sin(w)) @ m.conj(v).T          # a function of the matrix
+        return (m.sum(w ** 2 * WEIGHTS[0, 0]) + m.sum(m.abs(v) ** 2 * WEIGHTS[0])
+                + m.sum(m.real(rebuilt) * WEIGHTS[1] + m.imag(rebuilt) * WEIGHTS[0]))
+    return loss
+
+
+def test_complex_eigh_and_eigvalsh():
+    a = A_HERMITIAN + np.triu(_complex((3, 3)), 1) + 0.5j * np.eye(3)   # read: tril, Re(diag)
+    w, v = fg.jit(fnp.linalg.eigh)(a)
+    want_w, want_v = np.linalg.eigh(a)
+    assert w.dtype == np.float64 and v.dtype == np.complex128
+    np.testing.assert_allclose(w, want_w, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(np.sum(v.conj() * want_v, axis=0)), 1.0, rtol=1e-12)
+    upper = fg.vjp(lambda a: fnp.linalg.eigvalsh(a, UPLO="U"), a.conj().T)[0]   # traced
+    np.testing.assert_allclose(upper, want_w, rtol=1e-12)
+    x = 0.1 * _complex((3, 3))
+    for uplo in ("L", "U"):
+        fg.check_grads(_eigh_loss(fnp, uplo), (x,), order=2)
+    fg.check_grads(lambda x: fnp.linalg.eigvalsh(A_HERMITIAN + x + fnp.conj(x).T), (x,),
+                   order=2)
+    if jax is None:
+        return
+    for uplo in ("L", "U"):
+        want = np.asarray(jax.grad(_eigh_loss(jnp, uplo))(jnp.asarray(x)))
+        np.testing.assert_allclose(fg.grad(_eigh_loss(fnp, uplo))(x), want, rtol=1e-10,
+                                   atol=1e-12)
+    t = _complex((3, 3))
+    t = t + t.conj().T   # along a Hermitian direction both read the same matrix
+    got = fg.jvp(fnp.linalg.eigvalsh, (A_HERMITIAN,), (t,))[1]
+    want = jax.jvp(jnp.linalg.eigvalsh, (jnp.asarray(A_HERMITIAN),), (jnp.asarray(t),))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------ spectral norms of complex matrices, refusal
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (2, 3, 4)], ids=["square", "tall", "wide"])
+def test_spectral_norms_of_complex_matrices(shape):
+    a = _complex(shape) + 0.3 * np.eye(*shape[-2:])
+    for ord in (2, -2, "nuc"):
+        def loss(m, ord=ord):
+            return lambda a: m.sum(m.linalg.matrix_norm(a, ord=ord))
+
+        def norms(a, ord=ord):
+            return fnp.linalg.matrix_norm(a, ord=ord)
+        np.testing.assert_allclose(fg.vjp(norms, a)[0],
+                                   np.linalg.matrix_norm(a, ord=ord), rtol=1e-10)
+        fg.check_grads(loss(fnp), (a,), order=1)
+        if jax is not None:
+            want = np.asarray(jax.grad(loss(jnp))(jnp.asarray(a)))
+            np.testing.assert_allclose(fg.grad(loss(fnp))(a), want, rtol=1e-8, atol=1e-10)
+    matrix = a.reshape((-1,) + shape[-2:])[0]
+    np.testing.assert_allclose(fg.vjp(lambda a: fnp.linalg.norm(a, "nuc"), matrix)[0],
+                               np.linalg.norm(matrix, "nuc"), rtol=1e-10)
+
+
+def test_complex_spectral_norm_under_jit():
+    a = _complex((3, 4))
+    np.testing.assert_allclose(fg.jit(lambda a: fnp.linalg.norm(a, 2))(a),
+                               np.linalg.norm(a, 2), rtol=1e-10)
+
+
+def test_unsupported_complex_linalg_is_refused_with_the_supported_list():
+    for fn in (fnp.linalg.qr, fnp.linalg.pinv, fnp.linalg.cond):
+        with pytest.raises(TypeError, match="supported by inv, solve, det, slogdet, cholesky"):
+            fg.vjp(fn, A_COMPLEX)
+
+
+# ------------------------------------------------------------ fnp.linalg.svd, svdvals (complex)
+
+def _svd_loss(m, full_matrices=False):
+    """A real function of the singular values and of phase-free uses of the singular vectors
+    (each pair's common phase is arbitrary)."""
+    def loss(a):
+        u, s, vh = m.linalg.svd(a, full_matrices=full_matrices)
+        k = s.shape[-1]
+        rows, cols = a.shape
+        rebuilt = (u[:, :k] * m.sin(s)) @ vh[:k]
+        return (m.sum(s ** 2 * WEIGHTS[0, 0, :k]) + m.sum(m.abs(u) ** 2 * WEIGHTS[0, 0, 0])
+                + m.sum(m.abs(vh[:k]) ** 2 * WEIGHTS[1, :k, :cols])
+                + m.sum(m.real(rebuilt) * WEIGHTS[0, :rows, :cols]
+                        + m.imag(rebuilt) * WEIGHTS[1, :rows, :cols]))
+    return loss
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (3, 2), (2, 3)], ids=["square", "tall", "wide"])
+def test_complex_svd_and_svdvals(shape):
+    a = _complex(shape) + 0.5 * np.eye(*shape)
+    u, s, vh = fg.vjp(lambda a: fnp.linalg.svd(a, full_matrices=False), a)[0]
+    assert s.dtype == np.float64 and u.dtype == vh.dtype == np.complex128
+    np.testing.assert_allclose(s, np.linalg.svdvals(a), rtol=1e-12)
+    np.testing.assert_allclose((u * s) @ vh, a, rtol=1e-12, atol=1e-12)
+    fg.check_grads(_svd_loss(fnp), (a,), order=2)
+    fg.check_grads(_svd_loss(fnp, True), (a,), order=1)
+    fg.check_grads(fnp.linalg.svdvals, (a,), order=2)
+    if jax is None:
+        return
+    want = np.asarray(jax.grad(_svd_loss(jnp))(jnp.asarray(a)))
+    np.testing.assert_allclose(fg.grad(_svd_loss(fnp))(a), want, rtol=1e-10, atol=1e-12)
+    t = _complex(shape)
+    got = fg.jvp(fnp.linalg.svdvals, (a,), (t,))[1]
+    want = jax.jvp(jnp.linalg.svdvals, (jnp.asarray(a),), (jnp.asarray(t),))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10, atol=1e-12)
+
+
+def test_complex_svdvals_under_jit():
+    a = _complex((3, 4))
+    np.testing.assert_allclose(fg.jit(fnp.linalg.svdvals)(a), np.linalg.svdvals(a), rtol=1e-12)
+
+
+def test_vmap_of_complex_linear_algebra():
+    batch = np.stack([A_HERMITIAN, 2 * A_HERMITIAN + np.eye(3)])
+    for fn, numpy_fn in ((fnp.linalg.det, np.linalg.det), (fnp.linalg.cholesky, np.linalg.cholesky),
+                         (fnp.linalg.eigvalsh, np.linalg.eigvalsh),
+                         (fnp.linalg.svdvals, np.linalg.svdvals),
+                         (lambda a: fnp.linalg.slogdet(a)[0], lambda a: np.linalg.slogdet(a)[0])):
+        np.testing.assert_allclose(fg.vmap(fn)(batch), numpy_fn(batch), rtol=1e-12)
+    loss = _cholesky_loss(fnp)
+    x = 0.1 * np.stack([_complex((3, 3)), _complex((3, 3))])
+    np.testing.assert_allclose(fg.vmap(fg.grad(loss))(x), np.stack([fg.grad(loss)(v) for v in x]),
+                               rtol=1e-12)

@@ -7,7 +7,10 @@ NumPy's signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and `
 take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in
 float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
 complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
-``inv``, ``solve`` and the norms (but the spectral matrix norms); the rest take real arrays.
+``inv``, ``solve``, ``det``, ``slogdet`` (a complex unit ``sign``, a real ``logabsdet``),
+``cholesky`` (``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues),
+``svd``/``svdvals`` (real singular values, unitary ``U`` and ``Vh``) and every norm; the rest
+(``qr``, ``pinv``, ``lstsq``, ``cond``, ...) take real arrays.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
@@ -17,9 +20,10 @@ complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex re
   arbitrary basis whose derivative is a chosen (minimal-rotation) gauge.
 
 - ``cholesky`` and ``eigh`` read one triangle of the matrix, as NumPy does (the lower one by
-  default), also when the input is not symmetric: they are functions of that triangle alone,
-  and their derivatives are the exact derivatives of those functions, so a gradient with
-  respect to the input lies in that triangle (an off-diagonal entry carries both of the
+  default; of a complex diagonal, the real part), also when the input is not symmetric
+  (Hermitian): they are functions of that triangle alone, and their derivatives are the
+  exact derivatives of those functions, so a gradient with respect to the input lies in that
+  triangle (an off-diagonal entry carries both of the
   symmetric matrix's). ``torch.linalg.eigh`` reads the same triangle but returns the symmetric
   gradient: it is the symmetric part of funcgrad's, and the two agree on every symmetric
   direction (``jvp``).
@@ -29,12 +33,12 @@ complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex re
 - ``inv``, ``solve``, ``det``, ``slogdet``: derivatives at singular matrices are ``inf``/``nan``.
 - ``norm``: every ``ord`` NumPy takes, for vectors and matrices. The matrix norms ``2``, ``-2``
   and ``'nuc'`` use no SVD: the singular values are the square roots of the eigenvalues of the
-  Gram matrix (``A.T A`` or ``A A.T``, the smaller). The largest singular value is as accurate
-  as NumPy's; a smaller one, ``s``, has a relative error near ``eps * (s_max / s)**2`` (fine for
-  well-conditioned matrices, poor for nearly singular ones). Derivatives need the singular
-  values in use to be simple (for ``2``: the largest, for ``-2``: the smallest) and, for ``-2``
-  and ``'nuc'``, nonzero. The 2-norm and Frobenius norm of zero have a zero derivative, as in
-  PyTorch.
+  Gram matrix (``A^H A`` or ``A A^H``, the smaller; also for complex matrices). The largest
+  singular value is as accurate as NumPy's; a smaller one, ``s``, has a relative error near
+  ``eps * (s_max / s)**2`` (fine for well-conditioned matrices, poor for nearly singular
+  ones). Derivatives need the singular values in use to be simple (for ``2``: the largest, for
+  ``-2``: the smallest) and, for ``-2`` and ``'nuc'``, nonzero. The 2-norm and Frobenius norm
+  of zero have a zero derivative, as in PyTorch.
 
 >>> import numpy as np
 >>> import funcgrad as fg
@@ -122,27 +126,28 @@ def _as_float(*values, complex_ok: bool = False):
     if dtype.kind not in ("fc" if complex_ok else "f"):
         if dtype.kind == "c":
             raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
-                            "inv, solve, eig, eigvals, norm, vector_norm and matrix_norm "
-                            "(except ord 2, -2, 'nuc') only")
+                            "inv, solve, det, slogdet, cholesky, eig, eigvals, eigh, "
+                            "eigvalsh, svd, svdvals, norm, vector_norm and matrix_norm only")
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
 
 
 def _modulus(x, ord=None, matrix: bool = False):
-    """A complex array's norms are those of its moduli (real), except the spectral ones."""
+    """A complex array's norms are those of its moduli (real), except the spectral ones,
+    which take the complex matrix itself."""
     x = asarray_or_tracer(x)
     if x.dtype.kind != "c":
         return _as_float(x)[0]
     if matrix and ord in (2, -2, "nuc"):
-        raise TypeError(f"norm: the matrix norm ord={ord!r} of a traced complex array is not "
-                        "supported (it needs complex singular values)")
+        return x
     return abs(x)
 
 
-def _matrix_transpose(a):
+def _adjoint(a):
+    """The conjugate transpose (the transpose of a real matrix)."""
     if np.ndim(a) < 2:   # let the primitive's shape rule report it
         return a
-    return la.matrix_transpose(a)
+    return la.adjoint(a)
 
 
 # ---------------------------------------------------------------- inverses and solves
@@ -201,7 +206,7 @@ def det(a):
     """
     if not _traced(a):
         return np.linalg.det(a)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     return la.det(a)
 
 
@@ -216,17 +221,19 @@ def slogdet(a):
     """
     if not _traced(a):
         return np.linalg.slogdet(a)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     return SlogdetResult(*la.slogdet(a))
 
 
 # ------------------------------------------------------------------- symmetric matrices
 
 def cholesky(a, /, *, upper: bool = False):
-    """``numpy.linalg.cholesky``: ``L`` lower triangular with ``L @ L.T == a``, for
-    symmetric positive-definite ``a`` ``(..., n, n)``; with ``upper``, ``U = L.T``.
+    """``numpy.linalg.cholesky``: ``L`` lower triangular with ``L @ L^H == a``, for
+    symmetric (complex: Hermitian) positive-definite ``a`` ``(..., n, n)``; with ``upper``,
+    ``U = L^H``.
 
-    Only the lower triangle of ``a`` is read (the upper one, with ``upper``).
+    Only the lower triangle of ``a`` is read (the upper one, with ``upper``), and of a complex
+    diagonal its real part, as LAPACK does.
 
     >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
     array([[2., 0.],
@@ -234,9 +241,9 @@ def cholesky(a, /, *, upper: bool = False):
     """
     if not _traced(a):
         return np.linalg.cholesky(a, upper=upper)
-    (a,) = _as_float(a)
-    if upper:
-        return _matrix_transpose(la.cholesky(_matrix_transpose(a)))
+    (a,) = _as_float(a, complex_ok=True)
+    if upper:   # U = L^H, where L L^H is the matrix of the upper triangle (lower of a^H)
+        return _adjoint(la.cholesky(_adjoint(a)))
     return la.cholesky(a)
 
 
@@ -255,8 +262,8 @@ def eigh(a, UPLO: str = "L"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if not _traced(a):
         return np.linalg.eigh(a, UPLO=UPLO)
-    (a,) = _as_float(a)
-    w, v = la.eigh(a if UPLO == "L" else _matrix_transpose(a))
+    (a,) = _as_float(a, complex_ok=True)
+    w, v = la.eigh(a if UPLO == "L" else _adjoint(a))   # the upper triangle: a^H's lower
     return EighResult(w, v)
 
 
@@ -307,12 +314,12 @@ def eigvals(a):
 
 def _singular_values(x, row_axis: int, col_axis: int):
     """The singular values of the matrices on ``(row_axis, col_axis)``, last axis: the square
-    roots of the eigenvalues of the smaller Gram matrix (no SVD)."""
+    roots of the eigenvalues of the smaller Gram matrix, ``A^H A`` or ``A A^H`` (no SVD)."""
     order = [i for i in range(np.ndim(x)) if i not in (row_axis, col_axis)]
     y = st.transpose(x, order + [row_axis, col_axis])
     m, n = np.shape(y)[-2:]
-    yt = la.matrix_transpose(y)
-    gram = la.matmul(yt, y) if m >= n else la.matmul(y, yt)
+    yt = la.adjoint(y)
+    gram = la.matmul(yt, y) if m >= n else la.matmul(y, yt)   # Hermitian for a complex y
     eigenvalues = la.eigh(gram)[0]
     return _root(maximum(eigenvalues, 0))
 
@@ -421,10 +428,11 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     divides by ``S[j]**2 - S[i]**2`` (and, for non-square matrices, by ``S``), so it is
     ``inf``/``nan`` at repeated singular values, where the vectors are not unique. A function
     of ``S`` alone (``compute_uv=False``, ``svdvals``, a sum of ``S``) has a finite gradient
-    there (first order). Each pair of singular vectors has an arbitrary common sign: a
-    function that depends on that sign is not a function of ``a``, and only functions
-    invariant to it (``U * S @ Vh``, ``U @ U.T``, ``|U|``, ...) have derivatives that match
-    finite differences everywhere.
+    there (first order). Each pair of singular vectors has an arbitrary common sign (phase,
+    for a complex ``a``: ``S`` is real, ``U`` and ``Vh`` unitary): a function that depends
+    on that sign is not a function of ``a``, and only functions invariant to it
+    (``U * S @ Vh``, ``U @ U^H``, ``|U|``, ...) have derivatives that match finite
+    differences everywhere.
 
     With ``full_matrices=True`` (NumPy's default) and ``m != n``, the extra ``|m - n|``
     columns of ``U`` (or rows of ``Vh``) are any orthonormal basis of the complement of the
@@ -443,7 +451,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     if not _traced(a):
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
-    (a,) = _as_float(a)
+    (a,) = _as_float(a, complex_ok=True)
     _check_matrix("svd", a)
     if hermitian:
         a = la.symmetrize_lower(a)
@@ -463,7 +471,7 @@ def svdvals(x, /):
     """
     if not _traced(x):
         return np.linalg.svdvals(x)
-    (x,) = _as_float(x)
+    (x,) = _as_float(x, complex_ok=True)
     _check_matrix("svdvals", x)
     return la.svd(x)[1]
 

@@ -8,8 +8,17 @@ Values come from ``numpy.linalg``; compiled programs call the same NumPy ``impl`
 Derivative rules are written with funcgrad's own operations (batched matrix products are
 ``einsum``, masks are ``select``), so they trace and nest to any order. ``cholesky`` and
 ``eigh`` read only the lower triangle of their input, as NumPy does: they are functions of
-``sym(A) = tril(A) + tril(A, -1).T``, and their reverse rules return the cotangent of ``A``
-(lower triangular), the adjoint of that map.
+``sym(A) = tril(A) + tril(A, -1).T`` (for complex matrices the Hermitian
+``tril(A, -1) + diag(Re A) + tril(A, -1)^H``), and their reverse rules return the cotangent
+of ``A`` (lower triangular), the adjoint of that map.
+
+Complex matrices (JAX's convention: tangents and cotangents are complex, and reverse rules
+transpose under ``Re sum(a * b)``, without conjugation): ``inv``, ``solve``,
+``triangular_solve`` and ``det`` are holomorphic, their rules the real ones; ``slogdet``'s
+sign turns by ``i Im tr(A^{-1} dA)`` and its log by the real part; ``cholesky`` (``A = L
+L^H``), ``eigh`` (real eigenvalues) and ``svd`` (real singular values) use conjugate
+transposes where the real rules use transposes, and ``svd`` turns each singular pair's
+arbitrary phase as JAX does. ``qr``, ``pinv`` and the LU helpers take real matrices.
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
@@ -29,6 +38,7 @@ from ..core.aval import ShapedArray
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
+from . import complex_numbers as cn
 from . import contraction, reduction
 from . import elementwise as ew
 from . import structural as st
@@ -58,7 +68,7 @@ def _square(a, what: str = "the matrix", kinds: str = "f") -> int:
 
 
 def _same_aval(a):
-    _square(a)
+    _square(a, kinds="fc")
     return a
 
 
@@ -68,9 +78,15 @@ def _inverse_aval(a):
 
 
 def _batch_aval(a):
-    """A value per matrix of the stack (det, slogdet)."""
-    _square(a)
+    """A value per matrix of the stack (det, slogdet's sign)."""
+    _square(a, kinds="fc")
     return ShapedArray(a.shape[:-2], a.dtype)
+
+
+def _slogdet_aval(a):
+    """The sign (complex for a complex matrix, as NumPy's) and the real log-determinant."""
+    sign = _batch_aval(a)
+    return [sign, ShapedArray(sign.shape, cn.real_dtype(a.dtype))]
 
 
 def _right_hand_side(a, b):
@@ -103,6 +119,20 @@ def matrix_transpose(x):
     return st.transpose(x, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
 
 
+def _is_complex(x) -> bool:
+    return np.dtype(x.dtype).kind == "c"
+
+
+def adjoint(x):
+    """The conjugate transpose ``x^H`` (the transpose of a real matrix)."""
+    return cn.conj(matrix_transpose(x)) if _is_complex(x) else matrix_transpose(x)
+
+
+def _real_part(x):
+    """``Re(x)``, kept in ``x``'s dtype (``x`` itself when real)."""
+    return ew.convert(cn.real(x), x.dtype) if _is_complex(x) else x
+
+
 def _zero(x):
     return x.dtype.type(0)
 
@@ -121,17 +151,22 @@ def _eye_mask(n: int):
 
 
 def symmetrize_lower(t):
-    """``tril(t) + tril(t, -1).T``: the symmetric matrix that ``t``'s lower triangle defines."""
+    """``tril(t, -1) + diag(t) + tril(t, -1)^H``: the symmetric (Hermitian, for a complex
+    ``t``) matrix that ``t``'s lower triangle defines. A complex diagonal counts by its real
+    part, as LAPACK's Hermitian routines read it."""
     n = np.shape(t)[-1]
-    return ew.add(_keep(_lower_mask(n), t),
-                  matrix_transpose(_keep(_lower_mask(n, strict=True), t)))
+    strict = _keep(_lower_mask(n, strict=True), t)
+    return ew.add(ew.add(strict, adjoint(strict)), _keep(_eye_mask(n), _real_part(t)))
 
 
 def _symmetrize_lower_transpose(g):
-    """The adjoint of ``symmetrize_lower``: ``tril(g) + tril(g.T, -1)``."""
+    """The adjoint of ``symmetrize_lower``: ``tril(g + g^H, -1) + diag(Re g)`` (for a complex
+    ``g``, the transpose of that real-linear map under ``Re sum(g * t)``: JAX's convention)."""
     n = np.shape(g)[-1]
-    return ew.add(_keep(_lower_mask(n), g),
-                  _keep(_lower_mask(n, strict=True), matrix_transpose(g)))
+    return ew.add(_keep(_lower_mask(n, strict=True), ew.add(g, cn.conj(matrix_transpose(g))
+                                                           if _is_complex(g) else
+                                                           matrix_transpose(g))),
+                  _keep(_eye_mask(n), _real_part(g)))
 
 
 def diagonal(x):
@@ -384,30 +419,62 @@ def _slogdet_impl(a):
     return [np.asarray(sign)[()], np.asarray(logabsdet)[()]]
 
 
-slogdet_p = _primitive("slogdet", _slogdet_impl, lambda a: [_batch_aval(a)] * 2,
-                       multiple_results=True)
+slogdet_p = _primitive("slogdet", _slogdet_impl, _slogdet_aval, multiple_results=True)
 
 
 def _slogdet_jvp(primals, tangents):
+    # With r = tr(A^{-1} dA): d log|det A| = Re(r), and the sign, det / |det|, turns by
+    # i Im(r) (for a real matrix it is piecewise constant, zero derivative).
     (a,), (t,) = primals, tangents
     sign, logabsdet = slogdet(a)
-    return [sign, logabsdet], [ew.zeros_like(sign), _trace_of_solve(a, t)]
+    rate = _trace_of_solve(a, t)
+    if not _is_complex(a):
+        return [sign, logabsdet], [ew.zeros_like(sign), rate]
+    turn = ew.sub(rate, _real_part(rate))
+    return [sign, logabsdet], [ew.mul(sign, turn), cn.real(rate)]
 
 
 slogdet_p.jvp = _slogdet_jvp
 
 
+def _real_series(u: ts.Series) -> ts.Series:
+    return ts.Series(u.order, [], lambda k: None if u[k] is None else cn.real(u[k]))
+
+
 def _slogdet_taylor(primals, series):
     a = ts.Series.of(primals[0], series[0])
     sign, logabsdet = slogdet(a[0])
-    log_series = ts.define_rate(ts.unknown(a.order, logabsdet), _log_det_rate(a))
-    return [sign, logabsdet], [None, log_series.tail()]   # the sign is locally constant
+    rate = _log_det_rate(a)
+    if not _is_complex(primals[0]):
+        log_series = ts.define_rate(ts.unknown(a.order, logabsdet), rate)
+        return [sign, logabsdet], [None, log_series.tail()]   # the sign is locally constant
+    real_rate = _real_series(rate)
+    log_series = ts.define_rate(ts.unknown(a.order, logabsdet), real_rate)
+    turn = ts.Series(a.order, [], lambda k: ts.minus(
+        rate[k], None if rate[k] is None else _real_part(rate[k])))
+    sign_series = ts.unknown(a.order, sign)
+    ts.define_rate(sign_series, sign_series * turn)      # d sign / dt = sign i Im(r)
+    return [sign, logabsdet], [sign_series.tail(), log_series.tail()]
 
 
 slogdet_p.taylor = _slogdet_taylor
-# The sign is piecewise constant: only the log-determinant's cotangent reaches ``a``.
-slogdet_p.vjp = lambda needs, cts, ans, a: (
-    _per_matrix(cts[1], matrix_transpose(inv(a))),)
+
+
+def _slogdet_vjp(needs, cts, ans, a):
+    # The transpose of dA -> (sign i Im(r), Re(r)) with r = tr(A^{-1} dA): a cotangent
+    # (g_sign, g_log) reaches r as mu = g_log + i Im(g_sign sign), and A as mu A^{-T}. The
+    # real sign is piecewise constant: only the log-determinant's cotangent counts.
+    g_sign, g_log = cts
+    mu = g_log
+    if _is_complex(a):
+        mu = ew.convert(g_log, a.dtype)
+        if not _is_zero(g_sign):
+            turned = ew.mul(g_sign, ans[0])
+            mu = ew.add(mu, ew.sub(turned, _real_part(turned)))
+    return (_per_matrix(mu, matrix_transpose(inv(a))),)
+
+
+slogdet_p.vjp = _slogdet_vjp
 
 
 def slogdet(a):
@@ -430,18 +497,21 @@ def _phi(x):
 def _cholesky_jvp(primals, tangents):
     (a,), (t,) = primals, tangents
     low = cholesky(a)
-    # dL = L phi(L^{-1} dS L^{-T}), with dS symmetric: L^{-1} dS L^{-T} = L^{-1} (L^{-1} dS)^T.
+    # dL = L phi(L^{-1} dS L^{-H}), with dS Hermitian: L^{-1} dS L^{-H} = L^{-1} (L^{-1} dS)^H.
+    # (phi(M) is the lower triangular X with real diagonal and X + X^H = M, and L^{-1} dL is
+    # that X: the derivative of L L^H = S.)
     left = triangular_solve(low, symmetrize_lower(t))
-    middle = triangular_solve(low, matrix_transpose(left))
+    middle = triangular_solve(low, adjoint(left))
     return low, matmul(low, _phi(middle))
 
 
 def _cholesky_vjp(needs, g, ans, a):
-    # <g, L phi(M)> = <L^{-T} phi(L^T g) L^{-1}, dS> (phi is self-adjoint).
+    # <g, L phi(M)> = <L^{-T} phi(L^T g) conj(L)^{-1}, dS> under Re sum(x * y), JAX's complex
+    # convention (phi is self-adjoint); for a real L, L^{-T} phi(L^T g) L^{-1}.
     inner = _phi(matmul(matrix_transpose(ans), g))
     right = triangular_solve(ans, inner, transpose_a=True)                 # L^{-T} phi
-    both = triangular_solve(ans, matrix_transpose(right), transpose_a=True)  # (.. L^{-1})^T
-    return (_symmetrize_lower_transpose(matrix_transpose(both)),)
+    both = triangular_solve(ans, adjoint(right), transpose_a=True)         # (.. conj(L)^{-1})^H
+    return (_symmetrize_lower_transpose(adjoint(both)),)
 
 
 cholesky_p.jvp = _cholesky_jvp
@@ -449,12 +519,12 @@ cholesky_p.vjp = _cholesky_vjp
 
 
 def _cholesky_series(a: ts.Series) -> ts.Series:
-    # L_0 L_k^T + L_k L_0^T = S_k - sum_{j=1..k-1} L_j L_{k-j}^T =: C_k (symmetric), solved
-    # as the JVP solves its one order: L_k = L_0 phi(L_0^{-1} C_k L_0^{-T}).
+    # L_0 L_k^H + L_k L_0^H = S_k - sum_{j=1..k-1} L_j L_{k-j}^H =: C_k (Hermitian), solved
+    # as the JVP solves its one order: L_k = L_0 phi(L_0^{-1} C_k L_0^{-H}).
     low = cholesky(a[0])
 
     def outer(p, q):
-        return matmul(p, matrix_transpose(q))
+        return matmul(p, adjoint(q))
 
     def step(factor, k):
         rest = None if a[k] is None else symmetrize_lower(a[k])
@@ -462,7 +532,7 @@ def _cholesky_series(a: ts.Series) -> ts.Series:
         if rest is None:
             return None
         left = triangular_solve(low, rest)
-        return matmul(low, _phi(triangular_solve(low, matrix_transpose(left))))
+        return matmul(low, _phi(triangular_solve(low, adjoint(left))))
     return ts.recursive(a.order, low, step)
 
 
@@ -470,8 +540,9 @@ cholesky_p.taylor = ts.unary_rule(_cholesky_series)
 
 
 def cholesky(a):
-    """Lower Cholesky factors ``L`` (``L @ L.T == A``) of SPD matrices, reading the lower
-    triangle of ``a`` only."""
+    """Lower Cholesky factors ``L`` (``L @ L^H == A``) of symmetric (Hermitian)
+    positive-definite matrices, reading the lower triangle of ``a`` only (of the diagonal of
+    a complex ``a``, the real part)."""
     return cholesky_p.bind(a)
 
 
@@ -483,8 +554,8 @@ def _eigh_impl(a):
 
 
 def _eigh_shape(a):
-    _square(a)
-    return [ShapedArray(a.shape[:-1], a.dtype), a]
+    _square(a, kinds="fc")
+    return [ShapedArray(a.shape[:-1], cn.real_dtype(a.dtype)), a]
 
 
 eigh_p = _primitive("eigh", _eigh_impl, _eigh_shape, multiple_results=True)
@@ -502,20 +573,29 @@ def _inverse_gaps(w):
     return _keep(~_eye_mask(n), ew.reciprocal(gaps))
 
 
+def _conj(x):
+    return cn.conj(x) if _is_complex(x) else x
+
+
 def _eigh_jvp(primals, tangents):
+    # With R = V^H dS V (Hermitian): dw = Re diag(R), dV = V (F o R), whose V^H dV has a zero
+    # diagonal (the gauge JAX chooses for the arbitrary phase of each eigenvector).
     (a,), (t,) = primals, tangents
     w, v = eigh(a)
-    rotated = matmul(matmul(matrix_transpose(v), symmetrize_lower(t)), v)   # V^T dS V
-    return [w, v], [diagonal(rotated), matmul(v, ew.mul(_inverse_gaps(w), rotated))]
+    rotated = matmul(matmul(adjoint(v), symmetrize_lower(t)), v)
+    dw = diagonal(rotated)
+    gaps = ew.convert(_inverse_gaps(w), v.dtype)
+    return [w, v], [cn.real(dw) if _is_complex(dw) else dw, matmul(v, ew.mul(gaps, rotated))]
 
 
 def _eigh_vjp(needs, cts, ans, a):
     ct_w, ct_v = cts
     w, v = ans
-    middle = diagonal_matrix(ct_w)
+    middle = diagonal_matrix(ew.convert(ct_w, v.dtype))
     if not _is_zero(ct_v):   # no eigenvector cotangent: no eigenvalue gaps (finite if repeated)
-        middle = ew.add(middle, ew.mul(_inverse_gaps(w), matmul(matrix_transpose(v), ct_v)))
-    ct_s = matmul(matmul(v, middle), matrix_transpose(v))
+        gaps = ew.convert(_inverse_gaps(w), v.dtype)
+        middle = ew.add(middle, ew.mul(gaps, matmul(matrix_transpose(v), ct_v)))
+    ct_s = matmul(matmul(_conj(v), middle), matrix_transpose(v))   # the transpose of V^H . V
     return (_symmetrize_lower_transpose(ct_s),)
 
 
@@ -524,8 +604,8 @@ eigh_p.vjp = _eigh_vjp
 
 
 def eigh(a):
-    """``[w, V]``: ascending eigenvalues and orthonormal eigenvectors (columns) of the
-    symmetric matrices that the lower triangles of ``a`` define."""
+    """``[w, V]``: ascending (real) eigenvalues and orthonormal (unitary) eigenvectors
+    (columns) of the symmetric (Hermitian) matrices that the lower triangles of ``a`` define."""
     return eigh_p.bind(a)
 
 
@@ -541,21 +621,21 @@ def _rows(x, start, stop):
     return st.slice_along(x, np.ndim(x) - 2, start, stop)
 
 
-def _rectangular(a, what: str = "the matrix"):
+def _rectangular(a, what: str = "the matrix", kinds: str = "f"):
     """``(m, n)`` of a stack of matrices ``(..., m, n)``; a ShapeError otherwise."""
-    _float_dtype(a, what)
+    _float_dtype(a, what, kinds)
     if a.ndim < 2:
         raise ShapeError(f"{what} must have at least 2 axes (..., m, n), got shape {a.shape}")
     return a.shape[-2], a.shape[-1]
 
 
 def _complement_tangent(q, dq1):
-    """The tangent of a square orthogonal ``q = [Q1 Q2]`` whose first ``k`` columns ``Q1`` move
-    along ``dq1`` and whose complement ``Q2`` turns only as much as it must to stay orthogonal
-    to them: ``dQ2 = -Q1 dQ1^T Q2`` (the gauge in which ``Q2^T dQ2 = 0``)."""
+    """The tangent of a square orthogonal (unitary) ``q = [Q1 Q2]`` whose first ``k`` columns
+    ``Q1`` move along ``dq1`` and whose complement ``Q2`` turns only as much as it must to stay
+    orthogonal to them: ``dQ2 = -Q1 dQ1^H Q2`` (the gauge in which ``Q2^H dQ2 = 0``)."""
     k = np.shape(dq1)[-1]
     q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
-    dq2 = ew.neg(matmul(q1, matmul(matrix_transpose(dq1), q2)))
+    dq2 = ew.neg(matmul(q1, matmul(adjoint(dq1), q2)))
     return st.concatenate([dq1, dq2], np.ndim(q) - 1)
 
 
@@ -563,7 +643,7 @@ def _complement_cotangent(q, g, k: int):
     """The adjoint of ``_complement_tangent``: the cotangent of ``Q1`` from that of ``q``."""
     q1, q2 = _last(q, 0, k), _last(q, k, np.shape(q)[-1])
     g1, g2 = _last(g, 0, k), _last(g, k, np.shape(q)[-1])
-    return ew.sub(g1, matmul(q2, matmul(matrix_transpose(g2), q1)))
+    return ew.sub(g1, matmul(_conj(q2), matmul(adjoint(g2), _conj(q1))))
 
 
 def _row(s):
@@ -577,6 +657,10 @@ def _column(s):
 
 
 # ----------------------------------------------------------------------------------- svd
+# Complex matrices: U and V unitary, s real, and the rules the real ones with conjugate
+# transposes, plus the one term a real SVD lacks: each singular pair's common phase is
+# arbitrary, and the imaginary part of diag(U^H dA V) turns it, which JAX's gauge (followed
+# here) puts into U alone, dU += U diag(i Im(diag(U^H dA V)) / s).
 
 def _svd_impl(a, *, full_matrices):
     u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
@@ -584,15 +668,20 @@ def _svd_impl(a, *, full_matrices):
 
 
 def _svd_shape(a, *, full_matrices):
-    m, n = _rectangular(a)
+    m, n = _rectangular(a, kinds="fc")
     k = min(m, n)
     batch = a.shape[:-2]
     return [ShapedArray(batch + (m, m if full_matrices else k), a.dtype),
-            ShapedArray(batch + (k,), a.dtype),
+            ShapedArray(batch + (k,), cn.real_dtype(a.dtype)),
             ShapedArray(batch + (n if full_matrices else k, n), a.dtype)]
 
 
 svd_p = _primitive("svd", _svd_impl, _svd_shape, multiple_results=True)
+
+
+def _imaginary_part(x):
+    """``i Im(x)`` in ``x``'s dtype."""
+    return ew.sub(x, _real_part(x))
 
 
 def _svd_jvp(primals, tangents, *, full_matrices):
@@ -601,56 +690,65 @@ def _svd_jvp(primals, tangents, *, full_matrices):
     m, n = np.shape(a)[-2:]
     k = min(m, n)
     u1, vt1 = _last(u, 0, k), _rows(vt, 0, k)
-    v1 = matrix_transpose(vt1)
+    v1 = adjoint(vt1)
     tv = matmul(t, v1)
-    dp = matmul(matrix_transpose(u1), tv)                  # U^T dA V
-    dpt = matrix_transpose(dp)
-    gaps = _inverse_gaps(ew.mul(s, s))                     # 1 / (s_j^2 - s_i^2)
-    s_row, s_col = _row(s), _column(s)
-    du = matmul(u1, ew.mul(gaps, ew.add(ew.mul(dp, s_row), ew.mul(s_col, dpt))))
+    dp = matmul(adjoint(u1), tv)                           # U^H dA V
+    dpt = adjoint(dp)
+    gaps = ew.convert(_inverse_gaps(ew.mul(s, s)), a.dtype)   # 1 / (s_j^2 - s_i^2)
+    s_row, s_col = (ew.convert(x, a.dtype) for x in (_row(s), _column(s)))
+    inner_u = ew.mul(gaps, ew.add(ew.mul(dp, s_row), ew.mul(s_col, dpt)))
+    if _is_complex(a):   # the turn of each pair's phase, in U (JAX's gauge)
+        inner_u = ew.add(inner_u, diagonal_matrix(ew.div(_imaginary_part(diagonal(dp)),
+                                                         ew.convert(s, a.dtype))))
+    du = matmul(u1, inner_u)
     dv = matmul(v1, ew.mul(gaps, ew.add(ew.mul(s_col, dp), ew.mul(dpt, s_row))))
     if m > k:   # the part of dA V outside the span of U
         du = ew.add(du, ew.div(ew.sub(tv, matmul(u1, dp)), s_row))
     if n > k:
-        tu = matmul(matrix_transpose(t), u1)
+        tu = matmul(adjoint(t), u1)
         dv = ew.add(dv, ew.div(ew.sub(tu, matmul(v1, dpt)), s_row))
     if full_matrices:
         du = _complement_tangent(u, du) if m > k else du
-        dv = _complement_tangent(matrix_transpose(vt), dv) if n > k else dv
-    return [u, s, vt], [du, diagonal(dp), matrix_transpose(dv)]
+        dv = _complement_tangent(adjoint(vt), dv) if n > k else dv
+    ds = diagonal(dp)
+    return [u, s, vt], [du, cn.real(ds) if _is_complex(ds) else ds, adjoint(dv)]
 
 
 def _svd_vjp(needs, cts, ans, a, *, full_matrices):
+    # The transpose of _svd_jvp under Re sum(x * y) (for real matrices, the plain transpose).
     g_u, g_s, g_vt = cts
     u, s, vt = ans
     m, n = np.shape(a)[-2:]
     k = min(m, n)
     zero_u, zero_v = _is_zero(g_u), _is_zero(g_vt)
-    u1, v1 = _last(u, 0, k), matrix_transpose(_rows(vt, 0, k))
-    g_v = matrix_transpose(g_vt)
+    u1, v1 = _last(u, 0, k), adjoint(_rows(vt, 0, k))
+    g_v = adjoint(g_vt)
     if full_matrices and not zero_u and m > k:
         g_u = _complement_cotangent(u, g_u, k)
     if full_matrices and not zero_v and n > k:
-        g_v = _complement_cotangent(matrix_transpose(vt), g_v, k)
-    s_row, s_col = _row(s), _column(s)
-    middle = diagonal_matrix(g_s)
+        g_v = _complement_cotangent(adjoint(vt), g_v, k)
+    s_row, s_col = (ew.convert(x, a.dtype) for x in (_row(s), _column(s)))
+    middle = diagonal_matrix(ew.convert(g_s, a.dtype))
     # Only the singular vectors' cotangents meet the gaps between singular values: without
     # them the gradient stays finite at repeated (and zero) singular values.
     if not (zero_u and zero_v):
-        gaps = _inverse_gaps(ew.mul(s, s))
+        gaps = ew.convert(_inverse_gaps(ew.mul(s, s)), a.dtype)
     if not zero_u:
         j = matmul(matrix_transpose(u1), g_u)
-        middle = ew.add(middle, ew.mul(ew.mul(gaps, ew.sub(j, matrix_transpose(j))), s_row))
+        middle = ew.add(middle, ew.mul(ew.mul(gaps, ew.sub(j, adjoint(j))), s_row))
+        if _is_complex(a):
+            middle = ew.add(middle, diagonal_matrix(ew.div(_imaginary_part(diagonal(j)),
+                                                           ew.convert(s, a.dtype))))
     if not zero_v:
         j = matmul(matrix_transpose(v1), g_v)
-        middle = ew.add(middle, ew.mul(s_col, ew.mul(gaps, ew.sub(j, matrix_transpose(j)))))
-    ct = matmul(matmul(u1, middle), matrix_transpose(v1))
-    if not zero_u and m > k:   # (I - U U^T) gU S^{-1} V^T
-        outside = ew.sub(g_u, matmul(u1, matmul(matrix_transpose(u1), g_u)))
+        middle = ew.add(middle, ew.mul(s_col, ew.mul(gaps, ew.sub(j, adjoint(j)))))
+    ct = matmul(matmul(_conj(u1), middle), matrix_transpose(v1))
+    if not zero_u and m > k:   # (I - conj(U) U^T) gU S^{-1} V^T
+        outside = ew.sub(g_u, matmul(_conj(u1), matmul(matrix_transpose(u1), g_u)))
         ct = ew.add(ct, matmul(ew.div(outside, s_row), matrix_transpose(v1)))
-    if not zero_v and n > k:   # U S^{-1} gV^T (I - V V^T)
-        outside = ew.sub(g_v, matmul(v1, matmul(matrix_transpose(v1), g_v)))
-        ct = ew.add(ct, matmul(u1, ew.div(matrix_transpose(outside), s_col)))
+    if not zero_v and n > k:   # conj(U) S^{-1} ((I - conj(V) V^T) gV)^H
+        outside = ew.sub(g_v, matmul(_conj(v1), matmul(matrix_transpose(v1), g_v)))
+        ct = ew.add(ct, matmul(_conj(u1), ew.div(adjoint(outside), s_col)))
     return (ct,)
 
 
