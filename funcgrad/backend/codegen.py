@@ -222,8 +222,10 @@ def _recomputed(eqns, outvars):
     ``z / 2``, ``tanh``, ``1 + tanh``, the output) where two (``tanh`` and the output) and the
     matrix product before it suffice. A value is recomputed only where the expression that
     gives it, followed back through cheap equations, ends at values some step has in memory
-    regardless (inputs, results of calls, values other steps read and that are not cheap) and
-    has the reader's loop shape.
+    regardless (inputs, results of calls, values other steps read and that are not cheap), has
+    the reader's loop shape, and adds no loop to the reader's nest (``loop_nest``): a causal
+    mask over (sequence, sequence) read by a softmax's flat (row, column) loop split it into
+    three, which ran at half the speed of reading the masked scores back.
     """
     kernels = _greedy(eqns)
     producer = {eqn.outputs[0]: (index, eqn) for index, eqn in enumerate(eqns)
@@ -263,6 +265,18 @@ def _recomputed(eqns, outvars):
             into.append(eqn)
         return len(into) <= _RECOMPUTE_LIMIT
 
+    # Per kernel, the shapes of the arrays it reads (from outside it), for its loop nest.
+    read_shapes: dict = {}
+    for index, eqn in enumerate(eqns):
+        kernel = kernels[index]
+        if kernel is not None:
+            read_shapes.setdefault(id(kernel), set()).update(
+                a.aval.shape for a in eqn.inputs
+                if isinstance(a, Var) and a.aval.ndim and a not in kernel.defined)
+
+    def loops(kernel, shapes) -> int:
+        return len(loop_nest(kernel.shape, sorted(shapes))[0])
+
     rewritten, clones_by_kernel = [], {}
     for index, eqn in enumerate(eqns):
         kernel = kernels[index]
@@ -279,6 +293,13 @@ def _recomputed(eqns, outvars):
                 chain: list = []
                 if not expression(atom, kernel.shape, chain):
                     continue
+                made = {e.outputs[0] for e in chain}
+                shapes = read_shapes[id(kernel)] | {
+                    a.aval.shape for e in chain for a in e.inputs
+                    if isinstance(a, Var) and a.aval.ndim and a not in made}
+                if loops(kernel, shapes) > loops(kernel, read_shapes[id(kernel)]):
+                    continue
+                read_shapes[id(kernel)] = shapes
                 for original in chain:
                     if original.outputs[0] in clones:
                         continue
