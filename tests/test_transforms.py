@@ -95,6 +95,20 @@ def test_stop_gradient_has_zero_derivative_of_every_order():
     assert fg.jvp(f, (3.0,), (1.0,))[1] == 9.0
 
 
+def test_stop_gradient_of_a_pytree_stops_every_leaf():
+    # As jax.lax.stop_gradient: a dict of parameters (a target network) is stopped whole.
+    def f(params):
+        target = fg.stop_gradient(params)
+        return fnp.sum(target["a"] * params["b"]) + target["c"][0] * params["c"][1]
+
+    params = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0]), "c": (2.0, 5.0)}
+    for transform in (fg.grad, lambda f: fg.jit(fg.grad(f))):
+        grads = transform(f)(params)
+        np.testing.assert_array_equal(grads["a"], [0.0, 0.0])
+        np.testing.assert_array_equal(grads["b"], [1.0, 2.0])
+        assert grads["c"][0] == 0.0 and grads["c"][1] == 2.0
+
+
 def test_on_disconnected_policies():
     def f(x, y):
         return fg.stop_gradient(y) * x
