@@ -50,6 +50,30 @@ def test_float32_stays_float32_under_jit():
     np.testing.assert_allclose(grad, eager_grad, rtol=1e-6)
 
 
+def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
+    """A float32 array times a Python float argument (a learning rate, a temperature) stays
+    float32 under jit and vmap, as it does eagerly (NumPy's NEP 50, JAX's weak types); a
+    NumPy float64 scalar, or NumPy's sin of the number, is float64 as eagerly."""
+    x = np.array([1.0, 2.0], np.float32)
+    counts = np.arange(3, dtype=np.int32)
+
+    def step(x, lr):
+        return x - lr * (2 * x) - lr ** 2 / 3
+
+    cases = [(step, x, 0.5), (step, x, np.float64(0.5)), (step, x, 3),
+             (lambda x, lr: x * fnp.sin(lr), x, 0.5), (lambda n, k: n * k + k, counts, 3),
+             (lambda n, k: n / k, counts, 3), (lambda x, y: -y * x + abs(y), x, -0.5)]
+    for fun, array, number in cases:
+        eager = fun(array, number)
+        jitted = fg.jit(fun)
+        for result in (jitted(array, number), jitted.compile(array, number)(array, number),
+                       fg.vmap(fun, in_axes=(0, None))(array, number)):
+            assert result.dtype == eager.dtype, (fun, number, result.dtype)
+            np.testing.assert_allclose(result, eager, rtol=1e-6)
+    grad = fg.jit(fg.grad(lambda x, lr: fnp.sum(step(x, lr) ** 2)))(x, 0.1)
+    assert grad.dtype == np.float32
+
+
 def test_jit_composes_with_transforms_in_any_order():
     jitted = fg.jit(seed)
     assert fg.grad(jitted)(2.0, 3.0) == fg.grad(seed)(2.0, 3.0)

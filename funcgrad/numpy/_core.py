@@ -8,6 +8,7 @@ from ..ops import elementwise as ew
 
 _PY_SCALARS = (bool, int, float, complex)
 _dtype_cache: dict = {}
+_WEAK_TYPES = {"b": bool, "i": int, "f": float, "c": complex}   # a weak tracer's Python type
 
 
 def is_traced(*values) -> bool:
@@ -19,7 +20,9 @@ def is_traced(*values) -> bool:
 
 def _dtype_key(value):
     """What decides a value's role in NumPy's promotion: a dtype, or a weak Python scalar."""
-    if isinstance(value, (Tracer, np.ndarray, np.generic)):
+    if isinstance(value, Tracer):
+        return _WEAK_TYPES[value.dtype.kind] if value._weak else value.dtype
+    if isinstance(value, (np.ndarray, np.generic)):
         return value.dtype
     if isinstance(value, _PY_SCALARS):
         return type(value)

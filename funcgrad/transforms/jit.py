@@ -68,6 +68,13 @@ def _array_key(args: tuple):
 
 
 _ZERO_D = "0-d"
+_WEAK = "weak"   # a signature's mark of a Python number
+
+
+def _describe_leaf(signature_entry) -> str:
+    shape, dtype = signature_entry[:2]
+    weak = " (a Python number)" if signature_entry[2:] == (_WEAK,) else ""
+    return f"{dtype.name}{list(shape)}{weak}"
 _getitem = np.ndarray.__getitem__   # a 0-d Array's scalar (Array.__getitem__ gives a 0-d one)
 
 
@@ -226,6 +233,9 @@ class Jitted:
                                      *tree.flatten(dynamic))
 
     def _entry_of_leaves(self, args, kwargs, statics, static_values, leaves, in_tree):
+        # Python numbers are traced as weak values (NumPy's promotion: a float32 array times
+        # a Python float stays float32), NumPy scalars and arrays as their dtypes.
+        weak = [type(x) in _args.PYTHON_NUMBERS for x in leaves]
         # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
         try:
             leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
@@ -234,13 +244,14 @@ class Jitted:
             raise _args.unsupported_argument(f"fg.jit({self._who})", self._fun, args, kwargs,
                                              error.leaf, statics) from None
         signature = tuple([(x.shape, x.dtype) if type(x) is np.ndarray else
-                           (np.shape(x), np.dtype(x.dtype)) for x in leaves])
+                           (np.shape(x), np.dtype(x.dtype), _WEAK) if is_weak else
+                           (np.shape(x), np.dtype(x.dtype)) for x, is_weak in zip(leaves, weak)])
         key = (in_tree, static_values, signature)
         entry = self._entries.get(key)
         if entry is None:
             # Published only once its trace has finished. Threads that trace one signature at
             # once all finish; the first to publish wins, and the others use its entry.
-            traced = self._trace(args, kwargs, statics, leaves, in_tree)
+            traced = self._trace(args, kwargs, statics, leaves, in_tree, weak)
             entry = self._entries.setdefault(key, traced)
             if entry is traced:
                 self._note_recompile(key)
@@ -248,10 +259,11 @@ class Jitted:
                 _submit(entry, self._who)   # no tiers: native code from the first call on
         return entry, leaves
 
-    def _trace(self, args, kwargs, statics, leaves, in_tree):
+    def _trace(self, args, kwargs, statics, leaves, in_tree, weak):
         out_trees = []
 
         def flat_fun(*tracers):
+            _args.mark_weak(tracers, weak)
             full, keywords = self._rebuild(args, kwargs, statics,
                                            tree.unflatten(in_tree, tracers))
             out_leaves, out_tree = tree.flatten(self._fun(*full, **keywords))
@@ -279,7 +291,7 @@ class Jitted:
             elif old_statics != static_values:
                 reasons.append(f"static arguments {old_statics} -> {static_values}")
             else:
-                changed = [f"leaf {i}: {a[1].name}{list(a[0])} -> {b[1].name}{list(b[0])}"
+                changed = [f"leaf {i}: {_describe_leaf(a)} -> {_describe_leaf(b)}"
                            for i, (a, b) in enumerate(zip(old_signature, signature)) if a != b]
                 reasons.append("; ".join(changed))
         message = f"fg.jit({self._who}) traced a new signature: " + reasons[-1]
