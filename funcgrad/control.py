@@ -221,7 +221,12 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
 def _fori_bound(name: str, bound):
     """A bound of ``fori_loop`` as a Python int where it is known, else an int64 tracer."""
     if not isinstance(bound, Tracer):
-        return operator.index(bound)
+        try:
+            return operator.index(bound)
+        except TypeError:
+            raise TypeError(at_user_line(
+                f"fg.fori_loop: the {name} bound must be an int, got {bound!r} of type "
+                f"{type(bound).__name__}; convert it with int(...)")) from None
     if bound.dtype.kind not in "iu" or bound.shape:
         raise TypeError(at_user_line(
             f"fg.fori_loop: the {name} bound must be an integer scalar, but it is "

@@ -427,6 +427,9 @@ def test_traced_fori_loop_bounds_run_a_while_loop():
     with pytest.raises(TypeError, match=r"(?s)fg\.fori_loop: the upper bound must be an "
                                         r"integer scalar.*test_control\.py"):
         fg.jit(power)(1.0, 0, 2.0)
+    with pytest.raises(TypeError, match=r"(?s)fg\.fori_loop: the upper bound must be an int, "
+                                        r"got 2\.5 of type float.*test_control\.py"):
+        power(1.0, 0, 2.5)   # was Python's bare "'float' object cannot be interpreted..."
     # a static bound is the scan, as before
     assert fg.jit(power, static_argnums=(1, 2))(1.0, 0, 3) == 8.0
 
