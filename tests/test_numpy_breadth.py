@@ -220,6 +220,7 @@ VALUE_CASES = [
                                                           retstep=True), np.float64(2.0)),
     case("linspace_arrays_axis", lambda m, a: m.linspace(a, 2 * a + 1, 3, axis=-1),
          np.array([0.0, -1.0])),
+    case("logspace_f32_default_base", lambda m, a: m.logspace(a, 2.0, 3), np.float32(0.25)),
     case("linspace_f32_int", lambda m, a: (m.linspace(a, 1.0, 3), m.linspace(a, 9.0, 4,
                                                                            dtype=np.int64)),
          np.float32(0.25)),

@@ -48,9 +48,12 @@ def _float(x):
 
 
 def _floats(*xs):
-    """Operands of one floating dtype (NumPy's promotion; Python numbers are weak)."""
+    """Operands of one floating dtype (NumPy's promotion; Python numbers are weak, as in
+    JAX: ``xlogy(float32_array, 2.0)`` is float32)."""
+    weak = [type(x) in (int, float) for x in xs]
     xs = [_float(x) for x in xs]
-    dtype = np.result_type(*[x.dtype for x in xs])
+    strong = [x.dtype for x, is_weak in zip(xs, weak) if not is_weak]
+    dtype = np.result_type(*strong) if strong else np.result_type(*[x.dtype for x in xs])
     return [x if x.dtype == dtype else fnp.astype(x, dtype) for x in xs]
 
 
