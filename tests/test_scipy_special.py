@@ -113,6 +113,14 @@ def test_python_numbers_are_weak_in_binary_functions():
     assert fsp.xlogy(2, 3).dtype == np.float64
 
 
+def test_traced_polygamma_order_says_to_make_it_static():
+    # it was a TracerConversionError about NumPy conversion, naming no argument
+    with pytest.raises(TypeError, match=r"(?s)polygamma: the order n is a traced i64\[\].*"
+                                        r"static_argnums.*test_scipy_special\.py"):
+        fg.jit(lambda n, x: fsp.polygamma(n, x) * 2.0)(2, np.array([0.5]))
+    assert fg.jit(fsp.polygamma, static_argnums=0)(1, 1.0) == pytest.approx(np.pi ** 2 / 6)
+
+
 def test_special_values():
     assert np.isinf(fsp.gammaln(0.0)) and np.isinf(fsp.gammaln(-3.0))
     assert fsp.digamma(0.0) == -np.inf and np.isnan(fsp.digamma(-2.0))

@@ -199,8 +199,14 @@ def test_float32_stays_float32():
                      (fstats.t.pdf, (x, np.float32(3.0))), (fstats.expon.logcdf, (x,)),
                      (fstats.poisson.cdf, (np.array([0, 3]), x[:2])),
                      (fstats.multivariate_normal.logpdf, (x[:2], x[1:3], np.eye(2, dtype=x.dtype))),
-                     (fstats.norm.logsf, (x, 1, 2))]:
+                     (fstats.norm.logsf, (x, 1, 2)), (fstats.cauchy.ppf, (x / 4,))]:
         assert fn(*args).dtype == np.float32, fn
+    # Python numbers passed to jit are weak there too (they were float64 arrays)
+    q = np.array([0.25, 0.5, 0.9], np.float32)
+    for fn, args in [(fstats.gamma.logpdf, (x, 2.0)), (fstats.beta.pdf, (q, 2.0, 1.5)),
+                     (fstats.t.logpdf, (x, 3.0)), (fstats.chi2.pdf, (x, 2)),
+                     (fstats.norm.ppf, (q, 0.5, 2.0)), (fstats.cauchy.ppf, (q,))]:
+        assert fg.jit(fn)(*args).dtype == np.float32, fn
 
 
 def test_integer_inputs_are_float64():

@@ -18,6 +18,13 @@ def is_traced(*values) -> bool:
     return False
 
 
+def is_weak(value) -> bool:
+    """A Python number, or a tracer of one (an argument of jit or vmap): NumPy's promotion
+    lets the other operands' dtype win over it."""
+    kind = type(value)
+    return kind in _PY_SCALARS or (kind is Tracer and value._weak)
+
+
 def _dtype_key(value):
     """What decides a value's role in NumPy's promotion: a dtype, or a weak Python scalar."""
     if isinstance(value, Tracer):
