@@ -72,6 +72,14 @@ def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
             np.testing.assert_allclose(result, eager, rtol=1e-6)
     grad = fg.jit(fg.grad(lambda x, lr: fnp.sum(step(x, lr) ** 2)))(x, 0.1)
     assert grad.dtype == np.float32
+    # Where the weakness changes no dtype, a Python number and a NumPy scalar share one
+    # program (a 0-d result fed back in is no new signature); where it does, they do not.
+    shared = fg.jit(lambda x, lr: x.astype(np.float64) * lr)
+    shared(x, 0.5), shared(x, np.float64(0.5)), shared(x, 0.25)
+    assert shared.recompiles == []
+    apart = fg.jit(lambda x, lr: x * lr)
+    assert apart(x, 0.5).dtype == np.float32 and apart(x, np.float64(0.5)).dtype == np.float64
+    assert len(apart.recompiles) == 1 and "(a Python number)" in apart.recompiles[0]
 
 
 def test_jit_composes_with_transforms_in_any_order():

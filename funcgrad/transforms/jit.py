@@ -26,6 +26,7 @@ from ..core.array import Array
 from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.schedule import Schedule
 from ..core.trace import Tracer, trace_to_ir
+from ..numpy._core import weak_use
 from ..ops.control import merge_scans
 from ..ops.custom import inline_calls
 from . import _args
@@ -251,8 +252,15 @@ class Jitted:
         if entry is None:
             # Published only once its trace has finished. Threads that trace one signature at
             # once all finish; the first to publish wins, and the others use its entry.
-            traced = self._trace(args, kwargs, statics, leaves, in_tree, weak)
-            entry = self._entries.setdefault(key, traced)
+            traced, weak_mattered = self._trace(args, kwargs, statics, leaves, in_tree, weak)
+            if any(weak) and not weak_mattered:
+                # The program of NumPy scalars in place of the Python numbers: one entry for
+                # both (a 0-d result fed back in is not a new signature).
+                strong_key = (in_tree, static_values, tuple(s[:2] for s in signature))
+                entry = self._entries.setdefault(strong_key, traced)
+                entry = self._entries.setdefault(key, entry)
+            else:
+                entry = self._entries.setdefault(key, traced)
             if entry is traced:
                 self._note_recompile(key)
             if os.environ.get("FUNCGRAD_JIT") == "sync":
@@ -260,6 +268,8 @@ class Jitted:
         return entry, leaves
 
     def _trace(self, args, kwargs, statics, leaves, in_tree, weak):
+        """The entry of this signature, and whether a Python number's weakness changed a
+        dtype in it."""
         out_trees = []
 
         def flat_fun(*tracers):
@@ -270,17 +280,23 @@ class Jitted:
             out_trees.append(out_tree)
             return [_args.as_value(x) for x in out_leaves]
 
-        ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        outer, weak_use.mattered = weak_use.mattered, False   # (a jit traced inside a trace)
+        try:
+            ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        finally:
+            weak_mattered = weak_use.mattered
+            weak_use.mattered = outer or weak_mattered
         # Nothing transforms this program any more: custom_vjp and checkpoint calls become
         # their plain equations, which fuse (and a checkpoint's recomputation merges with its
         # forward pass: a compiled program keeps its values until it returns anyway).
         ir = inline_calls(ir)
         ir = dead_code_elimination(merge_scans(common_subexpression_elimination(ir)))
         typecheck(ir)
-        return _Entry(ir, out_trees[0])
+        return _Entry(ir, out_trees[0]), weak_mattered
 
     def _note_recompile(self, key):
-        earlier = [k for k in list(self._entries) if k != key]   # a copy: threads add entries
+        entry = self._entries[key]   # (a copy below: threads add entries)
+        earlier = [k for k, other in list(self._entries.items()) if other is not entry]
         if not earlier:
             return
         in_tree, static_values, signature = key
