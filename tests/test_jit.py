@@ -112,6 +112,19 @@ def test_static_argnums():
         fg.jit(lambda x, n: x, static_argnums=1)(1.0, [1])
 
 
+def test_static_argnums_and_argnames_complete_each_other_from_the_signature():
+    # As in JAX: a static name passed positionally, a static position passed by keyword.
+    # Both were traced (a str argument then "cannot be traced").
+    def g(x, mode="power", n=2):
+        return x ** n if mode == "power" else -x
+
+    by_name = fg.jit(g, static_argnames=("mode", "n"))
+    assert by_name(3.0) == 9.0 and by_name(3.0, "negate") == -3.0
+    assert by_name(3.0, "power", 3) == 27.0 and by_name(3.0, n=1) == 3.0
+    by_number = fg.jit(g, static_argnums=(1,))
+    assert by_number(3.0, mode="negate") == -3.0 and by_number(3.0, "power") == 9.0
+
+
 ELEMENTWISE_PROGRAM = {
     "unary": ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
               "arcsinh", "arctanh", "exp", "exp2", "expm1", "log1p", "cbrt", "abs",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import queue
 import sys
@@ -183,16 +184,36 @@ def _submit(entry: _Entry, who: str) -> None:
             entry.done.set()
 
 
+def _static_arguments(fun, argnums: tuple, argnames: tuple) -> tuple[tuple, tuple]:
+    """``(static_argnums, static_argnames)`` completed from ``fun``'s signature, as JAX does:
+    given only numbers, the names of those parameters are static too (the argument may come
+    by keyword), and given only names, their positions (it may come positionally)."""
+    if bool(argnums) == bool(argnames):
+        return argnums, argnames
+    try:
+        parameters = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):   # no signature to read (a builtin)
+        return argnums, argnames
+    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if argnums:
+        named = [positional[i].name for i in argnums if -len(positional) <= i < len(positional)
+                 and positional[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        return argnums, tuple(named)
+    numbered = [i for i, p in enumerate(positional)
+                if p.name in argnames and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    return tuple(numbered), argnames
+
+
 class Jitted:
     """A function compiled by ``fg.jit``; call it like the original."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=()):
         functools.update_wrapper(self, fun)
         self._fun = fun
-        self._static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
-                                else tuple(static_argnums))
-        self._static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
-                                 else tuple(static_argnames))
+        self._static_argnums, self._static_argnames = _static_arguments(
+            fun, (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums),
+            (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames))
         self._entries: dict = {}
         # Calls whose positional arguments are all Python or NumPy scalars are keyed by their
         # types alone (``_scalar_key``; shapes and dtypes follow from the types): the
