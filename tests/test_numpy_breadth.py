@@ -211,6 +211,13 @@ VALUE_CASES = [
     case("cross_axis0", lambda m, a, b: m.cross(a, b, axis=0), distinct(3, 2), distinct(3, 2)),
     case("cross_axisc", lambda m, a, b: m.cross(a, b, axisc=0), distinct(2, 3), distinct(2, 3)),
     case("cross_2x3", lambda m, a, b: m.cross(a, b), distinct(2, 2), distinct(2, 3)),
+    # reductions' where= and initial= (NumPy's and jnp's keywords; they were a TypeError)
+    case("sum_where_initial", lambda m, x: m.sum(x, axis=1, where=x > 0, initial=0.5), X34),
+    case("prod_where", lambda m, x: m.prod(x, axis=0, where=np.array([[True], [False], [True]])),
+         X34),
+    case("max_where_initial", lambda m, x: m.max(x, axis=1, where=x < 0.3, initial=-2.0), X34),
+    case("min_initial_empty", lambda m, x: m.min(x[:, :0], axis=1, initial=4.0), X34),
+    case("mean_where", lambda m, x: m.mean(x, axis=0, where=x > -0.5, keepdims=True), X34),
     # creation and editing
     case("logspace", lambda m, a, b: m.logspace(a, b, 5), np.float64(0.5), np.float64(2.0)),
     # traced endpoints (jnp.linspace takes them): no longer a "decides the shape" error
@@ -329,6 +336,10 @@ GRAD_CASES = [
     case("diff", lambda x: fnp.diff(x * x, n=2, axis=0), X34),
     case("cross", fnp.cross, distinct(2, 3), distinct(3)),
     case("cross_2d", lambda a, b: fnp.cross(a, b, axis=0), distinct(3, 2), distinct(3, 2)),
+    case("sum_prod_where_initial", lambda x: fnp.sum(x, axis=0, where=x > 0, initial=0.5)
+         * fnp.prod(x, axis=1, where=x < 0.5, initial=2.0)[:, None], X34),
+    case("max_mean_where", lambda x: fnp.max(x, axis=1, where=x < 0.3, initial=-2.0)
+         + fnp.mean(x ** 2, axis=1, where=x > -0.5), X34),
     case("linspace", lambda a, b: fnp.linspace(a, b, 4) ** 2, np.float64(0.2),
          np.float64(1.1)),
     case("logspace", lambda a, b: fnp.logspace(a, b, 4, base=3.0), np.float64(0.2),
