@@ -15,7 +15,7 @@ import numpy as np
 
 from . import tree
 from .core.aval import ShapedArray
-from .core.errors import ConcretizationError, at_user_line
+from .core.errors import ConcretizationError, TracerConversionError, at_user_line
 from .core.trace import Tracer
 from .ops import control as ctl
 from .ops import elementwise as ew
@@ -195,26 +195,46 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
 def fori_loop(lower, upper, body_fun: Callable, init_val):
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; return ``val``.
 
-    The bounds must be concrete (Python or NumPy ints): the loop is a ``scan`` over the
-    indices, differentiable in both modes. For a trip count known only at run time use
-    ``while_loop`` (forward mode only).
+    With concrete bounds (Python or NumPy ints, or values known under ``grad``) the loop is a
+    ``scan`` over the indices; with traced bounds (arguments of ``jit``, batched by ``vmap``)
+    it is a ``while_loop``, as in JAX. Both are differentiable in both modes.
 
     >>> import funcgrad as fg
     >>> float(fg.fori_loop(0, 3, lambda i, x: x * 2.0, 1.5))
     12.0
+    >>> float(fg.jit(lambda n: fg.fori_loop(0, n, lambda i, x: x * 2.0, 1.5))(3))
+    12.0
     """
-    for name, bound in (("lower", lower), ("upper", upper)):
-        if isinstance(bound, Tracer):
-            raise ConcretizationError(at_user_line(
-                f"fg.fori_loop: the {name} bound is {bound._describe()}, but the bounds must "
-                "be concrete ints (the loop is unrolled into a scan of that many steps). Make "
-                "it a Python int or a static argument (fg.jit(..., static_argnums=...)), or "
-                "use fg.while_loop, whose trip count may depend on traced values (forward-"
-                "mode differentiable only)."))
-    lower, upper = operator.index(lower), operator.index(upper)
+    bounds = [_fori_bound(name, bound) for name, bound in (("lower", lower), ("upper", upper))]
+    if any(isinstance(bound, Tracer) for bound in bounds):
+        def body(carry):
+            index, stop, val = carry
+            return index + np.int64(1), stop, body_fun(index, val)
+
+        return while_loop(lambda carry: carry[0] < carry[1], body, (*bounds, init_val))[2]
+    lower, upper = bounds
     indices = np.arange(lower, max(lower, upper), dtype=np.int64)
     carry, _ = scan(lambda val, i: (body_fun(i, val), None), init_val, indices)
     return carry
+
+
+def _fori_bound(name: str, bound):
+    """A bound of ``fori_loop`` as a Python int where it is known, else an int64 tracer."""
+    if not isinstance(bound, Tracer):
+        try:
+            return operator.index(bound)
+        except TypeError:
+            raise TypeError(at_user_line(
+                f"fg.fori_loop: the {name} bound must be an int, got {bound!r} of type "
+                f"{type(bound).__name__}; convert it with int(...)")) from None
+    if bound.dtype.kind not in "iu" or bound.shape:
+        raise TypeError(at_user_line(
+            f"fg.fori_loop: the {name} bound must be an integer scalar, but it is "
+            f"{bound._describe()}; convert it with .astype(int)"))
+    try:
+        return operator.index(bound)   # known under grad on concrete inputs
+    except (ConcretizationError, TracerConversionError):
+        return bound if bound.dtype == np.int64 else ew.convert(bound, np.dtype(np.int64))
 
 
 # ------------------------------------------------------------------------------ while_loop

@@ -31,7 +31,7 @@ from .ops.convolution import (
     conv_general_dilated,
     padtype_to_pads,
 )
-from .ops.special import stop_gradient as _stop_gradient
+from .ops.special import stop_gradient
 from .transforms.vmap import vmap
 
 __all__ = [
@@ -241,11 +241,6 @@ def switch(index, branches: Sequence[Callable], *operands):
         return lambda *ops: cond(index < mid, pick(lo, mid), pick(mid, hi), *ops)
 
     return pick(0, len(branches))(*operands)
-
-
-def stop_gradient(x):
-    """``x`` (a pytree) with derivatives stopped: its value, and zero derivative."""
-    return tree.map(_stop_gradient, x)
 
 
 # ----------------------------------------------------------------------- associative_scan

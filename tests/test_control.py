@@ -410,13 +410,28 @@ def test_branches_that_disagree_are_a_type_error_showing_both():
         fg.jit(lambda x: fg.cond(x[0] > 0, lambda x: x, lambda x: [x], x))(X3)
 
 
-def test_traced_fori_loop_bounds_are_a_concretization_error():
-    with pytest.raises(fg.ConcretizationError, match=r"(?s)fg\.fori_loop: the upper bound is a "
-                                                     r"traced.*test_control\.py"):
-        fg.jit(lambda x, n: fg.fori_loop(0, n, lambda i, v: v * 2, x))(1.0, 3)
-    # a static bound is fine
-    assert fg.jit(lambda x, n: fg.fori_loop(0, n, lambda i, v: v * 2, x),
-                  static_argnums=1)(1.0, 3) == 8.0
+def test_traced_fori_loop_bounds_run_a_while_loop():
+    # JAX semantics: a bound that is an argument of jit (or batched by vmap) is a while_loop,
+    # here differentiable in reverse mode too; d/dx of x * 2**(n - lo) is 2**(n - lo).
+    def power(x, lo, n):
+        return fg.fori_loop(lo, n, lambda i, v: v * 2.0 + fnp.sin(v) * 0.0, x)
+
+    jitted = fg.jit(power)
+    for lo, n in ((0, 3), (1, 3), (0, 0), (2, 1), (np.int32(0), np.int32(4))):
+        assert jitted(1.5, lo, n) == 1.5 * 2.0 ** max(int(n) - int(lo), 0)
+        assert fg.jit(fg.grad(power))(1.5, lo, n) == 2.0 ** max(int(n) - int(lo), 0)
+    np.testing.assert_array_equal(fg.vmap(power, in_axes=(None, None, 0))(1.0, 0,
+                                                                          np.array([0, 2, 3])),
+                                  [1.0, 4.0, 8.0])
+    assert fg.grad(lambda x: power(x, 0, fnp.argmax(np.array([0, 1, 5]))))(1.0) == 4.0
+    with pytest.raises(TypeError, match=r"(?s)fg\.fori_loop: the upper bound must be an "
+                                        r"integer scalar.*test_control\.py"):
+        fg.jit(power)(1.0, 0, 2.0)
+    with pytest.raises(TypeError, match=r"(?s)fg\.fori_loop: the upper bound must be an int, "
+                                        r"got 2\.5 of type float.*test_control\.py"):
+        power(1.0, 0, 2.5)   # was Python's bare "'float' object cannot be interpreted..."
+    # a static bound is the scan, as before
+    assert fg.jit(power, static_argnums=(1, 2))(1.0, 0, 3) == 8.0
 
 
 def test_scan_errors():

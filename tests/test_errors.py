@@ -85,6 +85,21 @@ def test_shape_mismatch_names_the_primitive_the_shapes_and_the_line():
     assert isinstance(info.value, ValueError)
 
 
+def test_errors_raised_in_nn_lax_and_scipy_point_at_the_user_line():
+    # They pointed at funcgrad's own file (nn/convolution.py, lax.py, scipy/special.py).
+    from funcgrad import nn
+    from funcgrad.scipy import special
+    calls = [
+        lambda: nn.conv(np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3))),  # the user's call
+        lambda: fg.lax.switch(0, [], 1.0),  # the user's call
+        lambda: fg.jit(lambda n: special.polygamma(n, 0.5))(2),  # the user's call
+    ]
+    for call in calls:
+        with pytest.raises((ValueError, TypeError)) as info:
+            call()
+        assert "test_errors.py" in str(info.value) and "the user's call" in str(info.value)
+
+
 def test_shape_mismatch_of_a_primitive_on_concrete_arrays_is_also_named():
     from funcgrad.ops import elementwise as ew
 

@@ -50,6 +50,38 @@ def test_float32_stays_float32_under_jit():
     np.testing.assert_allclose(grad, eager_grad, rtol=1e-6)
 
 
+def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
+    """A float32 array times a Python float argument (a learning rate, a temperature) stays
+    float32 under jit and vmap, as it does eagerly (NumPy's NEP 50, JAX's weak types); a
+    NumPy float64 scalar, or NumPy's sin of the number, is float64 as eagerly."""
+    x = np.array([1.0, 2.0], np.float32)
+    counts = np.arange(3, dtype=np.int32)
+
+    def step(x, lr):
+        return x - lr * (2 * x) - lr ** 2 / 3
+
+    cases = [(step, x, 0.5), (step, x, np.float64(0.5)), (step, x, 3),
+             (lambda x, lr: x * fnp.sin(lr), x, 0.5), (lambda n, k: n * k + k, counts, 3),
+             (lambda n, k: n / k, counts, 3), (lambda x, y: -y * x + abs(y), x, -0.5)]
+    for fun, array, number in cases:
+        eager = fun(array, number)
+        jitted = fg.jit(fun)
+        for result in (jitted(array, number), jitted.compile(array, number)(array, number),
+                       fg.vmap(fun, in_axes=(0, None))(array, number)):
+            assert result.dtype == eager.dtype, (fun, number, result.dtype)
+            np.testing.assert_allclose(result, eager, rtol=1e-6)
+    grad = fg.jit(fg.grad(lambda x, lr: fnp.sum(step(x, lr) ** 2)))(x, 0.1)
+    assert grad.dtype == np.float32
+    # Where the weakness changes no dtype, a Python number and a NumPy scalar share one
+    # program (a 0-d result fed back in is no new signature); where it does, they do not.
+    shared = fg.jit(lambda x, lr: x.astype(np.float64) * lr)
+    shared(x, 0.5), shared(x, np.float64(0.5)), shared(x, 0.25)
+    assert shared.recompiles == []
+    apart = fg.jit(lambda x, lr: x * lr)
+    assert apart(x, 0.5).dtype == np.float32 and apart(x, np.float64(0.5)).dtype == np.float64
+    assert len(apart.recompiles) == 1 and "(a Python number)" in apart.recompiles[0]
+
+
 def test_jit_composes_with_transforms_in_any_order():
     jitted = fg.jit(seed)
     assert fg.grad(jitted)(2.0, 3.0) == fg.grad(seed)(2.0, 3.0)
@@ -78,6 +110,19 @@ def test_static_argnums():
     assert f(2.0, 3) == 8.0 and f(2.0, 4) == 16.0
     with pytest.raises(TypeError, match="hashable"):
         fg.jit(lambda x, n: x, static_argnums=1)(1.0, [1])
+
+
+def test_static_argnums_and_argnames_complete_each_other_from_the_signature():
+    # As in JAX: a static name passed positionally, a static position passed by keyword.
+    # Both were traced (a str argument then "cannot be traced").
+    def g(x, mode="power", n=2):
+        return x ** n if mode == "power" else -x
+
+    by_name = fg.jit(g, static_argnames=("mode", "n"))
+    assert by_name(3.0) == 9.0 and by_name(3.0, "negate") == -3.0
+    assert by_name(3.0, "power", 3) == 27.0 and by_name(3.0, n=1) == 3.0
+    by_number = fg.jit(g, static_argnums=(1,))
+    assert by_number(3.0, mode="negate") == -3.0 and by_number(3.0, "power") == 9.0
 
 
 ELEMENTWISE_PROGRAM = {

@@ -426,6 +426,16 @@ def test_losses_match_torch():
     value, grad = fg.value_and_grad(nn.cross_entropy)(logits, labels)
     np.testing.assert_allclose(value, expected.item(), rtol=1e-13)
     np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    # PyTorch's ignore_index=-100 (padding labels) leaves rows out of the mean, also under jit
+    padded = labels.copy()
+    padded[[1, 4]] = -100
+    logits_t.grad = None
+    expected = torch.nn.functional.cross_entropy(logits_t, torch.from_numpy(padded))
+    expected.backward()
+    for value, grad in (fg.value_and_grad(nn.cross_entropy)(logits, padded),
+                        fg.jit(fg.value_and_grad(nn.cross_entropy))(logits, padded)):
+        np.testing.assert_allclose(value, expected.item(), rtol=1e-13)
+        np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-12, atol=1e-15)
     prediction, target = RNG.standard_normal((5, 2)), RNG.standard_normal((5, 2))
     np.testing.assert_allclose(nn.mse_loss(prediction, target), torch.nn.functional.mse_loss(
         _tensor(torch, prediction), _tensor(torch, target)).item(), rtol=1e-13)
@@ -440,6 +450,10 @@ def test_loss_formulas_and_shape_errors():
         nn.cross_entropy(logits, np.array([[1], [0]]))
     with pytest.raises(TypeError, match="integer class indices"):
         nn.cross_entropy(logits, np.array([1.0, 0.0]))
+    # an out-of-range label was a silent wrong loss (its one-hot row is zeros); torch raises
+    for bad in ([2, 1], [-1, 0]):
+        with pytest.raises(IndexError, match=rf"label {bad[0]} is out of bounds for 2 classes"):
+            fg.grad(nn.cross_entropy)(logits, np.array(bad))
     with pytest.raises(ValueError, match=r"mse_loss: prediction has shape \(3, 1\) but target "
                        r"has shape \(3,\)"):
         nn.mse_loss(np.zeros((3, 1)), np.zeros(3))

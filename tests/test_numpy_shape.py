@@ -40,6 +40,8 @@ X23, X34, X234, X1312, X26 = rand(2, 3), rand(3, 4), rand(2, 3, 4), rand(1, 3, 1
 CASES = {
     "reshape": (lambda m, x: m.reshape(x, (3, -1)), X26),
     "ravel": (lambda m, x: m.ravel(x), X23),
+    "reshape_fortran": (lambda m, x: m.reshape(x, (-1, 2, 2), order="F"), X234),
+    "ravel_fortran": (lambda m, x: m.ravel(x, order="F"), X234),
     "transpose": (lambda m, x: m.transpose(x, (1, 2, 0)), X234),
     "squeeze_all": (lambda m, x: m.squeeze(x), X1312),
     "squeeze_axis": (lambda m, x: m.squeeze(x, axis=2), X1312),
@@ -327,7 +329,7 @@ def test_astype_traced():
 @pytest.mark.parametrize("call", [
     lambda x: fnp.arange(fnp.argmax(x)),
     lambda x: fnp.arange(0.0, x[0], 0.1),
-    lambda x: fnp.linspace(0.0, x[0], 5),
+    lambda x: fnp.linspace(0.0, 1.0, fnp.argmax(x)),   # traced endpoints are fine; num is not
     lambda x: fnp.zeros((fnp.argmax(x), 2)),
     lambda x: fnp.eye(fnp.argmax(x)),
 ])

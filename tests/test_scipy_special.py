@@ -100,6 +100,27 @@ def test_float32_values(name, fn, reference, x, bound, floor):
     assert _max_relative_error(got[finite], want[finite], floor) < bound32
 
 
+def test_python_numbers_are_weak_in_binary_functions():
+    # As jax.scipy.special: a float32 array with a Python float stays float32 (the float
+    # was made a float64 array first, and promoted the result), eagerly and under jit.
+    x32 = np.array([0.5, 2.0], np.float32)
+    for fn in (lambda x: fsp.xlogy(x, 2.0), lambda x: fsp.logsumexp(x, b=0.5),
+               lambda x: fsp.betaln(x, 2.0), lambda x: fsp.xlog1py(3, x)):
+        for result in (fn(x32), fg.jit(fn)(x32)):
+            assert result.dtype == np.float32
+        assert fn(x32.astype(np.float64)).dtype == np.float64
+    assert fsp.xlogy(x32, np.float64(2.0)).dtype == np.float64   # a NumPy scalar is not weak
+    assert fsp.xlogy(2, 3).dtype == np.float64
+
+
+def test_traced_polygamma_order_says_to_make_it_static():
+    # it was a TracerConversionError about NumPy conversion, naming no argument
+    with pytest.raises(TypeError, match=r"(?s)polygamma: the order n is a traced i64\[\].*"
+                                        r"static_argnums.*test_scipy_special\.py"):
+        fg.jit(lambda n, x: fsp.polygamma(n, x) * 2.0)(2, np.array([0.5]))
+    assert fg.jit(fsp.polygamma, static_argnums=0)(1, 1.0) == pytest.approx(np.pi ** 2 / 6)
+
+
 def test_special_values():
     assert np.isinf(fsp.gammaln(0.0)) and np.isinf(fsp.gammaln(-3.0))
     assert fsp.digamma(0.0) == -np.inf and np.isnan(fsp.digamma(-2.0))

@@ -231,8 +231,15 @@ def test_float32_stays_float32():
                      (fstats.t.logsf, (x, np.float32(3.0))),
                      (fstats.beta.sf, (x / 4, np.float32(2.0), np.float32(0.5))),
                      (fstats.chi2.logcdf, (x, np.float32(3.0))),
-                     (fstats.poisson.sf, (np.array([0, 3]), x[:2]))]:
+                     (fstats.poisson.sf, (np.array([0, 3]), x[:2])),
+                     (fstats.cauchy.ppf, (x / 4,))]:
         assert fn(*args).dtype == np.float32, fn
+    # Python numbers passed to jit are weak there too (they were float64 arrays)
+    q = np.array([0.25, 0.5, 0.9], np.float32)
+    for fn, args in [(fstats.gamma.logpdf, (x, 2.0)), (fstats.beta.pdf, (q, 2.0, 1.5)),
+                     (fstats.t.logpdf, (x, 3.0)), (fstats.chi2.pdf, (x, 2)),
+                     (fstats.norm.ppf, (q, 0.5, 2.0)), (fstats.cauchy.ppf, (q,))]:
+        assert fg.jit(fn)(*args).dtype == np.float32, fn
 
 
 def test_integer_inputs_are_float64():

@@ -76,6 +76,23 @@ def test_retained_gradient_has_the_intermediate_shape_and_marks_are_ignored_by_d
     np.testing.assert_allclose(fg.grad(f)(x), 8.0 * x)
 
 
+def test_retained_mark_inside_a_body_is_an_error_not_a_missing_entry():
+    # A mark inside a checkpoint or loop body was silently left out of `retained`.
+    blocks = {"checkpoint": lambda x: fg.checkpoint(lambda v: fg.retain_grad(v * 3, "c") ** 2)(x),
+              "scan": lambda x: fg.scan(lambda c, a: (c + fg.retain_grad(a * c, "c"), None),
+                                        1.0, x)[0],
+              "cond": lambda x: fg.cond(x[0] > 0, lambda v: fg.retain_grad(v, "c"),
+                                        lambda v: v, x)}
+    for name, block in blocks.items():
+        # (eagerly a cond with a known predicate runs its branch: the mark is reported)
+        transform = fg.jit if name == "cond" else (lambda f: f)
+        with pytest.raises(ValueError, match=r"(?s)the mark 'c' is inside the body.*"
+                                             r"test_transforms\.py"):
+            transform(fg.grad(lambda x, block=block: fnp.sum(block(x)), retained=True))(
+                np.ones(2))
+        fg.grad(lambda x, block=block: fnp.sum(block(x)))(np.ones(2))   # no retained: ignored
+
+
 def test_retained_name_repeated_is_an_error():
     def f(x):
         a = fg.retain_grad(x * 2.0, "same")
@@ -93,6 +110,20 @@ def test_stop_gradient_has_zero_derivative_of_every_order():
     assert fg.grad(f)(3.0) == 9.0
     assert fg.grad(fg.grad(f))(3.0) == 0.0
     assert fg.jvp(f, (3.0,), (1.0,))[1] == 9.0
+
+
+def test_stop_gradient_of_a_pytree_stops_every_leaf():
+    # As jax.lax.stop_gradient: a dict of parameters (a target network) is stopped whole.
+    def f(params):
+        target = fg.stop_gradient(params)
+        return fnp.sum(target["a"] * params["b"]) + target["c"][0] * params["c"][1]
+
+    params = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0]), "c": (2.0, 5.0)}
+    for transform in (fg.grad, lambda f: fg.jit(fg.grad(f))):
+        grads = transform(f)(params)
+        np.testing.assert_array_equal(grads["a"], [0.0, 0.0])
+        np.testing.assert_array_equal(grads["b"], [1.0, 2.0])
+        assert grads["c"][0] == 0.0 and grads["c"][1] == 2.0
 
 
 def test_on_disconnected_policies():

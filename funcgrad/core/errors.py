@@ -10,9 +10,10 @@ import sys
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL_DIRS = tuple(
     os.path.join(_PACKAGE_DIR, name) + os.sep
-    for name in ("core", "ops", "transforms", "numpy", "backend")
-) + (os.path.join(_PACKAGE_DIR, "tree.py"), os.path.join(_PACKAGE_DIR, "__init__.py"),
-     os.path.join(_PACKAGE_DIR, "control.py"))
+    for name in ("core", "ops", "transforms", "numpy", "backend", "nn", "scipy")
+) + tuple(os.path.join(_PACKAGE_DIR, name) for name in (
+    "tree.py", "__init__.py", "control.py", "lax.py", "random.py", "optim.py", "debug.py",
+    "distributed.py", "checkpoint_policies.py"))
 
 
 class ConcretizationError(TypeError):

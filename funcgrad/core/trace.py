@@ -67,13 +67,17 @@ def untraced():
 class Tracer:
     """A traced array: it knows its shape and dtype, and stands for a variable of an IR."""
 
-    __slots__ = ("_trace", "_var", "_origin")
+    __slots__ = ("_trace", "_var", "_origin", "_weak")
     __array_priority__ = 1000
 
     def __init__(self, trace: IRTrace, var: Var, origin: str):
         self._trace = trace
         self._var = var
         self._origin = origin
+        # Whether it stands for a Python number (an argument of jit or vmap, and Python's
+        # arithmetic on it): NumPy's promotion then treats it as weak, so that
+        # ``float32_array * lr`` stays float32 as it does eagerly (``funcgrad.numpy._core``).
+        self._weak = False
 
     @property
     def aval(self) -> ShapedArray:

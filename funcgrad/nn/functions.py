@@ -145,12 +145,17 @@ def one_hot(labels, num_classes: int, dtype=np.float64):
     return fnp.astype(hits, dtype)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits, labels, ignore_index: int = -100):
     """Mean softmax cross-entropy of ``logits`` ``(N, C)`` against integer ``labels``
-    ``(N,)`` (PyTorch's ``cross_entropy`` with its defaults).
+    ``(N,)`` (PyTorch's ``cross_entropy`` with its defaults): rows whose label is
+    ``ignore_index`` (-100, PyTorch's padding label) are left out of the mean, and any other
+    label outside ``[0, C)`` is an ``IndexError`` where the labels are concrete (under ``jit``,
+    where they are not known, such a row adds 0 to the sum: its one-hot row is zeros).
 
     >>> import numpy as np
     >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 6)   # log 4
+    1.386294
+    >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, -100]))), 6)   # one row
     1.386294
     """
     logits = _as_float_array(logits)
@@ -159,9 +164,20 @@ def cross_entropy(logits, labels):
         raise ValueError(f"cross_entropy: logits of shape {tuple(logits.shape)} need labels of "
                          f"shape {tuple(logits.shape[:-1])} (one class index per row), got "
                          f"{tuple(labels.shape)}")
-    picked = fnp.sum(one_hot(labels, logits.shape[-1], logits.dtype) * log_softmax(logits),
-                     axis=-1)
-    return -fnp.mean(picked)
+    classes = logits.shape[-1]
+    if not isinstance(labels, Tracer):
+        wrong = (labels != ignore_index) & ((labels < 0) | (labels >= classes))
+        if wrong.any():
+            raise IndexError(f"cross_entropy: label {labels[wrong].flat[0]} is out of bounds "
+                             f"for {classes} classes (labels must be in [0, {classes}), or "
+                             f"ignore_index={ignore_index} to leave a row out)")
+    picked = fnp.sum(one_hot(labels, classes, logits.dtype) * log_softmax(logits), axis=-1)
+    kept = fnp.not_equal(labels, ignore_index)
+    if not isinstance(kept, Tracer) and kept.all():
+        return -fnp.mean(picked)
+    # PyTorch's mean over the rows that are kept (nan when none is, as there)
+    kept = fnp.astype(kept, picked.dtype)
+    return -fnp.sum(picked * kept) / fnp.sum(kept)
 
 
 def mse_loss(prediction, target):

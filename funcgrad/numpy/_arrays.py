@@ -38,7 +38,9 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     _require_concrete("logspace", num=num)
     if not _traced(start, stop, base):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
-    start, stop, base = (asarray_or_tracer(v) for v in (start, stop, base))
+    # Python numbers stay weak (the default base=10.0 keeps float32 endpoints float32)
+    start, stop, base = (v if isinstance(v, (int, float)) else asarray_or_tracer(v)
+                         for v in (start, stop, base))
     shape = np.broadcast_shapes(np.shape(start), np.shape(stop), np.shape(base))
     float_dtype = common_dtype(start, stop, base, 1.0)
     steps = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(float_dtype)

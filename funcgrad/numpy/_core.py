@@ -1,6 +1,8 @@
 """Shared plumbing of ``funcgrad.numpy``: NumPy's dtype rules for traced values, and casts."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..core.trace import Tracer
@@ -8,6 +10,7 @@ from ..ops import elementwise as ew
 
 _PY_SCALARS = (bool, int, float, complex)
 _dtype_cache: dict = {}
+_WEAK_TYPES = {"b": bool, "i": int, "f": float, "c": complex}   # a weak tracer's Python type
 
 
 def is_traced(*values) -> bool:
@@ -17,9 +20,21 @@ def is_traced(*values) -> bool:
     return False
 
 
+def is_weak(value) -> bool:
+    """A Python number, or a tracer of one (an argument of jit or vmap): NumPy's promotion
+    lets the other operands' dtype win over it."""
+    kind = type(value)
+    if kind is Tracer and value._weak:
+        weak_use.mattered = True   # (the caller decides a dtype with it: assume it matters)
+        return True
+    return kind in _PY_SCALARS
+
+
 def _dtype_key(value):
     """What decides a value's role in NumPy's promotion: a dtype, or a weak Python scalar."""
-    if isinstance(value, (Tracer, np.ndarray, np.generic)):
+    if isinstance(value, Tracer):
+        return _WEAK_TYPES[value.dtype.kind] if value._weak else value.dtype
+    if isinstance(value, (np.ndarray, np.generic)):
         return value.dtype
     if isinstance(value, _PY_SCALARS):
         return type(value)
@@ -32,25 +47,48 @@ def _representative(key):
     return key(1)
 
 
+class _WeakUse(threading.local):
+    """Whether a weak tracer's weakness has changed a dtype in this thread since ``reset``:
+    where it has not, ``jit`` shares the program with the call that passes a NumPy scalar."""
+
+    def __init__(self):
+        self.mattered = False
+
+
+weak_use = _WeakUse()
+
+
+def _promoted(operation, keys) -> np.dtype:
+    dtype = _dtype_cache.get(keys)
+    if dtype is None:
+        operands = [_representative(k) for k in keys[1:]]
+        with np.errstate(all="ignore"):
+            dtype = (np.result_type(*operands) if operation is np.result_type
+                     else operation(*operands).dtype)
+        _dtype_cache[keys] = dtype
+    return dtype
+
+
+def _promote(operation, name, values) -> np.dtype:
+    dtype = _promoted(operation, (name,) + tuple(_dtype_key(v) for v in values))
+    if not weak_use.mattered:
+        for value in values:
+            if type(value) is Tracer and value._weak:
+                strong = (name,) + tuple(v.dtype if type(v) is Tracer else _dtype_key(v)
+                                         for v in values)
+                weak_use.mattered = _promoted(operation, strong) != dtype
+                break
+    return dtype
+
+
 def ufunc_dtype(ufunc, *values) -> np.dtype:
     """The dtype NumPy's ``ufunc`` gives for these operands (Python scalars stay weak)."""
-    key = (ufunc,) + tuple(_dtype_key(v) for v in values)
-    dtype = _dtype_cache.get(key)
-    if dtype is None:
-        with np.errstate(all="ignore"):
-            dtype = ufunc(*[_representative(k) for k in key[1:]]).dtype
-        _dtype_cache[key] = dtype
-    return dtype
+    return _promote(ufunc, ufunc, values)
 
 
 def common_dtype(*values) -> np.dtype:
     """``np.result_type`` of the operands, Python scalars weak (NEP 50)."""
-    key = ("result_type",) + tuple(_dtype_key(v) for v in values)
-    dtype = _dtype_cache.get(key)
-    if dtype is None:
-        dtype = np.result_type(*[_representative(k) for k in key[1:]])
-        _dtype_cache[key] = dtype
-    return dtype
+    return _promote(np.result_type, "result_type", values)
 
 
 def cast(value, dtype):

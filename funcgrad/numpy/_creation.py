@@ -2,7 +2,8 @@
 
 Shapes are never traced: a created array's shape must be known while tracing. So these are
 NumPy's own functions, except where a traced value is the content: ``full``/``full_like`` with
-a traced fill value broadcast it, and ``array``/``asarray`` of tracers (or of lists holding
+a traced fill value broadcast it, ``linspace`` with traced endpoints computes its values
+from them, and ``array``/``asarray`` of tracers (or of lists holding
 them) stay traced. The ``*_like`` functions of a traced array return concrete arrays of its
 shape and dtype: zeros do not depend on the array's values.
 """
@@ -139,10 +140,44 @@ def arange(start=None, stop=None, step=None, dtype=None):
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype=None, axis: int = 0):
-    """``numpy.linspace``: ``num`` evenly spaced values; the arguments are concrete."""
-    _require_concrete("linspace", " For traced endpoints write start + (stop - start) * "
-                      "fnp.linspace(0., 1., num).", start=start, stop=stop, num=num)
-    return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    """``numpy.linspace``: ``num`` evenly spaced values. ``num`` is concrete; ``start`` and
+    ``stop`` may be traced (arrays too: they broadcast, as in NumPy and JAX), and then the
+    values are differentiable in them.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: linspace(0.0, a, 5).sum())(2.0)
+    array(2.5)
+    """
+    _require_concrete("linspace", num=num)
+    if not _traced(start) and not _traced(stop):
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    from . import _elementwise, _shape
+    from ._core import asarray_or_tracer, common_dtype
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: num must be non-negative, got {num}")
+    # Python numbers stay weak: a float32 start with stop=1.0 gives float32, as in NumPy.
+    start, stop = (v if isinstance(v, (int, float)) else asarray_or_tracer(v)
+                   for v in (start, stop))
+    float_dtype = common_dtype(start, stop, float(num))
+    start, stop = cast(start, float_dtype), cast(stop, float_dtype)
+    divisions = (num - 1) if endpoint else num
+    delta = _elementwise.subtract(stop, start)
+    # NumPy's arithmetic: start + i * step, and the endpoint exactly ``stop``; with no
+    # division (one value and the endpoint) the value is ``start`` and the step nan.
+    step = _elementwise.true_divide(delta, divisions) if divisions > 0 else delta * np.nan
+    index = np.arange(num, dtype=float_dtype).reshape((num,) + (1,) * np.ndim(delta))
+    values = _elementwise.add(_elementwise.multiply(index, step if divisions > 0 else delta),
+                              start)
+    if endpoint and num > 1:
+        last = np.arange(num).reshape(index.shape) == num - 1
+        values = _elementwise.where(last, _shape.broadcast_to(stop, values.shape), values)
+    values = _shape.moveaxis(values, 0, axis)
+    if dtype is not None:
+        if np.issubdtype(dtype, np.integer):
+            values = _elementwise.floor(values)
+        values = cast(values, dtype)
+    return (values, step) if retstep else values
 
 
 # ----------------------------------------------------------------------------- like another

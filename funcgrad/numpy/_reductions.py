@@ -10,7 +10,7 @@ from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import structural as st
-from ._core import cast, normalize_axes
+from ._core import cast, is_traced, normalize_axes
 from ._elementwise import _root
 
 _sum_dtype_cache: dict = {}
@@ -35,31 +35,63 @@ def _reduce(a, axis, keepdims, op, who):
     return _keep(op(a, axes), a.shape, axes, keepdims)
 
 
-def sum(a, axis=None, dtype=None, keepdims: bool = False):
-    """``numpy.sum``."""
-    if not isinstance(a, Tracer):
-        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    a = cast(a, dtype if dtype is not None else _sum_dtype(a.dtype))
-    return _reduce(a, axis, keepdims, red.reduce_sum, "sum")
+def _numpy_options(initial, where) -> dict:
+    """NumPy's ``initial`` and ``where`` keywords, where given (its defaults are sentinels)."""
+    options = {}
+    if initial is not None:
+        options["initial"] = initial
+    if where is not None:
+        options["where"] = where
+    return options
 
 
-def prod(a, axis=None, dtype=None, keepdims: bool = False):
+def _masked(a, where, fill):
+    """``a`` with ``fill`` (a number or a tracer) where the mask ``where`` is False; the mask
+    broadcasts to ``a``."""
+    if where is None:
+        return a
+    from ._elementwise import where as select
+    return select(where, a, cast(fill, a.dtype))
+
+
+def _with_initial(result, initial, combine):
+    return result if initial is None else combine(result, cast(initial, result.dtype))
+
+
+def sum(a, axis=None, dtype=None, keepdims: bool = False, initial=None, where=None):
+    """``numpy.sum``; ``where`` masks elements out, ``initial`` is added."""
+    if not is_traced(a, initial, where):
+        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims,
+                      **_numpy_options(initial, where))
+    a = cast(a, dtype if dtype is not None else _sum_dtype(np.result_type(a)))
+    total = _reduce(_masked(a, where, 0), axis, keepdims, red.reduce_sum, "sum")
+    return _with_initial(total, initial, ew.add)
+
+
+def prod(a, axis=None, dtype=None, keepdims: bool = False, initial=None, where=None):
     """``numpy.prod``; its derivative is exact where elements are zero."""
-    if not isinstance(a, Tracer):
-        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    a = cast(a, dtype if dtype is not None else _sum_dtype(a.dtype))
-    return _reduce(a, axis, keepdims, red.reduce_prod, "prod")
+    if not is_traced(a, initial, where):
+        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims,
+                       **_numpy_options(initial, where))
+    a = cast(a, dtype if dtype is not None else _sum_dtype(np.result_type(a)))
+    total = _reduce(_masked(a, where, 1), axis, keepdims, red.reduce_prod, "prod")
+    return _with_initial(total, initial, ew.mul)
 
 
 def _mean_dtype(dtype):
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
-def mean(a, axis=None, dtype=None, keepdims: bool = False):
-    """``numpy.mean``."""
-    if not isinstance(a, Tracer):
-        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
+def mean(a, axis=None, dtype=None, keepdims: bool = False, *, where=None):
+    """``numpy.mean``; with ``where``, of the elements the mask keeps."""
+    if not is_traced(a, where):
+        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims,
+                       **_numpy_options(None, where))
+    a = cast(a, dtype if dtype is not None else _mean_dtype(np.result_type(a)))
+    if where is not None:   # the sum of the kept elements over their number
+        from ._shape import broadcast_to
+        count = sum(cast(broadcast_to(where, np.shape(a)), a.dtype), axis, keepdims=keepdims)
+        return ew.div(sum(a, axis, keepdims=keepdims, where=where), count)
     axes = normalize_axes(axis, a.ndim, "mean")
     count = math.prod([a.shape[i] for i in axes])
     total = red.reduce_sum(a, axes)
@@ -98,14 +130,26 @@ def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
 
 
 def _extremum(numpy_fn, op, who):
-    def function(a, axis=None, keepdims: bool = False):
-        if not isinstance(a, Tracer):
-            return numpy_fn(a, axis=axis, keepdims=keepdims)
+    def function(a, axis=None, keepdims: bool = False, initial=None, where=None):
+        if not is_traced(a, initial, where):
+            return numpy_fn(a, axis=axis, keepdims=keepdims, **_numpy_options(initial, where))
+        if where is not None and initial is None:
+            raise ValueError(f"{who}: a where mask needs initial (the value of a slice that "
+                             "the mask empties), as in NumPy")
+        a = a if isinstance(a, Tracer) else np.asarray(a)
         axes = normalize_axes(axis, a.ndim, who)
         if builtins.any(a.shape[i] == 0 for i in axes):
-            raise ValueError(f"{who}: zero-size array to reduction operation {who}, which has "
-                             "no identity")
-        return _keep(op(a, axes), a.shape, axes, keepdims)
+            if initial is None:
+                raise ValueError(f"{who}: zero-size array to reduction operation {who}, "
+                                 "which has no identity")
+            from ._shape import broadcast_to
+            shape = tuple(1 if i in axes else n for i, n in enumerate(a.shape) if keepdims
+                          or i not in axes)
+            return broadcast_to(cast(initial, a.dtype), shape)
+        if where is not None:
+            a = _masked(a, where, initial)
+        combine = ew.maximum if op is red.reduce_max else ew.minimum
+        return _with_initial(_keep(op(a, axes), a.shape, axes, keepdims), initial, combine)
     function.__name__ = who
     function.__doc__ = (f"``numpy.{who}``; where several elements tie, the derivative is "
                         "shared equally among them.")

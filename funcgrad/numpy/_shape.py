@@ -57,13 +57,16 @@ def _along(ndim: int, axis: int, entry) -> st.IndexSpec:
 # ------------------------------------------------------------------------ reshape, transpose
 
 def reshape(a, newshape=None, order: str = "C", *, shape=None):
-    """``numpy.reshape`` (C order); one dimension may be -1."""
+    """``numpy.reshape`` in C or Fortran (``order="F"``) order; one dimension may be -1."""
     newshape = shape if newshape is None else newshape
     if not isinstance(a, Tracer):
         return np.reshape(a, newshape, order=order)
-    if order != "C":
-        raise ValueError("reshape: only order='C' is supported on traced arrays")
     newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    if order == "F":   # the C-order reshape of the reversed axes, reversed back
+        return transpose(reshape(transpose(a), newshape[::-1]))
+    if order != "C":
+        raise ValueError(f"reshape: order={order!r} needs the memory layout, which traced "
+                         "arrays do not have; use order='C' or order='F'")
     if newshape.count(-1) > 1:
         raise ValueError("reshape: can only specify one unknown dimension")
     if -1 in newshape:

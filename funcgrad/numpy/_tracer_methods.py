@@ -61,7 +61,38 @@ _METHODS = {
     "trace": red.trace,
 }
 
+_PYTHON_NUMBERS = (int, float, complex)
+
+
+def _keeps_weak(function):
+    """``function`` as an operator whose result is weak where its operands are a weak tracer
+    and Python numbers or weak tracers: Python's own arithmetic on the numbers they stand
+    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.)"""
+    def operator(self, other):
+        out = function(self, other)
+        if self._weak and (type(other) in _PYTHON_NUMBERS or (
+                type(other) is Tracer and other._weak)) and type(out) is Tracer:
+            out._weak = True
+        return out
+    return operator
+
+
+def _keeps_weak_unary(function):
+    def operator(self):
+        out = function(self)
+        if self._weak and type(out) is Tracer:
+            out._weak = True
+        return out
+    return operator
+
+
+_ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow"}
+
 for _name, _function in _METHODS.items():
+    if _name.strip("_").removeprefix("r") in _ARITHMETIC:
+        _function = _keeps_weak(_function)
+    elif _name in ("__neg__", "__pos__", "__abs__"):
+        _function = _keeps_weak_unary(_function)
     setattr(Tracer, _name, _function)
 
 

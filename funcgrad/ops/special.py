@@ -25,16 +25,17 @@ stop_gradient_p.taylor = ts.zero(stop_gradient_p)
 
 
 def stop_gradient(x):
-    """Return ``x``, with a derivative of zero of every order.
+    """Return ``x`` (an array or a pytree of them), with a derivative of zero of every order.
 
     >>> import funcgrad as fg
     >>> float(fg.grad(lambda x: x * fg.stop_gradient(x))(3.0))
     3.0
     """
+    from .. import tree
     from ..core.trace import Tracer
-    if not isinstance(x, Tracer):
-        return x
-    return stop_gradient_p.bind(x)
+    # Every leaf, as jax.lax.stop_gradient: a dict of parameters is stopped as a whole.
+    return tree.map(lambda leaf: stop_gradient_p.bind(leaf) if isinstance(leaf, Tracer)
+                    else leaf, x)
 
 
 retain_grad_p = Primitive("retain_grad", "special")

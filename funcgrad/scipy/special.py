@@ -30,8 +30,10 @@ import numpy as np
 
 from .. import numpy as fnp
 from ..core.array import returning_arrays as _returning_arrays
+from ..core.errors import at_user_line
 from ..core.trace import Tracer
 from ..nn import functions as _nn
+from ..numpy._core import is_weak
 from ..ops import elementwise as _ew
 from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
@@ -55,9 +57,12 @@ def _float(x):
 
 
 def _floats(*xs):
-    """Operands of one floating dtype (NumPy's promotion; Python numbers are weak)."""
+    """Operands of one floating dtype (NumPy's promotion; Python numbers are weak, as in
+    JAX: ``xlogy(float32_array, 2.0)`` is float32)."""
+    weak = [is_weak(x) for x in xs]
     xs = [_float(x) for x in xs]
-    dtype = np.result_type(*[x.dtype for x in xs])
+    strong = [x.dtype for x, is_weak in zip(xs, weak) if not is_weak]
+    dtype = np.result_type(*strong) if strong else np.result_type(*[x.dtype for x in xs])
     return [x if x.dtype == dtype else fnp.astype(x, dtype) for x in xs]
 
 
@@ -75,8 +80,13 @@ def digamma(x):
 
 def polygamma(n, x):
     """The n-th derivative of ``digamma`` (``n``: a concrete non-negative integer)."""
+    if type(n) is Tracer:
+        raise TypeError(at_user_line(
+            f"polygamma: the order n is {n._describe()}, but it must be concrete: it picks "
+            "the series that is computed. Pass a Python int (under jit, a static argument: "
+            "fg.jit(f, static_argnums=...))"))
     order = np.asarray(n)
-    if type(n) is Tracer or order.ndim or order.dtype.kind not in "iub" and order != int(order):
+    if order.ndim or order.dtype.kind not in "iub" and order != int(order):
         raise TypeError("polygamma: the order n must be one concrete non-negative integer")
     return _sf.polygamma(int(order), _float(x))
 

@@ -44,6 +44,7 @@ import numpy as np
 from .. import numpy as fnp
 from ..core.array import returning_arrays as _returning_arrays
 from ..core.trace import Tracer
+from ..numpy._core import is_weak
 from ..ops.special import stop_gradient as _stop_gradient
 from . import special as _special
 
@@ -66,7 +67,7 @@ def _namespace(doc: str, **functions):
 def _floats(*xs):
     """The operands in one floating dtype: that of the arrays among them, with Python numbers
     weak (``loc=0`` keeps a float32 x float32), float64 if none is a floating array."""
-    strong = [x for x in xs if not isinstance(x, (bool, int, float))]
+    strong = [x for x in xs if not is_weak(x)]
     dtypes = [x.dtype if type(x) is Tracer else np.asarray(x).dtype for x in strong]
     dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
     if dtype.kind != "f":
@@ -313,7 +314,8 @@ def _cauchy_standard_ppf(q):
     safe_tail = fnp.where(inside, tail, 0.25)
     magnitude = 1.0 / fnp.tan(math.pi * safe_tail)
     value = fnp.where(q < 0.5, -magnitude, magnitude)
-    infinite = fnp.where(q == 0, -np.inf, fnp.where(q == 1, np.inf, np.nan))
+    # (of Python floats alone a float64 array: cast, or it would promote float32 quantiles)
+    infinite = fnp.where(q == 0, -np.inf, fnp.where(q == 1, np.inf, np.nan)).astype(value.dtype)
     return fnp.where(inside, value, infinite)
 
 

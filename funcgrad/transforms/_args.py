@@ -66,6 +66,15 @@ def describe_argument(fun, index: int, path=()) -> str:
 
 
 _SCALAR_TYPES = {float: np.float64, int: np.int64, bool: np.bool_}
+PYTHON_NUMBERS = frozenset({bool, int, float, complex})
+
+
+def mark_weak(tracers, weak) -> None:
+    """Mark the tracers of Python numbers weak (``weak``: one flag per tracer), so that NumPy's
+    promotion treats them as the Python numbers they stand for."""
+    for tracer, is_weak in zip(tracers, weak):
+        if is_weak:
+            tracer._weak = True
 
 
 class UnsupportedLeaf(TypeError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import queue
 import sys
@@ -26,6 +27,7 @@ from ..core.array import Array
 from ..core.ir import common_subexpression_elimination, dead_code_elimination, typecheck
 from ..core.schedule import Schedule
 from ..core.trace import Tracer, trace_to_ir
+from ..numpy._core import weak_use
 from ..ops.control import merge_scans
 from ..ops.custom import inline_calls
 from . import _args
@@ -68,6 +70,13 @@ def _array_key(args: tuple):
 
 
 _ZERO_D = "0-d"
+_WEAK = "weak"   # a signature's mark of a Python number
+
+
+def _describe_leaf(signature_entry) -> str:
+    shape, dtype = signature_entry[:2]
+    weak = " (a Python number)" if signature_entry[2:] == (_WEAK,) else ""
+    return f"{dtype.name}{list(shape)}{weak}"
 _getitem = np.ndarray.__getitem__   # a 0-d Array's scalar (Array.__getitem__ gives a 0-d one)
 
 
@@ -175,16 +184,36 @@ def _submit(entry: _Entry, who: str) -> None:
             entry.done.set()
 
 
+def _static_arguments(fun, argnums: tuple, argnames: tuple) -> tuple[tuple, tuple]:
+    """``(static_argnums, static_argnames)`` completed from ``fun``'s signature, as JAX does:
+    given only numbers, the names of those parameters are static too (the argument may come
+    by keyword), and given only names, their positions (it may come positionally)."""
+    if bool(argnums) == bool(argnames):
+        return argnums, argnames
+    try:
+        parameters = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):   # no signature to read (a builtin)
+        return argnums, argnames
+    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if argnums:
+        named = [positional[i].name for i in argnums if -len(positional) <= i < len(positional)
+                 and positional[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        return argnums, tuple(named)
+    numbered = [i for i, p in enumerate(positional)
+                if p.name in argnames and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    return tuple(numbered), argnames
+
+
 class Jitted:
     """A function compiled by ``fg.jit``; call it like the original."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=()):
         functools.update_wrapper(self, fun)
         self._fun = fun
-        self._static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
-                                else tuple(static_argnums))
-        self._static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
-                                 else tuple(static_argnames))
+        self._static_argnums, self._static_argnames = _static_arguments(
+            fun, (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums),
+            (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames))
         self._entries: dict = {}
         # Calls whose positional arguments are all Python or NumPy scalars are keyed by their
         # types alone (``_scalar_key``; shapes and dtypes follow from the types): the
@@ -226,6 +255,9 @@ class Jitted:
                                      *tree.flatten(dynamic))
 
     def _entry_of_leaves(self, args, kwargs, statics, static_values, leaves, in_tree):
+        # Python numbers are traced as weak values (NumPy's promotion: a float32 array times
+        # a Python float stays float32), NumPy scalars and arrays as their dtypes.
+        weak = [type(x) in _args.PYTHON_NUMBERS for x in leaves]
         # 0-d arrays become NumPy scalars: compiled kernels take scalars by value.
         try:
             leaves = [x[()] if type(x) is np.ndarray and x.ndim == 0 else _args.as_value(x)
@@ -234,41 +266,58 @@ class Jitted:
             raise _args.unsupported_argument(f"fg.jit({self._who})", self._fun, args, kwargs,
                                              error.leaf, statics) from None
         signature = tuple([(x.shape, x.dtype) if type(x) is np.ndarray else
-                           (np.shape(x), np.dtype(x.dtype)) for x in leaves])
+                           (np.shape(x), np.dtype(x.dtype), _WEAK) if is_weak else
+                           (np.shape(x), np.dtype(x.dtype)) for x, is_weak in zip(leaves, weak)])
         key = (in_tree, static_values, signature)
         entry = self._entries.get(key)
         if entry is None:
             # Published only once its trace has finished. Threads that trace one signature at
             # once all finish; the first to publish wins, and the others use its entry.
-            traced = self._trace(args, kwargs, statics, leaves, in_tree)
-            entry = self._entries.setdefault(key, traced)
+            traced, weak_mattered = self._trace(args, kwargs, statics, leaves, in_tree, weak)
+            if any(weak) and not weak_mattered:
+                # The program of NumPy scalars in place of the Python numbers: one entry for
+                # both (a 0-d result fed back in is not a new signature).
+                strong_key = (in_tree, static_values, tuple(s[:2] for s in signature))
+                entry = self._entries.setdefault(strong_key, traced)
+                entry = self._entries.setdefault(key, entry)
+            else:
+                entry = self._entries.setdefault(key, traced)
             if entry is traced:
                 self._note_recompile(key)
             if os.environ.get("FUNCGRAD_JIT") == "sync":
                 _submit(entry, self._who)   # no tiers: native code from the first call on
         return entry, leaves
 
-    def _trace(self, args, kwargs, statics, leaves, in_tree):
+    def _trace(self, args, kwargs, statics, leaves, in_tree, weak):
+        """The entry of this signature, and whether a Python number's weakness changed a
+        dtype in it."""
         out_trees = []
 
         def flat_fun(*tracers):
+            _args.mark_weak(tracers, weak)
             full, keywords = self._rebuild(args, kwargs, statics,
                                            tree.unflatten(in_tree, tracers))
             out_leaves, out_tree = tree.flatten(self._fun(*full, **keywords))
             out_trees.append(out_tree)
             return [_args.as_value(x) for x in out_leaves]
 
-        ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        outer, weak_use.mattered = weak_use.mattered, False   # (a jit traced inside a trace)
+        try:
+            ir = trace_to_ir(flat_fun, [_args.aval(x) for x in leaves])
+        finally:
+            weak_mattered = weak_use.mattered
+            weak_use.mattered = outer or weak_mattered
         # Nothing transforms this program any more: custom_vjp and checkpoint calls become
         # their plain equations, which fuse (and a checkpoint's recomputation merges with its
         # forward pass: a compiled program keeps its values until it returns anyway).
         ir = inline_calls(ir)
         ir = dead_code_elimination(merge_scans(common_subexpression_elimination(ir)))
         typecheck(ir)
-        return _Entry(ir, out_trees[0])
+        return _Entry(ir, out_trees[0]), weak_mattered
 
     def _note_recompile(self, key):
-        earlier = [k for k in list(self._entries) if k != key]   # a copy: threads add entries
+        entry = self._entries[key]   # (a copy below: threads add entries)
+        earlier = [k for k, other in list(self._entries.items()) if other is not entry]
         if not earlier:
             return
         in_tree, static_values, signature = key
@@ -279,7 +328,7 @@ class Jitted:
             elif old_statics != static_values:
                 reasons.append(f"static arguments {old_statics} -> {static_values}")
             else:
-                changed = [f"leaf {i}: {a[1].name}{list(a[0])} -> {b[1].name}{list(b[0])}"
+                changed = [f"leaf {i}: {_describe_leaf(a)} -> {_describe_leaf(b)}"
                            for i, (a, b) in enumerate(zip(old_signature, signature)) if a != b]
                 reasons.append("; ".join(changed))
         message = f"fg.jit({self._who}) traced a new signature: " + reasons[-1]

@@ -14,7 +14,7 @@ import warnings
 from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
-from ..core.ir import Literal, Var
+from ..core.ir import IR, Literal, Var
 from ..core.trace import Tracer, trace_evaluating
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
@@ -24,7 +24,33 @@ _ON_DISCONNECTED = ("zeros", "warn", "error")
 EAGER_RULES = True   # the primitives' NumPy rules on concrete values (off: their traced rules)
 
 
+def _nested_programs(eqn):
+    """The programs an equation runs (a scan's body, cond's branches, a checkpoint's block)."""
+    for value in eqn.params.values():
+        for program in (value if isinstance(value, (tuple, list)) else (value,)):
+            if isinstance(program, IR):
+                yield program
+
+
+def _marks_inside_eqn(eqn) -> list:
+    """The names of the ``retain_grad`` marks in the programs ``eqn`` runs, at any depth."""
+    return [name for program in _nested_programs(eqn) for name in _all_marks(program)]
+
+
+def _all_marks(ir) -> list:
+    """The names of ``ir``'s ``retain_grad`` marks and of those in the programs it runs."""
+    return [name for eqn in ir.eqns for name in (
+        [eqn.params["name"]] if eqn.primitive is retain_grad_p else _marks_inside_eqn(eqn))]
+
+
 def _retained_names(ir) -> list:
+    hidden = [name for eqn in ir.eqns for name in _marks_inside_eqn(eqn)]
+    if hidden:   # the backward pass reports marks of this program only: say so, not drop them
+        raise ValueError(at_user_line(
+            f"retain_grad: the mark '{hidden[0]}' is inside the body of a fg.checkpoint, "
+            "custom_vjp/custom_jvp function, scan, cond, fori_loop or while_loop, whose "
+            "intermediates retained=True cannot report; mark the value outside it (the "
+            "block's output, or its input)"))
     names = [e.params["name"] for e in ir.eqns if e.primitive is retain_grad_p]
     seen = set()
     for name in names:

@@ -197,6 +197,7 @@ def vmap(fun, in_axes=0, out_axes=0):
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
         leaves, axes, names = _flatten_inputs(fun, args, kwargs, in_axes, who)
+        weak = [type(leaf) in _args.PYTHON_NUMBERS for leaf in leaves]   # traced as weak
         leaves = [_args.as_value(leaf) for leaf in leaves]
         dims = [None if axis is None else _mapped_axis(np.shape(leaf), axis, name, who,
                                                        "in_axes")
@@ -212,6 +213,7 @@ def vmap(fun, in_axes=0, out_axes=0):
         out_trees = []
 
         def flat_fun(*tracers):
+            _args.mark_weak(tracers, weak)
             example_args, example_kwargs = tree.unflatten(in_tree, tracers)
             out_leaves, out_tree = tree.flatten(fun(*example_args, **example_kwargs))
             out_trees.append(out_tree)
