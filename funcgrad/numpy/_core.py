@@ -71,13 +71,13 @@ def _promoted(operation, keys) -> np.dtype:
 
 def _promote(operation, name, values) -> np.dtype:
     dtype = _promoted(operation, (name,) + tuple(_dtype_key(v) for v in values))
-    if not weak_use.mattered:
-        for value in values:
-            if type(value) is Tracer and value._weak:
+    for value in values:   # (the thread's flag is read only where a weak tracer takes part)
+        if type(value) is Tracer and value._weak:
+            if not weak_use.mattered:
                 strong = (name,) + tuple(v.dtype if type(v) is Tracer else _dtype_key(v)
                                          for v in values)
                 weak_use.mattered = _promoted(operation, strong) != dtype
-                break
+            break
     return dtype
 
 

@@ -169,7 +169,9 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None,
             return (mul(g, derivative(x, ans)),)
 
         eager_derivative = numpy_derivative or derivative
-        prim.eager_vjp = lambda needs, g, ans, x: (_seed_times(g, eager_derivative(x, ans)),)
+        prim.eager_vjp = lambda needs, g, ans, x: (
+            g * eager_derivative(x, ans) if type(g) is not np.ndarray
+            else _seed_times(g, eager_derivative(x, ans)),)
         if taylor is not None:
             prim.taylor = ts.unary_rule(taylor)
     elif kind == "linear":
@@ -269,9 +271,10 @@ def _binary(name, impl, partials=None, *, kind="smooth", numpy_partials=None, ta
         eager_partials = numpy_partials or partials
 
         def eager_vjp(needs, g, ans, x, y):
-            return (_fitted(_seed_times(g, eager_partials[0](x, y, ans)), x.shape)
+            times = _seed_times if type(g) is np.ndarray else operator.mul
+            return (_fitted(times(g, eager_partials[0](x, y, ans)), x.shape)
                     if needs[0] else None,
-                    _fitted(_seed_times(g, eager_partials[1](x, y, ans)), y.shape)
+                    _fitted(times(g, eager_partials[1](x, y, ans)), y.shape)
                     if needs[1] else None)
         prim.eager_vjp = eager_vjp
         if taylor is not None:
@@ -363,9 +366,15 @@ _mul = _binary("mul", np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x),
 _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the other operand
     structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
-_mul.primitive.eager_vjp = lambda needs, g, ans, x, y: (   # the same, without calls
-    _fitted(_seed_times(g, y), x.shape) if needs[0] else None,
-    _fitted(_seed_times(g, x), y.shape) if needs[1] else None)
+def _mul_eager_vjp(needs, g, ans, x, y):   # the same, in NumPy
+    if type(g) is np.ndarray:
+        return (_fitted(_seed_times(g, y), x.shape) if needs[0] else None,
+                _fitted(_seed_times(g, x), y.shape) if needs[1] else None)
+    return (_fitted(g * y, x.shape) if needs[0] else None,
+            _fitted(g * x, y.shape) if needs[1] else None)
+
+
+_mul.primitive.eager_vjp = _mul_eager_vjp
 
 
 def _is_concrete_one(value) -> bool:
