@@ -5,7 +5,9 @@ The IR is cut into steps, in order:
   equations hoisted before the loop, and sums/maxima/minima over every axis, over the
   trailing axes (one accumulator a row) or over the leading axes (one a column, folded into
   the output array) accumulated inside it. Operands are read with their
-  own broadcasting index, so broadcasts are never materialised. Arrays enter and leave it
+  own broadcasting index, so broadcasts are never materialised. A cheap value an earlier
+  kernel made (arithmetic, a comparison, a select, a cast) is computed again from what is in
+  memory rather than stored and read back (``_recomputed``). Arrays enter and leave it
   flattened, so its source does not depend on the array sizes: a new batch size reuses the
   compiled kernel, and two programs that share a fused loop share its code;
 - a **native** step: a random primitive, run by a hand-written Threefry kernel
