@@ -58,24 +58,25 @@ def _with_initial(result, initial, combine):
     return result if initial is None else combine(result, cast(initial, result.dtype))
 
 
-def sum(a, axis=None, dtype=None, keepdims: bool = False, initial=None, where=None):
-    """``numpy.sum``; ``where`` masks elements out, ``initial`` is added."""
-    if not is_traced(a, initial, where):
-        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims,
-                      **_numpy_options(initial, where))
-    a = cast(a, dtype if dtype is not None else _sum_dtype(np.result_type(a)))
-    total = _reduce(_masked(a, where, 0), axis, keepdims, red.reduce_sum, "sum")
-    return _with_initial(total, initial, ew.add)
+def _accumulation(numpy_fn, op, identity, combine, who, doc):
+    """``numpy.sum`` or ``numpy.prod``: ``op`` over the axes of ``a`` cast to NumPy's
+    accumulator dtype, masked elements replaced by ``identity``, ``initial`` ``combine``d in."""
+    def function(a, axis=None, dtype=None, keepdims: bool = False, initial=None, where=None):
+        if not is_traced(a, initial, where):
+            return numpy_fn(a, axis=axis, dtype=dtype, keepdims=keepdims,
+                            **_numpy_options(initial, where))
+        a = cast(a, dtype if dtype is not None else _sum_dtype(np.result_type(a)))
+        total = _reduce(_masked(a, where, identity), axis, keepdims, op, who)
+        return _with_initial(total, initial, combine)
+    function.__name__ = function.__qualname__ = who
+    function.__doc__ = doc
+    return function
 
 
-def prod(a, axis=None, dtype=None, keepdims: bool = False, initial=None, where=None):
-    """``numpy.prod``; its derivative is exact where elements are zero."""
-    if not is_traced(a, initial, where):
-        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims,
-                       **_numpy_options(initial, where))
-    a = cast(a, dtype if dtype is not None else _sum_dtype(np.result_type(a)))
-    total = _reduce(_masked(a, where, 1), axis, keepdims, red.reduce_prod, "prod")
-    return _with_initial(total, initial, ew.mul)
+sum = _accumulation(np.sum, red.reduce_sum, 0, ew.add, "sum",
+                    "``numpy.sum``; ``where`` masks elements out, ``initial`` is added.")
+prod = _accumulation(np.prod, red.reduce_prod, 1, ew.mul, "prod",
+                     "``numpy.prod``; its derivative is exact where elements are zero.")
 
 
 def _mean_dtype(dtype):

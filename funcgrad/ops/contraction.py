@@ -144,15 +144,23 @@ einsum_p.impl = _einsum_impl
 einsum_p.abstract_eval = _einsum_shape
 
 
+@functools.lru_cache(maxsize=4096)
+def _cotangent_spec(spec: str, k: int):
+    """For operand ``k`` of ``einsum(spec)``: the subscripts that contract the output cotangent
+    with the other operands into its cotangent, and the letters of operand ``k`` they keep
+    (the others are summed inside operand ``k`` alone)."""
+    inputs, output = parse(spec)
+    others = [s for i, s in enumerate(inputs) if i != k]
+    reachable = output + "".join(others)
+    kept = "".join(c for c in inputs[k] if c in reachable)
+    return ",".join([output] + others) + "->" + kept, kept
+
+
 def _operand_cotangent(g, operands, k, spec):
     """The cotangent of operand ``k``: the output cotangent contracted with the others."""
-    inputs, output = parse(spec)
-    target = inputs[k]
-    others = [(inputs[i], operands[i]) for i in range(len(operands)) if i != k]
-    reachable = output + "".join(s for s, _ in others)
-    kept = "".join(c for c in target if c in reachable)
-    subscripts = ",".join([output] + [s for s, _ in others]) + "->" + kept
-    ct = einsum(subscripts, g, *[x for _, x in others])
+    subscripts, kept = _cotangent_spec(spec, k)
+    ct = einsum(subscripts, g, *[x for i, x in enumerate(operands) if i != k])
+    target = parse(spec)[0][k]
     if kept == target:
         return ct
     # Letters summed inside operand k alone: every element there gets the same cotangent.
@@ -177,35 +185,29 @@ einsum_p.vjp = lambda needs, g, ans, *operands, spec: tuple(
     for k in range(len(operands)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _cotangent_spec(spec: str, k: int):
-    """For operand ``k`` of the two-operand ``einsum(spec)``: the contraction of the output
-    cotangent with the other operand that gives its cotangent, and the letters of operand
-    ``k`` that this leaves out (summed inside operand ``k`` alone), or None where none is."""
-    (sa, sb), output = parse(spec)
-    target, other = (sa, sb) if k == 0 else (sb, sa)
-    kept = "".join(c for c in target if c in output + other)
-    if all(c in kept for c in output + other):   # nothing summed: not a matrix product
-        return None
-    return f"{output},{other}->{kept}", kept != target
+def _sums_nothing(spec: str) -> bool:
+    """Whether every letter of ``spec``'s operands is in its output (an elementwise product,
+    which as a matmul would be a batch of 1x1 matrices)."""
+    inputs, output = parse(spec)
+    return all(c in output for c in "".join(inputs))
 
 
 def _einsum_eager_vjp(needs, g, ans, *operands, spec):
-    """The cotangents as products in NumPy (``impl``, through the cached matrix-product
-    plans), where the cotangent is an array and each is a product that sums (else the rule)."""
+    """The cotangents of a product of two arrays as products in NumPy (``impl``, through the
+    cached matrix-product plans) where each keeps every letter of its operand and sums some
+    (else the traced rule, on these numbers)."""
     if len(operands) != 2 or type(g) is not np.ndarray:
         return einsum_p.vjp(needs, g, ans, *operands, spec=spec)
-    a, b = operands
+    inputs, _ = parse(spec)
     cts = []
-    for k in (0, 1):
+    for k, other in ((0, operands[1]), (1, operands[0])):
+        subscripts, kept = _cotangent_spec(spec, k)
         if not needs[k]:
             cts.append(None)
-            continue
-        plan = _cotangent_spec(spec, k)
-        if plan is None or plan[1]:
+        elif kept != inputs[k] or _sums_nothing(subscripts):
             cts.append(_operand_cotangent(g, operands, k, spec))
-            continue
-        cts.append(einsum_p.impl(g, b if k == 0 else a, spec=plan[0]))
+        else:
+            cts.append(einsum_p.impl(g, other, spec=subscripts))
     return tuple(cts)
 
 
@@ -270,7 +272,7 @@ def einsum(spec: str, *operands):
                 spec = f"{inputs[1 - k]}->{output}"
                 inputs, operands = (inputs[1 - k],), (operands[1 - k],)
                 break
-    if len(operands) == 2 and all(c in output for c in inputs[0] + inputs[1]):
+    if len(operands) == 2 and _sums_nothing(spec):
         # Nothing is summed (an outer or a broadcast product, as vmap makes of a scalar
         # times a vector): a product of elements, which fuses into kernels; as a matmul it
         # would be a batch of 1x1 matrices.

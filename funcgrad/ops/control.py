@@ -27,8 +27,6 @@ keeps less and recomputes).
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
@@ -360,7 +358,7 @@ def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, (num_consts, num_carry))
     steps = range(length - 1, -1, -1) if reverse else range(length)
     ys = [None] * length
-    run = evaluator(body) if length > 1 else functools.partial(evaluate, body)
+    run = evaluator(body)
     for i in steps:
         outs = run(consts + carry + [x[i] for x in xs])
         carry, ys[i] = outs[:num_carry], outs[num_carry:]

@@ -138,7 +138,8 @@ def _seed_partial(g, partial):
 
 
 def _seed_times(g, partial):
-    """``g * partial`` in NumPy (``_seed_partial`` where it applies)."""
+    """``g * partial`` in NumPy (``_seed_partial`` where it applies); the rules call it for an
+    array ``g`` only, and ``operator.mul`` for a scalar one (no extra Python call)."""
     same = _seed_partial(g, partial)
     return g * partial if same is None else same
 
@@ -170,8 +171,8 @@ def _unary(name, impl, derivative=None, *, kind="smooth", numpy_derivative=None,
 
         eager_derivative = numpy_derivative or derivative
         prim.eager_vjp = lambda needs, g, ans, x: (
-            g * eager_derivative(x, ans) if type(g) is not np.ndarray
-            else _seed_times(g, eager_derivative(x, ans)),)
+            (_seed_times if type(g) is np.ndarray else operator.mul)(
+                g, eager_derivative(x, ans)),)
         if taylor is not None:
             prim.taylor = ts.unary_rule(taylor)
     elif kind == "linear":
@@ -367,11 +368,9 @@ _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the othe
     structural.unbroadcast(mul(g, y), x.shape) if needs[0] else None,
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
 def _mul_eager_vjp(needs, g, ans, x, y):   # the same, in NumPy
-    if type(g) is np.ndarray:
-        return (_fitted(_seed_times(g, y), x.shape) if needs[0] else None,
-                _fitted(_seed_times(g, x), y.shape) if needs[1] else None)
-    return (_fitted(g * y, x.shape) if needs[0] else None,
-            _fitted(g * x, y.shape) if needs[1] else None)
+    times = _seed_times if type(g) is np.ndarray else operator.mul
+    return (_fitted(times(g, y), x.shape) if needs[0] else None,
+            _fitted(times(g, x), y.shape) if needs[1] else None)
 
 
 _mul.primitive.eager_vjp = _mul_eager_vjp

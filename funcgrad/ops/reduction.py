@@ -55,22 +55,21 @@ def _keepdims_shape(shape, axes):
     return tuple(shape)
 
 
-def _moved_last(x):
-    """``x`` with its last axis first, contiguous, where that axis is short (at most 16, as the
-    classes of a softmax) and the array is not: NumPy reduces such an axis row by row, at about
-    a fifth of the speed of a reduction across rows (256x10 float32: 21 us against 4 us with
-    the axis moved and copied); else None."""
-    shape = x.shape
-    if len(shape) >= 2 and shape[-1] <= 16 and x.size >= 512:
+def _moved_last(x, axes):
+    """``x`` with its last axis first, contiguous, where ``axes`` is that axis alone and it is
+    short (at most 16, as the classes of a softmax) while the array is not: NumPy reduces such
+    an axis row by row, at about a fifth of the speed of a reduction across rows (256x10
+    float32: 21 us against 4 us with the axis moved and copied); else None."""
+    if type(x) is np.ndarray and len(axes) == 1 and x.ndim >= 2 and axes[0] == x.ndim - 1 \
+            and x.shape[-1] <= 16 and x.size >= 512:
         return np.ascontiguousarray(np.moveaxis(x, -1, 0))
     return None
 
 
 def _sum_impl(x, *, axes):
-    if type(x) is np.ndarray and len(axes) == 1 and axes[0] == x.ndim - 1:
-        moved = _moved_last(x)
-        if moved is not None:
-            return np.add.reduce(moved, axis=0, dtype=x.dtype)
+    moved = _moved_last(x, axes)
+    if moved is not None:
+        return np.add.reduce(moved, axis=0, dtype=x.dtype)
     return np.add.reduce(x, axis=axes, dtype=x.dtype)
 
 
@@ -133,11 +132,8 @@ def _extremum_impl(reduce):
     """``reduce`` (np.maximum.reduce or np.minimum.reduce) over ``axes``; one short last axis
     is moved first (``_moved_last``)."""
     def impl(x, *, axes):
-        if type(x) is np.ndarray and len(axes) == 1 and axes[0] == x.ndim - 1:
-            moved = _moved_last(x)
-            if moved is not None:
-                return reduce(moved, axis=0)
-        return reduce(x, axis=axes)
+        moved = _moved_last(x, axes)
+        return reduce(x, axis=axes) if moved is None else reduce(moved, axis=0)
     return impl
 
 
