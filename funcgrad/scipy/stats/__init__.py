@@ -1,0 +1,58 @@
+"""``funcgrad.scipy.stats``: the distributions of ``jax.scipy.stats``, differentiable in every
+argument (the CDFs of gamma, chi2, beta and t in their shape parameters to first order) and
+traceable (``grad``, ``jit``, ``vmap``).
+
+Each distribution is a namespace of functions with SciPy's (and JAX's) signatures, broadcasting
+as NumPy does:
+
+- continuous, with ``loc`` and ``scale``: ``norm`` (``logpdf pdf cdf logcdf sf logsf ppf
+  isf``), ``expon`` (``logpdf pdf cdf logcdf sf logsf ppf``), ``laplace`` (``logpdf pdf cdf
+  logcdf sf logsf``), ``logistic`` and ``cauchy`` (``logpdf pdf cdf logcdf sf logsf ppf isf``),
+  ``uniform`` (``logpdf pdf cdf ppf``), ``lognorm(x, s)`` (``logpdf pdf cdf logcdf sf logsf``),
+  and ``gamma(x, a)``, ``beta(x, a, b)``, ``t(x, df)``, ``chi2(x, df)`` (``logpdf pdf cdf
+  logcdf sf logsf``: the CDFs are the incomplete gamma and beta functions, differentiable in
+  x, loc and scale to any order, in the shape parameters to first order: a second derivative
+  there raises ``TypeError``);
+- discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``) and
+  ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``);
+- multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
+  ``(..., d, d)`` positive definite, or a scalar variance) and ``dirichlet.logpdf/pdf(x,
+  alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy).
+
+Outside the support a log-density is ``-inf`` (a density 0) with derivative 0: every branch is
+evaluated at a safe stand-in where it is not used, so no nan reaches a gradient. Integer inputs
+are computed as float64. A CDF and its complement (``sf``) are each computed directly, so both
+keep their relative accuracy in their tails, and ``logcdf``/``logsf`` are ``log`` of the smaller
+of the pair or ``log1p`` of minus it. ``poisson``'s CDFs are ``Q(floor(k - loc) + 1, mu)`` and
+``P(...)``: ``k`` may be traced, with the derivative 0 of a step.
+
+>>> import funcgrad as fg
+>>> from funcgrad.scipy import stats
+>>> round(float(stats.gamma.logpdf(2.0, 3.0)), 12)       # log(2**2 e**-2 / 2)
+-1.30685281944
+>>> round(float(fg.grad(stats.poisson.logpmf, argnums=1)(3, 2.0)), 12)   # k / mu - 1
+0.5
+"""
+from __future__ import annotations
+
+from .continuous import (
+           beta,
+           cauchy,
+           chi2,
+           expon,
+           gamma,
+           laplace,
+           logistic,
+           lognorm,
+           norm,
+           t,
+           uniform,
+)
+from .discrete import bernoulli, poisson
+from .multivariate import dirichlet, multivariate_normal
+
+__all__ = ["bernoulli", "beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "laplace",
+           "logistic", "lognorm", "multivariate_normal", "norm", "poisson", "t", "uniform"]
+
+# doctest does not look inside namespaces: their examples are collected here
+__test__ = {name: globals()[name].__doc__ for name in __all__}
