@@ -48,7 +48,7 @@ from .continuous import (
            t,
            uniform,
 )
-from .discrete import bernoulli, poisson
+from .discrete import bernoulli, betabinom, binom, geom, nbinom, poisson
 from .multivariate import dirichlet, multivariate_normal
 
 __all__ = ["bernoulli", "beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "laplace",
