@@ -13,11 +13,19 @@ as NumPy does:
   logcdf sf logsf``: the CDFs are the incomplete gamma and beta functions, differentiable in
   x, loc and scale to any order, in the shape parameters to first order: a second derivative
   there raises ``TypeError``);
-- discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``) and
-  ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``);
+- more continuous ones: ``pareto(x, b)``, ``gumbel_r`` and ``gumbel_l`` (``logpdf pdf cdf
+  logcdf sf logsf ppf``), ``truncnorm(x, a, b)`` (``logpdf pdf cdf logcdf sf logsf``),
+  ``gennorm(x, beta)`` (``logpdf pdf cdf``), all with ``loc`` and ``scale``; on the circle
+  ``vonmises(x, kappa)`` and ``wrapcauchy(x, c)`` (``logpdf pdf``);
+- discrete, with ``loc``: ``poisson(k, mu)`` (``logpmf pmf cdf sf logcdf logsf``),
+  ``bernoulli(k, p)`` (``logpmf pmf cdf ppf``), ``binom(k, n, p)``, ``nbinom(k, n, p)``,
+  ``geom(k, p)`` and ``betabinom(k, n, a, b)`` (``logpmf pmf``);
 - multivariate: ``multivariate_normal.logpdf/pdf(x, mean, cov)`` (x and mean ``(..., d)``, cov
-  ``(..., d, d)`` positive definite, or a scalar variance) and ``dirichlet.logpdf/pdf(x,
-  alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy).
+  ``(..., d, d)`` positive definite, or a scalar variance), ``dirichlet.logpdf/pdf(x,
+  alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy) and
+  ``multinomial.logpmf/pmf(x, n, p)`` (x and p ``(..., K)``).
+
+and the summary statistics ``mode``, ``rankdata`` and ``sem`` (``summaries.py``).
 
 Outside the support a log-density is ``-inf`` (a density 0) with derivative 0: every branch is
 evaluated at a safe stand-in where it is not used, so no nan reaches a gradient. Integer inputs
@@ -35,24 +43,32 @@ of the pair or ``log1p`` of minus it. ``poisson``'s CDFs are ``Q(floor(k - loc) 
 """
 from __future__ import annotations
 
+from .circular import vonmises, wrapcauchy
 from .continuous import (
-           beta,
-           cauchy,
-           chi2,
-           expon,
-           gamma,
-           laplace,
-           logistic,
-           lognorm,
-           norm,
-           t,
-           uniform,
+    beta,
+    cauchy,
+    chi2,
+    expon,
+    gamma,
+    laplace,
+    logistic,
+    lognorm,
+    norm,
+    t,
+    uniform,
 )
 from .discrete import bernoulli, betabinom, binom, geom, nbinom, poisson
-from .multivariate import dirichlet, multivariate_normal
+from .extreme_value import gumbel_l, gumbel_r, pareto
+from .multivariate import dirichlet, multinomial, multivariate_normal
+from .normal_variants import gennorm, truncnorm
+from .summaries import ModeResult, mode, rankdata, sem
 
-__all__ = ["bernoulli", "beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "laplace",
-           "logistic", "lognorm", "multivariate_normal", "norm", "poisson", "t", "uniform"]
+# the distributions (namespaces of functions), then the summary statistics
+__all__ = ["bernoulli", "beta", "betabinom", "binom", "cauchy", "chi2", "dirichlet", "expon",
+           "gamma", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace", "logistic", "lognorm",
+           "multinomial", "multivariate_normal", "nbinom", "norm", "pareto", "poisson", "t",
+           "truncnorm", "uniform", "vonmises", "wrapcauchy",
+           "ModeResult", "mode", "rankdata", "sem"]
 
 # doctest does not look inside namespaces: their examples are collected here
-__test__ = {name: globals()[name].__doc__ for name in __all__}
+__test__ = {name: globals()[name].__doc__ for name in __all__ if name != "ModeResult"}

@@ -94,3 +94,38 @@ dirichlet = namespace(
 
 
 # doctest does not look inside namespaces: their examples are collected here
+
+
+# ----------------------------------------------------------------------------- multinomial
+
+def _multinomial_logpmf(x, n, p):
+    """``gammaln(n + 1) + sum(xlogy(x, p) - gammaln(x + 1))`` over the last axis; ``-inf``
+    where a count is negative or not whole or the counts do not add up to ``n``."""
+    x, n, p = floats(x, n, p)
+    if not fnp.ndim(p):
+        raise ValueError("multinomial.logpmf: p must have the categories on its last axis, "
+                         "got a scalar")
+    if fnp.ndim(x) and fnp.shape(x)[-1] != fnp.shape(p)[-1]:
+        raise ValueError(f"multinomial.logpmf: x has {fnp.shape(x)[-1]} categories on its last "
+                         f"axis and p {fnp.shape(p)[-1]}: they must agree")
+    counts_ok = fnp.all((x >= 0) & (fnp.floor(x) == x), axis=-1)
+    supported = counts_ok & (fnp.sum(x, axis=-1) == n)
+    safe_x = fnp.where(fnp.expand_dims(supported, -1), x, 0.0)
+    safe_n = fnp.where(supported, n, 0.0)
+    value = _special.gammaln(safe_n + 1.0) + fnp.sum(
+        _special.xlogy(safe_x, p) - _special.gammaln(safe_x + 1.0), axis=-1)
+    return inside_or(supported, value, -np.inf)
+
+
+multinomial = namespace(
+    """The multinomial distribution of ``n`` draws over categories of probabilities ``p``:
+    ``jax.scipy.stats.multinomial`` (``logpmf pmf`` of ``(x, n, p)``; x and p ``(..., K)``,
+    batched over leading axes; counts may be floats holding whole numbers, as SciPy's).
+
+    >>> import numpy as np
+    >>> from funcgrad.scipy import stats
+    >>> round(float(stats.multinomial.pmf(np.array([1, 1]), 2, np.array([0.5, 0.5]))), 12)
+    0.5
+    """,
+    logpmf=_multinomial_logpmf,
+    pmf=lambda x, n, p: fnp.exp(_multinomial_logpmf(x, n, p)))
