@@ -27,13 +27,14 @@ def namespace(doc: str, **functions):
 
 
 def floats(*xs):
-    """The operands in one floating dtype: that of the arrays among them, with Python numbers
-    weak (``loc=0`` keeps a float32 x float32), float64 if none is a floating array."""
+    """The operands in one floating dtype: that of the floating arrays among them, with Python
+    numbers weak (``loc=0`` keeps a float32 x float32) and integer arrays (counts, numbers of
+    trials) taking no part, as in JAX (``binom.pmf(int_k, 6, float32_p)`` is float32); float64
+    if none is a floating array."""
     strong = [x for x in xs if not is_weak(x)]
     dtypes = [x.dtype if type(x) is Tracer else np.asarray(x).dtype for x in strong]
-    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float64)
+    floating = [dtype for dtype in dtypes if dtype.kind == "f"]
+    dtype = np.result_type(*floating) if floating else np.dtype(np.float64)
     return [fnp.astype(x, dtype) if type(x) is Tracer and x.dtype != dtype
             else x if type(x) is Tracer else np.asarray(x, dtype) for x in xs]
 

@@ -81,11 +81,11 @@ def mode(a, axis: int | None = 0, nan_policy: str = "propagate", keepdims: bool 
 def rankdata(a, method: str = "average", *, axis: int | None = None,
              nan_policy: str = "propagate"):
     """The ranks, from 1, of the elements of ``a`` (``scipy.stats.rankdata``), along ``axis``
-    (``None``: of all of ``a``, flattened, as the result is). Ties get the ``method``'s rank: ``"average"``
-    their mean rank, ``"min"``/``"max"`` the lowest/highest, ``"dense"`` the rank among the
-    distinct values, ``"ordinal"`` their order of appearance. A slice holding a nan is all nan.
-    As in JAX, the ranks are floats of ``a``'s floating dtype (float64 for integer inputs),
-    so that a nan fits in every method.
+    (``None``: of all of ``a``, flattened, as the result is). Ties get the ``method``'s rank:
+    ``"average"`` their mean rank, ``"min"``/``"max"`` the lowest/highest, ``"dense"`` the rank
+    among the distinct values, ``"ordinal"`` their order of appearance. A slice holding a nan
+    is all nan. As in JAX, the ranks are floats of ``a``'s floating dtype (float64 for
+    integer inputs), so that a nan fits in every method.
 
     >>> import numpy as np
     >>> rankdata(np.array([10, 30, 20, 20])).tolist()
