@@ -24,6 +24,8 @@ derivative in a parameter raises ``TypeError`` naming it.
 """
 from __future__ import annotations
 
+import fractions
+import functools
 import math
 
 import numpy as np
@@ -39,9 +41,11 @@ from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 
-__all__ = ["betainc", "betaincc", "betaln", "beta", "digamma", "entr", "erf", "erfc", "erfinv",
-           "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0e", "i1e", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "softmax",
+__all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
+           "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial", "gamma",
+           "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
+           "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
+           "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax",
            "xlog1py", "xlogy"]
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -153,6 +157,144 @@ def betaincc(a, b, x):
     return _incomplete.betaincc(a, b, x)
 
 
+def gammasgn(x):
+    """The sign of ``Gamma(x)``: 1 for x > 0 (and +0), ``(-1)**ceil(-x)`` below 0 (-1 at -0),
+    nan at the poles (the negative integers) and at nan and -inf, as SciPy; derivative 0."""
+    x = _float(x)
+    pole = ((x < 0) & (fnp.floor(x) == x)) | fnp.isnan(x)
+    sign = fnp.where((x == 0) & (fnp.copysign(1.0, x) < 0), -1.0, _gamma_sign(x)).astype(x.dtype)
+    return fnp.where(pole, np.nan, sign).astype(x.dtype)
+
+
+def loggamma(x):
+    """The principal branch of ``log(Gamma(x))`` on the real line: ``gammaln(x)`` for x > 0,
+    inf at 0, nan below (where Gamma is negative or has poles), as SciPy's for real x;
+    derivative ``digamma``."""
+    x = _float(x)
+    positive = x > 0
+    value = gammaln(fnp.where(positive, x, 1.0))
+    edge = fnp.where(x == 0, np.inf, np.nan).astype(x.dtype)
+    return fnp.where(positive, value, edge)
+
+
+def factorial(n, exact: bool = False):
+    """``n! = Gamma(n + 1)`` for n >= 0 (also non-integers, as SciPy's ``exact=False``), 0 for
+    n < 0; inf beyond 170.62. ``exact=True`` (Python integers) is not differentiable and is
+    not offered, as in JAX: use ``math.factorial``."""
+    if exact:
+        raise ValueError("factorial: exact=True is not supported (as in jax.scipy.special): "
+                         "use math.factorial for exact integer factorials")
+    n = _float(n)
+    negative = n < 0      # (a nan is not: it goes through)
+    value = gamma(fnp.where(negative, 0.0, n) + 1.0)
+    return fnp.where(negative, 0.0, value).astype(n.dtype)
+
+
+def comb(N, k, *, repetition: bool = False):
+    """The binomial coefficient ``N choose k`` of real ``N, k``: ``exp(gammaln(N + 1) -
+    gammaln(k + 1) - gammaln(N - k + 1))`` where ``0 <= k <= N``, 0 elsewhere (SciPy's
+    ``exact=False``); with ``repetition`` the number of multisets, ``comb(N + k - 1, k)`` (1
+    at k = 0): SciPy's value for whole N >= 0 and k; elsewhere JAX's convention, 0 outside
+    ``0 <= k <= N + k - 1``, where SciPy's is the generalized binomial coefficient.
+
+    >>> round(float(comb(5, 2)), 9)
+    10.0
+    """
+    N, k = _floats(N, k)
+    if repetition:
+        multisets = comb(N + k - 1.0, k)
+        return fnp.where((k == 0) & (N >= 0), 1.0, multisets).astype(multisets.dtype)
+    inside = (k <= N) & (N >= 0) & (k >= 0)
+    safe_N, safe_k = fnp.where(inside, N, 0.0), fnp.where(inside, k, 0.0)
+    value = fnp.exp(gammaln(safe_N + 1.0) - gammaln(safe_k + 1.0)
+                    - gammaln(safe_N - safe_k + 1.0))
+    return fnp.where(inside, value, 0.0).astype(value.dtype)
+
+
+def _is_pole(x):
+    return (x <= 0) & (fnp.floor(x) == x)
+
+
+def poch(z, m):
+    """The rising factorial ``(z)_m = Gamma(z + m) / Gamma(z)``, as a sign times ``exp`` of a
+    difference of ``gammaln``; where z is a pole (0, -1, ...) its limit: 0 unless z + m is one
+    too, then ``(-1)**m n! / (n - m)!`` with ``n = -z`` (a product of m integers); inf where
+    only z + m is a pole; as SciPy.
+
+    >>> float(poch(3.0, 2.0))     # 3 * 4
+    12.0
+    """
+    z, m = _floats(z, m)
+    z_pole, sum_pole = _is_pole(z), _is_pole(z + m)
+    regular_z = fnp.where(z_pole, 0.5, z)
+    sign = _gamma_sign(regular_z + m) * _gamma_sign(regular_z)
+    regular = sign * fnp.exp(gammaln(regular_z + m) - gammaln(regular_z))
+    # both poles: m = (z + m) - z is an integer; (z)_m = (-1)**m Gamma(1 - z) / Gamma(1 - z - m)
+    both = z_pole & sum_pole
+    safe_z, safe_m = fnp.where(both, z, 0.0), fnp.where(both, m, 0.0)
+    odd = fnp.remainder(safe_m, 2.0) == 1.0
+    limit = (fnp.where(odd, -1.0, 1.0).astype(z.dtype)
+             * fnp.exp(gammaln(1.0 - safe_z) - gammaln(1.0 - safe_z - safe_m)))
+    # only z + m a pole: inf (SciPy's; the sign of Gamma is undefined there)
+    outer = fnp.where(z_pole, 0.0, fnp.where(sum_pole, np.inf, regular)).astype(regular.dtype)
+    return fnp.where(both, limit, outer)
+
+
+def multigammaln(a, d: int):
+    """The log of the multivariate gamma function of dimension ``d`` (a concrete positive
+    integer): ``d (d - 1) / 4 log(pi) + sum_{j=1..d} gammaln(a + (1 - j) / 2)``; defined for
+    ``a > (d - 1) / 2`` (below it, the value of that formula, as JAX: SciPy raises).
+
+    >>> round(float(multigammaln(2.5, 1)), 12) == round(float(gammaln(2.5)), 12)
+    True
+    """
+    if type(d) is Tracer or int(d) != d or int(d) < 1:
+        raise ValueError(f"multigammaln: d must be a concrete positive integer, got {d!r}")
+    a = _float(a)
+    d = int(d)
+    total = gammaln(a)
+    for j in range(2, d + 1):
+        total = total + gammaln(a + 0.5 * (1 - j))
+    return total + d * (d - 1) / 4.0 * math.log(math.pi)
+
+
+@functools.cache
+def _bernoulli_numbers(n: int) -> tuple:
+    """``B_0 ... B_n`` (``B_1 = -1/2``) as exact fractions, by the recurrence
+    ``sum_{j=0..m} C(m + 1, j) B_j = 0``."""
+    numbers = [fractions.Fraction(1)]
+    for m in range(1, n + 1):
+        total = sum(math.comb(m + 1, j) * numbers[j] for j in range(m))
+        numbers.append(-total / (m + 1))
+    return tuple(numbers)
+
+
+def bernoulli(n: int):
+    """The Bernoulli numbers ``B_0, ..., B_n`` as a float64 array (``B_1 = -1/2``, as SciPy),
+    computed exactly (as fractions) and rounded once; ``n`` a concrete non-negative integer.
+
+    >>> bernoulli(4).tolist() == [1.0, -0.5, 1 / 6, 0.0, -1 / 30]
+    True
+    """
+    if type(n) is Tracer or int(n) != n or int(n) < 0:
+        raise ValueError(f"bernoulli: n must be a concrete non-negative integer, got {n!r}")
+    return np.array([float(b) for b in _bernoulli_numbers(int(n))])
+
+
+# ---------------------------------------------------------------------- Bessel functions
+
+def i0(x):
+    """The modified Bessel function of order 0, ``exp(|x|) i0e(x)`` (inf beyond |x| = 713)."""
+    x = _float(x)
+    return fnp.exp(fnp.abs(x)) * _sf.i0e(x)
+
+
+def i1(x):
+    """The modified Bessel function of order 1, ``exp(|x|) i1e(x)`` (odd)."""
+    x = _float(x)
+    return fnp.exp(fnp.abs(x)) * _sf.i1e(x)
+
+
 # ------------------------------------------------------------------------ error functions
 
 def erf(x):
@@ -241,6 +383,48 @@ def entr(x):
                      fnp.where(x == 0, 0.0, -np.inf).astype(x.dtype))
 
 
+def rel_entr(p, q):
+    """The elementwise relative entropy ``p log(p / q)`` for p, q > 0; 0 at p = 0 with q >= 0;
+    inf elsewhere (as SciPy)."""
+    p, q = _floats(p, q)
+    both = (p > 0) & (q > 0)
+    safe_p, safe_q = fnp.where(both, p, 1.0), fnp.where(both, q, 1.0)
+    value = safe_p * fnp.log(safe_p / safe_q)
+    edge = fnp.where((p == 0) & (q >= 0), 0.0, np.inf).astype(value.dtype)
+    return fnp.where(both, value, edge)
+
+
+def kl_div(p, q):
+    """The elementwise Kullback-Leibler term ``p log(p / q) - p + q`` for p, q > 0; ``q`` at
+    p = 0 with q >= 0; inf elsewhere (as SciPy)."""
+    p, q = _floats(p, q)
+    both = (p > 0) & (q > 0)
+    safe_p, safe_q = fnp.where(both, p, 1.0), fnp.where(both, q, 1.0)
+    value = safe_p * fnp.log(safe_p / safe_q) - safe_p + safe_q
+    zero_p = (p == 0) & (q >= 0)
+    return fnp.where(both, value, fnp.where(zero_p, q, np.inf).astype(value.dtype))
+
+
+def _power_transform(log_value, lmbda):
+    """``expm1(lmbda log_value) / lmbda``, ``log_value`` itself at lmbda = 0 (its limit)."""
+    at_zero = lmbda == 0
+    safe_lmbda = fnp.where(at_zero, 1.0, lmbda)
+    return fnp.where(at_zero, log_value, fnp.expm1(safe_lmbda * log_value) / safe_lmbda)
+
+
+def boxcox(x, lmbda):
+    """The Box-Cox transform ``(x**lmbda - 1) / lmbda`` (``log x`` at lmbda = 0), computed as
+    ``expm1(lmbda log x) / lmbda``; nan for x < 0, as SciPy."""
+    x, lmbda = _floats(x, lmbda)
+    return _power_transform(fnp.log(x), lmbda)
+
+
+def boxcox1p(x, lmbda):
+    """``boxcox(1 + x, lmbda)``, accurate for small x (``log1p``); nan for x < -1."""
+    x, lmbda = _floats(x, lmbda)
+    return _power_transform(fnp.log1p(x), lmbda)
+
+
 def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
     """``log(sum(b * exp(a), axis))``, computed with the maximum of ``a`` subtracted first
     (held constant under differentiation: it cancels). With ``return_sign`` the pair
@@ -279,6 +463,6 @@ i1e.__name__ = i1e.__qualname__ = "i1e"
 i1e.__doc__ = "``exp(-|x|) I1(x)``; derivative ``i0e(x) - i1e(x) (sign(x) + 1/x)``."
 
 for _name in __all__:
-    if _name not in ("i0e", "i1e"):
+    if _name not in ("i0e", "i1e", "bernoulli"):
         globals()[_name] = _returning_arrays(globals()[_name])
 del _name
