@@ -39,6 +39,7 @@ from funcgrad.ops import contraction as con
 from funcgrad.ops import convolution as cv
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
+from funcgrad.ops import exponential_integrals as ei
 from funcgrad.ops import fft as fo
 from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
@@ -611,6 +612,11 @@ SPECIAL_FUNCTION_ROWS = [
     unary("ndtri", sf.ndtri, _scipy_reference("ndtri", sf.ndtri_numpy), probability),
     unary("i0e", sf.i0e, _scipy_reference("i0e", sf.i0e_numpy), nonzero),
     unary("i1e", sf.i1e, _scipy_reference("i1e", sf.i1e_numpy), nonzero),
+    unary("exp1", ei.exp1, _scipy_reference("exp1", ei.exp1_numpy), positive),
+    unary("expi", ei.expi, _scipy_reference("expi", ei.expi_numpy), nonzero),
+    unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy)),
+    unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy), far_tail,
+          variant="tail"),
     *INCOMPLETE_ROWS,
 ]
 

@@ -1,5 +1,6 @@
 """funcgrad.scipy.special, the later functions (gammasgn, loggamma, factorial, comb, poch,
-multigammaln, bernoulli, i0, i1, rel_entr, kl_div, boxcox, boxcox1p): values against SciPy on
+multigammaln, bernoulli, i0, i1, rel_entr, kl_div, boxcox, boxcox1p, and the primitives exp1,
+expi and erfcx): values against SciPy on
 grids with their edges (poles, zeros, overflow), derivatives to second order, vmap against a
 loop, one jit against eager, float32, and the errors.
 
@@ -66,6 +67,18 @@ VALUE_CASES = [
     ("i1", fsp.i1, scipy_special.i1, (BESSEL,), 4e-15),
     ("rel_entr", fsp.rel_entr, scipy_special.rel_entr, (POSITIVE, OTHER), 4e-15),
     ("kl_div", fsp.kl_div, scipy_special.kl_div, (POSITIVE, OTHER), 2e-15),
+    # the primitives of funcgrad/ops/exponential_integrals.py, to their stated accuracy
+    ("exp1", fsp.exp1, scipy_special.exp1, (np.concatenate([
+        np.exp(RNG.uniform(-30, 7, N)), RNG.uniform(0, 3, N), [-1.0, 0.0, 1e-300, 800.0,
+                                                               np.inf, np.nan]]),), 4e-15),
+    ("expi", fsp.expi, scipy_special.expi, (np.concatenate([
+        np.exp(RNG.uniform(-30, 7, N)), -np.exp(RNG.uniform(-30, 7, N)), RNG.uniform(-50, 50, N),
+        [0.0, np.inf, -np.inf, np.nan, 720.0, -800.0]]),), 5e-14),
+    ("erfcx", fsp.erfcx, scipy_special.erfcx, (np.concatenate([
+        RNG.uniform(0, 30, N), np.exp(RNG.uniform(-30, 700, N)),
+        [0.0, 1e300, np.inf, np.nan]]),), 4e-15),
+    ("erfcx_negative", fsp.erfcx, scipy_special.erfcx,
+     (np.concatenate([RNG.uniform(-27, 0, N), [-26.0, -30.0, -np.inf]]),), 6e-14),
     ("boxcox", fsp.boxcox, scipy_special.boxcox,
      (np.concatenate([np.exp(RNG.uniform(-10, 10, N)), [0.0, 1.0, -1.0, 2.0]]), LAMBDA),
      2e-15),
@@ -78,8 +91,9 @@ VALUE_CASES = [
 @pytest.mark.parametrize("name, fn, reference, args, rtol", VALUE_CASES,
                          ids=[c[0] for c in VALUE_CASES])
 def test_values_against_scipy(name, fn, reference, args, rtol):
-    # near the zeros of gammaln (x = 1, 2) the bound is absolute: an ulp of the terms
-    atol = 1e-15 if name.startswith(("loggamma", "multigammaln")) else 1e-300
+    # near the zeros of gammaln (x = 1, 2) and of expi (x = 0.3725) the bound is absolute: an
+    # ulp of the terms
+    atol = 1e-15 if name.startswith(("loggamma", "multigammaln", "expi")) else 1e-300
     with np.errstate(all="ignore"):
         want = reference(*args)
         got = fn(*args)
@@ -125,6 +139,9 @@ GRAD_CASES = [
     ("rel_entr", fsp.rel_entr, (np.array([0.2, 1.5]), np.array([0.7, 0.4]))),
     ("kl_div", fsp.kl_div, (np.array([0.2, 1.5]), np.array([0.7, 0.4]))),
     ("boxcox", fsp.boxcox, (np.array([0.3, 2.0, 7.0]), np.array([-0.7, 0.2, 1.5]))),
+    ("exp1", fsp.exp1, (np.array([0.3, 1.0, 4.5]),)),
+    ("expi", fsp.expi, (np.array([-2.0, 0.3, 4.5, 45.0]),)),
+    ("erfcx", fsp.erfcx, (np.array([-2.0, 0.3, 4.5, 40.0]),)),
     ("boxcox1p", fsp.boxcox1p, (np.array([-0.3, 2.0, 7.0]), np.array([-0.7, 0.2, 1.5]))),
 ]
 
@@ -142,6 +159,12 @@ def test_derivatives_are_the_known_ones():
                                scipy_special.i0(x) - scipy_special.i1(x) / x, rtol=1e-14)
     assert float(fg.grad(fsp.i1)(0.0)) == 0.5
     assert float(fg.grad(fg.grad(fsp.i0))(0.0)) == 0.5
+    np.testing.assert_allclose(fg.vmap(fg.grad(fsp.exp1))(x[1:]), -np.exp(-x[1:]) / x[1:],
+                               rtol=1e-14)
+    np.testing.assert_allclose(fg.vmap(fg.grad(fsp.expi))(x), np.exp(x) / x, rtol=1e-14)
+    np.testing.assert_allclose(fg.vmap(fg.grad(fsp.erfcx))(x),
+                               2 * x * scipy_special.erfcx(x) - 2 / np.sqrt(np.pi), rtol=1e-13,
+                               atol=1e-15)   # (a difference that cancels at large x)
     p, q = np.array([0.2, 1.5]), np.array([0.7, 0.4])
     dp, dq = fg.grad(lambda p, q: fsp.kl_div(p, q).sum(), argnums=(0, 1))(p, q)
     np.testing.assert_allclose(dp, np.log(p / q), rtol=1e-14)
@@ -161,7 +184,7 @@ def test_one_jit_against_eager():
         return (fsp.loggamma(x) + fsp.factorial(x) + fsp.comb(x + 3.0, x) + fsp.poch(x, 1.5)
                 + fsp.multigammaln(x + 1.0, 2) + fsp.i0(x) + fsp.i1(x) + fsp.kl_div(x, 1.0)
                 + fsp.rel_entr(x, 2.0) + fsp.boxcox(x, 0.5) + fsp.boxcox1p(x, -0.5)
-                + fsp.gammasgn(x - 3.0)).sum()
+                + fsp.gammasgn(x - 3.0) + fsp.exp1(x) + fsp.expi(x) + fsp.erfcx(x)).sum()
 
     x = np.array([0.5, 1.5, 3.3, 7.0])
     value, gradient = fg.jit(fg.value_and_grad(loss))(x)
@@ -176,7 +199,7 @@ def test_float32_stays_float32():
                lambda v: fsp.comb(v + 3, v), lambda v: fsp.poch(v, 1.5),
                lambda v: fsp.multigammaln(v + 1, 2), lambda v: fsp.kl_div(v, 1.0),
                lambda v: fsp.rel_entr(v, 2.0), lambda v: fsp.boxcox(v, 0.5),
-               lambda v: fsp.boxcox1p(v, 0.0)]:
+               lambda v: fsp.boxcox1p(v, 0.0), fsp.exp1, fsp.expi, fsp.erfcx]:
         assert fn(x).dtype == np.float32, fn
         assert fg.jit(fn)(x).dtype == np.float32, fn
 

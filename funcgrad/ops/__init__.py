@@ -9,6 +9,7 @@ from . import (
                custom,
                eig,
                elementwise,
+               exponential_integrals,
                fft,
                host,
                incomplete,
@@ -23,5 +24,6 @@ from . import (
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
-           "custom", "eig", "elementwise", "fft", "host", "incomplete", "linalg", "random",
-           "reduction", "sorting", "special", "special_functions", "structural", "window"]
+           "custom", "eig", "elementwise", "exponential_integrals", "fft", "host", "incomplete",
+           "linalg", "random", "reduction", "sorting", "special", "special_functions",
+           "structural", "window"]

@@ -37,12 +37,14 @@ from ..core.trace import Tracer
 from ..nn import functions as _nn
 from ..numpy._core import is_weak
 from ..ops import elementwise as _ew
+from ..ops import exponential_integrals as _exponential_integrals
 from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 
 __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
-           "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial", "gamma",
+           "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit",
+           "factorial", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax",
@@ -346,6 +348,30 @@ def log_ndtr(x):
     tail = (-0.5 * tail_x * tail_x - fnp.log(-tail_x) - _HALF_LOG_TWO_PI
             + fnp.log1p(series))
     return fnp.where(x > 0, upper, fnp.where(x > lower, middle, tail))
+
+
+def erfcx(x):
+    """The scaled complementary error function ``exp(x**2) erfc(x)``, without overflow for
+    x > 0 (about ``1 / (sqrt(pi) x)`` there); derivative ``2 x erfcx(x) - 2/sqrt(pi)``."""
+    return _exponential_integrals.erfcx(_float(x))
+
+
+# ------------------------------------------------------------------ exponential integrals
+
+def exp1(x):
+    """The exponential integral ``E1(x) = int_x^inf exp(-t) / t dt`` for real x (inf at 0,
+    nan below, as SciPy); derivative ``-exp(-x) / x``.
+
+    >>> round(float(exp1(1.0)), 12)
+    0.219383934396
+    """
+    return _exponential_integrals.exp1(_float(x))
+
+
+def expi(x):
+    """The exponential integral ``Ei(x)``, the principal value of ``int_-inf^x exp(t) / t dt``
+    (-inf at 0; ``-E1(-x)`` below 0); derivative ``exp(x) / x``."""
+    return _exponential_integrals.expi(_float(x))
 
 
 # --------------------------------------------------------------------- logistic and logs
