@@ -504,6 +504,15 @@ def far_tail(rng, shape):
     return rng.choice([-1.0, 1.0], shape) * rng.uniform(2.1, 3.5, shape)
 
 
+def _scipy_expn(n, x):
+    """SciPy's ``expn`` where it is installed, else funcgrad's own."""
+    try:
+        import scipy.special
+    except ImportError:
+        return ei.expn_numpy(n, x)
+    return scipy.special.expn(n, x)
+
+
 def _scipy_reference(name, fallback):
     """SciPy's ``scipy.special.<name>`` computed in float64 and rounded to the input's dtype;
     without SciPy (an optional test dependency), ``fallback``: ``math``'s function where it
@@ -613,6 +622,9 @@ SPECIAL_FUNCTION_ROWS = [
     unary("i0e", sf.i0e, _scipy_reference("i0e", sf.i0e_numpy), nonzero),
     unary("i1e", sf.i1e, _scipy_reference("i1e", sf.i1e_numpy), nonzero),
     unary("exp1", ei.exp1, _scipy_reference("exp1", ei.exp1_numpy), positive),
+    *[unary("expn", lambda x, n=n: ei.expn(n, x),
+            lambda x, n=n: np.asarray(_scipy_expn(n, np.asarray(x, np.float64))).astype(
+                x.dtype)[()], positive, variant=f"n={n}") for n in (0, 2)],
     unary("expi", ei.expi, _scipy_reference("expi", ei.expi_numpy), nonzero),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy)),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy), far_tail,

@@ -74,6 +74,13 @@ VALUE_CASES = [
     ("expi", fsp.expi, scipy_special.expi, (np.concatenate([
         np.exp(RNG.uniform(-30, 7, N)), -np.exp(RNG.uniform(-30, 7, N)), RNG.uniform(-50, 50, N),
         [0.0, np.inf, -np.inf, np.nan, 720.0, -800.0]]),), 5e-14),
+    # expn of an array of orders, beyond x = 50 also exp(-x)'s rounding (x ulps)
+    ("expn", fsp.expn, scipy_special.expn, (np.array([0, 1, 2, 3, 5, 10, 30, 80, -1])[:, None],
+                                            np.concatenate([np.exp(RNG.uniform(-30, 4, 300)),
+                                                            [0.0, 1e-300, np.inf, -1.0]])),
+     8e-15),
+    ("expn_large_x", lambda x: fsp.expn(7, x), lambda x: scipy_special.expn(7, x),
+     (RNG.uniform(50, 700, N),), 2e-13),
     ("erfcx", fsp.erfcx, scipy_special.erfcx, (np.concatenate([
         RNG.uniform(0, 30, N), np.exp(RNG.uniform(-30, 700, N)),
         [0.0, 1e300, np.inf, np.nan]]),), 4e-15),
@@ -140,6 +147,8 @@ GRAD_CASES = [
     ("kl_div", fsp.kl_div, (np.array([0.2, 1.5]), np.array([0.7, 0.4]))),
     ("boxcox", fsp.boxcox, (np.array([0.3, 2.0, 7.0]), np.array([-0.7, 0.2, 1.5]))),
     ("exp1", fsp.exp1, (np.array([0.3, 1.0, 4.5]),)),
+    ("expn0", lambda x: fsp.expn(0, x), (np.array([0.3, 1.0, 4.5]),)),
+    ("expn3", lambda x: fsp.expn(3, x), (np.array([0.3, 1.0, 4.5]),)),
     ("expi", fsp.expi, (np.array([-2.0, 0.3, 4.5, 45.0]),)),
     ("erfcx", fsp.erfcx, (np.array([-2.0, 0.3, 4.5, 40.0]),)),
     ("boxcox1p", fsp.boxcox1p, (np.array([-0.3, 2.0, 7.0]), np.array([-0.7, 0.2, 1.5]))),
@@ -184,7 +193,8 @@ def test_one_jit_against_eager():
         return (fsp.loggamma(x) + fsp.factorial(x) + fsp.comb(x + 3.0, x) + fsp.poch(x, 1.5)
                 + fsp.multigammaln(x + 1.0, 2) + fsp.i0(x) + fsp.i1(x) + fsp.kl_div(x, 1.0)
                 + fsp.rel_entr(x, 2.0) + fsp.boxcox(x, 0.5) + fsp.boxcox1p(x, -0.5)
-                + fsp.gammasgn(x - 3.0) + fsp.exp1(x) + fsp.expi(x) + fsp.erfcx(x)).sum()
+                + fsp.gammasgn(x - 3.0) + fsp.exp1(x) + fsp.expi(x) + fsp.erfcx(x)
+                + fsp.expn(np.array([0, 2, 2, 5]), x)).sum()
 
     x = np.array([0.5, 1.5, 3.3, 7.0])
     value, gradient = fg.jit(fg.value_and_grad(loss))(x)
@@ -211,5 +221,9 @@ def test_errors_name_the_argument():
         fsp.multigammaln(3.0, 0)
     with pytest.raises(ValueError, match="factorial: exact=True is not supported"):
         fsp.factorial(3, exact=True)
+    with pytest.raises(TypeError, match="expn: the order n is"):
+        fg.jit(fsp.expn)(2, 1.0)
+    with pytest.raises(ValueError, match="expn: the order n must hold whole numbers"):
+        fsp.expn(2.5, 1.0)
     with pytest.raises(ValueError, match="multigammaln: d must be a concrete"):
         fg.jit(fsp.multigammaln)(3.0, 2)

@@ -1,15 +1,19 @@
-"""The exponential integrals ``exp1`` (``E1(x) = int_x^inf e^-t / t dt``) and ``expi`` (``Ei(x)
-= -PV int_-x^inf e^-t / t dt``), and the scaled complementary error function ``erfcx(x) =
+"""The exponential integrals ``exp1`` (``E1(x) = int_x^inf e^-t / t dt``), ``expn`` (``E_n(x) =
+int_1^inf e^(-x t) / t^n dt``, the order n a static parameter) and ``expi`` (``Ei(x) = -PV
+int_-x^inf e^-t / t dt``), and the scaled complementary error function ``erfcx(x) =
 exp(x^2) erfc(x)``, as elementwise primitives; ``funcgrad.scipy.special`` exposes them.
 
 Each implementation is vectorised NumPy written here from the mathematics, computed in float64
 (float32 inputs are rounded once at the end). Derivatives are written with primitives, so they
-nest to any order: ``E1' = -e^-x / x``, ``Ei' = e^x / x``, ``erfcx' = 2 x erfcx - 2/sqrt(pi)``.
+nest to any order: ``E1' = -e^-x / x``, ``E_n' = -E_(n-1)`` (``E_0 = e^-x / x``),
+``Ei' = e^x / x``, ``erfcx' = 2 x erfcx - 2/sqrt(pi)``.
 
 - ``E1`` for ``0 < x < 1``: ``-gamma - log x - sum_k (-x)^k / (k k!)`` (terms below 1 in size,
   no cancellation against a value above 0.21); for ``x >= 1`` the continued fraction
   ``e^-x / (x + 1 - 1/(x + 3 - 4/(x + 5 - ...)))``, 160 terms from the tail (converged at
   x = 1); nan for x < 0 and inf at 0, as SciPy's real ``exp1``.
+- ``E_n`` for ``n >= 2``: for ``0 < x < 1`` the series about 0 (with its ``log x`` term at
+  ``k = n - 1``), for ``x >= 1`` the continued fraction of E1 with n in it.
 - ``Ei`` for ``0 < x <= 40``: ``gamma + log x + sum_k x^k / (k k!)`` (positive terms); beyond,
   the asymptotic ``e^x / x sum_k k! / x^k`` cut at its smallest term; ``Ei(x) = -E1(-x)``
   for x < 0 and -inf at 0. Near its positive zero (x = 0.3725) the error is absolute (1e-16).
@@ -29,6 +33,7 @@ import math
 
 import numpy as np
 
+from ..core.primitive import Primitive
 from . import elementwise as ew
 from . import taylor as ts
 from .special_functions import (
@@ -36,6 +41,7 @@ from .special_functions import (
     _as_work,
     _continued_fraction,
     _exp_minus_square,
+    _float_only,
     erfc_numpy,
 )
 from .special_functions import _smooth as _smooth_primitive
@@ -154,6 +160,53 @@ def erfcx_numpy(x):
     return finish(out)
 
 
+def _en_series(n: int, x):
+    """``E_n(x)`` for ``n >= 2`` and ``0 < x < 1``: ``(-x)^(n-1) / (n-1)! (psi(n) - log x) -
+    sum_{k != n-1} (-x)^k / ((k - n + 1) k!)``, whose terms fall as ``1 / k!``."""
+    total = np.full_like(x, 1.0 / (n - 1))
+    factor = np.ones_like(x)
+    psi = -_EULER_GAMMA + sum(1.0 / k for k in range(1, n))
+    for k in range(1, _SERIES_TERMS):
+        factor = factor * (-x / k)
+        term = factor * (psi - np.log(x)) if k == n - 1 else -factor / (k - n + 1)
+        total = total + term
+        if k >= n and not np.any(np.abs(term) > 1e-17 * np.abs(total)):
+            break
+    return total
+
+
+def _en_fraction(n: int, x):
+    """``E_n(x)`` for ``x >= 1``: ``e^-x / (x + n - n/(x + n + 2 - 2(n + 1)/(x + n + 4 -
+    ...)))``, 160 terms from the tail."""
+    fraction = x + n + 2.0 * _E1_FRACTION_TERMS
+    for i in range(_E1_FRACTION_TERMS, 0, -1):
+        fraction = (x + n + 2.0 * (i - 1)) - (i * (n - 1.0 + i)) / fraction
+    return np.exp(-x) / fraction
+
+
+def expn_numpy(n: int, x):
+    """The generalized exponential integral ``E_n(x) = int_1^inf e^(-x t) / t^n dt`` for a
+    whole ``n >= 0`` (SciPy's ``expn``): ``e^-x / x`` for n = 0, ``E1`` for n = 1; at x = 0
+    ``1 / (n - 1)`` (inf for n <= 1); nan for x < 0 or n < 0.
+
+    >>> round(float(expn_numpy(2, np.float64(1.0))), 15)
+    0.148495506775922
+    """
+    if n == 1:
+        return exp1_numpy(x)
+    x, finish = _as_work(x)
+    out = np.full_like(x, np.nan)
+    if n == 0:
+        with np.errstate(divide="ignore"):
+            _apply(out, x >= 0, lambda v: np.exp(-v) / v, x)
+    elif n > 1:
+        _apply(out, (x > 0) & (x < 1.0), lambda v: _en_series(n, v), x)
+        _apply(out, (x >= 1.0) & np.isfinite(x), lambda v: _en_fraction(n, v), x)
+        out[x == 0] = 1.0 / (n - 1)
+        out[x == np.inf] = 0.0
+    return finish(out)
+
+
 # --------------------------------------------------------------------------- primitives
 
 def _safe_reciprocal(x):
@@ -185,3 +238,35 @@ def _erfcx_series(u):
 
 
 erfcx = _smooth_primitive("erfcx", erfcx_numpy, _erfcx_derivative, _erfcx_series)
+
+
+def _expn_derivative(n: int, x):
+    """``d/dx E_n = -E_(n-1)``; for n = 0, ``-e^-x (x + 1) / x^2``."""
+    if n >= 1:
+        return ew.neg(expn(n - 1, x))
+    inverse = _safe_reciprocal(x)
+    return ew.neg(ew.mul(ew.mul(ew.exp(ew.neg(x)), ew.add(x, ew.full_like(x, 1))),
+                         ew.mul(inverse, inverse)))
+
+
+def _expn_series(u, n: int):
+    """The series of ``E_n(u)``: the chain rule down to ``E_0(u) = e^-u / u``."""
+    if n == 0:
+        return ts.exp(-u) / u
+    return ts.chain(u, expn(n, u[0]), lambda v: -_expn_series(u, n - 1))
+
+
+expn_p = Primitive("expn", "elementwise")
+expn_p.impl = lambda x, *, n: expn_numpy(n, x)
+expn_p.abstract_eval = _float_only("expn")
+expn_p.jvp = lambda primals, tangents, *, n: (
+    expn(n, primals[0]), ew.mul(tangents[0], _expn_derivative(n, primals[0])))
+expn_p.vjp = lambda needs, g, ans, x, *, n: (ew.mul(g, _expn_derivative(n, x)),)
+expn_p.batch = ew._elementwise_batch(expn_p)
+expn_p.taylor = ts.unary_rule(_expn_series)
+
+
+def expn(n: int, x):
+    """``E_n(x)`` for a static whole ``n >= 0`` (a primitive parameter, as polygamma's order)
+    on a floating x; derivative in x ``-E_(n-1)(x)``."""
+    return expn_p.bind(x, n=int(n))

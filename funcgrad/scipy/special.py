@@ -43,7 +43,7 @@ from ..ops import special as _sp
 from ..ops import special_functions as _sf
 
 __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
-           "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit",
+           "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
            "factorial", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
@@ -366,6 +366,38 @@ def exp1(x):
     0.219383934396
     """
     return _exponential_integrals.exp1(_float(x))
+
+
+def expn(n, x):
+    """The generalized exponential integral ``E_n(x) = int_1^inf exp(-x t) / t**n dt`` of a
+    concrete whole ``n >= 0`` (a number or an array of them; nan for n < 0, as SciPy) and x;
+    derivative in x ``-E_(n-1)(x)`` (``E_0 = exp(-x) / x``), none in n.
+
+    >>> round(float(expn(2, 1.0)), 12)
+    0.148495506776
+    """
+    if type(n) is Tracer:
+        raise TypeError(at_user_line(
+            f"expn: the order n is {n._describe()}, but it must be concrete: it picks the "
+            "series that is computed. Pass Python ints or a NumPy array (under jit, a static "
+            "argument: fg.jit(f, static_argnums=...))"))
+    orders = np.asarray(n)
+    if orders.dtype.kind not in "iub" and not np.all(orders == np.round(orders)):
+        raise ValueError(f"expn: the order n must hold whole numbers, got {n!r}")
+    x = _float(x)
+    if not orders.ndim:
+        order = int(orders)
+        if order < 0:
+            return fnp.full_like(x, np.nan)
+        return _exponential_integrals.expn(order, x)
+    # one primitive for each order that occurs, each taken where n holds it
+    shape = np.broadcast_shapes(orders.shape, fnp.shape(x))
+    x = fnp.broadcast_to(x, shape)
+    orders = np.broadcast_to(orders, shape)
+    out = fnp.full_like(x, np.nan)
+    for order in np.unique(orders[orders >= 0]).astype(int):
+        out = fnp.where(orders == order, _exponential_integrals.expn(int(order), x), out)
+    return out
 
 
 def expi(x):
