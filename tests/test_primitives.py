@@ -37,6 +37,7 @@ from funcgrad.ops import collective as coll
 from funcgrad.ops import complex_numbers as cn
 from funcgrad.ops import contraction as con
 from funcgrad.ops import convolution as cv
+from funcgrad.ops import dilogarithm as dl
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import exponential_integrals as ei
@@ -625,6 +626,9 @@ SPECIAL_FUNCTION_ROWS = [
     *[unary("expn", lambda x, n=n: ei.expn(n, x),
             lambda x, n=n: np.asarray(_scipy_expn(n, np.asarray(x, np.float64))).astype(
                 x.dtype)[()], positive, variant=f"n={n}") for n in (0, 2)],
+    unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),
+    unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), above_one,
+          variant="above_one"),
     unary("expi", ei.expi, _scipy_reference("expi", ei.expi_numpy), nonzero),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy)),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy), far_tail,

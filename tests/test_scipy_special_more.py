@@ -1,6 +1,6 @@
 """funcgrad.scipy.special, the later functions (gammasgn, loggamma, factorial, comb, poch,
 multigammaln, bernoulli, i0, i1, rel_entr, kl_div, boxcox, boxcox1p, and the primitives exp1,
-expi and erfcx): values against SciPy on
+expi, expn, erfcx and spence): values against SciPy on
 grids with their edges (poles, zeros, overflow), derivatives to second order, vmap against a
 loop, one jit against eager, float32, and the errors.
 
@@ -81,6 +81,9 @@ VALUE_CASES = [
      8e-15),
     ("expn_large_x", lambda x: fsp.expn(7, x), lambda x: scipy_special.expn(7, x),
      (RNG.uniform(50, 700, N),), 2e-13),
+    ("spence", fsp.spence, scipy_special.spence, (np.concatenate([
+        RNG.uniform(0, 3, N), np.exp(RNG.uniform(-40, 40, N)),
+        [-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, np.inf, np.nan, 1 - 1e-12, 1 + 1e-12]]),), 5e-15),
     ("erfcx", fsp.erfcx, scipy_special.erfcx, (np.concatenate([
         RNG.uniform(0, 30, N), np.exp(RNG.uniform(-30, 700, N)),
         [0.0, 1e300, np.inf, np.nan]]),), 4e-15),
@@ -148,6 +151,7 @@ GRAD_CASES = [
     ("boxcox", fsp.boxcox, (np.array([0.3, 2.0, 7.0]), np.array([-0.7, 0.2, 1.5]))),
     ("exp1", fsp.exp1, (np.array([0.3, 1.0, 4.5]),)),
     ("expn0", lambda x: fsp.expn(0, x), (np.array([0.3, 1.0, 4.5]),)),
+    ("spence", fsp.spence, (np.array([0.3, 1.2, 4.5]),)),
     ("expn3", lambda x: fsp.expn(3, x), (np.array([0.3, 1.0, 4.5]),)),
     ("expi", fsp.expi, (np.array([-2.0, 0.3, 4.5, 45.0]),)),
     ("erfcx", fsp.erfcx, (np.array([-2.0, 0.3, 4.5, 40.0]),)),
@@ -168,6 +172,7 @@ def test_derivatives_are_the_known_ones():
                                scipy_special.i0(x) - scipy_special.i1(x) / x, rtol=1e-14)
     assert float(fg.grad(fsp.i1)(0.0)) == 0.5
     assert float(fg.grad(fg.grad(fsp.i0))(0.0)) == 0.5
+    assert float(fg.grad(fsp.spence)(1.0)) == -1.0
     np.testing.assert_allclose(fg.vmap(fg.grad(fsp.exp1))(x[1:]), -np.exp(-x[1:]) / x[1:],
                                rtol=1e-14)
     np.testing.assert_allclose(fg.vmap(fg.grad(fsp.expi))(x), np.exp(x) / x, rtol=1e-14)
@@ -194,7 +199,7 @@ def test_one_jit_against_eager():
                 + fsp.multigammaln(x + 1.0, 2) + fsp.i0(x) + fsp.i1(x) + fsp.kl_div(x, 1.0)
                 + fsp.rel_entr(x, 2.0) + fsp.boxcox(x, 0.5) + fsp.boxcox1p(x, -0.5)
                 + fsp.gammasgn(x - 3.0) + fsp.exp1(x) + fsp.expi(x) + fsp.erfcx(x)
-                + fsp.expn(np.array([0, 2, 2, 5]), x)).sum()
+                + fsp.expn(np.array([0, 2, 2, 5]), x) + fsp.spence(x)).sum()
 
     x = np.array([0.5, 1.5, 3.3, 7.0])
     value, gradient = fg.jit(fg.value_and_grad(loss))(x)
@@ -209,7 +214,7 @@ def test_float32_stays_float32():
                lambda v: fsp.comb(v + 3, v), lambda v: fsp.poch(v, 1.5),
                lambda v: fsp.multigammaln(v + 1, 2), lambda v: fsp.kl_div(v, 1.0),
                lambda v: fsp.rel_entr(v, 2.0), lambda v: fsp.boxcox(v, 0.5),
-               lambda v: fsp.boxcox1p(v, 0.0), fsp.exp1, fsp.expi, fsp.erfcx]:
+               lambda v: fsp.boxcox1p(v, 0.0), fsp.exp1, fsp.expi, fsp.erfcx, fsp.spence]:
         assert fn(x).dtype == np.float32, fn
         assert fg.jit(fn)(x).dtype == np.float32, fn
 

@@ -7,6 +7,7 @@ from . import (
                control,
                convolution,
                custom,
+               dilogarithm,
                eig,
                elementwise,
                exponential_integrals,
@@ -24,6 +25,6 @@ from . import (
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
-           "custom", "eig", "elementwise", "exponential_integrals", "fft", "host", "incomplete",
-           "linalg", "random", "reduction", "sorting", "special", "special_functions",
+           "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
+           "incomplete", "linalg", "random", "reduction", "sorting", "special", "special_functions",
            "structural", "window"]

@@ -36,6 +36,7 @@ from ..core.errors import at_user_line
 from ..core.trace import Tracer
 from ..nn import functions as _nn
 from ..numpy._core import is_weak
+from ..ops import dilogarithm as _dilogarithm
 from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
 from ..ops import incomplete as _incomplete
@@ -47,7 +48,7 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "factorial", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
-           "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax",
+           "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax", "spence",
            "xlog1py", "xlogy"]
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -439,6 +440,16 @@ def entr(x):
     safe_x = fnp.where(x > 0, x, 1.0)
     return fnp.where(x > 0, -safe_x * fnp.log(safe_x),
                      fnp.where(x == 0, 0.0, -np.inf).astype(x.dtype))
+
+
+def spence(x):
+    """SciPy's dilogarithm ``spence(x) = int_1^x log(t) / (1 - t) dt = Li2(1 - x)`` for real
+    x >= 0 (nan below); derivative ``log(x) / (1 - x)``.
+
+    >>> round(float(spence(1.0)), 12)
+    0.0
+    """
+    return _dilogarithm.spence(_float(x))
 
 
 def rel_entr(p, q):
