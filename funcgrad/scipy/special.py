@@ -4,16 +4,24 @@ Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitiv
 ``polygamma``, ``erf``, ``erfc``, ``erfinv``, ``ndtri``, ``i0e`` and ``i1e`` are primitives
 (``funcgrad/ops/special_functions.py``, where their accuracy is stated), and so are the
 regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
-``betaincc`` (``funcgrad/ops/incomplete.py``); the rest are
-compositions of them and of ``funcgrad.numpy``, so every function is differentiable to any
-order and works under ``jit`` and ``vmap``. Integer inputs are computed as float64.
+``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
+and ``expn`` and ``erfcx`` (``funcgrad/ops/exponential_integrals.py``) and ``spence``
+(``funcgrad/ops/dilogarithm.py``); the rest are compositions of them and of
+``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``, ``loggamma``, ``multigammaln`` of
+``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``, ``kl_div``, ...), so every
+function is differentiable to any order and works under ``jit`` and ``vmap``. Integer inputs
+are computed as float64.
 
 Conventions (as JAX): ``xlogy(0, y) = 0`` and ``xlog1py(0, y) = 0`` for every y (also y = 0,
 resp. -1), with derivatives ``log(y)`` and ``x / y`` elsewhere (0 and 0 at that corner, where
 JAX's are -inf and nan); ``entr(0) = 0``, ``entr(x < 0) = -inf``; ``gammaln`` is
 ``log|Gamma|``; ``gamma`` and ``beta`` are ``sign * exp(log|.|)``, as in JAX (so their relative
 accuracy is that of ``exp`` of a value of size ``|gammaln|``: about 1e-13 near x = 170).
-``polygamma``'s order must be a concrete non-negative integer (it is a static parameter).
+``polygamma``'s and ``expn``'s orders, ``multigammaln``'s ``d`` and ``bernoulli``'s ``n`` must
+be concrete (static) integers; ``bernoulli`` is exact (fractions, rounded once). Where SciPy
+and JAX differ the values are SciPy's (``poch`` at the poles of z, ``loggamma(0) = inf``,
+``bernoulli``'s digits), except ``comb(..., repetition=True)`` off the whole numbers and
+``multigammaln`` below its domain (JAX's: SciPy raises).
 ``gammainc``, ``gammaincc``, ``betainc`` and ``betaincc`` are differentiable in ``x`` to any
 order, and in ``a`` and ``b`` to first order (that derivative again in x to any order); a second
 derivative in a parameter raises ``TypeError`` naming it.
