@@ -12,6 +12,7 @@ import fractions
 
 import numpy as np
 import pytest
+from test_scipy_stats_more import _compare
 
 import funcgrad as fg
 import funcgrad.scipy.special as fsp
@@ -21,15 +22,6 @@ scipy_special = pytest.importorskip("scipy.special", reason="SciPy is an optiona
 
 RNG = np.random.default_rng(5)
 N = 2000
-
-
-def _compare(got, want, rtol, name, atol=1e-300):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, name
-    finite = np.isfinite(want)
-    assert np.array_equal(got[~finite], want[~finite], equal_nan=True), \
-        f"{name}: different infinities or nans"
-    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=atol, err_msg=name)
 
 
 EDGES = np.array([-0.0, 0.0, -1.0, -2.0, np.nan, -np.inf, np.inf, -1e20, 1e20, 170.6, 171.7,

@@ -93,14 +93,20 @@ def digamma(x):
     return _sf.digamma(_float(x))
 
 
-def polygamma(n, x):
-    """The n-th derivative of ``digamma`` (``n``: a concrete non-negative integer)."""
+def _concrete_order(function: str, n, what: str):
+    """``n`` as a NumPy array; a ``TypeError`` naming ``function`` where it is traced (an order
+    picks the series that is computed, so it must be known when tracing)."""
     if type(n) is Tracer:
         raise TypeError(at_user_line(
-            f"polygamma: the order n is {n._describe()}, but it must be concrete: it picks "
-            "the series that is computed. Pass a Python int (under jit, a static argument: "
+            f"{function}: the order n is {n._describe()}, but it must be concrete: it picks "
+            f"the series that is computed. Pass {what} (under jit, a static argument: "
             "fg.jit(f, static_argnums=...))"))
-    order = np.asarray(n)
+    return np.asarray(n)
+
+
+def polygamma(n, x):
+    """The n-th derivative of ``digamma`` (``n``: a concrete non-negative integer)."""
+    order = _concrete_order("polygamma", n, "a Python int")
     if order.ndim or order.dtype.kind not in "iub" and order != int(order):
         raise TypeError("polygamma: the order n must be one concrete non-negative integer")
     return _sf.polygamma(int(order), _float(x))
@@ -385,12 +391,7 @@ def expn(n, x):
     >>> round(float(expn(2, 1.0)), 12)
     0.148495506776
     """
-    if type(n) is Tracer:
-        raise TypeError(at_user_line(
-            f"expn: the order n is {n._describe()}, but it must be concrete: it picks the "
-            "series that is computed. Pass Python ints or a NumPy array (under jit, a static "
-            "argument: fg.jit(f, static_argnums=...))"))
-    orders = np.asarray(n)
+    orders = _concrete_order("expn", n, "Python ints or a NumPy array")
     if orders.dtype.kind not in "iub" and not np.all(orders == np.round(orders)):
         raise ValueError(f"expn: the order n must hold whole numbers, got {n!r}")
     x = _float(x)
