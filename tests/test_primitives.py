@@ -51,6 +51,7 @@ from funcgrad.ops import special as sp
 from funcgrad.ops import special_functions as sf
 from funcgrad.ops import structural as st
 from funcgrad.ops import window as wd
+from funcgrad.ops import zeta as zt
 
 # ------------------------------------------------------------------------------- domains
 # A domain draws float64 values of a shape; rows keep inputs where the function is smooth
@@ -514,6 +515,14 @@ def _scipy_expn(n, x):
     return scipy.special.expn(n, x)
 
 
+def _scipy_zeta(x, q):
+    try:
+        import scipy.special
+    except ImportError:
+        return zt.zeta_numpy(x, q)
+    return scipy.special.zeta(x, q)
+
+
 def _scipy_reference(name, fallback):
     """SciPy's ``scipy.special.<name>`` computed in float64 and rounded to the input's dtype;
     without SciPy (an optional test dependency), ``fallback``: ``math``'s function where it
@@ -626,6 +635,10 @@ SPECIAL_FUNCTION_ROWS = [
     *[unary("expn", lambda x, n=n: ei.expn(n, x),
             lambda x, n=n: np.asarray(_scipy_expn(n, np.asarray(x, np.float64))).astype(
                 x.dtype)[()], positive, variant=f"n={n}") for n in (0, 2)],
+    # in q, with x fixed (no derivative in x, as JAX)
+    unary("zeta", lambda q: zt.zeta(np.asarray(2.5, q.dtype), q),
+          lambda q: np.asarray(_scipy_zeta(2.5, np.asarray(q, np.float64))).astype(q.dtype)[()],
+          positive),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), above_one,
           variant="above_one"),

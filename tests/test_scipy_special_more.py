@@ -1,6 +1,6 @@
 """funcgrad.scipy.special, the later functions (gammasgn, loggamma, factorial, comb, poch,
 multigammaln, bernoulli, i0, i1, rel_entr, kl_div, boxcox, boxcox1p, and the primitives exp1,
-expi, expn, erfcx and spence): values against SciPy on
+expi, expn, erfcx, spence and zeta): values against SciPy on
 grids with their edges (poles, zeros, overflow), derivatives to second order, vmap against a
 loop, one jit against eager, float32, and the errors.
 
@@ -73,6 +73,16 @@ VALUE_CASES = [
      8e-15),
     ("expn_large_x", lambda x: fsp.expn(7, x), lambda x: scipy_special.expn(7, x),
      (RNG.uniform(50, 700, N),), 2e-13),
+    ("zeta", fsp.zeta, scipy_special.zeta, (
+        np.concatenate([1 + np.exp(RNG.uniform(-12, 4, N)), RNG.uniform(0, 60, N),
+                        [1.0, 2.0, 2.0, 2.5, np.inf, np.inf, 0.5]]),
+        np.concatenate([np.exp(RNG.uniform(-5, 5, N)), RNG.uniform(-10, 10, N),
+                        [1.0, -1.5, -2.0, -1.5, 2.0, 0.5, 1.0]])), 2e-15),
+    ("zeta_riemann", fsp.zeta, scipy_special.zeta, (np.concatenate([
+        RNG.uniform(0, 60, N), [-3.0, -2.0, -1.0, 0.0, 1.0, np.inf, -np.inf, np.nan]]),), 2e-14),
+    # by reflection: exp of a log-gamma of up to 150 (ours and SciPy's are both within 7e-13
+    # of mpmath's there)
+    ("zeta_riemann_negative", fsp.zeta, scipy_special.zeta, (RNG.uniform(-60, 0, N),), 1.5e-12),
     ("spence", fsp.spence, scipy_special.spence, (np.concatenate([
         RNG.uniform(0, 3, N), np.exp(RNG.uniform(-40, 40, N)),
         [-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, np.inf, np.nan, 1 - 1e-12, 1 + 1e-12]]),), 5e-15),
@@ -144,6 +154,7 @@ GRAD_CASES = [
     ("exp1", fsp.exp1, (np.array([0.3, 1.0, 4.5]),)),
     ("expn0", lambda x: fsp.expn(0, x), (np.array([0.3, 1.0, 4.5]),)),
     ("spence", fsp.spence, (np.array([0.3, 1.2, 4.5]),)),
+    ("zeta_in_q", lambda q: fsp.zeta(np.array([2.0, 3.5, 1.5]), q), (np.array([0.5, 1.5, 4.0]),)),
     ("expn3", lambda x: fsp.expn(3, x), (np.array([0.3, 1.0, 4.5]),)),
     ("expi", fsp.expi, (np.array([-2.0, 0.3, 4.5, 45.0]),)),
     ("erfcx", fsp.erfcx, (np.array([-2.0, 0.3, 4.5, 40.0]),)),
@@ -165,6 +176,9 @@ def test_derivatives_are_the_known_ones():
     assert float(fg.grad(fsp.i1)(0.0)) == 0.5
     assert float(fg.grad(fg.grad(fsp.i0))(0.0)) == 0.5
     assert float(fg.grad(fsp.spence)(1.0)) == -1.0
+    # d/dq zeta(x, q) = -x zeta(x + 1, q)
+    np.testing.assert_allclose(fg.vmap(fg.grad(lambda q: fsp.zeta(2.5, q)))(x[1:] + 3.5),
+                               -2.5 * scipy_special.zeta(3.5, x[1:] + 3.5), rtol=1e-14)
     np.testing.assert_allclose(fg.vmap(fg.grad(fsp.exp1))(x[1:]), -np.exp(-x[1:]) / x[1:],
                                rtol=1e-14)
     np.testing.assert_allclose(fg.vmap(fg.grad(fsp.expi))(x), np.exp(x) / x, rtol=1e-14)
@@ -191,7 +205,7 @@ def test_one_jit_against_eager():
                 + fsp.multigammaln(x + 1.0, 2) + fsp.i0(x) + fsp.i1(x) + fsp.kl_div(x, 1.0)
                 + fsp.rel_entr(x, 2.0) + fsp.boxcox(x, 0.5) + fsp.boxcox1p(x, -0.5)
                 + fsp.gammasgn(x - 3.0) + fsp.exp1(x) + fsp.expi(x) + fsp.erfcx(x)
-                + fsp.expn(np.array([0, 2, 2, 5]), x) + fsp.spence(x)).sum()
+                + fsp.expn(np.array([0, 2, 2, 5]), x) + fsp.spence(x) + fsp.zeta(3.0, x)).sum()
 
     x = np.array([0.5, 1.5, 3.3, 7.0])
     value, gradient = fg.jit(fg.value_and_grad(loss))(x)
@@ -206,7 +220,8 @@ def test_float32_stays_float32():
                lambda v: fsp.comb(v + 3, v), lambda v: fsp.poch(v, 1.5),
                lambda v: fsp.multigammaln(v + 1, 2), lambda v: fsp.kl_div(v, 1.0),
                lambda v: fsp.rel_entr(v, 2.0), lambda v: fsp.boxcox(v, 0.5),
-               lambda v: fsp.boxcox1p(v, 0.0), fsp.exp1, fsp.expi, fsp.erfcx, fsp.spence]:
+               lambda v: fsp.boxcox1p(v, 0.0), fsp.exp1, fsp.expi, fsp.erfcx, fsp.spence,
+               lambda v: fsp.zeta(v + 1.5, v), lambda v: fsp.zeta(v + 1.5)]:
         assert fn(x).dtype == np.float32, fn
         assert fg.jit(fn)(x).dtype == np.float32, fn
 
@@ -218,6 +233,10 @@ def test_errors_name_the_argument():
         fsp.multigammaln(3.0, 0)
     with pytest.raises(ValueError, match="factorial: exact=True is not supported"):
         fsp.factorial(3, exact=True)
+    with pytest.raises(TypeError, match="zeta: no derivative with respect to x"):
+        fg.grad(fsp.zeta)(2.5, 1.5)
+    with pytest.raises(TypeError, match="zeta: no derivative with respect to x"):
+        fg.grad(fsp.zeta)(2.5)
     with pytest.raises(TypeError, match="expn: the order n is"):
         fg.jit(fsp.expn)(2, 1.0)
     with pytest.raises(ValueError, match="expn: the order n must hold whole numbers"):

@@ -22,9 +22,10 @@ from . import (
                special_functions,
                structural,
                window,
+               zeta,
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
            "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
            "incomplete", "linalg", "random", "reduction", "sorting", "special", "special_functions",
-           "structural", "window"]
+           "structural", "window", "zeta"]

@@ -76,29 +76,31 @@ def _reflection_sin(x):
 
 # ----------------------------------------------------------------------- Hurwitz zeta
 
-def _hurwitz_zeta(s: int, a):
-    """``zeta(s, a) = sum_k (a + k)**-s`` for an integer ``s >= 2`` and float64 ``a`` (any
-    sign; a non-positive integer is a pole): the first terms summed directly until
-    ``a + k >= max(15, s + 5)``, the rest by Euler-Maclaurin with ten Bernoulli terms (the
-    remainder's terms shrink by at least 20x each there)."""
+def _hurwitz_zeta(s, a):
+    """``zeta(s, a) = sum_k (a + k)**-s`` for real ``s > 0``, ``s != 1`` (a number or an array
+    broadcasting with ``a``; below 1 the analytic continuation) and float64 ``a`` (any sign;
+    a non-positive integer is a pole): the first terms summed directly until ``a + k >=
+    max(15, s + 5)``, the rest by Euler-Maclaurin with ten Bernoulli terms (the remainder's
+    terms shrink by at least 20x each there)."""
     a = np.asarray(a, np.float64)
-    start = max(15.0, s + 5.0)
+    s = np.asarray(s, np.float64)
+    start = np.maximum(15.0, s + 5.0)
     counts = np.clip(np.ceil(start - a), 0, None)
     b = a + counts
     # The tail sum_{k >= 0} (b + k)**-s.
-    total = b ** (1.0 - s) / (s - 1) + 0.5 * b ** -float(s)
-    rising = float(s)               # s (s + 1) ... (s + 2j - 2)
+    total = b ** (1.0 - s) / (s - 1.0) + 0.5 * b ** -s
+    rising = s                      # s (s + 1) ... (s + 2j - 2)
     factorial = 2.0                 # (2j)!
     power = b ** (-s - 1.0)         # b**(-s - 2j + 1)
     inverse_square = 1.0 / (b * b)
     for j, bernoulli in enumerate(_BERNOULLI, start=1):
         total = total + (bernoulli / factorial * rising) * power
-        rising *= (s + 2 * j - 1) * (s + 2 * j)
+        rising = rising * (s + 2 * j - 1) * (s + 2 * j)
         factorial *= (2 * j + 1) * (2 * j + 2)
         power = power * inverse_square
     # The direct terms, smallest first.
     for k in range(int(counts.max(initial=0)) - 1, -1, -1):
-        total = total + np.where(k < counts, (a + k) ** -float(s), 0.0)
+        total = total + np.where(k < counts, (a + k) ** -s, 0.0)
     return total
 
 

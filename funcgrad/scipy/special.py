@@ -5,12 +5,12 @@ Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitiv
 (``funcgrad/ops/special_functions.py``, where their accuracy is stated), and so are the
 regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
-and ``expn`` and ``erfcx`` (``funcgrad/ops/exponential_integrals.py``) and ``spence``
-(``funcgrad/ops/dilogarithm.py``); the rest are compositions of them and of
-``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``, ``loggamma``, ``multigammaln`` of
-``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``, ``kl_div``, ...), so every
-function is differentiable to any order and works under ``jit`` and ``vmap``. Integer inputs
-are computed as float64.
+and ``expn`` and ``erfcx`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
+(``funcgrad/ops/dilogarithm.py``) and ``zeta`` (``funcgrad/ops/zeta.py``); the rest are
+compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
+``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
+``kl_div``, ...), so every function is differentiable to any order and works under ``jit``
+and ``vmap``. Integer inputs are computed as float64.
 
 Conventions (as JAX): ``xlogy(0, y) = 0`` and ``xlog1py(0, y) = 0`` for every y (also y = 0,
 resp. -1), with derivatives ``log(y)`` and ``x / y`` elsewhere (0 and 0 at that corner, where
@@ -50,6 +50,7 @@ from ..ops import exponential_integrals as _exponential_integrals
 from ..ops import incomplete as _incomplete
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
+from ..ops import zeta as _zeta
 
 __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
@@ -57,7 +58,7 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax", "spence",
-           "xlog1py", "xlogy"]
+           "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -449,6 +450,21 @@ def entr(x):
     safe_x = fnp.where(x > 0, x, 1.0)
     return fnp.where(x > 0, -safe_x * fnp.log(safe_x),
                      fnp.where(x == 0, 0.0, -np.inf).astype(x.dtype))
+
+
+def zeta(x, q=None):
+    """The Hurwitz zeta function ``sum_k (q + k)**-x`` (x > 1; nan below, as SciPy), or with
+    ``q=None`` the Riemann zeta function on every real ``x != 1`` (by reflection below 0);
+    derivative in q ``-x zeta(x + 1, q)``, none in x (``TypeError``), as JAX.
+
+    >>> round(float(zeta(2.0)), 12)      # pi**2 / 6
+    1.644934066848
+    """
+    if q is None:
+        x = _float(x)
+        return _zeta.zeta(x, fnp.ones_like(x), riemann=True)
+    x, q = _floats(x, q)
+    return _zeta.zeta(x, q)
 
 
 def spence(x):
