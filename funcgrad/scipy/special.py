@@ -5,7 +5,7 @@ Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitiv
 (``funcgrad/ops/special_functions.py``, where their accuracy is stated), and so are the
 regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
-and ``expn`` and ``erfcx`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
+and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
 (``funcgrad/ops/dilogarithm.py``) and ``zeta`` (``funcgrad/ops/zeta.py``); the rest are
 compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
@@ -53,6 +53,7 @@ from ..ops import special_functions as _sf
 from ..ops import zeta as _zeta
 
 __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
+           "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
            "factorial", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
@@ -370,6 +371,12 @@ def erfcx(x):
     """The scaled complementary error function ``exp(x**2) erfc(x)``, without overflow for
     x > 0 (about ``1 / (sqrt(pi) x)`` there); derivative ``2 x erfcx(x) - 2/sqrt(pi)``."""
     return _exponential_integrals.erfcx(_float(x))
+
+
+def dawsn(x):
+    """Dawson's integral ``exp(-x**2) int_0^x exp(t**2) dt`` (odd); derivative
+    ``1 - 2 x dawsn(x)``."""
+    return _exponential_integrals.dawsn(_float(x))
 
 
 # ------------------------------------------------------------------ exponential integrals
