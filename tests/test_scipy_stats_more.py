@@ -255,6 +255,12 @@ def test_check_grads_to_second_order(name, fn, args):
     fg.check_grads(fn, args, order=2, modes=("fwd", "rev"))
 
 
+def test_gennorm_cdf_derivative_at_the_centre_is_the_density():
+    for beta in (0.7, 1.0, 2.5):
+        slope = fg.grad(lambda x, b=beta: fstats.gennorm.cdf(x, b, 0.5, 2.0))(0.5)
+        np.testing.assert_allclose(slope, fstats.gennorm.pdf(0.5, beta, 0.5, 2.0), rtol=1e-14)
+
+
 def test_gennorm_cdf_in_beta_to_first_order():
     # through the incomplete gamma function: first derivatives in its parameter
     fg.check_grads(lambda beta: fstats.gennorm.cdf(V - 1, beta), (P + 0.5,), order=1,

@@ -111,7 +111,11 @@ def _gennorm_cdf(x, beta, loc=0, scale=1):
     lower tail, so that its relative accuracy holds there)."""
     power, beta, _, z = _gennorm_power(x, beta, loc, scale)
     half_tail = 0.5 * _special.gammaincc(1.0 / beta, power)
-    return fnp.where(z < 0, half_tail, 1.0 - half_tail)
+    value = fnp.where(z < 0, half_tail, 1.0 - half_tail)
+    # at z = 0 its first-order expansion 1/2 + z pdf(0), so that the derivative there is the
+    # density (through |z|**beta it would be 0 times an infinite one)
+    at_zero = 0.5 + z * fnp.exp(fnp.log(beta) - LOG_TWO - _special.gammaln(1.0 / beta))
+    return fnp.where(z == 0, at_zero, value)
 
 
 gennorm = namespace(
