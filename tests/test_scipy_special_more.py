@@ -198,6 +198,13 @@ def test_derivatives_are_the_known_ones():
     np.testing.assert_allclose(dq, 1 - p / q, rtol=1e-14)
 
 
+def test_traced_programs_hold_the_primitives():
+    for fn, name in [(fsp.exp1, "exp1"), (fsp.expi, "expi"), (lambda x: fsp.expn(3, x), "expn"),
+                     (fsp.erfcx, "erfcx"), (fsp.dawsn, "dawsn"), (fsp.spence, "spence"),
+                     (lambda x: fsp.zeta(2.5, x), "zeta"), (fsp.i0, "i0e")]:
+        assert f" {name}" in str(fg.make_ir(fn)(np.array([0.5, 2.0]))), name
+
+
 def test_vmap_of_grad_matches_a_loop():
     z, m = np.array([-2.5, 0.7, 3.2]), np.array([1.3, 2.0, -0.4])
     batched = fg.vmap(fg.grad(fsp.poch, argnums=(0, 1)))(z, m)

@@ -276,6 +276,13 @@ def test_derivatives_are_the_known_ones():
                                np.exp(-V) - 1, rtol=1e-14)
 
 
+def test_traced_programs():
+    # the incomplete gamma function in gennorm's CDF, the sort (argsort) in rankdata
+    assert " gammaincc" in str(fg.make_ir(lambda x: fstats.gennorm.cdf(x, 1.5))(V))
+    assert " argsort" in str(fg.make_ir(fstats.rankdata)(V))
+    assert " log" in str(fg.make_ir(lambda p: fstats.binom.logpmf(COUNTS, 6, p))(PROB))
+
+
 def test_vmap_of_grad_matches_a_loop():
     xs = np.array([[0.3, -0.2], [1.1, 0.4], [-0.7, 0.9]])
 
