@@ -44,6 +44,7 @@ from funcgrad.ops import exponential_integrals as ei
 from funcgrad.ops import fft as fo
 from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
+from funcgrad.ops import owens_t as ot
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
 from funcgrad.ops import sorting as so
@@ -515,6 +516,14 @@ def _scipy_expn(n, x):
     return scipy.special.expn(n, x)
 
 
+def _scipy_owens_t(h, a):
+    try:
+        import scipy.special
+    except ImportError:
+        return ot.owens_t_numpy(h, a)
+    return scipy.special.owens_t(h, a)
+
+
 def _scipy_zeta(x, q):
     try:
         import scipy.special
@@ -639,6 +648,8 @@ SPECIAL_FUNCTION_ROWS = [
     unary("zeta", lambda q: zt.zeta(np.asarray(2.5, q.dtype), q),
           lambda q: np.asarray(_scipy_zeta(2.5, np.asarray(q, np.float64))).astype(q.dtype)[()],
           positive),
+    binary("owens_t", ot.owens_t, lambda h, a: np.asarray(_scipy_owens_t(
+        np.asarray(h, np.float64), np.asarray(a, np.float64))).astype(h.dtype)[()]),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), above_one,
           variant="above_one"),

@@ -15,6 +15,7 @@ from . import (
                host,
                incomplete,
                linalg,
+               owens_t,
                random,
                reduction,
                sorting,
@@ -27,5 +28,5 @@ from . import (
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
            "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
-           "incomplete", "linalg", "random", "reduction", "sorting", "special", "special_functions",
-           "structural", "window", "zeta"]
+           "incomplete", "linalg", "owens_t", "random", "reduction", "sorting", "special",
+           "special_functions", "structural", "window", "zeta"]

@@ -6,7 +6,8 @@ Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitiv
 regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
 and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
-(``funcgrad/ops/dilogarithm.py``) and ``zeta`` (``funcgrad/ops/zeta.py``); the rest are
+(``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``) and ``owens_t``
+(``funcgrad/ops/owens_t.py``); the rest are
 compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
 ``kl_div``, ...), so every function is differentiable to any order and works under ``jit``
@@ -48,6 +49,7 @@ from ..ops import dilogarithm as _dilogarithm
 from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
 from ..ops import incomplete as _incomplete
+from ..ops import owens_t as _owens_t
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 from ..ops import zeta as _zeta
@@ -58,8 +60,8 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "factorial", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
-           "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax", "spence",
-           "xlog1py", "xlogy", "zeta"]
+           "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
+           "softmax", "spence", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -335,6 +337,18 @@ def ndtr(x):
     """The standard normal CDF ``erfc(-x / sqrt 2) / 2``."""
     x = _float(x)
     return 0.5 * erfc(x * -_SQRT_HALF)
+
+
+def owens_t(h, a):
+    """Owen's T function ``1/(2 pi) int_0^a exp(-h**2 (1 + x**2) / 2) / (1 + x**2) dx`` (even in
+    h, odd in a); derivatives ``-exp(-h**2 / 2) erf(a h / sqrt 2) / (2 sqrt(2 pi))`` in h and
+    ``exp(-h**2 (1 + a**2) / 2) / (2 pi (1 + a**2))`` in a.
+
+    >>> round(float(owens_t(0.0, 1.0)), 12)     # arctan(1) / (2 pi)
+    0.125
+    """
+    h, a = _floats(h, a)
+    return _owens_t.owens_t(h, a)
 
 
 def ndtri(p):
