@@ -42,6 +42,7 @@ from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import exponential_integrals as ei
 from funcgrad.ops import fft as fo
+from funcgrad.ops import hypergeometric as hg
 from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
 from funcgrad.ops import owens_t as ot
@@ -516,6 +517,14 @@ def _scipy_expn(n, x):
     return scipy.special.expn(n, x)
 
 
+def _scipy_hyp1f1(a, b, x):
+    try:
+        import scipy.special
+    except ImportError:
+        return hg.hyp1f1_numpy(a, b, x)
+    return scipy.special.hyp1f1(a, b, x)
+
+
 def _scipy_owens_t(h, a):
     try:
         import scipy.special
@@ -648,6 +657,10 @@ SPECIAL_FUNCTION_ROWS = [
     unary("zeta", lambda q: zt.zeta(np.asarray(2.5, q.dtype), q),
           lambda q: np.asarray(_scipy_zeta(2.5, np.asarray(q, np.float64))).astype(q.dtype)[()],
           positive),
+    # in x, with a and b fixed (no derivative in them, as JAX)
+    unary("hyp1f1", _with_parameters(hg.hyp1f1, GAMMA_A, BETA_B),
+          lambda x: np.asarray(_scipy_hyp1f1(GAMMA_A, BETA_B, np.asarray(x, np.float64)))
+          .astype(x.dtype)[()], cases=PARAMETER_COLUMNS),
     binary("owens_t", ot.owens_t, lambda h, a: np.asarray(_scipy_owens_t(
         np.asarray(h, np.float64), np.asarray(a, np.float64))).astype(h.dtype)[()]),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),

@@ -13,6 +13,7 @@ from . import (
                exponential_integrals,
                fft,
                host,
+               hypergeometric,
                incomplete,
                linalg,
                owens_t,
@@ -28,5 +29,6 @@ from . import (
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
            "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
+           "hypergeometric",
            "incomplete", "linalg", "owens_t", "random", "reduction", "sorting", "special",
            "special_functions", "structural", "window", "zeta"]

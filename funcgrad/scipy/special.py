@@ -6,8 +6,8 @@ Built from primitives that need only NumPy: ``gammaln`` (the ``lgamma`` primitiv
 regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``betainc`` and
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
 and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
-(``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``) and ``owens_t``
-(``funcgrad/ops/owens_t.py``); the rest are
+(``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
+(``funcgrad/ops/owens_t.py``) and ``hyp1f1`` (``funcgrad/ops/hypergeometric.py``); the rest are
 compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
 ``kl_div``, ...), so every function is differentiable to any order and works under ``jit``
@@ -48,6 +48,7 @@ from ..numpy._core import is_weak
 from ..ops import dilogarithm as _dilogarithm
 from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
+from ..ops import hypergeometric as _hypergeometric
 from ..ops import incomplete as _incomplete
 from ..ops import owens_t as _owens_t
 from ..ops import special as _sp
@@ -58,7 +59,7 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
            "factorial", "gamma",
-           "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
+           "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
            "softmax", "spence", "xlog1py", "xlogy", "zeta"]
@@ -337,6 +338,19 @@ def ndtr(x):
     """The standard normal CDF ``erfc(-x / sqrt 2) / 2``."""
     x = _float(x)
     return 0.5 * erfc(x * -_SQRT_HALF)
+
+
+def hyp1f1(a, b, x):
+    """Kummer's confluent hypergeometric function ``sum_k (a)_k / (b)_k x**k / k!``, summed
+    directly (with Kummer's transform for x < 0: accurate where the terms keep one sign, see
+    ``funcgrad/ops/hypergeometric.py``); derivative in x ``a / b hyp1f1(a + 1, b + 1, x)``,
+    none in a and b (``TypeError``), as JAX.
+
+    >>> round(float(hyp1f1(1.0, 2.0, 1.0)), 12)     # (e - 1) / 1
+    1.718281828459
+    """
+    a, b, x = _floats(a, b, x)
+    return _hypergeometric.hyp1f1(a, b, x)
 
 
 def owens_t(h, a):
