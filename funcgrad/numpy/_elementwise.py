@@ -31,37 +31,60 @@ def _unary(ufunc, op, doc_name=None, complex_op=None):
 
 
 def _binary(ufunc, op, doc_name=None):
+    """``ufunc`` on arrays, ``op`` on tracers; with ``.operator`` and ``.reflected``, the same
+    as a tracer's operator method (``x + y``, ``y + x``), whose result is weak where the
+    tracer is and the other operand is a Python number or a weak tracer (Python's arithmetic
+    on the numbers they stand for gives a Python number; ``fnp.add`` of them gives a strong
+    NumPy scalar, as ``np.add`` does)."""
     primitive = op.primitive
 
-    def function(x, y):
-        x_type, y_type = type(x), type(y)
-        if x_type is not Tracer and y_type is not Tracer:
-            return ufunc(x, y)
-        # The common cases, bound in the tracer's trace at once: float tracers of one dtype,
-        # or one with a Python float or int (weak: the tracer's dtype wins, as in NumPy) or
-        # with a NumPy scalar or array of its dtype.
-        if x_type is Tracer and x._var.aval.dtype.kind == "f":
-            dtype = x._var.aval.dtype
-            if y_type is Tracer:
-                if y._var.aval.dtype == dtype:
-                    if y._trace is x._trace:
-                        return x._trace.process(primitive, (x, y), _NO_PARAMS)
-                    return op(x, y)
-            elif y_type is float or y_type is int:
-                return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
-            elif y_type is dtype.type or (y_type is np.ndarray and y.dtype == dtype):
-                return x._trace.process(primitive, (x, y), _NO_PARAMS)
-        elif y_type is Tracer and y._var.aval.dtype.kind == "f":
-            dtype = y._var.aval.dtype
-            if x_type is float or x_type is int:
-                return y._trace.process(primitive, (dtype.type(x), y), _NO_PARAMS)
-            if x_type is dtype.type or (x_type is np.ndarray and x.dtype == dtype):
-                return y._trace.process(primitive, (x, y), _NO_PARAMS)
-        dtype = ufunc_dtype(ufunc, x, y)
-        return op(cast(x, dtype), cast(y, dtype))
-    function.__name__ = doc_name or ufunc.__name__
-    function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
-    return function
+    def make(operator, reflected):
+        def function(x, y):
+            if reflected:
+                x, y = y, x
+            if operator:
+                tracer, other = (y, x) if reflected else (x, y)
+                if tracer._weak:
+                    out = plain(x, y)
+                    if type(out) is Tracer and (type(other) in _PYTHON_NUMBERS or (
+                            type(other) is Tracer and other._weak)):
+                        out._weak = True
+                    return out
+            x_type, y_type = type(x), type(y)
+            if x_type is not Tracer and y_type is not Tracer:
+                return ufunc(x, y)
+            # The common cases, bound in the tracer's trace at once: float tracers of one
+            # dtype, or one with a Python float or int (weak: the tracer's dtype wins, as in
+            # NumPy) or with a NumPy scalar or array of its dtype.
+            if x_type is Tracer and x._var.aval.dtype.kind == "f":
+                dtype = x._var.aval.dtype
+                if y_type is Tracer:
+                    if y._var.aval.dtype == dtype:
+                        if y._trace is x._trace:
+                            return x._trace.process(primitive, (x, y), _NO_PARAMS)
+                        return op(x, y)
+                elif y_type is float or y_type is int:
+                    return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
+                elif y_type is dtype.type or (y_type is np.ndarray and y.dtype == dtype):
+                    return x._trace.process(primitive, (x, y), _NO_PARAMS)
+            elif y_type is Tracer and y._var.aval.dtype.kind == "f":
+                dtype = y._var.aval.dtype
+                if x_type is float or x_type is int:
+                    return y._trace.process(primitive, (dtype.type(x), y), _NO_PARAMS)
+                if x_type is dtype.type or (x_type is np.ndarray and x.dtype == dtype):
+                    return y._trace.process(primitive, (x, y), _NO_PARAMS)
+            dtype = ufunc_dtype(ufunc, x, y)
+            return op(cast(x, dtype), cast(y, dtype))
+        return function
+
+    plain = make(False, False)
+    plain.operator, plain.reflected = make(True, False), make(True, True)
+    plain.__name__ = doc_name or ufunc.__name__
+    plain.__doc__ = f"``numpy.{plain.__name__}``, traceable and differentiable."
+    return plain
+
+
+_PYTHON_NUMBERS = (int, float, complex)
 
 
 def _comparison(ufunc, op):

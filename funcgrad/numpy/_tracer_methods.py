@@ -61,13 +61,15 @@ _METHODS = {
     "trace": red.trace,
 }
 
-_PYTHON_NUMBERS = (int, float, complex)
+_PYTHON_NUMBERS = ew._PYTHON_NUMBERS
 
 
 def _keeps_weak(function):
     """``function`` as an operator whose result is weak where its operands are a weak tracer
     and Python numbers or weak tracers: Python's own arithmetic on the numbers they stand
-    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.)"""
+    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.) The
+    binary functions of ``_elementwise`` carry such operators of their own (``.operator``,
+    ``.reflected``), without this wrapper's extra call."""
     def operator(self, other):
         out = function(self, other)
         if self._weak and (type(other) in _PYTHON_NUMBERS or (
@@ -90,11 +92,13 @@ _ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow"}
 
 for _name, _function in _METHODS.items():
     if _name.strip("_").removeprefix("r") in _ARITHMETIC:
-        _function = _keeps_weak(_function)
+        reflected = _name.startswith("__r")
+        own = getattr(_function if not reflected else _METHODS["__" + _name[3:]],
+                      "reflected" if reflected else "operator", None)
+        _function = own if own is not None else _keeps_weak(_function)
     elif _name in ("__neg__", "__pos__", "__abs__"):
         _function = _keeps_weak_unary(_function)
     setattr(Tracer, _name, _function)
-
 
 
 _UFUNC_FUNCTIONS: dict = {}   # a NumPy ufunc -> the funcgrad.numpy function of its name
