@@ -314,15 +314,19 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
         return np.percentile(a, q, axis, out, overwrite_input, method, keepdims,
                              weights=weights)
     _check_quantile_options("percentile", out)
+    return _quantile_core(a, _percent_fraction(q, "percentile"), axis, method, keepdims,
+                          "percentile", weights)
+
+
+def _percent_fraction(q, who):
+    """Percentiles ``q`` (0 to 100) as fractions (0 to 1)."""
     if isinstance(q, Tracer):
         q = to_float(q)
-        fraction = ew.div(q, q.dtype.type(100))
-    else:
-        if np.any(np.asarray(q) < 0) or np.any(np.asarray(q) > 100):
-            raise ValueError("percentile: percentiles must be in the range [0, 100]")
-        # A Python number stays a (weak) Python float, an array keeps its float dtype.
-        fraction = q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
-    return _quantile_core(a, fraction, axis, method, keepdims, "percentile", weights)
+        return ew.div(q, q.dtype.type(100))
+    if np.any(np.asarray(q) < 0) or np.any(np.asarray(q) > 100):
+        raise ValueError(f"{who}: percentiles must be in the range [0, 100]")
+    # A Python number stays a (weak) Python float, an array keeps its float dtype.
+    return q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
