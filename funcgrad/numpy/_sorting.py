@@ -79,7 +79,13 @@ def _argsort(a, axis: int):
         return so.argsort(a, axis)
     from ..ops import complex_numbers as cn
     real, imag = cn.real(a), cn.imag(a)
-    keys = (imag, real, cast(ew.isnan(imag), np.int8), cast(ew.isnan(real), np.int8))
+    return _lexicographic_order(
+        (imag, real, cast(ew.isnan(imag), np.int8), cast(ew.isnan(real), np.int8)), axis)
+
+
+def _lexicographic_order(keys, axis: int):
+    """The stable permutation along ``axis`` that sorts by ``keys`` (traced arrays of one
+    shape), the last key the most significant: a stable sort by each key in turn."""
     order = so.argsort(keys[0], axis)
     for key in keys[1:]:
         order = _take_along(order, so.argsort(_take_along(key, order, axis), axis), axis)
