@@ -39,6 +39,7 @@ from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._selection import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
+from ._signals import *  # noqa: F401,F403
 from ._sorting import *  # noqa: F401,F403
 
 # Concrete results are Arrays (core.array), 0-d ones too.
