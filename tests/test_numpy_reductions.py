@@ -131,8 +131,7 @@ GRAD_CASES = [
 
 @pytest.mark.parametrize("fn, args", GRAD_CASES)
 def test_derivatives_to_second_order(fn, args):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fg.check_grads(fn, args, order=2, modes=("fwd", "rev"))
+    _call(lambda _, *a: fg.check_grads(fn, a, order=2, modes=("fwd", "rev")), None, args)
 
 
 @pytest.mark.parametrize("name", ["nanprod", "nanvar", "nanstd", "nanmedian", "nancumsum",
@@ -142,7 +141,8 @@ def test_nan_entries_get_zero_derivative(name):
           "nanmean_of_var_where": lambda x: fnp.var(fnp.nan_to_num(x), axis=1,
                                                     where=~np.isnan(CUBE))}.get(
         name, lambda x: getattr(fnp, name)(x, axis=1))
-    grad = fg.grad(lambda x: fnp.sum(fnp.nan_to_num(fn(x))))(CUBE)
+    grad = _call(lambda _, x: fg.grad(lambda v: fnp.sum(fnp.nan_to_num(fn(v))))(x), None,
+                 [CUBE])
     assert np.all(grad[np.isnan(CUBE)] == 0)
     assert np.all(np.isfinite(grad)) and np.any(grad != 0)
 
@@ -170,3 +170,256 @@ def test_vmap_matches_a_loop(fn, args):
             for b in range(np.shape(args[0])[0])]
     expected = fg.tree.map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *rows)
     assert_matches(out, expected, "vmap")
+
+
+# ------------------------------------------- selection, binning, differences, functional
+
+V8 = distinct(8)
+SAMPLE = rng.normal(size=40)
+SAMPLE[3] = SAMPLE.max()                 # a value on the last edge (the last bin has it)
+WEIGHTS = rng.uniform(0.1, 1.0, 40)
+LABELS = rng.integers(0, 7, 30)
+CUBE_ROWS = distinct(3, 4, 5)
+COORDS4, COORDS5 = np.cumsum(rng.uniform(0.5, 1.5, 4)), np.cumsum(rng.uniform(0.5, 1.5, 5))
+KEYS = (rng.integers(0, 3, 12), rng.integers(0, 2, 12), distinct(12))
+
+
+def _bincount(m, x, weights=None, minlength=0):
+    # Traced, the length must be given (it is max(x) + 1 where the values are known).
+    extra = {"length": max(minlength, int(np.max(LABELS)) + 1)} if m is fnp else {}
+    return m.bincount(x, weights, minlength, **extra)
+
+
+MORE_VALUE_CASES = [
+    case("lexsort", lambda m, a, b, c: m.lexsort((a, b, c)), *KEYS),
+    case("lexsort_2d_keys", lambda m, k: m.lexsort(k), np.stack(KEYS[:2])),
+    case("lexsort_axis0", lambda m, k: m.lexsort(k, axis=0), rng.integers(0, 2, (2, 5, 3))),
+    case("digitize", lambda m, x: m.digitize(x, [-1.0, 0.0, 0.5, 2.0]), SAMPLE),
+    case("digitize_right_2d", lambda m, x: m.digitize(x, np.array([-1.0, 0.0, 0.5]), True),
+         X34),
+    case("digitize_decreasing", lambda m, x: m.digitize(x, np.array([2.0, 0.5, 0.0, -1.0])),
+         SAMPLE),
+    case("digitize_traced_bins", lambda m, b: m.digitize(np.linspace(-3, 3, 13), b),
+         np.array([2.0, 0.5, 0.0, -1.0])),
+    case("digitize_ints", lambda m, x: m.digitize(x, [-2, 0, 3]), INTS),
+    case("bincount", lambda m, x: _bincount(m, x), LABELS),
+    case("bincount_weights_minlength", lambda m, x, w: _bincount(m, x, w, 10), LABELS,
+         WEIGHTS[:30]),
+    case("bincount_f32_weights", lambda m, x, w: _bincount(m, x, w), LABELS,
+         WEIGHTS[:30].astype(np.float32)),
+    case("histogram", lambda m, x: m.histogram(x), SAMPLE),
+    case("histogram_f32", lambda m, x: m.histogram(x, 7), SAMPLE.astype(np.float32)),
+    case("histogram_range", lambda m, x: m.histogram(x, 5, range=(-1, 1)), SAMPLE),
+    case("histogram_weights", lambda m, x, w: m.histogram(x, 5, weights=w), SAMPLE, WEIGHTS),
+    case("histogram_edges_density", lambda m, x: m.histogram(
+        x, [-2, -0.5, 0, 1.5, 3], density=True), SAMPLE),
+    case("histogram_ints", lambda m, x: m.histogram(x, 4), LABELS),
+    case("histogram_int_edges", lambda m, x: m.histogram(x, [0, 2, 3, 6]), LABELS),
+    case("histogram_one_value", lambda m, x: m.histogram(x * 0 + 1.0, 3), SAMPLE),
+    case("histogram_2d_input", lambda m, x: m.histogram(x, 3), X34),
+    case("histogram_bin_edges", lambda m, x: m.histogram_bin_edges(x, 6),
+         SAMPLE.astype(np.float32)),
+    case("histogram_bin_edges_range", lambda m, x: m.histogram_bin_edges(x, 6, range=(0, 1)),
+         SAMPLE),
+    case("histogram2d", lambda m, x, y: m.histogram2d(x, y, bins=4), SAMPLE, WEIGHTS),
+    case("histogram2d_mixed_bins_density", lambda m, x, y: m.histogram2d(
+        x, y, bins=[3, np.array([0, 0.3, 0.9, 1.0])], density=True), SAMPLE, WEIGHTS),
+    case("histogram2d_range_weights", lambda m, x, y: m.histogram2d(
+        x, y, bins=[3, 5], range=[[-1, 1], [0, 1]], weights=y), SAMPLE, WEIGHTS),
+    case("histogramdd", lambda m, s: m.histogramdd(s, bins=(2, 3, 4)), rng.normal(size=(40, 3))),
+    case("histogramdd_sequence_density", lambda m, a, b: m.histogramdd(
+        [a, b], bins=3, density=True), SAMPLE, WEIGHTS),
+    case("histogramdd_1d", lambda m, a: m.histogramdd(a, bins=3), SAMPLE),
+    # differences and correlation
+    case("gradient", lambda m, f: m.gradient(f), X34),
+    case("gradient_edge2", lambda m, f: m.gradient(f, edge_order=2), CUBE_ROWS),
+    case("gradient_axis_step", lambda m, f: m.gradient(f, 2.0, axis=1), X34),
+    case("gradient_coordinates", lambda m, f: m.gradient(f, COORDS4, COORDS5), CUBE_ROWS[0]),
+    case("gradient_coordinates_edge2", lambda m, f: m.gradient(f, COORDS4, COORDS5,
+                                                               edge_order=2), CUBE_ROWS[0]),
+    case("gradient_traced_coordinates", lambda m, f, c: m.gradient(f, c, axis=-1,
+                                                                   edge_order=2), X34,
+         COORDS4),
+    case("gradient_axes", lambda m, f: m.gradient(f, 0.5, axis=(2, 0)), CUBE_ROWS),
+    case("gradient_f32", lambda m, f: m.gradient(f, 3.0, COORDS5), CUBE_ROWS[0].astype(
+        np.float32)),
+    case("gradient_ints", lambda m, f: m.gradient(f, np.array([0, 1, 3, 4]), edge_order=2),
+         INTS[0]),
+    case("ediff1d", lambda m, a: m.ediff1d(a), X34),
+    case("ediff1d_ends", lambda m, a: m.ediff1d(a, to_end=[9.0, 8.0], to_begin=-1), X34),
+    case("ediff1d_ints", lambda m, a: m.ediff1d(a, to_begin=np.array([5])), INTS),
+    *[case(f"correlate_{n}_{k}_{mode}", lambda m, a, v, mode=mode: m.correlate(a, v, mode),
+           distinct(n), distinct(k)) for n, k in [(6, 3), (3, 6), (2, 7), (5, 5)]
+      for mode in ("valid", "same", "full")],
+    case("correlate_complex", lambda m, a, v: m.correlate(a, v, "same"),
+         distinct(3) + 1j * distinct(3), distinct(5) - 0.5j),
+    case("correlate_f32", lambda m, a, v: m.correlate(a, v), distinct(5, dtype=np.float32),
+         distinct(2, dtype=np.float32)),
+    # functional
+    case("apply_along_axis_0", lambda m, a: m.apply_along_axis(lambda r: (r ** 2).sum(), 0, a),
+         CUBE_ROWS),
+    case("apply_along_axis_1", lambda m, a: m.apply_along_axis(lambda r: r[::-1] * 2.0, 1, a),
+         CUBE_ROWS),
+    case("apply_along_axis_matrix", lambda m, a: m.apply_along_axis(lambda r: m.outer(r, r),
+                                                                    1, a), CUBE_ROWS),
+    case("apply_along_axis_args", lambda m, a: m.apply_along_axis(lambda r, k: r[:k], -1, a, 2),
+         CUBE_ROWS),
+    case("apply_over_axes", lambda m, a: m.apply_over_axes(m.sum, a, [0, 2]), CUBE_ROWS),
+    case("apply_over_axes_same_rank", lambda m, a: m.apply_over_axes(m.cumsum, a, (1, -1)),
+         CUBE_ROWS),
+    case("vectorize", lambda m, a, b: m.vectorize(lambda p, q: p * q + 1.0)(a, b), CUBE_ROWS,
+         X34[0, 1]),
+    case("vectorize_keyword", lambda m, a, b: m.vectorize(lambda p, q=0.0: p - q)(a, q=b),
+         X34, X34[:, :1]),
+    case("vectorize_signature", lambda m, a, b: m.vectorize(
+        lambda p, q: (p * q).sum(), signature="(n),(n)->()")(a, b), CUBE_ROWS, V8[:5]),
+    case("vectorize_two_outputs", lambda m, a: m.vectorize(
+        lambda p: (p.sum(0), p.max(1)), signature="(m,n)->(n),(m)")(a), CUBE_ROWS),
+    case("vectorize_excluded", lambda m, a: m.vectorize(
+        lambda p, c: p * c[0] + c[1], excluded={1})(a, [2.0, 3.0]), X34),
+    case("vectorize_excluded_keyword", lambda m, a: m.vectorize(
+        lambda p, c: p * c[0] + c[1], excluded={"c"})(a, c=[2.0, 3.0]), X34),
+    case("vectorize_otypes", lambda m, a: m.vectorize(lambda p: p * 2, otypes=[np.float32])(a),
+         X34),
+    case("vectorize_scalar", lambda m, a: m.vectorize(lambda p: p * 2)(a), np.float64(3.0)),
+]
+
+
+@pytest.mark.parametrize("fn, args", MORE_VALUE_CASES)
+def test_more_values_against_numpy(fn, args):
+    test_values_against_numpy(fn, args)
+
+
+@pytest.mark.parametrize("kth", [0, 3, -1, [1, 5]])
+@pytest.mark.parametrize("axis", [-1, 0, None])
+def test_partition_keeps_numpy_promise(kth, axis):
+    # NumPy promises only the kth elements and the two sides' sets: check those, traced and
+    # concrete, for partition and argpartition.
+    x = distinct(6, 7)
+    ordered = np.sort(x, axis=axis)
+    along = -1 if axis is None else axis
+    for got in (fnp.partition(x, kth, axis), traced_value(lambda m, v: m.partition(
+            v, kth, axis), (x,)), np.take_along_axis(x.ravel() if axis is None else x,
+                                                     traced_value(lambda m, v: m.argpartition(
+                                                         v, kth, axis), (x,)), along)):
+        got = np.asarray(got)
+        for k in np.ravel(kth):
+            pivot = np.take(got, [k], along)
+            np.testing.assert_array_equal(pivot, np.take(ordered, [k], along))
+            length = got.shape[along]
+            k = k % length
+            assert np.all(np.take(got, np.arange(k), along) <= pivot)
+            assert np.all(np.take(got, np.arange(k + 1, length), along) >= pivot)
+        np.testing.assert_array_equal(np.sort(got, along), ordered)
+
+
+def test_partition_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"partition: kth\(=6\) out of bounds \(6\)"):
+        fg.jit(lambda v: fnp.partition(v, 6))(distinct(6))
+    with pytest.raises(fg.ConcretizationError, match="argpartition: kth"):
+        fg.jit(lambda v, k: fnp.argpartition(v, k))(distinct(6), 2)
+
+
+def test_bincount_length_under_tracing():
+    np.testing.assert_array_equal(fnp.bincount(LABELS), np.bincount(LABELS))
+    with pytest.raises(fg.ConcretizationError, match="bincount.*length="):
+        fg.jit(lambda x: fnp.bincount(x))(LABELS)
+    # length= cuts (dropping larger values, as JAX) or pads.
+    for length in (3, 12):
+        want = np.bincount(LABELS, minlength=length)[:length]
+        np.testing.assert_array_equal(fg.jit(lambda x, n=length: fnp.bincount(x, length=n))(LABELS),
+                                      want)
+        np.testing.assert_array_equal(fnp.bincount(LABELS, length=length), want)
+    # Under grad of concrete inputs the values are known: the length is NumPy's, and the
+    # counts are differentiable in the weights.
+    grad = fg.grad(lambda w: fnp.sum(fnp.bincount(LABELS, w) ** 2))(WEIGHTS[:30])
+    np.testing.assert_allclose(grad, 2 * np.bincount(LABELS, WEIGHTS[:30])[LABELS])
+    with pytest.raises(ValueError, match="negative"):
+        fg.grad(lambda w: fnp.sum(fnp.bincount(np.array([1, -1]), w)))(np.ones(2))
+
+
+def test_histogram_bins_from_a_rule_need_values():
+    want = np.histogram(SAMPLE, "auto")
+    assert_matches(fnp.histogram(SAMPLE, "auto"), want, "concrete")
+    with pytest.raises(fg.ConcretizationError, match="histogram.*bins='auto'"):
+        fg.jit(lambda x: fnp.histogram(x, "auto"))(SAMPLE)
+    got = []
+    fg.grad(lambda x: (got.append(fnp.histogram(x, "fd")[0]), fnp.sum(x))[1])(SAMPLE)
+    np.testing.assert_array_equal(got[0], np.histogram(SAMPLE, "fd")[0])
+
+
+MORE_GRAD_CASES = [
+    case("partition", lambda x: fnp.partition(x, 2, axis=1) * np.arange(1.0, 5.0), X34),
+    case("partition_none", lambda x: fnp.partition(x, [1, 4], axis=None)[[1, 4]], X34),
+    case("bincount_weights", lambda w: _bincount(fnp, LABELS, w) ** 2, WEIGHTS[:30]),
+    case("gradient", lambda f: fnp.gradient(f * f, 0.5, axis=1), X34),
+    case("gradient_coordinates", lambda f, c: fnp.gradient(f, c, 0.7, edge_order=2),
+         X34.T, COORDS4),
+    case("gradient_edge1_coordinates", lambda f, c: fnp.gradient(fnp.sin(f), c), V8[:5],
+         COORDS5),
+    case("ediff1d", lambda a: fnp.ediff1d(a * a, to_begin=a[0]), V8),
+    case("correlate_same", lambda a, v: fnp.correlate(a, v, "same"), distinct(3), distinct(5)),
+    case("correlate_valid", lambda a, v: fnp.correlate(a * a, v), distinct(6), distinct(3)),
+    case("apply_along_axis", lambda a: fnp.apply_along_axis(lambda r: fnp.sort(r) * r[0], 1, a),
+         X34),
+    case("apply_over_axes", lambda a: fnp.apply_over_axes(fnp.prod, a, [0, 1]), X34),
+    case("vectorize_signature", lambda a: fnp.vectorize(
+        lambda p, q: fnp.sin(p) * q, signature="(n),()->(n)")(a, a[:, 0]), X34),
+]
+
+
+@pytest.mark.parametrize("fn, args", MORE_GRAD_CASES)
+def test_more_derivatives_to_second_order(fn, args):
+    test_derivatives_to_second_order(fn, args)
+
+
+def test_vectorize_falls_back_to_numpy_for_python_control_flow():
+    absolute = fnp.vectorize(lambda v: v if v > 0 else -v)
+    np.testing.assert_array_equal(absolute(np.array([-1.0, 2.0])), [1.0, 2.0])
+    with pytest.raises(fg.ConcretizationError):
+        fg.jit(absolute)(np.array([-1.0, 2.0]))
+
+    @fnp.vectorize(signature="(n)->()")
+    def norm(v):
+        return fnp.sqrt(fnp.sum(v * v))
+    np.testing.assert_allclose(norm(CUBE_ROWS), np.linalg.norm(CUBE_ROWS, axis=-1))
+    with pytest.raises(ValueError, match="vectorize.*core dimension 'n'"):
+        fnp.vectorize(lambda p, q: p @ q, signature="(n),(n)->()")(X34, V8)
+    with pytest.raises(ValueError, match="vectorize: not a valid gufunc signature"):
+        fnp.vectorize(abs, signature="(n)->")
+
+
+MORE_VMAP_CASES = [
+    case("partition", lambda x: fnp.partition(x, 2, axis=0), distinct(4, 5, 3)),
+    case("histogram", lambda x: fnp.histogram(x, 4, range=(-2, 2)), rng.normal(size=(3, 20))),
+    case("bincount_weights", lambda w: fnp.bincount(LABELS, w, length=8), rng.uniform(
+        size=(3, 30))),
+    case("gradient", lambda f: fnp.gradient(f, COORDS5, edge_order=2), distinct(3, 5)),
+    case("correlate", lambda a, v: fnp.correlate(a, v, "full"), distinct(3, 5), distinct(3, 2)),
+    case("digitize", lambda x: fnp.digitize(x, [-1.0, 0.0, 1.0]), distinct(3, 4)),
+    case("vectorize_signature", lambda a: fnp.vectorize(
+        lambda p: p.sum() * p, signature="(n)->(n)")(a), distinct(2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("fn, args", MORE_VMAP_CASES)
+def test_more_vmap_matches_a_loop(fn, args):
+    test_vmap_matches_a_loop(fn, args)
+
+
+def test_compiled_program_matches_eager():
+    # One compiled program covering several of the new functions (few numba compiles).
+    pytest.importorskip("numba")
+
+    def program(x, w, labels):
+        return (fnp.nanmedian(x, axis=1), fnp.nanvar(x, axis=0, ddof=1), fnp.nanargmax(x, 1),
+                fnp.var(fnp.nan_to_num(x), axis=1, where=x > 0), fnp.ptp(w),
+                fnp.partition(w, 2), fnp.bincount(labels, w[:30], length=8),
+                fnp.histogram(w, 5, range=(0, 1)), fnp.gradient(w[:6], edge_order=2),
+                fnp.correlate(w[:6], w[6:9], "same"),
+                fnp.vectorize(lambda p: p.max(), signature="(n)->()")(x))
+
+    args = (NO_EMPTY, WEIGHTS, LABELS)
+    eager = _call(lambda _, *a: program(*a), None, args)
+    compiled = _call(lambda _, *a: fg.jit(program).compile(*a)(*a), None, args)
+    assert_matches(list(compiled), list(eager), "compiled")
