@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins  # ``range`` is an argument name here, as in NumPy
 import math
-import operator
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from ..ops import reduction as red
 from ..ops import sorting as so
 from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._shape import _concrete_int
 from ._sorting import _concrete_or_none, _flat
 
 __all__ = ["digitize", "bincount", "histogram", "histogram_bin_edges", "histogram2d",
@@ -33,17 +33,6 @@ __all__ = ["digitize", "bincount", "histogram", "histogram_bin_edges", "histogra
 
 def _traced(*values) -> bool:
     return _contains_tracer(values)
-
-
-def _concrete_int(value, what, who):
-    if isinstance(value, Tracer):
-        raise ConcretizationError(at_user_line(
-            f"{who}: {what} is {value._describe()}; it decides the result's shape, so it must "
-            "be a concrete integer"))
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{who}: {what} must be an integer, got {value!r}") from None
 
 
 def _last(x):
