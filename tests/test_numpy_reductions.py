@@ -84,6 +84,10 @@ VALUE_CASES = [
     case("std_where_bcast_f32", lambda m, x: m.std(x, axis=0, where=np.array(
         [True, False, True, True])), X34.astype(np.float32)),
     case("var_where_traced_mask", lambda m, x: m.var(x, axis=1, where=x > 0), X34),
+    case("var_where_complex", lambda m, z: m.var(z, axis=1, where=np.array([True, False, True])),
+         np.array([[1 + 2j, 0.5, 3 - 1j], [0.5j, 2, 1]])),
+    case("nanvar_complex", lambda m, z: m.nanvar(z, axis=1), np.array([[1 + 2j, np.nan, 3 - 1j],
+                                                                         [0.5j, 2, 1]])),
     case("var_out_positional", lambda m, x: m.var(x, 1, None, None, 1), X34),
     case("ptp", lambda m, x: m.ptp(x), X34),
     case("ptp_axis_keepdims", lambda m, x: m.ptp(x, axis=1, keepdims=True), CUBE[2]),

@@ -143,7 +143,7 @@ def _variance(a, axis, dtype, ddof, keepdims, where, who, nan_where_no_freedom=F
         kept = _kept_shape(a.shape, axes)
         with np.errstate(invalid="ignore", divide="ignore"):
             average = ew.div(st.reshape(red.reduce_sum(_masked(a, where, 0), axes), kept),
-                             st.reshape(count, kept))
+                             cast(st.reshape(count, kept), a.dtype))
         centered = _masked(ew.sub(a, average), where, 0)
     if a.dtype.kind == "c":   # the mean squared modulus of the deviation, real (as NumPy's)
         from ..ops import complex_numbers as cn
