@@ -380,6 +380,7 @@ def test_more_derivatives_to_second_order(fn, args):
 def test_vectorize_falls_back_to_numpy_for_python_control_flow():
     absolute = fnp.vectorize(lambda v: v if v > 0 else -v)
     np.testing.assert_array_equal(absolute(np.array([-1.0, 2.0])), [1.0, 2.0])
+    assert isinstance(absolute(np.array([-1.0, 2.0])), fg.Array)
     with pytest.raises(fg.ConcretizationError):
         fg.jit(absolute)(np.array([-1.0, 2.0]))
 
@@ -427,3 +428,9 @@ def test_compiled_program_matches_eager():
     eager = _call(lambda _, *a: program(*a), None, args)
     compiled = _call(lambda _, *a: fg.jit(program).compile(*a)(*a), None, args)
     assert_matches(list(compiled), list(eager), "compiled")
+
+
+def test_concrete_results_are_arrays():
+    results = (fnp.nanmedian(W), fnp.ptp(X34), fnp.partition(V8, 3), *fnp.histogram(SAMPLE),
+               fnp.vectorize(lambda p: p * 2)(np.float64(3.0)), fnp.gradient(V8))
+    assert all(isinstance(r, fg.Array) for r in results)

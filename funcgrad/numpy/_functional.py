@@ -16,6 +16,7 @@ import re
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
+from ..core.array import returning_arrays
 from ..core.errors import ConcretizationError, TracerConversionError
 from ..core.trace import Tracer
 from ._core import _contains_tracer, asarray_or_tracer, cast
@@ -132,6 +133,7 @@ class vectorize:
         self.__doc__ = pyfunc.__doc__ if doc is None else doc
         self.__name__ = getattr(pyfunc, "__name__", "vectorized")
 
+    @returning_arrays
     def __call__(self, *args, **kwargs):
         try:
             return self._batched(args, kwargs)
