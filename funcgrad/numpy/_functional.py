@@ -56,7 +56,11 @@ def apply_along_axis(func1d, axis: int, arr, *args, **kwargs):
 
 def apply_over_axes(func, a, axes):
     """``numpy.apply_over_axes``: ``func(a, axis)`` for each of ``axes`` in turn, each
-    result (with the reduced axis put back, as length 1) the next one's input."""
+    result (with the reduced axis put back, as length 1) the next one's input.
+
+    >>> apply_over_axes(np.sum, np.arange(6).reshape(2, 3), [0, 1]).tolist()
+    [[15]]
+    """
     if not isinstance(a, Tracer):
         return np.apply_over_axes(func, a, axes)
     value = a

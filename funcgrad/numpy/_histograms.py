@@ -48,7 +48,11 @@ def _first(x):
 def digitize(x, bins, right=False):
     """``numpy.digitize``: the index of the bin of ``bins`` (increasing or decreasing) that
     each element of ``x`` falls in; ``right`` says which edge a bin includes. Integer
-    result, no derivative."""
+    result, no derivative.
+
+    >>> digitize(np.array([0.5, 1.0, 2.5]), np.array([0.0, 1.0, 2.0])).tolist()
+    [1, 2, 3]
+    """
     if not _traced(x, bins):
         return np.digitize(x, bins, right)
     x, bins = asarray_or_tracer(x), asarray_or_tracer(bins)

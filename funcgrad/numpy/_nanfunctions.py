@@ -101,7 +101,12 @@ def _not_nan(a, where):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
            mean=None, correction=None):
     """``numpy.nanvar``: the variance of the elements that are not NaN, divided by
-    ``count - ddof`` (NaN where that is not positive)."""
+    ``count - ddof`` (NaN where that is not positive).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nanvar(x))(np.array([1.0, np.nan, 3.0]))
+    array([-1.,  0.,  1.])
+    """
     if not isinstance(a, Tracer) and not isinstance(where, Tracer):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
                          **rd._numpy_options(None, where),
@@ -221,7 +226,12 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """``numpy.nanmedian``: the median of the elements that are not NaN (the mean of the
-    two middle ones for an even count; NaN for an all-NaN group)."""
+    two middle ones for an even count; NaN for an all-NaN group).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nanmedian(x))(np.array([4.0, np.nan, 1.0, 2.0]))
+    array([0., 0., 0., 1.])
+    """
     if not isinstance(a, Tracer):
         return np.nanmedian(a, axis, out, overwrite_input, keepdims)
     _check_out("nanmedian", out)

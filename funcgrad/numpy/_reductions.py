@@ -271,7 +271,12 @@ cumprod = _cumulative(np.cumprod, red.cumprod, "cumprod")
 
 def ptp(a, axis=None, out=None, keepdims: bool = False):
     """``numpy.ptp``: the range (maximum minus minimum) over ``axis``, in ``a``'s dtype; the
-    derivative is that of ``max`` minus that of ``min`` (ties share it)."""
+    derivative is that of ``max`` minus that of ``min`` (ties share it).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: ptp(x))(np.array([2.0, 5.0, -1.0]))
+    array([ 0.,  1., -1.])
+    """
     if not isinstance(a, Tracer):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
     if out is not None:
@@ -280,7 +285,11 @@ def ptp(a, axis=None, out=None, keepdims: bool = False):
 
 
 def count_nonzero(a, axis=None, *, keepdims: bool = False):
-    """``numpy.count_nonzero``: how many elements are not zero (integer result)."""
+    """``numpy.count_nonzero``: how many elements are not zero (integer result).
+
+    >>> count_nonzero(np.array([[0, 1, 2], [0, 0, 3]]), axis=1).tolist()
+    [2, 1]
+    """
     if not isinstance(a, Tracer):
         return np.count_nonzero(a, axis=axis, keepdims=keepdims)
     nonzero = a if a.dtype == np.bool_ else ew.ne(a, a.dtype.type(0))

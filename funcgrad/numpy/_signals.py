@@ -152,7 +152,11 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 
 def ediff1d(ary, to_end=None, to_begin=None):
     """``numpy.ediff1d``: the differences between consecutive elements of the flattened
-    ``ary``, with ``to_begin``/``to_end`` joined on (in ``ary``'s dtype)."""
+    ``ary``, with ``to_begin``/``to_end`` joined on (in ``ary``'s dtype).
+
+    >>> ediff1d(np.array([1, 4, 9]), to_begin=0).tolist()
+    [0, 3, 5]
+    """
     if not _traced(ary, to_end, to_begin):
         return np.ediff1d(ary, to_end, to_begin)
     flat = ravel(asarray_or_tracer(ary))
@@ -173,7 +177,11 @@ def ediff1d(ary, to_end=None, to_begin=None):
 def correlate(a, v, mode="valid"):
     """``numpy.correlate``: the cross-correlation of two 1-d arrays,
     ``c[k] = sum_n a[n + k] * conj(v[n])``; ``mode`` is 'valid' (the default), 'same' or
-    'full'. Differentiable in both (a ``convolve`` with ``v`` reversed and conjugated)."""
+    'full'. Differentiable in both (a ``convolve`` with ``v`` reversed and conjugated).
+
+    >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]), "full").tolist()
+    [1.0, 2.0, 3.0, 0.0]
+    """
     if not _traced(a, v):
         return np.correlate(a, v, mode)
     a, v = asarray_or_tracer(a), asarray_or_tracer(v)
