@@ -33,6 +33,7 @@ from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are expor
 from ._indexing import at  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
 from ._math import *  # noqa: F401,F403
+from ._pad import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
