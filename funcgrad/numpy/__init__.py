@@ -28,6 +28,7 @@ from ..core.array import returning_arrays as _returning_arrays
 from . import _indexing, _tracer_methods, fft, linalg  # noqa: F401  (tracer operators; fnp.linalg, fnp.fft)
 from ._arrays import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
+from ._editing import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
 from ._indexing import at  # noqa: F401
