@@ -35,9 +35,12 @@ from ._indexing import at  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
 from ._math import *  # noqa: F401,F403
 from ._pad import *  # noqa: F401,F403
+from ._polynomials import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
 from ._reductions import all, any, max, min, sum  # noqa: F401
+from ._sets import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
+from ._signals import *  # noqa: F401,F403
 from ._sorting import *  # noqa: F401,F403
 
 # Concrete results are Arrays (core.array), 0-d ones too.

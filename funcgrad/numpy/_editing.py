@@ -150,7 +150,7 @@ def choose(a, choices, out=None, mode="raise"):
     return st.reshape(picked, picked.shape[1:])
 
 
-def _sized(who, kept, size, fill_value):
+def _sized(who, kept, size, fill_value, what="the condition"):
     """The positions ``kept`` (a concrete or traced boolean vector) hold, as an index array
     (padded to ``size`` with -1 where there are fewer), and where they are valid."""
     from ._sorting import _size_argument, _traced_flatnonzero
@@ -164,9 +164,9 @@ def _sized(who, kept, size, fill_value):
         return np.resize(positions, size) * valid if len(positions) else \
             np.zeros(size, np.int64), valid
     if size is None:
-        raise _needs_known(who, "the condition", kept,
+        raise _needs_known(who, what, kept,
                            f"Pass size=N for a result of N elements (padded with fill_value, "
-                           f"as in jax.numpy), or call {who} on a concrete condition.")
+                           f"as in jax.numpy), or call {who} on concrete arrays.")
     return _traced_flatnonzero(kept, size, 0)
 
 
