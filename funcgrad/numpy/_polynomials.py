@@ -83,8 +83,10 @@ def poly(seq_of_zeros):
         return np.poly(seq_of_zeros)
     from ._math import convolve
     zeros = asarray_or_tracer(seq_of_zeros)
+    real_matrix = False
     if np.ndim(zeros) == 2 and zeros.shape[0] == zeros.shape[1] and zeros.shape[0]:
         from .linalg import eigvals
+        real_matrix = zeros.dtype.kind != "c"   # (its eigenvalues pair up: real coefficients)
         zeros = eigvals(zeros)
     elif np.ndim(zeros) != 1:
         raise ValueError("poly: input must be 1d or non-empty square 2d array.")
@@ -94,6 +96,9 @@ def poly(seq_of_zeros):
         from ._shape import stack
         factor = stack([np.ones((), dtype), el.negative(cast(zeros[k], dtype))])
         coefficients = convolve(coefficients, factor)
+    if real_matrix and coefficients.dtype.kind == "c":
+        from ._math import real
+        coefficients = real(coefficients)
     return coefficients
 
 
