@@ -42,6 +42,7 @@ from ._sets import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
 from ._signals import *  # noqa: F401,F403
 from ._sorting import *  # noqa: F401,F403
+from ._utilities import *  # noqa: F401,F403
 
 # Concrete results are Arrays (core.array), 0-d ones too.
 for _namespace in (globals(), linalg.__dict__, fft.__dict__):   # the functions funcgrad defines
