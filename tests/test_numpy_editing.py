@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy_reference import assert_matches, traced
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -20,24 +21,6 @@ F32 = rng.uniform(-2.0, 2.0, (2, 3)).astype(np.float32)
 INTS = rng.integers(-5, 6, (3, 4))
 V5 = rng.uniform(-2.0, 2.0, 5)
 CUBE = rng.uniform(-2.0, 2.0, (2, 3, 2))
-
-
-def traced(fn, *args):
-    """``fn`` traced with unknown values (as under ``jit``) and run by the interpreter."""
-    out_tree = fg.tree.structure(fn(*args))
-    leaves = eval_ir(fg.make_ir(fn)(*args), list(fg.tree.leaves(args)))
-    return fg.tree.unflatten(out_tree, leaves)
-
-
-def assert_matches(got, want, what):
-    got_leaves, want_leaves = fg.tree.leaves(got), fg.tree.leaves(want)
-    assert len(got_leaves) == len(want_leaves), what
-    for g, w in zip(got_leaves, want_leaves):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape, f"{what}: shape {g.shape} != {w.shape}"
-        assert g.dtype == w.dtype, f"{what}: dtype {g.dtype} != {w.dtype}"
-        tol = 2e-6 if g.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=what)
 
 
 def check_values(fn, *args):

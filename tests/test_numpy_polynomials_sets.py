@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy_reference import assert_matches, traced
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.core.trace import eval_ir
 
 rng = np.random.default_rng(4711)
 P4 = rng.uniform(-1.0, 1.0, 4)
@@ -25,22 +25,6 @@ BYTES = rng.integers(0, 256, (2, 3)).astype(np.uint8)
 A = np.array([3.0, 1.0, 2.0, 3.0, 5.0, 1.0])
 B = np.array([[1.0, 4.0], [5.0, 5.0]])
 IA = np.array([3, 1, 2, 3, 5, 1])
-
-
-def traced(fn, *args):
-    out_tree = fg.tree.structure(fn(*args))
-    return fg.tree.unflatten(out_tree, eval_ir(fg.make_ir(fn)(*args), list(args)))
-
-
-def assert_matches(got, want, what, rtol=1e-10):
-    got_leaves, want_leaves = fg.tree.leaves(got), fg.tree.leaves(want)
-    assert len(got_leaves) == len(want_leaves), what
-    for g, w in zip(got_leaves, want_leaves):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape, f"{what}: shape {g.shape} != {w.shape}"
-        assert g.dtype == w.dtype, f"{what}: dtype {g.dtype} != {w.dtype}"
-        tol = 2e-6 if g.dtype in (np.float32, np.complex64) else rtol
-        np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=what)
 
 
 CASES = [

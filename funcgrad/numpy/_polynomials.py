@@ -50,22 +50,25 @@ def _leading_zeros(p, count: int):
     return concatenate([np.zeros(count, p.dtype), p])
 
 
+def _aligned(a1, a2, who: str):
+    """Two coefficient vectors, the shorter with leading zeros to the longer's length."""
+    a1, a2 = _vector(a1, who), _vector(a2, who)
+    n = max(a1.shape[0], a2.shape[0])
+    return _leading_zeros(a1, n - a1.shape[0]), _leading_zeros(a2, n - a2.shape[0])
+
+
 def polyadd(a1, a2):
     """``numpy.polyadd``: the sum of two polynomials."""
     if not _traced(a1, a2):
         return np.polyadd(a1, a2)
-    a1, a2 = _vector(a1, "polyadd"), _vector(a2, "polyadd")
-    n = max(a1.shape[0], a2.shape[0])
-    return el.add(_leading_zeros(a1, n - a1.shape[0]), _leading_zeros(a2, n - a2.shape[0]))
+    return el.add(*_aligned(a1, a2, "polyadd"))
 
 
 def polysub(a1, a2):
     """``numpy.polysub``: the difference of two polynomials."""
     if not _traced(a1, a2):
         return np.polysub(a1, a2)
-    a1, a2 = _vector(a1, "polysub"), _vector(a2, "polysub")
-    n = max(a1.shape[0], a2.shape[0])
-    return el.subtract(_leading_zeros(a1, n - a1.shape[0]), _leading_zeros(a2, n - a2.shape[0]))
+    return el.subtract(*_aligned(a1, a2, "polysub"))
 
 
 def polymul(a1, a2):

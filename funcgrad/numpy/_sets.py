@@ -29,6 +29,7 @@ __all__ = ["isin", "intersect1d", "setdiff1d", "setxor1d", "union1d", "unique_al
 
 
 class UniqueAllResult(NamedTuple):
+    """What ``unique_all`` returns (the array API's names)."""
     values: object
     indices: object
     inverse_indices: object
@@ -36,11 +37,13 @@ class UniqueAllResult(NamedTuple):
 
 
 class UniqueCountsResult(NamedTuple):
+    """What ``unique_counts`` returns."""
     values: object
     counts: object
 
 
 class UniqueInverseResult(NamedTuple):
+    """What ``unique_inverse`` returns."""
     values: object
     inverse_indices: object
 
