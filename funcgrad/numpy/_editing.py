@@ -279,8 +279,7 @@ def put(a, ind, v, mode=None, *, inplace=True):
     def traced_edit(x):
         index = _checked_indices("put", _flat(asarray_or_tracer(ind)), x.size, mode, "ind")
         values = _cycled(v, int(np.size(index)), x.dtype)
-        return st.reshape(at(_flat(x))[index].set(values), x.shape) if isinstance(
-            x, Tracer) or isinstance(values, Tracer) or isinstance(index, Tracer) else x
+        return st.reshape(at(_flat(x))[index].set(values), x.shape)
     return _edited("put", a, inplace, lambda x: np.put(x, ind, v, mode), traced_edit, ind, v)
 
 
