@@ -72,6 +72,15 @@ def test_pad_empty_mode_and_edge_cases():
         fg.make_ir(lambda a: fnp.pad(a, 1, "edge"))(X34[:, :0])
     # a 0-d array has no axis to pad
     check_values(lambda m, a: m.pad(a, 3), np.float64(2.5))
+    # booleans, complex numbers, unsigned bytes (rounded ramps), three axes
+    check_values(lambda m, a: m.pad(a, 1, "edge"), X34 > 0)
+    check_values(lambda m, a: m.pad(a, 1, constant_values=True), X34 > 0)
+    check_values(lambda m, a: m.pad(a, 2, "reflect", reflect_type="odd"), X34 + 1j * X34)
+    check_values(lambda m, a: m.pad(a, 2, "linear_ramp", end_values=1j), X34 - 2j)
+    check_values(lambda m, a: m.pad(a, 3, "linear_ramp", end_values=200),
+                 np.array([1, 100, 5], np.uint8))
+    check_values(lambda m, a: m.pad(a, ((1, 0), (0, 2), (3, 1)), "median", stat_length=(1, 2)),
+                 CUBE)
 
 
 def test_pad_errors_name_the_argument():
@@ -210,6 +219,10 @@ IN_PLACE = [
     ("fill_diagonal", np.fill_diagonal, fnp.fill_diagonal, (X34, [1.0, 2.0]), {}),
     ("fill_diagonal_tall_wrap", np.fill_diagonal, fnp.fill_diagonal,
      (np.zeros((7, 3)), 4.0, True), {}),
+    ("fill_diagonal_wide_wrap", np.fill_diagonal, fnp.fill_diagonal,
+     (np.zeros((3, 7)), [1.0, 2.0], True), {}),
+    ("place_no_true", np.place, fnp.place, (X34, X34 > 5, [7.0]), {}),
+    ("put_negative", np.put, fnp.put, (X34, [-1, -12], [5.0]), {}),
     ("fill_diagonal_cube", np.fill_diagonal, fnp.fill_diagonal, (np.zeros((2, 2, 2)), 3),
      {}),
 ]

@@ -38,6 +38,8 @@ CASES = [
     ("poly_matrix", lambda m, a: m.poly(a), np.array([[2.0, 1.0], [1.0, 3.0]])),
     ("polyder", lambda m, p: m.polyder(p, 2), P4),
     ("polyder_ints", lambda m, p: m.polyder(p), np.array([3, 2, 1, 5])),
+    ("polyder_of_a_constant_is_empty", lambda m, p: m.polyder(p, 3), Q2),
+    ("poly_of_no_roots", lambda m, r: m.poly(r), np.zeros(0)),
     ("polyint", lambda m, p: m.polyint(p, 2, [1.0, 2.0]), P4),
     ("polyint_scalar_k", lambda m, p: m.polyint(p, 1, 3.0), P4),
     ("vander", lambda m, x: m.vander(x), XS),

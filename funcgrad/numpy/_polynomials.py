@@ -94,6 +94,8 @@ def poly(seq_of_zeros):
     elif np.ndim(zeros) != 1:
         raise ValueError("poly: input must be 1d or non-empty square 2d array.")
     dtype = common_dtype(zeros, 1.0)
+    if zeros.shape[0] == 0:
+        return np.ones((), dtype)
     coefficients = np.ones(1, dtype)
     for k in range(zeros.shape[0]):
         from ._shape import stack
@@ -113,11 +115,9 @@ def polyder(p, m=1):
     if m < 0:
         raise ValueError("polyder: order of derivative must be positive (see polyint)")
     p = _vector(p, "polyder")
-    for _ in range(m):
-        n = p.shape[0] - 1
-        if n <= 0:
-            return el.multiply(p[:1], 0)
-        p = el.multiply(p[:-1], np.arange(n, 0, -1))
+    for _ in range(m):   # (NumPy's: the derivative of a constant is empty)
+        p = el.multiply(p[:-1], np.arange(p.shape[0] - 1, 0, -1)) if p.shape[0] > 1 else \
+            el.multiply(p[:0], np.zeros(0, np.int64))
     return p
 
 
