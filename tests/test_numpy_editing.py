@@ -100,10 +100,10 @@ def test_pad_errors_name_the_argument():
         fg.make_ir(lambda a: fnp.pad(a, 1, "maximum", stat_length=0))(X34)
 
 
-@pytest.mark.parametrize("mode, options", PAD_MODES[:2] + PAD_MODES[3:12:2] + PAD_MODES[8:],
+@pytest.mark.parametrize("mode, options", PAD_MODES,
                          ids=lambda v: v if isinstance(v, str) else "-".join(v) or "default")
 def test_pad_derivatives_to_second_order(mode, options):
-    fg.check_grads(lambda a: fnp.pad(a, ((2, 3), (4, 1)), mode, **options), (X34,), order=2,
+    fg.check_grads(lambda a: fnp.pad(a, ((2, 5), (4, 1)), mode, **options), (X34,), order=2,
                    modes=("fwd", "rev"))
 
 
