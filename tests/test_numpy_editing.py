@@ -273,6 +273,8 @@ def test_value_dependent_editing():
         fg.jit(lambda i: fnp.choose(i, [X34, X34]))(IDX % 2)
     with pytest.raises(ValueError, match="choose: a out of range"):
         fg.make_ir(lambda x: fnp.choose(IDX, [x, x]))(X34)
+    with pytest.raises(ValueError, match="choose: a out of range"):   # (as NumPy's)
+        fg.make_ir(lambda x: fnp.choose(-1, [x, x]))(X34)
 
 
 def test_index_builders():

@@ -106,9 +106,11 @@ def block(arrays):
 
 # ------------------------------------------------------------------------- reading by index
 
-def _checked_indices(who: str, indices, length: int, mode: str, name: str):
+def _checked_indices(who: str, indices, length: int, mode: str, name: str,
+                     negative_ok: bool = True):
     """Integer ``indices`` into ``length`` places after ``mode`` ('raise', 'wrap', 'clip');
-    traced ones with 'raise' must have known values."""
+    traced ones with 'raise' must have known values (negative ones count from the end where
+    ``negative_ok``, as put's do; choose's are out of range)."""
     if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"{who}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     indices = asarray_or_tracer(indices)
@@ -119,7 +121,8 @@ def _checked_indices(who: str, indices, length: int, mode: str, name: str):
         if value is None:
             raise _needs_known(who, f"'{name}' (mode='raise')", indices,
                                "Use mode='wrap' or mode='clip' to take traced indices.")
-        if value.size and (value.min() < -length or value.max() >= length):
+        lowest = -length if negative_ok else 0
+        if value.size and (value.min() < lowest or value.max() >= length):
             raise ValueError(f"{who}: {name} out of range for {length} places")
         return np.where(value < 0, value + length, value).astype(np.int64)
     if value is not None:
@@ -142,7 +145,7 @@ def choose(a, choices, out=None, mode="raise"):
     from ._shape import broadcast_arrays, stack
     from ._sorting import _take_along
     choices = [asarray_or_tracer(c) for c in choices]
-    index = _checked_indices("choose", a, len(choices), mode, "a")
+    index = _checked_indices("choose", a, len(choices), mode, "a", negative_ok=False)
     arrays = broadcast_arrays(index, *choices)
     stacked = stack(arrays[1:])
     picked = _take_along(stacked, st.reshape(arrays[0], (1,) + arrays[0].shape) if isinstance(
