@@ -487,9 +487,10 @@ def _eager_extremum_vjp(wins):
         if tied.any():
             dtype = np.result_type(ans)
             weight = won.astype(dtype) + tied.astype(dtype) * dtype.type(0.5)
-            x_weight, y_weight = weight, dtype.type(1) - weight
-        else:
-            x_weight, y_weight = won, np.logical_not(won)
+            x_weight = weight
+            y_weight = dtype.type(1) - weight if needs[1] else None
+        else:   # (relu's max(x, 0) wants x's alone)
+            x_weight, y_weight = won, np.logical_not(won) if needs[1] else None
         unbroadcast = structural.unbroadcast
         return (unbroadcast(g * x_weight, x.shape) if needs[0] else None,
                 unbroadcast(g * y_weight, y.shape) if needs[1] else None)
