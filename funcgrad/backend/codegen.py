@@ -395,7 +395,8 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
             and out.aval.dtype.kind != "c":   # NumPy's cast keeps the real part
         code = f"{_dtype_code(out.aval.dtype)}({operands[0]}.real)"
     else:
-        code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype))
+        code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype),
+                                             bits=out.aval.dtype.itemsize * 8)
     return f"{names[out]} = {code}"
 
 
