@@ -269,8 +269,8 @@ def float_power(x1, x2):
 
 
 def nextafter(x1, x2):
-    """``numpy.nextafter``: the next representable number after ``x1`` towards ``x2``. Its
-    derivative is zero: as in JAX, it has none (its values are steps of one ulp)."""
+    """``numpy.nextafter``: the next representable number after ``x1`` towards ``x2``. As in
+    JAX, it has no derivative: gradients through it are disconnected (zero)."""
     if not _traced(x1, x2):
         return np.nextafter(x1, x2)
     dtype = ufunc_dtype(np.nextafter, x1, x2)
@@ -279,7 +279,8 @@ def nextafter(x1, x2):
 
 def spacing(x):
     """``numpy.spacing``: the distance from ``x`` to the next number away from zero (towards
-    +inf at ±0; NaN for infinities). Zero derivative, as ``nextafter``'s."""
+    +inf at ±0; NaN for infinities). No derivative (disconnected), as ``nextafter``'s; the
+    spacing is piecewise constant."""
     if not isinstance(x, Tracer):
         return np.spacing(x)
     x = stop_gradient(cast(x, ufunc_dtype(np.spacing, x)))

@@ -841,10 +841,10 @@ def convert(x, dtype):
 
 
 # ------------------------------------------------- integer bitwise operations, bit-level floats
-# Integer results carry no derivative (as comparisons); the float ones below are flat
-# (``nextafter``) or linear in their float operand (``ldexp``).
+# Integer results carry no derivative (as comparisons), nor does ``nextafter`` (as in JAX: its
+# gradient is disconnected, as ``stop_gradient``'s); ``ldexp`` is linear in its float operand.
 
-def _integer_primitive(name, impl, arity, shape_rule=None):
+def _underived_primitive(name, impl, arity, shape_rule=None):
     prim = Primitive(name, "elementwise")
     prim.impl = impl
     prim.abstract_eval = shape_rule or (_unary_shape if arity == 1 else _binary_shape)
@@ -865,20 +865,20 @@ def _bound(prim, arity=2):
     return apply
 
 
-bitwise_and = _bound(_integer_primitive("bitwise_and", np.bitwise_and, 2))
-bitwise_or = _bound(_integer_primitive("bitwise_or", np.bitwise_or, 2))
-bitwise_xor = _bound(_integer_primitive("bitwise_xor", np.bitwise_xor, 2))
-bitwise_not = _bound(_integer_primitive("bitwise_not", np.invert, 1), 1)
+bitwise_and = _bound(_underived_primitive("bitwise_and", np.bitwise_and, 2))
+bitwise_or = _bound(_underived_primitive("bitwise_or", np.bitwise_or, 2))
+bitwise_xor = _bound(_underived_primitive("bitwise_xor", np.bitwise_xor, 2))
+bitwise_not = _bound(_underived_primitive("bitwise_not", np.invert, 1), 1)
 # NumPy's shifts: a count outside [0, bits) shifts every bit out (0, or -1 for a negative
 # number shifted right); right shifts of signed integers are arithmetic.
-shift_left = _bound(_integer_primitive("shift_left", np.left_shift, 2))
-shift_right = _bound(_integer_primitive("shift_right", np.right_shift, 2))
-population_count = _bound(_integer_primitive(
+shift_left = _bound(_underived_primitive("shift_left", np.left_shift, 2))
+shift_right = _bound(_underived_primitive("shift_right", np.right_shift, 2))
+population_count = _bound(_underived_primitive(
     "population_count", np.bitwise_count, 1,
     lambda x: ShapedArray(x.shape, np.uint8)), 1)   # NumPy's bitwise_count: uint8, bits of |x|
-gcd = _bound(_integer_primitive("gcd", np.gcd, 2))
+gcd = _bound(_underived_primitive("gcd", np.gcd, 2))
 signbit = _unary("signbit", np.signbit, kind="predicate")   # NaN's sign bit too
-nextafter = _binary("nextafter", np.nextafter, kind="flat")
+nextafter = _bound(_underived_primitive("nextafter", np.nextafter, 2))
 
 
 ldexp_p = Primitive("ldexp", "elementwise")
@@ -903,6 +903,7 @@ ldexp_p.jvp = _ldexp_jvp   # linear in x: x * 2**n
 ldexp_p.vjp = lambda needs, g, ans, x, n: (
     structural.unbroadcast(ldexp_p.bind(g, n), x.shape) if needs[0] else None, None)
 ldexp_p.batch = _elementwise_batch(ldexp_p)
+ldexp_p.taylor = ts.linear(ldexp_p, (0,))
 
 
 def ldexp(x, n):
