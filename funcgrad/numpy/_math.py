@@ -87,10 +87,9 @@ def fmod(x1, x2):
 
 
 def _sign_bit(x):
-    """Whether ``x``'s sign bit is set: negative numbers and -0.0 (not NaN's sign)."""
-    zero = x.dtype.type(0)
-    negative_zero = ew.logical_and(ew.eq(x, zero), ew.lt(ew.div(x.dtype.type(1), x), zero))
-    return ew.logical_or(ew.lt(x, zero), negative_zero)
+    """Whether ``x``'s sign bit is set: negative numbers, -0.0 and NaNs with the sign set
+    (``np.copysign(1.0, -np.nan)`` is -1.0)."""
+    return ew.signbit(x) if x.dtype.kind == "f" else ew.lt(x, x.dtype.type(0))
 
 
 def copysign(x1, x2):
@@ -101,8 +100,7 @@ def copysign(x1, x2):
     dtype = ufunc_dtype(np.copysign, x1, x2)
     x1, x2 = cast(x1, dtype), cast(x2, dtype)
     magnitude = ew.abs(x1)
-    with np.errstate(divide="ignore"):
-        negative = _sign_bit(x2)
+    negative = _sign_bit(x2)
     return ew.select(negative, ew.neg(magnitude), magnitude)
 
 
@@ -300,8 +298,8 @@ def gcd(x1, x2):
 
 
 def lcm(x1, x2):
-    """``numpy.lcm``: the least common multiple of integers, ``|x1 // gcd * x2|`` (0 where
-    either is 0; no derivative)."""
+    """``numpy.lcm``: the least common multiple of integers, ``|x1| // gcd * |x2|`` (0 where
+    either is 0; an overflow wraps, as in NumPy; no derivative)."""
     if not _traced(x1, x2):
         return np.lcm(x1, x2)
     dtype = ufunc_dtype(np.lcm, x1, x2)
@@ -309,7 +307,7 @@ def lcm(x1, x2):
     divisor = ew.gcd(x1, x2)
     zero = ew.eq(divisor, dtype.type(0))
     safe = ew.select(zero, ew.full_like(divisor, 1), divisor)
-    out = ew.abs(ew.mul(ew.floor_divide(x1, safe), x2))
+    out = ew.mul(ew.floor_divide(ew.abs(x1), safe), ew.abs(x2))
     return ew.select(zero, ew.zeros_like(out), out)
 
 
