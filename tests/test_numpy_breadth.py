@@ -776,7 +776,7 @@ trim_zeros triu triu_indices triu_indices_from true_divide trunc union1d unique 
 unique_counts unique_inverse unique_values unpackbits unravel_index unstack unwrap vander var
 vdot vecdot vecmat vectorize vsplit vstack where zeros zeros_like
 """.split()
-PRESENT_NOW = 232   # raise it as functions are added; it must never go down
+PRESENT_NOW = 241   # raise it as functions are added; it must never go down
 
 
 def test_coverage_of_jax_numpy_does_not_shrink():
