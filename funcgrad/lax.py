@@ -523,6 +523,11 @@ def _operands(who: str, *values):
         values = [fnp.asarray(v) for v in values]
     else:
         like = fnp.asarray(strong[0]) if not isinstance(strong[0], Tracer) else strong[0]
+        for v in values:   # a weak number of a higher kind (2.5 with integers) is not cast
+            if type(v) in _PYTHON_NUMBERS and np.result_type(like.dtype, v) != like.dtype:
+                raise TypeError(at_user_line(
+                    f"lax.{who} requires arguments to have the same dtypes, got "
+                    f"{like.dtype.name} and a Python {type(v).__name__} ({v!r})"))
         values = [fnp.asarray(v, dtype=like.dtype) if type(v) in _PYTHON_NUMBERS else
                   (v if isinstance(v, Tracer) else fnp.asarray(v)) for v in values]
     dtypes = {v.dtype for v in values}

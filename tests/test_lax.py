@@ -288,6 +288,9 @@ def test_elementwise_errors_follow_jax():
     with pytest.raises(TypeError, match=r"lax.sub got incompatible shapes for broadcasting: "
                                         r"\(2, 3\), \(3, 3\)"):
         L.sub(F, np.ones((3, 3)))
+    with pytest.raises(TypeError, match="lax.add requires arguments to have the same dtypes, "
+                                        "got int64 and a Python float"):
+        L.add(np.arange(3), 2.5)
     with pytest.raises(TypeError, match="lax.exp does not accept dtype int64"):
         L.exp(np.arange(3))
     with pytest.raises(TypeError, match="lax.clamp: min must be a scalar or of x's shape"):
