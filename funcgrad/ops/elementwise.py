@@ -879,6 +879,7 @@ population_count = _bound(_underived_primitive(
 gcd = _bound(_underived_primitive("gcd", np.gcd, 2))
 signbit = _unary("signbit", np.signbit, kind="predicate")   # NaN's sign bit too
 nextafter = _bound(_underived_primitive("nextafter", np.nextafter, 2))
+nextafter.primitive.taylor = ts.zero(nextafter.primitive)   # (as stop_gradient's)
 
 
 ldexp_p = Primitive("ldexp", "elementwise")
