@@ -695,7 +695,11 @@ def clamp(min, x, max):  # noqa: A002 (JAX's argument names)
     """``jax.lax.clamp(min, x, max)``: ``x`` clipped to ``[min, max]`` (``min`` and ``max``
     scalars or of ``x``'s shape; NaN stays NaN). JAX's derivatives: ``x``'s where
     ``min < x < max``, ``min``'s where ``min > x`` (and ``min < max``), ``max``'s where
-    ``max < x``; none at ties."""
+    ``max < x``; none at ties.
+
+    >>> clamp(0.0, np.array([-1.0, 0.5, 3.0]), 1.0)
+    array([0. , 0.5, 1. ])
+    """
     low, x, high = _operands("clamp", min, x, max)
     _check_kind("clamp", x, "iuf", "real numbers")
     for name, bound in (("min", low), ("max", high)):

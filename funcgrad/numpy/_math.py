@@ -216,7 +216,15 @@ def frexp(x):
     is int32. The mantissa's derivative is ``2**-exponent``; the exponent has none.
 
     The exponent starts from ``floor(log2|x|)`` and is corrected by one either way where
-    rounding put ``log2`` across an integer (``ldexp`` is exact, so the test is too)."""
+    rounding put ``log2`` across an integer (``ldexp`` is exact, so the test is too).
+
+    >>> import funcgrad as fg
+    >>> mantissa, exponent = fg.vmap(frexp)(np.array([12.0, -0.375, 0.0]))
+    >>> mantissa, exponent
+    (array([ 0.75, -0.75,  0.  ]), array([ 4, -1,  0], dtype=int32))
+    >>> fg.grad(lambda x: frexp(x)[0])(12.0)   # 2**-4
+    array(0.0625)
+    """
     if not isinstance(x, Tracer):
         return np.frexp(x)
     x = cast(x, _outputs_dtype(np.frexp, x))
@@ -314,7 +322,8 @@ def lcm(x1, x2):
 def i0(x):
     """``numpy.i0``: the modified Bessel function of the first kind, order 0, as
     ``i0e(x) * exp(|x|)``; its derivative is ``i1(x)`` (from ``i0e``'s). float32 stays
-    float32, integers become float64."""
+    float32, integers become float64. (Traced, it overflows to inf for ``|x| > 709.78``, a
+    little before NumPy's, where ``exp`` does.)"""
     if not isinstance(x, Tracer):
         return np.i0(x)
     from ..ops import special_functions as sf
