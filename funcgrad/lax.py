@@ -47,7 +47,8 @@ __all__ = [
     "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
     "cbrt", "logistic", "square", "integer_pow", "is_finite", "clamp", "eq", "ne", "lt", "le",
     "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "shift_left",
-    "shift_right_arithmetic", "shift_right_logical", "population_count",
+    "shift_right_arithmetic", "shift_right_logical", "population_count", "round", "erf",
+    "erfc", "erf_inv", "lgamma", "digamma", "convert_element_type",
 ]
 
 
@@ -638,6 +639,47 @@ shift_left = _binary("shift_left", fnp.left_shift, ("iu", "integer"))
 shift_right_arithmetic = _binary("shift_right_arithmetic", fnp.right_shift, ("iu", "integer"))
 population_count = _unary("population_count", lambda x: fnp.bitwise_count(x).astype(x.dtype),
                           ("iu", "integer"))
+
+
+def _special(name):
+    def function(x):
+        from .scipy import special
+        return getattr(special, name)(x)
+    return function
+
+
+erf, erfc = _unary("erf", _special("erf"), ("f", "floating")), \
+    _unary("erfc", _special("erfc"), ("f", "floating"))
+erf_inv = _unary("erf_inv", _special("erfinv"), ("f", "floating"))
+lgamma = _unary("lgamma", _special("gammaln"), ("f", "floating"))
+digamma = _unary("digamma", _special("digamma"), ("f", "floating"))
+
+
+def round(x, rounding_method=0):  # noqa: A001 (JAX's name)
+    """``jax.lax.round``: to the nearest integer, halves away from zero (``rounding_method``
+    0, JAX's default) or to even (1, NumPy's ``rint``); zero derivative.
+
+    >>> round(np.array([0.5, 1.5, -2.5, 0.49999999999999994]))
+    array([ 1.,  2., -3.,  0.])
+    """
+    (x,) = _operands("round", x)
+    _check_kind("round", x, "f", "floating")
+    method = int(rounding_method)
+    if method == 1:
+        return fnp.rint(x)
+    if method != 0:
+        raise ValueError(at_user_line(f"lax.round: rounding_method must be 0 (away from zero) "
+                                      f"or 1 (to nearest even), got {rounding_method!r}"))
+    whole = fnp.trunc(x)   # x - trunc(x) is exact: no double rounding at 0.49999999999999994
+    with np.errstate(invalid="ignore"):   # inf - inf: NaN, not half or more
+        half_or_more = fnp.greater_equal(fnp.abs(fnp.subtract(x, whole)), 0.5)
+    return fnp.where(half_or_more, fnp.add(whole, fnp.sign(x)), whole)
+
+
+def convert_element_type(operand, new_dtype):
+    """``jax.lax.convert_element_type``: ``operand`` as ``new_dtype`` (NumPy's cast; a float
+    to an integer truncates towards zero)."""
+    return fnp.asarray(operand).astype(new_dtype)
 
 
 def _logistic(x):

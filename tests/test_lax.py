@@ -278,6 +278,26 @@ def test_elementwise_derivatives_follow_jax():
     np.testing.assert_array_equal(fg.grad(lambda a: L.max(a, 1.0))(1.0), 0.5)
 
 
+def test_round_special_functions_and_casts():
+    x = np.array([0.5, 1.5, -2.5, 0.49999999999999994, -0.5, 2.4, np.inf, np.nan])
+    away = np.array([1.0, 2.0, -3.0, 0.0, -1.0, 2.0, np.inf, np.nan])
+    with np.errstate(invalid="ignore"):   # (inf - trunc(inf) under vmap)
+        for round_away in (L.round(x), fg.vmap(L.round)(x)):
+            np.testing.assert_array_equal(round_away, away)
+    np.testing.assert_array_equal(L.round(x, 1), np.rint(x))
+    np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(L.round(v)))(x[:6]), 0.0)
+    special = pytest.importorskip("scipy.special")
+    v = np.array([0.3, 1.2, 2.5])
+    for ours, theirs in ((L.erf, special.erf), (L.erfc, special.erfc),
+                         (L.lgamma, special.gammaln), (L.digamma, special.digamma),
+                         (lambda a: L.erf_inv(a / 3), lambda a: special.erfinv(a / 3))):
+        np.testing.assert_allclose(fg.vmap(ours)(v), theirs(v), rtol=1e-13)
+    fg.check_grads(lambda a: L.erf(a) * L.lgamma(a) + L.digamma(a), (v,), order=2)
+    assert L.convert_element_type(np.array([1.7, -1.7]), np.int32).tolist() == [1, -1]
+    with pytest.raises(ValueError, match="rounding_method must be 0"):
+        L.round(x, 2)
+
+
 def test_elementwise_errors_follow_jax():
     with pytest.raises(TypeError, match="lax.add requires arguments to have the same dtypes, "
                                         "got float64, float32"):
