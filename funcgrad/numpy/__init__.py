@@ -30,6 +30,7 @@ from ._arrays import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
+from ._floating_point import *  # noqa: F401,F403
 from ._indexing import at  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
 from ._math import *  # noqa: F401,F403
