@@ -31,6 +31,7 @@ from ._creation import *  # noqa: F401,F403
 from ._editing import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, round  # noqa: F401  (shadowed builtins are exported on purpose)
+from ._floating_point import *  # noqa: F401,F403
 from ._functional import *  # noqa: F401,F403
 from ._histograms import *  # noqa: F401,F403
 from ._indexing import at  # noqa: F401

@@ -154,6 +154,10 @@ logaddexp2 = _binary(np.logaddexp2, ew.logaddexp2)
 mod = _binary(np.remainder, ew.rem, "mod")
 remainder = _binary(np.remainder, ew.rem)
 
+# The array API's names (NumPy 2 has them too)
+acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh
+atan, atan2, atanh = arctan, arctan2, arctanh
+
 equal = _comparison(np.equal, ew.eq)
 not_equal = _comparison(np.not_equal, ew.ne)
 less = _comparison(np.less, ew.lt)
@@ -165,28 +169,47 @@ logical_or = _comparison(np.logical_or, ew.logical_or)
 logical_xor = _comparison(np.logical_xor, ew.logical_xor)
 
 
-def _boolean(ufunc, logical):
-    """NumPy's bitwise ``ufunc`` (the operators ``&``, ``|``, ``^``, ``~``), which on booleans
-    is ``logical``. funcgrad has no bitwise integer primitives, so traced integers are a
-    TypeError rather than a logical result (and floats are one, as in NumPy)."""
+def _bitwise(ufunc, logical, integer_op):
+    """NumPy's bitwise ``ufunc`` (the operators ``&``, ``|``, ``^``, ``~``): ``integer_op`` on
+    integers, ``logical`` on booleans, NumPy's TypeError for floats. No derivative."""
     def function(*operands):
         if not is_traced(*operands):
             return ufunc(*operands)
         dtype = ufunc_dtype(ufunc, *operands)   # NumPy's own TypeError for floats
-        if dtype != np.bool_:
-            raise TypeError(f"{ufunc.__name__} of {dtype.name} values: traced bitwise "
-                            "operations take booleans only (funcgrad has no bitwise integer "
-                            "operations)")
-        return logical(*operands)
+        if dtype == np.bool_:
+            return logical(*operands)
+        return integer_op(*(cast(x, dtype) for x in operands))
     function.__name__ = ufunc.__name__
-    function.__doc__ = f"``numpy.{ufunc.__name__}`` of booleans (no derivative)."
+    function.__doc__ = f"``numpy.{ufunc.__name__}`` of integers or booleans (no derivative)."
     return function
 
 
-bitwise_and = _boolean(np.bitwise_and, logical_and)
-bitwise_or = _boolean(np.bitwise_or, logical_or)
-bitwise_xor = _boolean(np.bitwise_xor, logical_xor)
-invert = _boolean(np.invert, logical_not)
+def _integer_only(ufunc, integer_op, name=None):
+    """NumPy's integer ``ufunc`` (shifts, ``bitwise_count``, ``gcd``): booleans are computed
+    in NumPy's integer dtype for them, floats are NumPy's TypeError. No derivative."""
+    def function(*operands):
+        if not is_traced(*operands):
+            return ufunc(*operands)
+        dtype = ufunc_dtype(ufunc, *operands)   # NumPy's own TypeError for floats
+        if ufunc is np.bitwise_count:   # (its result is uint8; it counts the input's bits)
+            (x,) = operands
+            dtype = x.dtype if x.dtype.kind in "iu" else np.dtype(np.uint8)
+        return integer_op(*(cast(x, dtype) for x in operands))
+    function.__name__ = name or ufunc.__name__
+    function.__doc__ = f"``numpy.{function.__name__}`` of integers (no derivative)."
+    return function
+
+
+bitwise_and = _bitwise(np.bitwise_and, logical_and, ew.bitwise_and)
+bitwise_or = _bitwise(np.bitwise_or, logical_or, ew.bitwise_or)
+bitwise_xor = _bitwise(np.bitwise_xor, logical_xor, ew.bitwise_xor)
+invert = _bitwise(np.invert, logical_not, ew.bitwise_not)
+bitwise_not = bitwise_invert = invert   # (NumPy's and the array API's names of invert)
+left_shift = _integer_only(np.left_shift, ew.shift_left)
+right_shift = _integer_only(np.right_shift, ew.shift_right)
+bitwise_left_shift = _integer_only(np.left_shift, ew.shift_left, "bitwise_left_shift")
+bitwise_right_shift = _integer_only(np.right_shift, ew.shift_right, "bitwise_right_shift")
+bitwise_count = _integer_only(np.bitwise_count, ew.population_count)
 
 
 def positive(x):
@@ -225,6 +248,9 @@ def power(x, y):
             return ew.integer_pow(cast(x, dtype), int(y))
     dtype = ufunc_dtype(np.power, x, y)
     return ew.pow(cast(x, dtype), cast(y, dtype))
+
+
+pow = power   # noqa: A001  (the array API's name, as NumPy 2's)
 
 
 def round(x, decimals: int = 0):

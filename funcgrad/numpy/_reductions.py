@@ -297,6 +297,34 @@ def count_nonzero(a, axis=None, *, keepdims: bool = False):
                    "count_nonzero")
 
 
+def _array_api_cumulative(numpy_fn, cumulative, start, who):
+    def function(x, /, *, axis=None, dtype=None, include_initial=False):
+        if not isinstance(x, Tracer):
+            return numpy_fn(x, axis=axis, dtype=dtype, include_initial=include_initial)
+        if axis is None:
+            if x.ndim > 1:
+                raise ValueError(f"{who}: axis must be given for a {x.ndim}-d input")
+            axis = 0
+        if x.ndim == 0:
+            x = st.reshape(x, (1,))
+        (axis,) = normalize_axes(axis, x.ndim, who)
+        out = cumulative(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return out
+        shape = list(out.shape)
+        shape[axis] = 1
+        return st.concatenate([np.full(shape, start, out.dtype), out], axis)
+    function.__name__ = who
+    function.__doc__ = (f"``numpy.{who}``: the array API's ``{who}``; ``include_initial`` "
+                        f"puts the empty {'sum' if start == 0 else 'product'} ({start}) "
+                        "first.")
+    return function
+
+
+cumulative_sum = _array_api_cumulative(np.cumulative_sum, cumsum, 0, "cumulative_sum")
+cumulative_prod = _array_api_cumulative(np.cumulative_prod, cumprod, 1, "cumulative_prod")
+
+
 def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None):
     """``numpy.trace``: the sum along a diagonal."""
     if not isinstance(a, Tracer):
@@ -306,4 +334,5 @@ def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None):
 
 
 __all__ = ["sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "all", "any",
-           "argmax", "argmin", "cumsum", "cumprod", "trace", "ptp", "count_nonzero"]
+           "argmax", "argmin", "cumsum", "cumprod", "trace", "ptp", "count_nonzero",
+           "cumulative_sum", "cumulative_prod"]

@@ -32,7 +32,7 @@ from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, norm
 
 __all__ = [
     "sort", "argsort", "take_along_axis", "searchsorted", "median", "percentile", "quantile",
-    "nonzero", "flatnonzero", "argwhere", "unique",
+    "nonzero", "flatnonzero", "argwhere", "unique", "sort_complex",
 ]
 
 
@@ -640,3 +640,12 @@ def _traced_unique(ar, size, fill_value, equal_nan, return_index, return_inverse
         counts = ew.select(valid, ew.sub(ends, starts), np.int64(0))
     return _unique_result(values, index, inverse, counts, return_index, return_inverse,
                           return_counts)
+
+
+def sort_complex(a):
+    """``numpy.sort_complex``: ``a`` sorted along its last axis (real part first, then
+    imaginary part), as complex numbers (complex64 for float32 and small integers).
+    Differentiable as ``sort``."""
+    if not isinstance(a, Tracer):
+        return np.sort_complex(a)
+    return cast(sort(a), np.sort_complex(np.zeros(1, a.dtype)).dtype)

@@ -52,6 +52,8 @@ _METHODS = {
     "__or__": ew.bitwise_or, "__ror__": _swap(ew.bitwise_or),
     "__xor__": ew.bitwise_xor, "__rxor__": _swap(ew.bitwise_xor),
     "__invert__": ew.invert,
+    "__lshift__": ew.left_shift, "__rlshift__": _swap(ew.left_shift),
+    "__rshift__": ew.right_shift, "__rrshift__": _swap(ew.right_shift),
     "sum": red.sum, "mean": red.mean, "prod": red.prod, "max": red.max, "min": red.min,
     "var": red.var, "std": red.std, "all": red.all, "any": red.any,
     "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
