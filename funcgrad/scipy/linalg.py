@@ -51,20 +51,22 @@ __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "
            "lu", "lu_factor", "lu_solve", "solve", "solve_triangular", "sqrtm"]
 
 
-def _float(x):
-    """A tracer or a NumPy array of a floating dtype (integers and bools become float64)."""
+def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
+    """A tracer or a NumPy array of a floating dtype (integers and bools become float64);
+    complex ones only with ``complex_ok``, a TypeError naming ``who`` otherwise."""
     x = x if type(x) is Tracer else np.asarray(x)
-    if x.dtype.kind == "f":
+    if x.dtype.kind == "f" or complex_ok and x.dtype.kind == "c":
         return x
     if x.dtype.kind == "c":
-        raise TypeError("funcgrad.scipy.linalg takes real arrays (complex ones are not "
-                        "supported)")
+        raise TypeError(f"{who}: complex arrays are supported by solve_triangular, inv, det, "
+                        "solve, qr, svd, schur, hessenberg and polar only; this function "
+                        "takes real arrays")
     return fnp.astype(x, np.float64)
 
 
-def _matrix(who: str, a, square: bool = True):
+def _matrix(who: str, a, square: bool = True, complex_ok: bool = False):
     """``a`` as a floating stack of (square) matrices; a ValueError naming ``who`` otherwise."""
-    a = _float(a)
+    a = _float(a, who, complex_ok)
     if a.ndim < 2 or square and a.shape[-1] != a.shape[-2]:
         kind = "square matrices (..., n, n)" if square else "matrices (..., m, n)"
         raise ValueError(f"{who}: the argument a must be {kind}, got shape {a.shape}")
@@ -77,8 +79,9 @@ def _transpose(a):
 
 def _with_right_hand_side(who: str, a, b, solver):
     """``solver(a, b)`` for ``b`` one vector ``(n,)`` or a stack ``(..., n, k)`` whose leading
-    axes broadcast against those of ``a`` (the primitives take equal leading axes)."""
-    b = _float(b)
+    axes broadcast against those of ``a`` (the primitives take equal leading axes); ``b`` may
+    be complex (with a real ``a`` the solvers' real factors apply to it unchanged)."""
+    b = _float(b, who, complex_ok=True)
     dtype = np.result_type(a.dtype, b.dtype)
     a, b = fnp.astype(a, dtype), fnp.astype(b, dtype)
     n = a.shape[-1]
@@ -97,13 +100,19 @@ def _with_right_hand_side(who: str, a, b, solver):
     return fnp.reshape(x, x.shape[:-1]) if vector else x
 
 
-def _transposed(who: str, trans) -> bool:
-    """SciPy's ``trans``: 0/'N' solves ``a x = b``; 1/'T' and 2/'C' (the same for real
-    ``a``) solve ``a^T x = b``."""
-    options = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
-    if isinstance(trans, bool) or trans not in options:
+_TRANS = {0: "N", "N": "N", 1: "T", "T": "T", 2: "C", "C": "C"}
+
+
+def _trans_code(who: str, trans) -> str:
+    """SciPy's ``trans`` as 'N' (``a x = b``), 'T' (``a^T x = b``) or 'C' (``a^H x = b``)."""
+    if isinstance(trans, bool) or not isinstance(trans, (int, str)) or trans not in _TRANS:
         raise ValueError(f"{who}: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
-    return options[trans]
+    return _TRANS[trans]
+
+
+def _transposed(who: str, trans) -> bool:
+    """SciPy's ``trans`` for real matrices: 1/'T' and 2/'C' both solve ``a^T x = b``."""
+    return _trans_code(who, trans) != "N"
 
 
 def _unit_diagonal(a):
@@ -117,19 +126,22 @@ def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = F
     """``scipy.linalg.solve_triangular``: ``x`` with ``a @ x == b`` for triangular ``a``.
 
     Only the triangle of ``a`` named by ``lower`` is read (with ``unit_diagonal``, not even
-    its diagonal, taken as ones). ``trans`` 1 or 'T' (2 or 'C', the same for real ``a``)
-    solves ``a.T @ x == b``. ``b``: ``(n,)`` or ``(..., n, k)``. ``overwrite_b`` and
+    its diagonal, taken as ones). ``trans`` 1 or 'T' solves ``a.T @ x == b``, 2 or 'C'
+    ``a^H @ x == b`` (the same for real ``a``). ``a`` and ``b`` may be complex (JAX's
+    derivative convention). ``b``: ``(n,)`` or ``(..., n, k)``. ``overwrite_b`` and
     ``check_finite`` are accepted and ignored, as in JAX.
 
     >>> solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([2.0, 3.0]), lower=True)
     array([1., 2.])
     """
-    transpose = _transposed("solve_triangular", trans)
-    a = _matrix("solve_triangular", a)
+    code = _trans_code("solve_triangular", trans)
+    a = _matrix("solve_triangular", a, complex_ok=True)
     if unit_diagonal:
         a = _unit_diagonal(a)
+    if code == "C" and a.dtype.kind == "c":   # a^H x = b: conj(a)^T x = b
+        a = fnp.conj(a)
     return _with_right_hand_side("solve_triangular", a, b, lambda a, b: _la.triangular_solve(
-        a, b, bool(lower), transpose))
+        a, b, bool(lower), code != "N"))
 
 
 def cholesky(a, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
@@ -437,7 +449,7 @@ def inv(a, overwrite_a: bool = False, check_finite: bool = True):
     array([[0.5 , 0.  ],
            [0.  , 0.25]])
     """
-    return fnp.linalg.inv(_matrix("inv", a))
+    return fnp.linalg.inv(_matrix("inv", a, complex_ok=True))
 
 
 def det(a, overwrite_a: bool = False, check_finite: bool = True):
@@ -446,7 +458,7 @@ def det(a, overwrite_a: bool = False, check_finite: bool = True):
     >>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
     5.0
     """
-    return fnp.linalg.det(_matrix("det", a))
+    return fnp.linalg.det(_matrix("det", a, complex_ok=True))
 
 
 _ASSUME_A = ("gen", "general", "sym", "symmetric", "her", "hermitian", "pos",
@@ -459,7 +471,8 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
 
     ``assume_a``: None or 'gen' (general: LU), 'sym'/'her' (symmetric: only the triangle
     named by ``lower`` is read, as SciPy's), 'pos' (symmetric positive definite: Cholesky of
-    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``.
+    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``. Complex matrices with 'gen' (and any
+    complex ``b``).
 
     >>> solve(np.array([[4.0, 2.0], [2.0, 5.0]]), np.array([6.0, 7.0]), assume_a="pos")
     array([1., 1.])
@@ -469,7 +482,7 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
     if assume_a not in _ASSUME_A:
         raise ValueError(f"solve: assume_a must be one of {_ASSUME_A} (or None), got "
                          f"{assume_a!r}")
-    a = _matrix("solve", a)
+    a = _matrix("solve", a, complex_ok=assume_a in ("gen", "general"))
     if assume_a in ("pos", "positive definite"):
         return cho_solve(cho_factor(a, lower=lower), b)
     if assume_a in ("sym", "symmetric", "her", "hermitian"):
