@@ -1,11 +1,20 @@
 """``funcgrad.scipy.linalg``: the names and semantics of ``jax.scipy.linalg``.
 
 ``solve_triangular cho_factor cho_solve cholesky lu lu_factor lu_solve block_diag expm sqrtm``,
-and ``inv det solve eigh`` (``funcgrad.numpy.linalg``'s, with SciPy's signatures). Every
-function is a composition of funcgrad's primitives, so it is differentiable to any order and
-works under ``jit`` and ``vmap``; matrices may carry leading batch axes ``(..., n, n)`` (but
-``block_diag``, which takes 2-d blocks as SciPy does). Integer inputs compute in float64,
-float32 stays float32. SciPy is not needed.
+``inv det solve eigh`` (``funcgrad.numpy.linalg``'s, with SciPy's signatures), the
+decompositions ``qr svd polar hessenberg schur rsf2csf qr_multiply`` and ``solve_sylvester
+eigh_tridiagonal expm_frechet funm`` (``funcgrad/scipy/_decompositions.py``), and the special
+matrices ``toeplitz hankel circulant companion leslie fiedler fiedler_companion
+convolution_matrix hadamard helmert hilbert invhilbert pascal invpascal dft``
+(``funcgrad/scipy/_special_matrices.py``). Every function but ``schur``, ``rsf2csf`` and
+``funm`` (concrete values, through SciPy) is a composition of funcgrad's primitives, so it is
+differentiable to any order and works under ``jit`` and ``vmap``; matrices may carry leading
+batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy does, and the
+2-d functions ``qr_multiply``, ``solve_sylvester``, ``eigh_tridiagonal``). Integer inputs
+compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
+2/'C' solves ``a^H x = b``), ``inv det solve`` (``assume_a='gen'``), ``qr svd polar
+hessenberg qr_multiply solve_sylvester`` and the constructors. SciPy is needed only by
+``schur`` and ``funm``.
 
 How each is built, and where its derivative holds:
 
@@ -47,8 +56,44 @@ from ..core.trace import Tracer
 from ..lax import stop_gradient as _stop_gradient
 from ..ops import linalg as _la
 
+from ._decompositions import (
+    eigh_tridiagonal,
+    expm_frechet,
+    funm,
+    hessenberg,
+    polar,
+    qr,
+    qr_multiply,
+    rsf2csf,
+    schur,
+    solve_sylvester,
+    svd,
+)
+from ._special_matrices import (
+    circulant,
+    companion,
+    convolution_matrix,
+    dft,
+    fiedler,
+    fiedler_companion,
+    hadamard,
+    hankel,
+    helmert,
+    hilbert,
+    invhilbert,
+    invpascal,
+    leslie,
+    pascal,
+    toeplitz,
+)
+
 __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "inv",
-           "lu", "lu_factor", "lu_solve", "solve", "solve_triangular", "sqrtm"]
+           "lu", "lu_factor", "lu_solve", "solve", "solve_triangular", "sqrtm",
+           "eigh_tridiagonal", "expm_frechet", "funm", "hessenberg", "polar", "qr",
+           "qr_multiply", "rsf2csf", "schur", "solve_sylvester", "svd",
+           "circulant", "companion", "convolution_matrix", "dft", "fiedler",
+           "fiedler_companion", "hadamard", "hankel", "helmert", "hilbert", "invhilbert",
+           "invpascal", "leslie", "pascal", "toeplitz"]
 
 
 def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
@@ -58,9 +103,9 @@ def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
     if x.dtype.kind == "f" or complex_ok and x.dtype.kind == "c":
         return x
     if x.dtype.kind == "c":
-        raise TypeError(f"{who}: complex arrays are supported by solve_triangular, inv, det, "
-                        "solve, qr, svd, schur, hessenberg and polar only; this function "
-                        "takes real arrays")
+        raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
+                        "taken by solve_triangular, inv, det, solve, qr, svd, polar, "
+                        "hessenberg, schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
 
 
