@@ -62,8 +62,8 @@ def qr(a, overwrite_a: bool = False, lwork=None, mode: str = "full", pivoting: b
        check_finite: bool = True):
     """``scipy.linalg.qr``: ``(Q, R)`` with ``a == Q @ R``; ``mode`` ``'full'`` (``Q`` square
     ``(..., m, m)``), ``'economic'`` (``Q`` ``(..., m, k)``, ``k = min(m, n)``) or ``'r'``
-    (the 1-tuple ``(R,)`` of the full ``R`` ``(..., m, n)``, as SciPy's). Real or complex; the derivatives are
-    ``funcgrad.numpy.linalg.qr``'s. ``pivoting=True`` is not supported.
+    (the 1-tuple ``(R,)`` of the full ``R`` ``(..., m, n)``, as SciPy's). Real or complex;
+    the derivatives are ``funcgrad.numpy.linalg.qr``'s. ``pivoting=True`` is not supported.
 
     >>> q, r = qr(np.array([[3.0, 1.0], [4.0, 2.0]]))
     >>> np.round(r, 6)
@@ -91,7 +91,7 @@ def qr_multiply(a, c, mode: str = "right", pivoting: bool = False, conjugate: bo
 
     >>> cq, r = qr_multiply(np.array([[3.0, 1.0], [4.0, 2.0]]), np.array([1.0, 0.0]))
     >>> np.round(cq, 6)
-    array([-0.6,  0.8])
+    array([-0.6, -0.8])
     """
     if mode not in _SIDES:
         raise ValueError(f"qr_multiply: mode must be 'left' or 'right', got {mode!r}")
@@ -196,8 +196,8 @@ def hessenberg(a, calc_q: bool = False, overwrite_a: bool = False, check_finite:
 
     >>> hessenberg(np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [4.0, 0.0, 5.0]]))
     array([[ 1.  , -1.2 , -1.6 ],
-           [-5.  ,  3.44,  2.08],
-           [ 0.  , -2.08,  5.56]])
+           [-5.  ,  4.64, -0.48],
+           [ 0.  , -0.48,  4.36]])
     """
     a = _matrix("hessenberg", a, square=True)
     n = a.shape[-1]
@@ -306,9 +306,9 @@ def funm(A, func, disp: bool = True):
     Schur-Parlett algorithm; with ``disp=False``, ``(F, error_estimate)``. Concrete arrays
     only (for traced matrices: ``expm``, ``sqrtm``, or ``eigh``).
 
-    >>> np.round(funm(np.array([[1.0, 1.0], [0.0, 1.0]]), np.exp), 6)
-    array([[2.718282, 2.718282],
-           [0.      , 2.718282]])
+    >>> np.round(funm(np.array([[1.0, 2.0], [0.0, 3.0]]), np.exp), 6)     # expm
+    array([[ 2.718282, 17.367255],
+           [ 0.      , 20.085537]])
     """
     _concrete("funm", A)
     linalg = _scipy_linalg("funm")

@@ -55,7 +55,6 @@ from .. import numpy as fnp
 from ..core.trace import Tracer
 from ..lax import stop_gradient as _stop_gradient
 from ..ops import linalg as _la
-
 from ._decompositions import (
     eigh_tridiagonal,
     expm_frechet,
