@@ -263,6 +263,12 @@ TORCH_CASES = {
     "pinv": (lambda a: _weighted(fnp, L.pinv(a)),
              lambda t, a: _torch_weighted(t, t.linalg.pinv(a))),
     "cond": (lambda a: fnp.sum(L.cond(a)), lambda t, a: t.linalg.cond(a).sum()),
+    "lstsq": (lambda a: _weighted(fnp, L.lstsq(a, WEIGHTS[:, :2])[0]),
+              lambda t, a: _torch_weighted(t, t.linalg.lstsq(a, t.tensor(WEIGHTS[:, :2]))[0])),
+    "solve_triangular": (
+        lambda a: _weighted(fnp, fsl.solve_triangular(a[:3], WEIGHTS[:3, :2], lower=True)),
+        lambda t, a: _torch_weighted(t, t.linalg.solve_triangular(
+            a[:3], t.tensor(WEIGHTS[:3, :2]), upper=False))),
 }
 
 

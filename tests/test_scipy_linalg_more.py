@@ -342,6 +342,32 @@ def test_expm_frechet():
             m, s.expm_frechet(a, e, compute_expm=False)), a, e)
 
 
+# --------------------------------------------------------------------- jit and float32
+
+def _decompose(a, e):
+    return (fsl.qr(a)[1], fsl.polar(a)[0], fsl.hessenberg(a), fsl.solve_sylvester(a, a.T, e),
+            fsl.expm_frechet(0.3 * a, e, compute_expm=False), fsl.qr_multiply(a, e)[0],
+            fsl.eigh_tridiagonal(a[0], a[1, :2], eigvals_only=True))
+
+
+def test_decompositions_under_jit_and_in_float32():
+    a = well_conditioned(rng, (3, 3)) + 3 * np.eye(3)
+    e = rng.standard_normal((3, 3))
+    jitted = fg.jit(_decompose)
+    for got, want in zip(jitted(a, e), traced(_decompose)(a, e)):
+        _same(got, want, 1e-12, 1e-12)
+    jitted(a + 0.01, e)
+    assert jitted.recompiles == []
+    gradient = fg.jit(fg.grad(lambda a, e: sum(_weighted(fnp, fnp.atleast_2d(x))
+                                               for x in _decompose(a, e))))
+    _same(gradient(a, e), fg.grad(lambda a, e: sum(_weighted(fnp, fnp.atleast_2d(x))
+                                                   for x in _decompose(a, e)))(a, e), 1e-10)
+    single = traced(_decompose)(a.astype(np.float32), e.astype(np.float32))
+    for got, want in zip(single, traced(_decompose)(a, e)):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-4)
+
+
 # ------------------------------------------------------------------------------ coverage
 
 # jax.scipy.linalg's public callables (written here, not imported from JAX).

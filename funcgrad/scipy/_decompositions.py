@@ -332,7 +332,9 @@ def solve_sylvester(a, b, q):
     if q.shape != (m, n):
         raise ValueError(f"solve_sylvester: q must have shape {(m, n)} for a {a.shape} and b "
                          f"{b.shape}, got {q.shape}")
-    system = fnp.kron(a, np.eye(n)) + fnp.kron(np.eye(m), fnp.transpose(b))
+    dtype = np.result_type(a.dtype, b.dtype, q.dtype)
+    system = fnp.kron(a, np.eye(n, dtype=dtype)) + fnp.kron(np.eye(m, dtype=dtype),
+                                                            fnp.transpose(b))
     return fnp.reshape(fnp.linalg.solve(system, fnp.reshape(q, (m * n,))), (m, n))
 
 
