@@ -342,6 +342,22 @@ def test_expm_frechet():
             m, s.expm_frechet(a, e, compute_expm=False)), a, e)
 
 
+def test_complex_expm_and_expm_frechet():
+    for scale in (0.3, 4.0):   # no squaring, and a few
+        a = scale * _complex((3, 3))
+        _same(traced(fsl.expm)(a), sl.expm(a), 1e-12, 1e-12 * np.abs(sl.expm(a)).max())
+        if jax is not None:
+            _against_jax(lambda m, s: lambda x: _weighted(m, s.expm(x)), a, rtol=1e-10,
+                         atol=1e-10 * np.abs(sl.expm(a)).max())
+    a, e = 0.3 * _complex((3, 3)), _complex((3, 3))
+    fg.check_grads(lambda a: _weighted(fnp, fsl.expm(a)), (a,), order=2)
+    for g, w in zip(traced(fsl.expm_frechet)(a, e), sl.expm_frechet(a, e)):
+        _same(g, w, 1e-10, 1e-12)
+    assert traced(fsl.expm)(a.astype(np.complex64)).dtype == np.complex64
+    with pytest.raises(TypeError, match="sqrtm: this function takes real arrays"):
+        fsl.sqrtm(a)
+
+
 # --------------------------------------------------------------------- jit and float32
 
 def _decompose(a, e):

@@ -12,8 +12,9 @@ differentiable to any order and works under ``jit`` and ``vmap``; matrices may c
 batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy does, and the
 2-d functions ``qr_multiply``, ``solve_sylvester``, ``eigh_tridiagonal``). Integer inputs
 compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
-2/'C' solves ``a^H x = b``), ``inv det solve`` (``assume_a='gen'``), ``qr svd polar
-hessenberg qr_multiply solve_sylvester`` and the constructors. SciPy is needed only by
+2/'C' solves ``a^H x = b``), ``inv det solve`` (``assume_a='gen'``), ``expm
+expm_frechet qr svd polar hessenberg schur qr_multiply solve_sylvester`` and the
+constructors. SciPy is needed only by
 ``schur`` and ``funm``.
 
 How each is built, and where its derivative holds:
@@ -103,8 +104,8 @@ def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
         return x
     if x.dtype.kind == "c":
         raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
-                        "taken by solve_triangular, inv, det, solve, qr, svd, polar, "
-                        "hessenberg, schur, qr_multiply and solve_sylvester)")
+                        "taken by solve_triangular, inv, det, solve, expm, expm_frechet, qr, "
+                        "svd, polar, hessenberg, schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
 
 
@@ -427,7 +428,7 @@ def _pade13(a):
 
 
 def expm(A):
-    """``scipy.linalg.expm``: the matrix exponential of ``A`` ``(..., n, n)``.
+    """``scipy.linalg.expm``: the matrix exponential of ``A`` ``(..., n, n)``, real or complex.
 
     Scaling and squaring with the [13/13] Padé approximant (see the module's notes); every
     step is a funcgrad op, so the derivative is that of the approximation, which is the
@@ -437,7 +438,7 @@ def expm(A):
     array([[1., 1.],
            [0., 1.]])
     """
-    a = _matrix("expm", A)
+    a = _matrix("expm", A, complex_ok=True)
     batch = a.shape[:-2]
     norm = fnp.max(fnp.sum(fnp.abs(_stop_gradient(a)), axis=-2), axis=-1)
     tiny = np.finfo(a.dtype).tiny
