@@ -256,6 +256,12 @@ def test_hessenberg(dtype):
         for g, w in zip(got if calc_q else [got], want if calc_q else [want]):
             _same(g, w, **tolerance)
     _same(fsl.hessenberg(a), sl.hessenberg(a), **tolerance)
+    for n in (1, 2, 3):   # SciPy leaves matrices up to 2x2 as they are
+        h, q = traced(lambda a: fsl.hessenberg(a, calc_q=True))(a[:n, :n])
+        want_h, want_q = sl.hessenberg(a[:n, :n], calc_q=True)
+        _same(h, want_h, **tolerance)
+        assert q.dtype == a.dtype     # (SciPy's Q of a 2x2 matrix is float64 whatever a is)
+        np.testing.assert_allclose(q, want_q, **tolerance)
     if not single:
         def loss(a):
             h, q = fsl.hessenberg(a, calc_q=True)

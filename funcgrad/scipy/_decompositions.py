@@ -202,8 +202,9 @@ def hessenberg(a, calc_q: bool = False, overwrite_a: bool = False, check_finite:
     a = _matrix("hessenberg", a, square=True)
     n = a.shape[-1]
     q = fnp.broadcast_to(np.eye(n, dtype=a.dtype), a.shape) if calc_q else None
-    # LAPACK reflects the last subdiagonal entry too, which makes a complex one real.
-    for k in range(n - 1 if a.dtype.kind == "c" else n - 2):
+    # LAPACK reflects the last subdiagonal entry too, which makes a complex one real; SciPy
+    # returns matrices up to 2x2 as they are.
+    for k in range(n - 1 if a.dtype.kind == "c" and n > 2 else n - 2):
         tau, tail = _reflector(a[..., k + 1:, k])
         v = fnp.concatenate([fnp.zeros(tail.shape[:-1] + (k + 1,), a.dtype), tail], axis=-1)
         v_h = fnp.conj(v) if a.dtype.kind == "c" else v
