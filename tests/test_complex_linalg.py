@@ -326,3 +326,75 @@ def test_complex64_stays_single_precision():
     t = TRIANGULAR.astype(np.complex64)
     assert traced(lambda t: fsl.solve_triangular(t, t, trans=2))(t).dtype == np.complex64
     assert fg.grad(lambda a: _weighted(fnp, L.pinv(a)))(a).dtype == np.complex64
+
+
+# ----------------------------------------- scipy.linalg: cholesky, cho_solve, eigh, solve
+
+def _hermitian_positive_definite(n):
+    x = _complex((n, n))
+    return x @ x.conj().T + n * np.eye(n)
+
+
+HPD = _hermitian_positive_definite(3)
+HPD_B = _hermitian_positive_definite(3)
+NOISY_HPD = np.tril(HPD) + np.triu(_complex((3, 3)), 1)   # the lower triangle is read
+
+
+def _cholesky_loss(s, lower):
+    m = fnp if s is fsl else jnp
+
+    def loss(a, b):
+        return (_weighted(m, s.cholesky(a, lower=lower))
+                + _weighted(m, s.cho_solve(s.cho_factor(a, lower=lower), b)))
+    return loss
+
+
+def _of_hermitian(s, lower):
+    """``_cholesky_loss`` of the Hermitian ``x + x^H + 6 I``."""
+    m = fnp if s is fsl else jnp
+    return lambda x, b: _cholesky_loss(s, lower)(
+        x + m.conj(m.swapaxes(x, -1, -2)) + 6 * np.eye(3), b)
+
+
+def test_complex_scipy_cholesky_and_cho_solve():
+    import scipy.linalg as sl
+    for lower in (False, True):
+        a = NOISY_HPD if lower else NOISY_HPD.conj().T    # noise where it is not read
+        _close(traced(lambda a, low=lower: fsl.cholesky(a, lower=low))(a),
+               sl.cholesky(HPD, lower=lower), 1e-12, 1e-12)
+        c_and_lower = traced(lambda a, low=lower: fsl.cho_factor(a, lower=low))(a)
+        x = traced(lambda c, b, low=lower: fsl.cho_solve((c, low), b))(c_and_lower[0],
+                                                                       TRIANGULAR_B)
+        _close(HPD @ x, TRIANGULAR_B, 1e-12, 1e-12)
+        _close(traced(lambda a, b, low=lower: fsl.solve(a, b, lower=low, assume_a="pos"))(
+            a, TRIANGULAR_B), np.linalg.solve(HPD, TRIANGULAR_B), 1e-12, 1e-12)
+        _close(traced(lambda a, b, low=lower: fsl.solve(a, b, lower=low, assume_a="her"))(
+            a, TRIANGULAR_B), np.linalg.solve(HPD, TRIANGULAR_B), 1e-12, 1e-12)
+
+        fg.check_grads(_cholesky_loss(fsl, lower), (a, TRIANGULAR_B), order=2)
+        if jax is not None:   # of a Hermitian matrix, whose triangles JAX reads otherwise
+            x = 0.5 * HPD
+            got = fg.grad(_of_hermitian(fsl, lower), argnums=(0, 1))(x, TRIANGULAR_B)
+            want = jax.grad(_of_hermitian(jsl, lower), argnums=(0, 1))(
+                jnp.asarray(x), jnp.asarray(TRIANGULAR_B))
+            for g, w in zip(got, want):
+                _close(g, w)
+    with pytest.raises(TypeError, match="solve: this function takes real arrays"):
+        fsl.solve(HPD, TRIANGULAR_B, assume_a="sym")
+
+
+def test_complex_scipy_eigh_standard_and_generalized():
+    import scipy.linalg as sl
+    for lower in (True, False):
+        a = NOISY_HPD if lower else NOISY_HPD.conj().T
+        b = np.tril(HPD_B) if lower else np.triu(HPD_B)
+        w = traced(lambda a, low=lower: fsl.eigh(a, lower=low, eigvals_only=True))(a)
+        _close(w, sl.eigh(HPD, eigvals_only=True), 1e-12, 1e-12)
+        w, v = traced(lambda a, b, low=lower: fsl.eigh(a, b, lower=low))(a, b)
+        want_w = sl.eigh(HPD, HPD_B, eigvals_only=True)
+        assert w.dtype == np.float64
+        _close(w, want_w, 1e-11, 1e-12)
+        _close(HPD @ v, HPD_B @ v * w, 1e-10, 1e-11)
+        _close(v.conj().T @ HPD_B @ v, np.eye(3), 1e-11, 1e-12)
+        fg.check_grads(lambda a, b, low=lower: fnp.sum(fnp.sin(fsl.eigh(
+            a, b, lower=low, eigvals_only=True))), (a, b), order=2)

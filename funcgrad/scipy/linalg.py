@@ -12,7 +12,8 @@ differentiable to any order and works under ``jit`` and ``vmap``; matrices may c
 batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy does, and the
 2-d functions ``qr_multiply``, ``solve_sylvester``, ``eigh_tridiagonal``). Integer inputs
 compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
-2/'C' solves ``a^H x = b``), ``inv det solve`` (``assume_a='gen'``), ``expm
+2/'C' solves ``a^H x = b``), ``cholesky cho_factor cho_solve eigh`` (Hermitian), ``inv det
+solve`` (``assume_a`` but 'sym'), ``expm
 expm_frechet qr svd polar hessenberg schur qr_multiply solve_sylvester`` and the
 constructors. SciPy is needed only by
 ``schur`` and ``funm``.
@@ -104,8 +105,9 @@ def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
         return x
     if x.dtype.kind == "c":
         raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
-                        "taken by solve_triangular, inv, det, solve, expm, expm_frechet, qr, "
-                        "svd, polar, hessenberg, schur, qr_multiply and solve_sylvester)")
+                        "taken by solve_triangular, cholesky, cho_factor, cho_solve, eigh, "
+                        "inv, det, solve, expm, expm_frechet, qr, svd, polar, hessenberg, "
+                        "schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
 
 
@@ -160,6 +162,10 @@ def _transposed(who: str, trans) -> bool:
     return _trans_code(who, trans) != "N"
 
 
+def _conj(a):
+    return fnp.conj(a) if a.dtype.kind == "c" else a
+
+
 def _unit_diagonal(a):
     return fnp.where(np.eye(a.shape[-1], dtype=bool), fnp.ones((), a.dtype), a)
 
@@ -190,20 +196,21 @@ def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = F
 
 
 def cholesky(a, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
-    """``scipy.linalg.cholesky``: the upper factor ``U`` (``U.T @ U == a``) of symmetric
-    positive-definite ``a``, or the lower one ``L`` (``L @ L.T == a``) with ``lower``.
+    """``scipy.linalg.cholesky``: the upper factor ``U`` (``U^H @ U == a``) of symmetric
+    (Hermitian) positive-definite ``a``, or the lower one ``L`` (``L @ L^H == a``) with
+    ``lower``.
 
-    Only that triangle of ``a`` is read. Note SciPy's default is the *upper* factor (NumPy's
-    is the lower one).
+    Only that triangle of ``a`` is read (of a complex diagonal, the real part). Note SciPy's
+    default is the *upper* factor (NumPy's is the lower one).
 
     >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
     array([[2., 1.],
            [0., 2.]])
     """
-    a = _matrix("cholesky", a)
+    a = _matrix("cholesky", a, complex_ok=True)
     if lower:
         return _la.cholesky(a)
-    return _transpose(_la.cholesky(_transpose(a)))
+    return _la.adjoint(_la.cholesky(_la.adjoint(a)))   # the upper triangle: a^H's lower
 
 
 def cho_factor(a, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
@@ -231,13 +238,14 @@ def cho_solve(c_and_lower, b, overwrite_b: bool = False, check_finite: bool = Tr
     except (TypeError, ValueError):
         raise ValueError("cho_solve: c_and_lower must be the pair (c, lower) that cho_factor "
                          "returns") from None
-    c = _matrix("cho_solve", c)
+    c = _matrix("cho_solve", c, complex_ok=True)
     lower = bool(lower)
 
     def solver(c, b):
-        # lower: a = L L^T, x = L^{-T} L^{-1} b; upper: a = U^T U, x = U^{-1} U^{-T} b.
-        y = _la.triangular_solve(c, b, lower, not lower)
-        return _la.triangular_solve(c, y, lower, lower)
+        # lower: a = L L^H, x = L^{-H} L^{-1} b; upper: a = U^H U, x = U^{-1} U^{-H} b. The
+        # conjugate transposed solve is a transposed one of conj(c).
+        y = _la.triangular_solve(_conj(c) if not lower else c, b, lower, not lower)
+        return _la.triangular_solve(_conj(c) if lower else c, y, lower, lower)
     return _with_right_hand_side("cho_solve", c, b, solver)
 
 
@@ -516,8 +524,8 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
 
     ``assume_a``: None or 'gen' (general: LU), 'sym'/'her' (symmetric: only the triangle
     named by ``lower`` is read, as SciPy's), 'pos' (symmetric positive definite: Cholesky of
-    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``. Complex matrices with 'gen' (and any
-    complex ``b``).
+    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``. Complex matrices with 'gen', 'her'
+    (Hermitian) and 'pos'; 'sym' (complex symmetric) takes real ones. Any ``b`` may be complex.
 
     >>> solve(np.array([[4.0, 2.0], [2.0, 5.0]]), np.array([6.0, 7.0]), assume_a="pos")
     array([1., 1.])
@@ -527,7 +535,7 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
     if assume_a not in _ASSUME_A:
         raise ValueError(f"solve: assume_a must be one of {_ASSUME_A} (or None), got "
                          f"{assume_a!r}")
-    a = _matrix("solve", a, complex_ok=assume_a in ("gen", "general"))
+    a = _matrix("solve", a, complex_ok=assume_a not in ("sym", "symmetric"))
     if assume_a in ("pos", "positive definite"):
         return cho_solve(cho_factor(a, lower=lower), b)
     if assume_a in ("sym", "symmetric", "her", "hermitian"):
@@ -538,18 +546,20 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
 
 
 def _symmetric_from(a, lower: bool):
-    """The symmetric matrix that the triangle ``lower`` (else upper) of ``a`` defines."""
-    return _la.symmetrize_lower(a if lower else _transpose(a))
+    """The symmetric (complex: Hermitian) matrix that the triangle ``lower`` (else upper) of
+    ``a`` defines."""
+    return _la.symmetrize_lower(a if lower else _la.adjoint(a))
 
 
 def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False,
          overwrite_a: bool = False, overwrite_b: bool = False, type: int = 1,
          check_finite: bool = True, subset_by_index=None, subset_by_value=None, driver=None):
-    """``scipy.linalg.eigh``: ``(w, v)`` of symmetric ``a`` (``a @ v == v * w``), or of the
-    generalized problem ``a @ v == b @ v * w`` for symmetric positive-definite ``b``.
+    """``scipy.linalg.eigh``: ``(w, v)`` of symmetric (complex: Hermitian) ``a``
+    (``a @ v == v * w``), or of the generalized problem ``a @ v == b @ v * w`` for symmetric
+    (Hermitian) positive-definite ``b``.
 
-    Only the triangle named by ``lower`` of ``a`` and ``b`` is read; eigenvalues ascend. With
-    ``b``, ``v`` is ``b``-orthonormal (``v.T @ b @ v == I``). Derivatives need distinct
+    Only the triangle named by ``lower`` of ``a`` and ``b`` is read; eigenvalues ascend (real).
+    With ``b``, ``v`` is ``b``-orthonormal (``v^H @ b @ v == I``). Derivatives need distinct
     eigenvalues (``funcgrad.numpy.linalg.eigh``'s notes). Of SciPy's other options only
     ``type=1`` (the default) and no subset are taken; ``driver`` is ignored.
 
@@ -560,14 +570,16 @@ def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False,
                                  ("subset_by_value", subset_by_value, None)):
         if value is not default and value != default:
             raise ValueError(f"eigh: {name}={value!r} is not supported (only {name}={default!r})")
-    a = _symmetric_from(_matrix("eigh", a), lower)
+    a = _symmetric_from(_matrix("eigh", a, complex_ok=True), lower)
     if b is None:
         w, v = _la.eigh(a)
     else:
-        # L L^T = b: a v = b v w  <=>  (L^{-1} a L^{-T}) (L^T v) = (L^T v) w.
-        b = _matrix("eigh", b)
+        # L L^H = b: a v = b v w  <=>  (L^{-1} a L^{-H}) (L^H v) = (L^H v) w.
+        b = _matrix("eigh", b, complex_ok=True)
+        dtype = np.result_type(a.dtype, b.dtype)
+        a, b = fnp.astype(a, dtype), fnp.astype(b, dtype)
         factor = _la.cholesky(_symmetric_from(b, lower))
         left = _la.triangular_solve(factor, a)
-        w, y = _la.eigh(_la.triangular_solve(factor, _transpose(left)))
-        v = _la.triangular_solve(factor, y, True, True)
+        w, y = _la.eigh(_la.triangular_solve(factor, _la.adjoint(left)))
+        v = _la.triangular_solve(_conj(factor), y, True, True)
     return w if eigvals_only else (w, v)
