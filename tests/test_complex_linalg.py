@@ -398,3 +398,42 @@ def test_complex_scipy_eigh_standard_and_generalized():
         _close(v.conj().T @ HPD_B @ v, np.eye(3), 1e-11, 1e-12)
         fg.check_grads(lambda a, b, low=lower: fnp.sum(fnp.sin(fsl.eigh(
             a, b, lower=low, eigvals_only=True))), (a, b), order=2)
+
+
+# ----------------------------------------------------- scipy.linalg: lu, lu_factor, lu_solve
+
+def _lu_loss(m, s, trans):
+    return lambda a, b: (_weighted(m, s.lu_solve(s.lu_factor(a), b, trans=trans))
+                         + _weighted(m, s.lu(a)[1]) + _weighted(m, s.lu(a)[2]))
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (4, 3), (3, 4), (2, 3, 3)], ids=str)
+def test_complex_lu_matches_scipy_pivots_included(shape):
+    import scipy.linalg as sl
+    a = complex_well_conditioned(rng, shape)   # singular values 1 to 4
+    p, low, up = traced(fsl.lu)(a)
+    for index in np.ndindex(*shape[:-2]):
+        for got, want in zip((p[index], low[index], up[index]), sl.lu(a[index])):
+            _close(got, want, 1e-12, 1e-12)
+    if shape[-1] != shape[-2] or len(shape) > 2:
+        return
+    packed, pivots = traced(fsl.lu_factor)(a)
+    want_packed, want_pivots = sl.lu_factor(a)
+    _close(packed, want_packed, 1e-12, 1e-12)
+    assert np.array_equal(pivots, want_pivots)    # LAPACK's |Re| + |Im| pivoting
+    b = _complex((4, 2))
+    for trans in (0, 1, 2, "C"):
+        got = traced(lambda f, b, t=trans: fsl.lu_solve((f, pivots), b, trans=t))(packed, b)
+        scipy_trans = 2 if trans == "C" else trans   # (SciPy's lu_solve takes numbers only)
+        _close(got, sl.lu_solve((want_packed, want_pivots), b, trans=scipy_trans), 1e-11,
+               1e-12)
+        fg.check_grads(_lu_loss(fnp, fsl, trans), (a, b), order=1 if trans else 2)
+        if jax is not None and trans != "C":
+            got = fg.grad(_lu_loss(fnp, fsl, trans), argnums=(0, 1))(a, b)
+            want = jax.grad(_lu_loss(jnp, jsl, trans), argnums=(0, 1))(jnp.asarray(a),
+                                                                      jnp.asarray(b))
+            for g, w in zip(got, want):
+                _close(g, w, 1e-9, 1e-10)
+    real = a.real
+    _close(fsl.lu_solve(sl.lu_factor(real), b, trans=2), sl.lu_solve(sl.lu_factor(real), b,
+                                                                      trans=2), 1e-12, 1e-12)

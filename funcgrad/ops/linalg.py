@@ -20,8 +20,7 @@ L^H``), ``eigh`` (real eigenvalues) and ``svd`` (real singular values) use conju
 transposes where the real rules use transposes, and ``svd`` turns each singular pair's
 arbitrary phase as JAX does; ``qr`` (LAPACK's real diagonal of ``R``) puts the imaginary
 part of ``diag(Q^H dA R^{-1})`` into ``Q``'s turn, as JAX does; ``pinv``'s derivative has
-``dA^H`` terms, conjugate-linear, which its reverse rule transposes as such. The LU helpers
-take real matrices.
+``dA^H`` terms, conjugate-linear, which its reverse rule transposes as such.
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
@@ -938,13 +937,17 @@ def pinv(a, rcond=None, rtol="unset", hermitian: bool = False):
 def _lu_pivots_impl(a):
     """LAPACK's ``getrf`` pivots: at step ``k`` row ``k`` was interchanged with row
     ``piv[k] >= k``, the row of the largest ``|entry|`` in column ``k`` at or below the
-    diagonal (the first of equals). The elimination runs on all matrices of the stack at once."""
+    diagonal (the first of equals; of a complex entry, ``|Re| + |Im|``, as LAPACK's
+    ``izamax`` measures it). The elimination runs on all matrices of the stack at once."""
     *batch, m, n = np.shape(a)
     work = np.array(a, dtype=a.dtype).reshape(-1, m, n)
     stack = np.arange(work.shape[0])
     pivots = np.empty((work.shape[0], min(m, n)), np.int32)
     for k in range(min(m, n)):
-        p = k + np.argmax(np.abs(work[:, k:, k]), axis=1)
+        column = work[:, k:, k]
+        size = np.abs(column.real) + np.abs(column.imag) if column.dtype.kind == "c" else \
+            np.abs(column)
+        p = k + np.argmax(size, axis=1)
         pivots[:, k] = p
         row = work[stack, k].copy()
         work[stack, k] = work[stack, p]
@@ -957,7 +960,7 @@ def _lu_pivots_impl(a):
 
 
 def _lu_pivots_shape(a):
-    _float_dtype(a)
+    _float_dtype(a, kinds="fc")
     if a.ndim < 2:
         raise ShapeError(f"the matrix must have at least 2 axes (..., m, n), got shape {a.shape}")
     return ShapedArray(a.shape[:-2] + (min(a.shape[-2:]),), np.dtype(np.int32))

@@ -12,8 +12,9 @@ differentiable to any order and works under ``jit`` and ``vmap``; matrices may c
 batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy does, and the
 2-d functions ``qr_multiply``, ``solve_sylvester``, ``eigh_tridiagonal``). Integer inputs
 compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
-2/'C' solves ``a^H x = b``), ``cholesky cho_factor cho_solve eigh`` (Hermitian), ``inv det
-solve`` (``assume_a`` but 'sym'), ``expm
+2/'C' solves ``a^H x = b``, as in ``lu_solve``), ``lu lu_factor lu_solve`` (LAPACK's
+pivots: the largest ``|Re| + |Im|``), ``cholesky cho_factor cho_solve eigh`` (Hermitian),
+``inv det solve`` (``assume_a`` but 'sym'), ``expm
 expm_frechet qr svd polar hessenberg schur qr_multiply solve_sylvester`` and the
 constructors. SciPy is needed only by
 ``schur`` and ``funm``.
@@ -105,7 +106,8 @@ def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
         return x
     if x.dtype.kind == "c":
         raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
-                        "taken by solve_triangular, cholesky, cho_factor, cho_solve, eigh, "
+                        "taken by solve_triangular, lu, lu_factor, lu_solve, cholesky, "
+                        "cho_factor, cho_solve, eigh, "
                         "inv, det, solve, expm, expm_frechet, qr, svd, polar, hessenberg, "
                         "schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
@@ -155,11 +157,6 @@ def _trans_code(who: str, trans) -> str:
     if isinstance(trans, bool) or not isinstance(trans, (int, str)) or trans not in _TRANS:
         raise ValueError(f"{who}: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
     return _TRANS[trans]
-
-
-def _transposed(who: str, trans) -> bool:
-    """SciPy's ``trans`` for real matrices: 1/'T' and 2/'C' both solve ``a^T x = b``."""
-    return _trans_code(who, trans) != "N"
 
 
 def _conj(a):
@@ -279,7 +276,7 @@ def _doolittle(a):
 
 def _pivoted_factors(who: str, a):
     """``(order, L, U)`` with ``a[..., order, :] == L @ U``, and the pivots."""
-    a = _matrix(who, a, square=False)
+    a = _matrix(who, a, square=False, complex_ok=True)
     pivots = _la.lu_pivots(a)
     order = _la.lu_permutation(pivots, a.shape[-2])
     low, up = _doolittle(fnp.matmul(_one_hot_rows(order, a.dtype), a))
@@ -336,8 +333,9 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bool = True):
-    """``scipy.linalg.lu_solve``: ``x`` with ``a @ x == b`` (``a.T @ x == b`` for ``trans``
-    1/'T'/2/'C') from ``(lu, piv) = lu_factor(a)``, for square ``a``.
+    """``scipy.linalg.lu_solve``: ``x`` with ``a @ x == b`` (``a^T @ x == b`` for ``trans``
+    1/'T', ``a^H @ x == b`` for 2/'C') from ``(lu, piv) = lu_factor(a)``, for square ``a``
+    (real or complex).
 
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> lu_solve(lu_factor(a), np.array([5.0, 11.0]))
@@ -348,17 +346,21 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bo
     except (TypeError, ValueError):
         raise ValueError("lu_solve: lu_and_piv must be the pair (lu, piv) that lu_factor "
                          "returns") from None
-    transpose = _transposed("lu_solve", trans)
-    packed = _matrix("lu_solve", packed)
+    code = _trans_code("lu_solve", trans)
+    transpose = code != "N"
+    packed = _matrix("lu_solve", packed, complex_ok=True)
+    if code == "C":   # a^H x = b: the factors of conj(a) are the conjugates of a's
+        packed = _conj(packed)
     pivots = pivots if type(pivots) is Tracer else np.asarray(pivots)
     n = packed.shape[-1]
     if pivots.shape != packed.shape[:-1]:
         raise ValueError(f"lu_solve: piv must have shape {packed.shape[:-1]} to match lu "
                          f"{packed.shape}, got {pivots.shape}")
-    rows_of_a = _one_hot_rows(_la.lu_permutation(pivots, n), packed.dtype)
-    low = fnp.where(np.tri(n, n, -1, dtype=bool), packed, np.eye(n, dtype=packed.dtype))
+    order = _la.lu_permutation(pivots, n)
 
     def solver(packed, b):
+        rows_of_a = _one_hot_rows(order, packed.dtype)
+        low = fnp.where(np.tri(n, n, -1, dtype=bool), packed, np.eye(n, dtype=packed.dtype))
         # rows_of_a @ a == L U: a x = b is L U x = rows_of_a b; a^T x = b is
         # U^T L^T (rows_of_a x) = b.
         batch = packed.shape[:-2]
