@@ -360,8 +360,19 @@ def test_complex_expm_and_expm_frechet():
     for g, w in zip(traced(fsl.expm_frechet)(a, e), sl.expm_frechet(a, e)):
         _same(g, w, 1e-10, 1e-12)
     assert traced(fsl.expm)(a.astype(np.complex64)).dtype == np.complex64
-    with pytest.raises(TypeError, match="sqrtm: this function takes real arrays"):
-        fsl.sqrtm(a)
+    with pytest.raises(TypeError, match="solve: this function takes real arrays"):
+        fsl.solve(a, e, assume_a="sym")
+
+
+def test_complex_sqrtm():
+    a = _complex((3, 3)) + 3 * np.eye(3)    # eigenvalues off the negative real axis
+    root = traced(fsl.sqrtm)(a)
+    _same(root, sl.sqrtm(a), 1e-10, 1e-12)
+    _same(root @ root, a, 1e-10, 1e-12)
+    fg.check_grads(lambda a: _weighted(fnp, fsl.sqrtm(a)), (a,), order=1)
+    t = _complex((3, 3))   # (JAX's sqrtm has no derivative) X dX + dX X = dA
+    tangent = fg.jvp(fsl.sqrtm, (a,), (t,))[1]
+    _same(tangent, sl.solve_sylvester(root, root, t), 1e-8, 1e-10)
 
 
 # --------------------------------------------------------------------- jit and float32

@@ -14,10 +14,9 @@ batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy 
 compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
 2/'C' solves ``a^H x = b``, as in ``lu_solve``), ``lu lu_factor lu_solve`` (LAPACK's
 pivots: the largest ``|Re| + |Im|``), ``cholesky cho_factor cho_solve eigh`` (Hermitian),
-``inv det solve`` (``assume_a`` but 'sym'), ``expm
+``inv det solve`` (``assume_a`` but 'sym'), ``sqrtm expm
 expm_frechet qr svd polar hessenberg schur qr_multiply solve_sylvester`` and the
-constructors. SciPy is needed only by
-``schur`` and ``funm``.
+constructors. SciPy is needed only by ``schur`` and ``funm``.
 
 How each is built, and where its derivative holds:
 
@@ -37,10 +36,11 @@ How each is built, and where its derivative holds:
   matrix (matrices with ``|A|_1 > 5.37 * 2**24`` are not scaled enough and lose accuracy).
 - ``sqrtm``: the principal square root by the Denman-Beavers iteration with determinant
   scaling (Higham, 1986), a fixed ``_SQRTM_ITERATIONS = 24`` steps of ``inv`` and ``slogdet``.
-  Its domain is a real matrix with no eigenvalue on the closed negative real axis, whose
-  principal square root is real; the derivative is that of the root (the limit of the
-  iterates' derivatives). SciPy returns a complex root for matrices outside this domain;
-  funcgrad's iterates stay real and do not converge there.
+  Its domain is a real or complex matrix with no eigenvalue on the closed negative real
+  axis (a real one's principal root is real); the derivative is that of the root (the limit
+  of the iterates' derivatives). SciPy returns a complex root for real matrices with a
+  negative eigenvalue; funcgrad's iterates (also of such a matrix cast to complex) stay real
+  and do not converge there.
 
 >>> import numpy as np
 >>> import funcgrad as fg
@@ -108,7 +108,8 @@ def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
         raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
                         "taken by solve_triangular, lu, lu_factor, lu_solve, cholesky, "
                         "cho_factor, cho_solve, eigh, "
-                        "inv, det, solve, expm, expm_frechet, qr, svd, polar, hessenberg, "
+                        "inv, det, solve, sqrtm, expm, expm_frechet, qr, svd, polar, "
+                        "hessenberg, "
                         "schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
 
@@ -473,16 +474,16 @@ _SQRTM_ITERATIONS = 24
 def sqrtm(A):
     """``scipy.linalg.sqrtm``: the principal square root ``X`` of ``A`` (``X @ X == A``).
 
-    For real ``A`` ``(..., n, n)`` with no eigenvalue on the closed negative real axis (e.g.
-    symmetric positive definite): scaled Denman-Beavers iterations in funcgrad's ops (see the
-    module's notes), differentiable to any order. SciPy's ``disp`` and ``blocksize`` are not
-    taken.
+    For real or complex ``A`` ``(..., n, n)`` with no eigenvalue on the closed negative real
+    axis (e.g. symmetric positive definite): scaled Denman-Beavers iterations in funcgrad's
+    ops (see the module's notes), differentiable to any order. SciPy's ``disp`` and
+    ``blocksize`` are not taken.
 
     >>> sqrtm(np.array([[4.0, 0.0], [0.0, 9.0]]))
     array([[2., 0.],
            [0., 3.]])
     """
-    a = _matrix("sqrtm", A)
+    a = _matrix("sqrtm", A, complex_ok=True)
     n = a.shape[-1]
     root = a                                                 # -> A^{1/2}
     inverse_root = fnp.broadcast_to(np.eye(n, dtype=a.dtype), a.shape)   # -> A^{-1/2}
