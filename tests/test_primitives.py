@@ -832,6 +832,13 @@ LINALG_ROWS = [
     Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
         (lr.well_conditioned,), variant="complete", cases=TALL_CASES),
     Row("pinv", la.pinv, np.linalg.pinv, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
+    Row("qr", lr.qr_row, lr.qr_reference, (lr.complex_well_conditioned,),
+        cases=RECTANGULAR_CASES, dtypes=COMPLEX, variant="complex"),
+    Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
+        (lr.complex_well_conditioned,), variant="complex_complete", cases=TALL_CASES,
+        dtypes=COMPLEX),
+    Row("pinv", la.pinv, np.linalg.pinv, (lr.complex_well_conditioned,),
+        cases=RECTANGULAR_CASES, dtypes=COMPLEX, variant="complex"),
     # LU's row interchanges (integers: no derivative), checked against a plain pivoting loop.
     Row("lu_pivots", la.lu_pivots, lr.lu_pivots_reference, (real,), "none",
         cases=RECTANGULAR_CASES),
