@@ -54,6 +54,19 @@ def test_non_scalar_output_to_grad():
     assert "(3,)" in message and "jacrev" in message and "vjp" in message
 
 
+def test_a_pair_or_none_returned_to_grad_says_has_aux_or_return():
+    # Both were funcgrad's internal 'UnsupportedLeaf: cannot trace a value of type tuple'.
+    with pytest.raises(TypeError) as info:
+        fg.grad(lambda x: (fnp.sum(x ** 2), x))(np.ones(3))
+    message = str(info.value)
+    assert "a tuple of 2 values" in message and "has_aux=True" in message
+    assert "test_errors.py" in message
+    with pytest.raises(TypeError, match="returned None: is a return statement missing"):
+        fg.grad(lambda x: None)(1.0)
+    with pytest.raises(TypeError, match="a dict of 1 values.*jacrev"):
+        fg.value_and_grad(lambda x: {"loss": x})(1.0)
+
+
 def test_integer_output_to_grad():
     with pytest.raises(TypeError, match="int64"):
         fg.grad(lambda x: fnp.argmax(x))(np.ones(3))
