@@ -67,6 +67,20 @@ def test_a_pair_or_none_returned_to_grad_says_has_aux_or_return():
         fg.value_and_grad(lambda x: {"loss": x})(1.0)
 
 
+@pytest.mark.parametrize("transform", [
+    lambda f: fg.jit(f)(1.0), lambda f: fg.vmap(f)(np.ones(2)),
+    lambda f: fg.jvp(f, (1.0,), (1.0,)), lambda f: fg.vjp(f, 1.0),
+    lambda f: fg.scan(lambda c, x: (c, f(x)), 0.0, np.ones(2)),
+    lambda f: fg.jit(lambda p: fg.cond(p, f, f, 1.0))(True)])
+def test_an_output_that_is_not_an_array_is_named(transform):
+    # It was funcgrad's internal 'UnsupportedLeaf: cannot trace a value of type str'.
+    with pytest.raises(TypeError) as info:
+        transform(lambda x: {"value": x, "note": "done"})
+    message = str(info.value)
+    assert "returned a builtins.str (output['note'])" in message
+    assert "outputs must be arrays" in message and "test_errors.py" in message
+
+
 def test_integer_output_to_grad():
     with pytest.raises(TypeError, match="int64"):
         fg.grad(lambda x: fnp.argmax(x))(np.ones(3))

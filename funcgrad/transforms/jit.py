@@ -297,9 +297,10 @@ class Jitted:
             _args.mark_weak(tracers, weak)
             full, keywords = self._rebuild(args, kwargs, statics,
                                            tree.unflatten(in_tree, tracers))
-            out_leaves, out_tree = tree.flatten(self._fun(*full, **keywords))
+            out_leaves, out_tree = _args.output_values(self._fun(*full, **keywords),
+                                                       f"fg.jit({self._who})")
             out_trees.append(out_tree)
-            return [_args.as_value(x) for x in out_leaves]
+            return out_leaves
 
         outer, weak_use.mattered = weak_use.mattered, False   # (a jit traced inside a trace)
         try:

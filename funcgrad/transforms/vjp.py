@@ -360,9 +360,9 @@ def vjp(fun, *primals, has_aux: bool = False):
             aux_leaves, aux_tree = tree.flatten(aux)
         else:
             aux_leaves, aux_tree = [], None
-        out_leaves, out_tree = tree.flatten(out)
+        out_leaves, out_tree = _args.output_values(out, who)
         out_trees.append((out_tree, len(out_leaves), aux_tree))
-        return [_args.as_value(x) for x in out_leaves] + aux_leaves
+        return out_leaves + aux_leaves
 
     ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
     wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]

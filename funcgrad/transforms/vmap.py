@@ -224,9 +224,10 @@ def vmap(fun, in_axes=0, out_axes=0):
             for i, tracer in zip(traced, tracers):
                 inputs[i] = tracer
             example_args, example_kwargs = tree.unflatten(in_tree, inputs)
-            out_leaves, out_tree = tree.flatten(fun(*example_args, **example_kwargs))
+            out_leaves, out_tree = _args.output_values(fun(*example_args, **example_kwargs),
+                                                       who)
             out_trees.append(out_tree)
-            return [_args.as_value(x) for x in out_leaves]
+            return out_leaves
 
         ir = trace_to_ir(flat_fun, example_avals, traced_names)
         outs, out_dims = batch_ir(ir, values, dims)
