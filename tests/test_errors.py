@@ -81,6 +81,20 @@ def test_an_output_that_is_not_an_array_is_named(transform):
     assert "outputs must be arrays" in message and "test_errors.py" in message
 
 
+def test_item_assignment_and_numpy_indexing_of_tracers_say_what_to_write():
+    def assign(x):
+        x[0] = 1.0   # the line the message must point at
+        return x
+
+    with pytest.raises(TypeError, match=r"immutable.*x\.at\[index\]\.set\(value\)") as info:
+        fg.jit(assign)(np.ones(3))
+    assert "x[0] = 1.0" in str(info.value)   # it was "'Tracer' object has no attribute"
+    table = np.arange(5.0)
+    with pytest.raises(fg.TracerConversionError, match=r"fnp\.asarray\(table\)\[i\]"):
+        fg.fori_loop(0, 3, lambda i, total: total + table[i], 0.0)
+    assert fg.fori_loop(0, 3, lambda i, total: total + fnp.asarray(table)[i], 0.0) == 3.0
+
+
 def test_integer_output_to_grad():
     with pytest.raises(TypeError, match="int64"):
         fg.grad(lambda x: fnp.argmax(x))(np.ones(3))
