@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def _shape(shape, who: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(operator.index(d) for d in shape)   # 2.5 is no size (int() made it 2)
     except TypeError:
         raise TypeError(f"fg.random.{who}: shape must be a tuple of ints, got {shape!r}") from None
     if any(d < 0 for d in shape):

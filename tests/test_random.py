@@ -227,3 +227,6 @@ def test_bad_keys_are_clear_type_errors():
         fg.random.fold_in(KEY, 1.0)
     with pytest.raises(ValueError, match="negative dimension"):
         fg.random.normal(KEY, (-1,))
+    with pytest.raises(TypeError, match=r"shape must be a tuple of ints, got \(2.5, 3\)"):
+        fg.random.normal(KEY, (2.5, 3))   # it drew a (2, 3) sample
+    assert fg.random.uniform(KEY, (np.int64(2), 3)).shape == (2, 3)
