@@ -151,14 +151,24 @@ def cross_entropy(logits, labels, ignore_index: int = -100):
     ``ignore_index`` (-100, PyTorch's padding label) are left out of the mean, and any other
     label outside ``[0, C)`` is an ``IndexError`` where the labels are concrete (under ``jit``,
     where they are not known, such a row adds 0 to the sum: its one-hot row is zeros).
+    Floating ``labels`` of the logits' shape are class probabilities (PyTorch's soft targets,
+    e.g. one-hot or smoothed rows): the mean of ``-sum(labels * log_softmax(logits), -1)``.
 
     >>> import numpy as np
     >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 6)   # log 4
     1.386294
     >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, -100]))), 6)   # one row
     1.386294
+    >>> round(float(cross_entropy(np.zeros((2, 4)), np.eye(4)[[1, 3]])), 6)   # probabilities
+    1.386294
     """
     logits = _as_float_array(logits)
+    given = labels if isinstance(labels, Tracer) else np.asarray(labels)
+    if given.dtype.kind in "fc" and tuple(given.shape) == tuple(logits.shape):
+        # PyTorch's class-probability targets (one-hot or smoothed rows): the mean over rows
+        # of -sum(p log softmax(logits)).
+        probabilities = fnp.astype(given, logits.dtype)   # the loss in the logits' dtype
+        return -fnp.mean(fnp.sum(probabilities * log_softmax(logits), axis=-1))
     labels = _check_labels(labels, "cross_entropy")
     if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
         raise ValueError(f"cross_entropy: logits of shape {tuple(logits.shape)} need labels of "
