@@ -123,6 +123,15 @@ def test_static_argnums_and_argnames_complete_each_other_from_the_signature():
     assert by_name(3.0, "power", 3) == 27.0 and by_name(3.0, n=1) == 3.0
     by_number = fg.jit(g, static_argnums=(1,))
     assert by_number(3.0, mode="negate") == -3.0 and by_number(3.0, "power") == 9.0
+    # As in JAX, a name or position the function does not have is an error at once (a typo
+    # left the argument traced, to fail later with an unrelated message).
+    with pytest.raises(ValueError, match=r"static_argnames \['mdoe'\] name no parameter"):
+        fg.jit(g, static_argnames="mdoe")
+    with pytest.raises(ValueError, match=r"static_argnums \[3\] are outside"):
+        fg.jit(g, static_argnums=3)
+    with pytest.raises(TypeError, match="fg.jit: expected a function"):
+        fg.jit(3.0)
+    assert fg.jit(lambda *xs: xs[0] * xs[2], static_argnums=2)(1.0, 2.0, 3) == 3.0
 
 
 ELEMENTWISE_PROGRAM = {
