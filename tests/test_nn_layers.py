@@ -321,6 +321,9 @@ def test_lstm_cell_matches_torch():
     ((h0, c0), _), _ = cell.apply(params, {}, (None, x), train=False)
     ((h1, c1), _), _ = cell.apply(params, {}, ((np.zeros((2, 4)),) * 2, x), train=False)
     np.testing.assert_array_equal(h0, h1)
+    # a carry of another hidden size was NumPy's matmul "mismatch in its core dimension 0"
+    with pytest.raises(ValueError, match=r"LSTMCell\(3, 4\): the carry must have 4 features"):
+        cell.apply(params, {}, ((np.zeros((2, 5)),) * 2, x), train=False)
 
 
 def test_gru_cell_matches_torch_and_second_order():

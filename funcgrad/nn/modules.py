@@ -775,6 +775,11 @@ class _Cell(Module):
         if carry is None:
             dtype = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float64)
             carry = self.initial_carry(tuple(inputs.shape[:-1]), dtype)
+        for part in (carry if isinstance(carry, (tuple, list)) else (carry,)):
+            if tuple(np.shape(part))[-1:] != (self.hidden_features,):
+                raise ValueError(f"{self!r}: the carry must have {self.hidden_features} "
+                                 f"features on its last axis (initial_carry(batch_shape) "
+                                 f"makes a zero one), got shape {tuple(np.shape(part))}")
         carry = self._step(params, carry, inputs)
         return (carry, self._output(carry)), state
 
