@@ -430,6 +430,21 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5):
     return centered / fnp.sqrt(variance + epsilon)
 
 
+def boolean_mask(mask, who: str, what: str = "mask", meaning: str = "True where a query "
+                 "may attend to a key (JAX's convention)", instead: str = "bias="):
+    """``mask`` (None, or a boolean array) as a bool array or tracer; any other dtype is a
+    TypeError, as in JAX: read as bools, PyTorch's additive float mask (0 where allowed,
+    -inf where not) would be inverted."""
+    if mask is None:
+        return None
+    mask = mask if isinstance(mask, Tracer) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{who}: {what} must be boolean, {meaning}, got dtype "
+                        f"{mask.dtype.name}; for an additive float mask (PyTorch's float "
+                        f"masks, 0 or -inf) use {instead}")
+    return mask
+
+
 def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None,
                           is_causal: bool = False):
     """Scaled dot-product attention in JAX's layout: ``query`` ``(..., T, N, H)``, ``key`` and
@@ -452,6 +467,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
         raise ValueError(f"dot_product_attention: query, key and value need the shapes "
                          f"(..., T, N, H), (..., S, N, H), (..., S, N, H); got "
                          f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+    mask = boolean_mask(mask, "dot_product_attention")
     head_size = query.shape[-1]
     scale = 1.0 / math.sqrt(head_size) if scale is None else float(scale)
     logits = fnp.einsum("...tnh,...snh->...nts", query, key) * scale

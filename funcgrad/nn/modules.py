@@ -665,8 +665,12 @@ class MultiHeadAttention(Module):
 
     def apply(self, params, state, x, *, train: bool, key=None, context=None, mask=None,
               key_padding_mask=None, is_causal: bool = False):
-        from .functions import dot_product_attention
+        from .functions import boolean_mask, dot_product_attention
         self._check_train(train)
+        mask = boolean_mask(mask, repr(self), instead="mask=(float_mask == 0)")
+        key_padding_mask = boolean_mask(key_padding_mask, repr(self), "key_padding_mask",
+                                        "True for a padding key to ignore (PyTorch's)",
+                                        "key_padding_mask=(float_mask != 0)")
         self._check_dict(params, "params", self._keys())
         self._check_dict(state, "state", ())
         self._check_dict(params["out_proj"], "params['out_proj']",
