@@ -170,6 +170,21 @@ def test_every_elementwise_primitive_compiled_matches_the_interpreter(dtype):
         np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol)
 
 
+def test_integer_elementwise_code_compiled_matches_numpy():
+    # numba's np.sign of an unsigned integer is its all-ones value: sign(uint8 200) was 255.
+    unsigned = np.array([0, 3, 200, 255], np.uint8)
+    signed = np.array([-7, 0, 5, 2 ** 31 - 1], np.int32)
+
+    def program(u, i):
+        return (fnp.sign(u), fnp.sign(i), fnp.abs(i), u // 3, i % -3, fnp.maximum(u, 7),
+                fnp.sign(u.astype(np.uint64)) * 2)
+
+    compiled = fg.jit(program).compile(unsigned, signed)(unsigned, signed)
+    for value, expected in zip(compiled, program(unsigned, signed)):   # NumPy's, eagerly
+        assert value.dtype == expected.dtype
+        np.testing.assert_array_equal(value, expected)
+
+
 def _interpret(fun, *args):
     from funcgrad.core.trace import eval_ir
 
