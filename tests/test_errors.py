@@ -47,6 +47,19 @@ def test_numpy_ufunc_on_a_tracer_runs_the_funcgrad_version():
         fg.grad(lambda x: np.add.reduce(x))(np.ones(3))
 
 
+def test_numpy_reductions_on_a_tracer_call_its_methods():
+    # np.sum(tracer) calls tracer.sum(axis=None, dtype=None, out=None), as for JAX's arrays:
+    # it was "sum() got an unexpected keyword argument 'out'" (np.mean, np.max, ... alike).
+    x = np.array([0.5, 2.0, 1.0])
+    np.testing.assert_allclose(fg.grad(lambda v: np.sum(v ** 2) + np.max(v))(x), 2 * x + [0, 1, 0])
+    assert fg.jit(lambda v: np.mean(v) + np.std(v, ddof=1) + v[np.argmax(v)])(x) == pytest.approx(
+        np.mean(x) + np.std(x, ddof=1) + 2.0)
+    np.testing.assert_allclose(fg.jit(lambda v: np.cumsum(np.clip(v, 0.6, 1.5)))(x),
+                               np.cumsum(np.clip(x, 0.6, 1.5)))
+    with pytest.raises(TypeError, match=r"sum\(out=...\).*immutable"):
+        fg.jit(lambda v: np.sum(v, out=np.zeros(())))(x)
+
+
 def test_non_scalar_output_to_grad():
     with pytest.raises(TypeError) as info:
         fg.grad(lambda x: x * 2.0)(np.ones(3))

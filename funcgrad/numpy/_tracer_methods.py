@@ -63,6 +63,22 @@ _METHODS = {
 
 _PYTHON_NUMBERS = (int, float, complex)
 
+# np.sum(tracer), np.max, np.argmax, np.clip, ... call these methods with out=None (NumPy's
+# duck typing, which JAX's arrays answer too): the methods take it, and refuse a buffer.
+_TAKE_OUT = ("sum", "mean", "prod", "max", "min", "var", "std", "all", "any", "argmax",
+             "argmin", "cumsum", "cumprod", "clip", "take", "trace")
+
+
+def _without_out(name, function):
+    def method(self, *args, out=None, **kwargs):
+        if out is not None:
+            from ..core.errors import at_user_line
+            raise TypeError(at_user_line(
+                f"{name}(out=...) of {self._describe()}: traced arrays are immutable, so "
+                "there is no buffer to write into; use the returned array"))
+        return function(self, *args, **kwargs)
+    return method
+
 
 def _keeps_weak(function):
     """``function`` as an operator whose result is weak where its operands are a weak tracer
@@ -93,6 +109,8 @@ for _name, _function in _METHODS.items():
         _function = _keeps_weak(_function)
     elif _name in ("__neg__", "__pos__", "__abs__"):
         _function = _keeps_weak_unary(_function)
+    elif _name in _TAKE_OUT:
+        _function = _without_out(_name, _function)
     setattr(Tracer, _name, _function)
 
 
