@@ -260,9 +260,16 @@ def test_an_unmapped_concrete_argument_reaches_the_function_as_given():
                      in_axes=(0, None))(xs.astype(np.float32), config)
     assert scaled.dtype == np.float32   # a Python float stays weak
     np.testing.assert_allclose(scaled, 2.5 * xs)
-    # A traced unmapped argument (here the one grad differentiates) is still traced.
+    # A traced unmapped argument (here the one grad differentiates) is still traced, and so
+    # is an unmapped array: a NumPy table takes a mapped index and .at.
     assert fg.grad(lambda w: fnp.sum(fg.vmap(lambda x, w: x * w, in_axes=(0, None))(xs, w)))(
         2.0) == 3.0
+    table = np.arange(12.0).reshape(4, 3)
+    rows = np.array([0, 2])
+    np.testing.assert_array_equal(fg.vmap(lambda i, t: t[i], in_axes=(0, None))(rows, table),
+                                  table[rows])
+    assert fg.vmap(lambda i, t: t.at[i].set(0.0), in_axes=(0, None))(rows, table).shape == (
+        2, 4, 3)
 
 
 def test_float32_stays_float32():

@@ -197,11 +197,12 @@ def vmap(fun, in_axes=0, out_axes=0):
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
         leaves, axes, names = _flatten_inputs(fun, args, kwargs, in_axes, who)
-        # As in JAX, a concrete argument that is not mapped reaches fun as it was given (a
-        # Python int can size an array, pick a branch or be a static argument of a jit
-        # inside; a string can choose a mode); the others are traced.
+        # As in JAX, a number or other non-array that is not mapped reaches fun as it was
+        # given (a Python int can size an array, pick a branch or be a static argument of a
+        # jit inside; a string can choose a mode). Arrays are traced, mapped or not, so that
+        # an unmapped NumPy table takes a mapped index (table[i]) and .at.
         traced = [i for i, (leaf, axis) in enumerate(zip(leaves, axes))
-                  if axis is not None or type(leaf) is Tracer]
+                  if axis is not None or isinstance(leaf, (Tracer, np.ndarray))]
         weak = [type(leaves[i]) in _args.PYTHON_NUMBERS for i in traced]   # traced as weak
         values = [_args.as_value(leaves[i]) for i in traced]
         traced_names = [names[i] for i in traced]
