@@ -82,6 +82,33 @@ def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
     assert len(apart.recompiles) == 1 and "(a Python number)" in apart.recompiles[0]
 
 
+def test_python_numbers_are_strong_where_numpy_makes_them_arrays():
+    """NumPy's products and array constructors turn a Python number into a float64 array
+    first (``np.dot(0.4, float32_array)`` is float64), while its ufuncs, ``where``, ``clip``
+    and ``select`` keep it weak: a Python number passed to jit gets each function's own rule
+    (the fuzzer found ``fnp.dot`` float32 under jit and float64 eagerly)."""
+    a = np.array([0.5, 0.25], np.float32)
+    cases = [(np.dot, fnp.dot), (np.inner, fnp.inner), (np.outer, fnp.outer),
+             (np.kron, fnp.kron),
+             (lambda s, a: np.tensordot(s, a, 0), lambda s, a: fnp.tensordot(s, a, 0)),
+             (lambda s, a: np.einsum(",i->i", s, a), lambda s, a: fnp.einsum(",i->i", s, a)),
+             (lambda s, a: np.asarray(s) * a, lambda s, a: fnp.asarray(s) * a),
+             (lambda s, a: np.array(s) * a, lambda s, a: fnp.array(s) * a),
+             (np.multiply, fnp.multiply), (np.maximum, fnp.maximum),
+             (lambda s, a: np.where(a > 0.3, s, a), lambda s, a: fnp.where(a > 0.3, s, a)),
+             (lambda s, a: np.clip(a, s, 1.0), lambda s, a: fnp.clip(a, s, 1.0)),
+             (lambda s, a: np.select([a > 0.3], [s], a),
+              lambda s, a: fnp.select([a > 0.3], [s], a))]
+    for numpy_fun, fun in cases:
+        want = np.asarray(numpy_fun(0.4, a))
+        jitted = fg.jit(fun)
+        entry, _ = jitted.jitted._entry((0.4, a), {})
+        entry.submitted = True   # the interpreter tier only: no numba compile in this test
+        got = jitted(0.4, a)
+        assert got.dtype == want.dtype, (numpy_fun, got.dtype, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_jit_composes_with_transforms_in_any_order():
     jitted = fg.jit(seed)
     assert fg.grad(jitted)(2.0, 3.0) == fg.grad(seed)(2.0, 3.0)

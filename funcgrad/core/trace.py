@@ -345,10 +345,12 @@ class IRTrace:
             if values is not None:
                 operands = [a.val if type(a) is Literal else values[a] for a in inputs]
                 nested = any(type(a) is Tracer for a in operands)
-        try:
-            out_avals = prim.abstract_eval(*avals, **params)
-        except ShapeError:
-            out_avals = prim.abstract_eval_named(avals, params)
+        out_avals = None
+        if values is None or not nested:
+            try:
+                out_avals = prim.abstract_eval(*avals, **params)
+            except ShapeError:
+                out_avals = prim.abstract_eval_named(avals, params)
         if values is not None:
             # The value as a second pass over the finished IR would give it: through
             # ``impl`` (a primitive with sub-programs runs them through their equations'
@@ -356,13 +358,23 @@ class IRTrace:
             # trace that the values belong to.
             if not nested:
                 out = prim.impl(*operands, **params)
-            elif count == 1 or (count == 2 and type(x) is Tracer and (
-                    type(y) is not Tracer or y._trace is x._trace)):
-                out = x._trace.process(prim, operands, params)   # = bind, sooner
-            elif count == 2 and type(x) is not Tracer:
-                out = y._trace.process(prim, operands, params)
             else:
-                out = prim.bind(*operands, **params)
+                if count == 1 or (count == 2 and type(x) is Tracer and (
+                        type(y) is not Tracer or y._trace is x._trace)):
+                    out = x._trace.process(prim, operands, params)   # = bind, sooner
+                elif count == 2 and type(x) is not Tracer:
+                    out = y._trace.process(prim, operands, params)
+                else:
+                    out = prim.bind(*operands, **params)
+                # The enclosing trace has applied the shape rule to the same abstract
+                # operands: its result's type is this equation's (a concrete result, a
+                # boolean that trace did not record, gets the rule here).
+                if type(out) is Tracer:
+                    out_avals = out._var.aval
+                elif prim.multiple_results and all(type(o) is Tracer for o in out):
+                    out_avals = [o._var.aval for o in out]
+                else:
+                    out_avals = prim.abstract_eval_named(avals, params)
             # A boolean or integer result (a comparison, an index) carries no derivative: its
             # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
             # Python control flow on values then costs no equation here.

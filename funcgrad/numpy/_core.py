@@ -103,10 +103,21 @@ def cast(value, dtype):
     return np.asarray(value, dtype=dtype)[()]
 
 
+def strong(tracer):
+    """``tracer`` as NumPy's ``asarray`` would make the number a weak one stands for: an
+    array of its dtype, which promotion no longer lets other dtypes win over (the same
+    variable, unrecorded). Anything else as it is."""
+    if type(tracer) is not Tracer or not tracer._weak:
+        return tracer
+    return Tracer(tracer._trace, tracer._var, tracer._origin)
+
+
 def asarray_or_tracer(value):
-    """Tracers pass through; everything else becomes a NumPy array (a list may hold tracers)."""
+    """Tracers pass through (a weak one made ``strong``, as ``np.asarray`` makes a Python
+    number an array: ``dot(2.0, float32_array)`` is float64); everything else becomes a NumPy
+    array (a list may hold tracers)."""
     if isinstance(value, Tracer):
-        return value
+        return strong(value)
     if isinstance(value, (list, tuple)) and _contains_tracer(value):
         from ._shape import stack
         return stack([asarray_or_tracer(v) for v in value])

@@ -21,7 +21,8 @@ from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
 from ._elementwise import multiply
 
-__all__ = ["einsum", "dot", "matmul", "tensordot", "inner", "outer", "vdot", "kron"]
+__all__ = ["einsum", "dot", "matmul", "tensordot", "inner", "outer", "vdot", "kron", "matvec",
+           "vecmat", "vecdot"]
 
 _LETTERS = string.ascii_letters   # A sublist's axis label k is _SUBLIST_LETTERS[k].
 _SUBLIST_LETTERS = string.ascii_uppercase + string.ascii_lowercase
@@ -478,3 +479,49 @@ def kron(a, b):
     product = contraction.einsum(f"{term_a},{term_b}->{interleaved}",
                                  st.reshape(a, shape_a), st.reshape(b, shape_b))
     return st.reshape(product, [m * n for m, n in zip(shape_a, shape_b)])
+
+
+def _conj(x):
+    from ._math import conj
+    return conj(x)
+
+
+def _vectors(who, *operands):
+    for name, x in zip(("x1", "x2"), operands):
+        if np.ndim(x) == 0:
+            raise ValueError(f"{who}: {name} must be at least 1-d, not a scalar")
+
+
+def matvec(x1, x2, /):
+    """``numpy.matvec``: matrices ``(..., m, n)`` times vectors ``(..., n)``, broadcast over
+    the leading axes: ``(..., m)`` (no conjugation)."""
+    if not _traced(x1, x2):
+        return np.matvec(x1, x2)
+    _vectors("matvec", x2)
+    from ._shape import expand_dims
+    return matmul(x1, expand_dims(x2, -1))[..., 0]
+
+
+def vecmat(x1, x2, /):
+    """``numpy.vecmat``: the conjugates of vectors ``(..., n)`` times matrices
+    ``(..., n, m)``, broadcast over the leading axes: ``(..., m)``."""
+    if not _traced(x1, x2):
+        return np.vecmat(x1, x2)
+    _vectors("vecmat", x1)
+    from ._shape import expand_dims
+    return matmul(expand_dims(_conj(asarray_or_tracer(x1)), -2), x2)[..., 0, :]
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``, the vectors along ``axis``,
+    broadcast over the other axes."""
+    if not _traced(x1, x2):
+        return np.vecdot(x1, x2, axis=axis)
+    _vectors("vecdot", x1, x2)
+    from ._reductions import sum as total
+    x1, x2 = asarray_or_tracer(x1), asarray_or_tracer(x2)
+    if np.shape(x1)[axis] != np.shape(x2)[axis]:
+        raise ValueError(f"vecdot: the vectors' lengths differ on axis {axis}: "
+                         f"{np.shape(x1)} and {np.shape(x2)}")
+    product = multiply(_conj(x1), x2)
+    return total(product, axis=axis, dtype=product.dtype)

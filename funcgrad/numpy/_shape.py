@@ -24,7 +24,8 @@ __all__ = [
     "broadcast_to", "broadcast_arrays", "moveaxis", "swapaxes", "hstack", "vstack", "dstack",
     "column_stack", "split", "array_split", "hsplit", "vsplit", "dsplit", "tile", "repeat",
     "flip", "fliplr", "flipud", "roll", "diag", "diagonal", "tril", "triu", "take",
-    "atleast_1d", "atleast_2d", "atleast_3d", "shape", "ndim", "size",
+    "atleast_1d", "atleast_2d", "atleast_3d", "shape", "ndim", "size", "concat",
+    "permute_dims", "matrix_transpose", "unstack", "copy",
 ]
 
 _FULL = ("slice", None, None, None)
@@ -592,3 +593,42 @@ def tril(m, k: int = 0):
 def triu(m, k: int = 0):
     """``numpy.triu``: zero the elements below diagonal ``k`` (of the last two axes)."""
     return _triangle(m, k, "triu", lower=False)
+
+
+# ------------------------------------------------------------------ the array API's names
+
+def concat(arrays, /, *, axis=0):
+    """The array API's ``concat`` (NumPy 2's): ``concatenate``."""
+    return concatenate(arrays, axis)
+
+
+def permute_dims(a, /, axes=None):
+    """The array API's ``permute_dims`` (NumPy 2's): ``transpose``."""
+    return transpose(a, axes)
+
+
+def matrix_transpose(x, /):
+    """``numpy.matrix_transpose``: the last two axes swapped (of a stack of matrices)."""
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_transpose: the input must be at least 2-d, got "
+                         f"{np.ndim(x)}-d")
+    return swapaxes(x, -1, -2)
+
+
+def unstack(x, /, *, axis=0):
+    """``numpy.unstack``: the tuple of the slices of ``x`` along ``axis`` (``stack``'s
+    inverse)."""
+    if not isinstance(x, Tracer):
+        return np.unstack(x, axis=axis)
+    if x.ndim == 0:
+        raise ValueError("unstack: the input must be at least 1-d")
+    axis = normalize_axis_index(axis, x.ndim, "unstack")
+    moved = moveaxis(x, axis, 0)
+    return tuple(moved[i] for i in range(moved.shape[0]))
+
+
+def copy(a, order="K", subok=False):
+    """``numpy.copy``: of a traced array, the array itself (traced values are immutable)."""
+    if not isinstance(a, Tracer):
+        return np.copy(a, order=order, subok=subok)
+    return a

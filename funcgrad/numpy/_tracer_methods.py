@@ -68,6 +68,8 @@ _METHODS = {
     "__or__": ew.bitwise_or, "__ror__": _swap(ew.bitwise_or),
     "__xor__": ew.bitwise_xor, "__rxor__": _swap(ew.bitwise_xor),
     "__invert__": ew.invert,
+    "__lshift__": ew.left_shift, "__rlshift__": _swap(ew.left_shift),
+    "__rshift__": ew.right_shift, "__rrshift__": _swap(ew.right_shift),
     "sum": red.sum, "mean": red.mean, "prod": red.prod, "max": red.max, "min": red.min,
     "var": red.var, "std": red.std, "all": red.all, "any": red.any,
     "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
@@ -78,7 +80,7 @@ _METHODS = {
     "searchsorted": sorting.searchsorted, "sort": _sort,
 }
 
-_PYTHON_NUMBERS = (int, float, complex)
+_PYTHON_NUMBERS = ew._PYTHON_NUMBERS
 
 # np.sum(tracer), np.max, np.argmax, np.clip, ... call these methods with out=None (NumPy's
 # duck typing, which JAX's arrays answer too): the methods take it, and refuse a buffer.
@@ -100,7 +102,9 @@ def _without_out(name, function):
 def _keeps_weak(function):
     """``function`` as an operator whose result is weak where its operands are a weak tracer
     and Python numbers or weak tracers: Python's own arithmetic on the numbers they stand
-    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.)"""
+    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.) The
+    binary functions of ``_elementwise`` carry such operators of their own (``.operator``,
+    ``.reflected``), without this wrapper's extra call."""
     def operator(self, other):
         out = function(self, other)
         if self._weak and (type(other) in _PYTHON_NUMBERS or (
@@ -123,13 +127,15 @@ _ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow"}
 
 for _name, _function in _METHODS.items():
     if _name.strip("_").removeprefix("r") in _ARITHMETIC:
-        _function = _keeps_weak(_function)
+        reflected = _name.startswith("__r")
+        own = getattr(_function if not reflected else _METHODS["__" + _name[3:]],
+                      "reflected" if reflected else "operator", None)
+        _function = own if own is not None else _keeps_weak(_function)
     elif _name in ("__neg__", "__pos__", "__abs__"):
         _function = _keeps_weak_unary(_function)
     elif _name in _TAKE_OUT:
         _function = _without_out(_name, _function)
     setattr(Tracer, _name, _function)
-
 
 
 _UFUNC_FUNCTIONS: dict = {}   # a NumPy ufunc -> the funcgrad.numpy function of its name
