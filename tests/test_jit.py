@@ -210,6 +210,14 @@ def test_integer_elementwise_code_compiled_matches_numpy():
     for value, expected in zip(compiled, program(unsigned, signed)):   # NumPy's, eagerly
         assert value.dtype == expected.dtype
         np.testing.assert_array_equal(value, expected)
+    # a loop of small values is one native loop: its shifts lacked the width ({bits}), so
+    # numba "could not compile" it (KeyError: 'bits') and it ran in the interpreter
+    def shifts(c):
+        return fg.fori_loop(0, 3, lambda i, c: (c << 1) ^ (c >> 1), c)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert fg.jit(shifts).compile(signed)(signed).tolist() == shifts(signed).tolist()
 
 
 def _interpret(fun, *args):

@@ -128,7 +128,8 @@ class _Writer:
             elif prim == "convert_element_type" and out.aval.dtype == np.bool_:
                 code = f"{args[0]} != 0"
             else:
-                code = elementwise_template(prim, out.aval.dtype).format(*args, dtype=dtype)
+                code = elementwise_template(prim, out.aval.dtype).format(
+                    *args, dtype=dtype, bits=out.aval.dtype.itemsize * 8)
             result[index] = self.assign(pad, code)
         return result
 
