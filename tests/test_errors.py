@@ -108,6 +108,21 @@ def test_item_assignment_and_numpy_indexing_of_tracers_say_what_to_write():
     assert fg.fori_loop(0, 3, lambda i, total: total + fnp.asarray(table)[i], 0.0) == 3.0
 
 
+def test_a_matmul_of_unaligned_shapes_points_at_the_line_and_suggests_the_transpose():
+    weight = np.ones((2, 3))   # (out, in), as torch's Linear stores it
+
+    def layer(x):
+        return x @ weight   # the line the message must point at
+
+    with pytest.raises(ValueError) as info:
+        fg.jit(layer)(np.ones((4, 3)))
+    message = str(info.value)
+    assert "(4, 3) and (2, 3) not aligned" in message and "x1 @ x2.T" in message
+    assert "x @ weight" in message   # it named funcgrad's _linalg.py only
+    with pytest.raises(ValueError, match=r"dot: .* not aligned(.|\n)*test_errors.py"):
+        fg.grad(lambda x: fnp.sum(fnp.dot(x, weight)))(np.ones((4, 3)))
+
+
 def test_integer_output_to_grad():
     with pytest.raises(TypeError, match="int64"):
         fg.grad(lambda x: fnp.argmax(x))(np.ones(3))
