@@ -171,9 +171,13 @@ def cross_entropy(logits, labels, ignore_index: int = -100):
         return -fnp.mean(fnp.sum(probabilities * log_softmax(logits), axis=-1))
     labels = _check_labels(labels, "cross_entropy")
     if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
-        raise ValueError(f"cross_entropy: logits of shape {tuple(logits.shape)} need labels of "
-                         f"shape {tuple(logits.shape[:-1])} (one class index per row), got "
-                         f"{tuple(labels.shape)}")
+        shape = tuple(logits.shape)
+        hint = (" (the classes are the last axis here; PyTorch's (N, C, d1, ...) has them on "
+                "axis 1: pass fnp.moveaxis(logits, 1, -1))"
+                if len(shape) >= 3 and tuple(labels.shape) == shape[:1] + shape[2:] else "")
+        raise ValueError(f"cross_entropy: logits of shape {shape} need labels of shape "
+                         f"{shape[:-1]} (one class index per row), got "
+                         f"{tuple(labels.shape)}{hint}")
     classes = logits.shape[-1]
     if not isinstance(labels, Tracer):
         wrong = (labels != ignore_index) & ((labels < 0) | (labels >= classes))
