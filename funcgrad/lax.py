@@ -55,8 +55,9 @@ __all__ = [
 # ------------------------------------------------------------------------ dynamic slicing
 
 def _starts(who: str, start_indices, shape, sizes) -> list:
-    """The start indices, one per axis, clamped to ``[0, dim - size]`` as JAX does (so the
-    slice stays in bounds); concrete ones stay Python ints."""
+    """The start indices, one per axis, as JAX takes them: a negative one counts from the end
+    (``dim`` is added, as in Python indexing), then each is clamped to ``[0, dim - size]`` (so
+    the slice stays in bounds); concrete ones stay Python ints."""
     if isinstance(start_indices, (Tracer, np.ndarray)) or hasattr(start_indices, "shape"):
         if np.ndim(start_indices) != 1:
             raise TypeError(at_user_line(f"{who}: start_indices must be a sequence of scalars "
@@ -75,9 +76,12 @@ def _starts(who: str, start_indices, shape, sizes) -> list:
             raise TypeError(at_user_line(f"{who}: start index {axis} must be an integer "
                                          f"scalar, got {start!r}"))
         if isinstance(start, Tracer):
+            start = fnp.where(start < 0, start + dim, start)
             clamped.append(fnp.clip(start, 0, dim - size))
         else:
-            clamped.append(int(builtins.min(builtins.max(int(start), 0), dim - size)))
+            start = int(start)
+            start = start + dim if start < 0 else start
+            clamped.append(builtins.min(builtins.max(start, 0), dim - size))
     return clamped
 
 
@@ -97,7 +101,8 @@ def _mesh(starts, sizes):
 
 def dynamic_slice(operand, start_indices, slice_sizes):
     """``operand[s_0 : s_0 + n_0, s_1 : s_1 + n_1, ...]`` with start indices that may be
-    traced; each start is clamped to ``[0, dim - n]`` (JAX semantics: never out of bounds).
+    traced; a negative start counts from the end, and each is clamped to ``[0, dim - n]``
+    (JAX semantics: never out of bounds).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.lax.dynamic_slice(np.arange(12.0).reshape(3, 4), (1, -5), (2, 2))

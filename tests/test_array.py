@@ -160,6 +160,13 @@ METHOD_CALLS = {
     "swapaxes": lambda v: v.swapaxes(0, -1), "repeat": lambda v: v.repeat(2),
     "diagonal": lambda v: v.diagonal(), "take": lambda v: v.take(0),
     "clip": lambda v: v.clip(0.3, 0.7), "trace": lambda v: v.trace(),
+    # ported NumPy code calls these; a traced value had none ("'Tracer' object has no
+    # attribute 'copy'"); sort is NumPy's in-place one, so traced it says to use fnp.sort
+    "copy": lambda v: v.copy(), "round": lambda v: v.round(1),
+    "argsort": lambda v: v.ravel().argsort(kind="stable"),
+    "searchsorted": lambda v: v.ravel().searchsorted(0.5), "sort": lambda v: v.sort(),
+    "clip(max=)": lambda v: v.clip(max=0.5), "itemsize": lambda v: v.itemsize,
+    "nbytes": lambda v: v.nbytes,
     "T": lambda v: v.T, "mT": lambda v: v.mT,
     "real": lambda v: (v * 1j).real, "imag": lambda v: (v + 1j * v).imag,
     "conj": lambda v: (v * 1j).conj(), "conjugate": lambda v: (v * 1j).conjugate(),
@@ -186,6 +193,17 @@ def test_the_table_names_every_public_method_of_a_traced_value():
     assert public <= set(METHOD_CALLS), public - set(METHOD_CALLS)
     for value in (fnp.sum(M), fnp.sin(M)):
         assert public <= set(dir(value)), public - set(dir(value))
+
+
+def test_numpy_methods_that_ported_code_calls_on_a_traced_value():
+    # x.copy(), x.round(), x.argsort() were "'Tracer' object has no attribute ..."
+    x = np.array([0.25, 2.0, 1.0])
+    np.testing.assert_allclose(fg.jit(lambda v: v.copy() * v.round(1) + v.clip(max=1.5))(x),
+                               x * x.round(1) + x.clip(max=1.5))
+    np.testing.assert_array_equal(fg.jit(lambda v: v.argsort())(x), x.argsort())
+    assert fg.jit(lambda v: v.nbytes + v.itemsize * 0)(x) == x.nbytes
+    with pytest.raises(TypeError, match=r"in place.*fnp\.sort\(x\)"):
+        fg.jit(lambda v: v.sort())(x)
 
 
 def _plain(value):

@@ -150,6 +150,15 @@ def test_static_argnums_and_argnames_complete_each_other_from_the_signature():
     assert by_name(3.0, "power", 3) == 27.0 and by_name(3.0, n=1) == 3.0
     by_number = fg.jit(g, static_argnums=(1,))
     assert by_number(3.0, mode="negate") == -3.0 and by_number(3.0, "power") == 9.0
+    # As in JAX, a name or position the function does not have is an error at once (a typo
+    # left the argument traced, to fail later with an unrelated message).
+    with pytest.raises(ValueError, match=r"static_argnames \['mdoe'\] name no parameter"):
+        fg.jit(g, static_argnames="mdoe")
+    with pytest.raises(ValueError, match=r"static_argnums \[3\] are outside"):
+        fg.jit(g, static_argnums=3)
+    with pytest.raises(TypeError, match="fg.jit: expected a function"):
+        fg.jit(3.0)
+    assert fg.jit(lambda *xs: xs[0] * xs[2], static_argnums=2)(1.0, 2.0, 3) == 3.0
 
 
 ELEMENTWISE_PROGRAM = {
@@ -186,6 +195,30 @@ def test_every_elementwise_primitive_compiled_matches_the_interpreter(dtype):
     for value, expected in zip(compiled, interpreted):
         assert value.dtype == expected.dtype
         np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol)
+
+
+def test_integer_elementwise_code_compiled_matches_numpy():
+    # numba's np.sign of an unsigned integer is its all-ones value: sign(uint8 200) was 255.
+    unsigned = np.array([0, 3, 200, 255], np.uint8)
+    signed = np.array([-7, 0, 5, 2 ** 31 - 1], np.int32)
+
+    def program(u, i):
+        return (fnp.sign(u), fnp.sign(i), fnp.abs(i), u // 3, i % -3, fnp.maximum(u, 7),
+                fnp.sign(u.astype(np.uint64)) * 2)
+
+    compiled = fg.jit(program).compile(unsigned, signed)(unsigned, signed)
+    for value, expected in zip(compiled, program(unsigned, signed)):   # NumPy's, eagerly
+        assert value.dtype == expected.dtype
+        np.testing.assert_array_equal(value, expected)
+    # a loop of small values is one native loop: its shifts lacked the width ({bits}), so
+    # numba "could not compile" it (KeyError: 'bits') and it ran in the interpreter
+    def shifts(c):
+        return fg.fori_loop(0, 3, lambda i, c: (c << 1) ^ (c >> 1), c)
+
+    with warnings.catch_warnings(record=True) as caught:   # (the compile thread's too)
+        warnings.simplefilter("always")
+        assert fg.jit(shifts).compile(signed)(signed).tolist() == shifts(signed).tolist()
+    assert not [w for w in caught if "could not compile" in str(w.message)]
 
 
 def _interpret(fun, *args):

@@ -23,9 +23,11 @@ def test_lax_is_imported_lazily_and_lists_its_names():
 
 # ------------------------------------------------------------------------ dynamic slicing
 
-@pytest.mark.parametrize("starts, expected", [((1, 1), (1, 1)), ((5, -3), (1, 0)),
-                                              ((0, 2), (0, 1))])
+@pytest.mark.parametrize("starts, expected", [((1, 1), (1, 1)), ((5, -3), (1, 1)),
+                                              ((0, 2), (0, 1)), ((-2, -9), (1, 0))])
 def test_dynamic_slice_clamps_starts_eagerly_and_under_jit(starts, expected):
+    # As JAX: a negative start counts from the end (-3 is column 1 of 4), then clamps; it
+    # was clamped to 0 at once, another slice than jax.lax.dynamic_slice's.
     i, j = expected
     want = X[i:i + 2, j:j + 3]
     np.testing.assert_array_equal(L.dynamic_slice(X, starts, (2, 3)), want)
@@ -40,7 +42,8 @@ def test_dynamic_slice_derivatives_and_vmap():
     np.testing.assert_array_equal(grad, [[0.0] * 4, [1.0] * 4, [1.0] * 4])
     rows = fg.vmap(lambda i: L.dynamic_index_in_dim(X, i, 0, keepdims=False))(
         np.array([0, 2, -1, 9]))
-    np.testing.assert_array_equal(rows, X[[0, 2, 0, 2]])
+    np.testing.assert_array_equal(rows, X[[0, 2, 2, 2]])   # -1 is the last row, as in JAX
+    np.testing.assert_array_equal(L.dynamic_index_in_dim(X, -1, 1, keepdims=False), X[:, -1])
     cols = fg.vmap(lambda i: L.dynamic_slice_in_dim(X, i, 2, axis=1))(np.array([0, 3]))
     np.testing.assert_array_equal(cols, [X[:, 0:2], X[:, 2:4]])
     assert L.dynamic_index_in_dim(X, 1, 1).shape == (3, 1)
@@ -53,6 +56,7 @@ def test_dynamic_update_slice_values_clamping_and_derivatives():
     np.testing.assert_array_equal(L.dynamic_update_slice(X, update, (1, 2)), want)
     traced = fg.jit(lambda x, u, i: L.dynamic_update_slice(x, u, (i, i)))
     np.testing.assert_array_equal(traced(X, update, 9), want)   # (9, 9) clamped to (1, 2)
+    np.testing.assert_array_equal(traced(X, update, -2), want)   # (-2, -2) is (1, 2)
     fg.check_grads(lambda x, u: L.dynamic_update_slice(x, u, (0, 1)) ** 2, (X, update),
                    order=2)
     gx, gu = fg.grad(lambda x, u, i: fnp.sum(L.dynamic_update_slice(x, u, (i, i)) * 3.0),

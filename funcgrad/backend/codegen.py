@@ -25,7 +25,13 @@ import numpy as np
 
 from ..core.ir import IR, Eqn, Literal, Var, has_effect, pretty_print
 from ..core.primitive import ELEMENTWISE
-from .templates import ELEMENTWISE_CODE, RANDOM_STREAM, fast_function_code, integer_pow_code
+from .templates import (
+    ELEMENTWISE_CODE,
+    RANDOM_STREAM,
+    elementwise_template,
+    fast_function_code,
+    integer_pow_code,
+)
 
 PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
 # Reductions a kernel accumulates: over every axis, or over its trailing axes (one a row).
@@ -397,8 +403,8 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
             and out.aval.dtype.kind != "c":   # NumPy's cast keeps the real part
         code = f"{_dtype_code(out.aval.dtype)}({operands[0]}.real)"
     else:
-        code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype),
-                                             bits=out.aval.dtype.itemsize * 8)
+        code = elementwise_template(prim, out.aval.dtype).format(
+            *operands, dtype=_dtype_code(out.aval.dtype), bits=out.aval.dtype.itemsize * 8)
     return f"{names[out]} = {code}"
 
 

@@ -55,6 +55,16 @@ ELEMENTWISE_CODE = {
 }
 
 
+# Where a dtype kind needs its own code: numba's np.sign of an unsigned integer is its
+# all-ones value (255 for uint8 200), NumPy's is 1.
+_CODE_BY_KIND = {("sign", "u"): "{dtype}({0} != 0)"}
+
+
+def elementwise_template(primitive: str, dtype) -> str:
+    """The template of ``primitive`` for a result of ``dtype``."""
+    return _CODE_BY_KIND.get((primitive, dtype.kind)) or ELEMENTWISE_CODE[primitive]
+
+
 # Primitives with a vectorisable implementation in ``fastmath`` (within a few ulps of NumPy;
 # see its docstring): a loop calling them vectorises, one calling libm does not.
 FAST_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "exp2": "exp2", "log": "log",

@@ -156,11 +156,20 @@ class Tracer:
 
     def __array__(self, dtype=None, copy=None):
         # Even where the value is known: a NumPy function would silently drop the derivative.
+        # A NumPy array indexed by a traced integer (a loop counter) lands here too.
+        index_hint = (" If it indexes a NumPy array (table[i]), make that a funcgrad array "
+                      "first: fnp.asarray(table)[i]." if self.dtype.kind in "iub" else "")
         raise TracerConversionError(at_user_line(
             f"numpy conversion (np.asarray / np.array) of {self._describe()} inside a funcgrad "
             "transformation: NumPy cannot carry its derivative. Use funcgrad.numpy (fnp) "
             "operations on it, float(x) / x.item() for a constant (no derivative), or return "
-            "the value from the transformed function and convert it outside."))
+            f"the value from the transformed function and convert it outside.{index_hint}"))
+
+    def __setitem__(self, index, value):
+        raise TypeError(at_user_line(
+            f"item assignment (x[...] = value) on {self._describe()}: traced arrays are "
+            "immutable, as JAX's. Write x = x.at[index].set(value) (or .add, .multiply, .min, "
+            ".max) for the updated array."))
 
     def __float__(self):
         return float(self._value("float()"))

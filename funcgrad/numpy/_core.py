@@ -1,10 +1,12 @@
 """Shared plumbing of ``funcgrad.numpy``: NumPy's dtype rules for traced values, and casts."""
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
 
+from ..core.errors import ConcretizationError, TracerConversionError, at_user_line
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 
@@ -158,9 +160,18 @@ def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
 def _normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer, Tracer)) or np.ndim(axis) == 0 \
+        else tuple(axis)
     out = []
     for a in axes:
+        if isinstance(a, Tracer):
+            try:
+                a = operator.index(a)   # known under grad of concrete inputs
+            except TracerConversionError:
+                raise ConcretizationError(at_user_line(
+                    f"{who}: the axis is {a._describe()}; an axis must be a concrete int "
+                    "(under jit, mark the argument it comes from static: static_argnums=...)."
+                )) from None
         if not -ndim <= a < max(ndim, 1):
             raise np.exceptions.AxisError(f"{who}: axis {a} is out of bounds for an array of "
                                           f"dimension {ndim}")

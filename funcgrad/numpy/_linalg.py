@@ -13,7 +13,7 @@ import string
 
 import numpy as np
 
-from ..core.errors import ShapeError
+from ..core.errors import ShapeError, at_user_line
 from ..core.trace import Tracer
 from ..ops import contraction
 from ..ops import elementwise as ew_ops
@@ -255,9 +255,9 @@ def _contract_axes(who: str, a, b, axes_a, axes_b):
     shape_a, shape_b = np.shape(a), np.shape(b)
     for i, j in zip(axes_a, axes_b):
         if shape_a[i] != shape_b[j]:
-            raise ValueError(f"{who}: shapes {_shapes(a, b)} not aligned: axis {i} of the "
-                             f"first has size {shape_a[i]}, axis {j} of the second has size "
-                             f"{shape_b[j]}")
+            raise ValueError(at_user_line(
+                f"{who}: shapes {_shapes(a, b)} not aligned: axis {i} of the first has size "
+                f"{shape_a[i]}, axis {j} of the second has size {shape_b[j]}"))
     if len(shape_a) + len(shape_b) - len(axes_a) > len(_LETTERS):
         raise ValueError(f"{who}: operands of shapes {_shapes(a, b)} have too many axes")
     letters = iter(_LETTERS)
@@ -350,9 +350,12 @@ def matmul(x1, x2, /, out=None, *, dtype=None):
     size_a = np.shape(a)[-1]
     size_b = np.shape(b)[0] if np.ndim(b) == 1 else np.shape(b)[-2]
     if size_a != size_b:
-        raise ValueError(f"matmul: shapes {_shapes(a, b)} not aligned: the last axis of the "
-                         f"first has size {size_a}, the contracted axis of the second has "
-                         f"size {size_b}")
+        hint = ("; x1 @ x2.T would contract the second's last axis (a weight stored "
+                "(out, in), as torch's Linear)" if np.ndim(b) >= 2 and np.shape(b)[-1] == size_a
+                else "")
+        raise ValueError(at_user_line(
+            f"matmul: shapes {_shapes(a, b)} not aligned: the last axis of the first has size "
+            f"{size_a}, the contracted axis of the second has size {size_b}{hint}"))
     # "y" is the contracted letter; a vector operand has no row ("x") or column ("z") axis.
     core_a = "y" if np.ndim(a) == 1 else "xy"
     core_b = "y" if np.ndim(b) == 1 else "yz"
