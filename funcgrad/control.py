@@ -32,13 +32,13 @@ def _typed(treedef, avals) -> str:
     return str(tree.unflatten(treedef, [a.short() for a in avals])).replace("'", "")
 
 
-def _trace(fun, in_tree, in_avals):
+def _trace(fun, in_tree, in_avals, who: str):
     """Trace ``fun(*args)``, ``args`` tracers of ``in_avals`` structured as the tuple
     ``in_tree``, into a closed program; returns ``(program, consts, out_tree)``."""
     out_trees = []
 
     def flat(*tracers):
-        out_leaves, out_tree = _flat_values(fun(*tree.unflatten(in_tree, tracers)))
+        out_leaves, out_tree = _args.output_values(fun(*tree.unflatten(in_tree, tracers)), who)
         out_trees.append(out_tree)
         return out_leaves
 
@@ -90,8 +90,10 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
     pred = _as_predicate(pred, "fg.cond")
     leaves, in_tree = _flat_values(operands)
     avals = [_args.aval(x) for x in leaves]
-    true_program, true_consts, true_tree = _trace(true_fun, in_tree, avals)
-    false_program, false_consts, false_tree = _trace(false_fun, in_tree, avals)
+    true_program, true_consts, true_tree = _trace(true_fun, in_tree, avals,
+                                                  "fg.cond's true_fun")
+    false_program, false_consts, false_tree = _trace(false_fun, in_tree, avals,
+                                                     "fg.cond's false_fun")
     if true_tree != false_tree or true_program.out_avals != false_program.out_avals:
         raise TypeError(at_user_line(
             "fg.cond: both branches must return the same structure, shapes and dtypes, but\n"
@@ -168,12 +170,12 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError(at_user_line(f"{who}: f must return a pair (carry, y), but it "
                                          f"returned {type(out).__name__}"))
-        new_leaves, new_tree = _flat_values(out[0])
+        new_leaves, new_tree = _args.output_values(out[0], f"{who}'s f (carry)")
         if new_tree != carry_tree:
             raise TypeError(at_user_line(
                 f"{who}: f must return a carry of the structure of init, {carry_tree}, but "
                 f"it returned {new_tree}"))
-        y_leaves, y_tree = _flat_values(out[1])
+        y_leaves, y_tree = _args.output_values(out[1], f"{who}'s f (y)")
         y_trees.append(y_tree)
         return new_leaves + y_leaves
 
@@ -259,8 +261,8 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
     def predicate(val):
         return _as_predicate(_args.as_value(cond_fun(val)), who)
 
-    condition, condition_consts, _ = _trace(predicate, args_tree, avals)
-    body, body_consts, out_tree = _trace(body_fun, args_tree, avals)
+    condition, condition_consts, _ = _trace(predicate, args_tree, avals, f"{who}'s cond_fun")
+    body, body_consts, out_tree = _trace(body_fun, args_tree, avals, f"{who}'s body_fun")
     if out_tree != carry_tree or body.out_avals != avals:
         raise TypeError(at_user_line(
             f"{who}: body_fun must return a value of the structure, shapes and dtypes of "

@@ -13,6 +13,7 @@ array([7., 8., 9.])
 """
 from __future__ import annotations
 
+import builtins  # this module defines min, max and abs of its own (JAX's names)
 import itertools
 from collections.abc import Callable, Sequence
 
@@ -40,14 +41,23 @@ __all__ = [
     "associative_scan", "reduce_window", "stop_gradient", "cond", "scan", "fori_loop",
     "while_loop", "switch", "conv_general_dilated", "conv", "conv_with_general_padding",
     "conv_transpose", "conv_dimension_numbers", "ConvDimensionNumbers",
+    # elementwise (JAX's names and semantics: one dtype, no implicit promotion)
+    "add", "sub", "mul", "div", "rem", "max", "min", "pow", "atan2", "nextafter", "neg", "abs",
+    "sign", "floor", "ceil", "exp", "exp2", "expm1", "log", "log1p", "sin", "cos", "tan",
+    "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
+    "cbrt", "logistic", "square", "integer_pow", "is_finite", "clamp", "eq", "ne", "lt", "le",
+    "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "shift_left",
+    "shift_right_arithmetic", "shift_right_logical", "population_count", "round", "erf",
+    "erfc", "erf_inv", "lgamma", "digamma", "convert_element_type",
 ]
 
 
 # ------------------------------------------------------------------------ dynamic slicing
 
 def _starts(who: str, start_indices, shape, sizes) -> list:
-    """The start indices, one per axis, clamped to ``[0, dim - size]`` as JAX does (so the
-    slice stays in bounds); concrete ones stay Python ints."""
+    """The start indices, one per axis, as JAX takes them: a negative one counts from the end
+    (``dim`` is added, as in Python indexing), then each is clamped to ``[0, dim - size]`` (so
+    the slice stays in bounds); concrete ones stay Python ints."""
     if isinstance(start_indices, (Tracer, np.ndarray)) or hasattr(start_indices, "shape"):
         if np.ndim(start_indices) != 1:
             raise TypeError(at_user_line(f"{who}: start_indices must be a sequence of scalars "
@@ -66,9 +76,12 @@ def _starts(who: str, start_indices, shape, sizes) -> list:
             raise TypeError(at_user_line(f"{who}: start index {axis} must be an integer "
                                          f"scalar, got {start!r}"))
         if isinstance(start, Tracer):
+            start = fnp.where(start < 0, start + dim, start)
             clamped.append(fnp.clip(start, 0, dim - size))
         else:
-            clamped.append(int(min(max(int(start), 0), dim - size)))
+            start = int(start)
+            start = start + dim if start < 0 else start
+            clamped.append(builtins.min(builtins.max(start, 0), dim - size))
     return clamped
 
 
@@ -88,7 +101,8 @@ def _mesh(starts, sizes):
 
 def dynamic_slice(operand, start_indices, slice_sizes):
     """``operand[s_0 : s_0 + n_0, s_1 : s_1 + n_1, ...]`` with start indices that may be
-    traced; each start is clamped to ``[0, dim - n]`` (JAX semantics: never out of bounds).
+    traced; a negative start counts from the end, and each is clamped to ``[0, dim - n]``
+    (JAX semantics: never out of bounds).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.lax.dynamic_slice(np.arange(12.0).reshape(3, 4), (1, -5), (2, 2))
@@ -228,7 +242,7 @@ def switch(index, branches: Sequence[Callable], *operands):
         if np.dtype(getattr(index, "dtype", type(index))).kind not in "iub":
             raise TypeError(at_user_line(f"lax.switch: index must be an integer, got "
                                          f"{index!r}"))
-        return branches[min(max(int(index), 0), len(branches) - 1)](*operands)
+        return branches[builtins.min(builtins.max(int(index), 0), len(branches) - 1)](*operands)
     if index.dtype.kind not in "iu":
         raise TypeError(at_user_line(f"lax.switch: index must be an integer, got dtype "
                                      f"{index.dtype}"))
@@ -340,7 +354,7 @@ def _padding(padding, shape, window, strides, dilation, negative: bool = False
         return padtype_to_pads(shape, [(w - 1) * d + 1 for w, d in zip(window, dilation)],
                                strides, padding)
     pads = [tuple(int(v) for v in p) for p in padding]
-    if len(pads) != len(shape) or any(len(p) != 2 or (min(p) < 0 and not negative)
+    if len(pads) != len(shape) or any(len(p) != 2 or (builtins.min(p) < 0 and not negative)
                                       for p in pads):
         raise ValueError(at_user_line(
             f"lax.reduce_window: padding needs one {'' if negative else 'non-negative '}"
@@ -385,7 +399,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
         raise TypeError(at_user_line(f"{who}: window_dimensions, window_strides, "
                                      "window_dilation and base_dilation need one entry per "
                                      f"dimension ({ndim})"))
-    if min(base + dilation, default=1) < 1:
+    if builtins.min(base + dilation, default=1) < 1:
         raise ValueError(at_user_line(f"{who}: dilations must be positive integers"))
     init = fnp.asarray(init_value).astype(operand.dtype)
     primitive = _window_primitive(computation, init, window, strides, dilation, base)
@@ -398,7 +412,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     if any(b > 1 for b in base):
         # The base dilated as in JAX: b - 1 holes (init_value) between neighbours, before the
         # padding (which is then worked out on the dilated shape).
-        dilated_shape = tuple(max((d - 1) * b + 1, 0) for d, b in zip(operand.shape, base))
+        dilated_shape = tuple(builtins.max((d - 1) * b + 1, 0) for d, b in zip(operand.shape, base))
         spread = tuple(slice(None, None, b) for b in base)
         operand = (fnp.zeros(dilated_shape, operand.dtype) + init).at[spread].set(operand)
     pads = _padding(padding, operand.shape, window, strides, dilation)
@@ -409,7 +423,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions,
     out_shape = []
     for dim, w, s, d in zip(operand.shape, window, strides, dilation):
         extent = (w - 1) * d + 1
-        out_shape.append(max((dim - extent) // s + 1, 0))
+        out_shape.append(builtins.max((dim - extent) // s + 1, 0))
     result = fnp.zeros(tuple(out_shape), operand.dtype) + init
     for offset in itertools.product(*[range(w) for w in window]):
         index = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
@@ -449,7 +463,7 @@ def _conv_transpose_padding(k: int, s: int, padding) -> tuple[int, int]:
         total = k + s - 2
         before = k - 1 if s > k - 1 else -(-total // 2)
     elif padding == "VALID":
-        total = k + s - 2 + max(k - s, 0)
+        total = k + s - 2 + builtins.max(k - s, 0)
         before = k - 1
     else:
         pads = tuple(k - p - 1 for p in padding)
@@ -499,3 +513,247 @@ def conv_transpose(lhs, rhs, strides: Sequence[int], padding, rhs_dilation=None,
     return conv_general_dilated(lhs, rhs, (1,) * len(window), pads, tuple(strides),
                                 rhs_dilation, numbers, precision=precision,
                                 preferred_element_type=preferred_element_type)
+
+
+# ---------------------------------------------------------------------------- elementwise
+# JAX's lax: the operands share one dtype (a Python number takes its partner's, as JAX's weak
+# types do), are of one rank unless 0-d (size-1 axes broadcast), and nothing is promoted.
+
+_PYTHON_NUMBERS = (bool, int, float, complex)
+
+
+def _operands(who: str, *values):
+    """``values`` as arrays or tracers of one dtype, checked as JAX's lax checks them."""
+    strong = [v for v in values if type(v) not in _PYTHON_NUMBERS]
+    if not strong:
+        values = [fnp.asarray(v) for v in values]
+    else:
+        like = fnp.asarray(strong[0]) if not isinstance(strong[0], Tracer) else strong[0]
+        for v in values:   # a weak number of a higher kind (2.5 with integers) is not cast
+            if type(v) in _PYTHON_NUMBERS and np.result_type(like.dtype, v) != like.dtype:
+                raise TypeError(at_user_line(
+                    f"lax.{who} requires arguments to have the same dtypes, got "
+                    f"{like.dtype.name} and a Python {type(v).__name__} ({v!r})"))
+        values = [fnp.asarray(v, dtype=like.dtype) if type(v) in _PYTHON_NUMBERS else
+                  (v if isinstance(v, Tracer) else fnp.asarray(v)) for v in values]
+    dtypes = {v.dtype for v in values}
+    if len(dtypes) > 1:
+        raise TypeError(at_user_line(
+            f"lax.{who} requires arguments to have the same dtypes, got "
+            f"{', '.join(v.dtype.name for v in values)} (cast one with .astype; lax does not "
+            "promote)"))
+    shapes = [tuple(v.shape) for v in values if v.ndim]
+    if len({len(s) for s in shapes}) > 1:
+        raise TypeError(at_user_line(
+            f"lax.{who}: arrays must have the same number of dimensions, got "
+            f"{', '.join(str(s) for s in shapes)}"))
+    for sizes in zip(*shapes):
+        if len(set(sizes) - {1}) > 1:
+            raise TypeError(at_user_line(
+                f"lax.{who} got incompatible shapes for broadcasting: "
+                f"{', '.join(str(s) for s in shapes)}"))
+    return values
+
+
+def _check_kind(who: str, x, kinds: str, accepted: str):
+    if x.dtype.kind not in kinds:
+        raise TypeError(at_user_line(f"lax.{who} does not accept dtype {x.dtype.name}. "
+                                     f"Accepted dtypes are {accepted}."))
+
+
+_INEXACT, _NUMBERS, _INTEGERS = ("fc", "inexact (floating or complex)"), \
+    ("iufc", "numbers (integer, floating or complex)"), ("iub", "integer or boolean")
+
+
+def _unary(name: str, function, kinds=_INEXACT):
+    def operator(x):
+        (x,) = _operands(name, x)
+        _check_kind(name, x, *kinds)
+        return function(x)
+    operator.__name__ = operator.__qualname__ = name
+    operator.__doc__ = f"``jax.lax.{name}``: elementwise, of {kinds[1]} arrays."
+    return operator
+
+
+def _binary(name: str, function, kinds=_NUMBERS):
+    def operator(x, y):
+        x, y = _operands(name, x, y)
+        _check_kind(name, x, *kinds)
+        return function(x, y)
+    operator.__name__ = operator.__qualname__ = name
+    operator.__doc__ = (f"``jax.lax.{name}``: elementwise, of two {kinds[1]} arrays of one "
+                        "dtype.")
+    return operator
+
+
+def _divide(x, y):
+    """JAX's ``div``: true division of inexact numbers; of integers, C's quotient, rounded
+    towards zero (not NumPy's floor)."""
+    if x.dtype.kind in "fc":
+        return fnp.true_divide(x, y)
+    quotient = fnp.floor_divide(x, y)
+    inexact = fnp.logical_and(fnp.not_equal(fnp.mod(x, y), 0),
+                              fnp.not_equal(fnp.less(x, 0), fnp.less(y, 0)))
+    return fnp.where(inexact, quotient + 1, quotient)
+
+
+def _remainder(x, y):
+    """JAX's ``rem``: C's remainder, with the dividend's sign (``numpy.fmod``)."""
+    return fnp.fmod(x, y)
+
+
+add = _binary("add", fnp.add)
+sub = _binary("sub", fnp.subtract)
+mul = _binary("mul", fnp.multiply)
+div = _binary("div", _divide)
+rem = _binary("rem", _remainder, ("iuf", "integer or floating"))
+max = _binary("max", fnp.maximum, ("iufb", "numbers or booleans"))  # noqa: A001 (JAX's name)
+min = _binary("min", fnp.minimum, ("iufb", "numbers or booleans"))  # noqa: A001 (JAX's name)
+atan2 = _binary("atan2", fnp.arctan2, ("f", "floating"))
+nextafter = _binary("nextafter", fnp.nextafter, ("f", "floating"))
+neg = _unary("neg", fnp.negative, _NUMBERS)
+abs = _unary("abs", fnp.absolute, _NUMBERS)  # noqa: A001 (JAX's name)
+sign = _unary("sign", fnp.sign, _NUMBERS)
+floor = _unary("floor", fnp.floor, ("f", "floating"))
+ceil = _unary("ceil", fnp.ceil, ("f", "floating"))
+exp, exp2, expm1 = _unary("exp", fnp.exp), _unary("exp2", fnp.exp2), _unary("expm1", fnp.expm1)
+log, log1p = _unary("log", fnp.log), _unary("log1p", fnp.log1p)
+sin, cos, tan = _unary("sin", fnp.sin), _unary("cos", fnp.cos), _unary("tan", fnp.tan)
+asin, acos, atan = _unary("asin", fnp.arcsin), _unary("acos", fnp.arccos), \
+    _unary("atan", fnp.arctan)
+sinh, cosh, tanh = _unary("sinh", fnp.sinh), _unary("cosh", fnp.cosh), _unary("tanh", fnp.tanh)
+asinh, acosh, atanh = _unary("asinh", fnp.arcsinh), _unary("acosh", fnp.arccosh), \
+    _unary("atanh", fnp.arctanh)
+sqrt = _unary("sqrt", fnp.sqrt)
+rsqrt = _unary("rsqrt", lambda x: fnp.reciprocal(fnp.sqrt(x)))
+cbrt = _unary("cbrt", fnp.cbrt, ("f", "floating"))
+logistic = _unary("logistic", lambda x: _logistic(x))
+square = _unary("square", fnp.square, _NUMBERS)
+is_finite = _unary("is_finite", fnp.isfinite, ("f", "floating"))
+eq, ne = _binary("eq", fnp.equal, ("iufcb", "any")), _binary("ne", fnp.not_equal,
+                                                              ("iufcb", "any"))
+lt, le = _binary("lt", fnp.less, ("iufb", "real")), _binary("le", fnp.less_equal,
+                                                             ("iufb", "real"))
+gt, ge = _binary("gt", fnp.greater, ("iufb", "real")), _binary("ge", fnp.greater_equal,
+                                                                ("iufb", "real"))
+bitwise_and = _binary("bitwise_and", fnp.bitwise_and, _INTEGERS)
+bitwise_or = _binary("bitwise_or", fnp.bitwise_or, _INTEGERS)
+bitwise_xor = _binary("bitwise_xor", fnp.bitwise_xor, _INTEGERS)
+bitwise_not = _unary("bitwise_not", fnp.invert, _INTEGERS)
+shift_left = _binary("shift_left", fnp.left_shift, ("iu", "integer"))
+shift_right_arithmetic = _binary("shift_right_arithmetic", fnp.right_shift, ("iu", "integer"))
+population_count = _unary("population_count", lambda x: fnp.bitwise_count(x).astype(x.dtype),
+                          ("iu", "integer"))
+
+
+def _special(name):
+    def function(x):
+        from .scipy import special
+        return getattr(special, name)(x)
+    return function
+
+
+erf, erfc = _unary("erf", _special("erf"), ("f", "floating")), \
+    _unary("erfc", _special("erfc"), ("f", "floating"))
+erf_inv = _unary("erf_inv", _special("erfinv"), ("f", "floating"))
+lgamma = _unary("lgamma", _special("gammaln"), ("f", "floating"))
+digamma = _unary("digamma", _special("digamma"), ("f", "floating"))
+
+
+def round(x, rounding_method=0):  # noqa: A001 (JAX's name)
+    """``jax.lax.round``: to the nearest integer, halves away from zero (``rounding_method``
+    0, JAX's default) or to even (1, NumPy's ``rint``); zero derivative.
+
+    >>> round(np.array([0.5, 1.5, -2.5, 0.49999999999999994]))
+    array([ 1.,  2., -3.,  0.])
+    """
+    (x,) = _operands("round", x)
+    _check_kind("round", x, "f", "floating")
+    method = int(rounding_method)
+    if method == 1:
+        return fnp.rint(x)
+    if method != 0:
+        raise ValueError(at_user_line(f"lax.round: rounding_method must be 0 (away from zero) "
+                                      f"or 1 (to nearest even), got {rounding_method!r}"))
+    whole = fnp.trunc(x)   # x - trunc(x) is exact: no double rounding at 0.49999999999999994
+    with np.errstate(invalid="ignore"):   # inf - inf: NaN, not half or more
+        half_or_more = fnp.greater_equal(fnp.abs(fnp.subtract(x, whole)), 0.5)
+    return fnp.where(half_or_more, fnp.add(whole, fnp.sign(x)), whole)
+
+
+def convert_element_type(operand, new_dtype):
+    """``jax.lax.convert_element_type``: ``operand`` as ``new_dtype`` (NumPy's cast; a float
+    to an integer truncates towards zero)."""
+    return fnp.asarray(operand).astype(new_dtype)
+
+
+def _logistic(x):
+    from .nn import functions as nn
+    return nn.sigmoid(x)
+
+
+def _logical_right_shift(x, y):
+    """The bits of ``x`` moved right by ``y``, zeros shifted in (for signed integers too); 0
+    for a count outside ``[0, bits)``."""
+    if x.dtype.kind == "u":
+        return fnp.right_shift(x, y)
+    bits = x.dtype.itemsize * 8
+    kind = x.dtype.type
+    # the low bits - y bits: all ones for y == 0 (-1 << bits is 0), none for y == bits
+    low = fnp.invert(fnp.left_shift(kind(-1), fnp.subtract(kind(bits), y)))
+    out = fnp.bitwise_and(fnp.right_shift(x, y), low)
+    return fnp.where(fnp.logical_and(fnp.greater_equal(y, 0), fnp.less(y, bits)), out, kind(0))
+
+
+shift_right_logical = _binary("shift_right_logical", _logical_right_shift, ("iu", "integer"))
+
+
+def pow(x, y):  # noqa: A001 (JAX's name)
+    """``jax.lax.pow``: ``x ** y`` of inexact ``x``, ``y`` of ``x``'s dtype or an integer
+    array (a Python number takes ``x``'s dtype)."""
+    if type(y) in _PYTHON_NUMBERS:
+        x, y = _operands("pow", x, y)
+    else:
+        (x,), (y,) = _operands("pow", x), _operands("pow", y)
+        _operands("pow", x, y.astype(x.dtype))   # the shapes' check
+    _check_kind("pow", x, *_INEXACT)
+    if y.dtype != x.dtype and y.dtype.kind not in "iu":
+        raise TypeError(at_user_line(f"lax.pow: the exponent must have the base's dtype "
+                                     f"({x.dtype.name}) or be an integer array, got "
+                                     f"{y.dtype.name}"))
+    return fnp.power(x, y.astype(x.dtype))
+
+
+def integer_pow(x, y: int):
+    """``jax.lax.integer_pow``: ``x ** y`` for a Python integer ``y``, by products (exact)."""
+    if isinstance(y, (bool, np.bool_)) or not isinstance(y, (int, np.integer)):
+        raise TypeError(at_user_line(f"lax.integer_pow: the exponent must be a Python int, "
+                                     f"got {y!r}"))
+    (x,) = _operands("integer_pow", x)
+    _check_kind("integer_pow", x, *_NUMBERS)
+    if y < 0 and x.dtype.kind in "iu":
+        raise TypeError(at_user_line("lax.integer_pow: a negative power of an integer array "
+                                     "is not an integer"))
+    from .ops import elementwise as ew
+    return fnp.asarray(x) ** int(y) if not isinstance(x, Tracer) else ew.integer_pow(x, y)
+
+
+def clamp(min, x, max):  # noqa: A002 (JAX's argument names)
+    """``jax.lax.clamp(min, x, max)``: ``x`` clipped to ``[min, max]`` (``min`` and ``max``
+    scalars or of ``x``'s shape; NaN stays NaN). JAX's derivatives: ``x``'s where
+    ``min < x < max``, ``min``'s where ``min > x`` (and ``min < max``), ``max``'s where
+    ``max < x``; none at ties.
+
+    >>> clamp(0.0, np.array([-1.0, 0.5, 3.0]), 1.0)
+    array([0. , 0.5, 1. ])
+    """
+    low, x, high = _operands("clamp", min, x, max)
+    _check_kind("clamp", x, "iuf", "real numbers")
+    for name, bound in (("min", low), ("max", high)):
+        if bound.ndim and bound.shape != x.shape:
+            raise TypeError(at_user_line(f"lax.clamp: {name} must be a scalar or of x's shape "
+                                         f"{tuple(x.shape)}, got {tuple(bound.shape)}"))
+    value = stop_gradient(fnp.minimum(fnp.maximum(x, low), high))
+    out = fnp.where(fnp.less(high, x), high, value)
+    out = fnp.where(fnp.logical_and(fnp.greater(low, x), fnp.less(low, high)), low, out)
+    return fnp.where(fnp.logical_and(fnp.greater(x, low), fnp.less(x, high)), x, out)

@@ -83,6 +83,29 @@ def _check_state(name: str, opt_state, keys) -> None:
                          f"(as {name}(...).init(params) returns it), got {got}")
 
 
+def _check_grads(name: str, grads, like, what: str, label: str = "grads") -> None:
+    """``grads`` must have the structure and leaf shapes of ``like`` (the params, or a state
+    tree that ``init(params)`` shaped like them): the error names the first leaf that
+    differs."""
+    grads_def, like_def = tree.structure(grads), tree.structure(like)
+    if grads_def != like_def:
+        hint = (" (value_and_grad returns (value, grads): pass the grads alone)"
+                if isinstance(grads, tuple) and len(grads) == 2 else "")
+        raise ValueError(f"fg.optim.{name}: {label} must have the structure of {what}, got "
+                         f"{grads_def!r} for {like_def!r}{hint}")
+    grad_leaves, like_leaves = tree.leaves(grads), tree.leaves(like)
+    if all(np.shape(g) == np.shape(p) for g, p in zip(grad_leaves, like_leaves)):
+        return
+    for (path, g), p in zip(tree.leaves_with_path(grads), like_leaves):
+        if np.shape(g) != np.shape(p):
+            raise ValueError(f"fg.optim.{name}: {label}{tree.path_str(path)} has shape "
+                             f"{tuple(np.shape(g))}, but {what} has "
+                             f"{tuple(np.shape(p))} there")
+
+
+_INIT_PARAMS = "the params the state was made for (init(params))"
+
+
 def _check_rate(name: str, lr) -> None:
     if not callable(lr) and not lr >= 0:
         raise ValueError(f"fg.optim.{name}: the learning rate must be >= 0, got {lr}")
@@ -175,6 +198,8 @@ def sgd(lr, momentum: float = 0.0, nesterov: bool = False, weight_decay: float =
 
     def update(grads, opt_state, params=None):
         _check_state("sgd", opt_state, keys)
+        if momentum:
+            _check_grads("sgd", grads, opt_state["momentum"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         grads = _decayed("sgd", weight_decay, mask, grads, params)
@@ -219,6 +244,7 @@ def rmsprop(lr, decay: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.
 
     def update(grads, opt_state, params=None):
         _check_state("rmsprop", opt_state, keys)
+        _check_grads("rmsprop", grads, opt_state["nu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         grads = _decayed("rmsprop", weight_decay, mask, grads, params)
@@ -272,6 +298,7 @@ def adagrad(lr, lr_decay: float = 0.0, weight_decay: float = 0.0,
 
     def update(grads, opt_state, params=None):
         _check_state("adagrad", opt_state, keys)
+        _check_grads("adagrad", grads, opt_state["sum"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         if lr_decay:
@@ -298,6 +325,7 @@ def _adam(name: str, lr, b1: float, b2: float, eps: float, weight_decay: float,
 
     def update(grads, opt_state, params=None):
         _check_state(name, opt_state, keys)
+        _check_grads(name, grads, opt_state["mu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         mu = tree.map(lambda m, g: b1 * m + (1.0 - b1) * g, opt_state["mu"], grads)
@@ -380,6 +408,7 @@ def nadam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 
     def update(grads, opt_state, params=None):
         _check_state("nadam", opt_state, keys)
+        _check_grads("nadam", grads, opt_state["mu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         if not decoupled_weight_decay:
@@ -438,6 +467,7 @@ def lamb(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-6, eps_root: fl
     def update(grads, opt_state, params=None):
         _check_state("lamb", opt_state, keys)
         _needs_params("lamb", params)
+        _check_grads("lamb", grads, opt_state["mu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         mu = tree.map(lambda m, g: b1 * m + (1.0 - b1) * g, opt_state["mu"], grads)
@@ -485,6 +515,7 @@ def lion(lr, b1: float = 0.9, b2: float = 0.99, weight_decay: float = 1e-3,
 
     def update(grads, opt_state, params=None):
         _check_state("lion", opt_state, keys)
+        _check_grads("lion", grads, opt_state["mu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         signs = tree.map(lambda m, g: fnp.sign((1.0 - b1) * g + b1 * m), opt_state["mu"], grads)
@@ -596,6 +627,7 @@ def apply_updates(params, updates):
         out = p + u
         dtype = getattr(p, "dtype", None)
         return fnp.astype(out, dtype) if dtype is not None and out.dtype != dtype else out
+    _check_grads("apply_updates", updates, params, "params", "updates")
     return tree.map(add, params, updates)
 
 

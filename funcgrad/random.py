@@ -34,11 +34,13 @@ True
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from . import numpy as fnp
 from .core.array import returning_arrays
+from .core.errors import ConcretizationError, TracerConversionError, at_user_line
 from .core.trace import Tracer
 from .ops import random as random_ops
 from .ops import special_functions as _sf
@@ -82,11 +84,24 @@ def _check_key(value, who: str):
     return value
 
 
+def _traced_size(who: str, what: str, value) -> ConcretizationError:
+    return ConcretizationError(at_user_line(
+        f"fg.random.{who}: {what} is {value._describe()}, but it decides the shape of the "
+        "sample, which must be known while tracing: pass a concrete int (under jit, mark the "
+        "argument it comes from static: static_argnums=...)"))
+
+
 def _shape(shape, who: str) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, (int, np.integer, Tracer)):
         shape = (shape,)
+    for size in shape if isinstance(shape, (tuple, list)) else ():
+        if isinstance(size, Tracer):
+            try:
+                operator.index(size)   # known under grad of concrete inputs
+            except TracerConversionError:
+                raise _traced_size(who, "a size in the shape", size) from None
     try:
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(operator.index(d) for d in shape)   # 2.5 is no size (int() made it 2)
     except TypeError:
         raise TypeError(f"fg.random.{who}: shape must be a tuple of ints, got {shape!r}") from None
     if any(d < 0 for d in shape):
@@ -233,6 +248,8 @@ def permutation(key, x, axis: int = 0):
         return random_ops.random_permutation(key, int(x))
     x = fnp.asarray(x)
     if x.ndim == 0:
+        if isinstance(x, Tracer) and x.dtype.kind in "iu":
+            raise _traced_size("permutation", "n", x)
         raise ValueError("fg.random.permutation: x must be an int or an array of rank >= 1")
     axis = int(axis)
     if not -x.ndim <= axis < x.ndim:

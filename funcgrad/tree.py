@@ -371,6 +371,9 @@ def map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     >>> map(lambda x, y: x + y, {'a': 1, 'b': (2, 3)}, {'a': 10, 'b': (20, 30)})
     {'a': 11, 'b': (22, 33)}
     """
+    if not callable(f):
+        raise TypeError(f"tree.map(f, tree, *rest): f must be a function, got a "
+                        f"{type(f).__name__} (are the function and the tree swapped?)")
     flat, td = flatten(tree)
     if not rest:
         return unflatten(td, [f(x) for x in flat])

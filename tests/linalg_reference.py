@@ -242,7 +242,7 @@ def qr_reference(a, complete=False):
     batch = a.shape[:-2]
     if complete and m > n:
         q2 = q[..., n:]
-        pieces = [q[..., :n], q2 @ np.swapaxes(q2, -1, -2)]
+        pieces = [q[..., :n], q2 @ np.swapaxes(q2, -1, -2).conj()]
     else:
         pieces = [q]
     return np.concatenate([p.reshape(batch + (-1,)) for p in pieces + [r]], axis=-1)

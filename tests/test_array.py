@@ -145,6 +145,10 @@ METHOD_CALLS = {
     "__or__": lambda v: (v > 0.8) | (v < 0.3), "__ror__": lambda v: False | (v > 0.3),
     "__xor__": lambda v: (v > 0.3) ^ (v < 0.8), "__rxor__": lambda v: True ^ (v > 0.3),
     "__invert__": lambda v: ~(v > 0.3),
+    "__lshift__": lambda v: (v * 10.0).astype(np.int64) << 2,
+    "__rlshift__": lambda v: 3 << (v * 4.0).astype(np.int64),
+    "__rshift__": lambda v: (v * 100.0).astype(np.int64) >> 2,
+    "__rrshift__": lambda v: 1000 >> (v * 4.0).astype(np.int64),
     "sum": lambda v: v.sum(), "mean": lambda v: v.mean(), "prod": lambda v: v.prod(),
     "max": lambda v: v.max(), "min": lambda v: v.min(), "var": lambda v: v.var(),
     "std": lambda v: v.std(), "all": lambda v: (v > 0.0).all(), "any": lambda v: (v > 0.5).any(),
@@ -156,6 +160,13 @@ METHOD_CALLS = {
     "swapaxes": lambda v: v.swapaxes(0, -1), "repeat": lambda v: v.repeat(2),
     "diagonal": lambda v: v.diagonal(), "take": lambda v: v.take(0),
     "clip": lambda v: v.clip(0.3, 0.7), "trace": lambda v: v.trace(),
+    # ported NumPy code calls these; a traced value had none ("'Tracer' object has no
+    # attribute 'copy'"); sort is NumPy's in-place one, so traced it says to use fnp.sort
+    "copy": lambda v: v.copy(), "round": lambda v: v.round(1),
+    "argsort": lambda v: v.ravel().argsort(kind="stable"),
+    "searchsorted": lambda v: v.ravel().searchsorted(0.5), "sort": lambda v: v.sort(),
+    "clip(max=)": lambda v: v.clip(max=0.5), "itemsize": lambda v: v.itemsize,
+    "nbytes": lambda v: v.nbytes,
     "T": lambda v: v.T, "mT": lambda v: v.mT,
     "real": lambda v: (v * 1j).real, "imag": lambda v: (v + 1j * v).imag,
     "conj": lambda v: (v * 1j).conj(), "conjugate": lambda v: (v * 1j).conjugate(),
@@ -182,6 +193,17 @@ def test_the_table_names_every_public_method_of_a_traced_value():
     assert public <= set(METHOD_CALLS), public - set(METHOD_CALLS)
     for value in (fnp.sum(M), fnp.sin(M)):
         assert public <= set(dir(value)), public - set(dir(value))
+
+
+def test_numpy_methods_that_ported_code_calls_on_a_traced_value():
+    # x.copy(), x.round(), x.argsort() were "'Tracer' object has no attribute ..."
+    x = np.array([0.25, 2.0, 1.0])
+    np.testing.assert_allclose(fg.jit(lambda v: v.copy() * v.round(1) + v.clip(max=1.5))(x),
+                               x * x.round(1) + x.clip(max=1.5))
+    np.testing.assert_array_equal(fg.jit(lambda v: v.argsort())(x), x.argsort())
+    assert fg.jit(lambda v: v.nbytes + v.itemsize * 0)(x) == x.nbytes
+    with pytest.raises(TypeError, match=r"in place.*fnp\.sort\(x\)"):
+        fg.jit(lambda v: v.sort())(x)
 
 
 def _plain(value):

@@ -304,6 +304,13 @@ def test_while_loop_reverse_mode_where_the_trip_count_is_known_only_at_run_time(
     x3 = np.array([0.5, 0.8, 1.1])
     np.testing.assert_allclose(fg.jit(fg.jacrev(vector_loop))(x3), fg.jacfwd(vector_loop)(x3),
                                rtol=1e-12)
+    # jacfwd maps a jvp over the tangent basis: the host_call's primal outputs must stay one
+    # value (they came out batched: "out_axes is None for output[0][0], but it depends on
+    # the mapped inputs")
+    def squares(x):
+        return fnp.sum(vector_loop(x) ** 2)
+    np.testing.assert_allclose(fg.jit(fg.hessian(squares))(x3), fg.hessian(squares)(x3),
+                               rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------------- vmap

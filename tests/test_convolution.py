@@ -395,6 +395,12 @@ def test_pooling_and_flatten_modules():
     (lambda: nn.Conv(3, 4, 3, groups=2), "groups=2 must divide"),
     (lambda: nn.Conv(3, 4, 3).apply(nn.Conv(3, 4, 3).init(fg.random.key(0))[0], {},
                                     np.ones((1, 2, 5, 5)), train=False), "expected an input"),
+    # torch.nn.Conv1d(3, 4, 3) ported as nn.Conv(3, 4, 3) (2-d), and torch's unbatched input
+    (lambda: nn.Conv(3, 4, 3).apply(nn.Conv(3, 4, 3).init(fg.random.key(0))[0], {},
+                                    np.ones((2, 3, 9)), train=False),
+     "give kernel_size as a tuple of 1 or spatial_dims=1"),
+    (lambda: nn.Conv(3, 4, 3).apply(nn.Conv(3, 4, 3).init(fg.random.key(0))[0], {},
+                                    np.ones((3, 9, 9)), train=False), r"x\[None\]"),
     (lambda: nn.max_pool(np.ones((1, 1, 4, 4)), 2, padding=2), "at most half the window"),
     (lambda: nn.conv_transpose(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), stride=2,
                                output_padding=2), "output_padding must be smaller"),

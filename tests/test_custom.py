@@ -158,6 +158,24 @@ def test_nondiff_argnums_and_keyword_arguments():
     assert fg.grad(lambda x: apply(fnp.sin, x))(3.0) == -6.0
     assert fg.grad(lambda s: apply(fnp.sin, 3.0, scale=s))(1.0) == pytest.approx(-np.sin(3.0))
 
+    # A keyword-only parameter left at its default is allowed, as in JAX (it raised "keyword-
+    # only arguments ['power'] cannot be given" though the call gave none); given, it is not.
+    @fg.custom_vjp
+    def scaled(x, *, power=2.0):
+        return x ** power
+
+    scaled.defvjp(lambda x, *, power=2.0: (scaled(x), x), lambda x, g: (g * 10.0 * x,))
+    assert fg.grad(scaled)(3.0) == 30.0
+    with pytest.raises(TypeError, match=r"keyword-only arguments \['power'\] cannot be given"):
+        fg.grad(lambda x: scaled(x, power=3.0))(3.0)
+
+    @fg.custom_jvp
+    def cubed(x, *, power=3.0):
+        return x ** power
+
+    cubed.defjvp(lambda primals, tangents: (cubed(primals[0]), tangents[0] * 5.0))
+    assert fg.grad(cubed)(2.0) == 5.0
+
 
 def test_fwd_may_call_the_function_and_only_its_residual_part_runs(monkeypatch):
     calls = []

@@ -47,11 +47,80 @@ def test_numpy_ufunc_on_a_tracer_runs_the_funcgrad_version():
         fg.grad(lambda x: np.add.reduce(x))(np.ones(3))
 
 
+def test_numpy_reductions_on_a_tracer_call_its_methods():
+    # np.sum(tracer) calls tracer.sum(axis=None, dtype=None, out=None), as for JAX's arrays:
+    # it was "sum() got an unexpected keyword argument 'out'" (np.mean, np.max, ... alike).
+    x = np.array([0.5, 2.0, 1.0])
+    np.testing.assert_allclose(fg.grad(lambda v: np.sum(v ** 2) + np.max(v))(x), 2 * x + [0, 1, 0])
+    assert fg.jit(lambda v: np.mean(v) + np.std(v, ddof=1) + v[np.argmax(v)])(x) == pytest.approx(
+        np.mean(x) + np.std(x, ddof=1) + 2.0)
+    np.testing.assert_allclose(fg.jit(lambda v: np.cumsum(np.clip(v, 0.6, 1.5)))(x),
+                               np.cumsum(np.clip(x, 0.6, 1.5)))
+    with pytest.raises(TypeError, match=r"sum\(out=...\).*immutable"):
+        fg.jit(lambda v: np.sum(v, out=np.zeros(())))(x)
+
+
 def test_non_scalar_output_to_grad():
     with pytest.raises(TypeError) as info:
         fg.grad(lambda x: x * 2.0)(np.ones(3))
     message = str(info.value)
     assert "(3,)" in message and "jacrev" in message and "vjp" in message
+
+
+def test_a_pair_or_none_returned_to_grad_says_has_aux_or_return():
+    # Both were funcgrad's internal 'UnsupportedLeaf: cannot trace a value of type tuple'.
+    with pytest.raises(TypeError) as info:
+        fg.grad(lambda x: (fnp.sum(x ** 2), x))(np.ones(3))
+    message = str(info.value)
+    assert "a tuple of 2 values" in message and "has_aux=True" in message
+    assert "test_errors.py" in message
+    with pytest.raises(TypeError, match="returned None: is a return statement missing"):
+        fg.grad(lambda x: None)(1.0)
+    with pytest.raises(TypeError, match="a dict of 1 values.*jacrev"):
+        fg.value_and_grad(lambda x: {"loss": x})(1.0)
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: fg.jit(f)(1.0), lambda f: fg.vmap(f)(np.ones(2)),
+    lambda f: fg.jvp(f, (1.0,), (1.0,)), lambda f: fg.vjp(f, 1.0),
+    lambda f: fg.scan(lambda c, x: (c, f(x)), 0.0, np.ones(2)),
+    lambda f: fg.jit(lambda p: fg.cond(p, f, f, 1.0))(True)])
+def test_an_output_that_is_not_an_array_is_named(transform):
+    # It was funcgrad's internal 'UnsupportedLeaf: cannot trace a value of type str'.
+    with pytest.raises(TypeError) as info:
+        transform(lambda x: {"value": x, "note": "done"})
+    message = str(info.value)
+    assert "returned a builtins.str (output['note'])" in message
+    assert "outputs must be arrays" in message and "test_errors.py" in message
+
+
+def test_item_assignment_and_numpy_indexing_of_tracers_say_what_to_write():
+    def assign(x):
+        x[0] = 1.0   # the line the message must point at
+        return x
+
+    with pytest.raises(TypeError, match=r"immutable.*x\.at\[index\]\.set\(value\)") as info:
+        fg.jit(assign)(np.ones(3))
+    assert "x[0] = 1.0" in str(info.value)   # it was "'Tracer' object has no attribute"
+    table = np.arange(5.0)
+    with pytest.raises(fg.TracerConversionError, match=r"fnp\.asarray\(table\)\[i\]"):
+        fg.fori_loop(0, 3, lambda i, total: total + table[i], 0.0)
+    assert fg.fori_loop(0, 3, lambda i, total: total + fnp.asarray(table)[i], 0.0) == 3.0
+
+
+def test_a_matmul_of_unaligned_shapes_points_at_the_line_and_suggests_the_transpose():
+    weight = np.ones((2, 3))   # (out, in), as torch's Linear stores it
+
+    def layer(x):
+        return x @ weight   # the line the message must point at
+
+    with pytest.raises(ValueError) as info:
+        fg.jit(layer)(np.ones((4, 3)))
+    message = str(info.value)
+    assert "(4, 3) and (2, 3) not aligned" in message and "x1 @ x2.T" in message
+    assert "x @ weight" in message   # it named funcgrad's _linalg.py only
+    with pytest.raises(ValueError, match=r"dot: .* not aligned(.|\n)*test_errors.py"):
+        fg.grad(lambda x: fnp.sum(fnp.dot(x, weight)))(np.ones((4, 3)))
 
 
 def test_integer_output_to_grad():

@@ -82,6 +82,33 @@ def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
     assert len(apart.recompiles) == 1 and "(a Python number)" in apart.recompiles[0]
 
 
+def test_python_numbers_are_strong_where_numpy_makes_them_arrays():
+    """NumPy's products and array constructors turn a Python number into a float64 array
+    first (``np.dot(0.4, float32_array)`` is float64), while its ufuncs, ``where``, ``clip``
+    and ``select`` keep it weak: a Python number passed to jit gets each function's own rule
+    (the fuzzer found ``fnp.dot`` float32 under jit and float64 eagerly)."""
+    a = np.array([0.5, 0.25], np.float32)
+    cases = [(np.dot, fnp.dot), (np.inner, fnp.inner), (np.outer, fnp.outer),
+             (np.kron, fnp.kron),
+             (lambda s, a: np.tensordot(s, a, 0), lambda s, a: fnp.tensordot(s, a, 0)),
+             (lambda s, a: np.einsum(",i->i", s, a), lambda s, a: fnp.einsum(",i->i", s, a)),
+             (lambda s, a: np.asarray(s) * a, lambda s, a: fnp.asarray(s) * a),
+             (lambda s, a: np.array(s) * a, lambda s, a: fnp.array(s) * a),
+             (np.multiply, fnp.multiply), (np.maximum, fnp.maximum),
+             (lambda s, a: np.where(a > 0.3, s, a), lambda s, a: fnp.where(a > 0.3, s, a)),
+             (lambda s, a: np.clip(a, s, 1.0), lambda s, a: fnp.clip(a, s, 1.0)),
+             (lambda s, a: np.select([a > 0.3], [s], a),
+              lambda s, a: fnp.select([a > 0.3], [s], a))]
+    for numpy_fun, fun in cases:
+        want = np.asarray(numpy_fun(0.4, a))
+        jitted = fg.jit(fun)
+        entry, _ = jitted.jitted._entry((0.4, a), {})
+        entry.submitted = True   # the interpreter tier only: no numba compile in this test
+        got = jitted(0.4, a)
+        assert got.dtype == want.dtype, (numpy_fun, got.dtype, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_jit_composes_with_transforms_in_any_order():
     jitted = fg.jit(seed)
     assert fg.grad(jitted)(2.0, 3.0) == fg.grad(seed)(2.0, 3.0)
@@ -123,6 +150,15 @@ def test_static_argnums_and_argnames_complete_each_other_from_the_signature():
     assert by_name(3.0, "power", 3) == 27.0 and by_name(3.0, n=1) == 3.0
     by_number = fg.jit(g, static_argnums=(1,))
     assert by_number(3.0, mode="negate") == -3.0 and by_number(3.0, "power") == 9.0
+    # As in JAX, a name or position the function does not have is an error at once (a typo
+    # left the argument traced, to fail later with an unrelated message).
+    with pytest.raises(ValueError, match=r"static_argnames \['mdoe'\] name no parameter"):
+        fg.jit(g, static_argnames="mdoe")
+    with pytest.raises(ValueError, match=r"static_argnums \[3\] are outside"):
+        fg.jit(g, static_argnums=3)
+    with pytest.raises(TypeError, match="fg.jit: expected a function"):
+        fg.jit(3.0)
+    assert fg.jit(lambda *xs: xs[0] * xs[2], static_argnums=2)(1.0, 2.0, 3) == 3.0
 
 
 ELEMENTWISE_PROGRAM = {
@@ -159,6 +195,30 @@ def test_every_elementwise_primitive_compiled_matches_the_interpreter(dtype):
     for value, expected in zip(compiled, interpreted):
         assert value.dtype == expected.dtype
         np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol)
+
+
+def test_integer_elementwise_code_compiled_matches_numpy():
+    # numba's np.sign of an unsigned integer is its all-ones value: sign(uint8 200) was 255.
+    unsigned = np.array([0, 3, 200, 255], np.uint8)
+    signed = np.array([-7, 0, 5, 2 ** 31 - 1], np.int32)
+
+    def program(u, i):
+        return (fnp.sign(u), fnp.sign(i), fnp.abs(i), u // 3, i % -3, fnp.maximum(u, 7),
+                fnp.sign(u.astype(np.uint64)) * 2)
+
+    compiled = fg.jit(program).compile(unsigned, signed)(unsigned, signed)
+    for value, expected in zip(compiled, program(unsigned, signed)):   # NumPy's, eagerly
+        assert value.dtype == expected.dtype
+        np.testing.assert_array_equal(value, expected)
+    # a loop of small values is one native loop: its shifts lacked the width ({bits}), so
+    # numba "could not compile" it (KeyError: 'bits') and it ran in the interpreter
+    def shifts(c):
+        return fg.fori_loop(0, 3, lambda i, c: (c << 1) ^ (c >> 1), c)
+
+    with warnings.catch_warnings(record=True) as caught:   # (the compile thread's too)
+        warnings.simplefilter("always")
+        assert fg.jit(shifts).compile(signed)(signed).tolist() == shifts(signed).tolist()
+    assert not [w for w in caught if "could not compile" in str(w.message)]
 
 
 def _interpret(fun, *args):

@@ -23,9 +23,11 @@ def test_lax_is_imported_lazily_and_lists_its_names():
 
 # ------------------------------------------------------------------------ dynamic slicing
 
-@pytest.mark.parametrize("starts, expected", [((1, 1), (1, 1)), ((5, -3), (1, 0)),
-                                              ((0, 2), (0, 1))])
+@pytest.mark.parametrize("starts, expected", [((1, 1), (1, 1)), ((5, -3), (1, 1)),
+                                              ((0, 2), (0, 1)), ((-2, -9), (1, 0))])
 def test_dynamic_slice_clamps_starts_eagerly_and_under_jit(starts, expected):
+    # As JAX: a negative start counts from the end (-3 is column 1 of 4), then clamps; it
+    # was clamped to 0 at once, another slice than jax.lax.dynamic_slice's.
     i, j = expected
     want = X[i:i + 2, j:j + 3]
     np.testing.assert_array_equal(L.dynamic_slice(X, starts, (2, 3)), want)
@@ -40,7 +42,8 @@ def test_dynamic_slice_derivatives_and_vmap():
     np.testing.assert_array_equal(grad, [[0.0] * 4, [1.0] * 4, [1.0] * 4])
     rows = fg.vmap(lambda i: L.dynamic_index_in_dim(X, i, 0, keepdims=False))(
         np.array([0, 2, -1, 9]))
-    np.testing.assert_array_equal(rows, X[[0, 2, 0, 2]])
+    np.testing.assert_array_equal(rows, X[[0, 2, 2, 2]])   # -1 is the last row, as in JAX
+    np.testing.assert_array_equal(L.dynamic_index_in_dim(X, -1, 1, keepdims=False), X[:, -1])
     cols = fg.vmap(lambda i: L.dynamic_slice_in_dim(X, i, 2, axis=1))(np.array([0, 3]))
     np.testing.assert_array_equal(cols, [X[:, 0:2], X[:, 2:4]])
     assert L.dynamic_index_in_dim(X, 1, 1).shape == (3, 1)
@@ -53,6 +56,7 @@ def test_dynamic_update_slice_values_clamping_and_derivatives():
     np.testing.assert_array_equal(L.dynamic_update_slice(X, update, (1, 2)), want)
     traced = fg.jit(lambda x, u, i: L.dynamic_update_slice(x, u, (i, i)))
     np.testing.assert_array_equal(traced(X, update, 9), want)   # (9, 9) clamped to (1, 2)
+    np.testing.assert_array_equal(traced(X, update, -2), want)   # (-2, -2) is (1, 2)
     fg.check_grads(lambda x, u: L.dynamic_update_slice(x, u, (0, 1)) ** 2, (X, update),
                    order=2)
     gx, gu = fg.grad(lambda x, u, i: fnp.sum(L.dynamic_update_slice(x, u, (i, i)) * 3.0),
@@ -214,3 +218,110 @@ def test_reduce_window_base_dilation():
     np.testing.assert_array_equal(got, jax.lax.reduce_window(
         y, -np.inf, jax.lax.max, (2, 3), (1, 2), "SAME", base_dilation=(2, 1),
         window_dilation=(1, 2)))
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+F = RNG.uniform(0.5, 2.0, (2, 3))
+G = RNG.uniform(-2.0, 2.0, (1, 3))
+
+
+def test_elementwise_functions_match_numpy_eagerly_traced_and_compiled():
+    ints = np.array([[7, -7, 7, -7], [0, 5, -13, 12]], np.int32)
+    divisors = np.array([[2, 2, -2, -2], [3, -4, 5, 5]], np.int32)
+    counts = np.array([[1, 31, 0, 32], [-1, 3, 4, 40]], np.int32)
+
+    def program(x, y, i, d, n):
+        return (L.add(x, y), L.sub(x, 2.0), L.mul(x, y), L.div(x, y), L.max(x, y),
+                L.min(x, y), L.pow(x, y), L.pow(x, 3), L.atan2(y, x), L.rem(x, y),
+                L.neg(x), L.abs(y), L.sign(y), L.exp(y), L.log(x), L.sin(y), L.cos(y),
+                L.tanh(y), L.sqrt(x), L.rsqrt(x), L.square(y), L.integer_pow(y, 3),
+                L.clamp(0.0, y, 1.0), L.logistic(y), L.div(i, d), L.rem(i, d),
+                L.max(i, d), L.clamp(-5, i, 5), L.bitwise_and(i, d), L.bitwise_or(i, d),
+                L.bitwise_xor(i, d), L.bitwise_not(i), L.shift_left(i, n),
+                L.shift_right_arithmetic(i, n), L.shift_right_logical(i, n),
+                L.population_count(i), L.lt(x, y), L.eq(i, d), L.nextafter(x, y))
+
+    with np.errstate(invalid="ignore"):
+        want = (F + G, F - 2.0, F * G, F / G, np.maximum(F, G), np.minimum(F, G),
+                F ** G, F ** 3, np.arctan2(G, F), np.fmod(F, G), -F, np.abs(G), np.sign(G),
+                np.exp(G), np.log(F), np.sin(G), np.cos(G), np.tanh(G), np.sqrt(F),
+                1 / np.sqrt(F), G * G, G ** 3, np.clip(G, 0.0, 1.0), 1 / (1 + np.exp(-G)),
+                np.trunc(ints / divisors).astype(np.int32), np.fmod(ints, divisors),
+                np.maximum(ints, divisors), np.clip(ints, -5, 5), ints & divisors,
+                ints | divisors, ints ^ divisors, ~ints, np.left_shift(ints, counts),
+                np.right_shift(ints, counts),
+                np.where((counts >= 0) & (counts < 32), np.right_shift(
+                    ints.view(np.uint32), counts.astype(np.uint32)), 0).astype(np.uint32)
+                .view(np.int32), np.bitwise_count(ints).astype(np.int32), F < G,
+                ints == divisors, np.nextafter(F, G))
+        args = (F, G, ints, divisors, counts)
+        rows = (F, np.broadcast_to(G, F.shape), ints, divisors, counts)   # (examples: rank 1)
+        for tier, got in (("eager", program(*args)), ("jit", fg.jit(program)(*args)),
+                          ("vmap", fg.vmap(program)(*rows))):
+            for k, (g, w) in enumerate(zip(got, want)):
+                w = np.broadcast_to(w, np.shape(g)) if tier == "vmap" else w
+                assert np.asarray(g).dtype == np.asarray(w).dtype, (tier, k)
+                np.testing.assert_allclose(g, w, rtol=1e-14, atol=0, err_msg=f"{tier} {k}")
+    assert L.add(np.float32(1.0), 2.0).dtype == np.float32   # a Python number is weak
+
+
+def test_elementwise_derivatives_follow_jax():
+    fg.check_grads(lambda x, y: L.pow(L.add(x, 1.0), y) * L.max(x, y) + L.rsqrt(x)
+                   + L.div(L.tanh(y), x) - L.integer_pow(L.sub(x, y), 3), (F, G), order=2)
+    # clamp(min, x, max): x's derivative inside (min, max), min's where min > x, max's where
+    # max < x, and none at a tie (JAX's rule).
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    grads = fg.grad(lambda lo, v, hi: fnp.sum(L.clamp(lo, v, hi) * np.arange(1.0, 6.0)),
+                    (0, 1, 2))(0.0, x, 1.0)
+    np.testing.assert_array_equal(grads[1], [0.0, 0.0, 3.0, 0.0, 0.0])
+    assert grads[0] == 1.0 and grads[2] == 5.0
+    fg.check_grads(lambda lo, v, hi: L.clamp(lo, v, hi), (np.float64(-0.3), F - 1.0,
+                                                          np.float64(0.6)), order=2)
+    # max/min share the derivative at ties, as JAX's balanced rule does
+    np.testing.assert_array_equal(fg.grad(lambda a: L.max(a, 1.0))(1.0), 0.5)
+
+
+def test_round_special_functions_and_casts():
+    x = np.array([0.5, 1.5, -2.5, 0.49999999999999994, -0.5, 2.4, np.inf, np.nan])
+    away = np.array([1.0, 2.0, -3.0, 0.0, -1.0, 2.0, np.inf, np.nan])
+    with np.errstate(invalid="ignore"):   # (inf - trunc(inf) under vmap)
+        for round_away in (L.round(x), fg.vmap(L.round)(x)):
+            np.testing.assert_array_equal(round_away, away)
+    np.testing.assert_array_equal(L.round(x, 1), np.rint(x))
+    np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(L.round(v)))(x[:6]), 0.0)
+    special = pytest.importorskip("scipy.special")
+    v = np.array([0.3, 1.2, 2.5])
+    for ours, theirs in ((L.erf, special.erf), (L.erfc, special.erfc),
+                         (L.lgamma, special.gammaln), (L.digamma, special.digamma),
+                         (lambda a: L.erf_inv(a / 3), lambda a: special.erfinv(a / 3))):
+        np.testing.assert_allclose(fg.vmap(ours)(v), theirs(v), rtol=1e-13)
+    fg.check_grads(lambda a: L.erf(a) * L.lgamma(a) + L.digamma(a), (v,), order=2)
+    assert L.convert_element_type(np.array([1.7, -1.7]), np.int32).tolist() == [1, -1]
+    with pytest.raises(ValueError, match="rounding_method must be 0"):
+        L.round(x, 2)
+
+
+def test_elementwise_errors_follow_jax():
+    with pytest.raises(TypeError, match="lax.add requires arguments to have the same dtypes, "
+                                        "got float64, float32"):
+        L.add(F, F.astype(np.float32))
+    with pytest.raises(TypeError, match="lax.mul: arrays must have the same number of "
+                                        "dimensions"):
+        L.mul(F, np.ones(3))
+    with pytest.raises(TypeError, match=r"lax.sub got incompatible shapes for broadcasting: "
+                                        r"\(2, 3\), \(3, 3\)"):
+        L.sub(F, np.ones((3, 3)))
+    with pytest.raises(TypeError, match="lax.add requires arguments to have the same dtypes, "
+                                        "got int64 and a Python float"):
+        L.add(np.arange(3), 2.5)
+    with pytest.raises(TypeError, match="lax.exp does not accept dtype int64"):
+        L.exp(np.arange(3))
+    with pytest.raises(TypeError, match="lax.clamp: min must be a scalar or of x's shape"):
+        L.clamp(np.zeros((2, 1)), F, 1.0)
+    with pytest.raises(TypeError, match="lax.pow: the exponent must have the base's dtype"):
+        L.pow(F, F.astype(np.float32))
+    with pytest.raises(TypeError, match="lax.integer_pow: the exponent must be a Python int"):
+        L.integer_pow(F, 2.0)
+    with pytest.raises(TypeError, match="lax.bitwise_and does not accept dtype float64"):
+        L.bitwise_and(F, F)

@@ -436,6 +436,24 @@ def test_losses_match_torch():
                         fg.jit(fg.value_and_grad(nn.cross_entropy))(logits, padded)):
         np.testing.assert_allclose(value, expected.item(), rtol=1e-13)
         np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    # PyTorch's class-probability targets (smoothed one-hot rows); they raised "labels must
+    # be integer class indices ... (cast with .astype(int))"
+    soft = 0.9 * np.eye(4)[labels] + 0.1 / 4
+    logits_t.grad = None
+    expected = torch.nn.functional.cross_entropy(logits_t, _tensor(torch, soft))
+    expected.backward()
+    value, grad = fg.value_and_grad(nn.cross_entropy)(logits, soft)
+    np.testing.assert_allclose(value, expected.item(), rtol=1e-13)
+    np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert nn.cross_entropy(logits.astype(np.float32), soft).dtype == np.float32
+    # PyTorch's segmentation layout, classes on axis 1: the error says to move them last
+    pixels = RNG.standard_normal((2, 4, 5))   # (N, C, L)
+    with pytest.raises(ValueError, match=r"fnp.moveaxis\(logits, 1, -1\)"):
+        nn.cross_entropy(pixels, np.zeros((2, 5), np.int64))
+    expected = torch.nn.functional.cross_entropy(_tensor(torch, pixels),
+                                                 torch.zeros((2, 5), dtype=torch.int64))
+    np.testing.assert_allclose(nn.cross_entropy(fnp.moveaxis(pixels, 1, -1),
+                                                np.zeros((2, 5), np.int64)), expected.item())
     prediction, target = RNG.standard_normal((5, 2)), RNG.standard_normal((5, 2))
     np.testing.assert_allclose(nn.mse_loss(prediction, target), torch.nn.functional.mse_loss(
         _tensor(torch, prediction), _tensor(torch, target)).item(), rtol=1e-13)

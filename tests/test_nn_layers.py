@@ -297,6 +297,24 @@ def test_dot_product_attention_formula_and_fully_masked_rows():
                                expected.numpy(), rtol=1e-12)
 
 
+def test_a_mask_that_is_not_boolean_is_refused_not_inverted():
+    # PyTorch's additive float mask (0 allowed, -inf not) was read as bools, so a causal
+    # mask let each query see the future only; JAX refuses it too.
+    q = RNG.standard_normal((2, 3, 1, 4))
+    additive = np.triu(np.full((3, 3), -np.inf), 1)
+    with pytest.raises(TypeError, match="mask must be boolean.*use bias="):
+        nn.dot_product_attention(q, q, q, mask=additive)
+    np.testing.assert_allclose(nn.dot_product_attention(q, q, q, bias=additive),
+                               nn.dot_product_attention(q, q, q, is_causal=True), rtol=1e-12)
+    attention = nn.MultiHeadAttention(1, 4)
+    params, state = attention.init(fg.random.key(0))
+    with pytest.raises(TypeError, match=r"mask=\(float_mask == 0\)"):
+        attention.apply(params, state, q[:, :, 0], train=False, mask=additive)
+    with pytest.raises(TypeError, match="key_padding_mask must be boolean"):   # 1 = keep
+        attention.apply(params, state, q[:, :, 0], train=False,
+                        key_padding_mask=np.ones((2, 3), np.int64))
+
+
 # ----------------------------------------------------------------------- recurrent networks
 
 def test_lstm_cell_matches_torch():
@@ -321,6 +339,9 @@ def test_lstm_cell_matches_torch():
     ((h0, c0), _), _ = cell.apply(params, {}, (None, x), train=False)
     ((h1, c1), _), _ = cell.apply(params, {}, ((np.zeros((2, 4)),) * 2, x), train=False)
     np.testing.assert_array_equal(h0, h1)
+    # a carry of another hidden size was NumPy's matmul "mismatch in its core dimension 0"
+    with pytest.raises(ValueError, match=r"LSTMCell\(3, 4\): the carry must have 4 features"):
+        cell.apply(params, {}, ((np.zeros((2, 5)),) * 2, x), train=False)
 
 
 def test_gru_cell_matches_torch_and_second_order():

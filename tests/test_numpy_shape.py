@@ -234,12 +234,27 @@ def test_bad_input_raises_numpy_like_errors(call, error, words):
     lambda x: fnp.repeat(x, fnp.sum(x > 0)),
     lambda x: fnp.diag(x, fnp.argmax(x)),
     lambda x: fnp.tile(x, fnp.argmax(x)),
+    lambda x: fnp.reshape(x, (fnp.argmax(x) + 1, -1)),
+    lambda x: fnp.broadcast_to(x, (fnp.argmax(x), x.size)),
+    lambda x: fnp.sum(fnp.reshape(x, (2, 3)), axis=fnp.argmax(x) - 1),
 ])
 def test_traced_shape_arguments_are_concretization_errors(call):
-    with pytest.raises(fg.ConcretizationError):
+    # reshape's and broadcast_to's shapes and reductions' axes said "Python control flow
+    # needs the truth value" or "iteration over a 0-d traced array"; now, as the others, the
+    # argument that decides the shape and what to do (static_argnums under jit).
+    with pytest.raises(fg.ConcretizationError, match="concrete int"):
         fg.make_ir(call)(X26[0])
     # Differentiating concrete inputs, an integer result is a number: NumPy's answer.
     assert_same(traced(call, X26[0]), call(X26[0]))
+
+
+def test_an_axis_given_as_a_0d_array_is_numpy():
+    # NumPy takes np.array(1) as an axis (its __index__); traced, it was "iteration over a 0-d
+    # array", as was the concrete integer a function of differentiated inputs returns.
+    np.testing.assert_allclose(fg.jit(lambda x: fnp.sum(x, axis=np.array(1)))(X23),
+                               np.sum(X23, axis=1))
+    gradient = fg.grad(lambda x: fnp.sum(fnp.max(x, axis=fnp.argmax(x[0]) * 0) ** 2))(X23)
+    np.testing.assert_allclose(gradient, fg.grad(lambda x: fnp.sum(fnp.max(x, axis=0) ** 2))(X23))
 
 
 # ------------------------------------------------------------------------------ creation

@@ -489,11 +489,30 @@ def test_apply_updates_keeps_dtypes_and_structure():
     params = {"a": np.float32([1.0]), "b": (np.array([2.0]),)}
     out = fg.optim.apply_updates(params, {"a": np.float64([0.5]), "b": (np.array([1.0]),)})
     assert out["a"].dtype == np.float32 and out["b"][0].tolist() == [3.0]
-    with pytest.raises(ValueError, match="different structure"):
+    with pytest.raises(ValueError, match="apply_updates: updates must have the structure"):
         fg.optim.apply_updates(params, {"a": np.float32([0.5])})
 
 
 # ----------------------------------------------------------------------------------- misuse
+
+@pytest.mark.parametrize("make", [lambda: fg.optim.adam(0.1), lambda: fg.optim.sgd(0.1, 0.9),
+                                  lambda: fg.optim.rmsprop(0.1), lambda: fg.optim.lamb(0.1),
+                                  lambda: fg.optim.nadam(0.1), lambda: fg.optim.lion(0.1),
+                                  lambda: fg.optim.adagrad(0.1)])
+def test_grads_that_do_not_fit_the_state_name_the_optimizer_and_the_leaf(make):
+    # These were NumPy's "operands could not be broadcast together" and tree.map's structure
+    # error, neither naming the optimiser, the leaf or the likely slip.
+    opt = make()
+    state = opt.init(PARAMS)
+    wrong = fg.tree.map(lambda p: p, PARAMS)
+    wrong["w"] = np.ones(np.size(PARAMS["w"]) + 1)
+    with pytest.raises(ValueError, match=rf"fg.optim.{opt.name}: grads\['w'\] has shape"):
+        opt.update(wrong, state, PARAMS)
+    with pytest.raises(ValueError, match="value_and_grad returns .*pass the grads alone"):
+        opt.update((1.0, PARAMS), state, PARAMS)
+    with pytest.raises(ValueError, match=r"apply_updates: updates\['w'\] has shape"):
+        fg.optim.apply_updates(PARAMS, wrong)
+
 
 def test_misuse_errors():
     opt = fg.optim.adam(0.1)

@@ -124,6 +124,27 @@ def special_values(rng, shape):
     return rng.choice([0.0, -1.5, 2.0, np.nan, np.inf, -np.inf], shape)
 
 
+def signed_zeros(rng, shape):
+    """Special values with both zeros and a negative NaN (signbit reads NaN's sign too)."""
+    return rng.choice([0.0, -0.0, -1.5, 2.0, np.nan, -np.nan, np.inf, -np.inf], shape)
+
+
+def integers(rng, shape):
+    """Integral values (as floats) of both signs, for the integer rows to convert."""
+    return rng.integers(-60, 61, shape).astype(float)
+
+
+def exponents(rng, shape):
+    """Integers and a half (truncated by the row's cast): central differences of check_grads
+    do not change them."""
+    return rng.integers(-6, 7, shape) + 0.5
+
+
+def shift_counts(rng, shape):
+    """Shift counts for 8-bit integers, some outside [0, 8): NumPy shifts every bit out."""
+    return rng.integers(-2, 11, shape).astype(float)
+
+
 # ------------------------------------------------------------------------------ the table
 
 UNARY = (("scalar", ((),)), ("vector", ((3,),)), ("matrix", ((2, 3),)))
@@ -180,6 +201,16 @@ def _positive(fn):
     """Apply a bool-input primitive to ``x > 0``."""
     return lambda *xs: fn(*[ew.gt(x, 0) for x in xs])
 
+
+def _on_integers(fn, dtype):
+    """``fn`` (a primitive's function) of the operands converted to the integer ``dtype``
+    (through int64: negative values wrap for an unsigned one, as NumPy's cast)."""
+    return lambda *xs: fn(*[ew.convert(ew.convert(x, np.int64), dtype) for x in xs])
+
+
+def _numpy_on_integers(fn, dtype):
+    """The NumPy reference of an ``_on_integers`` row."""
+    return lambda *xs: fn(*[np.asarray(x).astype(np.int64).astype(dtype) for x in xs])
 
 ELEMENTWISE_ROWS = [
     binary("add", ew.add, np.add),
@@ -247,7 +278,26 @@ ELEMENTWISE_ROWS = [
     unary("not", _positive(ew.logical_not), _positive(np.logical_not), kind="none"),
     *[unary(name, getattr(ew, name), getattr(np, name), special_values, "none")
       for name in ("isnan", "isinf", "isfinite")],
+    unary("signbit", ew.signbit, np.signbit, signed_zeros, "none"),
+    binary("nextafter", ew.nextafter, np.nextafter, (real, special_values), "none"),
+    binary("ldexp", lambda x, n: ew.ldexp(x, ew.convert(n, np.int32)),
+           lambda x, n: np.ldexp(x, n.astype(np.int32)), (real, exponents)),
+    *[binary(name, _on_integers(getattr(ew, name), np.int32),
+             _numpy_on_integers(getattr(np, numpy_name), np.int32), (integers, integers),
+             "none")
+      for name, numpy_name in (("bitwise_and", "bitwise_and"), ("bitwise_or", "bitwise_or"),
+                               ("bitwise_xor", "bitwise_xor"), ("gcd", "gcd"))],
+    unary("bitwise_not", _on_integers(ew.bitwise_not, np.int16),
+          _numpy_on_integers(np.invert, np.int16), integers, "none"),
+    *[binary(name, _on_integers(getattr(ew, name), dtype),
+             _numpy_on_integers(numpy_fn, dtype), (integers, shift_counts), "none",
+             variant=np.dtype(dtype).name)
+      for name, numpy_fn in (("shift_left", np.left_shift), ("shift_right", np.right_shift))
+      for dtype in (np.int8, np.uint8)],
+    unary("population_count", _on_integers(ew.population_count, np.int64),
+          _numpy_on_integers(np.bitwise_count, np.int64), integers, "none"),
 ]
+
 
 
 def _other_float(dtype):
@@ -844,6 +894,13 @@ LINALG_ROWS = [
     Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
         (lr.well_conditioned,), variant="complete", cases=TALL_CASES),
     Row("pinv", la.pinv, np.linalg.pinv, (lr.well_conditioned,), cases=RECTANGULAR_CASES),
+    Row("qr", lr.qr_row, lr.qr_reference, (lr.complex_well_conditioned,),
+        cases=RECTANGULAR_CASES, dtypes=COMPLEX, variant="complex"),
+    Row("qr", lambda a: lr.qr_row(a, True), lambda a: lr.qr_reference(a, True),
+        (lr.complex_well_conditioned,), variant="complex_complete", cases=TALL_CASES,
+        dtypes=COMPLEX),
+    Row("pinv", la.pinv, np.linalg.pinv, (lr.complex_well_conditioned,),
+        cases=RECTANGULAR_CASES, dtypes=COMPLEX, variant="complex"),
     # LU's row interchanges (integers: no derivative), checked against a plain pivoting loop.
     Row("lu_pivots", la.lu_pivots, lr.lu_pivots_reference, (real,), "none",
         cases=RECTANGULAR_CASES),

@@ -212,22 +212,25 @@ def test_operators_match_numpy(op, dtype_x, dtype_y, shapes_xy, data):
 
 
 @examples(60)
-@given(st.sampled_from(["&", "|", "^", "~"]), st.sampled_from(DTYPES),
+@given(st.sampled_from(["&", "|", "^", "~", "<<", ">>"]), st.sampled_from(DTYPES),
        st.sampled_from(DTYPES + [True, 1]),
        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3), st.data())
-def test_bitwise_operators_are_logical_on_booleans_only(op, dtype_x, other, shapes_xy, data):
-    """On booleans ``& | ^ ~`` are NumPy's; on traced integers funcgrad has no bitwise
-    operations, so they raise instead of giving a logical result."""
+def test_bitwise_operators_match_numpy(op, dtype_x, other, shapes_xy, data):
+    """``& | ^ ~ << >>`` on traced values are NumPy's: logical on booleans, bitwise on
+    integers (NumPy's dtypes), NumPy's TypeError for floats."""
     x = data.draw(arrays(dtype_x, shapes_xy.input_shapes[0]), label="x")
     y = other if not isinstance(other, type) else data.draw(
         arrays(other, shapes_xy.input_shapes[1]), label="y")
     function = {"&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
-                "~": lambda a, b: ~a}[op]
-    want, error = numpy_or_error(function, x, y)
-    for f in (lambda a: function(a, y), lambda a: function(y, a) if op != "~" else ~a):
-        if error is None and want.dtype == np.bool_:
-            assert_same(traced(f, x), want, op)
-        else:
+                "~": lambda a, b: ~a, "<<": lambda a, b: a << b,
+                ">>": lambda a, b: a >> b}[op]
+    for f, g in ((lambda a: function(a, y), lambda a: function(a, y)),
+                 (lambda a: function(y, a) if op != "~" else ~a,
+                  lambda a: function(y, a) if op != "~" else ~a)):
+        want, error = numpy_or_error(g, x)
+        if error is None:
+            assert_same(quiet(traced, f, x), want, op)
+        elif isinstance(error, TypeError):
             with pytest.raises(TypeError):
                 traced(f, x)
 
@@ -1444,11 +1447,12 @@ def test_regression_scatter_gradient_skips_overwritten_updates():
 
 
 def test_regression_bitwise_operators_on_traced_values():
-    # ~, &, |, ^ were logical operations whatever the dtype: ~5 gave False (NumPy: -6).
+    # ~, &, |, ^ were logical operations whatever the dtype: ~5 gave False (NumPy: -6); then
+    # a TypeError for integers; now they are NumPy's bitwise operations.
     i, b = np.array([5, 6, 0]), np.array([True, False, True])
-    for f in (lambda a: ~a, lambda a: a & 3, lambda a: 1 | a, lambda a: a ^ i):
-        with pytest.raises(TypeError):
-            traced(f, i)
+    for f in (lambda a: ~a, lambda a: a & 3, lambda a: 1 | a, lambda a: a ^ i,
+              lambda a: a << 2, lambda a: 100 >> a):
+        assert_same(traced(f, i), f(i))
     with pytest.raises(TypeError):
         traced(lambda a: ~a, i * 1.5)
     assert_same(traced(lambda a: ~a, b), ~b)

@@ -227,3 +227,12 @@ def test_bad_keys_are_clear_type_errors():
         fg.random.fold_in(KEY, 1.0)
     with pytest.raises(ValueError, match="negative dimension"):
         fg.random.normal(KEY, (-1,))
+    with pytest.raises(TypeError, match=r"shape must be a tuple of ints, got \(2.5, 3\)"):
+        fg.random.normal(KEY, (2.5, 3))   # it drew a (2, 3) sample
+    assert fg.random.uniform(KEY, (np.int64(2), 3)).shape == (2, 3)
+    # a traced size said "shape must be a tuple of ints, got (Tracer<i64[]>,)", permutation's
+    # "x must be an int or an array of rank >= 1"
+    with pytest.raises(fg.ConcretizationError, match="normal: a size in the shape is a traced"):
+        fg.jit(lambda k, n: fg.random.normal(k, (n, 2)))(KEY, 3)
+    with pytest.raises(fg.ConcretizationError, match="permutation: n is a traced.*static_argn"):
+        fg.jit(lambda k, n: fg.random.permutation(k, n))(KEY, 5)

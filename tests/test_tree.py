@@ -112,6 +112,12 @@ def test_unsortable_dict_keys():
         tree.flatten({1: 0, "a": 0})
 
 
+def test_map_with_the_tree_first_says_the_arguments_are_swapped():
+    # it was "'dict' object is not callable" from inside tree.map
+    with pytest.raises(TypeError, match="f must be a function, got a dict .*swapped"):
+        tree.map({"a": 1.0}, lambda x: x * 2)
+
+
 def test_ordered_and_default_dicts():
     od = collections.OrderedDict([("z", 1), ("a", 2)])
     assert tree.leaves(od) == [1, 2]  # insertion order

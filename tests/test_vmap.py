@@ -247,6 +247,31 @@ def test_scalar_in_and_out():
     np.testing.assert_allclose(fg.vmap(lambda x, y: x * y, in_axes=(0, None))(xs, 2.0), 2 * xs)
 
 
+def test_an_unmapped_concrete_argument_reaches_the_function_as_given():
+    # As in JAX: a Python int with in_axes None sizes arrays, picks branches and is a static
+    # argument of a jit inside (it was traced, so each of these raised).
+    xs = np.arange(3.0)
+    tiled = fg.vmap(lambda x, n: fnp.ones(n) * x if n > 2 else x, in_axes=(0, None))(xs, 4)
+    np.testing.assert_array_equal(tiled, np.outer(xs, np.ones(4)))
+    power = fg.jit(lambda x, n: x ** n, static_argnums=1)
+    np.testing.assert_allclose(fg.vmap(power, in_axes=(0, None))(xs, 3), xs ** 3)
+    config = {"mode": "scale", "factor": 2.5}
+    scaled = fg.vmap(lambda x, c: x * c["factor"] if c["mode"] == "scale" else x,
+                     in_axes=(0, None))(xs.astype(np.float32), config)
+    assert scaled.dtype == np.float32   # a Python float stays weak
+    np.testing.assert_allclose(scaled, 2.5 * xs)
+    # A traced unmapped argument (here the one grad differentiates) is still traced, and so
+    # is an unmapped array: a NumPy table takes a mapped index and .at.
+    assert fg.grad(lambda w: fnp.sum(fg.vmap(lambda x, w: x * w, in_axes=(0, None))(xs, w)))(
+        2.0) == 3.0
+    table = np.arange(12.0).reshape(4, 3)
+    rows = np.array([0, 2])
+    np.testing.assert_array_equal(fg.vmap(lambda i, t: t[i], in_axes=(0, None))(rows, table),
+                                  table[rows])
+    assert fg.vmap(lambda i, t: t.at[i].set(0.0), in_axes=(0, None))(rows, table).shape == (
+        2, 4, 3)
+
+
 def test_float32_stays_float32():
     xs = np.ones((3, 2), np.float32)
     assert fg.vmap(lambda x: fnp.exp(x) * 2.0)(xs).dtype == np.float32

@@ -25,7 +25,13 @@ import numpy as np
 
 from ..core.ir import IR, Eqn, Literal, Var, has_effect, pretty_print
 from ..core.primitive import ELEMENTWISE
-from .templates import ELEMENTWISE_CODE, RANDOM_STREAM, fast_function_code, integer_pow_code
+from .templates import (
+    ELEMENTWISE_CODE,
+    RANDOM_STREAM,
+    elementwise_template,
+    fast_function_code,
+    integer_pow_code,
+)
 
 PARALLEL_THRESHOLD = 1 << 18   # elements: below this, threads cost more than they save
 # Reductions a kernel accumulates: over every axis, or over its trailing axes (one a row).
@@ -389,14 +395,28 @@ def _statement(eqn, names, read, fast_math: bool) -> str:
         code = integer_pow_code(operands[0], eqn.params["y"], _dtype_code(out.aval.dtype))
     elif prim == "broadcast_to":
         code = operands[0]
+    elif prim == "pow" and eqn.inputs[1].aval.size == 1 and out.aval.dtype.kind == "f":
+        code = _power_by_one_value(eqn.inputs[1], operands)
     elif prim == "convert_element_type" and out.aval.dtype == np.bool_:
         code = f"{operands[0]} != 0"
     elif prim == "convert_element_type" and eqn.inputs[0].aval.dtype.kind == "c" \
             and out.aval.dtype.kind != "c":   # NumPy's cast keeps the real part
         code = f"{_dtype_code(out.aval.dtype)}({operands[0]}.real)"
     else:
-        code = ELEMENTWISE_CODE[prim].format(*operands, dtype=_dtype_code(out.aval.dtype))
+        code = elementwise_template(prim, out.aval.dtype).format(
+            *operands, dtype=_dtype_code(out.aval.dtype), bits=out.aval.dtype.itemsize * 8)
     return f"{names[out]} = {code}"
+
+
+def _power_by_one_value(exponent, operands) -> str:
+    """``x ** y`` for one exponent ``y`` (a literal or a single value): NumPy's power loop takes
+    such a ``y == 0.5`` as ``sqrt(x)``, which differs from C's ``pow`` at ``-0.0`` (-0.0, not 0.0)
+    and ``-inf`` (NaN, not inf), and is faster; so the kernel does the same."""
+    x, y = operands
+    if isinstance(exponent, Literal):
+        return f"np.sqrt({x})" if float(np.asarray(exponent.val)) == 0.5 else \
+            f"np.power({x}, {y})"
+    return f"(np.sqrt({x}) if {y} == 0.5 else np.power({x}, {y}))"
 
 
 def _start_value(eqn, dtype) -> str:

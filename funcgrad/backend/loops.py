@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.ir import IR, Literal, Var
 from .codegen import KernelSource, _dtype_code, literal_code
-from .templates import ELEMENTWISE_CODE, integer_pow_code
+from .templates import ELEMENTWISE_CODE, elementwise_template, integer_pow_code
 
 SMALL = 64                 # elements: the largest value a scalarised body may hold
 MAX_STATEMENTS = 4000      # a larger body costs more to compile than its loop saves
@@ -128,7 +128,8 @@ class _Writer:
             elif prim == "convert_element_type" and out.aval.dtype == np.bool_:
                 code = f"{args[0]} != 0"
             else:
-                code = ELEMENTWISE_CODE[prim].format(*args, dtype=dtype)
+                code = elementwise_template(prim, out.aval.dtype).format(
+                    *args, dtype=dtype, bits=out.aval.dtype.itemsize * 8)
             result[index] = self.assign(pad, code)
         return result
 

@@ -39,7 +39,30 @@ ELEMENTWISE_CODE = {
     "real": "{0}.real", "imag": "{0}.imag", "conj": "np.conj({0})",
     "complex": "{dtype}(complex({0}, {1}))", "angle": "np.arctan2({0}.imag, {0}.real)",
     "stop_gradient": "{0}", "retain_grad": "{0}",
+    # Integer bit operations, cast back to the operands' dtype (numba widens small integers).
+    # ``{bits}``: the dtype's width; NumPy shifts every bit out for a count outside
+    # [0, bits) (C leaves that undefined): 0, or for a negative number shifted right -1,
+    # which is ``(x >> (bits - 1)) >> 1`` for signed and unsigned numbers alike.
+    "bitwise_and": "{dtype}({0} & {1})", "bitwise_or": "{dtype}({0} | {1})",
+    "bitwise_xor": "{dtype}({0} ^ {1})", "bitwise_not": "{dtype}(~{0})",
+    "shift_left": "({dtype}({0} << {1}) if {dtype}(0) <= {1} < {dtype}({bits}) "
+                  "else {dtype}(0))",
+    "shift_right": "({dtype}({0} >> {1}) if {dtype}(0) <= {1} < {dtype}({bits}) "
+                   "else {dtype}(({0} >> {dtype}({bits} - 1)) >> {dtype}(1)))",
+    "population_count": "_popcount({0})", "gcd": "{dtype}(_gcd({0}, {1}))",
+    "signbit": "np.signbit({0})", "nextafter": "np.nextafter({0}, {1})",
+    "ldexp": "np.ldexp({0}, {1})",
 }
+
+
+# Where a dtype kind needs its own code: numba's np.sign of an unsigned integer is its
+# all-ones value (255 for uint8 200), NumPy's is 1.
+_CODE_BY_KIND = {("sign", "u"): "{dtype}({0} != 0)"}
+
+
+def elementwise_template(primitive: str, dtype) -> str:
+    """The template of ``primitive`` for a result of ``dtype``."""
+    return _CODE_BY_KIND.get((primitive, dtype.kind)) or ELEMENTWISE_CODE[primitive]
 
 
 # Primitives with a vectorisable implementation in ``fastmath`` (within a few ulps of NumPy;
@@ -95,6 +118,28 @@ def _threefry_source() -> str:
 # Helpers the templates call; defined in the generated module's namespace (an inlined helper
 # no kernel calls is never compiled).
 HELPERS = '''
+@numba.njit(inline="always", error_model="numpy")
+def _popcount(x):
+    # the set bits of |x| (NumPy's bitwise_count), in uint64 (x's own bits for unsigned x)
+    v = np.uint64(np.int64(x)) if x < 0 else np.uint64(x)
+    if x < 0:
+        v = np.uint64(0) - v
+    v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.uint8((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _gcd(a, b):
+    # Euclid's algorithm on |a| and |b| (NumPy's gcd)
+    a = -a if a < 0 else a
+    b = -b if b < 0 else b
+    while b != 0:
+        a, b = b, a % b
+    return a
+
+
 @numba.njit(inline="always", error_model="numpy")
 def _logistic(x):
     z = np.exp(-np.abs(x))

@@ -83,6 +83,12 @@ class Array(np.ndarray):
     def take(self, *args, **kwargs):
         return to_array(np.ndarray.take(self, *args, **kwargs))
 
+    def round(self, *args, **kwargs):
+        return to_array(np.ndarray.round(self, *args, **kwargs))
+
+    def searchsorted(self, *args, **kwargs):
+        return to_array(np.ndarray.searchsorted(self, *args, **kwargs))
+
     # Python's number protocol where ndarray lacks it (np.float64 has it, as a float).
     def __round__(self, ndigits=None):
         if ndigits is None and not self.ndim:

@@ -156,11 +156,20 @@ class Tracer:
 
     def __array__(self, dtype=None, copy=None):
         # Even where the value is known: a NumPy function would silently drop the derivative.
+        # A NumPy array indexed by a traced integer (a loop counter) lands here too.
+        index_hint = (" If it indexes a NumPy array (table[i]), make that a funcgrad array "
+                      "first: fnp.asarray(table)[i]." if self.dtype.kind in "iub" else "")
         raise TracerConversionError(at_user_line(
             f"numpy conversion (np.asarray / np.array) of {self._describe()} inside a funcgrad "
             "transformation: NumPy cannot carry its derivative. Use funcgrad.numpy (fnp) "
             "operations on it, float(x) / x.item() for a constant (no derivative), or return "
-            "the value from the transformed function and convert it outside."))
+            f"the value from the transformed function and convert it outside.{index_hint}"))
+
+    def __setitem__(self, index, value):
+        raise TypeError(at_user_line(
+            f"item assignment (x[...] = value) on {self._describe()}: traced arrays are "
+            "immutable, as JAX's. Write x = x.at[index].set(value) (or .add, .multiply, .min, "
+            ".max) for the updated array."))
 
     def __float__(self):
         return float(self._value("float()"))
@@ -336,10 +345,12 @@ class IRTrace:
             if values is not None:
                 operands = [a.val if type(a) is Literal else values[a] for a in inputs]
                 nested = any(type(a) is Tracer for a in operands)
-        try:
-            out_avals = prim.abstract_eval(*avals, **params)
-        except ShapeError:
-            out_avals = prim.abstract_eval_named(avals, params)
+        out_avals = None
+        if values is None or not nested:
+            try:
+                out_avals = prim.abstract_eval(*avals, **params)
+            except ShapeError:
+                out_avals = prim.abstract_eval_named(avals, params)
         if values is not None:
             # The value as a second pass over the finished IR would give it: through
             # ``impl`` (a primitive with sub-programs runs them through their equations'
@@ -347,13 +358,23 @@ class IRTrace:
             # trace that the values belong to.
             if not nested:
                 out = prim.impl(*operands, **params)
-            elif count == 1 or (count == 2 and type(x) is Tracer and (
-                    type(y) is not Tracer or y._trace is x._trace)):
-                out = x._trace.process(prim, operands, params)   # = bind, sooner
-            elif count == 2 and type(x) is not Tracer:
-                out = y._trace.process(prim, operands, params)
             else:
-                out = prim.bind(*operands, **params)
+                if count == 1 or (count == 2 and type(x) is Tracer and (
+                        type(y) is not Tracer or y._trace is x._trace)):
+                    out = x._trace.process(prim, operands, params)   # = bind, sooner
+                elif count == 2 and type(x) is not Tracer:
+                    out = y._trace.process(prim, operands, params)
+                else:
+                    out = prim.bind(*operands, **params)
+                # The enclosing trace has applied the shape rule to the same abstract
+                # operands: its result's type is this equation's (a concrete result, a
+                # boolean that trace did not record, gets the rule here).
+                if type(out) is Tracer:
+                    out_avals = out._var.aval
+                elif prim.multiple_results and all(type(o) is Tracer for o in out):
+                    out_avals = [o._var.aval for o in out]
+                else:
+                    out_avals = prim.abstract_eval_named(avals, params)
             # A boolean or integer result (a comparison, an index) carries no derivative: its
             # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
             # Python control flow on values then costs no equation here.

@@ -271,8 +271,17 @@ class Conv(Module):
         x = _as_input(x)
         spatial = len(self.kernel_size)
         if x.ndim != spatial + 2 or x.shape[1] != channels:
+            hint = ""
+            if x.ndim == spatial + 1 and x.shape[0] == channels:
+                hint = (" (an unbatched (C, *spatial) input, as torch takes it: add the batch "
+                        "axis, x[None])")
+            elif x.ndim >= 3 and x.shape[1] == channels:
+                hint = (f" (for an input with {x.ndim - 2} spatial axes, give kernel_size "
+                        f"as a tuple of {x.ndim - 2} or spatial_dims={x.ndim - 2}: an int "
+                        "kernel_size means 2)")
             raise ValueError(f"{self!r}: expected an input of shape (N, {channels}, "
-                             f"*spatial) with {spatial} spatial axes, got {tuple(x.shape)}")
+                             f"*spatial) with {spatial} spatial axes, got "
+                             f"{tuple(x.shape)}{hint}")
         return x
 
     def apply(self, params, state, x, *, train: bool, key=None):

@@ -151,19 +151,33 @@ def cross_entropy(logits, labels, ignore_index: int = -100):
     ``ignore_index`` (-100, PyTorch's padding label) are left out of the mean, and any other
     label outside ``[0, C)`` is an ``IndexError`` where the labels are concrete (under ``jit``,
     where they are not known, such a row adds 0 to the sum: its one-hot row is zeros).
+    Floating ``labels`` of the logits' shape are class probabilities (PyTorch's soft targets,
+    e.g. one-hot or smoothed rows): the mean of ``-sum(labels * log_softmax(logits), -1)``.
 
     >>> import numpy as np
     >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 6)   # log 4
     1.386294
     >>> round(float(cross_entropy(np.zeros((2, 4)), np.array([1, -100]))), 6)   # one row
     1.386294
+    >>> round(float(cross_entropy(np.zeros((2, 4)), np.eye(4)[[1, 3]])), 6)   # probabilities
+    1.386294
     """
     logits = _as_float_array(logits)
+    given = labels if isinstance(labels, Tracer) else np.asarray(labels)
+    if given.dtype.kind in "fc" and tuple(given.shape) == tuple(logits.shape):
+        # PyTorch's class-probability targets (one-hot or smoothed rows): the mean over rows
+        # of -sum(p log softmax(logits)).
+        probabilities = fnp.astype(given, logits.dtype)   # the loss in the logits' dtype
+        return -fnp.mean(fnp.sum(probabilities * log_softmax(logits), axis=-1))
     labels = _check_labels(labels, "cross_entropy")
     if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
-        raise ValueError(f"cross_entropy: logits of shape {tuple(logits.shape)} need labels of "
-                         f"shape {tuple(logits.shape[:-1])} (one class index per row), got "
-                         f"{tuple(labels.shape)}")
+        shape = tuple(logits.shape)
+        hint = (" (the classes are the last axis here; PyTorch's (N, C, d1, ...) has them on "
+                "axis 1: pass fnp.moveaxis(logits, 1, -1))"
+                if len(shape) >= 3 and tuple(labels.shape) == shape[:1] + shape[2:] else "")
+        raise ValueError(f"cross_entropy: logits of shape {shape} need labels of shape "
+                         f"{shape[:-1]} (one class index per row), got "
+                         f"{tuple(labels.shape)}{hint}")
     classes = logits.shape[-1]
     if not isinstance(labels, Tracer):
         wrong = (labels != ignore_index) & ((labels < 0) | (labels >= classes))
@@ -420,6 +434,21 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5):
     return centered / fnp.sqrt(variance + epsilon)
 
 
+def boolean_mask(mask, who: str, what: str = "mask", meaning: str = "True where a query "
+                 "may attend to a key (JAX's convention)", instead: str = "bias="):
+    """``mask`` (None, or a boolean array) as a bool array or tracer; any other dtype is a
+    TypeError, as in JAX: read as bools, PyTorch's additive float mask (0 where allowed,
+    -inf where not) would be inverted."""
+    if mask is None:
+        return None
+    mask = mask if isinstance(mask, Tracer) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{who}: {what} must be boolean, {meaning}, got dtype "
+                        f"{mask.dtype.name}; for an additive float mask (PyTorch's float "
+                        f"masks, 0 or -inf) use {instead}")
+    return mask
+
+
 def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None,
                           is_causal: bool = False):
     """Scaled dot-product attention in JAX's layout: ``query`` ``(..., T, N, H)``, ``key`` and
@@ -442,6 +471,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
         raise ValueError(f"dot_product_attention: query, key and value need the shapes "
                          f"(..., T, N, H), (..., S, N, H), (..., S, N, H); got "
                          f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+    mask = boolean_mask(mask, "dot_product_attention")
     head_size = query.shape[-1]
     scale = 1.0 / math.sqrt(head_size) if scale is None else float(scale)
     logits = fnp.einsum("...tnh,...snh->...nts", query, key) * scale

@@ -665,8 +665,12 @@ class MultiHeadAttention(Module):
 
     def apply(self, params, state, x, *, train: bool, key=None, context=None, mask=None,
               key_padding_mask=None, is_causal: bool = False):
-        from .functions import dot_product_attention
+        from .functions import boolean_mask, dot_product_attention
         self._check_train(train)
+        mask = boolean_mask(mask, repr(self), instead="mask=(float_mask == 0)")
+        key_padding_mask = boolean_mask(key_padding_mask, repr(self), "key_padding_mask",
+                                        "True for a padding key to ignore (PyTorch's)",
+                                        "key_padding_mask=(float_mask != 0)")
         self._check_dict(params, "params", self._keys())
         self._check_dict(state, "state", ())
         self._check_dict(params["out_proj"], "params['out_proj']",
@@ -775,6 +779,11 @@ class _Cell(Module):
         if carry is None:
             dtype = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float64)
             carry = self.initial_carry(tuple(inputs.shape[:-1]), dtype)
+        for part in (carry if isinstance(carry, (tuple, list)) else (carry,)):
+            if tuple(np.shape(part))[-1:] != (self.hidden_features,):
+                raise ValueError(f"{self!r}: the carry must have {self.hidden_features} "
+                                 f"features on its last axis (initial_carry(batch_shape) "
+                                 f"makes a zero one), got shape {tuple(np.shape(part))}")
         carry = self._step(params, carry, inputs)
         return (carry, self._output(carry)), state
 

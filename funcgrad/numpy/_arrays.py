@@ -190,7 +190,9 @@ def select(condlist, choicelist, default=0):
     for i, cond in enumerate(condlist):
         if asarray_or_tracer(cond).dtype != np.bool_:
             raise TypeError(f"select: invalid entry {i} in condlist: should be boolean ndarray")
-    dtype = common_dtype(*[asarray_or_tracer(c) for c in choicelist], default)
+    # Python numbers, and tracers of them, stay weak in the choices, as in NumPy's select.
+    dtype = common_dtype(*[c if isinstance(c, (Tracer, bool, int, float, complex))
+                           else asarray_or_tracer(c) for c in choicelist], default)
     out = cast(asarray_or_tracer(default), dtype)
     for cond, choice in zip(reversed(condlist), reversed(choicelist)):
         out = el.where(cond, cast(asarray_or_tracer(choice), dtype), out)

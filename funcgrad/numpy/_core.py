@@ -1,10 +1,12 @@
 """Shared plumbing of ``funcgrad.numpy``: NumPy's dtype rules for traced values, and casts."""
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
 
+from ..core.errors import ConcretizationError, TracerConversionError, at_user_line
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 
@@ -101,10 +103,21 @@ def cast(value, dtype):
     return np.asarray(value, dtype=dtype)[()]
 
 
+def strong(tracer):
+    """``tracer`` as NumPy's ``asarray`` would make the number a weak one stands for: an
+    array of its dtype, which promotion no longer lets other dtypes win over (the same
+    variable, unrecorded). Anything else as it is."""
+    if type(tracer) is not Tracer or not tracer._weak:
+        return tracer
+    return Tracer(tracer._trace, tracer._var, tracer._origin)
+
+
 def asarray_or_tracer(value):
-    """Tracers pass through; everything else becomes a NumPy array (a list may hold tracers)."""
+    """Tracers pass through (a weak one made ``strong``, as ``np.asarray`` makes a Python
+    number an array: ``dot(2.0, float32_array)`` is float64); everything else becomes a NumPy
+    array (a list may hold tracers)."""
     if isinstance(value, Tracer):
-        return value
+        return strong(value)
     if isinstance(value, (list, tuple)) and _contains_tracer(value):
         from ._shape import stack
         return stack([asarray_or_tracer(v) for v in value])
@@ -147,9 +160,18 @@ def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
 def _normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer, Tracer)) or np.ndim(axis) == 0 \
+        else tuple(axis)
     out = []
     for a in axes:
+        if isinstance(a, Tracer):
+            try:
+                a = operator.index(a)   # known under grad of concrete inputs
+            except TracerConversionError:
+                raise ConcretizationError(at_user_line(
+                    f"{who}: the axis is {a._describe()}; an axis must be a concrete int "
+                    "(under jit, mark the argument it comes from static: static_argnums=...)."
+                )) from None
         if not -ndim <= a < max(ndim, 1):
             raise np.exceptions.AxisError(f"{who}: axis {a} is out of bounds for an array of "
                                           f"dimension {ndim}")

@@ -15,7 +15,7 @@ from ..core.errors import ConcretizationError, at_user_line
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import structural as st
-from ._core import _contains_tracer, cast
+from ._core import _contains_tracer, cast, strong
 
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -61,7 +61,7 @@ def _shape_and_dtype(value, who: str):
 def _stack_nested(value, dtype):
     """A (nested) list holding tracers as one traced array of ``dtype``."""
     if isinstance(value, Tracer):
-        return cast(value, dtype)
+        return strong(cast(value, dtype))
     if isinstance(value, (list, tuple)) and _contains_tracer(value):
         from ._shape import stack
         return stack([_stack_nested(v, dtype) for v in value])

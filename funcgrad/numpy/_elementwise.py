@@ -31,37 +31,60 @@ def _unary(ufunc, op, doc_name=None, complex_op=None):
 
 
 def _binary(ufunc, op, doc_name=None):
+    """``ufunc`` on arrays, ``op`` on tracers; with ``.operator`` and ``.reflected``, the same
+    as a tracer's operator method (``x + y``, ``y + x``), whose result is weak where the
+    tracer is and the other operand is a Python number or a weak tracer (Python's arithmetic
+    on the numbers they stand for gives a Python number; ``fnp.add`` of them gives a strong
+    NumPy scalar, as ``np.add`` does)."""
     primitive = op.primitive
 
-    def function(x, y):
-        x_type, y_type = type(x), type(y)
-        if x_type is not Tracer and y_type is not Tracer:
-            return ufunc(x, y)
-        # The common cases, bound in the tracer's trace at once: float tracers of one dtype,
-        # or one with a Python float or int (weak: the tracer's dtype wins, as in NumPy) or
-        # with a NumPy scalar or array of its dtype.
-        if x_type is Tracer and x._var.aval.dtype.kind == "f":
-            dtype = x._var.aval.dtype
-            if y_type is Tracer:
-                if y._var.aval.dtype == dtype:
-                    if y._trace is x._trace:
-                        return x._trace.process(primitive, (x, y), _NO_PARAMS)
-                    return op(x, y)
-            elif y_type is float or y_type is int:
-                return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
-            elif y_type is dtype.type or (y_type is np.ndarray and y.dtype == dtype):
-                return x._trace.process(primitive, (x, y), _NO_PARAMS)
-        elif y_type is Tracer and y._var.aval.dtype.kind == "f":
-            dtype = y._var.aval.dtype
-            if x_type is float or x_type is int:
-                return y._trace.process(primitive, (dtype.type(x), y), _NO_PARAMS)
-            if x_type is dtype.type or (x_type is np.ndarray and x.dtype == dtype):
-                return y._trace.process(primitive, (x, y), _NO_PARAMS)
-        dtype = ufunc_dtype(ufunc, x, y)
-        return op(cast(x, dtype), cast(y, dtype))
-    function.__name__ = doc_name or ufunc.__name__
-    function.__doc__ = f"``numpy.{function.__name__}``, traceable and differentiable."
-    return function
+    def make(operator, reflected):
+        def function(x, y):
+            if reflected:
+                x, y = y, x
+            if operator:
+                tracer, other = (y, x) if reflected else (x, y)
+                if tracer._weak:
+                    out = plain(x, y)
+                    if type(out) is Tracer and (type(other) in _PYTHON_NUMBERS or (
+                            type(other) is Tracer and other._weak)):
+                        out._weak = True
+                    return out
+            x_type, y_type = type(x), type(y)
+            if x_type is not Tracer and y_type is not Tracer:
+                return ufunc(x, y)
+            # The common cases, bound in the tracer's trace at once: float tracers of one
+            # dtype, or one with a Python float or int (weak: the tracer's dtype wins, as in
+            # NumPy) or with a NumPy scalar or array of its dtype.
+            if x_type is Tracer and x._var.aval.dtype.kind == "f":
+                dtype = x._var.aval.dtype
+                if y_type is Tracer:
+                    if y._var.aval.dtype == dtype:
+                        if y._trace is x._trace:
+                            return x._trace.process(primitive, (x, y), _NO_PARAMS)
+                        return op(x, y)
+                elif y_type is float or y_type is int:
+                    return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
+                elif y_type is dtype.type or (y_type is np.ndarray and y.dtype == dtype):
+                    return x._trace.process(primitive, (x, y), _NO_PARAMS)
+            elif y_type is Tracer and y._var.aval.dtype.kind == "f":
+                dtype = y._var.aval.dtype
+                if x_type is float or x_type is int:
+                    return y._trace.process(primitive, (dtype.type(x), y), _NO_PARAMS)
+                if x_type is dtype.type or (x_type is np.ndarray and x.dtype == dtype):
+                    return y._trace.process(primitive, (x, y), _NO_PARAMS)
+            dtype = ufunc_dtype(ufunc, x, y)
+            return op(cast(x, dtype), cast(y, dtype))
+        return function
+
+    plain = make(False, False)
+    plain.operator, plain.reflected = make(True, False), make(True, True)
+    plain.__name__ = doc_name or ufunc.__name__
+    plain.__doc__ = f"``numpy.{plain.__name__}``, traceable and differentiable."
+    return plain
+
+
+_PYTHON_NUMBERS = (int, float, complex)
 
 
 def _comparison(ufunc, op):
@@ -131,6 +154,10 @@ logaddexp2 = _binary(np.logaddexp2, ew.logaddexp2)
 mod = _binary(np.remainder, ew.rem, "mod")
 remainder = _binary(np.remainder, ew.rem)
 
+# The array API's names (NumPy 2 has them too)
+acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh
+atan, atan2, atanh = arctan, arctan2, arctanh
+
 equal = _comparison(np.equal, ew.eq)
 not_equal = _comparison(np.not_equal, ew.ne)
 less = _comparison(np.less, ew.lt)
@@ -142,28 +169,47 @@ logical_or = _comparison(np.logical_or, ew.logical_or)
 logical_xor = _comparison(np.logical_xor, ew.logical_xor)
 
 
-def _boolean(ufunc, logical):
-    """NumPy's bitwise ``ufunc`` (the operators ``&``, ``|``, ``^``, ``~``), which on booleans
-    is ``logical``. funcgrad has no bitwise integer primitives, so traced integers are a
-    TypeError rather than a logical result (and floats are one, as in NumPy)."""
+def _bitwise(ufunc, logical, integer_op):
+    """NumPy's bitwise ``ufunc`` (the operators ``&``, ``|``, ``^``, ``~``): ``integer_op`` on
+    integers, ``logical`` on booleans, NumPy's TypeError for floats. No derivative."""
     def function(*operands):
         if not is_traced(*operands):
             return ufunc(*operands)
         dtype = ufunc_dtype(ufunc, *operands)   # NumPy's own TypeError for floats
-        if dtype != np.bool_:
-            raise TypeError(f"{ufunc.__name__} of {dtype.name} values: traced bitwise "
-                            "operations take booleans only (funcgrad has no bitwise integer "
-                            "operations)")
-        return logical(*operands)
+        if dtype == np.bool_:
+            return logical(*operands)
+        return integer_op(*(cast(x, dtype) for x in operands))
     function.__name__ = ufunc.__name__
-    function.__doc__ = f"``numpy.{ufunc.__name__}`` of booleans (no derivative)."
+    function.__doc__ = f"``numpy.{ufunc.__name__}`` of integers or booleans (no derivative)."
     return function
 
 
-bitwise_and = _boolean(np.bitwise_and, logical_and)
-bitwise_or = _boolean(np.bitwise_or, logical_or)
-bitwise_xor = _boolean(np.bitwise_xor, logical_xor)
-invert = _boolean(np.invert, logical_not)
+def _integer_only(ufunc, integer_op, name=None):
+    """NumPy's integer ``ufunc`` (shifts, ``bitwise_count``, ``gcd``): booleans are computed
+    in NumPy's integer dtype for them, floats are NumPy's TypeError. No derivative."""
+    def function(*operands):
+        if not is_traced(*operands):
+            return ufunc(*operands)
+        dtype = ufunc_dtype(ufunc, *operands)   # NumPy's own TypeError for floats
+        if ufunc is np.bitwise_count:   # (its result is uint8; it counts the input's bits)
+            (x,) = operands
+            dtype = x.dtype if x.dtype.kind in "iu" else np.dtype(np.uint8)
+        return integer_op(*(cast(x, dtype) for x in operands))
+    function.__name__ = name or ufunc.__name__
+    function.__doc__ = f"``numpy.{function.__name__}`` of integers (no derivative)."
+    return function
+
+
+bitwise_and = _bitwise(np.bitwise_and, logical_and, ew.bitwise_and)
+bitwise_or = _bitwise(np.bitwise_or, logical_or, ew.bitwise_or)
+bitwise_xor = _bitwise(np.bitwise_xor, logical_xor, ew.bitwise_xor)
+invert = _bitwise(np.invert, logical_not, ew.bitwise_not)
+bitwise_not = bitwise_invert = invert   # (NumPy's and the array API's names of invert)
+left_shift = _integer_only(np.left_shift, ew.shift_left)
+right_shift = _integer_only(np.right_shift, ew.shift_right)
+bitwise_left_shift = _integer_only(np.left_shift, ew.shift_left, "bitwise_left_shift")
+bitwise_right_shift = _integer_only(np.right_shift, ew.shift_right, "bitwise_right_shift")
+bitwise_count = _integer_only(np.bitwise_count, ew.population_count)
 
 
 def positive(x):
@@ -202,6 +248,9 @@ def power(x, y):
             return ew.integer_pow(cast(x, dtype), int(y))
     dtype = ufunc_dtype(np.power, x, y)
     return ew.pow(cast(x, dtype), cast(y, dtype))
+
+
+pow = power   # noqa: A001  (the array API's name, as NumPy 2's)
 
 
 def round(x, decimals: int = 0):

@@ -13,7 +13,7 @@ import string
 
 import numpy as np
 
-from ..core.errors import ShapeError
+from ..core.errors import ShapeError, at_user_line
 from ..core.trace import Tracer
 from ..ops import contraction
 from ..ops import elementwise as ew_ops
@@ -21,7 +21,8 @@ from ..ops import structural as st
 from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
 from ._elementwise import multiply
 
-__all__ = ["einsum", "dot", "matmul", "tensordot", "inner", "outer", "vdot", "kron"]
+__all__ = ["einsum", "dot", "matmul", "tensordot", "inner", "outer", "vdot", "kron", "matvec",
+           "vecmat", "vecdot"]
 
 _LETTERS = string.ascii_letters   # A sublist's axis label k is _SUBLIST_LETTERS[k].
 _SUBLIST_LETTERS = string.ascii_uppercase + string.ascii_lowercase
@@ -254,9 +255,9 @@ def _contract_axes(who: str, a, b, axes_a, axes_b):
     shape_a, shape_b = np.shape(a), np.shape(b)
     for i, j in zip(axes_a, axes_b):
         if shape_a[i] != shape_b[j]:
-            raise ValueError(f"{who}: shapes {_shapes(a, b)} not aligned: axis {i} of the "
-                             f"first has size {shape_a[i]}, axis {j} of the second has size "
-                             f"{shape_b[j]}")
+            raise ValueError(at_user_line(
+                f"{who}: shapes {_shapes(a, b)} not aligned: axis {i} of the first has size "
+                f"{shape_a[i]}, axis {j} of the second has size {shape_b[j]}"))
     if len(shape_a) + len(shape_b) - len(axes_a) > len(_LETTERS):
         raise ValueError(f"{who}: operands of shapes {_shapes(a, b)} have too many axes")
     letters = iter(_LETTERS)
@@ -349,9 +350,12 @@ def matmul(x1, x2, /, out=None, *, dtype=None):
     size_a = np.shape(a)[-1]
     size_b = np.shape(b)[0] if np.ndim(b) == 1 else np.shape(b)[-2]
     if size_a != size_b:
-        raise ValueError(f"matmul: shapes {_shapes(a, b)} not aligned: the last axis of the "
-                         f"first has size {size_a}, the contracted axis of the second has "
-                         f"size {size_b}")
+        hint = ("; x1 @ x2.T would contract the second's last axis (a weight stored "
+                "(out, in), as torch's Linear)" if np.ndim(b) >= 2 and np.shape(b)[-1] == size_a
+                else "")
+        raise ValueError(at_user_line(
+            f"matmul: shapes {_shapes(a, b)} not aligned: the last axis of the first has size "
+            f"{size_a}, the contracted axis of the second has size {size_b}{hint}"))
     # "y" is the contracted letter; a vector operand has no row ("x") or column ("z") axis.
     core_a = "y" if np.ndim(a) == 1 else "xy"
     core_b = "y" if np.ndim(b) == 1 else "yz"
@@ -478,3 +482,49 @@ def kron(a, b):
     product = contraction.einsum(f"{term_a},{term_b}->{interleaved}",
                                  st.reshape(a, shape_a), st.reshape(b, shape_b))
     return st.reshape(product, [m * n for m, n in zip(shape_a, shape_b)])
+
+
+def _conj(x):
+    from ._math import conj
+    return conj(x)
+
+
+def _vectors(who, *operands):
+    for name, x in zip(("x1", "x2"), operands):
+        if np.ndim(x) == 0:
+            raise ValueError(f"{who}: {name} must be at least 1-d, not a scalar")
+
+
+def matvec(x1, x2, /):
+    """``numpy.matvec``: matrices ``(..., m, n)`` times vectors ``(..., n)``, broadcast over
+    the leading axes: ``(..., m)`` (no conjugation)."""
+    if not _traced(x1, x2):
+        return np.matvec(x1, x2)
+    _vectors("matvec", x2)
+    from ._shape import expand_dims
+    return matmul(x1, expand_dims(x2, -1))[..., 0]
+
+
+def vecmat(x1, x2, /):
+    """``numpy.vecmat``: the conjugates of vectors ``(..., n)`` times matrices
+    ``(..., n, m)``, broadcast over the leading axes: ``(..., m)``."""
+    if not _traced(x1, x2):
+        return np.vecmat(x1, x2)
+    _vectors("vecmat", x1)
+    from ._shape import expand_dims
+    return matmul(expand_dims(_conj(asarray_or_tracer(x1)), -2), x2)[..., 0, :]
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``, the vectors along ``axis``,
+    broadcast over the other axes."""
+    if not _traced(x1, x2):
+        return np.vecdot(x1, x2, axis=axis)
+    _vectors("vecdot", x1, x2)
+    from ._reductions import sum as total
+    x1, x2 = asarray_or_tracer(x1), asarray_or_tracer(x2)
+    if np.shape(x1)[axis] != np.shape(x2)[axis]:
+        raise ValueError(f"vecdot: the vectors' lengths differ on axis {axis}: "
+                         f"{np.shape(x1)} and {np.shape(x2)}")
+    product = multiply(_conj(x1), x2)
+    return total(product, axis=axis, dtype=product.dtype)

@@ -30,11 +30,13 @@ from ._core import (
     cast,
     common_dtype,
     normalize_axes,
+    to_float,
     ufunc_dtype,
 )
 
 __all__ = [
     "trunc", "fmod", "copysign", "heaviside", "deg2rad", "rad2deg", "fabs", "nan_to_num",
+    "degrees", "radians", "divmod", "float_power", "gcd", "lcm", "i0",
     "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj",
     "iscomplex", "isreal", "isclose", "allclose", "nansum", "nanmean", "nanmax",
     "nanmin", "average", "cov", "corrcoef", "convolve", "interp", "polyval", "trapezoid",
@@ -84,10 +86,9 @@ def fmod(x1, x2):
 
 
 def _sign_bit(x):
-    """Whether ``x``'s sign bit is set: negative numbers and -0.0 (not NaN's sign)."""
-    zero = x.dtype.type(0)
-    negative_zero = ew.logical_and(ew.eq(x, zero), ew.lt(ew.div(x.dtype.type(1), x), zero))
-    return ew.logical_or(ew.lt(x, zero), negative_zero)
+    """Whether ``x``'s sign bit is set: negative numbers, -0.0 and NaNs with the sign set
+    (``np.copysign(1.0, -np.nan)`` is -1.0)."""
+    return ew.signbit(x) if x.dtype.kind == "f" else ew.lt(x, x.dtype.type(0))
 
 
 def copysign(x1, x2):
@@ -98,8 +99,7 @@ def copysign(x1, x2):
     dtype = ufunc_dtype(np.copysign, x1, x2)
     x1, x2 = cast(x1, dtype), cast(x2, dtype)
     magnitude = ew.abs(x1)
-    with np.errstate(divide="ignore"):
-        negative = _sign_bit(x2)
+    negative = _sign_bit(x2)
     return ew.select(negative, ew.neg(magnitude), magnitude)
 
 
@@ -153,6 +153,59 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     out = el.where(ew.isnan(x), cast(nan, x.dtype), x)
     out = el.where(ew.eq(x, x.dtype.type(np.inf)), cast(big, x.dtype), out)
     return el.where(ew.eq(x, x.dtype.type(-np.inf)), cast(small, x.dtype), out)
+
+
+degrees, radians = rad2deg, deg2rad   # (NumPy's other names of them)
+
+
+def divmod(x1, x2):   # noqa: A001  (NumPy's name)
+    """``numpy.divmod``: ``(floor_divide(x1, x2), mod(x1, x2))``."""
+    if not _traced(x1, x2):
+        return np.divmod(x1, x2)
+    return el.floor_divide(x1, x2), el.mod(x1, x2)
+
+
+def float_power(x1, x2):
+    """``numpy.float_power``: ``power`` computed in float64 (complex128 for complex)."""
+    if not _traced(x1, x2):
+        return np.float_power(x1, x2)
+    dtype = ufunc_dtype(np.float_power, x1, x2)
+    return el.power(cast(x1, dtype), cast(x2, dtype))
+
+
+def gcd(x1, x2):
+    """``numpy.gcd``: the greatest common divisor of integers (non-negative; no
+    derivative)."""
+    if not _traced(x1, x2):
+        return np.gcd(x1, x2)
+    dtype = ufunc_dtype(np.gcd, x1, x2)   # NumPy's TypeError for floats
+    return ew.gcd(cast(x1, dtype), cast(x2, dtype))
+
+
+def lcm(x1, x2):
+    """``numpy.lcm``: the least common multiple of integers, ``|x1| // gcd * |x2|`` (0 where
+    either is 0; an overflow wraps, as in NumPy; no derivative)."""
+    if not _traced(x1, x2):
+        return np.lcm(x1, x2)
+    dtype = ufunc_dtype(np.lcm, x1, x2)
+    x1, x2 = cast(x1, dtype), cast(x2, dtype)
+    divisor = ew.gcd(x1, x2)
+    zero = ew.eq(divisor, dtype.type(0))
+    safe = ew.select(zero, ew.full_like(divisor, 1), divisor)
+    out = ew.mul(ew.floor_divide(ew.abs(x1), safe), ew.abs(x2))
+    return ew.select(zero, ew.zeros_like(out), out)
+
+
+def i0(x):
+    """``numpy.i0``: the modified Bessel function of the first kind, order 0, as
+    ``i0e(x) * exp(|x|)``; its derivative is ``i1(x)`` (from ``i0e``'s). float32 stays
+    float32, integers become float64. (Traced, it overflows to inf for ``|x| > 709.78``, a
+    little before NumPy's, where ``exp`` does.)"""
+    if not isinstance(x, Tracer):
+        return np.i0(x)
+    from ..ops import special_functions as sf
+    x = to_float(x)
+    return ew.mul(sf.i0e(x), ew.exp(ew.abs(x)))
 
 
 def real(val):

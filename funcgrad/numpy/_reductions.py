@@ -10,7 +10,7 @@ from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import structural as st
-from ._core import cast, is_traced, normalize_axes
+from ._core import asarray_or_tracer, cast, is_traced, normalize_axes
 from ._elementwise import _root
 
 _sum_dtype_cache: dict = {}
@@ -99,35 +99,88 @@ def mean(a, axis=None, dtype=None, keepdims: bool = False, *, where=None):
     return _keep(ew.div(total, a.dtype.type(count)), a.shape, axes, keepdims)
 
 
-def var(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
-    """``numpy.var``: the mean squared deviation, divided by ``n - ddof``."""
-    if not isinstance(a, Tracer):
-        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    a = cast(a, dtype if dtype is not None else _mean_dtype(a.dtype))
-    axes = normalize_axes(axis, a.ndim, "var")
-    count = math.prod([a.shape[i] for i in axes])
-    centered = ew.sub(a, mean(a, axes, keepdims=True))
+def var(a, axis=None, dtype=None, out=None, ddof: int = 0, keepdims: bool = False, *,
+        where=None, mean=None, correction=None):
+    """``numpy.var``: the mean squared deviation, divided by ``n - ddof``; with ``where``,
+    of the elements the mask keeps (as ``mean``'s ``where``)."""
+    if not is_traced(a, where):
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **_numpy_options(None, where), **_spread_options(mean, correction))
+    _check_spread_options("var", out, mean, correction)
+    return _variance(a, axis, dtype, ddof, keepdims, where, "var")
+
+
+def _spread_options(mean, correction) -> dict:
+    options = {} if mean is None else {"mean": mean}
+    if correction is not None:
+        options["correction"] = correction
+    return options
+
+
+def _check_spread_options(who, out, mean, correction):
+    if out is not None:
+        raise TypeError(f"{who}: out= is not supported on traced arrays; use the returned value")
+    if mean is not None or correction is not None:
+        raise TypeError(f"{who}: mean= and correction= are not supported on traced arrays; "
+                        "use ddof=")
+
+
+def _variance(a, axis, dtype, ddof, keepdims, where, who, nan_where_no_freedom=False):
+    """The variance of ``a`` (traced) over ``axis`` of the elements ``where`` keeps (all when
+    None), divided by ``max(count - ddof, 0)``; ``nan_where_no_freedom``: NaN where
+    ``count - ddof <= 0`` (``nanvar``). Masked elements get a zero derivative."""
+    a = asarray_or_tracer(a)
+    a = cast(a, dtype if dtype is not None else _mean_dtype(np.result_type(a)))
+    axes = normalize_axes(axis, a.ndim, who)
+    real = np.empty(0, a.dtype).real.dtype
+    if where is None:
+        count = real.type(math.prod([a.shape[i] for i in axes]))
+        centered = ew.sub(a, mean(a, axes, keepdims=True))
+    else:
+        from ._shape import broadcast_to
+        where = broadcast_to(where, a.shape)
+        count = red.reduce_sum(cast(where, real), axes)
+        kept = _kept_shape(a.shape, axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            average = ew.div(st.reshape(red.reduce_sum(_masked(a, where, 0), axes), kept),
+                             cast(st.reshape(count, kept), a.dtype))
+        centered = _masked(ew.sub(a, average), where, 0)
     if a.dtype.kind == "c":   # the mean squared modulus of the deviation, real (as NumPy's)
         from ..ops import complex_numbers as cn
-        real, imag = cn.real(centered), cn.imag(centered)
-        total = red.reduce_sum(ew.add(ew.mul(real, real), ew.mul(imag, imag)), axes)
-        a = real
+        re, im = cn.real(centered), cn.imag(centered)
+        squares = ew.add(ew.mul(re, re), ew.mul(im, im))
     else:
-        total = red.reduce_sum(ew.mul(centered, centered), axes)
-    divisor = a.dtype.type(builtins.max(count - ddof, 0))
-    return _keep(ew.div(total, divisor), a.shape, axes, keepdims)
+        squares = ew.mul(centered, centered)
+    if where is None:
+        freedom = count - real.type(ddof)
+        divisor, no_freedom = real.type(builtins.max(freedom, 0)), freedom <= 0
+    else:
+        freedom = ew.sub(count, real.type(ddof))
+        divisor, no_freedom = ew.maximum(freedom, real.type(0)), ew.le(freedom, real.type(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = ew.div(red.reduce_sum(squares, axes), divisor)
+    if nan_where_no_freedom and (isinstance(no_freedom, Tracer) or np.any(no_freedom)):
+        result = ew.select(no_freedom, real.type(np.nan), result)
+    return _keep(result, a.shape, axes, keepdims)
 
 
-def std(a, axis=None, dtype=None, ddof: int = 0, keepdims: bool = False):
-    """``numpy.std``: the square root of ``var``.
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def std(a, axis=None, dtype=None, out=None, ddof: int = 0, keepdims: bool = False, *,
+        where=None, mean=None, correction=None):
+    """``numpy.std``: the square root of ``var`` (``where`` as in ``var``).
 
     Where the spread is zero the derivative is zero: the true one for a single element (``std``
     is constant there), a subgradient otherwise (as for ``linalg.norm`` at zero), never the
     ``0 * inf = nan`` of the square root's slope.
     """
-    if not isinstance(a, Tracer):
-        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    return _root(var(a, axis, dtype, ddof, keepdims))
+    if not is_traced(a, where):
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **_numpy_options(None, where), **_spread_options(mean, correction))
+    _check_spread_options("std", out, mean, correction)
+    return _root(_variance(a, axis, dtype, ddof, keepdims, where, "std"))
 
 
 def _extremum(numpy_fn, op, who):
@@ -216,6 +269,62 @@ cumsum = _cumulative(np.cumsum, red.cumsum, "cumsum")
 cumprod = _cumulative(np.cumprod, red.cumprod, "cumprod")
 
 
+def ptp(a, axis=None, out=None, keepdims: bool = False):
+    """``numpy.ptp``: the range (maximum minus minimum) over ``axis``, in ``a``'s dtype; the
+    derivative is that of ``max`` minus that of ``min`` (ties share it).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: ptp(x))(np.array([2.0, 5.0, -1.0]))
+    array([ 0.,  1., -1.])
+    """
+    if not isinstance(a, Tracer):
+        return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    if out is not None:
+        raise TypeError("ptp: out= is not supported on traced arrays; use the returned value")
+    return ew.sub(max(a, axis, keepdims), min(a, axis, keepdims))
+
+
+def count_nonzero(a, axis=None, *, keepdims: bool = False):
+    """``numpy.count_nonzero``: how many elements are not zero (integer result).
+
+    >>> count_nonzero(np.array([[0, 1, 2], [0, 0, 3]]), axis=1).tolist()
+    [2, 1]
+    """
+    if not isinstance(a, Tracer):
+        return np.count_nonzero(a, axis=axis, keepdims=keepdims)
+    nonzero = a if a.dtype == np.bool_ else ew.ne(a, a.dtype.type(0))
+    return _reduce(ew.convert(nonzero, np.intp), axis, keepdims, red.reduce_sum,
+                   "count_nonzero")
+
+
+def _array_api_cumulative(numpy_fn, cumulative, start, who):
+    def function(x, /, *, axis=None, dtype=None, include_initial=False):
+        if not isinstance(x, Tracer):
+            return numpy_fn(x, axis=axis, dtype=dtype, include_initial=include_initial)
+        if axis is None:
+            if x.ndim > 1:
+                raise ValueError(f"{who}: axis must be given for a {x.ndim}-d input")
+            axis = 0
+        if x.ndim == 0:
+            x = st.reshape(x, (1,))
+        (axis,) = normalize_axes(axis, x.ndim, who)
+        out = cumulative(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return out
+        shape = list(out.shape)
+        shape[axis] = 1
+        return st.concatenate([np.full(shape, start, out.dtype), out], axis)
+    function.__name__ = who
+    function.__doc__ = (f"``numpy.{who}``: the array API's ``{who}``; ``include_initial`` "
+                        f"puts the empty {'sum' if start == 0 else 'product'} ({start}) "
+                        "first.")
+    return function
+
+
+cumulative_sum = _array_api_cumulative(np.cumulative_sum, cumsum, 0, "cumulative_sum")
+cumulative_prod = _array_api_cumulative(np.cumulative_prod, cumprod, 1, "cumulative_prod")
+
+
 def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None):
     """``numpy.trace``: the sum along a diagonal."""
     if not isinstance(a, Tracer):
@@ -225,4 +334,5 @@ def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None):
 
 
 __all__ = ["sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "all", "any",
-           "argmax", "argmin", "cumsum", "cumprod", "trace"]
+           "argmax", "argmin", "cumsum", "cumprod", "trace", "ptp", "count_nonzero",
+           "cumulative_sum", "cumulative_prod"]

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core.errors import ConcretizationError, at_user_line
+from ..core.errors import ConcretizationError, TracerConversionError, at_user_line
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops import structural as st
@@ -24,7 +24,8 @@ __all__ = [
     "broadcast_to", "broadcast_arrays", "moveaxis", "swapaxes", "hstack", "vstack", "dstack",
     "column_stack", "split", "array_split", "hsplit", "vsplit", "dsplit", "tile", "repeat",
     "flip", "fliplr", "flipud", "roll", "diag", "diagonal", "tril", "triu", "take",
-    "atleast_1d", "atleast_2d", "atleast_3d", "shape", "ndim", "size",
+    "atleast_1d", "atleast_2d", "atleast_3d", "shape", "ndim", "size", "concat",
+    "permute_dims", "matrix_transpose", "unstack", "copy",
 ]
 
 _FULL = ("slice", None, None, None)
@@ -40,11 +41,29 @@ def _concrete_int(value, what: str, who: str) -> int:
     if isinstance(value, Tracer):
         raise ConcretizationError(at_user_line(
             f"{who}: {what} is {value._describe()}, but it decides the result's shape, so it "
-            "must be a concrete integer (not a function of the differentiated arguments)."))
+            "must be a concrete integer (not a function of the differentiated arguments; "
+            "under jit, mark the argument it comes from static: static_argnums=...)."))
     try:
         return operator.index(value)
     except TypeError:
         raise TypeError(f"{who}: {what} must be an integer, got {value!r}") from None
+
+
+def _static_shape(shape, who: str) -> tuple[int, ...]:
+    """A shape argument (an int or a sequence of them) as a tuple of Python ints."""
+    entries = (shape,) if isinstance(shape, (int, np.integer, Tracer)) else tuple(shape)
+    return tuple(_int_or_known(size, "a size in the shape", who) for size in entries)
+
+
+def _int_or_known(value, what: str, who: str) -> int:
+    """``_concrete_int``, but a traced value that knows its number (under ``grad`` of concrete
+    inputs) gives that number, as ``__index__`` does."""
+    if isinstance(value, Tracer):
+        try:
+            return operator.index(value)
+        except TracerConversionError:
+            pass
+    return _concrete_int(value, what, who)
 
 
 def _along(ndim: int, axis: int, entry) -> st.IndexSpec:
@@ -61,7 +80,7 @@ def reshape(a, newshape=None, order: str = "C", *, shape=None):
     newshape = shape if newshape is None else newshape
     if not isinstance(a, Tracer):
         return np.reshape(a, newshape, order=order)
-    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    newshape = _static_shape(newshape, "reshape")
     if order == "F":   # the C-order reshape of the reversed axes, reversed back
         return transpose(reshape(transpose(a), newshape[::-1]))
     if order != "C":
@@ -151,7 +170,7 @@ def broadcast_to(array, shape):
     """``numpy.broadcast_to`` (the traced result is a new array, not a read-only view)."""
     if not isinstance(array, Tracer):
         return np.broadcast_to(array, shape)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _static_shape(shape, "broadcast_to")
     try:
         fits = ew._broadcast_shapes(array.shape, shape) == shape
     except ValueError:
@@ -574,3 +593,42 @@ def tril(m, k: int = 0):
 def triu(m, k: int = 0):
     """``numpy.triu``: zero the elements below diagonal ``k`` (of the last two axes)."""
     return _triangle(m, k, "triu", lower=False)
+
+
+# ------------------------------------------------------------------ the array API's names
+
+def concat(arrays, /, *, axis=0):
+    """The array API's ``concat`` (NumPy 2's): ``concatenate``."""
+    return concatenate(arrays, axis)
+
+
+def permute_dims(a, /, axes=None):
+    """The array API's ``permute_dims`` (NumPy 2's): ``transpose``."""
+    return transpose(a, axes)
+
+
+def matrix_transpose(x, /):
+    """``numpy.matrix_transpose``: the last two axes swapped (of a stack of matrices)."""
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_transpose: the input must be at least 2-d, got "
+                         f"{np.ndim(x)}-d")
+    return swapaxes(x, -1, -2)
+
+
+def unstack(x, /, *, axis=0):
+    """``numpy.unstack``: the tuple of the slices of ``x`` along ``axis`` (``stack``'s
+    inverse)."""
+    if not isinstance(x, Tracer):
+        return np.unstack(x, axis=axis)
+    if x.ndim == 0:
+        raise ValueError("unstack: the input must be at least 1-d")
+    axis = normalize_axis_index(axis, x.ndim, "unstack")
+    moved = moveaxis(x, axis, 0)
+    return tuple(moved[i] for i in range(moved.shape[0]))
+
+
+def copy(a, order="K", subok=False):
+    """``numpy.copy``: of a traced array, the array itself (traced values are immutable)."""
+    if not isinstance(a, Tracer):
+        return np.copy(a, order=order, subok=subok)
+    return a

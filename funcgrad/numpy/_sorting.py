@@ -32,7 +32,7 @@ from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, norm
 
 __all__ = [
     "sort", "argsort", "take_along_axis", "searchsorted", "median", "percentile", "quantile",
-    "nonzero", "flatnonzero", "argwhere", "unique",
+    "nonzero", "flatnonzero", "argwhere", "unique", "sort_complex",
 ]
 
 
@@ -79,7 +79,13 @@ def _argsort(a, axis: int):
         return so.argsort(a, axis)
     from ..ops import complex_numbers as cn
     real, imag = cn.real(a), cn.imag(a)
-    keys = (imag, real, cast(ew.isnan(imag), np.int8), cast(ew.isnan(real), np.int8))
+    return _lexicographic_order(
+        (imag, real, cast(ew.isnan(imag), np.int8), cast(ew.isnan(real), np.int8)), axis)
+
+
+def _lexicographic_order(keys, axis: int):
+    """The stable permutation along ``axis`` that sorts by ``keys`` (traced arrays of one
+    shape), the last key the most significant: a stable sort by each key in turn."""
     order = so.argsort(keys[0], axis)
     for key in keys[1:]:
         order = _take_along(order, so.argsort(_take_along(key, order, axis), axis), axis)
@@ -314,15 +320,19 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
         return np.percentile(a, q, axis, out, overwrite_input, method, keepdims,
                              weights=weights)
     _check_quantile_options("percentile", out)
+    return _quantile_core(a, _percent_fraction(q, "percentile"), axis, method, keepdims,
+                          "percentile", weights)
+
+
+def _percent_fraction(q, who):
+    """Percentiles ``q`` (0 to 100) as fractions (0 to 1)."""
     if isinstance(q, Tracer):
         q = to_float(q)
-        fraction = ew.div(q, q.dtype.type(100))
-    else:
-        if np.any(np.asarray(q) < 0) or np.any(np.asarray(q) > 100):
-            raise ValueError("percentile: percentiles must be in the range [0, 100]")
-        # A Python number stays a (weak) Python float, an array keeps its float dtype.
-        fraction = q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
-    return _quantile_core(a, fraction, axis, method, keepdims, "percentile", weights)
+        return ew.div(q, q.dtype.type(100))
+    if np.any(np.asarray(q) < 0) or np.any(np.asarray(q) > 100):
+        raise ValueError(f"{who}: percentiles must be in the range [0, 100]")
+    # A Python number stays a (weak) Python float, an array keeps its float dtype.
+    return q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -630,3 +640,12 @@ def _traced_unique(ar, size, fill_value, equal_nan, return_index, return_inverse
         counts = ew.select(valid, ew.sub(ends, starts), np.int64(0))
     return _unique_result(values, index, inverse, counts, return_index, return_inverse,
                           return_counts)
+
+
+def sort_complex(a):
+    """``numpy.sort_complex``: ``a`` sorted along its last axis (real part first, then
+    imaginary part), as complex numbers (complex64 for float32 and small integers).
+    Differentiable as ``sort``."""
+    if not isinstance(a, Tracer):
+        return np.sort_complex(a)
+    return cast(sort(a), np.sort_complex(np.zeros(1, a.dtype)).dtype)

@@ -13,6 +13,7 @@ from . import _linalg as la
 from . import _math
 from . import _reductions as red
 from . import _shape as sh
+from . import _sorting as sorting
 
 
 def _swap(function):
@@ -28,6 +29,21 @@ def _reshape(self, *shape, order="C"):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
     return sh.reshape(self, shape, order)
+
+
+def _clip(self, a_min=None, a_max=None, *, min=None, max=None):   # NumPy 2's min=/max= too
+    return ew.clip(self, a_min if min is None else min, a_max if max is None else max)
+
+
+def _copy(self, order="K"):
+    return self   # a traced value is immutable: it is its own copy
+
+
+def _sort(self, *args, **kwargs):
+    from ..core.errors import at_user_line
+    raise TypeError(at_user_line(
+        f".sort() of {self._describe()}: NumPy's sorts in place, and traced arrays are "
+        "immutable; write x = fnp.sort(x)"))
 
 
 def _transpose(self, *axes):
@@ -52,22 +68,43 @@ _METHODS = {
     "__or__": ew.bitwise_or, "__ror__": _swap(ew.bitwise_or),
     "__xor__": ew.bitwise_xor, "__rxor__": _swap(ew.bitwise_xor),
     "__invert__": ew.invert,
+    "__lshift__": ew.left_shift, "__rlshift__": _swap(ew.left_shift),
+    "__rshift__": ew.right_shift, "__rrshift__": _swap(ew.right_shift),
     "sum": red.sum, "mean": red.mean, "prod": red.prod, "max": red.max, "min": red.min,
     "var": red.var, "std": red.std, "all": red.all, "any": red.any,
     "argmax": red.argmax, "argmin": red.argmin, "cumsum": red.cumsum, "cumprod": red.cumprod,
     "reshape": _reshape, "astype": _astype, "transpose": _transpose, "ravel": sh.ravel,
     "flatten": sh.ravel, "dot": la.dot, "squeeze": sh.squeeze, "swapaxes": sh.swapaxes,
-    "repeat": sh.repeat, "diagonal": sh.diagonal, "take": sh.take, "clip": ew.clip,
-    "trace": red.trace,
+    "repeat": sh.repeat, "diagonal": sh.diagonal, "take": sh.take, "clip": _clip,
+    "trace": red.trace, "copy": _copy, "round": ew.round, "argsort": sorting.argsort,
+    "searchsorted": sorting.searchsorted, "sort": _sort,
 }
 
-_PYTHON_NUMBERS = (int, float, complex)
+_PYTHON_NUMBERS = ew._PYTHON_NUMBERS
+
+# np.sum(tracer), np.max, np.argmax, np.clip, ... call these methods with out=None (NumPy's
+# duck typing, which JAX's arrays answer too): the methods take it, and refuse a buffer.
+_TAKE_OUT = ("sum", "mean", "prod", "max", "min", "var", "std", "all", "any", "argmax",
+             "argmin", "cumsum", "cumprod", "clip", "take", "trace")
+
+
+def _without_out(name, function):
+    def method(self, *args, out=None, **kwargs):
+        if out is not None:
+            from ..core.errors import at_user_line
+            raise TypeError(at_user_line(
+                f"{name}(out=...) of {self._describe()}: traced arrays are immutable, so "
+                "there is no buffer to write into; use the returned array"))
+        return function(self, *args, **kwargs)
+    return method
 
 
 def _keeps_weak(function):
     """``function`` as an operator whose result is weak where its operands are a weak tracer
     and Python numbers or weak tracers: Python's own arithmetic on the numbers they stand
-    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.)"""
+    for gives a Python number. (``fnp.sin`` of one is a strong float64, as in NumPy.) The
+    binary functions of ``_elementwise`` carry such operators of their own (``.operator``,
+    ``.reflected``), without this wrapper's extra call."""
     def operator(self, other):
         out = function(self, other)
         if self._weak and (type(other) in _PYTHON_NUMBERS or (
@@ -90,11 +127,15 @@ _ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow"}
 
 for _name, _function in _METHODS.items():
     if _name.strip("_").removeprefix("r") in _ARITHMETIC:
-        _function = _keeps_weak(_function)
+        reflected = _name.startswith("__r")
+        own = getattr(_function if not reflected else _METHODS["__" + _name[3:]],
+                      "reflected" if reflected else "operator", None)
+        _function = own if own is not None else _keeps_weak(_function)
     elif _name in ("__neg__", "__pos__", "__abs__"):
         _function = _keeps_weak_unary(_function)
+    elif _name in _TAKE_OUT:
+        _function = _without_out(_name, _function)
     setattr(Tracer, _name, _function)
-
 
 
 _UFUNC_FUNCTIONS: dict = {}   # a NumPy ufunc -> the funcgrad.numpy function of its name
@@ -123,5 +164,7 @@ Tracer.real = property(lambda self: _math.real(self))
 Tracer.imag = property(lambda self: _math.imag(self))
 Tracer.conj = Tracer.conjugate = lambda self: _math.conj(self)
 Tracer.T = property(lambda self: sh.transpose(self))
+Tracer.itemsize = property(lambda self: self.dtype.itemsize)
+Tracer.nbytes = property(lambda self: self.size * self.dtype.itemsize)
 Tracer.mT = property(lambda self: sh.transpose(self, tuple(range(self.ndim - 2))
                                                 + (self.ndim - 1, self.ndim - 2)))

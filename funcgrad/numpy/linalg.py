@@ -5,12 +5,14 @@ matrix_rank cond matrix_power multi_dot norm vector_norm matrix_norm tensorsolve
 and NumPy 2's ``matrix_transpose outer cross diagonal trace vecdot tensordot matmul``, with
 NumPy's signatures, batching over leading axes (``(..., m, n)``; ``lstsq`` and ``multi_dot``
 take 2-d arrays, as in NumPy, and batch under ``vmap``) and dtypes (integers compute in
-float64, float32 stays float32). On concrete inputs each function is NumPy's own. Traced
-complex arrays: ``eig`` and ``eigvals`` (of real or complex matrices, complex results),
-``inv``, ``solve``, ``det``, ``slogdet`` (a complex unit ``sign``, a real ``logabsdet``),
-``cholesky`` (``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues),
-``svd``/``svdvals`` (real singular values, unitary ``U`` and ``Vh``) and every norm; the rest
-(``qr``, ``pinv``, ``lstsq``, ``cond``, ...) take real arrays.
+float64, float32 stays float32). On concrete inputs each function is NumPy's own. Every function
+takes traced complex arrays too, with JAX's derivative convention: ``eig`` and ``eigvals``
+(complex results), ``slogdet`` (a complex unit ``sign``, a real ``logabsdet``), ``cholesky``
+(``a = L L^H``), ``eigh``/``eigvalsh`` of Hermitian matrices (real eigenvalues),
+``svd``/``svdvals`` (real singular values, unitary ``U`` and ``Vh``), ``qr`` (unitary ``Q``,
+``R`` with a real diagonal, as LAPACK's), ``pinv`` and ``lstsq`` (with ``A^H`` where real
+matrices have ``A^T``; real ``residuals`` and ``s``), ``cond`` (real), ``matrix_rank``, the
+norms (real) and the rest.
 
 - ``svd``, ``qr``, ``pinv`` are primitives; the rest compose primitives (``lstsq`` is
   ``pinv(a) @ b``, ``cond`` uses ``svdvals`` or ``inv``, ``matrix_power`` repeated products),
@@ -118,16 +120,12 @@ def _traced(*values) -> bool:
     return _contains_tracer(values)
 
 
-def _as_float(*values, complex_ok: bool = False):
-    """The operands as arrays or tracers of their common dtype, integers as float64 (complex
-    ones kept with ``complex_ok``)."""
+def _as_float(*values):
+    """The operands as arrays or tracers of their common dtype, integers (and bools) as
+    float64; complex ones stay complex."""
     values = [asarray_or_tracer(v) for v in values]
     dtype = common_dtype(*values)
-    if dtype.kind not in ("fc" if complex_ok else "f"):
-        if dtype.kind == "c":
-            raise TypeError("funcgrad.numpy.linalg: traced complex arrays are supported by "
-                            "inv, solve, det, slogdet, cholesky, eig, eigvals, eigh, "
-                            "eigvalsh, svd, svdvals, norm, vector_norm and matrix_norm only")
+    if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
     return [cast(v, dtype) for v in values]
 
@@ -161,7 +159,7 @@ def inv(a):
     """
     if not _traced(a):
         return np.linalg.inv(a)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     return la.inv(a)
 
 
@@ -176,7 +174,7 @@ def solve(a, b):
     """
     if not _traced(a, b):
         return np.linalg.solve(a, b)
-    a, b = _as_float(a, b, complex_ok=True)
+    a, b = _as_float(a, b)
     if np.ndim(a) < 2 or np.ndim(b) == 0:
         return la.solve(a, b)   # the shape rule explains
     vector = np.ndim(b) == 1
@@ -206,7 +204,7 @@ def det(a):
     """
     if not _traced(a):
         return np.linalg.det(a)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     return la.det(a)
 
 
@@ -221,7 +219,7 @@ def slogdet(a):
     """
     if not _traced(a):
         return np.linalg.slogdet(a)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     return SlogdetResult(*la.slogdet(a))
 
 
@@ -241,7 +239,7 @@ def cholesky(a, /, *, upper: bool = False):
     """
     if not _traced(a):
         return np.linalg.cholesky(a, upper=upper)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     if upper:   # U = L^H, where L L^H is the matrix of the upper triangle (lower of a^H)
         return _adjoint(la.cholesky(_adjoint(a)))
     return la.cholesky(a)
@@ -262,7 +260,7 @@ def eigh(a, UPLO: str = "L"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if not _traced(a):
         return np.linalg.eigh(a, UPLO=UPLO)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     w, v = la.eigh(a if UPLO == "L" else _adjoint(a))   # the upper triangle: a^H's lower
     return EighResult(w, v)
 
@@ -290,7 +288,7 @@ def eig(a):
     if not _traced(a):
         return np.linalg.eig(a)
     from ..ops.eig import eig as eig_primitive
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     w, v = eig_primitive(a)
     return EigResult(w, v)
 
@@ -451,7 +449,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     if not _traced(a):
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
-    (a,) = _as_float(a, complex_ok=True)
+    (a,) = _as_float(a)
     _check_matrix("svd", a)
     if hermitian:
         a = la.symmetrize_lower(a)
@@ -471,7 +469,7 @@ def svdvals(x, /):
     """
     if not _traced(x):
         return np.linalg.svdvals(x)
-    (x,) = _as_float(x, complex_ok=True)
+    (x,) = _as_float(x)
     _check_matrix("svdvals", x)
     return la.svd(x)[1]
 
@@ -574,7 +572,7 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=_UNSET):
     rcond = _scalar_option("pinv", "rcond", rcond)
     rtol = "unset" if rtol is _UNSET else _scalar_option("pinv", "rtol", rtol)
     if hermitian:
-        la._square(a)
+        la._square(a, "pinv's matrix", "fc")
         a = la.symmetrize_lower(a)
     return la.pinv(a, rcond, rtol, hermitian)
 
@@ -639,11 +637,15 @@ def lstsq(a, b, rcond=None):
     rank = sum(greater(s, multiply(max(s), rcond))).astype(np.int32)
     if m > n:
         error = subtract(b, _linalg.matmul(a, x))
-        residuals = sum(error * error, axis=0)
+        if error.dtype.kind == "c":   # |e|^2 from the parts: smooth at e = 0, as e * e is
+            error = _math.real(error) * _math.real(error) + _math.imag(error) * _math.imag(error)
+        else:
+            error = error * error
+        residuals = sum(error, axis=0)
         if np.ndim(b) == 1:
             residuals = _shape.reshape(residuals, (1,))
     else:
-        residuals = np.zeros((0,), a.dtype)
+        residuals = np.zeros((0,), s.dtype)
     return x, residuals, rank, s
 
 
@@ -807,7 +809,7 @@ def cond(x, p=None):
         r = divide(smallest, largest) if p == -2 else divide(largest, smallest)
         r = _shape.reshape(r, np.shape(r)[:-1])
     else:
-        la._square(x, "cond's matrix")
+        la._square(x, "cond's matrix", "fc")
         r = multiply(norm(x, p, axis=(-2, -1)), norm(inv(x), p, axis=(-2, -1)))
     singular = logical_and(isnan(r), logical_not(any(isnan(x), axis=(-2, -1))))
     return where(singular, np.inf, r)

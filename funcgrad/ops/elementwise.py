@@ -487,9 +487,10 @@ def _eager_extremum_vjp(wins):
         if tied.any():
             dtype = np.result_type(ans)
             weight = won.astype(dtype) + tied.astype(dtype) * dtype.type(0.5)
-            x_weight, y_weight = weight, dtype.type(1) - weight
-        else:
-            x_weight, y_weight = won, np.logical_not(won)
+            x_weight = weight
+            y_weight = dtype.type(1) - weight if needs[1] else None
+        else:   # (relu's max(x, 0) wants x's alone)
+            x_weight, y_weight = won, np.logical_not(won) if needs[1] else None
         unbroadcast = structural.unbroadcast
         return (unbroadcast(g * x_weight, x.shape) if needs[0] else None,
                 unbroadcast(g * y_weight, y.shape) if needs[1] else None)
@@ -838,3 +839,75 @@ def convert(x, dtype):
     if x.dtype == dtype:
         return x
     return convert_p.bind(x, new_dtype=dtype)
+
+
+# ------------------------------------------------- integer bitwise operations, bit-level floats
+# Integer results carry no derivative (as comparisons), nor does ``nextafter`` (as in JAX: its
+# gradient is disconnected, as ``stop_gradient``'s); ``ldexp`` is linear in its float operand.
+
+def _underived_primitive(name, impl, arity, shape_rule=None):
+    prim = Primitive(name, "elementwise")
+    prim.impl = impl
+    prim.abstract_eval = shape_rule or (_unary_shape if arity == 1 else _binary_shape)
+    prim.jvp = lambda primals, tangents, **params: (prim.bind(*primals, **params), None)
+    prim.vjp = lambda needs, g, ans, *operands, **params: (None,) * len(operands)
+    prim.batch = _elementwise_batch(prim)
+    return prim
+
+
+def _bound(prim, arity=2):
+    if arity == 2:
+        return _as_binary_fn(prim)
+
+    def apply(x):
+        return prim.bind(x)
+    apply.__name__ = prim.name
+    apply.primitive = prim
+    return apply
+
+
+bitwise_and = _bound(_underived_primitive("bitwise_and", np.bitwise_and, 2))
+bitwise_or = _bound(_underived_primitive("bitwise_or", np.bitwise_or, 2))
+bitwise_xor = _bound(_underived_primitive("bitwise_xor", np.bitwise_xor, 2))
+bitwise_not = _bound(_underived_primitive("bitwise_not", np.invert, 1), 1)
+# NumPy's shifts: a count outside [0, bits) shifts every bit out (0, or -1 for a negative
+# number shifted right); right shifts of signed integers are arithmetic.
+shift_left = _bound(_underived_primitive("shift_left", np.left_shift, 2))
+shift_right = _bound(_underived_primitive("shift_right", np.right_shift, 2))
+population_count = _bound(_underived_primitive(
+    "population_count", np.bitwise_count, 1,
+    lambda x: ShapedArray(x.shape, np.uint8)), 1)   # NumPy's bitwise_count: uint8, bits of |x|
+gcd = _bound(_underived_primitive("gcd", np.gcd, 2))
+signbit = _unary("signbit", np.signbit, kind="predicate")   # NaN's sign bit too
+nextafter = _bound(_underived_primitive("nextafter", np.nextafter, 2))
+nextafter.primitive.taylor = ts.zero(nextafter.primitive)   # (as stop_gradient's)
+
+
+ldexp_p = Primitive("ldexp", "elementwise")
+ldexp_p.impl = np.ldexp
+
+
+def _ldexp_shape(x, n):
+    if n.dtype.kind not in "iu":
+        raise ShapeError(f"ldexp's exponent must be an integer, not {n.dtype.name}")
+    return ShapedArray(_broadcast_shapes(x.shape, n.shape), x.dtype)
+
+
+def _ldexp_jvp(primals, tangents):
+    x, n = primals
+    ans = ldexp_p.bind(x, n)
+    t = tangents[0]
+    return ans, None if t is None else _broadcast_to(ldexp_p.bind(t, n), np.shape(ans))
+
+
+ldexp_p.abstract_eval = _ldexp_shape
+ldexp_p.jvp = _ldexp_jvp   # linear in x: x * 2**n
+ldexp_p.vjp = lambda needs, g, ans, x, n: (
+    structural.unbroadcast(ldexp_p.bind(g, n), x.shape) if needs[0] else None, None)
+ldexp_p.batch = _elementwise_batch(ldexp_p)
+ldexp_p.taylor = ts.linear(ldexp_p, (0,))
+
+
+def ldexp(x, n):
+    """``x * 2**n`` exactly (``n`` an integer array or scalar)."""
+    return ldexp_p.bind(x, n)

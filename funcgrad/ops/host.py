@@ -69,6 +69,16 @@ def _forward_derivative(fun, primals, tangents) -> tuple[list, list]:
     return jvp_ir(ir, list(primals), list(tangents))
 
 
+def _derivative_rule(function, name: str, num_primals: int, num_outs: int) -> Rule:
+    """A ``Rule`` whose first ``num_outs`` results are ``fun``'s outputs, functions of the
+    first ``num_primals`` operands alone (the rest are derivatives): the batch rule keeps those
+    outputs unbatched when those operands are (a ``vmap`` over tangents leaves the primal
+    output one value, as ``jacfwd`` needs)."""
+    rule = Rule(function, name)
+    rule.primal_part = (num_primals, num_outs)
+    return rule
+
+
 def _host_jvp(primals, tangents, *, fun, out_avals):
     num_primals, num_outs = len(primals), len(out_avals)
     nonzero = [t is not None for t in tangents]
@@ -80,7 +90,7 @@ def _host_jvp(primals, tangents, *, fun, out_avals):
         return list(outs) + _instantiate(_kept(out_tangents, out_floats),
                                          _kept(outs, out_floats))
 
-    outs = host_call(Rule(forward, f"jvp of {fun.name}"),
+    outs = host_call(_derivative_rule(forward, f"jvp of {fun.name}", num_primals, num_outs),
                      list(primals) + _kept(tangents, nonzero),
                      list(out_avals) + _kept(out_avals, out_floats))
     return outs[:num_outs], _expanded(outs[num_outs:], out_floats)
@@ -108,17 +118,24 @@ def _host_batch(args, dims, *, fun, out_avals):
     size = st.batch_size(args, dims)
     batched = [d is not None for d in dims]
     args = [st.batch_to_front(a, d) if d is not None else a for a, d in zip(args, dims)]
+    # A derivative rule's primal outputs stay one value if its primal operands are unbatched.
+    num_primals, num_outs = getattr(fun, "primal_part", (0, 0))
+    unbatched = [k < num_outs and not any(batched[:num_primals])
+                 for k in range(len(out_avals))]
 
     def per_example(*values):
         if size == 0:
-            return [np.zeros((0,) + a.shape, a.dtype) for a in out_avals]
+            return [np.zeros(a.shape if one else (0,) + a.shape, a.dtype)
+                    for a, one in zip(out_avals, unbatched)]
         rows = [fun(*[v[i] if b else v for v, b in zip(values, batched)]) for i in range(size)]
-        return [st.concatenate([st.reshape(row[k], (1,) + aval.shape) for row in rows], 0)
-                for k, aval in enumerate(out_avals)]
+        return [rows[0][k] if one else
+                st.concatenate([st.reshape(row[k], (1,) + aval.shape) for row in rows], 0)
+                for k, (aval, one) in enumerate(zip(out_avals, unbatched))]
 
     outs = host_call(Rule(per_example, f"per-example {fun.name}"), args,
-                     [ShapedArray((size,) + a.shape, a.dtype) for a in out_avals])
-    return outs, [0] * len(out_avals)
+                     [a if one else ShapedArray((size,) + a.shape, a.dtype)
+                      for a, one in zip(out_avals, unbatched)])
+    return outs, [None if one else 0 for one in unbatched]
 
 
 def _host_taylor(primals, series, *, fun, out_avals):
@@ -136,7 +153,7 @@ def _host_taylor(primals, series, *, fun, out_avals):
         return list(outs) + _flat_series(outs, [s or [None] * order for s in out_series],
                                          out_floats)
 
-    outs = host_call(Rule(forward, f"jet of {fun.name}"),
+    outs = host_call(_derivative_rule(forward, f"jet of {fun.name}", num_primals, num_outs),
                      list(primals) + _flat_series(primals, series, has),
                      list(out_avals) + [a for a, f in zip(out_avals, out_floats) if f
                                         for _ in range(order)])

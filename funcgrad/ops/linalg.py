@@ -18,7 +18,9 @@ transpose under ``Re sum(a * b)``, without conjugation): ``inv``, ``solve``,
 sign turns by ``i Im tr(A^{-1} dA)`` and its log by the real part; ``cholesky`` (``A = L
 L^H``), ``eigh`` (real eigenvalues) and ``svd`` (real singular values) use conjugate
 transposes where the real rules use transposes, and ``svd`` turns each singular pair's
-arbitrary phase as JAX does. ``qr``, ``pinv`` and the LU helpers take real matrices.
+arbitrary phase as JAX does; ``qr`` (LAPACK's real diagonal of ``R``) puts the imaginary
+part of ``diag(Q^H dA R^{-1})`` into ``Q``'s turn, as JAX does; ``pinv``'s derivative has
+``dA^H`` terms, conjugate-linear, which its reverse rule transposes as such.
 
 Where the derivatives do not exist, the rules give ``inf`` or ``nan`` rather than raise:
 ``inv``, ``solve``, ``det`` and ``slogdet`` at singular matrices, and ``eigh``'s eigenvector
@@ -778,7 +780,7 @@ def _qr_impl(a, *, complete):
 
 
 def _qr_shape(a, *, complete):
-    m, n = _rectangular(a)
+    m, n = _rectangular(a, kinds="fc")
     k = m if complete else min(m, n)
     batch = a.shape[:-2]
     return [ShapedArray(batch + (m, k), a.dtype), ShapedArray(batch + (k, n), a.dtype)]
@@ -799,21 +801,28 @@ def _right_inverse_transpose(b, r):
 
 def _qr_tall_tangents(q, r, t):
     """``dQ, dR`` of ``A = QR`` with ``Q`` ``(m, n)``, ``R`` ``(n, n)``, ``m >= n``: with
-    ``C = Q^T dA R^{-1}``, ``Q^T dQ`` is skew with the strict lower triangle of ``C``, and
-    ``dR R^{-1} = C - Q^T dQ`` is upper triangular."""
+    ``C = Q^H dA R^{-1}``, ``Q^H dQ`` is skew-Hermitian with the strict lower triangle of
+    ``C`` (and, for complex matrices, the imaginary part of its diagonal, since LAPACK keeps
+    ``R``'s diagonal real: JAX's gauge), and ``dR R^{-1} = C - Q^H dQ`` is upper triangular."""
     n = np.shape(r)[-1]
     t_rinv = _right_inverse(t, r)
-    c = matmul(matrix_transpose(q), t_rinv)
+    c = matmul(adjoint(q), t_rinv)
     low = _keep(_lower_mask(n, strict=True), c)
-    upper = ew.sub(c, ew.sub(low, matrix_transpose(low)))
+    turn = ew.sub(low, adjoint(low))
+    if _is_complex(c):
+        turn = ew.add(turn, _keep(_eye_mask(n), _imaginary_part(c)))
+    upper = ew.sub(c, turn)
     return ew.sub(t_rinv, matmul(q, upper)), matmul(upper, r)
 
 
 def _qr_tall_cotangent(q, r, g_q, g_r):
-    """The adjoint of ``_qr_tall_tangents``: ``(gQ + Q copyltu(M)) R^{-T}`` with
-    ``M = R gR^T - gQ^T Q`` and ``copyltu`` the symmetric matrix of ``M``'s lower triangle."""
+    """The adjoint of ``_qr_tall_tangents`` (under ``Re sum(x * y)`` for complex matrices):
+    ``(gQ + conj(Q) sym(conj(M))) R^{-T}`` with ``M = R gR^T - gQ^T Q`` and ``sym`` the
+    Hermitian matrix of a lower triangle and the real part of its diagonal
+    (``symmetrize_lower``)."""
     m = ew.sub(matmul(r, matrix_transpose(g_r)), matmul(matrix_transpose(g_q), q))
-    return _right_inverse_transpose(ew.add(g_q, matmul(q, symmetrize_lower(m))), r)
+    return _right_inverse_transpose(ew.add(g_q, matmul(_conj(q), symmetrize_lower(_conj(m)))),
+                                    r)
 
 
 def _qr_jvp(primals, tangents, *, complete):
@@ -823,7 +832,7 @@ def _qr_jvp(primals, tangents, *, complete):
     if m < n:   # A = [X Y] with X = Q U square and R = [U V], V = Q^T Y
         u, y = _last(r, 0, m), _last(a, m, n)
         dq, du = _qr_tall_tangents(q, u, _last(t, 0, m))
-        dv = ew.add(matmul(matrix_transpose(dq), y), matmul(matrix_transpose(q), _last(t, m, n)))
+        dv = ew.add(matmul(adjoint(dq), y), matmul(adjoint(q), _last(t, m, n)))
         return [q, r], [dq, st.concatenate([du, dv], np.ndim(r) - 1)]
     if complete and m > n:
         dq1, dr1 = _qr_tall_tangents(_last(q, 0, n), _rows(r, 0, n), t)
@@ -839,9 +848,9 @@ def _qr_vjp(needs, cts, ans, a, *, complete):
     if m < n:
         u, y = _last(r, 0, m), _last(a, m, n)
         g_u, g_v = _last(g_r, 0, m), _last(g_r, m, n)
-        g_q = ew.add(g_q, matmul(y, matrix_transpose(g_v)))
+        g_q = ew.add(g_q, matmul(_conj(y), adjoint(g_v)))
         g_x = _qr_tall_cotangent(q, u, g_q, g_u)
-        return (st.concatenate([g_x, matmul(q, g_v)], np.ndim(a) - 1),)
+        return (st.concatenate([g_x, matmul(_conj(q), g_v)], np.ndim(a) - 1),)
     if complete and m > n:
         return (_qr_tall_cotangent(_last(q, 0, n), _rows(r, 0, n), _complement_cotangent(q, g_q, n),
                                    _rows(g_r, 0, n)),)
@@ -872,7 +881,7 @@ def _pinv_impl(a, *, rcond, rtol, hermitian):
 
 
 def _pinv_shape(a, *, rcond, rtol, hermitian):
-    m, n = _rectangular(a)
+    m, n = _rectangular(a, kinds="fc")
     if hermitian and m != n:
         raise ShapeError(f"with hermitian=True the matrix must be square, got shape {a.shape}")
     return ShapedArray(a.shape[:-2] + (n, m), a.dtype)
@@ -883,21 +892,25 @@ pinv_p = _primitive("pinv", _pinv_impl, _pinv_shape)
 
 def _pinv_jvp(primals, tangents, **params):
     """Golub and Pereyra's derivative, valid where the rank is locally constant:
-    ``dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X``."""
+    ``dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X`` (the last two terms are
+    conjugate-linear in ``dA`` for a complex matrix)."""
     (a,), (t,) = primals, tangents
     x = pinv_p.bind(a, **params)
-    xt, tt = matrix_transpose(x), matrix_transpose(t)
+    xh, th = adjoint(x), adjoint(t)
     first = ew.neg(matmul(matmul(x, t), x))
-    second = matmul(matmul(x, xt), ew.sub(tt, matmul(matmul(tt, a), x)))
-    third = matmul(ew.sub(tt, matmul(matmul(x, a), tt)), matmul(xt, x))
+    second = matmul(matmul(x, xh), ew.sub(th, matmul(matmul(th, a), x)))
+    third = matmul(ew.sub(th, matmul(matmul(x, a), th)), matmul(xh, x))
     return x, ew.add(first, ew.add(second, third))
 
 
 def _pinv_vjp(needs, g, ans, a, **params):
-    x, xt, gt = ans, matrix_transpose(ans), matrix_transpose(g)
+    # The transpose of _pinv_jvp under Re sum(x * y): a term L dA^H R turns g into
+    # conj(R) g^H conj(L); with conj(X) = Xc, conj(A) = Ac.
+    x, xt, gh = ans, matrix_transpose(ans), adjoint(g)
+    xc, ac = _conj(x), _conj(a)
     first = ew.neg(matmul(matmul(xt, g), xt))
-    second = matmul(ew.sub(gt, matmul(matmul(a, x), gt)), matmul(x, xt))
-    third = matmul(matmul(xt, x), ew.sub(gt, matmul(matmul(gt, x), a)))
+    second = matmul(ew.sub(gh, matmul(matmul(ac, xc), gh)), matmul(xc, xt))
+    third = matmul(matmul(xt, xc), ew.sub(gh, matmul(matmul(gh, xc), ac)))
     return (ew.add(first, ew.add(second, third)),)
 
 
@@ -924,13 +937,17 @@ def pinv(a, rcond=None, rtol="unset", hermitian: bool = False):
 def _lu_pivots_impl(a):
     """LAPACK's ``getrf`` pivots: at step ``k`` row ``k`` was interchanged with row
     ``piv[k] >= k``, the row of the largest ``|entry|`` in column ``k`` at or below the
-    diagonal (the first of equals). The elimination runs on all matrices of the stack at once."""
+    diagonal (the first of equals; of a complex entry, ``|Re| + |Im|``, as LAPACK's
+    ``izamax`` measures it). The elimination runs on all matrices of the stack at once."""
     *batch, m, n = np.shape(a)
     work = np.array(a, dtype=a.dtype).reshape(-1, m, n)
     stack = np.arange(work.shape[0])
     pivots = np.empty((work.shape[0], min(m, n)), np.int32)
     for k in range(min(m, n)):
-        p = k + np.argmax(np.abs(work[:, k:, k]), axis=1)
+        column = work[:, k:, k]
+        size = np.abs(column.real) + np.abs(column.imag) if column.dtype.kind == "c" else \
+            np.abs(column)
+        p = k + np.argmax(size, axis=1)
         pivots[:, k] = p
         row = work[stack, k].copy()
         work[stack, k] = work[stack, p]
@@ -943,7 +960,7 @@ def _lu_pivots_impl(a):
 
 
 def _lu_pivots_shape(a):
-    _float_dtype(a)
+    _float_dtype(a, kinds="fc")
     if a.ndim < 2:
         raise ShapeError(f"the matrix must have at least 2 axes (..., m, n), got shape {a.shape}")
     return ShapedArray(a.shape[:-2] + (min(a.shape[-2:]),), np.dtype(np.int32))

@@ -33,7 +33,8 @@ def _zeros_like(x):
 
 
 reshape_p = Primitive("reshape", "structural")
-reshape_p.impl = lambda x, *, new_shape: np.reshape(x, new_shape)
+reshape_p.impl = lambda x, *, new_shape: (
+    x.reshape(new_shape) if type(x) is np.ndarray else np.reshape(x, new_shape))
 
 
 def _reshape_shape(x, *, new_shape):
@@ -46,7 +47,7 @@ reshape_p.abstract_eval = _reshape_shape
 reshape_p.jvp = lambda primals, tangents, *, new_shape: (
     reshape(primals[0], new_shape), reshape(tangents[0], new_shape))
 reshape_p.vjp = lambda needs, g, ans, x, *, new_shape: (reshape(g, np.shape(x)),)
-reshape_p.eager_vjp = lambda needs, g, ans, x, *, new_shape: (np.reshape(g, np.shape(x)),)
+reshape_p.eager_vjp = lambda needs, g, ans, x, *, new_shape: (g.reshape(x.shape),)
 
 
 def _reshape_batch(args, dims, *, new_shape):
@@ -113,6 +114,10 @@ def unbroadcast(g, shape):
     lead = len(g_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and g_shape[lead + i] != 1)
+    if type(g) is np.ndarray:   # an eager rule's cotangent: NumPy at once, no binds
+        if axes:
+            g = reduction.reduce_sum_p.impl(g, axes=axes)
+        return g.reshape(shape)
     if axes:
         g = reduction.reduce_sum(g, axes)
     return reshape(g, shape)

@@ -1,11 +1,22 @@
 """``funcgrad.scipy.linalg``: the names and semantics of ``jax.scipy.linalg``.
 
 ``solve_triangular cho_factor cho_solve cholesky lu lu_factor lu_solve block_diag expm sqrtm``,
-and ``inv det solve eigh`` (``funcgrad.numpy.linalg``'s, with SciPy's signatures). Every
-function is a composition of funcgrad's primitives, so it is differentiable to any order and
-works under ``jit`` and ``vmap``; matrices may carry leading batch axes ``(..., n, n)`` (but
-``block_diag``, which takes 2-d blocks as SciPy does). Integer inputs compute in float64,
-float32 stays float32. SciPy is not needed.
+``inv det solve eigh`` (``funcgrad.numpy.linalg``'s, with SciPy's signatures), the
+decompositions ``qr svd polar hessenberg schur rsf2csf qr_multiply`` and ``solve_sylvester
+eigh_tridiagonal expm_frechet funm`` (``funcgrad/scipy/_decompositions.py``), and the special
+matrices ``toeplitz hankel circulant companion leslie fiedler fiedler_companion
+convolution_matrix hadamard helmert hilbert invhilbert pascal invpascal dft``
+(``funcgrad/scipy/_special_matrices.py``). Every function but ``schur``, ``rsf2csf`` and
+``funm`` (concrete values, through SciPy) is a composition of funcgrad's primitives, so it is
+differentiable to any order and works under ``jit`` and ``vmap``; matrices may carry leading
+batch axes ``(..., n, n)`` (but ``block_diag``, which takes 2-d blocks as SciPy does, and the
+2-d functions ``qr_multiply``, ``solve_sylvester``, ``eigh_tridiagonal``). Integer inputs
+compute in float64, float32 stays float32. Complex arrays: ``solve_triangular`` (``trans``
+2/'C' solves ``a^H x = b``, as in ``lu_solve``), ``lu lu_factor lu_solve`` (LAPACK's
+pivots: the largest ``|Re| + |Im|``), ``cholesky cho_factor cho_solve eigh`` (Hermitian),
+``inv det solve`` (``assume_a`` but 'sym'), ``sqrtm expm
+expm_frechet qr svd polar hessenberg schur qr_multiply solve_sylvester`` and the
+constructors. SciPy is needed only by ``schur`` and ``funm``.
 
 How each is built, and where its derivative holds:
 
@@ -25,10 +36,11 @@ How each is built, and where its derivative holds:
   matrix (matrices with ``|A|_1 > 5.37 * 2**24`` are not scaled enough and lose accuracy).
 - ``sqrtm``: the principal square root by the Denman-Beavers iteration with determinant
   scaling (Higham, 1986), a fixed ``_SQRTM_ITERATIONS = 24`` steps of ``inv`` and ``slogdet``.
-  Its domain is a real matrix with no eigenvalue on the closed negative real axis, whose
-  principal square root is real; the derivative is that of the root (the limit of the
-  iterates' derivatives). SciPy returns a complex root for matrices outside this domain;
-  funcgrad's iterates stay real and do not converge there.
+  Its domain is a real or complex matrix with no eigenvalue on the closed negative real
+  axis (a real one's principal root is real); the derivative is that of the root (the limit
+  of the iterates' derivatives). SciPy returns a complex root for real matrices with a
+  negative eigenvalue; funcgrad's iterates (also of such a matrix cast to complex) stay real
+  and do not converge there.
 
 >>> import numpy as np
 >>> import funcgrad as fg
@@ -46,25 +58,65 @@ from .. import numpy as fnp
 from ..core.trace import Tracer
 from ..lax import stop_gradient as _stop_gradient
 from ..ops import linalg as _la
+from ._decompositions import (
+    eigh_tridiagonal,
+    expm_frechet,
+    funm,
+    hessenberg,
+    polar,
+    qr,
+    qr_multiply,
+    rsf2csf,
+    schur,
+    solve_sylvester,
+    svd,
+)
+from ._special_matrices import (
+    circulant,
+    companion,
+    convolution_matrix,
+    dft,
+    fiedler,
+    fiedler_companion,
+    hadamard,
+    hankel,
+    helmert,
+    hilbert,
+    invhilbert,
+    invpascal,
+    leslie,
+    pascal,
+    toeplitz,
+)
 
 __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "inv",
-           "lu", "lu_factor", "lu_solve", "solve", "solve_triangular", "sqrtm"]
+           "lu", "lu_factor", "lu_solve", "solve", "solve_triangular", "sqrtm",
+           "eigh_tridiagonal", "expm_frechet", "funm", "hessenberg", "polar", "qr",
+           "qr_multiply", "rsf2csf", "schur", "solve_sylvester", "svd",
+           "circulant", "companion", "convolution_matrix", "dft", "fiedler",
+           "fiedler_companion", "hadamard", "hankel", "helmert", "hilbert", "invhilbert",
+           "invpascal", "leslie", "pascal", "toeplitz"]
 
 
-def _float(x):
-    """A tracer or a NumPy array of a floating dtype (integers and bools become float64)."""
+def _float(x, who: str = "funcgrad.scipy.linalg", complex_ok: bool = False):
+    """A tracer or a NumPy array of a floating dtype (integers and bools become float64);
+    complex ones only with ``complex_ok``, a TypeError naming ``who`` otherwise."""
     x = x if type(x) is Tracer else np.asarray(x)
-    if x.dtype.kind == "f":
+    if x.dtype.kind == "f" or complex_ok and x.dtype.kind == "c":
         return x
     if x.dtype.kind == "c":
-        raise TypeError("funcgrad.scipy.linalg takes real arrays (complex ones are not "
-                        "supported)")
+        raise TypeError(f"{who}: this function takes real arrays (the complex ones are "
+                        "taken by solve_triangular, lu, lu_factor, lu_solve, cholesky, "
+                        "cho_factor, cho_solve, eigh, "
+                        "inv, det, solve, sqrtm, expm, expm_frechet, qr, svd, polar, "
+                        "hessenberg, "
+                        "schur, qr_multiply and solve_sylvester)")
     return fnp.astype(x, np.float64)
 
 
-def _matrix(who: str, a, square: bool = True):
+def _matrix(who: str, a, square: bool = True, complex_ok: bool = False):
     """``a`` as a floating stack of (square) matrices; a ValueError naming ``who`` otherwise."""
-    a = _float(a)
+    a = _float(a, who, complex_ok)
     if a.ndim < 2 or square and a.shape[-1] != a.shape[-2]:
         kind = "square matrices (..., n, n)" if square else "matrices (..., m, n)"
         raise ValueError(f"{who}: the argument a must be {kind}, got shape {a.shape}")
@@ -77,8 +129,9 @@ def _transpose(a):
 
 def _with_right_hand_side(who: str, a, b, solver):
     """``solver(a, b)`` for ``b`` one vector ``(n,)`` or a stack ``(..., n, k)`` whose leading
-    axes broadcast against those of ``a`` (the primitives take equal leading axes)."""
-    b = _float(b)
+    axes broadcast against those of ``a`` (the primitives take equal leading axes); ``b`` may
+    be complex (with a real ``a`` the solvers' real factors apply to it unchanged)."""
+    b = _float(b, who, complex_ok=True)
     dtype = np.result_type(a.dtype, b.dtype)
     a, b = fnp.astype(a, dtype), fnp.astype(b, dtype)
     n = a.shape[-1]
@@ -97,13 +150,18 @@ def _with_right_hand_side(who: str, a, b, solver):
     return fnp.reshape(x, x.shape[:-1]) if vector else x
 
 
-def _transposed(who: str, trans) -> bool:
-    """SciPy's ``trans``: 0/'N' solves ``a x = b``; 1/'T' and 2/'C' (the same for real
-    ``a``) solve ``a^T x = b``."""
-    options = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
-    if isinstance(trans, bool) or trans not in options:
+_TRANS = {0: "N", "N": "N", 1: "T", "T": "T", 2: "C", "C": "C"}
+
+
+def _trans_code(who: str, trans) -> str:
+    """SciPy's ``trans`` as 'N' (``a x = b``), 'T' (``a^T x = b``) or 'C' (``a^H x = b``)."""
+    if isinstance(trans, bool) or not isinstance(trans, (int, str)) or trans not in _TRANS:
         raise ValueError(f"{who}: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
-    return options[trans]
+    return _TRANS[trans]
+
+
+def _conj(a):
+    return fnp.conj(a) if a.dtype.kind == "c" else a
 
 
 def _unit_diagonal(a):
@@ -117,36 +175,40 @@ def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = F
     """``scipy.linalg.solve_triangular``: ``x`` with ``a @ x == b`` for triangular ``a``.
 
     Only the triangle of ``a`` named by ``lower`` is read (with ``unit_diagonal``, not even
-    its diagonal, taken as ones). ``trans`` 1 or 'T' (2 or 'C', the same for real ``a``)
-    solves ``a.T @ x == b``. ``b``: ``(n,)`` or ``(..., n, k)``. ``overwrite_b`` and
+    its diagonal, taken as ones). ``trans`` 1 or 'T' solves ``a.T @ x == b``, 2 or 'C'
+    ``a^H @ x == b`` (the same for real ``a``). ``a`` and ``b`` may be complex (JAX's
+    derivative convention). ``b``: ``(n,)`` or ``(..., n, k)``. ``overwrite_b`` and
     ``check_finite`` are accepted and ignored, as in JAX.
 
     >>> solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([2.0, 3.0]), lower=True)
     array([1., 2.])
     """
-    transpose = _transposed("solve_triangular", trans)
-    a = _matrix("solve_triangular", a)
+    code = _trans_code("solve_triangular", trans)
+    a = _matrix("solve_triangular", a, complex_ok=True)
     if unit_diagonal:
         a = _unit_diagonal(a)
+    if code == "C" and a.dtype.kind == "c":   # a^H x = b: conj(a)^T x = b
+        a = fnp.conj(a)
     return _with_right_hand_side("solve_triangular", a, b, lambda a, b: _la.triangular_solve(
-        a, b, bool(lower), transpose))
+        a, b, bool(lower), code != "N"))
 
 
 def cholesky(a, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
-    """``scipy.linalg.cholesky``: the upper factor ``U`` (``U.T @ U == a``) of symmetric
-    positive-definite ``a``, or the lower one ``L`` (``L @ L.T == a``) with ``lower``.
+    """``scipy.linalg.cholesky``: the upper factor ``U`` (``U^H @ U == a``) of symmetric
+    (Hermitian) positive-definite ``a``, or the lower one ``L`` (``L @ L^H == a``) with
+    ``lower``.
 
-    Only that triangle of ``a`` is read. Note SciPy's default is the *upper* factor (NumPy's
-    is the lower one).
+    Only that triangle of ``a`` is read (of a complex diagonal, the real part). Note SciPy's
+    default is the *upper* factor (NumPy's is the lower one).
 
     >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
     array([[2., 1.],
            [0., 2.]])
     """
-    a = _matrix("cholesky", a)
+    a = _matrix("cholesky", a, complex_ok=True)
     if lower:
         return _la.cholesky(a)
-    return _transpose(_la.cholesky(_transpose(a)))
+    return _la.adjoint(_la.cholesky(_la.adjoint(a)))   # the upper triangle: a^H's lower
 
 
 def cho_factor(a, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
@@ -174,13 +236,14 @@ def cho_solve(c_and_lower, b, overwrite_b: bool = False, check_finite: bool = Tr
     except (TypeError, ValueError):
         raise ValueError("cho_solve: c_and_lower must be the pair (c, lower) that cho_factor "
                          "returns") from None
-    c = _matrix("cho_solve", c)
+    c = _matrix("cho_solve", c, complex_ok=True)
     lower = bool(lower)
 
     def solver(c, b):
-        # lower: a = L L^T, x = L^{-T} L^{-1} b; upper: a = U^T U, x = U^{-1} U^{-T} b.
-        y = _la.triangular_solve(c, b, lower, not lower)
-        return _la.triangular_solve(c, y, lower, lower)
+        # lower: a = L L^H, x = L^{-H} L^{-1} b; upper: a = U^H U, x = U^{-1} U^{-H} b. The
+        # conjugate transposed solve is a transposed one of conj(c).
+        y = _la.triangular_solve(_conj(c) if not lower else c, b, lower, not lower)
+        return _la.triangular_solve(_conj(c) if lower else c, y, lower, lower)
     return _with_right_hand_side("cho_solve", c, b, solver)
 
 
@@ -214,7 +277,7 @@ def _doolittle(a):
 
 def _pivoted_factors(who: str, a):
     """``(order, L, U)`` with ``a[..., order, :] == L @ U``, and the pivots."""
-    a = _matrix(who, a, square=False)
+    a = _matrix(who, a, square=False, complex_ok=True)
     pivots = _la.lu_pivots(a)
     order = _la.lu_permutation(pivots, a.shape[-2])
     low, up = _doolittle(fnp.matmul(_one_hot_rows(order, a.dtype), a))
@@ -271,8 +334,9 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bool = True):
-    """``scipy.linalg.lu_solve``: ``x`` with ``a @ x == b`` (``a.T @ x == b`` for ``trans``
-    1/'T'/2/'C') from ``(lu, piv) = lu_factor(a)``, for square ``a``.
+    """``scipy.linalg.lu_solve``: ``x`` with ``a @ x == b`` (``a^T @ x == b`` for ``trans``
+    1/'T', ``a^H @ x == b`` for 2/'C') from ``(lu, piv) = lu_factor(a)``, for square ``a``
+    (real or complex).
 
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> lu_solve(lu_factor(a), np.array([5.0, 11.0]))
@@ -283,17 +347,21 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bo
     except (TypeError, ValueError):
         raise ValueError("lu_solve: lu_and_piv must be the pair (lu, piv) that lu_factor "
                          "returns") from None
-    transpose = _transposed("lu_solve", trans)
-    packed = _matrix("lu_solve", packed)
+    code = _trans_code("lu_solve", trans)
+    transpose = code != "N"
+    packed = _matrix("lu_solve", packed, complex_ok=True)
+    if code == "C":   # a^H x = b: the factors of conj(a) are the conjugates of a's
+        packed = _conj(packed)
     pivots = pivots if type(pivots) is Tracer else np.asarray(pivots)
     n = packed.shape[-1]
     if pivots.shape != packed.shape[:-1]:
         raise ValueError(f"lu_solve: piv must have shape {packed.shape[:-1]} to match lu "
                          f"{packed.shape}, got {pivots.shape}")
-    rows_of_a = _one_hot_rows(_la.lu_permutation(pivots, n), packed.dtype)
-    low = fnp.where(np.tri(n, n, -1, dtype=bool), packed, np.eye(n, dtype=packed.dtype))
+    order = _la.lu_permutation(pivots, n)
 
     def solver(packed, b):
+        rows_of_a = _one_hot_rows(order, packed.dtype)
+        low = fnp.where(np.tri(n, n, -1, dtype=bool), packed, np.eye(n, dtype=packed.dtype))
         # rows_of_a @ a == L U: a x = b is L U x = rows_of_a b; a^T x = b is
         # U^T L^T (rows_of_a x) = b.
         batch = packed.shape[:-2]
@@ -371,7 +439,7 @@ def _pade13(a):
 
 
 def expm(A):
-    """``scipy.linalg.expm``: the matrix exponential of ``A`` ``(..., n, n)``.
+    """``scipy.linalg.expm``: the matrix exponential of ``A`` ``(..., n, n)``, real or complex.
 
     Scaling and squaring with the [13/13] Padé approximant (see the module's notes); every
     step is a funcgrad op, so the derivative is that of the approximation, which is the
@@ -381,7 +449,7 @@ def expm(A):
     array([[1., 1.],
            [0., 1.]])
     """
-    a = _matrix("expm", A)
+    a = _matrix("expm", A, complex_ok=True)
     batch = a.shape[:-2]
     norm = fnp.max(fnp.sum(fnp.abs(_stop_gradient(a)), axis=-2), axis=-1)
     tiny = np.finfo(a.dtype).tiny
@@ -406,16 +474,16 @@ _SQRTM_ITERATIONS = 24
 def sqrtm(A):
     """``scipy.linalg.sqrtm``: the principal square root ``X`` of ``A`` (``X @ X == A``).
 
-    For real ``A`` ``(..., n, n)`` with no eigenvalue on the closed negative real axis (e.g.
-    symmetric positive definite): scaled Denman-Beavers iterations in funcgrad's ops (see the
-    module's notes), differentiable to any order. SciPy's ``disp`` and ``blocksize`` are not
-    taken.
+    For real or complex ``A`` ``(..., n, n)`` with no eigenvalue on the closed negative real
+    axis (e.g. symmetric positive definite): scaled Denman-Beavers iterations in funcgrad's
+    ops (see the module's notes), differentiable to any order. SciPy's ``disp`` and
+    ``blocksize`` are not taken.
 
     >>> sqrtm(np.array([[4.0, 0.0], [0.0, 9.0]]))
     array([[2., 0.],
            [0., 3.]])
     """
-    a = _matrix("sqrtm", A)
+    a = _matrix("sqrtm", A, complex_ok=True)
     n = a.shape[-1]
     root = a                                                 # -> A^{1/2}
     inverse_root = fnp.broadcast_to(np.eye(n, dtype=a.dtype), a.shape)   # -> A^{-1/2}
@@ -437,7 +505,7 @@ def inv(a, overwrite_a: bool = False, check_finite: bool = True):
     array([[0.5 , 0.  ],
            [0.  , 0.25]])
     """
-    return fnp.linalg.inv(_matrix("inv", a))
+    return fnp.linalg.inv(_matrix("inv", a, complex_ok=True))
 
 
 def det(a, overwrite_a: bool = False, check_finite: bool = True):
@@ -446,7 +514,7 @@ def det(a, overwrite_a: bool = False, check_finite: bool = True):
     >>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
     5.0
     """
-    return fnp.linalg.det(_matrix("det", a))
+    return fnp.linalg.det(_matrix("det", a, complex_ok=True))
 
 
 _ASSUME_A = ("gen", "general", "sym", "symmetric", "her", "hermitian", "pos",
@@ -459,7 +527,8 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
 
     ``assume_a``: None or 'gen' (general: LU), 'sym'/'her' (symmetric: only the triangle
     named by ``lower`` is read, as SciPy's), 'pos' (symmetric positive definite: Cholesky of
-    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``.
+    that triangle). ``b``: ``(n,)`` or ``(..., n, k)``. Complex matrices with 'gen', 'her'
+    (Hermitian) and 'pos'; 'sym' (complex symmetric) takes real ones. Any ``b`` may be complex.
 
     >>> solve(np.array([[4.0, 2.0], [2.0, 5.0]]), np.array([6.0, 7.0]), assume_a="pos")
     array([1., 1.])
@@ -469,7 +538,7 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
     if assume_a not in _ASSUME_A:
         raise ValueError(f"solve: assume_a must be one of {_ASSUME_A} (or None), got "
                          f"{assume_a!r}")
-    a = _matrix("solve", a)
+    a = _matrix("solve", a, complex_ok=assume_a not in ("sym", "symmetric"))
     if assume_a in ("pos", "positive definite"):
         return cho_solve(cho_factor(a, lower=lower), b)
     if assume_a in ("sym", "symmetric", "her", "hermitian"):
@@ -480,18 +549,20 @@ def solve(a, b, lower: bool = False, overwrite_a: bool = False, overwrite_b: boo
 
 
 def _symmetric_from(a, lower: bool):
-    """The symmetric matrix that the triangle ``lower`` (else upper) of ``a`` defines."""
-    return _la.symmetrize_lower(a if lower else _transpose(a))
+    """The symmetric (complex: Hermitian) matrix that the triangle ``lower`` (else upper) of
+    ``a`` defines."""
+    return _la.symmetrize_lower(a if lower else _la.adjoint(a))
 
 
 def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False,
          overwrite_a: bool = False, overwrite_b: bool = False, type: int = 1,
          check_finite: bool = True, subset_by_index=None, subset_by_value=None, driver=None):
-    """``scipy.linalg.eigh``: ``(w, v)`` of symmetric ``a`` (``a @ v == v * w``), or of the
-    generalized problem ``a @ v == b @ v * w`` for symmetric positive-definite ``b``.
+    """``scipy.linalg.eigh``: ``(w, v)`` of symmetric (complex: Hermitian) ``a``
+    (``a @ v == v * w``), or of the generalized problem ``a @ v == b @ v * w`` for symmetric
+    (Hermitian) positive-definite ``b``.
 
-    Only the triangle named by ``lower`` of ``a`` and ``b`` is read; eigenvalues ascend. With
-    ``b``, ``v`` is ``b``-orthonormal (``v.T @ b @ v == I``). Derivatives need distinct
+    Only the triangle named by ``lower`` of ``a`` and ``b`` is read; eigenvalues ascend (real).
+    With ``b``, ``v`` is ``b``-orthonormal (``v^H @ b @ v == I``). Derivatives need distinct
     eigenvalues (``funcgrad.numpy.linalg.eigh``'s notes). Of SciPy's other options only
     ``type=1`` (the default) and no subset are taken; ``driver`` is ignored.
 
@@ -502,14 +573,16 @@ def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False,
                                  ("subset_by_value", subset_by_value, None)):
         if value is not default and value != default:
             raise ValueError(f"eigh: {name}={value!r} is not supported (only {name}={default!r})")
-    a = _symmetric_from(_matrix("eigh", a), lower)
+    a = _symmetric_from(_matrix("eigh", a, complex_ok=True), lower)
     if b is None:
         w, v = _la.eigh(a)
     else:
-        # L L^T = b: a v = b v w  <=>  (L^{-1} a L^{-T}) (L^T v) = (L^T v) w.
-        b = _matrix("eigh", b)
+        # L L^H = b: a v = b v w  <=>  (L^{-1} a L^{-H}) (L^H v) = (L^H v) w.
+        b = _matrix("eigh", b, complex_ok=True)
+        dtype = np.result_type(a.dtype, b.dtype)
+        a, b = fnp.astype(a, dtype), fnp.astype(b, dtype)
         factor = _la.cholesky(_symmetric_from(b, lower))
         left = _la.triangular_solve(factor, a)
-        w, y = _la.eigh(_la.triangular_solve(factor, _transpose(left)))
-        v = _la.triangular_solve(factor, y, True, True)
+        w, y = _la.eigh(_la.triangular_solve(factor, _la.adjoint(left)))
+        v = _la.triangular_solve(_conj(factor), y, True, True)
     return w if eigvals_only else (w, v)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import tree
 from ..core.array import Array
 from ..core.aval import ShapedArray, aval_of
+from ..core.errors import at_user_line
 from ..core.trace import Tracer, trace_to_ir
 
 
@@ -105,6 +106,25 @@ def as_value(leaf):
     if value.dtype.kind not in "biufc":
         raise UnsupportedLeaf(leaf)
     return value
+
+
+def output_values(out, who: str) -> tuple[list, tree.PyTreeDef]:
+    """The leaves of ``out``, an output of a function being transformed, as values (``as_value``)
+    and its tree; a leaf that is no array or number is a ``TypeError`` that names where it is
+    in the output and what to do."""
+    leaves, treedef = tree.flatten(out)
+    try:
+        return [as_value(x) for x in leaves], treedef
+    except UnsupportedLeaf as error:
+        where = next((tree.path_str(path) for path, leaf in tree.leaves_with_path(out)
+                      if leaf is error.leaf), "")
+        kind = type(error.leaf)
+        raise TypeError(at_user_line(
+            f"{who}: the function returned a {kind.__module__}.{kind.__qualname__} "
+            f"(output{where}), which cannot be traced: outputs must be arrays, numbers, or "
+            "pytrees of them. Compute it outside the transformed function, or register its "
+            "class as a pytree node (fg.tree.register_pytree_node) so that its arrays become "
+            "leaves.")) from None
 
 
 def argument_values(who: str, fun, args, leaves) -> list:
@@ -281,15 +301,15 @@ def fitted_leaves(who: str, kind: str, values, like_tree, likes, like_kind: str)
     return fitted
 
 
-def trace_of_leaves(fun, in_tree, leaves):
+def trace_of_leaves(fun, in_tree, leaves, who: str):
     """``(ir, out_tree)``: the IR of ``fun`` called on the pytree ``in_tree`` of ``leaves``,
     traced knowing their values (Python control flow follows them), and its output's tree."""
     out_trees = []
 
     def flat_fun(*tracers):
-        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, tracers)))
+        out_leaves, out_tree = output_values(fun(*tree.unflatten(in_tree, tracers)), who)
         out_trees.append(out_tree)
-        return [as_value(x) for x in out_leaves]
+        return out_leaves
 
     ir = trace_to_ir(flat_fun, [aval(x) for x in leaves], args=leaves)
     return ir, out_trees[0]

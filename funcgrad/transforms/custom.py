@@ -154,10 +154,13 @@ class custom_vjp:  # noqa: N801  (JAX's name: used as a decorator, like a functi
                                 "function whose signature can be read") from None
             return list(args)
         bound.apply_defaults()
-        if bound.kwargs:
+        # A keyword-only parameter left at its default is the function's own business (the
+        # call passes none); one given by the caller has no position for the rules (JAX).
+        passed = sorted(k for k in bound.kwargs if k in kwargs)
+        if passed:
             raise TypeError(f"{self._kind} '{self._name}': keyword-only arguments "
-                            f"{sorted(bound.kwargs)} cannot be given to a {self._kind} "
-                            "function")
+                            f"{passed} cannot be given to a {self._kind} function (make "
+                            "them positional parameters, or close over them)")
         return list(bound.args)
 
     def __call__(self, *args, **kwargs):

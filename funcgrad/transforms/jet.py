@@ -133,7 +133,7 @@ def _flat_jet(who: str, fun, primals, series, factorial_scaled: bool):
             elif factorial_scaled and k:
                 term = ew.div(term, leaves[i].dtype.type(math.factorial(k + 1)))
             leaf_series[i].append(term)
-    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves)
+    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves, who)
     outs, out_series = jet_ir(ir, leaves, leaf_series, order)
     full = []
     for out, terms in zip(outs, out_series):

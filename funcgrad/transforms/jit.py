@@ -188,7 +188,7 @@ def _static_arguments(fun, argnums: tuple, argnames: tuple) -> tuple[tuple, tupl
     """``(static_argnums, static_argnames)`` completed from ``fun``'s signature, as JAX does:
     given only numbers, the names of those parameters are static too (the argument may come
     by keyword), and given only names, their positions (it may come positionally)."""
-    if bool(argnums) == bool(argnames):
+    if not argnums and not argnames:
         return argnums, argnames
     try:
         parameters = list(inspect.signature(fun).parameters.values())
@@ -196,6 +196,9 @@ def _static_arguments(fun, argnums: tuple, argnames: tuple) -> tuple[tuple, tupl
         return argnums, argnames
     positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    _check_static_arguments(fun, parameters, positional, argnums, argnames)
+    if argnums and argnames:
+        return argnums, argnames
     if argnums:
         named = [positional[i].name for i in argnums if -len(positional) <= i < len(positional)
                  and positional[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
@@ -203,6 +206,22 @@ def _static_arguments(fun, argnums: tuple, argnames: tuple) -> tuple[tuple, tupl
     numbered = [i for i, p in enumerate(positional)
                 if p.name in argnames and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
     return tuple(numbered), argnames
+
+
+def _check_static_arguments(fun, parameters, positional, argnums, argnames) -> None:
+    """As JAX: a static name or position that ``fun`` does not have (a typo would leave the
+    argument traced) is a ValueError."""
+    kinds = {p.kind for p in parameters}
+    who = f"fg.jit({getattr(fun, '__name__', 'function')})"
+    names = {p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    unknown = [n for n in argnames if n not in names]
+    if unknown and inspect.Parameter.VAR_KEYWORD not in kinds:
+        raise ValueError(f"{who}: static_argnames {unknown} name no parameter of the function "
+                         f"(its parameters: {[p.name for p in parameters]})")
+    outside = [i for i in argnums if not -len(positional) <= i < len(positional)]
+    if outside and inspect.Parameter.VAR_POSITIONAL not in kinds:
+        raise ValueError(f"{who}: static_argnums {outside} are outside the function's "
+                         f"{len(positional)} positional parameter(s)")
 
 
 class Jitted:
@@ -297,9 +316,10 @@ class Jitted:
             _args.mark_weak(tracers, weak)
             full, keywords = self._rebuild(args, kwargs, statics,
                                            tree.unflatten(in_tree, tracers))
-            out_leaves, out_tree = tree.flatten(self._fun(*full, **keywords))
+            out_leaves, out_tree = _args.output_values(self._fun(*full, **keywords),
+                                                       f"fg.jit({self._who})")
             out_trees.append(out_tree)
-            return [_args.as_value(x) for x in out_leaves]
+            return out_leaves
 
         outer, weak_use.mattered = weak_use.mattered, False   # (a jit traced inside a trace)
         try:
@@ -486,6 +506,8 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
+    if not callable(fun):
+        raise TypeError(f"fg.jit: expected a function to compile, got a {type(fun).__name__}")
     # One jitted function per function and options, kept on ``f`` (it lives as long as
     # ``f``); the options include the switch that changes generated code.
     options = (static_argnums if isinstance(static_argnums, int) else tuple(static_argnums),

@@ -54,7 +54,7 @@ def jvp(fun, primals, tangents):
     leaves, in_tree = tree.flatten(tuple(primals))
     leaves = _args.argument_values(who, fun, primals, leaves)
     checked = _args.fitted_leaves(who, "tangent", tuple(tangents), in_tree, leaves, "primal")
-    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves)
+    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves, who)
     outs, out_tangents = jvp_ir(ir, leaves, checked)
     out_tangents = [_args.zeros_like(o) if t is None else t for o, t in zip(outs, out_tangents)]
     return (tree.unflatten(out_tree, [_args.to_user(x) for x in outs]),

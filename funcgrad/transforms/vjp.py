@@ -175,8 +175,29 @@ def _accumulate(ct_env, var, ct):
     ct_env[var] = ct if previous is None else ew.add(previous, ct)
 
 
+def _not_an_array(out, who: str) -> TypeError:
+    """The error for an output of ``fun`` that is no array or number (a container, None)."""
+    wanted = f"{who} needs a function with a real floating scalar output, but it returned"
+    if out is None:
+        return TypeError(at_user_line(f"{wanted} None: is a return statement missing?"))
+    if not isinstance(out, (tuple, list, dict)):
+        return TypeError(at_user_line(f"{wanted} a {type(out).__name__}."))
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        hint = ("If it returns (value, auxiliary data), pass has_aux=True to get "
+                "((value, aux), grads).")
+    else:
+        hint = "For several outputs use fg.jacrev, or fg.vjp with a cotangent for each."
+    return TypeError(at_user_line(
+        f"{wanted} a {type(out).__name__} of {len(out)} values. {hint}"))
+
+
 def _check_scalar_output(out, who: str, holomorphic: bool = False):
-    value = _args.as_value(out)
+    if out is None or isinstance(out, (tuple, list, dict)):
+        raise _not_an_array(out, who)
+    try:
+        value = _args.as_value(out)
+    except _args.UnsupportedLeaf:
+        raise _not_an_array(out, who) from None
     shape, dtype = value.shape, value.dtype
     if dtype.kind == "c" and math.prod(shape) == 1 and not holomorphic:
         raise TypeError(at_user_line(
@@ -339,9 +360,9 @@ def vjp(fun, *primals, has_aux: bool = False):
             aux_leaves, aux_tree = tree.flatten(aux)
         else:
             aux_leaves, aux_tree = [], None
-        out_leaves, out_tree = tree.flatten(out)
+        out_leaves, out_tree = _args.output_values(out, who)
         out_trees.append((out_tree, len(out_leaves), aux_tree))
-        return [_args.as_value(x) for x in out_leaves] + aux_leaves
+        return out_leaves + aux_leaves
 
     ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
     wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]

@@ -16,7 +16,7 @@ import numpy as np
 from .. import tree
 from ..core.aval import ShapedArray
 from ..core.ir import Literal
-from ..core.trace import trace_to_ir
+from ..core.trace import Tracer, trace_to_ir
 from ..ops import structural as st
 from . import _args
 
@@ -197,15 +197,22 @@ def vmap(fun, in_axes=0, out_axes=0):
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
         leaves, axes, names = _flatten_inputs(fun, args, kwargs, in_axes, who)
-        weak = [type(leaf) in _args.PYTHON_NUMBERS for leaf in leaves]   # traced as weak
-        leaves = [_args.as_value(leaf) for leaf in leaves]
-        dims = [None if axis is None else _mapped_axis(np.shape(leaf), axis, name, who,
-                                                       "in_axes")
-                for leaf, axis, name in zip(leaves, axes, names)]
-        size = _batch_size(leaves, dims, names, who)
+        # As in JAX, a number or other non-array that is not mapped reaches fun as it was
+        # given (a Python int can size an array, pick a branch or be a static argument of a
+        # jit inside; a string can choose a mode). Arrays are traced, mapped or not, so that
+        # an unmapped NumPy table takes a mapped index (table[i]) and .at.
+        traced = [i for i, (leaf, axis) in enumerate(zip(leaves, axes))
+                  if axis is not None or isinstance(leaf, (Tracer, np.ndarray))]
+        weak = [type(leaves[i]) in _args.PYTHON_NUMBERS for i in traced]   # traced as weak
+        values = [_args.as_value(leaves[i]) for i in traced]
+        traced_names = [names[i] for i in traced]
+        dims = [None if axes[i] is None else _mapped_axis(np.shape(value), axes[i], names[i],
+                                                          who, "in_axes")
+                for i, value in zip(traced, values)]
+        size = _batch_size(values, dims, traced_names, who)
         example_avals = []
-        for leaf, dim in zip(leaves, dims):
-            aval = _args.aval(leaf)
+        for value, dim in zip(values, dims):
+            aval = _args.aval(value)
             if dim is not None:
                 aval = ShapedArray(aval.shape[:dim] + aval.shape[dim + 1:], aval.dtype)
             example_avals.append(aval)
@@ -214,13 +221,17 @@ def vmap(fun, in_axes=0, out_axes=0):
 
         def flat_fun(*tracers):
             _args.mark_weak(tracers, weak)
-            example_args, example_kwargs = tree.unflatten(in_tree, tracers)
-            out_leaves, out_tree = tree.flatten(fun(*example_args, **example_kwargs))
+            inputs = list(leaves)
+            for i, tracer in zip(traced, tracers):
+                inputs[i] = tracer
+            example_args, example_kwargs = tree.unflatten(in_tree, inputs)
+            out_leaves, out_tree = _args.output_values(fun(*example_args, **example_kwargs),
+                                                       who)
             out_trees.append(out_tree)
-            return [_args.as_value(x) for x in out_leaves]
+            return out_leaves
 
-        ir = trace_to_ir(flat_fun, example_avals, names)
-        outs, out_dims = batch_ir(ir, leaves, dims)
+        ir = trace_to_ir(flat_fun, example_avals, traced_names)
+        outs, out_dims = batch_ir(ir, values, dims)
         out_tree = out_trees[0]
         example_out = tree.unflatten(out_tree, [v.aval for v in ir.outvars])
         out_axes_per_leaf = _axes_per_leaf(out_axes, example_out, "the output", who)
