@@ -434,3 +434,17 @@ def test_concrete_results_are_arrays():
     results = (fnp.nanmedian(W), fnp.ptp(X34), fnp.partition(V8, 3), *fnp.histogram(SAMPLE),
                fnp.vectorize(lambda p: p * 2)(np.float64(3.0)), fnp.gradient(V8))
     assert all(isinstance(r, fg.Array) for r in results)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_convolution_leaves_out_terms_beyond_the_ends(name, mode):
+    # A NaN or infinity of one operand spreads only to the outputs whose terms reach it, as
+    # in NumPy; traced, it spread everywhere (0 * nan from the zero padding).
+    a, v = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, np.nan, np.inf])
+    ints, bools = np.array([1, 2, 3]), np.array([True, False])
+    for x, y in ((a, v), (v, a), (ints, ints[:2]), (bools, bools[::-1])):
+        with np.errstate(invalid="ignore"):
+            want = getattr(np, name)(x, y, mode)
+        got = traced_value(lambda m, p, q: getattr(m, name)(p, q, mode), (x, y))
+        assert_matches(got, want, f"{name} {mode}")
