@@ -448,3 +448,16 @@ def test_convolution_leaves_out_terms_beyond_the_ends(name, mode):
             want = getattr(np, name)(x, y, mode)
         got = traced_value(lambda m, p, q: getattr(m, name)(p, q, mode), (x, y))
         assert_matches(got, want, f"{name} {mode}")
+
+
+@pytest.mark.parametrize("method", ["lower", "higher", "nearest"])
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantiles_that_pick_an_element_keep_its_dtype(name, method):
+    # Traced, an integer or float32 array with a float64 q came back float64 (NumPy, and the
+    # eager result, keep the array's dtype when no value is interpolated).
+    for a in (INTS, X34.astype(np.float32)):
+        q = np.array([0.2, 0.5, 1.0])
+        want = getattr(np, name)(a, q, axis=1, method=method)
+        got = traced_value(lambda m, x, p: getattr(m, name)(x, p, axis=1, method=method), (a, q))
+        assert_matches(got, want, f"{name} {method} {a.dtype}")
+    fg.check_grads(lambda x: getattr(fnp, name)(x, 0.3, axis=0, method=method), (X34,), order=1)

@@ -142,8 +142,9 @@ def _nan_quantile_core(a, q, axis, method, keepdims, who):
     if method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {', '.join(map(repr, _METHODS))} on "
                          f"traced arrays, got {method!r}")
-    dtype = common_dtype(to_float(a), q)
-    a = cast(a, dtype)
+    dtype = common_dtype(to_float(a), q)     # of the positions and of interpolated values
+    if method not in ("lower", "higher", "nearest"):
+        a = cast(a, dtype)                   # a picked element keeps a's dtype, as in NumPy
     axes = normalize_axes(axis, a.ndim, who)
     kept = [d for d in range(a.ndim) if d not in axes]
     shape = a.shape
@@ -187,7 +188,7 @@ def _nan_quantile_core(a, q, axis, method, keepdims, who):
     else:
         low, high = read(below), read(ew.add(below, dtype.type(1)))
         out = ew.add(low, ew.mul(ew.sub(position, below), ew.sub(high, low)))
-    out = ew.select(ew.eq(count, dtype.type(0)), dtype.type(np.nan), out)
+    out = ew.select(ew.eq(count, dtype.type(0)), a.dtype.type(np.nan), out)
     if keepdims:
         out = st.reshape(out, q_shape + tuple(1 if d in axes else s for d, s in
                                               enumerate(shape)))

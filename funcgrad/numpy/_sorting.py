@@ -197,8 +197,10 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
         raise ValueError(f"{who}: method must be one of {', '.join(map(repr, _METHODS))} on "
                          f"traced arrays, got {method!r}")
     a = asarray_or_tracer(a)
-    dtype = common_dtype(to_float(a), q)
-    a = cast(a, dtype)
+    dtype = common_dtype(to_float(a), q)     # of the positions and of interpolated values
+    # A method that picks an element (no interpolation) keeps a's dtype, as NumPy's does.
+    picks = weights is not None or method in ("lower", "higher", "nearest")
+    a = cast(a, a.dtype if picks else dtype)
     axes = normalize_axes(axis, np.ndim(a), who)
     kept = [d for d in range(np.ndim(a)) if d not in axes]
     shape = np.shape(a)
@@ -231,8 +233,8 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
 
     def finish(out):
         # NumPy: a NaN anywhere in a reduced group makes every quantile of it NaN.
-        if dtype.kind == "f":
-            out = ew.select(red.reduce_or(ew.isnan(rows), (last,)), dtype.type(np.nan), out)
+        if a.dtype.kind == "f":
+            out = ew.select(red.reduce_or(ew.isnan(rows), (last,)), a.dtype.type(np.nan), out)
         if keepdims:
             out = st.reshape(out, np.shape(q) + tuple(1 if d in axes else s for d, s in
                                                       enumerate(shape)))
