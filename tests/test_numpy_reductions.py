@@ -461,3 +461,17 @@ def test_quantiles_that_pick_an_element_keep_its_dtype(name, method):
         got = traced_value(lambda m, x, p: getattr(m, name)(x, p, axis=1, method=method), (a, q))
         assert_matches(got, want, f"{name} {method} {a.dtype}")
     fg.check_grads(lambda x: getattr(fnp, name)(x, 0.3, axis=0, method=method), (X34,), order=1)
+
+
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_median_of_an_empty_group_is_nan(name):
+    # Traced, the median of an empty axis raised "cannot take a quantile of an empty axis";
+    # NumPy (and the eager result) give NaN, as the mean of an empty slice.
+    for a, kwargs in ((np.zeros(0), {}), (np.zeros((0, 3), np.int64), {"axis": 0}),
+                      (np.zeros((2, 0), np.float32), {"axis": 1, "keepdims": True})):
+        with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+            want = getattr(np, name)(a, **kwargs)
+        got = traced_value(lambda m, x, k=kwargs: getattr(m, name)(x, **k), (a,))
+        assert_matches(got, want, f"{name} {a.shape} {kwargs}")
+    with pytest.raises(ValueError, match="empty axis"):
+        fg.make_ir(lambda x: fnp.quantile(x, 0.5))(np.zeros(0))

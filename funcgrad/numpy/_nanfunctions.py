@@ -24,7 +24,7 @@ from ..ops import structural as st
 from . import _reductions as rd
 from ._core import asarray_or_tracer, cast, common_dtype, normalize_axes, to_float
 from ._elementwise import _root
-from ._sorting import _METHODS, _percent_fraction, _quantile_core, _take_along
+from ._sorting import _METHODS, _empty_groups, _percent_fraction, _quantile_core, _take_along
 
 __all__ = [
     "nanprod", "nancumsum", "nancumprod", "nanargmax", "nanargmin", "nanvar", "nanstd",
@@ -150,7 +150,7 @@ def _nan_quantile_core(a, q, axis, method, keepdims, who):
     shape = a.shape
     n = int(math.prod([shape[d] for d in axes]))
     if n == 0:
-        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+        return _empty_groups(dtype, shape, axes, keepdims, who)
     group_shape = tuple(shape[d] for d in kept)
     rows = st.reshape(st.transpose(a, kept + list(axes)), group_shape + (n,))
     last = len(kept)

@@ -206,7 +206,7 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
     shape = np.shape(a)
     n = int(math.prod([shape[d] for d in axes]))
     if n == 0:
-        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+        return _empty_groups(dtype, shape, axes, keepdims, who)
     moved = st.transpose(a, kept + list(axes))
     rows = st.reshape(moved, tuple(shape[d] for d in kept) + (n,))
     last = len(kept)
@@ -267,6 +267,16 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
             np.asarray(position - below, dtype)
         out = ew.add(low, ew.mul(column(fraction), ew.sub(high, low)))
     return finish(out)
+
+
+def _empty_groups(dtype, shape, axes, keepdims, who):
+    """The median of empty groups: NaN, as NumPy's (the mean of an empty slice); a quantile
+    of an empty group is an error, as in NumPy."""
+    if who not in ("median", "nanmedian"):
+        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+    out_shape = tuple(1 if d in axes else s for d, s in enumerate(shape)) if keepdims else \
+        tuple(s for d, s in enumerate(shape) if d not in axes)
+    return np.full(out_shape, np.nan, dtype)
 
 
 def _weighted_inverted_cdf(ordered, order, weights, q, axes, kept, shape, last, who):
