@@ -1,0 +1,359 @@
+"""Differential checks of funcgrad.numpy against NumPy over random inputs (hypothesis).
+
+For each function: random shapes (0-d, empty and length-1 axes where NumPy takes them), dtypes,
+axes and keyword choices, and values with NaN, infinities, signed zeros, ties, sorted and
+reversed runs. Each example compares
+
+- the eager result with NumPy's (shape, dtype, values; every array leaf an ``fg.Array``),
+- the traced program (``make_ir``, run by the interpreter as ``jit``'s first tier) likewise,
+- for differentiable functions at smooth points, ``grad`` of a weighted sum against central
+  differences (``fg.check_grads`` to first order),
+- and, where NumPy refuses the inputs, that funcgrad refuses them too with a
+  ``TypeError``/``ValueError``/``IndexError`` (not an error from deep inside).
+
+The example budget per function is small so the file runs in seconds; set
+``FUNCGRAD_PROPERTY_SCALE=20`` to hunt with twenty times as many. Nothing here is compiled.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy_reference import assert_matches, traced
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+_SCALE = int(os.environ.get("FUNCGRAD_PROPERTY_SCALE", "1"))
+EXAMPLES = settings(max_examples=12 * _SCALE, deadline=None, derandomize=_SCALE == 1,
+                    suppress_health_check=list(HealthCheck))
+
+FLOATS = [np.float64, np.float32]
+REAL = [np.float64, np.float32, np.int64, np.int32, np.bool_]
+ALL = REAL + [np.complex128]
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.0, -1.0]
+# Errors that say what was wrong with the input; anything else (AttributeError, KeyError,
+# UnboundLocalError, ZeroDivisionError, ...) is a traceback from inside funcgrad.
+CLEAR_ERRORS = (TypeError, ValueError, IndexError, np.exceptions.AxisError)
+
+
+# ------------------------------------------------------------------------------ strategies
+
+def elements(dtype, special: bool):
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return st.booleans()
+    if dtype.kind == "i":
+        return st.integers(-3, 3)            # small, so ties and duplicates are common
+    width = 64 if dtype.kind == "c" else dtype.itemsize * 8
+    real = st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=width))
+    if special:
+        real = st.one_of(real, st.sampled_from(SPECIAL))
+    if dtype.kind == "c":
+        return st.builds(complex, real, real)
+    return real
+
+
+@st.composite
+def arrays(draw, dtypes=ALL, min_dims=0, max_dims=3, min_side=0, max_side=4, special=True,
+           order=True):
+    """An array with NaN, infinities, signed zeros and ties, possibly sorted or reversed."""
+    dtype = np.dtype(draw(st.sampled_from(dtypes)))
+    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                                  max_side=max_side))
+    a = draw(hnp.arrays(dtype, shape, elements=elements(dtype, special)))
+    arrangement = draw(st.sampled_from(["as drawn", "sorted", "reversed"])) if order else ""
+    if arrangement != "as drawn" and a.ndim and a.size:
+        a = np.sort(a, axis=-1)
+        if arrangement == "reversed":
+            a = a[..., ::-1].copy()
+    return a
+
+
+def axes(draw, ndim, tuples=True, none=True):
+    """An axis of an ``ndim``-d array (sometimes one out of range), None, or a tuple."""
+    if ndim == 0:
+        # NumPy's ufunc reductions take axis 0 or -1 of a 0-d array, its other functions do
+        # not; funcgrad (as JAX) takes neither under tracing: not compared.
+        return None
+    options = [st.integers(-ndim - 1, ndim)]
+    if none:
+        options.append(st.none())
+    if tuples and ndim:
+        options.append(st.lists(st.integers(-ndim, ndim - 1), max_size=ndim, unique=True)
+                       .map(tuple))
+    return draw(st.one_of(*options))
+
+
+# ------------------------------------------------------------------------------ comparison
+
+def numpy_or_error(fn, *args, **kwargs):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(*args, **kwargs), None
+        except Exception as error:       # noqa: BLE001 - any refusal is compared below
+            return None, error
+
+
+def _quiet(fn, *args, **kwargs):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def _leaves(value):
+    if isinstance(value, tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def compare(name, args, kwargs=None, *, trace=True, numpy_fn=None, funcgrad_fn=None,
+            rtol=1e-10, array_result=True):
+    """``funcgrad.numpy.<name>`` against ``numpy.<name>`` on ``args`` (arrays are traced) and
+    static ``kwargs``: eager, traced and error behaviour."""
+    kwargs = kwargs or {}
+    numpy_fn = numpy_fn or getattr(np, name)
+    funcgrad_fn = funcgrad_fn or getattr(fnp, name)
+    what = f"{name}({', '.join(_describe(a) for a in args)}, **{kwargs})"
+    want, error = numpy_or_error(numpy_fn, *args, **kwargs)
+    if error is not None:
+        if isinstance(error, (np.exceptions.ComplexWarning, OverflowError, MemoryError)):
+            return
+        try:
+            got = _quiet(funcgrad_fn, *args, **kwargs)
+        except CLEAR_ERRORS as mine:
+            assert str(mine), f"{what}: empty message"
+            return
+        except Exception as mine:        # noqa: BLE001
+            raise AssertionError(f"{what}: NumPy raised {error!r}; funcgrad raised an unclear "
+                                 f"{type(mine).__name__}: {mine}") from mine
+        raise AssertionError(f"{what}: NumPy raised {error!r}; funcgrad returned {got!r}")
+    got = _quiet(funcgrad_fn, *args, **kwargs)
+    if array_result:
+        for leaf in _leaves(got):
+            assert isinstance(leaf, fg.Array), f"{what}: eager leaf {type(leaf)} is no Array"
+    assert_matches(got, want, f"{what} eager", rtol=rtol)
+    if trace:
+        got = _quiet(traced, lambda *a: funcgrad_fn(*a, **kwargs), *args)
+        assert_matches(got, want, f"{what} traced", rtol=rtol)
+
+
+def _describe(a):
+    if isinstance(a, np.ndarray):
+        return f"array({a.tolist()!r}, {a.dtype})" if a.size <= 12 else f"{a.dtype}{a.shape}"
+    return repr(a)
+
+
+def smooth_grad(fn, *args):
+    """``grad`` of a weighted sum of ``fn``'s float64 output against central differences."""
+    out = np.asarray(fn(*args))
+    weights = np.random.default_rng(0).normal(size=out.shape)
+    fg.check_grads(lambda *a: fnp.sum(fn(*a) * weights), args, order=1, modes=("rev",))
+
+
+def distinct(draw, shape):
+    """float64 values of ``shape`` far from ties (for derivative checks)."""
+    size = int(np.prod(shape))
+    order = draw(st.permutations(range(size)))
+    return (np.asarray(order, float) * 0.7 + 0.3).reshape(shape)
+
+
+# ------------------------------------------------------------------------------ reductions
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["nanprod", "nansum", "nanmax", "nanmin", "nanmean",
+                                   "ptp", "count_nonzero", "var", "std", "nanvar", "nanstd",
+                                   "median", "nanmedian"]))
+def test_reductions(data, name):
+    # A complex median is refused, as by jax.numpy (NumPy sorts complex numbers).
+    dtypes = {"nanmax": REAL, "nanmin": REAL, "ptp": REAL, "median": REAL,
+              "nanmedian": REAL}.get(name, ALL)
+    a = data.draw(arrays(dtypes), "a")
+    kwargs = {"axis": axes(data.draw, a.ndim)}
+    if name != "count_nonzero" or kwargs["axis"] is not None:
+        kwargs["keepdims"] = data.draw(st.booleans(), "keepdims")
+    if name in ("var", "std", "nanvar", "nanstd"):
+        kwargs["ddof"] = data.draw(st.integers(0, 2), "ddof")
+    compare(name, (a,), kwargs)
+
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["nancumsum", "nancumprod", "cumsum", "cumprod"]))
+def test_cumulative(data, name):
+    a = data.draw(arrays(), "a")
+    compare(name, (a,), {"axis": axes(data.draw, a.ndim, tuples=False)})
+
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["nanargmax", "nanargmin", "argmax", "argmin"]))
+def test_arg_reductions(data, name):
+    a = data.draw(arrays(REAL), "a")
+    kwargs = {"axis": axes(data.draw, a.ndim, tuples=False),
+              "keepdims": data.draw(st.booleans(), "keepdims")}
+    compare(name, (a,), kwargs)
+
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["quantile", "nanquantile", "percentile", "nanpercentile"]))
+def test_quantiles(data, name):
+    a = data.draw(arrays(REAL), "a")
+    scale = 100 if "percentile" in name else 1
+    q = data.draw(st.sampled_from([0.5, 0.0, 1.0, 0.25]) | st.floats(-0.1, 1.1)
+                  | st.lists(st.floats(0, 1), min_size=0, max_size=3).map(np.array), "q")
+    q = np.asarray(q, np.float64) * scale
+    method = data.draw(st.sampled_from(["linear", "lower", "higher", "nearest", "midpoint",
+                                        "inverted_cdf", "averaged_inverted_cdf",
+                                        "closest_observation", "interpolated_inverted_cdf",
+                                        "hazen", "weibull", "median_unbiased",
+                                        "normal_unbiased"]), "method")
+    kwargs = {"axis": axes(data.draw, a.ndim), "keepdims": data.draw(st.booleans()),
+              "method": method}
+    # The methods beyond NumPy's classic five are eager only (documented).
+    compare(name, (a, q), kwargs, rtol=1e-6,
+            trace=method in ("linear", "lower", "higher", "nearest", "midpoint"))
+
+
+# ------------------------------------------------------------------------------ sorting
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["sort", "argsort", "partition", "argpartition"]))
+def test_sorting(data, name):
+    a = data.draw(arrays(REAL, min_dims=1), "a")
+    axis = data.draw(st.integers(-a.ndim - 1, a.ndim) | st.none(), "axis")
+    kwargs = {"axis": axis}
+    if name in ("sort", "argsort"):
+        kwargs["kind"] = "stable"
+        compare(name, (a,), kwargs)
+        return
+    length = a.size if axis is None else a.shape[axis] if -a.ndim <= axis < a.ndim else 1
+    if a.size == 0:
+        return      # NumPy takes any kth of an empty array; funcgrad checks it: not compared
+    kth = data.draw(st.integers(-length - 1, length) | st.lists(
+        st.integers(-length, max(length - 1, -length)), max_size=3), "kth")
+    want, error = numpy_or_error(getattr(np, name), a, kth, **kwargs)
+    if error is not None:
+        compare(name, (a, kth), kwargs)
+        return
+    # Only the kth places are fixed; compare a fully sorted view of each side instead.
+    kths = np.atleast_1d(kth)
+
+    def fixed(result):
+        result = np.asarray(result)
+        if name == "argpartition":
+            flat = a.reshape(-1) if axis is None else a
+            result = np.take_along_axis(flat, result, -1 if axis is None else axis)
+        return np.take(result, kths, axis=-1 if axis is None else axis)
+
+    for got in (fnp.partition(a, kth, **kwargs) if name == "partition" else
+                fnp.argpartition(a, kth, **kwargs),
+                traced(lambda x: getattr(fnp, name)(x, kth, **kwargs), a)):
+        assert_matches(fixed(got), fixed(want), f"{name}({a!r}, {kth}, {kwargs})")
+        assert np.asarray(got).dtype == want.dtype
+
+
+@EXAMPLES
+@given(st.data())
+def test_lexsort(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=4))
+    keys = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        dtype = np.dtype(data.draw(st.sampled_from(REAL)))
+        keys.append(data.draw(hnp.arrays(dtype, shape, elements=elements(dtype, False))))
+    keys = tuple(keys)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), "axis")
+    compare("lexsort", (keys,), {"axis": axis})
+
+
+@EXAMPLES
+@given(st.data())
+def test_searchsorted(data):
+    a = np.sort(data.draw(arrays(REAL, min_dims=1, max_dims=1, order=False), "a"))
+    v = data.draw(arrays([a.dtype.type], max_dims=2), "v")
+    side = data.draw(st.sampled_from(["left", "right"]))
+    compare("searchsorted", (a, v), {"side": side})
+
+
+# ------------------------------------------------------------------------------ histograms
+
+@EXAMPLES
+@given(st.data())
+def test_digitize(data):
+    x = data.draw(arrays(REAL, max_dims=2), "x")
+    bins = np.sort(data.draw(arrays([np.float64, np.int64], min_dims=1, max_dims=1,
+                                    special=False, order=False), "bins"))
+    if data.draw(st.booleans()):
+        bins = bins[::-1].copy()
+    compare("digitize", (x, bins), {"right": data.draw(st.booleans(), "right")})
+
+
+@EXAMPLES
+@given(st.data())
+def test_bincount(data):
+    x = data.draw(hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=1, min_side=0,
+                                                        max_side=6),
+                             elements=st.integers(0, 5) | st.just(-1)), "x")
+    x = x.astype(data.draw(st.sampled_from([np.int64, np.int32, np.bool_]), "dtype"))
+    weights = data.draw(st.none() | hnp.arrays(np.float64, x.shape, elements=elements(
+        np.float64, False)), "weights")
+    minlength = data.draw(st.integers(0, 4), "minlength")
+    compare("bincount", (x,) if weights is None else (x, weights), {"minlength": minlength},
+            trace=False)
+
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["histogram", "histogram_bin_edges"]))
+def test_histogram(data, name):
+    a = data.draw(arrays(FLOATS + [np.int64], max_dims=2, special=False), "a")
+    bins = data.draw(st.integers(1, 5) | st.lists(st.integers(-3, 3), min_size=1, max_size=4,
+                                                   unique=True).map(sorted).map(np.array), "bins")
+    kwargs = {"bins": bins, "range": data.draw(st.none() | st.sampled_from([(-1.0, 2.0),
+                                                                             (0.0, 0.0)]))}
+    if name == "histogram":
+        kwargs["density"] = data.draw(st.booleans())
+    weights = data.draw(st.none() | hnp.arrays(np.float64, a.shape, elements=st.floats(0, 3)))
+    args = (a,) if weights is None else (a,)
+    kwargs["weights"] = weights
+    # The number of bins must be known to trace; integer bins and a range are static.
+    compare(name, args, kwargs, rtol=1e-6, trace=not isinstance(bins, np.ndarray))
+
+
+# ------------------------------------------------------------------------------ signals
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["convolve", "correlate"]))
+def test_convolve(data, name):
+    a = data.draw(arrays(ALL, min_dims=1, max_dims=1, min_side=0, max_side=5), "a")
+    v = data.draw(arrays(ALL, min_dims=1, max_dims=1, min_side=0, max_side=5), "v")
+    compare(name, (a, v), {"mode": data.draw(st.sampled_from(["valid", "same", "full"]))})
+
+
+@EXAMPLES
+@given(st.data())
+def test_gradient(data):
+    f = data.draw(arrays(FLOATS + [np.int64, np.complex128], min_dims=1, max_dims=2,
+                         min_side=1), "f")
+    axis = data.draw(st.none() | st.integers(-f.ndim, f.ndim - 1), "axis")
+    edge_order = data.draw(st.sampled_from([1, 2]), "edge_order")
+    spacing = data.draw(st.sampled_from(["none", "scalar", "coordinates"]), "spacing")
+    args = (f,)
+    if spacing == "scalar":
+        args = (f, 0.5) if axis is not None or f.ndim == 1 else (f,) + (0.5,) * f.ndim
+    elif spacing == "coordinates" and axis is not None:
+        n = f.shape[axis]
+        args = (f, np.cumsum(np.arange(1, n + 1, dtype=float)))
+    compare("gradient", args, {"axis": axis, "edge_order": edge_order})
+
+
+@EXAMPLES
+@given(st.data())
+def test_ediff1d(data):
+    a = data.draw(arrays(REAL + [np.complex128], max_dims=2), "a")
+    to_end = data.draw(st.none() | st.sampled_from([0.5, -2]) | st.just(np.array([1.0, 2.0])))
+    to_begin = data.draw(st.none() | st.sampled_from([3, 0.25]))
+    compare("ediff1d", (a,), {"to_end": to_end, "to_begin": to_begin})
