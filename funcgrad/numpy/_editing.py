@@ -114,6 +114,8 @@ def _checked_indices(who: str, indices, length: int, mode: str, name: str,
     if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"{who}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     indices = asarray_or_tracer(indices)
+    if isinstance(indices, np.ndarray) and indices.size == 0:
+        indices = indices.astype(np.intp)    # [] is float64 to NumPy, and takes no place
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"{who}: {name} must be integers, got {indices.dtype.name}")
     value = _known(indices)
