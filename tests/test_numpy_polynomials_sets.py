@@ -218,3 +218,13 @@ def test_unique_functions_of_the_array_api():
     assert_matches(got.inverse_indices, np.array([[2, 0], [0, 1]]), "jit inverse")
     with pytest.raises(fg.ConcretizationError, match="unique.*size="):
         fg.jit(fnp.unique_counts)(finite)
+
+
+def test_polymul_of_no_coefficients_is_zero():
+    # An empty coefficient vector is the zero polynomial to NumPy; traced, polymul raised
+    # "convolve: v cannot be empty".
+    for a1, a2 in ((np.array([1.0, 2.0]), np.array([])), (np.array([], np.int64),
+                                                          np.array([3], np.int64))):
+        want = np.polymul(a1, a2)
+        assert_matches(fnp.polymul(a1, a2), want, "eager")
+        assert_matches(traced(fnp.polymul, a1, a2), want, "traced")

@@ -72,11 +72,17 @@ def polysub(a1, a2):
 
 
 def polymul(a1, a2):
-    """``numpy.polymul``: the product of two polynomials (a convolution)."""
+    """``numpy.polymul``: the product of two polynomials (a convolution). No coefficients
+    is the zero polynomial. NumPy drops leading zero coefficients first (its ``poly1d``);
+    traced, they are kept, as by jax.numpy's ``polymul`` (``trim_leading_zeros=False``), so
+    the product has ``len(a1) + len(a2) - 1`` coefficients."""
     if not _traced(a1, a2):
         return np.polymul(a1, a2)
     from ._math import convolve
-    return convolve(_vector(a1, "polymul"), _vector(a2, "polymul"))
+    # No coefficients is the zero polynomial, as to NumPy (its poly1d reads [] as [0]).
+    a1, a2 = (p if np.shape(p)[0] else np.zeros(1, p.dtype)
+              for p in (_vector(a1, "polymul"), _vector(a2, "polymul")))
+    return convolve(a1, a2)
 
 
 def poly(seq_of_zeros):
