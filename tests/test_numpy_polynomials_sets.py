@@ -228,3 +228,11 @@ def test_polymul_of_no_coefficients_is_zero():
         want = np.polymul(a1, a2)
         assert_matches(fnp.polymul(a1, a2), want, "eager")
         assert_matches(traced(fnp.polymul, a1, a2), want, "traced")
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.float32, np.int64])
+def test_poly_of_no_roots_is_float64_one(dtype):
+    # Traced, poly of no complex (or float32) roots was a complex (float32) 1; NumPy's and
+    # the eager result are the float 1.0.
+    got = traced(fnp.poly, np.array([], dtype))
+    assert_matches(got, np.asarray(np.poly(np.array([], dtype))), "traced")

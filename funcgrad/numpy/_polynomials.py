@@ -99,9 +99,9 @@ def poly(seq_of_zeros):
         zeros = eigvals(zeros)
     elif np.ndim(zeros) != 1:
         raise ValueError("poly: input must be 1d or non-empty square 2d array.")
-    dtype = common_dtype(zeros, 1.0)
     if zeros.shape[0] == 0:
-        return np.ones((), dtype)
+        return np.ones((), np.float64)   # NumPy's 1.0, whatever the dtype of no roots
+    dtype = common_dtype(zeros, 1.0)
     coefficients = np.ones(1, dtype)
     for k in range(zeros.shape[0]):
         from ._shape import stack
