@@ -179,7 +179,10 @@ def test_reductions(data, name):
     if name != "count_nonzero" or kwargs["axis"] is not None:
         kwargs["keepdims"] = data.draw(st.booleans(), "keepdims")
     if name in ("var", "std", "nanvar", "nanstd"):
-        kwargs["ddof"] = data.draw(st.integers(0, 2), "ddof")
+        # NumPy's nanvar of an integer array with no degrees of freedom left is inf (it is
+        # var's), of a float array NaN; funcgrad's is NaN for both: not compared.
+        exact = name.startswith("nan") and a.dtype.kind not in "fc"
+        kwargs["ddof"] = 0 if exact else data.draw(st.integers(0, 2), "ddof")
     compare(name, (a,), kwargs)
 
 
@@ -214,6 +217,10 @@ def test_quantiles(data, name):
                                         "normal_unbiased"]), "method")
     kwargs = {"axis": axes(data.draw, a.ndim), "keepdims": data.draw(st.booleans()),
               "method": method}
+    if a.size == 0 and (name.startswith("nan") or q.size == 0):
+        # NumPy's nanquantile of nothing is NaN of a shape that leaves out q's; its quantile
+        # of nothing is an error unless q is empty too; funcgrad's are errors.
+        return
     # The methods beyond NumPy's classic five are eager only (documented).
     compare(name, (a, q), kwargs, rtol=1e-6,
             trace=method in ("linear", "lower", "higher", "nearest", "midpoint"))
@@ -328,8 +335,12 @@ def test_histogram(data, name):
 @EXAMPLES
 @given(st.data(), st.sampled_from(["convolve", "correlate"]))
 def test_convolve(data, name):
-    a = data.draw(arrays(ALL, min_dims=1, max_dims=1, min_side=0, max_side=5), "a")
-    v = data.draw(arrays(ALL, min_dims=1, max_dims=1, min_side=0, max_side=5), "v")
+    # Infinities only in real signals: NumPy's complex products of them (inf * (1 - 1j)) are
+    # its dot kernel's, NaN in places where the textbook product has none.
+    special = data.draw(st.booleans())
+    dtypes = REAL if special else ALL
+    a = data.draw(arrays(dtypes, min_dims=1, max_dims=1, max_side=5, special=special), "a")
+    v = data.draw(arrays(dtypes, min_dims=1, max_dims=1, max_side=5, special=special), "v")
     compare(name, (a, v), {"mode": data.draw(st.sampled_from(["valid", "same", "full"]))})
 
 
@@ -434,7 +445,7 @@ def test_editing(data, name):
         mode = data.draw(st.sampled_from(["raise", "wrap", "clip"]))
         check_editor(name, a, lambda m, x: m.put(x, index, values, mode, **_copy(m)))
     elif name == "fill_diagonal" and a.ndim >= 2:
-        a = a[..., 0] if a.ndim == 3 and data.draw(st.booleans()) else a
+        a = a[..., 0] if a.ndim == 3 and a.shape[-1] and data.draw(st.booleans()) else a
         wrap = data.draw(st.booleans())
         check_editor(name, a, lambda m, x: m.fill_diagonal(x, 7, wrap, **_copy(m)))
 
@@ -663,6 +674,6 @@ def test_derivatives(data, name):
         return
     if name in ("pad_reflect",) and min(x.shape) < 3:
         return
-    if name in ("nanvar", "std") and axis is not None and x.shape[axis] < 2:
-        return      # ddof=1 of one element: NaN, no derivative to check
+    if name in ("nanvar", "std", "partition") and axis is not None and x.shape[axis] < 2:
+        return      # ddof=1 or kth=1 of one element
     smooth_grad(lambda v: GRADIENT_CASES[name](v, axis), x)
