@@ -475,3 +475,13 @@ def test_median_of_an_empty_group_is_nan(name):
         assert_matches(got, want, f"{name} {a.shape} {kwargs}")
     with pytest.raises(ValueError, match="empty axis"):
         fg.make_ir(lambda x: fnp.quantile(x, 0.5))(np.zeros(0))
+
+
+def test_digitize_refuses_complex_values_traced():
+    # NumPy refuses complex x ("x may not be complex"); traced, funcgrad compared them in
+    # the complex dtype and returned bins.
+    x = np.array([0.5 + 1j, 2.0])
+    with pytest.raises(TypeError, match="complex"):
+        np.digitize(x, np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="digitize: x may not be complex"):
+        fg.make_ir(lambda v: fnp.digitize(v, np.array([0.0, 1.0])))(x)

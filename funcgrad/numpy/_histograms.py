@@ -56,6 +56,8 @@ def digitize(x, bins, right=False):
     if not _traced(x, bins):
         return np.digitize(x, bins, right)
     x, bins = asarray_or_tracer(x), asarray_or_tracer(bins)
+    if x.dtype.kind == "c":
+        raise TypeError("digitize: x may not be complex (as in NumPy); pass its real part")
     if np.ndim(bins) != 1:
         raise ValueError(f"digitize: bins must be 1-d, got shape {np.shape(bins)}")
     n = np.shape(bins)[0]
