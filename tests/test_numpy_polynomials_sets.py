@@ -236,3 +236,12 @@ def test_poly_of_no_roots_is_float64_one(dtype):
     # the eager result are the float 1.0.
     got = traced(fnp.poly, np.array([], dtype))
     assert_matches(got, np.asarray(np.poly(np.array([], dtype))), "traced")
+
+
+def test_vander_refuses_a_negative_column_count_traced():
+    # Traced, vander(x, -1) failed inside broadcast_to ("cannot broadcast ... to shape (3,
+    # -2)"); NumPy says negative dimensions are not allowed.
+    with pytest.raises(ValueError, match="vander: N must not be negative"):
+        fg.make_ir(lambda v: fnp.vander(v, -1))(np.arange(3.0))
+    assert_matches(traced(lambda v: fnp.vander(v, 0), np.arange(3.0)),
+                   np.vander(np.arange(3.0), 0), "N=0")

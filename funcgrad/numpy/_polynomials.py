@@ -195,6 +195,8 @@ def vander(x, N=None, increasing=False):
     if x.ndim != 1:
         raise ValueError("vander: x must be a one-dimensional array or sequence.")
     columns = x.shape[0] if N is None else int(N)
+    if columns < 0:
+        raise ValueError(f"vander: N must not be negative, got {N}")
     dtype = np.promote_types(x.dtype, int)
     x = cast(x, dtype)
     if columns == 0:
