@@ -245,3 +245,12 @@ def test_vander_refuses_a_negative_column_count_traced():
         fg.make_ir(lambda v: fnp.vander(v, -1))(np.arange(3.0))
     assert_matches(traced(lambda v: fnp.vander(v, 0), np.arange(3.0)),
                    np.vander(np.arange(3.0), 0), "N=0")
+
+
+def test_isin_checks_kind_traced():
+    # NumPy rejects an unknown kind=; traced, funcgrad ignored it.
+    a = np.array([1, 2, 3])
+    with pytest.raises(ValueError, match="isin: kind must be None, 'sort' or 'table'"):
+        fg.make_ir(lambda v: fnp.isin(v, a, kind="hash"))(a)
+    assert_matches(traced(lambda v: fnp.isin(v, a[:2], kind="sort"), a),
+                   np.isin(a, a[:2], kind="sort"), "kind='sort'")

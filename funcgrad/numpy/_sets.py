@@ -64,6 +64,8 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None
         return np.isin(element, test_elements, assume_unique, invert, kind=kind)
     from ._reductions import any as any_
     from ._shape import reshape
+    if kind not in (None, "sort", "table"):
+        raise ValueError(f"isin: kind must be None, 'sort' or 'table', got {kind!r}")
     element, tests = asarray_or_tracer(element), _flat(test_elements)
     if tests.shape[0] == 0:
         found = np.zeros(np.shape(element), np.bool_)
