@@ -264,7 +264,13 @@ def place(arr, mask, vals, *, inplace=True):
                              f"{x.shape}")
         values = cast(_flat(asarray_or_tracer(vals)), x.dtype)
         if values.shape[0] == 0:
-            return x
+            known = _known(m)
+            if known is not None and not known.any():
+                return x
+            raise ValueError(
+                "place: vals is empty, so nothing can fill the places where mask is true (as "
+                "in NumPy)" + ("" if known is not None else "; the mask is traced, its values "
+                               "unknown here, so give at least one value"))
         from ._reductions import cumsum
         turn = ew.rem(ew.sub(cumsum(_flat(cast(m, np.int64))), np.int64(1)),
                       np.int64(values.shape[0]))
