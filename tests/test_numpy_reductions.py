@@ -485,3 +485,10 @@ def test_digitize_refuses_complex_values_traced():
         np.digitize(x, np.array([0.0, 1.0]))
     with pytest.raises(TypeError, match="digitize: x may not be complex"):
         fg.make_ir(lambda v: fnp.digitize(v, np.array([0.0, 1.0])))(x)
+
+
+def test_histogram2d_says_when_x_and_y_differ_in_length():
+    # Traced, the message came from stack ("all input arrays must have the same shape").
+    with pytest.raises(ValueError, match="histogram2d: x and y must have the same length"):
+        fg.make_ir(lambda x, y: fnp.histogram2d(x, y, 2, range=[(0, 1), (0, 1)]))(
+            np.zeros(3), np.zeros(2))

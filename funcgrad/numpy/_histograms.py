@@ -318,6 +318,9 @@ def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
     Values only."""
     if not _traced(x, y, bins, range, weights):
         return np.histogram2d(x, y, bins, range, density, weights)
+    if np.shape(x) != np.shape(y):
+        raise ValueError(f"histogram2d: x and y must have the same length, got shapes "
+                         f"{np.shape(x)} and {np.shape(y)}")
     try:
         pairs = len(bins)
     except TypeError:
