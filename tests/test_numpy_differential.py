@@ -30,7 +30,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 
 _SCALE = int(os.environ.get("FUNCGRAD_PROPERTY_SCALE", "1"))
-EXAMPLES = settings(max_examples=12 * _SCALE, deadline=None, derandomize=_SCALE == 1,
+EXAMPLES = settings(max_examples=30 * _SCALE, deadline=None, derandomize=_SCALE == 1,
                     suppress_health_check=list(HealthCheck))
 
 FLOATS = [np.float64, np.float32]
