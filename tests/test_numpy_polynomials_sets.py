@@ -254,3 +254,11 @@ def test_isin_checks_kind_traced():
         fg.make_ir(lambda v: fnp.isin(v, a, kind="hash"))(a)
     assert_matches(traced(lambda v: fnp.isin(v, a[:2], kind="sort"), a),
                    np.isin(a, a[:2], kind="sort"), "kind='sort'")
+
+
+@pytest.mark.parametrize("name", ["intersect1d", "setdiff1d", "setxor1d", "union1d"])
+def test_set_functions_with_size_zero(name):
+    # Traced with size=0, the default fill read the first of no values: an IndexError.
+    a, b = np.array([1.0, 2.0]), np.array([2.0, 3.0])
+    got = traced(lambda x, y: getattr(fnp, name)(x, y, size=0), a, b)
+    assert_matches(got, np.zeros(0), f"{name} size=0")

@@ -84,7 +84,7 @@ def _selected(who, candidates, select, size, fill_value):
     positions, valid = _sized(who, select, size, fill_value,
                               "its selection")
     picked = take(candidates, positions)
-    if valid is None:
+    if valid is None or picked.shape[0] == 0:   # (size=0: nothing to fill)
         return picked
     fill = picked[0] if fill_value is None else cast(fill_value, picked.dtype)
     return el.where(valid, picked, fill)
