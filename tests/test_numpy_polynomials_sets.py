@@ -262,3 +262,16 @@ def test_set_functions_with_size_zero(name):
     a, b = np.array([1.0, 2.0]), np.array([2.0, 3.0])
     got = traced(lambda x, y: getattr(fnp, name)(x, y, size=0), a, b)
     assert_matches(got, np.zeros(0), f"{name} size=0")
+
+
+@pytest.mark.parametrize("fill_value", [None, -7.0])
+@pytest.mark.parametrize("name", ["intersect1d", "setdiff1d", "setxor1d", "union1d"])
+def test_set_functions_of_nothing_with_a_size_are_padding(name, fill_value):
+    # Traced, size=2 with no values to pick failed in take ("cannot do a non-empty take from
+    # an empty axes"); on concrete arrays it is all padding (fill_value, else 0).
+    a, b = np.zeros(0), np.zeros(0) if name != "intersect1d" else np.array([1.0])
+    want = np.full(2, 0.0 if fill_value is None else fill_value)
+    function = getattr(fnp, name)
+    assert_matches(function(a, b, size=2, fill_value=fill_value), want, "eager")
+    assert_matches(traced(lambda x, y: function(x, y, size=2, fill_value=fill_value), a, b),
+                   want, "traced")

@@ -81,6 +81,9 @@ def _selected(who, candidates, select, size, fill_value):
     else the first ``size``, padded with ``fill_value`` (default: the first one kept)."""
     from ._editing import _sized
     from ._shape import take
+    if size and np.shape(candidates)[0] == 0:
+        # No candidates: every place is padding (0 by default, as on concrete arrays).
+        return np.full(size, 0 if fill_value is None else fill_value, candidates.dtype)
     positions, valid = _sized(who, select, size, fill_value,
                               "its selection")
     picked = take(candidates, positions)
