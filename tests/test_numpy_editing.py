@@ -340,3 +340,29 @@ def test_editing_under_vmap_and_jit():
         want = X34.copy()
         np.put(want, [0, 4], v)
         assert_matches(jitted(X34, v), want, "jit")
+
+
+@pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
+def test_put_of_no_indices_changes_nothing(mode):
+    # NumPy takes an empty list of indices (a float64 array to it); funcgrad raised
+    # "put: ind must be integers, got float64".
+    a = np.arange(4.0)
+    want = a.copy()
+    np.put(want, [], [1.0], mode)
+    assert_matches(fnp.put(a, [], [1.0], mode, inplace=False), want, "eager")
+    assert_matches(traced(lambda x: fnp.put(x, [], [1.0], mode, inplace=False), a), want,
+                   "traced")
+
+
+def test_place_with_no_values_where_the_mask_is_true_raises():
+    # NumPy raises "Cannot insert from an empty array!"; traced, funcgrad returned the array
+    # unchanged. With an all-false mask there is nothing to fill, in both.
+    a = np.arange(4.0)
+    with pytest.raises(ValueError, match="empty"):
+        np.place(a.copy(), a > 1, [])
+    with pytest.raises(ValueError, match="place: vals is empty"):
+        fg.make_ir(lambda x: fnp.place(x, x > 1, [], inplace=False))(a)
+    with pytest.raises(ValueError, match="place: vals is empty"):
+        fg.make_ir(lambda x: fnp.place(x, a > 1, [], inplace=False))(a)
+    none = np.zeros(4, bool)
+    assert_matches(traced(lambda x: fnp.place(x, none, [], inplace=False), a), a, "no place")

@@ -218,3 +218,60 @@ def test_unique_functions_of_the_array_api():
     assert_matches(got.inverse_indices, np.array([[2, 0], [0, 1]]), "jit inverse")
     with pytest.raises(fg.ConcretizationError, match="unique.*size="):
         fg.jit(fnp.unique_counts)(finite)
+
+
+def test_polymul_of_no_coefficients_is_zero():
+    # An empty coefficient vector is the zero polynomial to NumPy; traced, polymul raised
+    # "convolve: v cannot be empty".
+    for a1, a2 in ((np.array([1.0, 2.0]), np.array([])), (np.array([], np.int64),
+                                                          np.array([3], np.int64))):
+        want = np.polymul(a1, a2)
+        assert_matches(fnp.polymul(a1, a2), want, "eager")
+        assert_matches(traced(fnp.polymul, a1, a2), want, "traced")
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.float32, np.int64])
+def test_poly_of_no_roots_is_float64_one(dtype):
+    # Traced, poly of no complex (or float32) roots was a complex (float32) 1; NumPy's and
+    # the eager result are the float 1.0.
+    got = traced(fnp.poly, np.array([], dtype))
+    assert_matches(got, np.asarray(np.poly(np.array([], dtype))), "traced")
+
+
+def test_vander_refuses_a_negative_column_count_traced():
+    # Traced, vander(x, -1) failed inside broadcast_to ("cannot broadcast ... to shape (3,
+    # -2)"); NumPy says negative dimensions are not allowed.
+    with pytest.raises(ValueError, match="vander: N must not be negative"):
+        fg.make_ir(lambda v: fnp.vander(v, -1))(np.arange(3.0))
+    assert_matches(traced(lambda v: fnp.vander(v, 0), np.arange(3.0)),
+                   np.vander(np.arange(3.0), 0), "N=0")
+
+
+def test_isin_checks_kind_traced():
+    # NumPy rejects an unknown kind=; traced, funcgrad ignored it.
+    a = np.array([1, 2, 3])
+    with pytest.raises(ValueError, match="isin: kind must be None, 'sort' or 'table'"):
+        fg.make_ir(lambda v: fnp.isin(v, a, kind="hash"))(a)
+    assert_matches(traced(lambda v: fnp.isin(v, a[:2], kind="sort"), a),
+                   np.isin(a, a[:2], kind="sort"), "kind='sort'")
+
+
+@pytest.mark.parametrize("name", ["intersect1d", "setdiff1d", "setxor1d", "union1d"])
+def test_set_functions_with_size_zero(name):
+    # Traced with size=0, the default fill read the first of no values: an IndexError.
+    a, b = np.array([1.0, 2.0]), np.array([2.0, 3.0])
+    got = traced(lambda x, y: getattr(fnp, name)(x, y, size=0), a, b)
+    assert_matches(got, np.zeros(0), f"{name} size=0")
+
+
+@pytest.mark.parametrize("fill_value", [None, -7.0])
+@pytest.mark.parametrize("name", ["intersect1d", "setdiff1d", "setxor1d", "union1d"])
+def test_set_functions_of_nothing_with_a_size_are_padding(name, fill_value):
+    # Traced, size=2 with no values to pick failed in take ("cannot do a non-empty take from
+    # an empty axes"); on concrete arrays it is all padding (fill_value, else 0).
+    a, b = np.zeros(0), np.zeros(0) if name != "intersect1d" else np.array([1.0])
+    want = np.full(2, 0.0 if fill_value is None else fill_value)
+    function = getattr(fnp, name)
+    assert_matches(function(a, b, size=2, fill_value=fill_value), want, "eager")
+    assert_matches(traced(lambda x, y: function(x, y, size=2, fill_value=fill_value), a, b),
+                   want, "traced")

@@ -434,3 +434,61 @@ def test_concrete_results_are_arrays():
     results = (fnp.nanmedian(W), fnp.ptp(X34), fnp.partition(V8, 3), *fnp.histogram(SAMPLE),
                fnp.vectorize(lambda p: p * 2)(np.float64(3.0)), fnp.gradient(V8))
     assert all(isinstance(r, fg.Array) for r in results)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_convolution_leaves_out_terms_beyond_the_ends(name, mode):
+    # A NaN or infinity of one operand spreads only to the outputs whose terms reach it, as
+    # in NumPy; traced, it spread everywhere (0 * nan from the zero padding).
+    a, v = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, np.nan, np.inf])
+    ints, bools = np.array([1, 2, 3]), np.array([True, False])
+    for x, y in ((a, v), (v, a), (ints, ints[:2]), (bools, bools[::-1])):
+        with np.errstate(invalid="ignore"):
+            want = getattr(np, name)(x, y, mode)
+        got = traced_value(lambda m, p, q: getattr(m, name)(p, q, mode), (x, y))
+        assert_matches(got, want, f"{name} {mode}")
+
+
+@pytest.mark.parametrize("method", ["lower", "higher", "nearest"])
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantiles_that_pick_an_element_keep_its_dtype(name, method):
+    # Traced, an integer or float32 array with a float64 q came back float64 (NumPy, and the
+    # eager result, keep the array's dtype when no value is interpolated).
+    for a in (INTS, X34.astype(np.float32)):
+        q = np.array([0.2, 0.5, 1.0])
+        want = getattr(np, name)(a, q, axis=1, method=method)
+        got = traced_value(lambda m, x, p: getattr(m, name)(x, p, axis=1, method=method), (a, q))
+        assert_matches(got, want, f"{name} {method} {a.dtype}")
+    fg.check_grads(lambda x: getattr(fnp, name)(x, 0.3, axis=0, method=method), (X34,), order=1)
+
+
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_median_of_an_empty_group_is_nan(name):
+    # Traced, the median of an empty axis raised "cannot take a quantile of an empty axis";
+    # NumPy (and the eager result) give NaN, as the mean of an empty slice.
+    for a, kwargs in ((np.zeros(0), {}), (np.zeros((0, 3), np.int64), {"axis": 0}),
+                      (np.zeros((2, 0), np.float32), {"axis": 1, "keepdims": True})):
+        with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+            want = getattr(np, name)(a, **kwargs)
+        got = traced_value(lambda m, x, k=kwargs: getattr(m, name)(x, **k), (a,))
+        assert_matches(got, want, f"{name} {a.shape} {kwargs}")
+    with pytest.raises(ValueError, match="empty axis"):
+        fg.make_ir(lambda x: fnp.quantile(x, 0.5))(np.zeros(0))
+
+
+def test_digitize_refuses_complex_values_traced():
+    # NumPy refuses complex x ("x may not be complex"); traced, funcgrad compared them in
+    # the complex dtype and returned bins.
+    x = np.array([0.5 + 1j, 2.0])
+    with pytest.raises(TypeError, match="complex"):
+        np.digitize(x, np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="digitize: x may not be complex"):
+        fg.make_ir(lambda v: fnp.digitize(v, np.array([0.0, 1.0])))(x)
+
+
+def test_histogram2d_says_when_x_and_y_differ_in_length():
+    # Traced, the message came from stack ("all input arrays must have the same shape").
+    with pytest.raises(ValueError, match="histogram2d: x and y must have the same length"):
+        fg.make_ir(lambda x, y: fnp.histogram2d(x, y, 2, range=[(0, 1), (0, 1)]))(
+            np.zeros(3), np.zeros(2))

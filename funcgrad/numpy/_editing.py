@@ -114,6 +114,8 @@ def _checked_indices(who: str, indices, length: int, mode: str, name: str,
     if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"{who}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     indices = asarray_or_tracer(indices)
+    if isinstance(indices, np.ndarray) and indices.size == 0:
+        indices = indices.astype(np.intp)    # [] is float64 to NumPy, and takes no place
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"{who}: {name} must be integers, got {indices.dtype.name}")
     value = _known(indices)
@@ -262,7 +264,13 @@ def place(arr, mask, vals, *, inplace=True):
                              f"{x.shape}")
         values = cast(_flat(asarray_or_tracer(vals)), x.dtype)
         if values.shape[0] == 0:
-            return x
+            known = _known(m)
+            if known is not None and not known.any():
+                return x
+            raise ValueError(
+                "place: vals is empty, so nothing can fill the places where mask is true (as "
+                "in NumPy)" + ("" if known is not None else "; the mask is traced, its values "
+                               "unknown here, so give at least one value"))
         from ._reductions import cumsum
         turn = ew.rem(ew.sub(cumsum(_flat(cast(m, np.int64))), np.int64(1)),
                       np.int64(values.shape[0]))

@@ -56,6 +56,8 @@ def digitize(x, bins, right=False):
     if not _traced(x, bins):
         return np.digitize(x, bins, right)
     x, bins = asarray_or_tracer(x), asarray_or_tracer(bins)
+    if x.dtype.kind == "c":
+        raise TypeError("digitize: x may not be complex (as in NumPy); pass its real part")
     if np.ndim(bins) != 1:
         raise ValueError(f"digitize: bins must be 1-d, got shape {np.shape(bins)}")
     n = np.shape(bins)[0]
@@ -316,6 +318,9 @@ def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
     Values only."""
     if not _traced(x, y, bins, range, weights):
         return np.histogram2d(x, y, bins, range, density, weights)
+    if np.shape(x) != np.shape(y):
+        raise ValueError(f"histogram2d: x and y must have the same length, got shapes "
+                         f"{np.shape(x)} and {np.shape(y)}")
     try:
         pairs = len(bins)
     except TypeError:

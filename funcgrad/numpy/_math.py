@@ -19,6 +19,7 @@ from ..core.trace import Tracer
 from ..ops import complex_numbers as cn
 from ..ops import contraction as con
 from ..ops import elementwise as ew
+from ..ops import reduction as red
 from ..ops import sorting as so
 from ..ops import structural as st
 from ..ops.special import stop_gradient
@@ -522,12 +523,18 @@ def convolve(a, v, mode="full"):
         start, length = m - 1, n - m + 1
     else:
         raise ValueError(f"convolve: mode must be 'full', 'same' or 'valid', got {mode!r}")
-    # out[k] = sum_j v[j] * a[k - j], with a zero-padded by m - 1 on each side.
-    padding = np.zeros(m - 1, dtype)
-    padded = st.concatenate([padding, a, padding], 0) if m > 1 else a
-    k = np.arange(start, start + length).reshape(-1, 1)
-    windows = st.gather(padded, [k - np.arange(m) + (m - 1)], st.IndexSpec([("array", 0)]))
-    return con.einsum("kj,j->k", windows, v)
+    # out[k] = sum_j v[j] * a[k - j] over the j where a[k - j] exists. Terms outside a are
+    # left out rather than taken as zeros: 0 * nan (or 0 * inf) of v would be NaN where
+    # NumPy has a value.
+    index = np.arange(start, start + length).reshape(-1, 1) - np.arange(m)
+    inside = (index >= 0) & (index < n)
+    windows = st.gather(a, [np.clip(index, 0, n - 1)], st.IndexSpec([("array", 0)]))
+    if inside.all():
+        return con.einsum("kj,j->k", windows, v)
+    products = ew.mul(windows, st.broadcast_to(st.reshape(v, (1, m)), index.shape))
+    total = red.reduce_sum(ew.select(inside, products, st.broadcast_to(
+        np.zeros((), dtype), index.shape)), (1,))
+    return cast(total, dtype)   # a sum of booleans counts; NumPy's is their "or"
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):

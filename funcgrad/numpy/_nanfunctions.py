@@ -24,7 +24,7 @@ from ..ops import structural as st
 from . import _reductions as rd
 from ._core import asarray_or_tracer, cast, common_dtype, normalize_axes, to_float
 from ._elementwise import _root
-from ._sorting import _METHODS, _percent_fraction, _quantile_core, _take_along
+from ._sorting import _METHODS, _empty_groups, _percent_fraction, _quantile_core, _take_along
 
 __all__ = [
     "nanprod", "nancumsum", "nancumprod", "nanargmax", "nanargmin", "nanvar", "nanstd",
@@ -142,14 +142,15 @@ def _nan_quantile_core(a, q, axis, method, keepdims, who):
     if method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {', '.join(map(repr, _METHODS))} on "
                          f"traced arrays, got {method!r}")
-    dtype = common_dtype(to_float(a), q)
-    a = cast(a, dtype)
+    dtype = common_dtype(to_float(a), q)     # of the positions and of interpolated values
+    if method not in ("lower", "higher", "nearest"):
+        a = cast(a, dtype)                   # a picked element keeps a's dtype, as in NumPy
     axes = normalize_axes(axis, a.ndim, who)
     kept = [d for d in range(a.ndim) if d not in axes]
     shape = a.shape
     n = int(math.prod([shape[d] for d in axes]))
     if n == 0:
-        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+        return _empty_groups(dtype, shape, axes, keepdims, who)
     group_shape = tuple(shape[d] for d in kept)
     rows = st.reshape(st.transpose(a, kept + list(axes)), group_shape + (n,))
     last = len(kept)
@@ -187,7 +188,7 @@ def _nan_quantile_core(a, q, axis, method, keepdims, who):
     else:
         low, high = read(below), read(ew.add(below, dtype.type(1)))
         out = ew.add(low, ew.mul(ew.sub(position, below), ew.sub(high, low)))
-    out = ew.select(ew.eq(count, dtype.type(0)), dtype.type(np.nan), out)
+    out = ew.select(ew.eq(count, dtype.type(0)), a.dtype.type(np.nan), out)
     if keepdims:
         out = st.reshape(out, q_shape + tuple(1 if d in axes else s for d, s in
                                               enumerate(shape)))

@@ -72,11 +72,17 @@ def polysub(a1, a2):
 
 
 def polymul(a1, a2):
-    """``numpy.polymul``: the product of two polynomials (a convolution)."""
+    """``numpy.polymul``: the product of two polynomials (a convolution). No coefficients
+    is the zero polynomial. NumPy drops leading zero coefficients first (its ``poly1d``);
+    traced, they are kept, as by jax.numpy's ``polymul`` (``trim_leading_zeros=False``), so
+    the product has ``len(a1) + len(a2) - 1`` coefficients."""
     if not _traced(a1, a2):
         return np.polymul(a1, a2)
     from ._math import convolve
-    return convolve(_vector(a1, "polymul"), _vector(a2, "polymul"))
+    # No coefficients is the zero polynomial, as to NumPy (its poly1d reads [] as [0]).
+    a1, a2 = (p if np.shape(p)[0] else np.zeros(1, p.dtype)
+              for p in (_vector(a1, "polymul"), _vector(a2, "polymul")))
+    return convolve(a1, a2)
 
 
 def poly(seq_of_zeros):
@@ -93,9 +99,9 @@ def poly(seq_of_zeros):
         zeros = eigvals(zeros)
     elif np.ndim(zeros) != 1:
         raise ValueError("poly: input must be 1d or non-empty square 2d array.")
-    dtype = common_dtype(zeros, 1.0)
     if zeros.shape[0] == 0:
-        return np.ones((), dtype)
+        return np.ones((), np.float64)   # NumPy's 1.0, whatever the dtype of no roots
+    dtype = common_dtype(zeros, 1.0)
     coefficients = np.ones(1, dtype)
     for k in range(zeros.shape[0]):
         from ._shape import stack
@@ -189,6 +195,8 @@ def vander(x, N=None, increasing=False):
     if x.ndim != 1:
         raise ValueError("vander: x must be a one-dimensional array or sequence.")
     columns = x.shape[0] if N is None else int(N)
+    if columns < 0:
+        raise ValueError(f"vander: N must not be negative, got {N}")
     dtype = np.promote_types(x.dtype, int)
     x = cast(x, dtype)
     if columns == 0:

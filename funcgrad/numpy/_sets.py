@@ -64,6 +64,8 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None
         return np.isin(element, test_elements, assume_unique, invert, kind=kind)
     from ._reductions import any as any_
     from ._shape import reshape
+    if kind not in (None, "sort", "table"):
+        raise ValueError(f"isin: kind must be None, 'sort' or 'table', got {kind!r}")
     element, tests = asarray_or_tracer(element), _flat(test_elements)
     if tests.shape[0] == 0:
         found = np.zeros(np.shape(element), np.bool_)
@@ -79,10 +81,13 @@ def _selected(who, candidates, select, size, fill_value):
     else the first ``size``, padded with ``fill_value`` (default: the first one kept)."""
     from ._editing import _sized
     from ._shape import take
+    if size and np.shape(candidates)[0] == 0:
+        # No candidates: every place is padding (0 by default, as on concrete arrays).
+        return np.full(size, 0 if fill_value is None else fill_value, candidates.dtype)
     positions, valid = _sized(who, select, size, fill_value,
                               "its selection")
     picked = take(candidates, positions)
-    if valid is None:
+    if valid is None or picked.shape[0] == 0:   # (size=0: nothing to fill)
         return picked
     fill = picked[0] if fill_value is None else cast(fill_value, picked.dtype)
     return el.where(valid, picked, fill)

@@ -197,14 +197,16 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
         raise ValueError(f"{who}: method must be one of {', '.join(map(repr, _METHODS))} on "
                          f"traced arrays, got {method!r}")
     a = asarray_or_tracer(a)
-    dtype = common_dtype(to_float(a), q)
-    a = cast(a, dtype)
+    dtype = common_dtype(to_float(a), q)     # of the positions and of interpolated values
+    # A method that picks an element (no interpolation) keeps a's dtype, as NumPy's does.
+    picks = weights is not None or method in ("lower", "higher", "nearest")
+    a = cast(a, a.dtype if picks else dtype)
     axes = normalize_axes(axis, np.ndim(a), who)
     kept = [d for d in range(np.ndim(a)) if d not in axes]
     shape = np.shape(a)
     n = int(math.prod([shape[d] for d in axes]))
     if n == 0:
-        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+        return _empty_groups(dtype, shape, axes, keepdims, who)
     moved = st.transpose(a, kept + list(axes))
     rows = st.reshape(moved, tuple(shape[d] for d in kept) + (n,))
     last = len(kept)
@@ -231,8 +233,8 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
 
     def finish(out):
         # NumPy: a NaN anywhere in a reduced group makes every quantile of it NaN.
-        if dtype.kind == "f":
-            out = ew.select(red.reduce_or(ew.isnan(rows), (last,)), dtype.type(np.nan), out)
+        if a.dtype.kind == "f":
+            out = ew.select(red.reduce_or(ew.isnan(rows), (last,)), a.dtype.type(np.nan), out)
         if keepdims:
             out = st.reshape(out, np.shape(q) + tuple(1 if d in axes else s for d, s in
                                                       enumerate(shape)))
@@ -265,6 +267,16 @@ def _quantile_core(a, q, axis, method, keepdims, who, weights=None):
             np.asarray(position - below, dtype)
         out = ew.add(low, ew.mul(column(fraction), ew.sub(high, low)))
     return finish(out)
+
+
+def _empty_groups(dtype, shape, axes, keepdims, who):
+    """The median of empty groups: NaN, as NumPy's (the mean of an empty slice); a quantile
+    of an empty group is an error, as in NumPy."""
+    if who not in ("median", "nanmedian"):
+        raise ValueError(f"{who}: cannot take a quantile of an empty axis")
+    out_shape = tuple(1 if d in axes else s for d, s in enumerate(shape)) if keepdims else \
+        tuple(s for d, s in enumerate(shape) if d not in axes)
+    return np.full(out_shape, np.nan, dtype)
 
 
 def _weighted_inverted_cdf(ordered, order, weights, q, axes, kept, shape, last, who):
