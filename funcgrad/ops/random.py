@@ -56,16 +56,18 @@ def threefry2x32(key0, key1, count0, count1):
 
     Returns the two output words. Every operation wraps modulo 2**32, as the cipher wants.
     """
-    key0, key1, count0, count1 = np.broadcast_arrays(
-        *(np.asarray(v, np.uint32) for v in (key0, key1, count0, count1)))
-    if key0.size == 1:   # a fold_in: one block in Python integers
-        words = _threefry_block(*(int(v.reshape(())) for v in (key0, key1, count0, count1)))
-        return tuple(np.full(key0.shape, w, np.uint32) for w in words)
-    if key0.size <= _FEW_BLOCKS:
+    words = [np.asarray(v, np.uint32) for v in (key0, key1, count0, count1)]
+    shape = ew._broadcast_shapes(*[w.shape for w in words])
+    size = math.prod(shape)
+    if size == 1:   # a fold_in: one block in Python integers
+        pair = _threefry_block(*[int(w.reshape(())) for w in words])
+        return tuple(np.full(shape, w, np.uint32) for w in pair)
+    if size <= _FEW_BLOCKS:
         # A key split: a few blocks, where 115 NumPy calls on tiny arrays would cost ~100 us
         # of overhead.
-        return _threefry_lanes(key0, key1, count0, count1)
-    return _threefry_arrays(key0, key1, count0, count1)
+        return _threefry_lanes(*[w if w.shape == shape else np.broadcast_to(w, shape)
+                                 for w in words])
+    return _threefry_arrays(*words)
 
 
 def _threefry_lanes(key0, key1, count0, count1):
@@ -113,14 +115,15 @@ def _threefry_block(key0: int, key1: int, count0: int, count1: int) -> tuple[int
 
 
 def _threefry_arrays(key0, key1, count0, count1):
-    """Many blocks at once, in NumPy: in-place ``uint32`` arithmetic on whole arrays."""
-    shape = key0.shape
+    """Many blocks at once, in NumPy: in-place ``uint32`` arithmetic on whole arrays. The
+    four operands broadcast together; the key words stay as small as they come (one key's
+    words broadcast into every block's)."""
+    shape = ew._broadcast_shapes(key0.shape, key1.shape, count0.shape, count1.shape)
     # ndarrays of rank >= 1 wrap silently (NumPy warns on overflowing *scalar* arithmetic).
     work = (1,) if shape == () else shape
-    key0, key1 = key0.reshape(work), key1.reshape(work)
     schedule = (key0, key1, key0 ^ key1 ^ _KEY_SCHEDULE_PARITY)
-    x0 = count0.reshape(work) + key0
-    x1 = count1.reshape(work) + key1
+    x0 = np.add(count0, key0, out=np.empty(work, np.uint32))
+    x1 = np.add(count1, key1, out=np.empty(work, np.uint32))
     scratch = np.empty_like(x1)
     for round_index in range(_ROUNDS):
         rotation = _ROTATIONS[round_index % 8]
