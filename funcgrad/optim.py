@@ -160,6 +160,20 @@ def _decayed(name: str, weight_decay: float, mask, values, params, coefficient=N
                                     for v, p, flag in zip(flat, flat_params, flags)])
 
 
+def _flat_together(tree0, *rest):
+    """The leaves of ``tree0`` and of each tree of ``rest`` (one structure, as ``tree.map``
+    wants it), and that structure: ``(treedef, [leaves0, leaves1, ...])``."""
+    flat, treedef = tree.flatten(tree0)
+    leaves = [flat]
+    for i, other in enumerate(rest, 1):
+        other_flat, other_def = tree.flatten(other)
+        if other_def != treedef:
+            raise ValueError(f"tree.map: tree {i} has a different structure from tree 0:"
+                             f"\n  tree 0: {treedef!r}\n  tree {i}: {other_def!r}")
+        leaves.append(other_flat)
+    return treedef, leaves
+
+
 def _needs_params(name: str, params) -> None:
     if params is None:
         raise ValueError(f"fg.optim.{name}: update(grads, opt_state, params) needs params")
@@ -328,20 +342,32 @@ def _adam(name: str, lr, b1: float, b2: float, eps: float, weight_decay: float,
         _check_grads(name, grads, opt_state["mu"], _INIT_PARAMS)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
-        mu = tree.map(lambda m, g: b1 * m + (1.0 - b1) * g, opt_state["mu"], grads)
-        nu = tree.map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), opt_state["nu"], grads)
+        treedef, (flat_m, flat_v, flat_g) = _flat_together(opt_state["mu"], opt_state["nu"],
+                                                           grads)
         # torch.optim.Adam's arithmetic: step lr / (1 - b1^t) times m / (sqrt(v) /
         # sqrt(1 - b2^t) + eps).
         step_size = step / (1.0 - fnp.power(b1, count))
         correction = fnp.sqrt(1.0 - fnp.power(b2, count))
-
-        def adam_step(m, v):
-            return -_like(step_size, m) * m / (fnp.sqrt(v) / _like(correction, v) + eps)
-
-        updates = tree.map(adam_step, mu, nu)
+        # The two scalars in each leaf dtype, cast once per update rather than once per leaf.
+        minus_steps, corrections = {}, {}
+        mu, nu, updates = [], [], []
+        for m, v, g in zip(flat_m, flat_v, flat_g):
+            m = b1 * m + (1.0 - b1) * g
+            v = b2 * v + (1.0 - b2) * (g * g)
+            minus_step = minus_steps.get(m.dtype)
+            if minus_step is None:
+                minus_step = minus_steps[m.dtype] = -_like(step_size, m)
+            scale = corrections.get(v.dtype)
+            if scale is None:
+                scale = corrections[v.dtype] = _like(correction, v)
+            mu.append(m)
+            nu.append(v)
+            updates.append(minus_step * m / (fnp.sqrt(v) / scale + eps))
+        updates = tree.unflatten(treedef, updates)
         if weight_decay:   # decoupled (AdamW): p <- p - lr wd p, beside the Adam step
             updates = _decayed(name, weight_decay, mask, updates, params, -step * weight_decay)
-        return updates, {"count": count, "mu": mu, "nu": nu}
+        return updates, {"count": count, "mu": tree.unflatten(treedef, mu),
+                         "nu": tree.unflatten(treedef, nu)}
 
     return Optimizer(name, init, update)
 

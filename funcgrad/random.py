@@ -228,7 +228,24 @@ def bernoulli(key, p=0.5, shape=None):
     dtype = np.dtype(p_dtype) if p_dtype is not None and np.dtype(p_dtype).kind == "f" \
         else np.dtype(np.float64)
     shape = np.shape(p) if shape is None else _shape(shape, "bernoulli")
+    bits = np.finfo(dtype).nmant + 1
+    if bits <= 32 and not isinstance(p, Tracer) and np.ndim(p) == 0:
+        return _bernoulli_words(key, shape, float(p), bits)
     return fnp.less(_unit_interval(key, shape, dtype), fnp.astype(p, np.float64))
+
+
+def _bernoulli_words(key, shape: tuple, p: float, bits: int):
+    """``bernoulli`` for a constant ``p`` on a grid of ``bits <= 32`` bits, compared on the
+    random words themselves: the uniform ``u = (w >> (32 - bits)) * 2**-bits`` is below ``p``
+    exactly where the word ``w`` is below ``ceil(p * 2**bits) * 2**(32 - bits)`` (the same
+    booleans as ``_unit_interval(...) < p``, in one operation instead of five)."""
+    scaled = p * 2.0 ** bits   # exact: a power of two
+    count = 0 if not scaled > 0 else 1 << bits if scaled >= 1 << bits else math.ceil(scaled)
+    words = random_ops.random_bits(key, shape)
+    threshold = count << (32 - bits)
+    if threshold > _WORD:   # p >= 1: every word
+        return fnp.less_equal(words, np.uint32(_WORD))
+    return fnp.less(words, np.uint32(threshold))
 
 
 def permutation(key, x, axis: int = 0):

@@ -532,3 +532,23 @@ def test_jitted_transformer_block_equals_eager():
     np.testing.assert_allclose(jitted[0], eager[0], rtol=1e-12)
     for a, b in zip(fg.tree.leaves(jitted[1]), fg.tree.leaves(eager[1])):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_batch_norm_on_rows_equals_batch_norm_on_a_length_one_axis():
+    """(N, C) broadcasts the (C,) statistics and parameters as they are, (N, C, 1) reshapes
+    them to columns: the same outputs, state and gradients, to the last bit."""
+    bn = nn.BatchNorm(5)
+    params, state = bn.init(fg.random.key(0))
+    rng = np.random.default_rng(4)
+    params = {"weight": rng.standard_normal(5), "bias": rng.standard_normal(5)}
+    x = rng.standard_normal((7, 5))
+
+    def loss(params, x, shape):
+        y, new_state = bn.apply(params, state, x.reshape(shape), train=True)
+        return fnp.sum(fnp.sin(y.reshape((7, 5)))), new_state
+
+    rows = fg.value_and_grad(loss, argnums=(0, 1), has_aux=True)(params, x, (7, 5))
+    column = fg.value_and_grad(loss, argnums=(0, 1), has_aux=True)(params, x, (7, 5, 1))
+    for got, want in zip(fg.tree.leaves(rows), fg.tree.leaves(column)):
+        np.testing.assert_array_equal(got, want)
+    assert float(fg.tree.leaves(rows)[0]) != 0.0

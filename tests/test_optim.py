@@ -540,3 +540,28 @@ def test_misuse_errors():
         fg.optim.clip_by_global_norm(0.0)
     with pytest.raises(ValueError, match="linear_schedule: transition_begin must be >= 0"):
         fg.optim.linear_schedule(1.0, 0.0, 5, transition_begin=-1)
+
+
+def test_adam_casts_its_scalars_once_per_dtype_with_the_numbers_of_each_leaf():
+    """The step size and bias correction are cast once per dtype and shared by the leaves of
+    that dtype: leaves of float32 and float64 side by side each get their own dtype's numbers,
+    equal to the formula written out for one leaf alone."""
+    rng = np.random.default_rng(2)
+    params = {"a": rng.standard_normal(3).astype(np.float32), "b": rng.standard_normal(2),
+              "c": (rng.standard_normal((2, 2)).astype(np.float32),)}
+    opt = fg.optim.adam(0.05)
+    state = opt.init(params)
+    for step in range(1, 4):
+        grads = fg.tree.map(lambda p: (p * 0.5 + 1.0).astype(p.dtype), params)
+        updates, new_state = opt.update(grads, state, params)
+        for leaf, g, m, v, u in zip(*(fg.tree.leaves(t) for t in (
+                params, grads, state["mu"], state["nu"], updates))):
+            m = 0.9 * m + (1.0 - 0.9) * g
+            v = 0.999 * v + (1.0 - 0.999) * (g * g)
+            count = np.int64(step)
+            size = np.asarray(0.05 / (1.0 - fnp.power(0.9, count))).astype(leaf.dtype)
+            correction = np.sqrt(1.0 - fnp.power(0.999, count)).astype(leaf.dtype)
+            assert u.dtype == leaf.dtype
+            np.testing.assert_array_equal(u, -size * m / (np.sqrt(v) / correction + 1e-8))
+        state = new_state
+        params = fg.optim.apply_updates(params, updates)

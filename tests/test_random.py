@@ -57,6 +57,45 @@ def test_the_numpy_and_python_integer_paths_agree():
                                   np.stack([low, high]))
 
 
+def test_the_lanes_of_one_python_integer_agree_with_single_blocks():
+    """Up to ``_FEW_BLOCKS`` blocks share one Python integer, a 64-bit lane each; words near
+    2**32 carry into the lane's upper half, which must never reach the next lane."""
+    rng = np.random.default_rng(5)
+    for count in (0, 2, 3, 5, random_ops._FEW_BLOCKS):
+        words = rng.integers(0, 2**32, (4, count), dtype=np.uint64)
+        words[:, :2] = 2**32 - 1   # the largest words: every sum carries
+        key0, key1, count0, count1 = words.astype(np.uint32)
+        low, high = random_ops._threefry_lanes(key0, key1, count0, count1)
+        blocks = [random_ops._threefry_block(*map(int, column)) for column in words.T]
+        assert low.dtype == high.dtype == np.uint32 and low.shape == (count,)
+        np.testing.assert_array_equal(low, [b[0] for b in blocks])
+        np.testing.assert_array_equal(high, [b[1] for b in blocks])
+    grid = rng.integers(0, 2**32, (4, 2, 3), dtype=np.uint64).astype(np.uint32)
+    np.testing.assert_array_equal(np.stack(random_ops.threefry2x32(*grid)),
+                                  np.stack(random_ops._threefry_arrays(*grid)))
+
+
+JITTED_BERNOULLI = fg.jit(fg.random.bernoulli, static_argnums=2)
+
+
+def test_bernoulli_on_words_equals_the_comparison_of_uniforms():
+    """A constant float32 (or float16) ``p`` compares the random words with one threshold;
+    the booleans are those of the uniforms on ``p``'s grid below ``p``, at the edges too."""
+    from funcgrad.random import _unit_interval
+    key = fg.random.key(11)
+    for dtype in (np.float32, np.float16):
+        for p in (0.5, 0.7, 0.0, 1.0, 1.5, -0.25, np.nan, np.inf, 2.0**-24, 1 - 2.0**-24, 1e-9):
+            p = np.asarray(p, dtype)
+            expected = np.asarray(_unit_interval(key, (300, 7), np.dtype(dtype))) < \
+                np.float64(p)
+            # under jit (float32 only: numba has no float16) p is traced: the general path
+            draws = (fg.random.bernoulli,) + ((JITTED_BERNOULLI,) if dtype == np.float32 else ())
+            for draw in draws:
+                mask = np.asarray(draw(key, p, (300, 7)))
+                assert mask.dtype == np.bool_
+                np.testing.assert_array_equal(mask, expected)
+
+
 def test_a_batch_of_keys_is_one_evaluation_of_each_key():
     keys = fg.random.split(KEY, 3)
     batched = random_ops.random_bits(keys, (4,))

@@ -218,7 +218,8 @@ class BatchNorm(Module):
         as_feature_column = (1, self.num_features) + (1,) * (x.ndim - 2)
 
         def column(v):
-            return fnp.reshape(v, as_feature_column)
+            # (N, C): a (C,) vector broadcasts along the rows as it is (no reshape to record)
+            return v if x.ndim == 2 else fnp.reshape(v, as_feature_column)
 
         if train:
             count = math.prod(x.shape[a] for a in axes)
