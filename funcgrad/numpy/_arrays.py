@@ -19,7 +19,8 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from ..core.trace import Tracer
 from ..ops import structural as st
 from . import _elementwise as el
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._core import asarray_or_tracer, cast, common_dtype
+from ._core import traced as _traced
 from ._creation import _require_concrete
 
 __all__ = [
@@ -27,9 +28,6 @@ __all__ = [
     "delete", "rot90", "select", "piecewise",
 ]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):

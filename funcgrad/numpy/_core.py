@@ -103,6 +103,18 @@ def cast(value, dtype):
     return np.asarray(value, dtype=dtype)[()]
 
 
+def nonnegative_int(value, who: str, name: str) -> int:
+    """``value`` as a Python int that is at least 0 (a size or a count), else the TypeError
+    or ValueError that names ``who``'s argument ``name``."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{who}: {name} must be an integer, got {value!r}") from None
+    if value < 0:
+        raise ValueError(f"{who}: {name} must be non-negative, got {value}")
+    return value
+
+
 def strong(tracer):
     """``tracer`` as NumPy's ``asarray`` would make the number a weak one stands for: an
     array of its dtype, which promotion no longer lets other dtypes win over (the same
@@ -122,6 +134,11 @@ def asarray_or_tracer(value):
         from ._shape import stack
         return stack([asarray_or_tracer(v) for v in value])
     return np.asarray(value)
+
+
+def traced(*values) -> bool:
+    """Whether any value is traced, including a tracer inside a (nested) list or tuple."""
+    return _contains_tracer(values)
 
 
 def _contains_tracer(values) -> bool:

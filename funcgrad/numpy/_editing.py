@@ -31,7 +31,8 @@ from ..ops import elementwise as ew
 from ..ops import structural as st
 from . import _elementwise as el
 from ._arrays import _gather_flat
-from ._core import _contains_tracer, asarray_or_tracer, cast
+from ._core import asarray_or_tracer, cast
+from ._core import traced as _traced
 from ._creation import _require_concrete
 from ._indexing import at
 
@@ -42,9 +43,6 @@ __all__ = [
     "unravel_index", "resize", "rollaxis", "trim_zeros", "geomspace",
 ]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _known(x):

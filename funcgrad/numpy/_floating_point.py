@@ -16,15 +16,13 @@ import numpy as np
 from ..core.trace import Tracer
 from ..ops import elementwise as ew
 from ..ops.special import stop_gradient
-from ._core import _contains_tracer, asarray_or_tracer, cast, ufunc_dtype
+from ._core import asarray_or_tracer, cast, ufunc_dtype
+from ._core import traced as _traced
 from ._math import copysign, trunc
 
 __all__ = ["rint", "signbit", "isneginf", "isposinf", "ldexp", "frexp", "modf", "nextafter",
            "spacing"]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def rint(x):

@@ -23,16 +23,14 @@ from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import sorting as so
 from ..ops import structural as st
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._core import asarray_or_tracer, cast, common_dtype
+from ._core import traced as _traced
 from ._shape import _concrete_int
 from ._sorting import _concrete_or_none, _flat
 
 __all__ = ["digitize", "bincount", "histogram", "histogram_bin_edges", "histogram2d",
            "histogramdd"]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _last(x):

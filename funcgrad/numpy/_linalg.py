@@ -18,7 +18,8 @@ from ..core.trace import Tracer
 from ..ops import contraction
 from ..ops import elementwise as ew_ops
 from ..ops import structural as st
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._core import asarray_or_tracer, cast, common_dtype
+from ._core import traced as _traced
 from ._elementwise import multiply
 
 __all__ = ["einsum", "dot", "matmul", "tensordot", "inner", "outer", "vdot", "kron", "matvec",
@@ -28,10 +29,6 @@ _LETTERS = string.ascii_letters   # A sublist's axis label k is _SUBLIST_LETTERS
 _SUBLIST_LETTERS = string.ascii_uppercase + string.ascii_lowercase
 _BATCH_LETTERS = "".join(c for c in _LETTERS if c not in "xyz")   # matmul: "xy,yz->xz"
 
-
-def _traced(*values) -> bool:
-    """Whether any value is traced, including a tracer inside a (nested) list or tuple."""
-    return _contains_tracer(values)
 
 
 def _promote(*values):

@@ -26,7 +26,6 @@ from ..ops.special import stop_gradient
 from . import _elementwise as el
 from . import _reductions as rd
 from ._core import (
-    _contains_tracer,
     asarray_or_tracer,
     cast,
     common_dtype,
@@ -34,6 +33,7 @@ from ._core import (
     to_float,
     ufunc_dtype,
 )
+from ._core import traced as _traced
 
 __all__ = [
     "trunc", "fmod", "copysign", "heaviside", "deg2rad", "rad2deg", "fabs", "nan_to_num",
@@ -44,9 +44,6 @@ __all__ = [
     "diff", "cross",
 ]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _slice(a, axis: int, start, stop):

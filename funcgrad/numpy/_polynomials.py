@@ -21,15 +21,13 @@ import numpy as np
 from ..core.errors import ConcretizationError, at_user_line
 from ..core.trace import _UNKNOWN, Tracer, known_value
 from . import _elementwise as el
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._core import asarray_or_tracer, cast, common_dtype
+from ._core import traced as _traced
 from ._creation import _require_concrete
 
 __all__ = ["poly", "polyadd", "polysub", "polymul", "polydiv", "polyder", "polyint",
            "polyfit", "roots", "vander"]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _vector(p, who: str):

@@ -22,7 +22,8 @@ import numpy as np
 from ..core.trace import Tracer
 from ..ops import structural as st
 from . import _elementwise as el
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype
+from ._core import asarray_or_tracer, cast, common_dtype
+from ._core import traced as _traced
 
 __all__ = ["isin", "intersect1d", "setdiff1d", "setxor1d", "union1d", "unique_all",
            "unique_counts", "unique_inverse", "unique_values"]
@@ -47,9 +48,6 @@ class UniqueInverseResult(NamedTuple):
     values: object
     inverse_indices: object
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _flat(x):

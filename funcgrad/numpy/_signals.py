@@ -9,15 +9,13 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import _elementwise as el
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, normalize_axes
+from ._core import asarray_or_tracer, cast, common_dtype, normalize_axes
+from ._core import traced as _traced
 from ._math import _slice, conj, convolve
 from ._shape import concatenate, flip, ravel, reshape
 
 __all__ = ["gradient", "ediff1d", "correlate"]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _spacings(varargs, axes, shape, who):

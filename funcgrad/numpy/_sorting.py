@@ -17,7 +17,6 @@ raise ``ConcretizationError``.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -28,16 +27,22 @@ from ..ops import elementwise as ew
 from ..ops import reduction as red
 from ..ops import sorting as so
 from ..ops import structural as st
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, normalize_axes, to_float
+from ._core import (
+    _contains_tracer,
+    asarray_or_tracer,
+    cast,
+    common_dtype,
+    nonnegative_int,
+    normalize_axes,
+    to_float,
+)
+from ._core import traced as _traced
 
 __all__ = [
     "sort", "argsort", "take_along_axis", "searchsorted", "median", "percentile", "quantile",
     "nonzero", "flatnonzero", "argwhere", "unique", "sort_complex",
 ]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _flat(a):
@@ -371,13 +376,7 @@ def _size_argument(size, who):
         raise ConcretizationError(at_user_line(
             f"{who}: size= is {size._describe()}; it decides the result's shape, so it must be "
             "a concrete integer"))
-    try:
-        size = operator.index(size)
-    except TypeError:
-        raise TypeError(f"{who}: size= must be an integer, got {size!r}") from None
-    if size < 0:
-        raise ValueError(f"{who}: size= must be non-negative, got {size}")
-    return size
+    return nonnegative_int(size, who, "size=")
 
 
 def _unknown_values_error(who, x):

@@ -18,7 +18,8 @@ from numpy import get_printoptions, printoptions, set_printoptions  # noqa: F401
 
 from ..core.trace import Tracer
 from . import _elementwise as el
-from ._core import _contains_tracer, asarray_or_tracer
+from ._core import asarray_or_tracer
+from ._core import traced as _traced
 from ._creation import _require_concrete
 
 __all__ = [
@@ -31,9 +32,6 @@ __all__ = [
 
 _WEAK = {"b": True, "i": 1, "f": 1.0, "c": 1j}
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _stand_in(value):

@@ -23,15 +23,13 @@ from ..core.trace import Tracer
 from ..ops import complex_numbers as cn
 from ..ops import elementwise as ew
 from ..ops import fft as fo
-from ._core import _contains_tracer, asarray_or_tracer, cast
+from ._core import asarray_or_tracer, cast
+from ._core import traced as _traced
 from ._shape import roll
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
            "rfftn", "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _norm(norm, who: str) -> str:

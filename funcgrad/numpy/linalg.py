@@ -63,7 +63,8 @@ from ..core.errors import ShapeError, at_user_line
 from ..ops import linalg as la
 from ..ops import structural as st
 from . import _linalg, _math, _reductions, _shape
-from ._core import _contains_tracer, asarray_or_tracer, cast, common_dtype, normalize_axes
+from ._core import asarray_or_tracer, cast, common_dtype, normalize_axes
+from ._core import traced as _traced
 from ._elementwise import (
     _root,
     abs,
@@ -115,9 +116,6 @@ class QRResult(NamedTuple):
     Q: object
     R: object
 
-
-def _traced(*values) -> bool:
-    return _contains_tracer(values)
 
 
 def _as_float(*values):

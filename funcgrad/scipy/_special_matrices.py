@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import numpy as fnp
 from ..core.trace import Tracer
+from ..numpy._core import nonnegative_int
 
 __all__ = ["circulant", "companion", "convolution_matrix", "dft", "fiedler",
            "fiedler_companion", "hadamard", "hankel", "helmert", "hilbert", "invhilbert",
@@ -224,13 +225,7 @@ def convolution_matrix(a, n: int, mode: str = "full"):
 # ------------------------------------------------------------- matrices of a given size
 
 def _size(n, who: str) -> int:
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{who}: n must be an integer, got {type(n).__name__}") from None
-    if n < 0:
-        raise ValueError(f"{who}: n must be non-negative, got {n}")
-    return n
+    return nonnegative_int(n, who, "n")
 
 
 def hadamard(n: int, dtype=int):
