@@ -61,3 +61,11 @@ def test_the_numpy_oracle_is_independent_of_funcgrad():
     assert type(out) is np.ndarray
     np.testing.assert_array_equal(out, np.sin(x))
     np.testing.assert_array_equal(oracle(-x)[0], x * x)
+
+
+# Programs on complex128 inputs (and complex64 values), a real loss of their outputs.
+test_random_complex_programs = fuzz.complex_fuzz_test(fuzz.SHORT, examples=40, derandomize=True)
+
+# Two of them compiled by numba, with the gradient.
+test_random_complex_programs_compiled = fuzz.complex_fuzz_test(
+    fuzz.NATIVE, examples=2, derandomize=True)
