@@ -1179,7 +1179,7 @@ def expect_close(check, got, want, rtol, how="", dtype=None):
         if dtype is not None and g.dtype != dtype:
             raise fail(f"{check}: output {i} has dtype {g.dtype}, expected {dtype}\n  {how}")
         if not np.allclose(g, w, rtol=rtol, atol=rtol * scale, equal_nan=True):
-            error = np.max(np.abs(g.astype(float) - w.astype(float)))
+            error = np.max(np.abs(g.astype(complex) - w.astype(complex)))
             raise fail(f"{check}: output {i} differs by {error:.3g} (tolerance {rtol:g} "
                        f"relative, on a scale of {scale:.3g})\n  {how}\n"
                        f"  got      {np.array2string(g, precision=10)}\n"

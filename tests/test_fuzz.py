@@ -6,7 +6,7 @@ import fuzz
 import numpy as np
 import pytest
 
-from funcgrad.ops import reduction
+from funcgrad.ops import complex_numbers, reduction
 
 # Derandomized: the suite runs the same programs every time, so a failure here is a
 # regression; finding new ones is the long profile's job, with a new seed each run.
@@ -33,6 +33,27 @@ def test_a_wrong_derivative_rule_is_caught(monkeypatch):
     with pytest.raises(fuzz.Mismatch, match="grad"):
         fuzz.check_case(_case("{np}.cumsum(x0)"))
     fuzz.check_case(_case("{np}.sin(x0)"))   # what the broken rule does not touch passes
+
+
+def _complex_case(code):
+    """A one-op program ``v1 = code`` of one complex input ``x0`` of shape (3,)."""
+    x = fuzz.Value("x0", (3,), -2.2, 2.2)
+    op = fuzz.Op(fuzz.Value("v1", (3,), -5.0, 5.0), code, ("x0",))
+    program = fuzz.Body("f", (x,), (op,), ("v1",))
+    return fuzz.ComplexCase(program, seed=0, native=False, native_kinds=False, in_axes=(0,),
+                            against_jax=False)
+
+
+def test_a_wrong_complex_derivative_rule_is_caught(monkeypatch):
+    # imag's reverse-mode rules without their factor -1j: central differences along Im z
+    # see the gradient's imaginary part come out as its real part.
+    monkeypatch.setattr(complex_numbers.imag_p, "vjp", lambda needs, g, ans, x: (
+        complex_numbers._as_complex(g, x.dtype),))
+    monkeypatch.setattr(complex_numbers.imag_p, "eager_vjp", lambda needs, g, ans, x: (
+        np.asarray(g).astype(x.dtype)[()],))
+    with pytest.raises(fuzz.Mismatch, match="grad"):
+        fuzz.check_complex_case(_complex_case("{np}.imag(x0) * x0"))
+    fuzz.check_complex_case(_complex_case("{np}.exp(x0 * 0.5) * x0"))   # untouched: passes
 
 
 def test_the_oracle_measures_kinks():
