@@ -27,7 +27,14 @@ and ``jacfwd(jacrev)``. Values are compared with the NumPy oracle, derivatives w
 differences of it (Richardson-extrapolated; skipped where its two steps disagree) and with
 each other (forward mode against reverse mode), and with JAX in float64 when it is installed.
 
-``python -m tests.fuzz --n 2000 --seed S`` runs the long profile and prints a summary; a
+Programs on complex inputs (``complex_programs``, ``ComplexRun``) are drawn by a generator of
+their own, over complex128 inputs with bounds on their values' moduli, and checked for value
+(eager, traced, ``jit``, in complex128 and complex64), ``grad`` in JAX's convention against
+central differences along each element's real and imaginary directions, ``jvp`` against
+central differences and against ``vjp`` (under the pairing ``Re(sum(a * b))``), and JAX.
+
+``python -m tests.fuzz --n 2000 --seed S`` runs the long profile (then ``--complex``, by
+default ``n // 3``, complex programs) and prints a summary; a
 failure prints the shrunk program as a script that reproduces it. ``tests/test_fuzz.py`` runs
 the short profile in the test suite. (One file, longer than most: the operation tables, the
 generator, the oracle and the checks are one tool, and read best side by side.)
