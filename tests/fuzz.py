@@ -1855,8 +1855,31 @@ class ComplexRun(Run):
             self.check("complex: jit, native", self.complex_native)
         self.check("complex: grad", self.complex_grad)
         self.check("complex: jvp and vjp", self.complex_jvp_vjp)
+        self.check("complex: vmap", self.complex_vmap)
+        self.check("complex: jvp of grad", self.complex_second)
         if jax is not None and self.case.against_jax:
             self.check("complex: against JAX", self.complex_against_jax)
+
+    def complex_vmap(self):
+        """vmap over a batch of two: the inputs, and the inputs moved along t."""
+        other = self.moved(0.25, self.t)
+        want = [np.stack(pair) for pair in zip(self.reference, self.oracle(*other))]
+        got = fg.vmap(self.f)(*[np.stack(pair) for pair in zip(self.args, other)])
+        expect_close("complex: vmap", got, want, 1e-8,
+                     "fg.vmap(f) of the inputs stacked with themselves moved along t")
+
+    def complex_second(self):
+        """Forward over reverse: jvp of grad along u, against central differences of grad."""
+        grad = fg.grad(self.loss, argnums=self.argnums)
+        _, tangent = fg.jvp(grad, tuple(self.args), tuple(self.u))
+        estimate, trusted = richardson(lambda h: [
+            (np.asarray(p) - np.asarray(m)) / (2 * h)
+            for p, m in zip(leaves(grad(*self.moved(h, self.u))),
+                            leaves(grad(*self.moved(-h, self.u))))], 1e-3)
+        if trusted:
+            expect_close("complex: jvp of grad", tangent, estimate, 1e-6,
+                         f"fg.jvp(fg.grad(loss, argnums={self.argnums}), {self.tuple}, u)[1] "
+                         "against central differences of grad")
 
     def complex_values(self):
         jitted = fg.jit(self.fresh())
