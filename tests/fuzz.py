@@ -1651,14 +1651,38 @@ def _scaled(x: Value, limit: float) -> tuple[str, float]:
     return f"({x.name} * {limit / x.high!r})", limit
 
 
+# name: (the modulus its operand is scaled to, a bound on its values given the operand's,
+# whether its operand is shifted off the negative real axis as z * z + c).
+C_MORE = {
+    "square": (2.0, lambda m: m * m, False), "sinh": (2.0, math.cosh, False),
+    "cosh": (2.0, math.cosh, False), "expm1": (2.0, lambda m: math.exp(m) + 1, False),
+    "exp2": (2.0, lambda m: 2 ** m, False), "reciprocal": (2.0, lambda m: 1.0, True),
+    "log1p": (2.0, lambda m: math.log(m + 1) + 1.6, True),
+    "log2": (2.0, lambda m: 1.5 * math.log(m) + 2.3, True),
+    "log10": (2.0, lambda m: math.log(m) + 0.7, True),
+    "arctan": (0.7, lambda m: 1.0, False), "arcsinh": (0.7, lambda m: 1.0, False),
+    "arctanh": (0.7, lambda m: 1.0, False), "arcsin": (0.7, lambda m: 1.0, False),
+    "arccos": (0.7, lambda m: 2.5, False), "tan": (1.0, lambda m: 1.6, False),
+    "sign": (2.0, lambda m: 1.0, True), "conjugate": (2.0, lambda m: m, False),
+}
+
+
 @st.composite
 def complex_unary(draw, scope):
     x = scope.pick(draw)
     m = x.high
     kind = draw(st.sampled_from(["exp", "sin", "cos", "tanh", "log", "sqrt", "conj", "real",
-                                 "imag", "abs", "abs2", "angle", "constant", "negative"]),
+                                 "imag", "abs", "abs2", "angle", "constant", "negative",
+                                 "more"]),
                 label="complex unary")
     shift = repr(float(m * m + 1.0))     # z*z + shift has real part >= 1: off the branch cuts
+    if kind == "more":   # other functions NumPy defines on complex numbers
+        name = draw(st.sampled_from(sorted(C_MORE)), label="function")
+        limit, bound, shifted = C_MORE[name]
+        arg, b = _scaled(x, limit)
+        if shifted:
+            arg, b = f"{arg} * {arg} + {float(b * b + 1.0)!r}", 2 * b * b + 1.0
+        return _cvalue(scope, f"{{np}}.{name}({arg})", [x], bound(b))
     if kind in ("exp", "sin", "cos"):
         arg, b = _scaled(x, 2.0)
         return _cvalue(scope, f"{{np}}.{kind}({arg})", [x], math.exp(b) if kind == "exp"
