@@ -45,6 +45,7 @@ import argparse
 import collections
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import pickle
@@ -1782,9 +1783,11 @@ def complex_programs(draw, max_ops=6) -> Body:
     base = draw(st.sampled_from(C_SHAPES), label="shape")
     suffixes = [base[i:] for i in range(len(base) + 1)]
     n_inputs = draw(st.integers(1, 2), label="inputs")
-    params = [Value(f"x{i}", draw(st.sampled_from(suffixes), label="input shape"),
+    # The second input may be real (named r1): a complex program of a real argument.
+    names = ["x0", draw(st.sampled_from(["x1", "r1"]), label="second input's kind")]
+    params = [Value(names[i], draw(st.sampled_from(suffixes), label="input shape"),
                     -1.5 * math.sqrt(2), 1.5 * math.sqrt(2)) for i in range(n_inputs)]
-    scope = Scope(params, __import__("itertools").count(1))
+    scope = Scope(params, itertools.count(1))
     ops = []
     for _ in range(draw(st.integers(1, max_ops), label="ops")):
         for _attempt in range(5):
@@ -1802,6 +1805,11 @@ def complex_programs(draw, max_ops=6) -> Body:
     return Body("f", tuple(params), tuple(ops), tuple(results))
 
 
+def is_real(v: Value) -> bool:
+    """Whether an input of a complex program is real (float64)."""
+    return v.name.startswith("r")
+
+
 class ComplexCase(Case):
     """A program on complex128 inputs; ``loss`` is real: ``sum(real(w * out))`` over the
     outputs, with complex weights ``w``, plus ``sum(abs(out[0]) ** 2) / 4``."""
@@ -1809,14 +1817,15 @@ class ComplexCase(Case):
     @functools.cached_property
     def arrays(self):
         rng = np.random.default_rng(self.seed)
-        def draw_complex(shape, scale=1.0):
+        def draw_complex(shape, scale=1.0, real=False):
             return np.asarray(rng.uniform(-scale, scale, shape)
-                              + 1j * rng.uniform(-scale, scale, shape))
-        args = [draw_complex(v.shape, 1.5) for v in self.program.params]
+                              + (0 if real else 1j * rng.uniform(-scale, scale, shape)))
+        params = self.program.params
+        args = [draw_complex(v.shape, 1.5, is_real(v)) for v in params]
         shapes = {op.out.name: op.out.shape for op in self.program.ops}
         weights = [np.round(draw_complex(shapes[r]) * 4) / 4 for r in self.program.results]
-        t = [draw_complex(v.shape) for v in self.program.params]
-        u = [draw_complex(v.shape) for v in self.program.params]
+        t = [draw_complex(v.shape, real=is_real(v)) for v in params]
+        u = [draw_complex(v.shape, real=is_real(v)) for v in params]
         return args, weights, t, u
 
     def loss_source(self, backend="funcgrad") -> list[str]:
@@ -1837,7 +1846,7 @@ def complex_variants(args) -> list[tuple[str, list]]:
         return big[..., ::2]
     return [("C-ordered arrays and 0-d arrays", list(args)),
             ("F-ordered arrays and Python complex numbers",
-             [np.asfortranarray(a) if a.ndim else complex(a) for a in args]),
+             [np.asfortranarray(a) if a.ndim else a.item() for a in args]),
             ("strided views and fg.Arrays", [view(a) if a.ndim else fnp.asarray(a)
                                              for a in args])]
 
@@ -1915,7 +1924,7 @@ class ComplexRun(Run):
         traced = fg.vjp(self.f, *self.args)[0]
         self.expect_values("complex: traced value", traced,
                            f"fg.vjp(f, *{self.tuple})[0] against NumPy")
-        args64 = [a.astype(np.complex64) for a in self.args]
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
         eager64 = self.f(*args64)
         self.expect_values("complex: eager value, complex64", eager64,
                            f"f{self.call} on complex64 arrays against NumPy in complex128",
@@ -1940,13 +1949,13 @@ class ComplexRun(Run):
         grad = fg.grad(self.loss, argnums=self.argnums)
         self.gradient = grad(*self.args)
         for i, g in enumerate(leaves(self.gradient)):
-            if g.dtype != np.complex128:
+            if g.dtype != self.args[i].dtype:
                 raise mismatch("complex: grad")(f"{how}: gradient {i} has dtype {g.dtype}")
         estimate, trusted = [], True
         for i, a in enumerate(self.args):
-            parts = np.zeros(a.shape, complex)
+            parts = np.zeros(a.shape, a.dtype)
             for j in np.ndindex(a.shape):
-                for direction in (1.0, 1j):
+                for direction in (1.0,) if a.dtype.kind == "f" else (1.0, 1j):
                     def difference(h, i=i, j=j, direction=direction):
                         def at(step):
                             moved = [x.copy() for x in self.args]
@@ -1965,10 +1974,10 @@ class ComplexRun(Run):
         jitted = fg.jit(grad)
         expect_close("complex: jit(grad)", interpreted(jitted, self.args), self.gradient, 1e-9,
                      f"fg.jit(fg.grad(loss, argnums={self.argnums})){self.call} (first tier)")
-        args64 = [a.astype(np.complex64) for a in self.args]
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
         low = grad(*args64)
         for i, g in enumerate(leaves(low)):
-            if g.dtype != np.complex64:
+            if g.dtype != _low(self.args[i].dtype):
                 raise mismatch("complex: grad, complex64")(
                     f"{how} on complex64 arrays: gradient {i} has dtype {g.dtype}")
         expect_close("complex: grad, complex64", low, self.gradient, 1e-2,
@@ -1990,7 +1999,7 @@ class ComplexRun(Run):
                      for r in self.reference]
         pulled = vjp_fn(cotangent[0] if len(cotangent) == 1 else tuple(cotangent))
         for i, p in enumerate(leaves(pulled)):
-            if p.dtype != np.complex128:
+            if p.dtype != self.args[i].dtype:
                 raise mismatch("complex: vjp")(f"fg.vjp: cotangent {i} has dtype {p.dtype}")
         forward, backward = _pairing(cotangent, leaves(tangent)), _pairing(leaves(pulled),
                                                                            self.t)
