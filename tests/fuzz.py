@@ -1229,7 +1229,7 @@ def variants(args) -> list[tuple[str, list]]:
 
 
 def integer_kinds(case: Case) -> list[tuple[str, list]]:
-    """Integer and boolean arguments in the inputs' ranges (Python scalars for 0-d)."""
+    """Integer and boolean arguments in the inputs' ranges (Python ints for 0-d)."""
     rng = np.random.default_rng(case.seed + 1)
     out = []
     for what, dtype in (("integers", np.int64), ("booleans", np.bool_)):
@@ -1237,7 +1237,9 @@ def integer_kinds(case: Case) -> list[tuple[str, list]]:
         for v in case.program.params:
             low, high = (math.ceil(v.low), math.floor(v.high)) if dtype is np.int64 else (0, 1)
             a = rng.integers(low, high + 1, v.shape).astype(dtype)
-            args.append(a.item() if a.ndim == 0 else a)
+            # A Python bool stays weak under jit as eagerly (sin(True) / 1.5 is float16),
+            # where a 0-d bool array's np.bool_ + 0.5 is float64: 0-d booleans stay arrays.
+            args.append(a.item() if a.ndim == 0 and dtype is np.int64 else a)
         out.append((what, args))
     return out
 
