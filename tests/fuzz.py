@@ -1940,6 +1940,10 @@ class ComplexRun(Run):
         for what, args in complex_variants(self.args):
             self.expect_values("complex: jit, native", jitted(*args),
                                f"fg.jit(f){self.call} (native) on {what} against NumPy")
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
+        self.expect_values("complex: jit, native, complex64", natively(jitted, args64)(*args64),
+                           f"fg.jit(f){self.call} (native) on complex64 arrays against eager f",
+                           rtol=1e-4, want=self.f(*args64), low=True)
         jitted = natively(fg.jit(fg.grad(self.fresh_loss(), argnums=self.argnums)), self.args)
         expect_close("complex: jit(grad), native", jitted(*self.args), self.gradient, 1e-9,
                      f"fg.jit(fg.grad(loss, argnums={self.argnums})){self.call} (native)")
