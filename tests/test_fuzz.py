@@ -85,7 +85,7 @@ def test_the_numpy_oracle_is_independent_of_funcgrad():
 
 
 # Programs on complex128 inputs (and complex64 values), a real loss of their outputs.
-test_random_complex_programs = fuzz.complex_fuzz_test(fuzz.SHORT, examples=40, derandomize=True)
+test_random_complex_programs = fuzz.complex_fuzz_test(fuzz.SHORT, examples=30, derandomize=True)
 
 # Two of them compiled by numba, with the gradient.
 test_random_complex_programs_compiled = fuzz.complex_fuzz_test(
