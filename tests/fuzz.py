@@ -27,7 +27,14 @@ and ``jacfwd(jacrev)``. Values are compared with the NumPy oracle, derivatives w
 differences of it (Richardson-extrapolated; skipped where its two steps disagree) and with
 each other (forward mode against reverse mode), and with JAX in float64 when it is installed.
 
-``python -m tests.fuzz --n 2000 --seed S`` runs the long profile and prints a summary; a
+Programs on complex inputs (``complex_programs``, ``ComplexRun``) are drawn by a generator of
+their own, over complex128 inputs with bounds on their values' moduli, and checked for value
+(eager, traced, ``jit``, in complex128 and complex64), ``grad`` in JAX's convention against
+central differences along each element's real and imaginary directions, ``jvp`` against
+central differences and against ``vjp`` (under the pairing ``Re(sum(a * b))``), and JAX.
+
+``python -m tests.fuzz --n 2000 --seed S`` runs the long profile (then ``--complex``, by
+default ``n // 3``, complex programs) and prints a summary; a
 failure prints the shrunk program as a script that reproduces it. ``tests/test_fuzz.py`` runs
 the short profile in the test suite. (One file, longer than most: the operation tables, the
 generator, the oracle and the checks are one tool, and read best side by side.)
@@ -38,6 +45,7 @@ import argparse
 import collections
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import pickle
@@ -1179,7 +1187,7 @@ def expect_close(check, got, want, rtol, how="", dtype=None):
         if dtype is not None and g.dtype != dtype:
             raise fail(f"{check}: output {i} has dtype {g.dtype}, expected {dtype}\n  {how}")
         if not np.allclose(g, w, rtol=rtol, atol=rtol * scale, equal_nan=True):
-            error = np.max(np.abs(g.astype(float) - w.astype(float)))
+            error = np.max(np.abs(g.astype(complex) - w.astype(complex)))
             raise fail(f"{check}: output {i} differs by {error:.3g} (tolerance {rtol:g} "
                        f"relative, on a scale of {scale:.3g})\n  {how}\n"
                        f"  got      {np.array2string(g, precision=10)}\n"
@@ -1221,7 +1229,7 @@ def variants(args) -> list[tuple[str, list]]:
 
 
 def integer_kinds(case: Case) -> list[tuple[str, list]]:
-    """Integer and boolean arguments in the inputs' ranges (Python scalars for 0-d)."""
+    """Integer and boolean arguments in the inputs' ranges (Python ints for 0-d)."""
     rng = np.random.default_rng(case.seed + 1)
     out = []
     for what, dtype in (("integers", np.int64), ("booleans", np.bool_)):
@@ -1229,7 +1237,9 @@ def integer_kinds(case: Case) -> list[tuple[str, list]]:
         for v in case.program.params:
             low, high = (math.ceil(v.low), math.floor(v.high)) if dtype is np.int64 else (0, 1)
             a = rng.integers(low, high + 1, v.shape).astype(dtype)
-            args.append(a.item() if a.ndim == 0 else a)
+            # A Python bool stays weak under jit as eagerly (sin(True) / 1.5 is float16),
+            # where a 0-d bool array's np.bool_ + 0.5 is float64: 0-d booleans stay arrays.
+            args.append(a.item() if a.ndim == 0 and dtype is np.int64 else a)
         out.append((what, args))
     return out
 
@@ -1623,6 +1633,406 @@ def check_case(case: Case) -> None:
         Run(case).run_all()
 
 
+# ------------------------------------------------------------------------- complex numbers
+# Programs on complex inputs: their own small generator (a complex value's bound is one on
+# its modulus, ``high``; ``low`` is ``-high``), a real loss, and checks of values, grad (JAX's
+# convention: df/dx - i df/dy) against central differences along the real and the imaginary
+# directions, jvp against central differences and against vjp, and against JAX.
+
+C_SHAPES = [(2, 3), (3,), (4,), (2, 2), (3, 1)]
+C_CONSTANTS = ("(0.5 - 1.25j)", "1j", "(-0.75 + 0.5j)")
+
+
+def _cvalue(scope, code, operands, bound, shape=None):
+    return make(scope, code, list(operands), (-bound, bound), shape=shape, plain=False)
+
+
+def _scaled(x: Value, limit: float) -> tuple[str, float]:
+    """``x`` scaled to modulus at most ``limit``: (code, new bound)."""
+    if x.high <= limit:
+        return x.name, x.high
+    return f"({x.name} * {limit / x.high!r})", limit
+
+
+# name: (the modulus its operand is scaled to, a bound on its values given the operand's,
+# whether its operand is shifted off the negative real axis as z * z + c).
+C_MORE = {
+    "square": (2.0, lambda m: m * m, False), "sinh": (2.0, math.cosh, False),
+    "cosh": (2.0, math.cosh, False), "expm1": (2.0, lambda m: math.exp(m) + 1, False),
+    "exp2": (2.0, lambda m: 2 ** m, False), "reciprocal": (2.0, lambda m: 1.0, True),
+    "log1p": (2.0, lambda m: math.log(m + 1) + 1.6, True),
+    "log2": (2.0, lambda m: 1.5 * math.log(m) + 2.3, True),
+    "log10": (2.0, lambda m: math.log(m) + 0.7, True),
+    "arctan": (0.7, lambda m: 1.0, False), "arcsinh": (0.7, lambda m: 1.0, False),
+    "arctanh": (0.7, lambda m: 1.0, False), "arcsin": (0.7, lambda m: 1.0, False),
+    "arccos": (0.7, lambda m: 2.5, False), "tan": (1.0, lambda m: 1.6, False),
+    "sign": (2.0, lambda m: 1.0, True), "conjugate": (2.0, lambda m: m, False),
+}
+
+
+@st.composite
+def complex_unary(draw, scope):
+    x = scope.pick(draw)
+    m = x.high
+    kind = draw(st.sampled_from(["exp", "sin", "cos", "tanh", "log", "sqrt", "conj", "real",
+                                 "imag", "abs", "abs2", "angle", "constant", "negative",
+                                 "more"]),
+                label="complex unary")
+    shift = repr(float(m * m + 1.0))     # z*z + shift has real part >= 1: off the branch cuts
+    if kind == "more":   # other functions NumPy defines on complex numbers
+        name = draw(st.sampled_from(sorted(C_MORE)), label="function")
+        limit, bound, shifted = C_MORE[name]
+        arg, b = _scaled(x, limit)
+        if shifted:
+            arg, b = f"{arg} * {arg} + {float(b * b + 1.0)!r}", 2 * b * b + 1.0
+        return _cvalue(scope, f"{{np}}.{name}({arg})", [x], bound(b))
+    if kind in ("exp", "sin", "cos"):
+        arg, b = _scaled(x, 2.0)
+        return _cvalue(scope, f"{{np}}.{kind}({arg})", [x], math.exp(b) if kind == "exp"
+                       else math.cosh(b))
+    if kind == "tanh":   # poles at i*pi/2: |z| <= 1 keeps them far
+        arg, _ = _scaled(x, 1.0)
+        return _cvalue(scope, f"{{np}}.tanh({arg})", [x], 1.6)
+    if kind == "log":
+        return _cvalue(scope, f"{{np}}.log({x.name} * {x.name} + {shift})", [x],
+                       math.log(2 * m * m + 1.0) + 1.6)
+    if kind == "sqrt":
+        return _cvalue(scope, f"{{np}}.sqrt({x.name} * {x.name} + {shift})", [x],
+                       math.sqrt(2 * m * m + 1.0))
+    if kind in ("conj", "real", "imag"):
+        return _cvalue(scope, f"{{np}}.{kind}({x.name})", [x], m)
+    if kind == "abs":    # away from 0
+        return _cvalue(scope, f"{{np}}.abs({x.name} + {float(m + 1.0)!r})", [x], 2 * m + 1)
+    if kind == "abs2":
+        return _cvalue(scope, f"{{np}}.abs({x.name}) ** 2", [x], m * m)
+    if kind == "angle":  # real part >= 1: off the cut and away from 0
+        return _cvalue(scope, f"{{np}}.angle({x.name} + {float(m + 1.0)!r})", [x], 1.6)
+    if kind == "negative":
+        return _cvalue(scope, f"-{x.name}", [x], m)
+    c = draw(st.sampled_from(C_CONSTANTS), label="complex constant")
+    return _cvalue(scope, f"{x.name} * {c}", [x], 1.5 * m)
+
+
+@st.composite
+def complex_binary(draw, scope):
+    a, b = scope.pick(draw), scope.pick(draw, label="second operand")
+    kind = draw(st.sampled_from(["+", "-", "*", "/"]), label="complex binary")
+    if kind == "/":
+        shift = float(b.high * b.high + 1.0)
+        return _cvalue(scope, f"{a.name} / ({b.name} * {b.name} + {shift!r})", [a, b], a.high)
+    bound = a.high * b.high if kind == "*" else a.high + b.high
+    return _cvalue(scope, f"{a.name} {kind} {b.name}", [a, b], bound)
+
+
+@st.composite
+def complex_reduction(draw, scope):
+    x = scope.pick(draw)
+    kind = draw(st.sampled_from(["sum", "mean", "prod"]), label="complex reduction")
+    axis = draw(st.sampled_from([None] + list(range(-len(x.shape), 0))), label="axis")
+    keep = draw(st.booleans(), label="keepdims") and axis is not None
+    arg, m = (_scaled(x, 1.0) if kind == "prod" else (x.name, x.high))
+    extra = _args_text(arg, _axis_text(axis), "keepdims=True" if keep else "")
+    size = math.prod(x.shape) if axis is None else x.shape[axis]
+    bound = {"sum": m * size, "mean": m, "prod": m ** size}[kind]
+    return _cvalue(scope, f"{{np}}.{kind}({extra})", [x], max(bound, 1e-3))
+
+
+@st.composite
+def complex_product(draw, scope):
+    a = scope.pick(draw, lambda v: len(v.shape) >= 1)
+    b = scope.pick(draw, lambda v: len(v.shape) >= 1, label="second operand")
+    if a is None or b is None:
+        return None
+    forms = ["{np}.matmul(A, B)", "{np}.matmul(A, {np}.swapaxes(B, -1, -2))",
+             "{np}.einsum('...i,...i->...', A, B)", "{np}.dot(A, B)", "A @ B",
+             "{np}.vdot(A, B)"]
+    form = forms[draw(st.integers(0, len(forms) - 1), label="product form")]
+    code = form.replace("A", a.name).replace("B", b.name)
+    return _cvalue(scope, code, [a, b], a.high * b.high * max(a.shape + b.shape))
+
+
+@st.composite
+def complex_structural(draw, scope):
+    x = scope.pick(draw)
+    kind = draw(st.sampled_from(["reshape", "T", "reverse", "slice", "concatenate",
+                                 "where"]), label="complex structural")
+    if kind == "reshape":
+        return _cvalue(scope, f"{{np}}.reshape({x.name}, (-1,))", [x], x.high)
+    if kind == "T":
+        return _cvalue(scope, f"{{np}}.transpose({x.name})", [x], x.high)
+    if kind in ("reverse", "slice") and x.shape:
+        index = "::-1" if kind == "reverse" else "1:"
+        return _cvalue(scope, f"{x.name}[..., {index}]", [x], x.high)
+    y = scope.pick(draw, label="second operand")
+    if kind == "concatenate":
+        return _cvalue(scope, f"{{np}}.concatenate([{x.name}, {y.name}], axis=-1)", [x, y],
+                       max(x.high, y.high))
+    shape = broadcast(x.shape, y.shape)
+    if shape is None:
+        return None
+    mask = np.asarray(draw(st.lists(st.booleans(), min_size=math.prod(shape),
+                                    max_size=math.prod(shape)), label="mask")).reshape(shape)
+    return _cvalue(scope, f"{{np}}.where({mask_text(mask)}, {x.name}, {y.name})", [x, y],
+                   max(x.high, y.high))
+
+
+COMPLEX_FAMILIES = [complex_unary, complex_unary, complex_binary, complex_binary,
+                    complex_reduction, complex_product, complex_structural]
+
+
+@st.composite
+def complex_programs(draw, max_ops=6) -> Body:
+    base = draw(st.sampled_from(C_SHAPES), label="shape")
+    suffixes = [base[i:] for i in range(len(base) + 1)]
+    n_inputs = draw(st.integers(1, 2), label="inputs")
+    # The second input may be real (named r1): a complex program of a real argument.
+    names = ["x0", draw(st.sampled_from(["x1", "r1"]), label="second input's kind")]
+    params = [Value(names[i], draw(st.sampled_from(suffixes), label="input shape"),
+                    -1.5 * math.sqrt(2), 1.5 * math.sqrt(2)) for i in range(n_inputs)]
+    scope = Scope(params, itertools.count(1))
+    ops = []
+    for _ in range(draw(st.integers(1, max_ops), label="ops")):
+        for _attempt in range(5):
+            family = COMPLEX_FAMILIES[draw(st.integers(0, len(COMPLEX_FAMILIES) - 1),
+                                           label="family")]
+            op = draw(family(scope))
+            if op is not None:
+                break
+        else:
+            continue
+        ops.append(scope.add(op))
+    assume(ops)
+    unused = [op.out.name for op in ops[:-1] if op.out.name not in scope.used]
+    results = [ops[-1].out.name] + unused[-1:]
+    return Body("f", tuple(params), tuple(ops), tuple(results))
+
+
+def is_real(v: Value) -> bool:
+    """Whether an input of a complex program is real (float64)."""
+    return v.name.startswith("r")
+
+
+class ComplexCase(Case):
+    """A program on complex128 inputs; ``loss`` is real: ``sum(real(w * out))`` over the
+    outputs, with complex weights ``w``, plus ``sum(abs(out[0]) ** 2) / 4``."""
+
+    @functools.cached_property
+    def arrays(self):
+        rng = np.random.default_rng(self.seed)
+        def draw_complex(shape, scale=1.0, real=False):
+            return np.asarray(rng.uniform(-scale, scale, shape)
+                              + (0 if real else 1j * rng.uniform(-scale, scale, shape)))
+        params = self.program.params
+        args = [draw_complex(v.shape, 1.5, is_real(v)) for v in params]
+        shapes = {op.out.name: op.out.shape for op in self.program.ops}
+        weights = [np.round(draw_complex(shapes[r]) * 4) / 4 for r in self.program.results]
+        t = [draw_complex(v.shape, real=is_real(v)) for v in params]
+        u = [draw_complex(v.shape, real=is_real(v)) for v in params]
+        return args, weights, t, u
+
+    def loss_source(self, backend="funcgrad") -> list[str]:
+        params = ", ".join(v.name for v in self.program.params)
+        m = BACKENDS[backend]["np"]
+        outs = ["out"] if len(self.program.results) == 1 else [
+            f"out[{k}]" for k in range(len(self.program.results))]
+        terms = [f"{m}.sum({m}.real({o} * w[{k}]))" for k, o in enumerate(outs)]
+        return [f"def loss({params}):", f"    out = f({params})",
+                f"    return {' + '.join(terms)} + {m}.sum({m}.abs({outs[0]}) ** 2) / 4"]
+
+
+def complex_variants(args) -> list[tuple[str, list]]:
+    """The same complex128 values in the forms ``jit`` takes."""
+    def view(a):
+        big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+        big[..., ::2] = a
+        return big[..., ::2]
+    return [("C-ordered arrays and 0-d arrays", list(args)),
+            ("F-ordered arrays and Python complex numbers",
+             [np.asfortranarray(a) if a.ndim else a.item() for a in args]),
+            ("strided views and fg.Arrays", [view(a) if a.ndim else fnp.asarray(a)
+                                             for a in args])]
+
+
+def _low(dtype) -> np.dtype:
+    return np.dtype(np.complex64 if np.dtype(dtype).kind == "c" else np.float32)
+
+
+def _pairing(a, b) -> float:
+    """Re(sum(a * b)) over leaves: the real pairing reverse mode transposes under."""
+    return float(sum(np.sum(np.asarray(x) * np.asarray(y)).real for x, y in zip(a, b)))
+
+
+class ComplexRun(Run):
+    def __init__(self, case: ComplexCase):
+        super().__init__(case)
+        self.dtypes = [r.dtype for r in self.reference]
+        namespace = {"np": np, "f": self.oracle.f, "w": self.w}
+        exec("\n".join(case.loss_source("numpy")), namespace)  # noqa: S102
+        self.loss_oracle = namespace["loss"]
+
+    def oracle_loss(self, *args) -> float:
+        with np.errstate(all="raise", under="ignore"):
+            return float(self.loss_oracle(*args))
+
+    def expect_values(self, check, got, how, rtol=1e-8, want=None, low=False):
+        want = self.reference if want is None else want
+        outs = leaves(got)
+        dtypes = [_low(d) if low else d for d in self.dtypes]
+        for i, (g, d) in enumerate(zip(outs, dtypes)):
+            if g.dtype != d:
+                raise mismatch(check)(f"{check}: output {i} has dtype {g.dtype}, expected "
+                                      f"{d}\n  {how}")
+        expect_close(check, got, want, rtol, how)
+
+    def run_all(self):
+        self.check("complex: values", self.complex_values)
+        if self.case.native:
+            self.check("complex: jit, native", self.complex_native)
+        self.check("complex: grad", self.complex_grad)
+        self.check("complex: jvp and vjp", self.complex_jvp_vjp)
+        self.check("complex: vmap", self.complex_vmap)
+        self.check("complex: jvp of grad", self.complex_second)
+        if jax is not None and self.case.against_jax:
+            self.check("complex: against JAX", self.complex_against_jax)
+
+    def complex_vmap(self):
+        """vmap over a batch of two: the inputs, and the inputs moved along t."""
+        other = self.moved(0.25, self.t)
+        want = [np.stack(pair) for pair in zip(self.reference, self.oracle(*other))]
+        got = fg.vmap(self.f)(*[np.stack(pair) for pair in zip(self.args, other)])
+        expect_close("complex: vmap", got, want, 1e-8,
+                     "fg.vmap(f) of the inputs stacked with themselves moved along t")
+
+    def complex_second(self):
+        """Forward over reverse: jvp of grad along u, against central differences of grad."""
+        grad = fg.grad(self.loss, argnums=self.argnums)
+        _, tangent = fg.jvp(grad, tuple(self.args), tuple(self.u))
+        estimate, trusted = richardson(lambda h: [
+            (np.asarray(p) - np.asarray(m)) / (2 * h)
+            for p, m in zip(leaves(grad(*self.moved(h, self.u))),
+                            leaves(grad(*self.moved(-h, self.u))))], 1e-3)
+        if trusted:
+            expect_close("complex: jvp of grad", tangent, estimate, 1e-6,
+                         f"fg.jvp(fg.grad(loss, argnums={self.argnums}), {self.tuple}, u)[1] "
+                         "against central differences of grad")
+
+    def complex_values(self):
+        jitted = fg.jit(self.fresh())
+        for what, args in complex_variants(self.args):
+            self.expect_values("complex: eager value", self.f(*args),
+                               f"f{self.call} on {what} against NumPy")
+            self.expect_values("complex: jit, interpreted", interpreted(jitted, args),
+                               f"fg.jit(f){self.call} (first tier) on {what} against NumPy")
+        traced = fg.vjp(self.f, *self.args)[0]
+        self.expect_values("complex: traced value", traced,
+                           f"fg.vjp(f, *{self.tuple})[0] against NumPy")
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
+        eager64 = self.f(*args64)
+        self.expect_values("complex: eager value, complex64", eager64,
+                           f"f{self.call} on complex64 arrays against NumPy in complex128",
+                           rtol=3e-3, low=True)
+        self.expect_values("complex: jit, interpreted, complex64",
+                           interpreted(jitted, args64), f"fg.jit(f){self.call} on complex64 "
+                           "arrays against eager f", rtol=1e-4, want=eager64, low=True)
+
+    def complex_native(self):
+        jitted = natively(fg.jit(self.fresh()), self.args)
+        for what, args in complex_variants(self.args):
+            self.expect_values("complex: jit, native", jitted(*args),
+                               f"fg.jit(f){self.call} (native) on {what} against NumPy")
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
+        self.expect_values("complex: jit, native, complex64", natively(jitted, args64)(*args64),
+                           f"fg.jit(f){self.call} (native) on complex64 arrays against eager f",
+                           rtol=1e-4, want=self.f(*args64), low=True)
+        jitted = natively(fg.jit(fg.grad(self.fresh_loss(), argnums=self.argnums)), self.args)
+        expect_close("complex: jit(grad), native", jitted(*self.args), self.gradient, 1e-9,
+                     f"fg.jit(fg.grad(loss, argnums={self.argnums})){self.call} (native)")
+
+    def complex_grad(self):
+        """grad is dloss/dx - i dloss/dy, elementwise: central differences along each
+        element's real and imaginary directions."""
+        how = f"fg.grad(loss, argnums={self.argnums}){self.call}"
+        grad = fg.grad(self.loss, argnums=self.argnums)
+        self.gradient = grad(*self.args)
+        for i, g in enumerate(leaves(self.gradient)):
+            if g.dtype != self.args[i].dtype:
+                raise mismatch("complex: grad")(f"{how}: gradient {i} has dtype {g.dtype}")
+        estimate, trusted = [], True
+        for i, a in enumerate(self.args):
+            parts = np.zeros(a.shape, a.dtype)
+            for j in np.ndindex(a.shape):
+                for direction in (1.0,) if a.dtype.kind == "f" else (1.0, 1j):
+                    def difference(h, i=i, j=j, direction=direction):
+                        def at(step):
+                            moved = [x.copy() for x in self.args]
+                            moved[i][j] += step * direction
+                            return self.oracle_loss(*moved)
+                        return [np.asarray((at(h) - at(-h)) / (2 * h))]
+                    (value,), ok = richardson(difference, 1e-3)
+                    trusted = trusted and ok
+                    parts[j] += float(value) * np.conj(direction)
+            estimate.append(parts)
+        if trusted:
+            STATS["complex: grad against central differences"] += 1
+            expect_close("complex: grad", self.gradient, estimate, 1e-6,
+                         f"{how} against central differences of the NumPy loss along the "
+                         "real and imaginary parts (JAX's convention: df/dx - i df/dy)")
+        jitted = fg.jit(grad)
+        expect_close("complex: jit(grad)", interpreted(jitted, self.args), self.gradient, 1e-9,
+                     f"fg.jit(fg.grad(loss, argnums={self.argnums})){self.call} (first tier)")
+        args64 = [a.astype(_low(a.dtype)) for a in self.args]
+        low = grad(*args64)
+        for i, g in enumerate(leaves(low)):
+            if g.dtype != _low(self.args[i].dtype):
+                raise mismatch("complex: grad, complex64")(
+                    f"{how} on complex64 arrays: gradient {i} has dtype {g.dtype}")
+        expect_close("complex: grad, complex64", low, self.gradient, 1e-2,
+                     f"{how} on complex64 arrays against complex128")
+
+    def complex_jvp_vjp(self):
+        primal, tangent = fg.jvp(self.f, tuple(self.args), tuple(self.t))
+        self.expect_values("complex: jvp", primal, "fg.jvp(f, ...)[0] against NumPy")
+        estimate, trusted = richardson(lambda h: [
+            (p - m) / (2 * h) for p, m in zip(self.oracle(*self.moved(h, self.t)),
+                                              self.oracle(*self.moved(-h, self.t)))], 1e-3)
+        if trusted:
+            expect_close("complex: jvp", tangent, estimate, 1e-6,
+                         f"fg.jvp(f, {self.tuple}, t)[1] against central differences")
+        out, vjp_fn = fg.vjp(self.f, *self.args)
+        rng = np.random.default_rng(self.case.seed + 2)
+        cotangent = [rng.uniform(-1, 1, r.shape) + (1j * rng.uniform(-1, 1, r.shape)
+                                                    if r.dtype.kind == "c" else 0)
+                     for r in self.reference]
+        pulled = vjp_fn(cotangent[0] if len(cotangent) == 1 else tuple(cotangent))
+        for i, p in enumerate(leaves(pulled)):
+            if p.dtype != self.args[i].dtype:
+                raise mismatch("complex: vjp")(f"fg.vjp: cotangent {i} has dtype {p.dtype}")
+        forward, backward = _pairing(cotangent, leaves(tangent)), _pairing(leaves(pulled),
+                                                                           self.t)
+        expect_close("complex: jvp against vjp", np.asarray(backward), np.asarray(forward),
+                     1e-9, "Re(sum(ct * jvp(f)(t))) against Re(sum(vjp(f)(ct) * t))")
+
+    def complex_against_jax(self):
+        namespace = {"jnp": jnp, "jref": jref, "np": np, "w": [jnp.asarray(w) for w in self.w]}
+        exec("\n".join(render(self.case.program, "jax") + self.case.loss_source("jax")),  # noqa: S102
+             namespace)
+        args = tuple(jnp.asarray(a) for a in self.args)
+        try:
+            _, tangent = jax.jvp(namespace["f"], args, tuple(jnp.asarray(d) for d in self.t))
+            gradient = jax.grad(namespace["loss"], argnums=self.argnums)(*args)
+        except Exception as error:   # a program JAX refuses is no finding about funcgrad
+            STATS[f"JAX refused the program ({type(error).__name__})"] += 1
+            return
+        STATS["complex: compared with JAX"] += 1
+        expect_close("complex: jvp against JAX", fg.jvp(self.f, tuple(self.args),
+                                                        tuple(self.t))[1],
+                     [np.asarray(x) for x in jax.tree_util.tree_leaves(tangent)], 1e-9,
+                     f"fg.jvp(f, {self.tuple}, t)[1] against jax.jvp")
+        expect_close("complex: grad against JAX", self.gradient,
+                     [np.asarray(g) for g in gradient], 1e-9,
+                     f"fg.grad(loss, argnums={self.argnums}){self.call} against jax.grad")
+
+
 # ------------------------------------------------------------------------------ profiles
 
 @dataclasses.dataclass(frozen=True)
@@ -1658,6 +2068,34 @@ def cases(draw, profile: Profile) -> Case:
     return Case(program, seed, native, kinds, in_axes, against_jax)
 
 
+@st.composite
+def complex_cases(draw, profile: Profile) -> ComplexCase:
+    program = draw(complex_programs(min(profile.max_ops, 8)))
+    seed = draw(st.integers(0, 2 ** 32 - 1), label="seed")
+    native = draw(st.sampled_from(range(100)), label="native") >= 100 - profile.native_percent
+    against_jax = draw(st.sampled_from(range(100)), label="against JAX") >= (
+        100 - profile.jax_percent)
+    return ComplexCase(program, seed, native, False, (0,) * len(program.params), against_jax)
+
+
+def check_complex_case(case: ComplexCase) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ComplexRun(case).run_all()
+
+
+def complex_fuzz_test(profile: Profile, examples: int, derandomize=False, seed=None):
+    """A hypothesis test of ``examples`` programs on complex inputs."""
+    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(complex_cases(profile))
+    def test_random_complex_programs(case):
+        STATS["complex programs drawn"] += 1
+        check_complex_case(case)
+    return (test_random_complex_programs if seed is None
+            else hypothesis_seed(seed)(test_random_complex_programs))
+
+
 def fuzz_test(profile: Profile, examples: int, derandomize=False, seed=None, progress=False):
     """A hypothesis test of ``examples`` cases of ``profile`` (``progress``: a line on stderr
     every 100 programs)."""
@@ -1682,12 +2120,19 @@ def main(argv=None) -> int:
     parser.add_argument("--native-percent", type=int, default=LONG.native_percent,
                         help="the weight of jit's native tier (hypothesis's draws make the "
                              "share of programs compiled by numba about 0.4 times this)")
+    parser.add_argument("--complex", type=int, default=None,
+                        help="programs on complex inputs to try after them (default n / 3)")
     options = parser.parse_args(argv)
+    if options.complex is None:
+        options.complex = options.n // 3
     profile = dataclasses.replace(LONG, native_percent=options.native_percent)
     start = time.perf_counter()
     failed = False
     try:
         fuzz_test(profile, options.n, seed=options.seed, progress=True)()
+        if options.complex:
+            print(f"  then {options.complex} programs on complex inputs", file=sys.stderr)
+            complex_fuzz_test(profile, options.complex, seed=options.seed)()
     except BaseException as error:   # hypothesis has printed the shrunk program(s)
         if isinstance(error, KeyboardInterrupt):
             raise

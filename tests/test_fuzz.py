@@ -6,7 +6,7 @@ import fuzz
 import numpy as np
 import pytest
 
-from funcgrad.ops import reduction
+from funcgrad.ops import complex_numbers, reduction
 
 # Derandomized: the suite runs the same programs every time, so a failure here is a
 # regression; finding new ones is the long profile's job, with a new seed each run.
@@ -35,6 +35,27 @@ def test_a_wrong_derivative_rule_is_caught(monkeypatch):
     fuzz.check_case(_case("{np}.sin(x0)"))   # what the broken rule does not touch passes
 
 
+def _complex_case(code):
+    """A one-op program ``v1 = code`` of one complex input ``x0`` of shape (3,)."""
+    x = fuzz.Value("x0", (3,), -2.2, 2.2)
+    op = fuzz.Op(fuzz.Value("v1", (3,), -5.0, 5.0), code, ("x0",))
+    program = fuzz.Body("f", (x,), (op,), ("v1",))
+    return fuzz.ComplexCase(program, seed=0, native=False, native_kinds=False, in_axes=(0,),
+                            against_jax=False)
+
+
+def test_a_wrong_complex_derivative_rule_is_caught(monkeypatch):
+    # imag's reverse-mode rules without their factor -1j: central differences along Im z
+    # see the gradient's imaginary part come out as its real part.
+    monkeypatch.setattr(complex_numbers.imag_p, "vjp", lambda needs, g, ans, x: (
+        complex_numbers._as_complex(g, x.dtype),))
+    monkeypatch.setattr(complex_numbers.imag_p, "eager_vjp", lambda needs, g, ans, x: (
+        np.asarray(g).astype(x.dtype)[()],))
+    with pytest.raises(fuzz.Mismatch, match="grad"):
+        fuzz.check_complex_case(_complex_case("{np}.imag(x0) * x0"))
+    fuzz.check_complex_case(_complex_case("{np}.exp(x0 * 0.5) * x0"))   # untouched: passes
+
+
 def test_the_oracle_measures_kinks():
     # x0 - x0 is 0 everywhere: abs has its kink there (check_case rejects such inputs:
     # central differences would straddle it).
@@ -61,3 +82,11 @@ def test_the_numpy_oracle_is_independent_of_funcgrad():
     assert type(out) is np.ndarray
     np.testing.assert_array_equal(out, np.sin(x))
     np.testing.assert_array_equal(oracle(-x)[0], x * x)
+
+
+# Programs on complex128 inputs (and complex64 values), a real loss of their outputs.
+test_random_complex_programs = fuzz.complex_fuzz_test(fuzz.SHORT, examples=30, derandomize=True)
+
+# Two of them compiled by numba, with the gradient.
+test_random_complex_programs_compiled = fuzz.complex_fuzz_test(
+    fuzz.NATIVE, examples=2, derandomize=True)
