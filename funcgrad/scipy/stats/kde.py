@@ -60,7 +60,7 @@ class gaussian_kde:
     >>> round(float(kde.integrate_box_1d(-np.inf, np.inf)), 12)
     1.0
     >>> round(float(kde(0.0)[0]), 12)
-    0.325021588548
+    0.29429457648
     """
 
     def __init__(self, dataset, bw_method=None, weights=None):
