@@ -45,6 +45,7 @@ from funcgrad.ops import fft as fo
 from funcgrad.ops import hypergeometric as hg
 from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
+from funcgrad.ops import oscillatory_integrals as osc
 from funcgrad.ops import owens_t as ot
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
@@ -575,6 +576,22 @@ def _scipy_hyp1f1(a, b, x):
     return scipy.special.hyp1f1(a, b, x)
 
 
+def _scipy_pair(name, index, fallback):
+    """Output ``index`` of SciPy's pair-valued ``scipy.special.<name>`` (``sici``,
+    ``fresnel``) in float64, rounded to the input's dtype; without SciPy, funcgrad's own."""
+    try:
+        import scipy.special
+        function = lambda x: getattr(scipy.special, name)(x)[index]   # noqa: E731
+    except ImportError:
+        function = fallback
+    return lambda x: np.asarray(function(np.asarray(x, np.float64))).astype(x.dtype)[()]
+
+
+def beyond_four(rng, shape):
+    """Both signs past 4, where Si and Ci leave their series for E1's continued fraction."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(4.5, 8.0, shape)
+
+
 def _scipy_owens_t(h, a):
     try:
         import scipy.special
@@ -723,6 +740,16 @@ SPECIAL_FUNCTION_ROWS = [
           variant="tail"),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy), far_tail,
           variant="tail"),
+    unary("si", osc.si, _scipy_pair("sici", 0, osc.si_numpy)),
+    unary("si", osc.si, _scipy_pair("sici", 0, osc.si_numpy), beyond_four, variant="far"),
+    unary("ci", osc.ci, _scipy_pair("sici", 1, osc.ci_numpy), nonzero),
+    unary("ci", osc.ci, _scipy_pair("sici", 1, osc.ci_numpy), beyond_four, variant="far"),
+    unary("fresnel_s", osc.fresnel_s, _scipy_pair("fresnel", 0, osc.fresnel_s_numpy)),
+    unary("fresnel_s", osc.fresnel_s, _scipy_pair("fresnel", 0, osc.fresnel_s_numpy),
+          far_tail, variant="far"),
+    unary("fresnel_c", osc.fresnel_c, _scipy_pair("fresnel", 1, osc.fresnel_c_numpy)),
+    unary("fresnel_c", osc.fresnel_c, _scipy_pair("fresnel", 1, osc.fresnel_c_numpy),
+          far_tail, variant="far"),
     *INCOMPLETE_ROWS,
 ]
 

@@ -16,6 +16,7 @@ from . import (
                hypergeometric,
                incomplete,
                linalg,
+               oscillatory_integrals,
                owens_t,
                random,
                reduction,
@@ -30,5 +31,6 @@ from . import (
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
            "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
            "hypergeometric",
-           "incomplete", "linalg", "owens_t", "random", "reduction", "sorting", "special",
+           "incomplete", "linalg", "oscillatory_integrals",
+           "owens_t", "random", "reduction", "sorting", "special",
            "special_functions", "structural", "window", "zeta"]

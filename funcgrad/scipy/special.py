@@ -7,8 +7,10 @@ regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``b
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
 and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
 (``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
-(``funcgrad/ops/owens_t.py``) and ``hyp1f1`` (``funcgrad/ops/hypergeometric.py``); the rest are
-compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
+(``funcgrad/ops/owens_t.py``), the sine, cosine and Fresnel integrals of ``sici`` and
+``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``) and ``hyp1f1``
+(``funcgrad/ops/hypergeometric.py``); the rest are compositions of them and of
+``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
 ``kl_div``, ...), so every function is differentiable to any order and works under ``jit``
 and ``vmap``. Integer inputs are computed as float64.
@@ -50,6 +52,7 @@ from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
 from ..ops import hypergeometric as _hypergeometric
 from ..ops import incomplete as _incomplete
+from ..ops import oscillatory_integrals as _oscillatory
 from ..ops import owens_t as _owens_t
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
@@ -58,11 +61,11 @@ from ..ops import zeta as _zeta
 __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
            "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
-           "factorial", "gamma",
+           "factorial", "fresnel", "gamma",
            "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
-           "softmax", "spence", "xlog1py", "xlogy", "zeta"]
+           "sici", "softmax", "spence", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -405,6 +408,22 @@ def dawsn(x):
     """Dawson's integral ``exp(-x**2) int_0^x exp(t**2) dt`` (odd); derivative
     ``1 - 2 x dawsn(x)``."""
     return _exponential_integrals.dawsn(_float(x))
+
+
+def sici(x):
+    """The sine and cosine integrals ``(Si(x), Ci(x))``, ``Si(x) = int_0^x sin t / t dt`` and
+    ``Ci(x) = gamma + log|x| + int_0^|x| (cos t - 1) / t dt`` (SciPy's real ``sici``: Si odd,
+    Ci even, ``Ci(0) = -inf``); derivatives ``sin(x) / x`` and ``cos(x) / x``."""
+    x = _float(x)
+    return _oscillatory.si(x), _oscillatory.ci(x)
+
+
+def fresnel(x):
+    """The Fresnel integrals ``(S(x), C(x))``, ``int_0^x sin(pi t**2 / 2) dt`` and ``int_0^x
+    cos(pi t**2 / 2) dt`` (both odd, 1/2 at infinity); derivatives ``sin(pi x**2 / 2)`` and
+    ``cos(pi x**2 / 2)``."""
+    x = _float(x)
+    return _oscillatory.fresnel_s(x), _oscillatory.fresnel_c(x)
 
 
 # ------------------------------------------------------------------ exponential integrals
