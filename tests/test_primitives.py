@@ -41,6 +41,7 @@ from funcgrad.ops import dilogarithm as dl
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import exponential_integrals as ei
+from funcgrad.ops import faddeeva as fad
 from funcgrad.ops import fft as fo
 from funcgrad.ops import hypergeometric as hg
 from funcgrad.ops import incomplete as inc
@@ -330,6 +331,15 @@ def _complex_row(prim, fn, reference, domains, variant="complex", **options):
                dtypes=COMPLEX, **options)
 
 
+def _scipy_wofz(z):
+    """SciPy's ``wofz`` where it is installed, else funcgrad's own."""
+    try:
+        import scipy.special
+    except ImportError:
+        return fad.wofz_numpy(z)
+    return scipy.special.wofz(z)
+
+
 def _complex_of(x, y):
     return (x + 1j * y).astype(np.result_type(x, np.complex64))[()]
 
@@ -355,6 +365,8 @@ COMPLEX_ROWS = [
           ("log1p", "log1p", complex_plane), ("sqrt", "sqrt", complex_plane))],
     _complex_row("integer_pow", lambda z: ew.integer_pow(z, 3), lambda z: z ** 3,
                  (complex_plane,)),
+    _complex_row("wofz", fad.wofz, lambda z: np.asarray(_scipy_wofz(
+        np.asarray(z, np.complex128))).astype(z.dtype)[()], (complex_plane,)),
     _complex_row("select", _select, lambda x, y: np.where(
         _pred_for(np.broadcast_shapes(np.shape(x), np.shape(y))), x, y),
         (complex_plane, complex_plane)),

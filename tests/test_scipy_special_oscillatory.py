@@ -103,3 +103,58 @@ def test_float32_stays_float32_and_integers_become_float64():
     want_si = scipy_special.sici(x32.astype(np.float64))[0]
     np.testing.assert_allclose(np.asarray(fsp.sici(x32)[0]), want_si, rtol=1e-6)
     assert fsp.fresnel(np.array([1, 2]))[0].dtype == np.float64
+
+
+# ------------------------------------------------------------------------------------ wofz
+RADII = np.exp(RNG.uniform(-8, 5, 6000))
+UPPER = RADII * np.exp(1j * RNG.uniform(0, np.pi, 6000))
+Z_EDGES = np.array([0.0, 1e-300j, 8.0, -8.0, 8j, 7.999 + 0.001j, 30 + 0.01j, 1e10, 1e200j,
+                    -3e5 + 2j, complex(0.0, np.inf), np.inf + 0j])
+
+
+def test_wofz_matches_scipy_in_the_upper_half_plane():
+    z = np.concatenate([UPPER, Z_EDGES])
+    got, want = np.asarray(fsp.wofz(z)), scipy_special.wofz(z)
+    error = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
+    assert np.max(np.where(got == want, 0.0, error)) < 3e-14   # measured 1.2e-14
+    assert abs(complex(fsp.wofz(0.0)) - 1.0) < 5e-16
+
+
+def test_wofz_in_the_lower_half_plane_follows_the_reflection():
+    # w(z) = 2 exp(-z^2) - w(-z): exp(-z^2) carries the rounding of z^2, |z|^2 ulps
+    z = -UPPER
+    want = scipy_special.wofz(z)
+    finite = np.isfinite(want)
+    got = np.asarray(fsp.wofz(z))
+    with np.errstate(invalid="ignore"):
+        error = np.abs(got - want) / np.abs(want) / np.maximum(1.0, np.abs(z) ** 2)
+    assert np.max(error[finite]) < 1e-14
+    assert np.all(np.isinf(got[~finite]) | np.isnan(got[~finite]))
+
+
+def test_wofz_derivative_and_real_input():
+    z = np.array([0.3 + 0.2j, -1.5 + 0.7j, 2.0 - 0.4j, 9.0 + 1.0j, -12.0 + 3.0j])
+    w = scipy_special.wofz(z)
+    _, tangent = fg.jvp(fsp.wofz, (z,), (np.ones_like(z),))
+    np.testing.assert_allclose(np.asarray(tangent), -2 * z * w + 2j / np.sqrt(np.pi),
+                               rtol=1e-13)
+    fg.check_grads(fsp.wofz, (z,), order=2)
+    # a real x: exp(-x^2) + 2i/sqrt(pi) dawsn(x); float32 becomes complex64
+    x = np.array([-3.0, 0.5, 2.0])
+    np.testing.assert_allclose(np.asarray(fsp.wofz(x)),
+                               np.exp(-x * x) + 2j / np.sqrt(np.pi) * scipy_special.dawsn(x),
+                               rtol=1e-14)
+    assert fsp.wofz(x.astype(np.float32)).dtype == np.complex64
+    assert fsp.wofz(z.astype(np.complex64)).dtype == np.complex64
+
+
+def test_one_jit_of_wofz_sici_and_fresnel():
+    def program(x):
+        w = fsp.wofz(x + 0.5j)
+        return fg.numpy.real(w) * fsp.sici(x)[0] + fg.numpy.imag(w) * fsp.fresnel(x)[1]
+
+    x = np.array([0.2, 1.9, 6.5, 10.0])
+    np.testing.assert_allclose(np.asarray(fg.jit(program)(x)), np.asarray(program(x)),
+                               rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(fg.vmap(program)(x)), np.asarray(program(x)),
+                               rtol=1e-14)

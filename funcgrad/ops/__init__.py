@@ -11,6 +11,7 @@ from . import (
                eig,
                elementwise,
                exponential_integrals,
+               faddeeva,
                fft,
                host,
                hypergeometric,
@@ -29,7 +30,8 @@ from . import (
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
-           "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
+           "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "faddeeva",
+           "fft", "host",
            "hypergeometric",
            "incomplete", "linalg", "oscillatory_integrals",
            "owens_t", "random", "reduction", "sorting", "special",

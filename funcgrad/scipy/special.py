@@ -8,7 +8,8 @@ regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``b
 and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
 (``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
 (``funcgrad/ops/owens_t.py``), the sine, cosine and Fresnel integrals of ``sici`` and
-``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``) and ``hyp1f1``
+``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``), the Faddeeva function ``wofz``
+(``funcgrad/ops/faddeeva.py``) and ``hyp1f1``
 (``funcgrad/ops/hypergeometric.py``); the rest are compositions of them and of
 ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
@@ -50,6 +51,7 @@ from ..numpy._core import is_weak
 from ..ops import dilogarithm as _dilogarithm
 from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
+from ..ops import faddeeva as _faddeeva
 from ..ops import hypergeometric as _hypergeometric
 from ..ops import incomplete as _incomplete
 from ..ops import oscillatory_integrals as _oscillatory
@@ -65,7 +67,7 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
-           "sici", "softmax", "spence", "xlog1py", "xlogy", "zeta"]
+           "sici", "softmax", "spence", "wofz", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -424,6 +426,16 @@ def fresnel(x):
     ``cos(pi x**2 / 2)``."""
     x = _float(x)
     return _oscillatory.fresnel_s(x), _oscillatory.fresnel_c(x)
+
+
+def wofz(z):
+    """The Faddeeva function ``w(z) = exp(-z**2) erfc(-i z)`` of complex z (a real z becomes
+    complex: complex64 for float32, else complex128); complex derivative ``-2 z w(z) +
+    2i / sqrt(pi)`` (holomorphic)."""
+    z = z if type(z) is Tracer else np.asarray(z)
+    if z.dtype.kind != "c":
+        z = fnp.astype(z, np.complex64 if z.dtype == np.float32 else np.complex128)
+    return _faddeeva.wofz(z)
 
 
 # ------------------------------------------------------------------ exponential integrals
