@@ -604,6 +604,21 @@ def beyond_four(rng, shape):
     return rng.choice([-1.0, 1.0], shape) * rng.uniform(4.5, 8.0, shape)
 
 
+HYP2F1_C = np.array([2.5, 1.2, 4.0])
+
+
+def negative_part(rng, shape):
+    return rng.uniform(-3.0, -0.2, shape)
+
+
+def _scipy_hyp2f1(a, b, c, x):
+    try:
+        import scipy.special
+    except ImportError:
+        return hg.hyp2f1_numpy(a, b, c, x)
+    return scipy.special.hyp2f1(a, b, c, x)
+
+
 def _scipy_owens_t(h, a):
     try:
         import scipy.special
@@ -740,6 +755,12 @@ SPECIAL_FUNCTION_ROWS = [
     unary("hyp1f1", _with_parameters(hg.hyp1f1, GAMMA_A, BETA_B),
           lambda x: np.asarray(_scipy_hyp1f1(GAMMA_A, BETA_B, np.asarray(x, np.float64)))
           .astype(x.dtype)[()], cases=PARAMETER_COLUMNS),
+    # in x, with a, b and c fixed; x in (-0.9, 0.9), and below 0 by Pfaff's transform
+    *[unary("hyp2f1", _with_parameters(hg.hyp2f1, GAMMA_A, BETA_B, HYP2F1_C),
+            lambda x: np.asarray(_scipy_hyp2f1(GAMMA_A, BETA_B, HYP2F1_C, np.asarray(
+                x, np.float64))).astype(x.dtype)[()], domain, cases=PARAMETER_COLUMNS,
+            variant=variant)
+      for domain, variant in ((open_unit, "unit"), (negative_part, "pfaff"))],
     binary("owens_t", ot.owens_t, lambda h, a: np.asarray(_scipy_owens_t(
         np.asarray(h, np.float64), np.asarray(a, np.float64))).astype(h.dtype)[()]),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),

@@ -1,6 +1,6 @@
-"""funcgrad.scipy.special's sici and fresnel: values against SciPy on grids with their edges
-(0, the branch points, the far range, infinities and nan), derivatives to second order, one jit
-program against eager, vmap, float32 kept.
+"""funcgrad.scipy.special's sici, fresnel, wofz and hyp2f1: values against SciPy on grids with
+their edges (0, the branch points, the far range, infinities and nan), derivatives to second
+order, one jit program against eager, vmap, float32 kept.
 
 The bounds are the measured maxima rounded up: relative errors of a few 1e-16 for Si and the
 Fresnel integrals, a few 1e-14 for Ci away from its zeros (its series cancels about one digit
@@ -158,3 +158,62 @@ def test_one_jit_of_wofz_sici_and_fresnel():
                                rtol=1e-14)
     np.testing.assert_allclose(np.asarray(fg.vmap(program)(x)), np.asarray(program(x)),
                                rtol=1e-14)
+
+
+# ---------------------------------------------------------------------------------- hyp2f1
+def test_hyp2f1_matches_scipy_for_positive_parameters():
+    n = 4000
+    a, b = RNG.uniform(0.1, 5, n), RNG.uniform(0.1, 5, n)
+    c, x = RNG.uniform(0.1, 8, n), RNG.uniform(-1.0, 0.95, n)
+    got, want = np.asarray(fsp.hyp2f1(a, b, c, x)), scipy_special.hyp2f1(a, b, c, x)
+    # measured 7e-14 (below 0, Pfaff's c - b may be negative: its terms then change sign)
+    assert _relative(got, want) < 2e-13
+    # closed forms: -log(1 - x) / x, (1 - x)^(-a), arcsin(x) / x at x^2, log(2) at -1
+    x = np.array([-0.999, -0.5, 0.3, 0.9, 0.99])
+    # near 1 thousands of terms are summed, each rounded: 7e-15 at 0.99, 2e-14 at 0.998
+    np.testing.assert_allclose(np.asarray(fsp.hyp2f1(1.0, 1.0, 2.0, x)), -np.log1p(-x) / x,
+                               rtol=2e-14)
+    np.testing.assert_allclose(np.asarray(fsp.hyp2f1(2.5, 1.0, 1.0, x)), (1 - x) ** -2.5,
+                               rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(fsp.hyp2f1(0.5, 0.5, 1.5, x * x)),
+                               np.arcsin(np.abs(x)) / np.abs(x), rtol=3e-14)
+
+
+def test_hyp2f1_far_below_zero_by_pfaff_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 30
+    cases = [(1.79, 3.79, 5.57, -4.81), (1.27, 0.27, 6.16, -15.1), (0.5, 2.0, 3.0, -400.0)]
+    for a, b, c, x in cases:
+        want = float(mpmath.hyp2f1(a, b, c, x))
+        assert abs(float(fsp.hyp2f1(a, b, c, x)) - want) < 5e-14 * abs(want)   # 2e-14 at -400
+
+
+def test_hyp2f1_edges():
+    # Gauss's sum at 1, inf where c - a - b <= 0; nan beyond 1; polynomials; the pole at c
+    assert abs(float(fsp.hyp2f1(0.5, 0.5, 2.0, 1.0)) - scipy_special.hyp2f1(0.5, 0.5, 2.0, 1.0)
+               ) < 1e-15
+    assert float(fsp.hyp2f1(1.0, 1.0, 2.0, 1.0)) == np.inf
+    assert np.isnan(float(fsp.hyp2f1(1.0, 1.0, 2.0, 1.5)))
+    a, x = -3.0, np.array([-2.0, 0.5, 0.99])
+    want = scipy_special.hyp2f1(a, 1.5, 2.0, x)
+    np.testing.assert_allclose(np.asarray(fsp.hyp2f1(a, 1.5, 2.0, x)), want, rtol=1e-14)
+    assert float(fsp.hyp2f1(1.0, 1.0, -2.0, 0.5)) == np.inf
+    np.testing.assert_allclose(float(fsp.hyp2f1(-2.0, 1.0, -3.0, 0.5)),
+                               scipy_special.hyp2f1(-2.0, 1.0, -3.0, 0.5), rtol=1e-15)
+
+
+def test_hyp2f1_derivatives_in_x_only():
+    x = np.array([-3.0, -0.4, 0.2, 0.8])
+    derivative = fg.vmap(fg.grad(lambda v: fsp.hyp2f1(0.7, 1.3, 2.2, v)))(x)
+    np.testing.assert_allclose(np.asarray(derivative),
+                               0.7 * 1.3 / 2.2 * scipy_special.hyp2f1(1.7, 2.3, 3.2, x),
+                               rtol=1e-13)
+    fg.check_grads(lambda v: fsp.hyp2f1(0.7, 1.3, 2.2, v), (x,), order=2)
+    for argnum, name in enumerate("abc"):
+        with pytest.raises(TypeError, match=f"parameter {name}"):
+            fg.grad(fsp.hyp2f1, argnums=argnum)(0.7, 1.3, 2.2, 0.3)
+    compiled = fg.jit(lambda v: fsp.hyp2f1(0.7, 1.3, 2.2, v) * fsp.sici(v)[0])
+    np.testing.assert_allclose(np.asarray(compiled(x)),
+                               np.asarray(fsp.hyp2f1(0.7, 1.3, 2.2, x) * fsp.sici(x)[0]),
+                               rtol=1e-14)
+    assert fsp.hyp2f1(np.float32(0.7), 1.3, 2.2, np.float32(0.2)).dtype == np.float32

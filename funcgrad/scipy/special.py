@@ -9,7 +9,7 @@ and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``
 (``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
 (``funcgrad/ops/owens_t.py``), the sine, cosine and Fresnel integrals of ``sici`` and
 ``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``), the Faddeeva function ``wofz``
-(``funcgrad/ops/faddeeva.py``) and ``hyp1f1``
+(``funcgrad/ops/faddeeva.py``), ``hyp1f1`` and ``hyp2f1``
 (``funcgrad/ops/hypergeometric.py``); the rest are compositions of them and of
 ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
@@ -64,7 +64,8 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
            "factorial", "fresnel", "gamma",
-           "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e",
+           "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "hyp2f1",
+           "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
            "sici", "softmax", "spence", "wofz", "xlog1py", "xlogy", "zeta"]
@@ -337,6 +338,20 @@ def erfc(x):
 def erfinv(x):
     """The inverse of ``erf`` on (-1, 1) (+-inf at +-1, nan outside)."""
     return _sf.erfinv(_float(x))
+
+
+def hyp2f1(a, b, c, x):
+    """Gauss's hypergeometric function ``sum_k (a)_k (b)_k / (c)_k x**k / k!`` for ``x <= 1``:
+    the series for 0 <= x < 1, Pfaff's transform for x < 0, Gauss's sum at 1, nan beyond (full
+    accuracy for x in [-500, 0.998] where the terms keep one sign, see
+    ``funcgrad/ops/hypergeometric.py``); derivative in x ``a b / c hyp2f1(a + 1, b + 1, c + 1,
+    x)``, none in a, b and c (``TypeError``), as JAX.
+
+    >>> round(float(hyp2f1(1.0, 1.0, 2.0, -1.0)), 12)     # log(2)
+    0.69314718056
+    """
+    a, b, c, x = _floats(a, b, c, x)
+    return _hypergeometric.hyp2f1(a, b, c, x)
 
 
 def ndtr(x):
