@@ -9,7 +9,8 @@ and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``
 (``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
 (``funcgrad/ops/owens_t.py``), the sine, cosine and Fresnel integrals of ``sici`` and
 ``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``), the Faddeeva function ``wofz``
-(``funcgrad/ops/faddeeva.py``), ``hyp1f1`` and ``hyp2f1``
+(``funcgrad/ops/faddeeva.py``), ``hyp1f1`` and ``hyp2f1``; ``bessel_jn`` and ``sph_harm_y``
+are recurrences in ``funcgrad.numpy`` (``funcgrad/scipy/_bessel_harmonics.py``)
 (``funcgrad/ops/hypergeometric.py``); the rest are compositions of them and of
 ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
@@ -59,8 +60,10 @@ from ..ops import owens_t as _owens_t
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 from ..ops import zeta as _zeta
+from ._bessel_harmonics import bessel_jn, sph_harm_y
 
-__all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
+__all__ = ["bernoulli", "bessel_jn", "betainc", "betaincc", "betaln", "beta", "boxcox",
+           "boxcox1p", "comb",
            "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
            "factorial", "fresnel", "gamma",
@@ -68,7 +71,7 @@ __all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxc
            "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
-           "sici", "softmax", "spence", "wofz", "xlog1py", "xlogy", "zeta"]
+           "sici", "softmax", "spence", "sph_harm_y", "wofz", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
