@@ -76,21 +76,24 @@ def _e1_imaginary(x):
     return np.exp(-z) / fraction
 
 
-def _si_positive(x):
+def _two_branches(x, limit, near, far, at_infinity):
+    """For ``x >= 0``: ``near(x)`` up to ``limit``, ``far(x)`` beyond, ``at_infinity`` at inf
+    (nan stays nan)."""
     out = np.full_like(x, np.nan)
-    _apply(out, x <= _SICI_SERIES_LIMIT, _si_series, x)
-    _apply(out, (x > _SICI_SERIES_LIMIT) & np.isfinite(x),
-           lambda v: 0.5 * math.pi + _e1_imaginary(v).imag, x)
-    out[x == np.inf] = 0.5 * math.pi
+    _apply(out, x <= limit, near, x)
+    _apply(out, (x > limit) & np.isfinite(x), far, x)
+    out[x == np.inf] = at_infinity
     return out
+
+
+def _si_positive(x):
+    return _two_branches(x, _SICI_SERIES_LIMIT, _si_series,
+                         lambda v: 0.5 * math.pi + _e1_imaginary(v).imag, 0.5 * math.pi)
 
 
 def _ci_positive(x):
-    out = np.full_like(x, np.nan)
-    _apply(out, x <= _SICI_SERIES_LIMIT, _ci_series, x)
-    _apply(out, (x > _SICI_SERIES_LIMIT) & np.isfinite(x), lambda v: -_e1_imaginary(v).real, x)
-    out[x == np.inf] = 0.0
-    return out
+    return _two_branches(x, _SICI_SERIES_LIMIT, _ci_series,
+                         lambda v: -_e1_imaginary(v).real, 0.0)
 
 
 def si_numpy(x):
@@ -166,13 +169,9 @@ def _fresnel_pair_far(x):
 
 
 def _fresnel_positive(x, which: int):
-    out = np.full_like(x, np.nan)
-    _apply(out, x <= _FRESNEL_SERIES_LIMIT, _fresnel_s_series if which == 0
-           else _fresnel_c_series, x)
-    far = (x > _FRESNEL_SERIES_LIMIT) & np.isfinite(x)
-    _apply(out, far, lambda v: _fresnel_pair_far(v)[which], x)
-    out[x == np.inf] = 0.5
-    return out
+    return _two_branches(x, _FRESNEL_SERIES_LIMIT,
+                         _fresnel_s_series if which == 0 else _fresnel_c_series,
+                         lambda v: _fresnel_pair_far(v)[which], 0.5)
 
 
 def fresnel_s_numpy(x):
