@@ -133,11 +133,15 @@ def hyp1f1(a, b, x):
 # series in float64 (float32 rounded once at the end) for 0 <= x < 1, and for x < 0 Pfaff's
 # transform ``(1 - x)^(-a) 2F1(a, c - b; c; x / (x - 1))``, whose argument lies in [0, 1). The
 # series' terms shrink like ``x^k`` (at most 20000 of them: x up to about 0.998, and down to
-# -500 by Pfaff). Where the terms keep one sign the relative error is about 1e-15 for |x| <=
-# 1/2, growing with the number of terms to 2e-14 at 0.998 or -400 (tests/test_scipy_special_
-# oscillatory.py); where the parameters make them change sign the usual cancellation applies.
-# At x = 1 Gauss's sum ``G(c) G(c - a - b) / (G(c - a) G(c - b))``
-# (inf where c - a - b <= 0), beyond 1 nan (the function is complex there). ``c`` a
+# -500 by Pfaff). For 0.9 < x < 1 with c - a - b at least 0.05 from an integer, the 1 - x
+# transformation (two series in 1 - x, Gamma factors from ``math.gamma``) instead, so x may
+# come as close to 1 as it likes there; with c - a - b (nearly) an integer the direct series
+# stays, and beyond x = 0.998 its 20000 terms do not suffice. Where the terms keep one sign
+# the relative error is about 1e-15 for |x| <= 1/2, growing with the number of terms to 2e-14
+# at 0.998 or -400, and 1.5e-14 by the transformation (tests/test_scipy_special_oscillatory
+# .py); where the parameters make them change sign the usual cancellation applies. At x = 1
+# Gauss's sum ``G(c) G(c - a - b) / (G(c - a) G(c - b))`` (inf where c - a - b <= 0), beyond
+# 1 nan (the function is complex there). ``c`` a
 # non-positive integer is a pole (inf) unless a non-positive integer ``a`` or ``b`` ends the
 # series first (a polynomial). Derivatives as hyp1f1's: in x ``a b / c 2F1(a + 1, b + 1; c +
 # 1; x)`` to any order; none in a, b and c (``TypeError``), as JAX.
@@ -168,6 +172,42 @@ def _gauss_sum(a, b, c):
     return out
 
 
+_MIRROR_FROM = 0.9
+_MIRROR_MARGIN = 0.05
+
+
+def _reciprocal_gamma(v):
+    """``1 / Gamma(v)`` elementwise (0 at the poles)."""
+    def one(value):
+        if value <= 0 and value == round(value):
+            return 0.0
+        try:
+            return 1.0 / math.gamma(value)
+        except OverflowError:
+            return 0.0
+    return np.array([one(float(value)) for value in v])
+
+
+def _gamma(v):
+    with np.errstate(divide="ignore"):
+        return 1.0 / _reciprocal_gamma(v)
+
+
+def _near_one(a, b, c, x):
+    """``2F1(a, b; c; x)`` for x in (0.9, 1) and c - a - b not an integer: ``G(c) G(c - a -
+    b) / (G(c - a) G(c - b)) 2F1(a, b; a + b - c + 1; 1 - x) + (1 - x)^(c - a - b) G(c) G(a +
+    b - c) / (G(a) G(b)) 2F1(c - a, c - b; c - a - b + 1; 1 - x)``, both series in 1 - x <
+    0.1."""
+    y = 1.0 - x
+    excess = c - a - b
+    gamma_c = _gamma(c)
+    first = (gamma_c * _gamma(excess) * _reciprocal_gamma(c - a) * _reciprocal_gamma(c - b)
+             * _gauss_series(a, b, 1.0 - excess, y))
+    second = (y ** excess * gamma_c * _gamma(-excess) * _reciprocal_gamma(a)
+              * _reciprocal_gamma(b) * _gauss_series(c - a, c - b, 1.0 + excess, y))
+    return first + second
+
+
 def _ends_before_pole(a, c):
     """Where ``a`` is a non-positive integer with ``a > c``: the series stops before
     ``(c)_k`` reaches 0."""
@@ -190,9 +230,16 @@ def hyp2f1_numpy(a, b, c, x):
             & ~_ends_before_pole(b, c))
     regular = finite & ~pole
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        upper = regular & (x >= 0) & (x < 1)
+        excess = c - a - b
+        # near 1 the series needs ~1/(1 - x) terms: the 1 - x transformation instead, where
+        # c - a - b keeps away from the integers (there its two terms would cancel)
+        mirrored = (regular & (x > _MIRROR_FROM) & (x < 1)
+                    & (np.abs(excess - np.round(excess)) > _MIRROR_MARGIN))
+        upper = regular & (x >= 0) & (x < 1) & ~mirrored
         if upper.any():
             out[upper] = _gauss_series(a[upper], b[upper], c[upper], x[upper])
+        if mirrored.any():
+            out[mirrored] = _near_one(a[mirrored], b[mirrored], c[mirrored], x[mirrored])
         lower = regular & (x < 0)
         if lower.any():
             al, bl, cl, xl = a[lower], b[lower], c[lower], x[lower]

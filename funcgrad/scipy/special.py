@@ -345,9 +345,10 @@ def erfinv(x):
 
 def hyp2f1(a, b, c, x):
     """Gauss's hypergeometric function ``sum_k (a)_k (b)_k / (c)_k x**k / k!`` for ``x <= 1``:
-    the series for 0 <= x < 1, Pfaff's transform for x < 0, Gauss's sum at 1, nan beyond (full
-    accuracy for x in [-500, 0.998] where the terms keep one sign, see
-    ``funcgrad/ops/hypergeometric.py``); derivative in x ``a b / c hyp2f1(a + 1, b + 1, c + 1,
+    the series for 0 <= x < 1 (the 1 - x transformation above 0.9 where c - a - b is not near
+    an integer), Pfaff's transform for x < 0, Gauss's sum at 1, nan beyond (full accuracy for
+    x in [-500, 0.998], and up to 1 with that transformation, where the terms keep one sign,
+    see ``funcgrad/ops/hypergeometric.py``); derivative in x ``a b / c hyp2f1(a + 1, b + 1, c + 1,
     x)``, none in a, b and c (``TypeError``), as JAX.
 
     >>> round(float(hyp2f1(1.0, 1.0, 2.0, -1.0)), 12)     # log(2)
