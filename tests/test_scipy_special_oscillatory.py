@@ -312,3 +312,13 @@ def test_hyp2f1_close_to_one_by_the_mirror_transformation():
     np.testing.assert_allclose(
         float(fg.grad(lambda v: fsp.hyp2f1(1.2, 0.7, 2.4, v))(0.9999)),
         1.2 * 0.7 / 2.4 * float(mpmath.hyp2f1(2.2, 1.7, 3.4, 0.9999)), rtol=1e-13)
+
+
+def test_bessel_jn_derivatives_at_zero_by_the_small_argument_series():
+    # J_1'(0) = 1/2, J_2''(0) = 1/4, J_0''(0) = -1/2
+    assert float(fg.grad(lambda v: fsp.bessel_jn(v, v=2)[1])(0.0)) == 0.5
+    assert float(fg.grad(fg.grad(lambda v: fsp.bessel_jn(v, v=2)[2]))(0.0)) == 0.25
+    assert float(fg.grad(fg.grad(lambda v: fsp.bessel_jn(v, v=2)[0]))(0.0)) == -0.5
+    z = np.array([-9.9e-4, 1e-8, 5e-4, 1.01e-3])        # both sides of the switch at 1e-3
+    want = np.stack([scipy_special.jv(k, z) for k in range(4)])
+    np.testing.assert_allclose(np.asarray(fsp.bessel_jn(z, v=3)), want, rtol=1e-14)

@@ -38,8 +38,9 @@ def bessel_jn(z, *, v: int, n_iter: int = 50):
 
     Accurate to a few ulps (absolute, 5e-16 against SciPy) while ``n_iter`` is at least about
     twice ``|z|`` plus 10: with the default 50, ``|z| <= 20`` (2e-13 at 25); raise ``n_iter``
-    for larger z (120 for ``|z| <= 60``). ``v < n_iter``. ``J_n(0)`` is 1
-    for n = 0, else 0. Differentiable in z (``J_n' = (J_(n-1) - J_(n+1)) / 2``) to any order.
+    for larger z (120 for ``|z| <= 60``). ``v < n_iter``. Below ``|z| = 1e-3`` a short power
+    series (so ``J_n(0)`` is 1 for n = 0, else 0, with its derivatives). Differentiable in z
+    (``J_n' = (J_(n-1) - J_(n+1)) / 2``) to any order.
 
     >>> import numpy as np
     >>> [round(float(j), 12) for j in bessel_jn(np.array(1.0), v=2)]
@@ -52,11 +53,34 @@ def bessel_jn(z, *, v: int, n_iter: int = 50):
         raise ValueError(f"bessel_jn: n_iter ({n_iter}) must exceed v ({v}): the recurrence "
                          "starts above the highest order returned")
     z = _float_operand(z)
-    at_zero = z == 0
-    safe = fnp.where(at_zero, fnp.ones_like(z), z)
-    inverse = 1.0 / safe
-    previous, current = fnp.zeros_like(safe), fnp.full_like(safe, 1e-16)
-    even_sum = fnp.zeros_like(safe)
+    small = fnp.abs(z) < _SERIES_BELOW
+    safe = fnp.where(small, fnp.ones_like(z), z)
+    values = _miller(safe, v, n_iter)
+    return fnp.where(small, _small_argument(z, v), values)
+
+
+_SERIES_BELOW = 1e-3
+
+
+def _small_argument(z, v: int):
+    """``J_n(z) = (z/2)^n / n! (1 - q / (n + 1) + q^2 / (2 (n + 1) (n + 2)))``, ``q = (z/2)^2``,
+    for ``|z| < 1e-3`` (the next term is below 1e-19 of the sum): exact derivatives at 0 too."""
+    half = 0.5 * z
+    q = half * half
+    rows = []
+    power = fnp.ones_like(z)
+    for n in range(v + 1):
+        correction = 1.0 - q / (n + 1.0) + q * q / (2.0 * (n + 1.0) * (n + 2.0))
+        rows.append(power / math.factorial(n) * correction)
+        power = power * half
+    return fnp.stack(rows, axis=0)
+
+
+def _miller(z, v: int, n_iter: int):
+    """Miller's recurrence from ``n_iter`` down, the values of orders 0..v normalised."""
+    inverse = 1.0 / z
+    previous, current = fnp.zeros_like(z), fnp.full_like(z, 1e-16)
+    even_sum = fnp.zeros_like(z)
     kept = []
     for k in range(n_iter, -1, -1):
         following = 2.0 * (k + 1.0) * current * inverse - previous
@@ -69,12 +93,8 @@ def bessel_jn(z, *, v: int, n_iter: int = 50):
         scale = 1.0 + fnp.abs(current)
         previous, current, even_sum = previous / scale, current / scale, even_sum / scale
         kept = [value / scale for value in kept]
-    # current is f_0 now
-    norm = even_sum + current
-    values = fnp.stack(kept[::-1], axis=0) / norm
-    orders = np.arange(v + 1).reshape((v + 1,) + (1,) * fnp.ndim(z))
-    at_zero_value = (orders == 0).astype(values.dtype)
-    return fnp.where(at_zero, at_zero_value, values)
+    # current is f_0 now: J_0 + 2 sum_m J_2m = 1
+    return fnp.stack(kept[::-1], axis=0) / (even_sum + current)
 
 
 def _legendre_column(n_max: int, m: int, cos_theta, sin_theta):
