@@ -159,3 +159,14 @@ def test_errors_name_the_argument():
         kde.evaluate(np.ones((3, 4)))
     with pytest.raises(ValueError, match="integrate_gaussian"):
         kde.integrate_gaussian(np.zeros(3), np.eye(3))
+
+
+def test_unweighted_estimate_under_grad_and_vmap_over_datasets():
+    kde = fstats.gaussian_kde(DATA_1D)
+    gradient = fg.grad(lambda estimate: estimate.pdf(np.array([0.3]))[0])(kde)
+    assert gradient.dataset.shape == (1, 25) and np.any(np.asarray(gradient.dataset) != 0)
+    datasets = RNG.normal(size=(3, 12))
+    mapped = fg.vmap(lambda d: fstats.gaussian_kde(d).logpdf(np.array([0.2, 1.0])))(datasets)
+    looped = np.stack([np.asarray(fstats.gaussian_kde(d).logpdf(np.array([0.2, 1.0])))
+                       for d in datasets])
+    np.testing.assert_allclose(np.asarray(mapped), looped, rtol=1e-13)

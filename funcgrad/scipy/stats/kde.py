@@ -74,7 +74,8 @@ class gaussian_kde:
                              f"shape {tuple(fnp.shape(dataset))}; a 1-d dataset is n points")
         if weights is None:
             weights = fnp.full((n,), 1.0 / n, dtype=dataset.dtype)
-            neff = n
+            # a floating leaf (not the int n), so grad may take the whole estimate
+            neff = np.asarray(n, dataset.dtype)
         else:
             weights = fnp.atleast_1d(fnp.astype(fnp.asarray(weights), dataset.dtype))
             if tuple(fnp.shape(weights)) != (n,):
