@@ -41,10 +41,12 @@ from funcgrad.ops import dilogarithm as dl
 from funcgrad.ops import eig as eig_ops
 from funcgrad.ops import elementwise as ew
 from funcgrad.ops import exponential_integrals as ei
+from funcgrad.ops import faddeeva as fad
 from funcgrad.ops import fft as fo
 from funcgrad.ops import hypergeometric as hg
 from funcgrad.ops import incomplete as inc
 from funcgrad.ops import linalg as la
+from funcgrad.ops import oscillatory_integrals as osc
 from funcgrad.ops import owens_t as ot
 from funcgrad.ops import random as rnd
 from funcgrad.ops import reduction as red
@@ -329,6 +331,15 @@ def _complex_row(prim, fn, reference, domains, variant="complex", **options):
                dtypes=COMPLEX, **options)
 
 
+def _scipy_wofz(z):
+    """SciPy's ``wofz`` where it is installed, else funcgrad's own."""
+    try:
+        import scipy.special
+    except ImportError:
+        return fad.wofz_numpy(z)
+    return scipy.special.wofz(z)
+
+
 def _complex_of(x, y):
     return (x + 1j * y).astype(np.result_type(x, np.complex64))[()]
 
@@ -354,6 +365,8 @@ COMPLEX_ROWS = [
           ("log1p", "log1p", complex_plane), ("sqrt", "sqrt", complex_plane))],
     _complex_row("integer_pow", lambda z: ew.integer_pow(z, 3), lambda z: z ** 3,
                  (complex_plane,)),
+    _complex_row("wofz", fad.wofz, lambda z: np.asarray(_scipy_wofz(
+        np.asarray(z, np.complex128))).astype(z.dtype)[()], (complex_plane,)),
     _complex_row("select", _select, lambda x, y: np.where(
         _pred_for(np.broadcast_shapes(np.shape(x), np.shape(y))), x, y),
         (complex_plane, complex_plane)),
@@ -575,6 +588,37 @@ def _scipy_hyp1f1(a, b, x):
     return scipy.special.hyp1f1(a, b, x)
 
 
+def _scipy_pair(name, index, fallback):
+    """Output ``index`` of SciPy's pair-valued ``scipy.special.<name>`` (``sici``,
+    ``fresnel``) in float64, rounded to the input's dtype; without SciPy, funcgrad's own."""
+    try:
+        import scipy.special
+        function = lambda x: getattr(scipy.special, name)(x)[index]   # noqa: E731
+    except ImportError:
+        function = fallback
+    return lambda x: np.asarray(function(np.asarray(x, np.float64))).astype(x.dtype)[()]
+
+
+def beyond_four(rng, shape):
+    """Both signs past 4, where Si and Ci leave their series for E1's continued fraction."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(4.5, 8.0, shape)
+
+
+HYP2F1_C = np.array([2.5, 1.2, 4.0])
+
+
+def negative_part(rng, shape):
+    return rng.uniform(-3.0, -0.2, shape)
+
+
+def _scipy_hyp2f1(a, b, c, x):
+    try:
+        import scipy.special
+    except ImportError:
+        return hg.hyp2f1_numpy(a, b, c, x)
+    return scipy.special.hyp2f1(a, b, c, x)
+
+
 def _scipy_owens_t(h, a):
     try:
         import scipy.special
@@ -711,6 +755,12 @@ SPECIAL_FUNCTION_ROWS = [
     unary("hyp1f1", _with_parameters(hg.hyp1f1, GAMMA_A, BETA_B),
           lambda x: np.asarray(_scipy_hyp1f1(GAMMA_A, BETA_B, np.asarray(x, np.float64)))
           .astype(x.dtype)[()], cases=PARAMETER_COLUMNS),
+    # in x, with a, b and c fixed; x in (-0.9, 0.9), and below 0 by Pfaff's transform
+    *[unary("hyp2f1", _with_parameters(hg.hyp2f1, GAMMA_A, BETA_B, HYP2F1_C),
+            lambda x: np.asarray(_scipy_hyp2f1(GAMMA_A, BETA_B, HYP2F1_C, np.asarray(
+                x, np.float64))).astype(x.dtype)[()], domain, cases=PARAMETER_COLUMNS,
+            variant=variant)
+      for domain, variant in ((open_unit, "unit"), (negative_part, "pfaff"))],
     binary("owens_t", ot.owens_t, lambda h, a: np.asarray(_scipy_owens_t(
         np.asarray(h, np.float64), np.asarray(a, np.float64))).astype(h.dtype)[()]),
     unary("spence", dl.spence, _scipy_reference("spence", dl.spence_numpy), positive),
@@ -723,6 +773,16 @@ SPECIAL_FUNCTION_ROWS = [
           variant="tail"),
     unary("erfcx", ei.erfcx, _scipy_reference("erfcx", ei.erfcx_numpy), far_tail,
           variant="tail"),
+    unary("si", osc.si, _scipy_pair("sici", 0, osc.si_numpy)),
+    unary("si", osc.si, _scipy_pair("sici", 0, osc.si_numpy), beyond_four, variant="far"),
+    unary("ci", osc.ci, _scipy_pair("sici", 1, osc.ci_numpy), nonzero),
+    unary("ci", osc.ci, _scipy_pair("sici", 1, osc.ci_numpy), beyond_four, variant="far"),
+    unary("fresnel_s", osc.fresnel_s, _scipy_pair("fresnel", 0, osc.fresnel_s_numpy)),
+    unary("fresnel_s", osc.fresnel_s, _scipy_pair("fresnel", 0, osc.fresnel_s_numpy),
+          far_tail, variant="far"),
+    unary("fresnel_c", osc.fresnel_c, _scipy_pair("fresnel", 1, osc.fresnel_c_numpy)),
+    unary("fresnel_c", osc.fresnel_c, _scipy_pair("fresnel", 1, osc.fresnel_c_numpy),
+          far_tail, variant="far"),
     *INCOMPLETE_ROWS,
 ]
 

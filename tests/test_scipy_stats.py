@@ -382,4 +382,5 @@ def test_discrete_cdfs_of_traced_counts():
 def test_every_distribution_is_listed():
     namespaces = sorted(name for name in dir(fstats) if not name.startswith("_")
                         and type(getattr(fstats, name)).__name__ == "SimpleNamespace")
-    assert sorted(fstats.__all__) == sorted(namespaces + ["ModeResult", "mode", "rankdata", "sem"])
+    assert sorted(fstats.__all__) == sorted(namespaces + ["ModeResult", "gaussian_kde", "mode",
+                                                          "rankdata", "sem"])

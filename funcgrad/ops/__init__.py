@@ -11,11 +11,13 @@ from . import (
                eig,
                elementwise,
                exponential_integrals,
+               faddeeva,
                fft,
                host,
                hypergeometric,
                incomplete,
                linalg,
+               oscillatory_integrals,
                owens_t,
                random,
                reduction,
@@ -28,7 +30,9 @@ from . import (
 )
 
 __all__ = ["callback", "collective", "complex_numbers", "contraction", "control", "convolution",
-           "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "fft", "host",
+           "custom", "dilogarithm", "eig", "elementwise", "exponential_integrals", "faddeeva",
+           "fft", "host",
            "hypergeometric",
-           "incomplete", "linalg", "owens_t", "random", "reduction", "sorting", "special",
+           "incomplete", "linalg", "oscillatory_integrals",
+           "owens_t", "random", "reduction", "sorting", "special",
            "special_functions", "structural", "window", "zeta"]

@@ -7,8 +7,12 @@ regularized incomplete gamma and beta functions ``gammainc``, ``gammaincc``, ``b
 ``betaincc`` (``funcgrad/ops/incomplete.py``), the exponential integrals ``exp1``, ``expi``
 and ``expn``, ``erfcx`` and ``dawsn`` (``funcgrad/ops/exponential_integrals.py``), ``spence``
 (``funcgrad/ops/dilogarithm.py``), ``zeta`` (``funcgrad/ops/zeta.py``), ``owens_t``
-(``funcgrad/ops/owens_t.py``) and ``hyp1f1`` (``funcgrad/ops/hypergeometric.py``); the rest are
-compositions of them and of ``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
+(``funcgrad/ops/owens_t.py``), the sine, cosine and Fresnel integrals of ``sici`` and
+``fresnel`` (``funcgrad/ops/oscillatory_integrals.py``), the Faddeeva function ``wofz``
+(``funcgrad/ops/faddeeva.py``), ``hyp1f1`` and ``hyp2f1``; ``bessel_jn`` and ``sph_harm_y``
+are recurrences in ``funcgrad.numpy`` (``funcgrad/scipy/_bessel_harmonics.py``)
+(``funcgrad/ops/hypergeometric.py``); the rest are compositions of them and of
+``funcgrad.numpy`` (``comb``, ``poch``, ``factorial``,
 ``loggamma``, ``multigammaln`` of ``gammaln``; ``i0``, ``i1`` of ``i0e``, ``i1e``; ``boxcox``,
 ``kl_div``, ...), so every function is differentiable to any order and works under ``jit``
 and ``vmap``. Integer inputs are computed as float64.
@@ -48,21 +52,26 @@ from ..numpy._core import is_weak
 from ..ops import dilogarithm as _dilogarithm
 from ..ops import elementwise as _ew
 from ..ops import exponential_integrals as _exponential_integrals
+from ..ops import faddeeva as _faddeeva
 from ..ops import hypergeometric as _hypergeometric
 from ..ops import incomplete as _incomplete
+from ..ops import oscillatory_integrals as _oscillatory
 from ..ops import owens_t as _owens_t
 from ..ops import special as _sp
 from ..ops import special_functions as _sf
 from ..ops import zeta as _zeta
+from ._bessel_harmonics import bessel_jn, sph_harm_y
 
-__all__ = ["bernoulli", "betainc", "betaincc", "betaln", "beta", "boxcox", "boxcox1p", "comb",
+__all__ = ["bernoulli", "bessel_jn", "betainc", "betaincc", "betaln", "beta", "boxcox",
+           "boxcox1p", "comb",
            "dawsn",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
-           "factorial", "gamma",
-           "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e",
+           "factorial", "fresnel", "gamma",
+           "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "hyp2f1",
+           "i0", "i0e", "i1", "i1e",
            "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "owens_t", "poch", "polygamma", "rel_entr",
-           "softmax", "spence", "xlog1py", "xlogy", "zeta"]
+           "sici", "softmax", "spence", "sph_harm_y", "wofz", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -334,6 +343,21 @@ def erfinv(x):
     return _sf.erfinv(_float(x))
 
 
+def hyp2f1(a, b, c, x):
+    """Gauss's hypergeometric function ``sum_k (a)_k (b)_k / (c)_k x**k / k!`` for ``x <= 1``:
+    the series for 0 <= x < 1 (the 1 - x transformation above 0.9 where c - a - b is not near
+    an integer), Pfaff's transform for x < 0, Gauss's sum at 1, nan beyond (full accuracy for
+    x in [-500, 0.998], and up to 1 with that transformation, where the terms keep one sign,
+    see ``funcgrad/ops/hypergeometric.py``); derivative in x ``a b / c hyp2f1(a + 1, b + 1, c + 1,
+    x)``, none in a, b and c (``TypeError``), as JAX.
+
+    >>> round(float(hyp2f1(1.0, 1.0, 2.0, -1.0)), 12)     # log(2)
+    0.69314718056
+    """
+    a, b, c, x = _floats(a, b, c, x)
+    return _hypergeometric.hyp2f1(a, b, c, x)
+
+
 def ndtr(x):
     """The standard normal CDF ``erfc(-x / sqrt 2) / 2``."""
     x = _float(x)
@@ -405,6 +429,32 @@ def dawsn(x):
     """Dawson's integral ``exp(-x**2) int_0^x exp(t**2) dt`` (odd); derivative
     ``1 - 2 x dawsn(x)``."""
     return _exponential_integrals.dawsn(_float(x))
+
+
+def sici(x):
+    """The sine and cosine integrals ``(Si(x), Ci(x))``, ``Si(x) = int_0^x sin t / t dt`` and
+    ``Ci(x) = gamma + log|x| + int_0^|x| (cos t - 1) / t dt`` (SciPy's real ``sici``: Si odd,
+    Ci even, ``Ci(0) = -inf``); derivatives ``sin(x) / x`` and ``cos(x) / x``."""
+    x = _float(x)
+    return _oscillatory.si(x), _oscillatory.ci(x)
+
+
+def fresnel(x):
+    """The Fresnel integrals ``(S(x), C(x))``, ``int_0^x sin(pi t**2 / 2) dt`` and ``int_0^x
+    cos(pi t**2 / 2) dt`` (both odd, 1/2 at infinity); derivatives ``sin(pi x**2 / 2)`` and
+    ``cos(pi x**2 / 2)``."""
+    x = _float(x)
+    return _oscillatory.fresnel_s(x), _oscillatory.fresnel_c(x)
+
+
+def wofz(z):
+    """The Faddeeva function ``w(z) = exp(-z**2) erfc(-i z)`` of complex z (a real z becomes
+    complex: complex64 for float32, else complex128); complex derivative ``-2 z w(z) +
+    2i / sqrt(pi)`` (holomorphic)."""
+    z = z if type(z) is Tracer else np.asarray(z)
+    if z.dtype.kind != "c":
+        z = fnp.astype(z, np.complex64 if z.dtype == np.float32 else np.complex128)
+    return _faddeeva.wofz(z)
 
 
 # ------------------------------------------------------------------ exponential integrals

@@ -25,6 +25,8 @@ as NumPy does:
   alpha)`` (x of shape ``(K, ...)`` or ``(K - 1, ...)``, alpha ``(K,)``, as SciPy) and
   ``multinomial.logpmf/pmf(x, n, p)`` (x and p ``(..., K)``).
 
+the kernel density estimate ``gaussian_kde`` (a pytree: ``dataset weights bw_method``,
+``evaluate pdf logpdf integrate_gaussian integrate_box_1d resample``, ``kde.py``),
 and the summary statistics ``mode``, ``rankdata`` and ``sem`` (``summaries.py``).
 
 Outside the support a log-density is ``-inf`` (a density 0) with derivative 0: every branch is
@@ -59,16 +61,19 @@ from .continuous import (
 )
 from .discrete import bernoulli, betabinom, binom, geom, nbinom, poisson
 from .extreme_value import gumbel_l, gumbel_r, pareto
+from .kde import gaussian_kde
 from .multivariate import dirichlet, multinomial, multivariate_normal
 from .normal_variants import gennorm, truncnorm
 from .summaries import ModeResult, mode, rankdata, sem
 
 # the distributions (namespaces of functions), then the summary statistics
 __all__ = ["bernoulli", "beta", "betabinom", "binom", "cauchy", "chi2", "dirichlet", "expon",
-           "gamma", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace", "logistic", "lognorm",
+           "gamma", "gaussian_kde", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace",
+           "logistic", "lognorm",
            "multinomial", "multivariate_normal", "nbinom", "norm", "pareto", "poisson", "t",
            "truncnorm", "uniform", "vonmises", "wrapcauchy",
            "ModeResult", "mode", "rankdata", "sem"]
 
 # doctest does not look inside namespaces: their examples are collected here
-__test__ = {name: globals()[name].__doc__ for name in __all__ if name != "ModeResult"}
+__test__ = {name: globals()[name].__doc__ for name in __all__
+            if name not in ("ModeResult", "gaussian_kde")}
