@@ -203,7 +203,6 @@ def vmap(fun, in_axes=0, out_axes=0):
         # an unmapped NumPy table takes a mapped index (table[i]) and .at.
         traced = [i for i, (leaf, axis) in enumerate(zip(leaves, axes))
                   if axis is not None or isinstance(leaf, (Tracer, np.ndarray))]
-        weak = [type(leaves[i]) in _args.PYTHON_NUMBERS for i in traced]   # traced as weak
         values = [_args.as_value(leaves[i]) for i in traced]
         traced_names = [names[i] for i in traced]
         dims = [None if axes[i] is None else _mapped_axis(np.shape(value), axes[i], names[i],
@@ -220,7 +219,6 @@ def vmap(fun, in_axes=0, out_axes=0):
         out_trees = []
 
         def flat_fun(*tracers):
-            _args.mark_weak(tracers, weak)
             inputs = list(leaves)
             for i, tracer in zip(traced, tracers):
                 inputs[i] = tracer
