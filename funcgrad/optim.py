@@ -326,34 +326,42 @@ def adagrad(lr, lr_decay: float = 0.0, weight_decay: float = 0.0,
 
 
 def _adam(name: str, lr, b1: float, b2: float, eps: float, weight_decay: float,
-          mask=None) -> Optimizer:
+          mask=None, amsgrad: bool = False, decoupled: bool = True) -> Optimizer:
     _check_rate(name, lr)
     _check_beta(name, "b1", b1)
     _check_beta(name, "b2", b2)
     weight_decay = _check_decay(name, weight_decay)
-    keys = ("count", "mu", "nu")
+    keys = ("count", "mu", "nu") + (("nu_max",) if amsgrad else ())
 
     def init(params):
-        return {"count": np.zeros((), np.int64), "mu": tree.map(_zeros_like, params),
-                "nu": tree.map(_zeros_like, params)}
+        state = {"count": np.zeros((), np.int64), "mu": tree.map(_zeros_like, params),
+                 "nu": tree.map(_zeros_like, params)}
+        if amsgrad:
+            state["nu_max"] = tree.map(_zeros_like, params)
+        return state
 
     def update(grads, opt_state, params=None):
         _check_state(name, opt_state, keys)
         _check_grads(name, grads, opt_state["mu"], _INIT_PARAMS)
+        if weight_decay and not decoupled:   # torch.optim.Adam's L2: g <- g + wd p
+            grads = _decayed(name, weight_decay, mask, grads, params)
         count = opt_state["count"] + 1
         step = _rate(lr, count)
         treedef, (flat_m, flat_v, flat_g) = _flat_together(opt_state["mu"], opt_state["nu"],
                                                            grads)
+        flat_top = tree.leaves(opt_state["nu_max"]) if amsgrad else flat_v
         # torch.optim.Adam's arithmetic: step lr / (1 - b1^t) times m / (sqrt(v) /
-        # sqrt(1 - b2^t) + eps).
+        # sqrt(1 - b2^t) + eps), with v the running maximum of the second moments under
+        # AMSGrad.
         step_size = step / (1.0 - fnp.power(b1, count))
         correction = fnp.sqrt(1.0 - fnp.power(b2, count))
         # The two scalars in each leaf dtype, cast once per update rather than once per leaf.
         minus_steps, corrections = {}, {}
-        mu, nu, updates = [], [], []
-        for m, v, g in zip(flat_m, flat_v, flat_g):
+        mu, nu, top, updates = [], [], [], []
+        for m, v, g, v_top in zip(flat_m, flat_v, flat_g, flat_top):
             m = b1 * m + (1.0 - b1) * g
             v = b2 * v + (1.0 - b2) * (g * g)
+            v_top = fnp.maximum(v_top, v) if amsgrad else v
             minus_step = minus_steps.get(m.dtype)
             if minus_step is None:
                 minus_step = minus_steps[m.dtype] = -_like(step_size, m)
@@ -362,32 +370,44 @@ def _adam(name: str, lr, b1: float, b2: float, eps: float, weight_decay: float,
                 scale = corrections[v.dtype] = _like(correction, v)
             mu.append(m)
             nu.append(v)
-            updates.append(minus_step * m / (fnp.sqrt(v) / scale + eps))
+            top.append(v_top)
+            updates.append(minus_step * m / (fnp.sqrt(v_top) / scale + eps))
         updates = tree.unflatten(treedef, updates)
-        if weight_decay:   # decoupled (AdamW): p <- p - lr wd p, beside the Adam step
+        if weight_decay and decoupled:   # AdamW: p <- p - lr wd p, beside the Adam step
             updates = _decayed(name, weight_decay, mask, updates, params, -step * weight_decay)
-        return updates, {"count": count, "mu": tree.unflatten(treedef, mu),
-                         "nu": tree.unflatten(treedef, nu)}
+        state = {"count": count, "mu": tree.unflatten(treedef, mu),
+                 "nu": tree.unflatten(treedef, nu)}
+        if amsgrad:
+            state["nu_max"] = tree.unflatten(treedef, top)
+        return updates, state
 
     return Optimizer(name, init, update)
 
 
-def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
-    """Adam (Kingma & Ba), with ``torch.optim.Adam``'s arithmetic and bias corrections.
+def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+         weight_decay: float = 0.0, amsgrad: bool = False, mask=None) -> Optimizer:
+    """Adam (Kingma & Ba), with ``torch.optim.Adam``'s arithmetic, bias corrections and
+    options: ``weight_decay`` is its coupled L2 (``g <- g + weight_decay p`` before the moments;
+    for decoupled decay use :func:`adamw`), applied where ``mask`` is True; ``amsgrad`` divides
+    by the running maximum of the second moments (the state keeps it as ``nu_max``).
 
     >>> import numpy as np
     >>> opt = adam(0.1)
     >>> updates, state = opt.update(np.array([3.0]), opt.init(np.zeros(1)))
     >>> updates.round(6)   # the first step is -lr * sign(g)
     array([-0.1])
+    >>> p = np.array([2.0])
+    >>> opt = adam(0.1, weight_decay=0.5)   # g + 0.5 p = 4: still a first step of -lr
+    >>> opt.update(np.array([3.0]), opt.init(p), p)[0].round(6)
+    array([-0.1])
     """
-    return _adam("adam", lr, b1, b2, eps, 0.0)
+    return _adam("adam", lr, b1, b2, eps, weight_decay, mask, amsgrad, decoupled=False)
 
 
 def adamw(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 1e-2, mask=None) -> Optimizer:
+          weight_decay: float = 1e-2, mask=None, amsgrad: bool = False) -> Optimizer:
     """AdamW: Adam with decoupled weight decay ``-lr weight_decay p`` (``torch.optim.AdamW``),
-    applied where ``mask`` is True (everywhere without one).
+    applied where ``mask`` is True (everywhere without one); ``amsgrad`` as in :func:`adam`.
 
     >>> import numpy as np
     >>> opt = adamw(0.1, weight_decay=0.5)
@@ -401,7 +421,7 @@ def adamw(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     >>> updates["w"][0], bool((updates["b"] == 0).all())  # zero gradients: only w decays
     (array([-0.05, -0.05]), True)
     """
-    return _adam("adamw", lr, b1, b2, eps, weight_decay, mask)
+    return _adam("adamw", lr, b1, b2, eps, weight_decay, mask, amsgrad)
 
 
 def nadam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,

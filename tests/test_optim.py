@@ -385,7 +385,15 @@ TORCH_CASES = [
     ("adam", lambda: fg.optim.adam(0.02), "Adam", {"lr": 0.02}),
     ("adam_betas", lambda: fg.optim.adam(0.02, b1=0.8, b2=0.99, eps=1e-6), "Adam",
      {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6}),
+    ("adam_decay", lambda: fg.optim.adam(0.02, weight_decay=0.3), "Adam",
+     {"lr": 0.02, "weight_decay": 0.3}),
+    ("adam_amsgrad", lambda: fg.optim.adam(0.02, b2=0.9, amsgrad=True), "Adam",
+     {"lr": 0.02, "betas": (0.9, 0.9), "amsgrad": True}),
+    ("adam_amsgrad_decay", lambda: fg.optim.adam(0.02, weight_decay=0.1, amsgrad=True),
+     "Adam", {"lr": 0.02, "weight_decay": 0.1, "amsgrad": True}),
     ("adamw", lambda: fg.optim.adamw(0.02), "AdamW", {"lr": 0.02}),
+    ("adamw_amsgrad", lambda: fg.optim.adamw(0.02, b2=0.9, weight_decay=0.3, amsgrad=True),
+     "AdamW", {"lr": 0.02, "betas": (0.9, 0.9), "weight_decay": 0.3, "amsgrad": True}),
     ("adamw_decay", lambda: fg.optim.adamw(0.02, weight_decay=0.3), "AdamW",
      {"lr": 0.02, "weight_decay": 0.3}),
     ("sgd_decay", lambda: fg.optim.sgd(0.05, weight_decay=0.2), "SGD",
@@ -443,6 +451,7 @@ TOOLBOX = (
     fg.optim.nadam(fg.optim.cosine_decay(0.02, 5), weight_decay=0.1),
     fg.optim.lamb(0.02, weight_decay=0.1, mask={"w": True, "layer": {"b": False}}),
     fg.optim.chain(fg.optim.clip(0.5), fg.optim.lion(0.01)),
+    fg.optim.adam(0.05, weight_decay=0.1, amsgrad=True, mask=_matrices),
 )
 
 
