@@ -13,6 +13,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad.core.trace import eval_ir
 from funcgrad.transforms.eval_shape import ShapeDtypeStruct
 
 RNG = np.random.default_rng(0)
@@ -205,6 +206,38 @@ def test_hvp_is_forward_over_reverse():
     np.testing.assert_allclose(hvp, fg.hessian(f)(x) @ v, rtol=1e-12)
     np.testing.assert_allclose(fg.jit(lambda a, b: fg.jvp(fg.grad(f), (a,), (b,))[1])(x, v),
                                hvp, rtol=1e-12)
+
+
+def _with_aux(x):
+    y = fnp.sin(x) * x
+    return fnp.sum(y ** 2), {"y": y, "positives": fnp.sum(x > 0)}
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd", "hessian"])
+def test_jacobians_with_aux_return_it_beside_the_derivative(transform):
+    x = np.array([0.5, -1.0, 2.0])
+    make = getattr(fg, transform)
+    derivative, aux = make(_with_aux, has_aux=True)(x)
+    np.testing.assert_allclose(derivative, make(lambda v: _with_aux(v)[0])(x), rtol=1e-13)
+    np.testing.assert_array_equal(aux["y"], np.sin(x) * x)
+    assert int(aux["positives"]) == 2
+    # traced (as under jit: the program's flat outputs are the derivative, then aux's leaves),
+    # and with a scalar input (no vmap over the basis)
+    traced = eval_ir(fg.make_ir(make(_with_aux, has_aux=True))(x), [x])
+    np.testing.assert_allclose(traced[0], derivative, rtol=1e-12)
+    np.testing.assert_array_equal(traced[1], 2)
+    np.testing.assert_allclose(traced[2], aux["y"], rtol=1e-15)
+    scalar, scalar_aux = make(lambda v: (v ** 3, v * 2.0), has_aux=True)(1.5)
+    np.testing.assert_allclose(scalar, 9.0 if transform == "hessian" else 6.75)
+    assert float(scalar_aux) == 3.0
+    with pytest.raises(TypeError, match="has_aux=True needs the function to return a pair"):
+        make(lambda v: fnp.sum(v ** 2), has_aux=True)(x)
+
+
+def test_jvp_with_aux():
+    out, tangent, aux = fg.jvp(lambda x: (fnp.sin(x), {"twice": 2.0 * x}), (0.5,), (2.0,),
+                               has_aux=True)
+    np.testing.assert_allclose([out, tangent, aux["twice"]], [np.sin(0.5), 2 * np.cos(0.5), 1.0])
 
 
 # -------------------------------------------------------------------------------- eval_shape

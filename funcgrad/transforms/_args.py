@@ -301,6 +301,28 @@ def fitted_leaves(who: str, kind: str, values, like_tree, likes, like_kind: str)
     return fitted
 
 
+def aux_pair(out, who: str) -> tuple:
+    """``(output, aux)`` from what a function given with ``has_aux=True`` returned."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(at_user_line(
+            f"{who}: has_aux=True needs the function to return a pair (output, aux), but it "
+            f"returned {type(out).__name__}"))
+    return tuple(out)
+
+
+def split_aux(fun, who: str):
+    """``(wrapped, trees)`` for a function given with ``has_aux=True``: ``wrapped`` returns its
+    checked pair ``(output, aux)``, and ``trees``, filled when it is traced, is the list
+    ``[output tree, aux tree]``, so that the flat outputs split at ``trees[0].num_leaves``."""
+    trees = []
+
+    def wrapped(*args):
+        out, aux = aux_pair(fun(*args), who)
+        trees[:] = [tree.structure(out), tree.structure(aux)]
+        return out, aux
+    return wrapped, trees
+
+
 def trace_of_leaves(fun, in_tree, leaves, who: str):
     """``(ir, out_tree)``: the IR of ``fun`` called on the pytree ``in_tree`` of ``leaves``,
     traced knowing their values (Python control flow follows them), and its output's tree."""

@@ -78,12 +78,13 @@ def _check_outputs(out_leaves, holomorphic: bool, who: str):
                             "parts (fnp.real, fnp.imag) separately")
 
 
-def jacrev(fun, argnums=0, holomorphic: bool = False):
+def jacrev(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False):
     """The Jacobian of ``fun`` in reverse mode: one forward pass, then one backward pass
     vectorized (``vmap``) over the rows of the identity, one row per output element.
 
     Complex inputs of a real function give JAX's conjugate-convention rows (as ``grad``);
-    ``holomorphic=True`` takes complex inputs and outputs and gives ``df/dz``.
+    ``holomorphic=True`` takes complex inputs and outputs and gives ``df/dz``. With
+    ``has_aux``, ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -96,7 +97,11 @@ def jacrev(fun, argnums=0, holomorphic: bool = False):
     def jacobian_fun(*args):
         nums, leaves, treedefs, partial_fun, primals = _prepare(fun, argnums, args, who,
                                                                 holomorphic)
-        out, vjp_fn = vjp(partial_fun, *primals)
+        if has_aux:
+            out, vjp_fn, aux = vjp(lambda *a: _args.aux_pair(partial_fun(*a), who), *primals,
+                                   has_aux=True)
+        else:
+            out, vjp_fn = vjp(partial_fun, *primals)
         out_leaves, out_tree = tree.flatten(out)
         out_leaves = [_args.as_value(o) for o in out_leaves]
         _check_outputs(out_leaves, holomorphic, who)
@@ -117,19 +122,21 @@ def jacrev(fun, argnums=0, holomorphic: bool = False):
         # rows[j]: (total, *in_shape_j); the rows of output k are a consecutive run.
         per_input = [_split(block, 0, out_sizes) for block in rows]
         columns = [[pieces[k] for pieces in per_input] for k in range(len(out_leaves))]
-        return _assemble(out_tree, [np.shape(o) for o in out_leaves],
-                         [np.shape(x) for x in leaves], columns, treedefs,
-                         isinstance(argnums, int))
+        jacobian = _assemble(out_tree, [np.shape(o) for o in out_leaves],
+                             [np.shape(x) for x in leaves], columns, treedefs,
+                             isinstance(argnums, int))
+        return (jacobian, aux) if has_aux else jacobian
 
     return jacobian_fun
 
 
-def jacfwd(fun, argnums=0, holomorphic: bool = False):
+def jacfwd(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False):
     """The Jacobian of ``fun`` in forward mode: one ``jvp`` vectorized (``vmap``) over the
     columns of the identity, one column per input element.
 
     Inputs must be real, as in JAX, unless ``holomorphic=True`` (complex inputs and outputs:
-    ``df/dz``).
+    ``df/dz``). With ``has_aux``, ``fun`` returns ``(output, aux)`` and the result is
+    ``(jacobian, aux)``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -154,41 +161,60 @@ def jacfwd(fun, argnums=0, holomorphic: bool = False):
         total = sum(in_sizes)
         out_trees = []
 
+        aux_trees = []
+
         def push(*tangents):
-            out, tangent_out = jvp(partial_fun, primals, tree.unflatten(primal_tree, tangents))
-            out_trees.append(tree.structure(out))
-            return tree.leaves(out), tree.leaves(tangent_out)
+            out = jvp(partial_fun, primals, tree.unflatten(primal_tree, tangents),
+                      has_aux=has_aux)
+            out_trees.append(tree.structure(out[0]))
+            if has_aux:
+                aux_leaves, aux_tree = tree.flatten(out[2])
+                aux_trees.append(aux_tree)
+                return tree.leaves(out[0]), tree.leaves(out[1]), aux_leaves
+            return tree.leaves(out[0]), tree.leaves(out[1]), []
 
         basis = _identity_basis(leaves, total)
         if total == 0:   # no input element: evaluate once for the output structure
-            out_leaves, out_tree = tree.flatten(partial_fun(*primals))
+            out = partial_fun(*primals)
+            if has_aux:
+                out, aux = _args.aux_pair(out, who)
+                aux_leaves, aux_tree = tree.flatten(aux)
+                aux_trees.append(aux_tree)
+            out_leaves, out_tree = tree.flatten(out)
             out_leaves = [_args.as_value(o) for o in out_leaves]
             columns = [[np.zeros(np.shape(o) + (0,), x.dtype) for x in leaves]
                        for o in out_leaves]
         else:
             if total == 1:   # a scalar input: one plain forward pass, nothing to vectorize
-                out_leaves, tangents = push(*[b[0] for b in basis])
+                out_leaves, tangents, aux_leaves = push(*[b[0] for b in basis])
                 tangents = [st.reshape(_args.as_value(t), np.shape(t) + (1,))
                             for t in tangents]
-            else:   # the primal output does not depend on the tangents: it is unbatched
-                out_leaves, tangents = vmap(push, out_axes=(None, -1))(*basis)
+            else:   # the primal output (and aux) does not depend on the tangents: unbatched
+                out_leaves, tangents, aux_leaves = vmap(push, out_axes=(None, -1, None))(
+                    *basis)
             out_tree = out_trees[0]
             _check_outputs([_args.as_value(o) for o in out_leaves], holomorphic, who)
             # tangents[k]: (*out_shape_k, total); the columns of input j are consecutive.
             columns = [_split(block, np.ndim(block) - 1, in_sizes) for block in tangents]
-        return _assemble(out_tree, [np.shape(o) for o in out_leaves],
-                         [np.shape(x) for x in leaves], columns, treedefs,
-                         isinstance(argnums, int))
+        jacobian = _assemble(out_tree, [np.shape(o) for o in out_leaves],
+                             [np.shape(x) for x in leaves], columns, treedefs,
+                             isinstance(argnums, int))
+        if has_aux:
+            aux = tree.unflatten(aux_trees[0], [_args.to_user(_args.as_value(x))
+                                                for x in aux_leaves])
+            return jacobian, aux
+        return jacobian
 
     return jacobian_fun
 
 
-def hessian(fun, argnums=0, holomorphic: bool = False):
-    """The Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``.
+def hessian(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """The Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))`` (with ``has_aux``,
+    ``fun`` returns ``(output, aux)`` and the result is ``(hessian, aux)``).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.hessian(lambda x: fnp.sum(x ** 3))(fnp.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacfwd(jacrev(fun, argnums, holomorphic), argnums, holomorphic)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)

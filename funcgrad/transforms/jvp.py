@@ -32,16 +32,17 @@ def jvp_ir(ir, primals, tangents):
     return outs, out_tangents
 
 
-def jvp(fun, primals, tangents):
+def jvp(fun, primals, tangents, has_aux: bool = False):
     """Evaluate ``fun(*primals)`` and its derivative along ``tangents`` (forward mode).
 
     Args:
       fun: a function of arrays or pytrees of arrays.
       primals: a tuple (or list) of the arguments.
       tangents: a tuple of the same structure, each tangent shaped like its primal.
+      has_aux: ``fun`` returns ``(output, aux)``; aux is passed through undifferentiated.
 
     Returns:
-      ``(out, tangent_out)``.
+      ``(out, tangent_out)``, or ``(out, tangent_out, aux)`` with ``has_aux``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(fnp.sin, (0.0,), (2.0,))
@@ -54,8 +55,15 @@ def jvp(fun, primals, tangents):
     leaves, in_tree = tree.flatten(tuple(primals))
     leaves = _args.argument_values(who, fun, primals, leaves)
     checked = _args.fitted_leaves(who, "tangent", tuple(tangents), in_tree, leaves, "primal")
-    ir, out_tree = _args.trace_of_leaves(fun, in_tree, leaves, who)
+    traced, trees = (fun, None) if not has_aux else _args.split_aux(fun, who)
+    ir, out_tree = _args.trace_of_leaves(traced, in_tree, leaves, who)
     outs, out_tangents = jvp_ir(ir, leaves, checked)
+    if has_aux:
+        out_tree, aux_tree = trees
+        num_out = out_tree.num_leaves
+        aux = tree.unflatten(aux_tree, [_args.to_user(x) for x in outs[num_out:]])
+        outs, out_tangents = outs[:num_out], out_tangents[:num_out]
     out_tangents = [_args.zeros_like(o) if t is None else t for o, t in zip(outs, out_tangents)]
-    return (tree.unflatten(out_tree, [_args.to_user(x) for x in outs]),
-            tree.unflatten(out_tree, [_args.to_user(x) for x in out_tangents]))
+    result = (tree.unflatten(out_tree, [_args.to_user(x) for x in outs]),
+              tree.unflatten(out_tree, [_args.to_user(x) for x in out_tangents]))
+    return result + (aux,) if has_aux else result
