@@ -221,6 +221,22 @@ def test_unbatched_outputs_are_broadcast_unless_out_axes_is_none():
     np.testing.assert_array_equal(column, np.broadcast_to(c[:, None], (2, 3)))
 
 
+def test_axis_size_sizes_a_map_of_unmapped_arguments():
+    c = np.array([1.0, 2.0])
+    out = fg.vmap(lambda v: v * 2.0, in_axes=None, axis_size=3)(c)
+    np.testing.assert_array_equal(out, np.broadcast_to(2 * c, (3, 2)))
+    assert fg.vmap(lambda v: v * 2.0, in_axes=None, axis_size=0)(c).shape == (0, 2)
+    # beside a mapped argument it must agree with it
+    out = fg.vmap(lambda m, v: m + v, in_axes=(0, None), axis_size=2)(np.ones((2, 2)), c)
+    np.testing.assert_array_equal(out, 1.0 + np.broadcast_to(c, (2, 2)))
+    with pytest.raises(ValueError, match="axis_size is 3, but the mapped axes"):
+        fg.vmap(lambda v: v, axis_size=3)(c)
+    with pytest.raises(ValueError, match="axis_size="):
+        fg.vmap(lambda v: v, in_axes=None)(c)
+    with pytest.raises(TypeError, match="axis_size must be a non-negative int"):
+        fg.vmap(lambda v: v, axis_size=2.0)
+
+
 def test_in_axes_and_out_axes_pytrees():
     params = {"w": np.array([[1.0, 2.0], [3.0, 4.0]]), "b": np.array([[0.5, -0.5]] * 3)}
     xs = np.arange(6.0).reshape(3, 2)

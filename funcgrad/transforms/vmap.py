@@ -136,14 +136,22 @@ def _mapped_axis(shape, axis, name: str, who: str, direction: str) -> int:
     return axis % rank
 
 
-def _batch_size(leaves, axes, names, who: str) -> int:
+def _batch_size(leaves, axes, names, who: str, axis_size=None) -> int:
     sizes = {}
     for leaf, axis, name in zip(leaves, axes, names):
         if axis is not None:
             sizes[name] = (np.shape(leaf), axis, np.shape(leaf)[axis])
+    if axis_size is not None:
+        if any(size != axis_size for _, _, size in sizes.values()):
+            lines = "\n".join(f"  {name}: shape {shape}, axis {axis} has size {size}"
+                              for name, (shape, axis, size) in sizes.items())
+            raise ValueError(f"{who}: axis_size is {axis_size}, but the mapped axes have "
+                             f"sizes:\n{lines}")
+        return axis_size
     if not sizes:
         raise ValueError(f"{who}: in_axes is None for every argument, so there is no axis to "
-                         "map over; map at least one argument")
+                         "map over; map at least one argument, or give the batch size as "
+                         "axis_size=")
     if len({size for _, _, size in sizes.values()}) > 1:
         lines = "\n".join(f"  {name}: shape {shape}, axis {axis} has size {size}"
                           for name, (shape, axis, size) in sizes.items())
@@ -172,7 +180,7 @@ def _place_output(value, dim, axis, size: int, name: str, who: str):
     return st.moveaxis(value, dim, axis) if dim != axis else value
 
 
-def vmap(fun, in_axes=0, out_axes=0):
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     """Vectorize ``fun`` over an axis of its arguments (JAX semantics).
 
     Args:
@@ -183,6 +191,8 @@ def vmap(fun, in_axes=0, out_axes=0):
         mapped over axis 0.
       out_axes: where the batch axis goes in each output: an int, or a pytree prefix of the
         output; ``None`` for an output that does not depend on the mapped inputs.
+      axis_size: the batch size, which the mapped axes must have; needed only where no
+        argument is mapped (every output is then ``axis_size`` copies), as in JAX.
 
     Returns:
       The batched function. Outputs that do not depend on the mapped inputs are broadcast
@@ -193,6 +203,9 @@ def vmap(fun, in_axes=0, out_axes=0):
     array([3., 4.])
     """
     who = f"vmap of {getattr(fun, '__name__', 'function')}"
+    if axis_size is not None and (not isinstance(axis_size, (int, np.integer))
+                                  or isinstance(axis_size, bool) or axis_size < 0):
+        raise TypeError(f"{who}: axis_size must be a non-negative int, got {axis_size!r}")
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
@@ -208,7 +221,8 @@ def vmap(fun, in_axes=0, out_axes=0):
         dims = [None if axes[i] is None else _mapped_axis(np.shape(value), axes[i], names[i],
                                                           who, "in_axes")
                 for i, value in zip(traced, values)]
-        size = _batch_size(values, dims, traced_names, who)
+        size = _batch_size(values, dims, traced_names, who,
+                           None if axis_size is None else int(axis_size))
         example_avals = []
         for value, dim in zip(values, dims):
             aval = _args.aval(value)
