@@ -19,12 +19,15 @@ a dict cache rather than by ``isinstance`` tests.
 """
 from __future__ import annotations
 
+import builtins
 import collections
+import functools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-__all__ = ["PyTreeDef", "flatten", "leaves", "leaves_with_path", "load", "map", "path_str",
-           "register", "register_pytree_node", "save", "structure", "unflatten"]
+__all__ = ["PyTreeDef", "all", "flatten", "flatten_with_path", "leaves", "leaves_with_path",
+           "load", "map", "map_with_path", "path_str", "reduce", "register",
+           "register_pytree_node", "save", "structure", "transpose", "unflatten"]
 
 
 def __dir__():   # the API, not the modules and typing names this file imports
@@ -168,9 +171,9 @@ def _aux_equal(a, b) -> bool:
     if hasattr(a, "shape") and hasattr(a, "dtype"):
         return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_aux_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and builtins.all(_aux_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_aux_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and builtins.all(_aux_equal(x, y) for x, y in zip(a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):
@@ -180,8 +183,8 @@ def _aux_equal(a, b) -> bool:
 def _nodes_equal(a: tuple | None, b: tuple | None) -> bool:
     if a is None or b is None:
         return a is b
-    return a[0] is b[0] and len(a[2]) == len(b[2]) and _aux_equal(a[1], b[1]) and all(
-        _nodes_equal(x, y) for x, y in zip(a[2], b[2]))
+    return a[0] is b[0] and len(a[2]) == len(b[2]) and _aux_equal(a[1], b[1]) and \
+        builtins.all(_nodes_equal(x, y) for x, y in zip(a[2], b[2]))
 
 
 def _node_hash(node: tuple | None) -> int:
@@ -262,12 +265,44 @@ _LEAF_DEF = PyTreeDef(None, 1, _LEAF_MODE)
 _flat_nodes: dict[int, tuple] = {}
 
 
-def flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
-    """Split ``tree`` into its list of leaves and its structure.
+def _node_type(x: Any) -> _NodeType | None:
+    h = _get(type(x), _MISS)
+    return _classify(type(x)) if h is _MISS else h
+
+
+def _children(h: _NodeType, x: Any) -> tuple[tuple, Any]:
+    """``(children, aux)`` of node ``x`` of type ``h``, as ``_flatten`` splits it."""
+    if h is _DICT:
+        children, aux = _flat_dict(x)
+    else:
+        children, aux = h.flatten(x)
+    return tuple(children), aux
+
+
+def _flatten_until(x: Any, is_leaf: Callable[[Any], bool], out: list) -> tuple | None:
+    """``_flatten`` where ``is_leaf(subtree)`` true makes that subtree a leaf."""
+    h = None if is_leaf(x) else _node_type(x)
+    if h is None:
+        out.append(x)
+        return None
+    children, aux = _children(h, x)
+    return (h, aux, tuple([_flatten_until(c, is_leaf, out) for c in children]))
+
+
+def flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+            ) -> tuple[list[Any], PyTreeDef]:
+    """Split ``tree`` into its list of leaves and its structure. ``is_leaf``, a function of a
+    subtree, makes every subtree it returns True for a leaf (it is not split further).
 
     >>> flatten((1.0, [2.0, None]))
     ([1.0, 2.0], PyTreeDef((*, [*, None])))
+    >>> flatten((1.0, [2.0, None]), is_leaf=lambda x: isinstance(x, list))
+    ([1.0, [2.0, None]], PyTreeDef((*, *)))
     """
+    if is_leaf is not None:
+        out: list = []
+        node = _flatten_until(tree, is_leaf, out)
+        return out, _LEAF_DEF if node is None else PyTreeDef(node, len(out))
     t = type(tree)
     h = _get(t, _MISS)
     if h is None:
@@ -347,44 +382,159 @@ def _depth(node) -> int:
     return 0 if node is None else 1 + max((_depth(k) for k in node[2]), default=0)
 
 
-def structure(tree: Any) -> PyTreeDef:
-    """The structure (treedef) of ``tree``.
+def structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> PyTreeDef:
+    """The structure (treedef) of ``tree`` (``is_leaf`` as in :func:`flatten`).
 
     >>> structure({'a': 1.0, 'b': (2.0, 3.0)})
     PyTreeDef({'a': *, 'b': (*, *)})
     """
-    return flatten(tree)[1]
+    return flatten(tree, is_leaf)[1]
 
 
-def leaves(tree: Any) -> list[Any]:
-    """The leaves of ``tree``, in flatten order (dicts by sorted key).
+def leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    """The leaves of ``tree``, in flatten order (dicts by sorted key; ``is_leaf`` as in
+    :func:`flatten`).
 
     >>> leaves({'b': [1, 2], 'a': 0, 'c': None})
     [0, 1, 2]
     """
-    return flatten(tree)[0]
+    return flatten(tree, is_leaf)[0]
 
 
-def map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    """Apply ``f`` leafwise to ``tree`` and the ``rest`` trees (all of one structure).
+def _leaves_up_to(node: tuple | None, x: Any, out: list) -> bool:
+    """Append to ``out`` the subtrees of ``x`` at the leaves of structure ``node`` (``x`` has
+    that structure, or it as a prefix); False where it does not."""
+    if node is None:
+        out.append(x)
+        return True
+    h, aux, kids = node
+    if _node_type(x) is not h:
+        return False
+    children, x_aux = _children(h, x)
+    return (len(children) == len(kids) and _aux_equal(aux, x_aux)
+            and builtins.all(_leaves_up_to(k, c, out) for k, c in zip(kids, children)))
 
-    >>> map(lambda x, y: x + y, {'a': 1, 'b': (2, 3)}, {'a': 10, 'b': (20, 30)})
-    {'a': 11, 'b': (22, 33)}
-    """
-    if not callable(f):
-        raise TypeError(f"tree.map(f, tree, *rest): f must be a function, got a "
-                        f"{type(f).__name__} (are the function and the tree swapped?)")
-    flat, td = flatten(tree)
-    if not rest:
-        return unflatten(td, [f(x) for x in flat])
+
+def _leaves_of_rest(who: str, td: PyTreeDef, rest) -> list[list]:
+    """The leaves of each tree of ``rest`` matched to the leaves of ``td``: each must have
+    ``td``'s structure, or it as a prefix (a leaf of ``td`` then takes a whole subtree)."""
     others = []
     for i, r in enumerate(rest, 1):
         r_flat, r_td = flatten(r)
         if r_td != td:
-            raise ValueError(f"tree.map: tree {i} has a different structure from tree 0:"
-                             f"\n  tree 0: {td!r}\n  tree {i}: {r_td!r}")
+            r_flat = []
+            if not _leaves_up_to(td._node, r, r_flat):
+                raise ValueError(f"{who}: tree {i} has a different structure from tree 0:"
+                                 f"\n  tree 0: {td!r}\n  tree {i}: {r_td!r}")
         others.append(r_flat)
+    return others
+
+
+def _check_function(who: str, f) -> None:
+    if not callable(f):
+        raise TypeError(f"{who}(f, tree, *rest): f must be a function, got a "
+                        f"{type(f).__name__} (are the function and the tree swapped?)")
+
+
+def map(f: Callable[..., Any], tree: Any, *rest: Any,
+        is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """Apply ``f`` leafwise to ``tree`` and the ``rest`` trees, which have ``tree``'s
+    structure or it as a prefix (then ``f`` gets their whole subtree at each leaf of
+    ``tree``); ``is_leaf`` as in :func:`flatten`.
+
+    >>> map(lambda x, y: x + y, {'a': 1, 'b': (2, 3)}, {'a': 10, 'b': (20, 30)})
+    {'a': 11, 'b': (22, 33)}
+    >>> map(lambda x, pair: x * pair[0], [1, 2], [(3, 0), (4, 0)])
+    [3, 8]
+    """
+    _check_function("tree.map", f)
+    flat, td = flatten(tree, is_leaf)
+    if not rest:
+        return unflatten(td, [f(x) for x in flat])
+    others = _leaves_of_rest("tree.map", td, rest)
     return unflatten(td, [f(*xs) for xs in zip(flat, *others)])
+
+
+def flatten_with_path(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                      ) -> tuple[list[tuple[tuple, Any]], PyTreeDef]:
+    """``(leaves_with_path(tree), structure(tree))``.
+
+    >>> flatten_with_path({'w': [1.0], 'b': 2.0})
+    ([(('b',), 2.0), (('w', 0), 1.0)], PyTreeDef({'b': *, 'w': [*]}))
+    """
+    return leaves_with_path(tree, is_leaf), structure(tree, is_leaf)
+
+
+def map_with_path(f: Callable[..., Any], tree: Any, *rest: Any,
+                  is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """``map`` where ``f`` also gets each leaf's path first: ``f(path, leaf, *rest_leaves)``.
+
+    >>> map_with_path(lambda path, x: (path[0], x), {'a': 1, 'b': 2})
+    {'a': ('a', 1), 'b': ('b', 2)}
+    """
+    _check_function("tree.map_with_path", f)
+    pairs, td = flatten_with_path(tree, is_leaf)
+    others = _leaves_of_rest("tree.map_with_path", td, rest)
+    return unflatten(td, [f(path, x, *xs) for (path, x), *xs in zip(pairs, *others)])
+
+
+_NO_INITIAL = object()
+
+
+def reduce(function: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_INITIAL,
+           is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """``functools.reduce`` of ``function`` over the leaves of ``tree``.
+
+    >>> reduce(lambda a, b: a + b, {'a': 1, 'b': (2, 3)})
+    6
+    >>> reduce(max, [], initializer=0)
+    0
+    """
+    flat = leaves(tree, is_leaf)
+    if initializer is _NO_INITIAL:
+        if not flat:
+            raise TypeError("tree.reduce of a tree with no leaves needs an initializer")
+        return functools.reduce(function, flat)
+    return functools.reduce(function, flat, initializer)
+
+
+def all(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether every leaf of ``tree`` is true (``bool(leaf)``); True for no leaves.
+
+    >>> all({'a': True, 'b': (1, 0)})
+    False
+    """
+    return builtins.all(leaves(tree, is_leaf))
+
+
+def transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None, tree: Any) -> Any:
+    """Turn a tree of structure outer-of-inner into inner-of-outer: ``tree`` is an
+    ``outer_treedef`` whose leaves are trees of ``inner_treedef`` (None: the structure of the
+    first of them).
+
+    >>> transpose(structure([0, 0]), structure((0, 0)), [(1, 2), (3, 4)])
+    ([1, 3], [2, 4])
+    """
+    outer = []
+    if not _leaves_up_to(outer_treedef._node, tree, outer) or \
+            len(outer) != outer_treedef.num_leaves:
+        raise ValueError(f"tree.transpose: the tree does not have the outer structure "
+                         f"{outer_treedef!r}")
+    if inner_treedef is None:
+        if not outer:
+            raise ValueError("tree.transpose: inner_treedef is needed for a tree with no "
+                             "outer leaves")
+        inner_treedef = structure(outer[0])
+    columns = []
+    for i, subtree in enumerate(outer):
+        flat = []
+        if not _leaves_up_to(inner_treedef._node, subtree, flat):
+            raise ValueError(f"tree.transpose: outer leaf {i} does not have the inner "
+                             f"structure {inner_treedef!r}")
+        columns.append(flat)
+    rows = [unflatten(outer_treedef, [column[j] for column in columns])
+            for j in range(inner_treedef.num_leaves)]
+    return unflatten(inner_treedef, rows)
 
 
 def register(cls: type, flatten: Callable[[Any], tuple[Iterable[Any], Hashable]],
@@ -418,8 +568,10 @@ def register_pytree_node(nodetype: type, flatten_func, unflatten_func) -> None:
     register(nodetype, flatten_func, unflatten_func)
 
 
-def leaves_with_path(tree: Any) -> list[tuple[tuple, Any]]:
-    """The leaves of ``tree`` with their paths: tuples of dict keys and child indices.
+def leaves_with_path(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                     ) -> list[tuple[tuple, Any]]:
+    """The leaves of ``tree`` with their paths: tuples of dict keys and child indices
+    (``is_leaf`` as in :func:`flatten`).
 
     >>> leaves_with_path({'w': [1.0, 2.0], 'b': 3.0})
     [(('b',), 3.0), (('w', 0), 1.0), (('w', 1), 2.0)]
@@ -427,9 +579,7 @@ def leaves_with_path(tree: Any) -> list[tuple[tuple, Any]]:
     out: list = []
 
     def walk(x: Any, path: tuple) -> None:
-        h = _get(type(x), _MISS)
-        if h is _MISS:
-            h = _classify(type(x))
+        h = None if is_leaf is not None and is_leaf(x) else _node_type(x)
         if h is None:
             out.append((path, x))
             return
@@ -522,7 +672,7 @@ def _decode_value(x):
                 pass
         elif tag == "tuple" and type(v) is list:
             return tuple(_decode_value(i) for i in v)
-        elif tag == "dict" and type(v) is list and all(type(i) is list and len(i) == 2
+        elif tag == "dict" and type(v) is list and builtins.all(type(i) is list and len(i) == 2
                                                        for i in v):
             return {_decode_value(k): _decode_value(i) for k, i in v}
     raise _Corrupt(f"a malformed value {x!r:.80} in its structure")

@@ -536,3 +536,53 @@ def test_load_names_the_path_and_the_problem_of_a_bad_file(tmp_path):
     assert "keys do not match its children" in error()
     with pytest.raises(FileNotFoundError):
         tree.load(tmp_path / "missing.npz")
+
+
+# ------------------------------------------------------- JAX's is_leaf, prefixes and helpers
+
+def test_is_leaf_stops_flattening_where_it_says():
+    pairs = {"a": (1.0, 2.0), "b": [(3.0, 4.0)]}
+    is_pair = lambda x: isinstance(x, tuple)   # noqa: E731
+    leaves, td = tree.flatten(pairs, is_leaf=is_pair)
+    assert leaves == [(1.0, 2.0), (3.0, 4.0)]
+    assert tree.unflatten(td, ["x", "y"]) == {"a": "x", "b": ["y"]}
+    assert tree.leaves(pairs, is_leaf=is_pair) == leaves
+    assert tree.structure(pairs, is_leaf=is_pair) == td
+    assert tree.map(lambda p: p[0] + p[1], pairs, is_leaf=is_pair) == {"a": 3.0, "b": [7.0]}
+    assert [path for path, _ in tree.leaves_with_path(pairs, is_leaf=is_pair)] == [
+        ("a",), ("b", 0)]
+    # None can be made a leaf, and a root for which is_leaf holds is one leaf
+    assert tree.leaves([None, 1], is_leaf=lambda x: x is None) == [None, 1]
+    assert tree.flatten(pairs, is_leaf=lambda x: x is pairs) == ([pairs], tree.structure(0))
+
+
+def test_map_takes_trees_with_the_first_as_a_prefix():
+    assert tree.map(lambda x, sub: x * len(sub), {"a": 1, "b": 2},
+                    {"a": [0, 0], "b": (0, 0, 0)}) == {"a": 2, "b": 6}
+    with pytest.raises(ValueError, match="tree 1 has a different structure"):
+        tree.map(lambda x, y: x, {"a": 1, "b": 2}, {"a": 1, "c": 2})
+    with pytest.raises(ValueError, match="tree 1 has a different structure"):
+        tree.map(lambda x, y: x, [1, [2]], [1, 2])
+
+
+def test_paths_reduce_all_and_transpose():
+    params = {"w": [1.0, 2.0], "b": 3.0}
+    pairs, td = tree.flatten_with_path(params)
+    assert pairs == tree.leaves_with_path(params) and td == tree.structure(params)
+    named = tree.map_with_path(lambda path, x, y: f"{tree.path_str(path)}={x + y}", params,
+                               params)
+    assert named == {"w": ["['w'][0]=2.0", "['w'][1]=4.0"], "b": "['b']=6.0"}
+    assert tree.reduce(lambda a, b: a + b, params) == 6.0
+    assert tree.reduce(lambda a, b: a + b, params, 10.0) == 16.0
+    assert tree.reduce(max, [], initializer=-1) == -1
+    with pytest.raises(TypeError, match="needs an initializer"):
+        tree.reduce(max, [])
+    assert tree.all({"a": True, "b": (1, 2)}) and not tree.all([1, 0]) and tree.all([])
+    rows = [{"x": 1, "y": 2}, {"x": 3, "y": 4}]
+    columns = tree.transpose(tree.structure([0, 0]), tree.structure({"x": 0, "y": 0}), rows)
+    assert columns == {"x": [1, 3], "y": [2, 4]}
+    assert tree.transpose(tree.structure([0, 0]), None, rows) == columns
+    with pytest.raises(ValueError, match="inner structure"):
+        tree.transpose(tree.structure([0, 0]), None, [{"x": 1}, {"y": 2}])
+    with pytest.raises(ValueError, match="outer structure"):
+        tree.transpose(tree.structure((0, 0)), None, rows)
