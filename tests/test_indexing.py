@@ -353,3 +353,73 @@ def test_scatters_of_more_than_32_dimensions(shape):
         for operand in (x, np.asfortranarray(x)):
             np.testing.assert_array_equal(getattr(fnp.asarray(operand).at[idx], method)(2.0),
                                           want.reshape(shape))
+
+
+# ------------------------------------------------------------------ .at modes (JAX's names)
+
+def _reference_get(x, index, mode, fill):
+    n = x.shape[0]
+    out = []
+    for i in index:
+        inside = -n <= i < n
+        if mode == "clip":
+            out.append(x[min(max(i + n if i < 0 else i, 0), n - 1)])
+        else:
+            out.append(x[i] if inside else fill)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("mode", ["clip", "fill", "drop"])
+def test_at_get_modes_concrete_traced_and_under_vmap(mode):
+    from funcgrad.core.trace import eval_ir
+    x = np.arange(5.0) * 1.5
+    index = np.array([0, 7, -1, -9, 4, -5])
+    expected = _reference_get(x, index, mode, -2.0)
+    fill = None if mode == "clip" else -2.0
+    np.testing.assert_array_equal(fnp.asarray(x).at[index].get(mode=mode, fill_value=fill),
+                                  expected)
+    program = fg.make_ir(lambda v, i: v.at[i].get(mode=mode, fill_value=fill))(x, index)
+    np.testing.assert_array_equal(eval_ir(program, [x, index])[0], expected)
+    np.testing.assert_array_equal(
+        fg.vmap(lambda i: fnp.asarray(x).at[i].get(mode=mode, fill_value=fill))(index),
+        expected)
+    # an int index, and rows of a matrix with a slice beside
+    assert float(fnp.asarray(x).at[9].get(mode=mode, fill_value=fill)) == (
+        x[4] if mode == "clip" else -2.0)
+    m = np.arange(12.0).reshape(3, 4)
+    got = fnp.asarray(m).at[1:, np.array([1, 6])].get(mode=mode, fill_value=fill)
+    np.testing.assert_array_equal(got, m[1:, [1, 3]] if mode == "clip" else
+                                  np.stack([m[1:, 1], np.full(2, -2.0)], axis=1))
+
+
+def test_at_get_fill_defaults_and_gradient():
+    x = np.arange(4.0)
+    assert np.isnan(fnp.asarray(x).at[4].get(mode="fill"))
+    assert int(fnp.arange(3).at[5].get(mode="fill")) == np.iinfo(np.int64).min
+    assert int(fnp.arange(3, dtype=np.uint8).at[5].get(mode="fill")) == 255
+    grad = fg.grad(lambda v: fnp.sum(v.at[np.array([1, 1, 6])].get(
+        mode="fill", fill_value=0.0) ** 2))(x)
+    np.testing.assert_array_equal(grad, [0.0, 4.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="fill_value is used only with mode='fill'"):
+        fnp.asarray(x).at[0].get(fill_value=1.0)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        fnp.asarray(x).at[0].get(mode="wrap")
+    with pytest.raises(IndexError):   # the default raises, as NumPy's indexing
+        fnp.asarray(x).at[4].get()
+
+
+@pytest.mark.parametrize("method, expected", [
+    ("set", [0.0, 10.0, 2.0, 3.0]), ("add", [0.0, 11.0, 2.0, 3.0]),
+    ("multiply", [0.0, 10.0, 2.0, 3.0]), ("min", [0.0, 1.0, 2.0, 3.0]),
+    ("max", [0.0, 10.0, 2.0, 3.0])])
+def test_at_updates_drop_out_of_bounds_and_clip(method, expected):
+    x = fnp.arange(4.0)
+    index = np.array([1, 9, -7])
+    np.testing.assert_array_equal(getattr(x.at[index], method)(10.0, mode="drop"), expected)
+    np.testing.assert_array_equal(getattr(x.at[np.array([9, -8])], method)(10.0, mode="clip"),
+                                  getattr(x.at[np.array([3, 0])], method)(10.0))
+    # gradient: the dropped update takes nothing, the array keeps its own elsewhere
+    grad = fg.grad(lambda v, u: fnp.sum(v.at[index].set(u, mode="drop") * v),
+                   argnums=(0, 1))(np.arange(4.0), 2.0)
+    np.testing.assert_array_equal(grad[0], [0.0, 2.0, 4.0, 6.0])
+    assert float(grad[1]) == 1.0

@@ -220,49 +220,149 @@ def _fit_updates(values, shape, dtype, who: str):
     return values
 
 
+_MODES = (None, "promise_in_bounds", "clip", "fill", "drop")
+
+
+def _default_fill(dtype):
+    """JAX's fill value for out-of-bounds reads: NaN, the most negative signed integer, the
+    largest unsigned one, True."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc":
+        return np.nan
+    if dtype.kind == "b":
+        return True
+    return np.iinfo(dtype).min if dtype.kind == "i" else np.iinfo(dtype).max
+
+
+def _bounded_key(shape, key, mode):
+    """The index ``key`` for an array of ``shape`` with its integer indices made in bounds as
+    ``mode`` says, and the axes it points past their end: ``(key, padded_axes)``.
+
+    ``clip`` clamps each index, after NumPy's reading of negative ones, into ``[0, n - 1]``;
+    ``fill``/``drop`` send an out-of-bounds index to ``n``, one past the end, where the caller
+    pads the array by one (the fill value to read, or a slot whose updates are dropped)."""
+    from . import _elementwise as el
+    items = [_normalize_item(item) for item in (key if isinstance(key, tuple) else (key,))]
+    consumed = sum(0 if i is None or i is Ellipsis else
+                   i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+                   for i in items)
+    out, padded, dim = [], set(), 0
+    for item in items:
+        if item is None or isinstance(item, slice) or (
+                isinstance(item, np.ndarray) and item.dtype == np.bool_):
+            out.append(item)
+            dim += 0 if item is None else item.ndim if isinstance(item, np.ndarray) else 1
+            continue
+        if item is Ellipsis:
+            out.append(item)
+            dim += len(shape) - consumed
+            continue
+        n = shape[dim] if dim < len(shape) else 0
+        if isinstance(item, int) or isinstance(item, np.ndarray):
+            index = np.asarray(item)
+            inside = (index >= -n) & (index < n)
+            if bool(np.all(inside)):   # nothing to bound: keep the index as it is
+                out.append(item)
+                dim += 1
+                continue
+            index = np.where(index < 0, index + n, index)
+            index = (np.clip(index, 0, max(n - 1, 0)) if mode == "clip"
+                     else np.where(inside, index, n))
+            out.append(int(index) if isinstance(item, int) else index)
+        else:   # a traced integer index
+            index = el.where(item < 0, item + n, item)
+            if mode == "clip":
+                index = el.clip(index, 0, max(n - 1, 0))
+            else:
+                index = el.where((item >= -n) & (item < n), index, n)
+            out.append(index)
+        if mode != "clip":
+            padded.add(dim)
+        dim += 1
+    return tuple(out), padded
+
+
+def _padded(x, axes, value):
+    """``x`` with one more element of ``value`` at the end of each of ``axes``."""
+    from ._pad import pad
+    return pad(x, [(0, 1) if d in axes else (0, 0) for d in range(np.ndim(x))],
+               constant_values=value)
+
+
+def _check_mode(mode, who: str):
+    if mode not in _MODES:
+        raise ValueError(f"{who}: mode must be one of {_MODES[1:]} (or None, which is "
+                         f"promise_in_bounds: an out-of-bounds index raises, as in NumPy), "
+                         f"got {mode!r}")
+
+
 class _IndexUpdateRef:
-    """``x.at[key]``: the functional update methods of one index expression."""
+    """``x.at[key]``: the functional update methods of one index expression.
+
+    Each takes JAX's ``mode``: ``None`` or ``"promise_in_bounds"`` (an out-of-bounds index
+    raises, as NumPy's indexing does), ``"clip"`` (indices clamped into range), ``"fill"`` or
+    ``"drop"`` (an out-of-bounds read gives ``fill_value``, an out-of-bounds update is
+    dropped). ``indices_are_sorted`` and ``unique_indices`` are accepted as JAX's hints."""
 
     __slots__ = ("array", "key")
 
     def __init__(self, array, key):
         self.array, self.key = array, key
 
-    def get(self):
-        """``x[key]``."""
-        return to_array(getitem(self.array, self.key))
+    def get(self, mode=None, fill_value=None, indices_are_sorted=False,
+            unique_indices=False):
+        """``x[key]`` (out-of-bounds indices as ``mode`` says)."""
+        _check_mode(mode, "at[...].get")
+        if fill_value is not None and mode not in ("fill", "drop"):
+            raise ValueError("at[...].get: fill_value is used only with mode='fill'")
+        x = self.array
+        if mode in (None, "promise_in_bounds"):
+            return to_array(getitem(x, self.key))
+        key, padded = _bounded_key(np.shape(x), self.key, mode)
+        if padded:
+            x = _padded(x, padded, _default_fill(x.dtype) if fill_value is None
+                        else fill_value)
+        return to_array(getitem(x, key))
 
-    def set(self, values):
+    def set(self, values, mode=None, indices_are_sorted=False, unique_indices=False):
         """A copy of the array with ``array[key] = values``."""
-        return self._update(st.scatter, values, "at[...].set")
+        return self._update(st.scatter, values, "at[...].set", mode)
 
-    def add(self, values):
+    def add(self, values, mode=None, indices_are_sorted=False, unique_indices=False):
         """A copy of the array with ``values`` added at ``key`` (repeated indices accumulate)."""
-        return self._update(st.scatter_add, values, "at[...].add")
+        return self._update(st.scatter_add, values, "at[...].add", mode)
 
-    def multiply(self, values):
+    def multiply(self, values, mode=None, indices_are_sorted=False, unique_indices=False):
         """A copy of the array multiplied by ``values`` at ``key`` (repeated indices multiply
         by every one of their values)."""
-        return self._update(st.scatter_mul, values, "at[...].multiply")
+        return self._update(st.scatter_mul, values, "at[...].multiply", mode)
 
     mul = multiply
 
-    def min(self, values):
+    def min(self, values, mode=None, indices_are_sorted=False, unique_indices=False):
         """A copy of the array with ``minimum(array[key], values)`` at ``key`` (a repeated
         index takes the least of all); the derivative goes to what holds the result, shared
         equally by ties."""
-        return self._update(st.scatter_min, values, "at[...].min")
+        return self._update(st.scatter_min, values, "at[...].min", mode)
 
-    def max(self, values):
+    def max(self, values, mode=None, indices_are_sorted=False, unique_indices=False):
         """A copy of the array with ``maximum(array[key], values)`` at ``key``; see ``min``."""
-        return self._update(st.scatter_max, values, "at[...].max")
+        return self._update(st.scatter_max, values, "at[...].max", mode)
 
-    def _update(self, scatter, values, who):
-        x = self.array
-        parsed = parse_index(np.shape(x), x.dtype, self.key)
+    def _update(self, scatter, values, who, mode=None):
+        _check_mode(mode, who)
+        x, key, padded = self.array, self.key, ()
+        if mode not in (None, "promise_in_bounds"):
+            key, padded = _bounded_key(np.shape(x), key, mode)
+            if padded:   # the dropped updates land one past the end, cut off below
+                x = _padded(x, padded, 0)
+        parsed = parse_index(np.shape(x), x.dtype, key)
         values = _fit_updates(values, parsed.shape, x.dtype, who)
         out = scatter(parsed.expand(x), values, parsed.operands, parsed.spec)
-        return to_array(st.reshape(out, np.shape(x)) if parsed.new_axes else out)
+        out = st.reshape(out, np.shape(x)) if parsed.new_axes else out
+        if padded:
+            out = getitem(out, tuple(slice(0, n) for n in np.shape(self.array)))
+        return to_array(out)
 
     def __repr__(self):
         return f"_IndexUpdateRef({self.array!r}, {self.key!r})"
