@@ -70,6 +70,8 @@ def test_python_numbers_passed_to_jit_and_vmap_are_weak_as_eagerly():
                        fg.vmap(fun, in_axes=(0, None))(array, number)):
             assert result.dtype == eager.dtype, (fun, number, result.dtype)
             np.testing.assert_allclose(result, eager, rtol=1e-6)
+        # make_ir shows the program jit runs: the same dtypes
+        assert fg.make_ir(fun)(array, number).out_avals[0].dtype == eager.dtype
     grad = fg.jit(fg.grad(lambda x, lr: fnp.sum(step(x, lr) ** 2)))(x, 0.1)
     assert grad.dtype == np.float32
     # Where the weakness changes no dtype, a Python number and a NumPy scalar share one
