@@ -235,6 +235,28 @@ def test_embedding_matches_torch():
     np.testing.assert_array_equal(rows, weight[ids])
 
 
+@pytest.mark.parametrize("padding_idx", [3, -4])
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient(padding_idx):
+    torch = _torch()
+    table = nn.Embedding(7, 3, padding_idx=padding_idx)
+    assert repr(table) == "Embedding(7, 3, padding_idx=3)"
+    params, _ = table.init(KEY)
+    np.testing.assert_array_equal(params["weight"][3], 0.0)
+    params = {"weight": RNG.normal(size=(7, 3))}   # a padding row that is not zero any more
+    ref = torch.nn.Embedding(7, 3, padding_idx=padding_idx).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(params["weight"]))
+    ids = np.array([[0, 3, 3], [6, 1, 3]])
+    (ref(torch.tensor(ids)) ** 3).sum().backward()
+    loss = lambda p: fnp.sum(table.apply(p, {}, ids, train=True)[0] ** 3)   # noqa: E731
+    value, grads = fg.value_and_grad(loss)(params)
+    np.testing.assert_allclose(value, (params["weight"][ids] ** 3).sum(), rtol=1e-13)
+    np.testing.assert_allclose(grads["weight"], ref.weight.grad.numpy(), rtol=1e-13)
+    assert not grads["weight"][3].any() and grads["weight"][0].any()
+    with pytest.raises(ValueError, match="padding_idx must be an int"):
+        nn.Embedding(7, 3, padding_idx=7)
+
+
 # -------------------------------------------------------------------------------- attention
 
 def _torch_bool(mask):

@@ -575,22 +575,40 @@ class Embedding(Module):
     """A lookup table: integer indices ``(...)`` to rows of ``weight`` ``(num, dim)``,
     giving ``(..., dim)``; ``weight`` starts standard normal (``torch.nn.Embedding``).
 
+    ``padding_idx``, as torch's: that row starts as zeros and gets no gradient, so training
+    leaves it as it is (a negative one counts from the end).
+
     >>> import funcgrad as fg, numpy as np
     >>> table = Embedding(10, 3)
     >>> params, state = table.init(fg.random.key(0))
     >>> table.apply(params, state, np.array([[1, 2], [3, 4]]), train=False)[0].shape
     (2, 2, 3)
+    >>> padded = Embedding(10, 3, padding_idx=0)
+    >>> params, state = padded.init(fg.random.key(0))
+    >>> print(padded.apply(params, state, np.array([0]), train=False)[0])
+    [[0. 0. 0.]]
     """
 
-    def __init__(self, num: int, dim: int, dtype=np.float64):
+    def __init__(self, num: int, dim: int, dtype=np.float64, padding_idx=None):
         self.num, self.dim = int(num), int(dim)
         self.dtype = np.dtype(dtype)
+        if padding_idx is not None:
+            if not isinstance(padding_idx, (int, np.integer)) or isinstance(padding_idx, bool) \
+                    or not -self.num <= padding_idx < self.num:
+                raise ValueError(f"Embedding: padding_idx must be an int in [-{self.num}, "
+                                 f"{self.num}), got {padding_idx!r}")
+            padding_idx = int(padding_idx) % self.num
+        self.padding_idx = padding_idx
 
     def __repr__(self):
-        return f"Embedding({self.num}, {self.dim})"
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"Embedding({self.num}, {self.dim}{padding})"
 
     def init(self, key):
-        return {"weight": random.normal(key, (self.num, self.dim), self.dtype)}, {}
+        weight = random.normal(key, (self.num, self.dim), self.dtype)
+        if self.padding_idx is not None:
+            weight = weight.at[self.padding_idx].set(0.0)
+        return {"weight": weight}, {}
 
     def apply(self, params, state, x, *, train: bool, key=None):
         self._check_train(train)
@@ -603,7 +621,11 @@ class Embedding(Module):
         if not isinstance(x, Tracer) and x.size and (x.min() < 0 or x.max() >= self.num):
             raise IndexError(f"{self!r}: indices must lie in [0, {self.num}), got values in "
                              f"[{x.min()}, {x.max()}]")
-        return fnp.take(params["weight"], x, axis=0), state
+        weight = params["weight"]
+        if self.padding_idx is not None:   # the row's value, without its gradient
+            row = self.padding_idx
+            weight = weight.at[row].set(stop_gradient(weight[row]))
+        return fnp.take(weight, x, axis=0), state
 
 
 # --------------------------------------------------------------------------------- attention
