@@ -31,6 +31,7 @@ from ..numpy._core import weak_use
 from ..ops.control import merge_scans
 from ..ops.custom import inline_calls
 from . import _args
+from .loop_hoisting import hoist_out_of_scans
 
 _SCALAR_TYPES = {float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_}
 
@@ -88,6 +89,9 @@ def _scalars(args: tuple) -> tuple | None:
             return tuple([_getitem(a, ()) if (type(a) is Array or type(a) is np.ndarray)
                           and not a.ndim else a for a in args])
     return None
+
+
+HOIST_LOOPS = True   # hoist_out_of_scans in the compiled program (off: loops as traced)
 
 
 class _Entry:
@@ -331,7 +335,9 @@ class Jitted:
         # their plain equations, which fuse (and a checkpoint's recomputation merges with its
         # forward pass: a compiled program keeps its values until it returns anyway).
         ir = inline_calls(ir)
-        ir = dead_code_elimination(merge_scans(common_subexpression_elimination(ir)))
+        ir = merge_scans(common_subexpression_elimination(ir))
+        # Per-step matrix products that can run over all steps at once leave their loops.
+        ir = dead_code_elimination(hoist_out_of_scans(ir) if HOIST_LOOPS else ir)
         typecheck(ir)
         return _Entry(ir, out_trees[0]), weak_mattered
 
