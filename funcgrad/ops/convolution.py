@@ -271,6 +271,95 @@ def _columns(x, window, out, strides, dilation, groups: int, batch_groups: int, 
     return view.reshape(count, nr * positions, cr * taps)
 
 
+def _shift_table(x, shifts, steps, padding):
+    """The rows of ``x`` (B, R, *S; one or two spatial axes, ``padding`` >= 0) shifted: row
+    ``(r, u)`` of the table, at ``b * block + i * W + j``, holds the padded ``x[b, r]`` at
+    ``(i + u0 s0, j + u1 s1)``, for every shift ``u`` (C order) of the ``shifts`` grid.
+    Returns the (R * prod(shifts), B * block) table and ``block``.
+
+    A window of im2col is a run of whole rows when it spans the input's last axis (the
+    output of a "same" convolution does): the last axis is not padded but stays W long, so
+    the shifted copy of an example's padded rows is one contiguous run, as long as all of B
+    examples, and the columns that the shift moved across a row's end are zeroed after. So
+    the copy is R prod(shifts) runs, against one run of a row's few elements for every
+    (example, feature, window offset, row) in ``_columns``' strided view (on the digits
+    CNN's second convolution, 144 runs of 1536 elements instead of 36864 of 4; 0.2 M
+    instructions instead of 2.5 M). Rows past a block's output rows hold junk; no product
+    reads them."""
+    if x.ndim == 3:   # one spatial axis: two, the first of one row
+        x = x[:, :, None]
+        shifts, steps, padding = (1, *shifts), (1, *steps), ((0, 0), *padding)
+    b, r, h, w = x.shape
+    (top, bottom), (left, _) = padding
+    rows = h + top + bottom
+    block, (u0, u1), (s0, s1) = rows * w, shifts, steps
+    length = b * block
+    # Zeros around the examples' rows: the vertical padding, ``left`` before the first row,
+    # and what the farthest shift of the last block reads.
+    source = np.zeros((r, length + (u0 - 1) * s0 * w + (u1 - 1) * s1), x.dtype)
+    planes = source[:, left:left + length].reshape(r, b, rows, w)
+    planes[:, :, top:top + h] = x.transpose(1, 0, 2, 3)
+    item = source.itemsize
+    shifted = as_strided(source, (r, u0, u1, length), (source.strides[0], s0 * w * item,
+                                                       s1 * item, item), writeable=False)
+    table = shifted.copy()
+    grid = table.reshape(r, u0, u1, b * rows, w)
+    for k in range(u1):
+        moved = k * s1 - left   # output column j reads input column j + moved
+        if moved < 0:
+            grid[:, :, k, :, :-moved] = 0
+        elif moved > 0:
+            grid[:, :, k, :, max(w - moved, 0):] = 0
+    return table.reshape(r * u0 * u1, length), block
+
+
+def _shifted_columns(x, window, out, strides, dilation, padding, lhs_dilation, groups: int,
+                     batch_groups: int, layout: str, orr: int):
+    """``_columns``' matrices as strided views of a ``_shift_table``, or None where that
+    does not apply. Each matrix the product multiplies holds the same numbers as there, in
+    the same shape, so BLAS computes the same result; only its leading dimension (and for
+    ``"features"`` its orientation) differs, which BLAS's packing absorbs.
+
+    It applies with one or two spatial axes, no input dilation, no negative padding, and
+    runs of whole rows: for ``"positions"`` the output positions are the run (stride 1, the
+    output as wide as the input) and the window offsets the shifts; for ``"features"`` the
+    window offsets are the run (no kernel dilation, the window as wide as the input) and the
+    output positions the shifts (a kernel's cotangent of such a convolution). Not where a
+    product has one row or one column (``orr``, the output features per group, or the
+    columns' width is 1): NumPy then takes BLAS's matrix-vector path, whose order of
+    summation does depend on the matrix's orientation."""
+    if layout == "taps" or not 1 <= x.ndim - 2 <= 2 or any(d != 1 for d in lhs_dilation) \
+            or any(lo < 0 or hi < 0 for lo, hi in padding):
+        return None
+    if layout == "positions":
+        runs, shifts, steps, moving = out, window, dilation, strides
+    else:
+        runs, shifts, steps, moving = window, out, strides, dilation
+    if any(s != 1 for s in moving) or runs[-1] != x.shape[-1]:
+        return None
+    n, c = x.shape[:2]
+    count = _groups(groups, batch_groups)
+    nr, cr = n // batch_groups, c // groups
+    taps, positions = int(math.prod(window)), int(math.prod(out))
+    width = positions if layout == "positions" else nr * positions
+    if orr < 2 or width < 2 or not cr * taps or not x.size:
+        return None
+    item = x.itemsize
+    if layout == "positions":
+        # rows (feature, window offset) of each example's block
+        table, block = _shift_table(x, tuple(shifts), tuple(steps), padding)
+        line = table.strides[0]
+        group = nr * block * item if batch_groups > 1 else cr * taps * line
+        return as_strided(table, (nr, count, cr * taps, positions),
+                          (block * item, group, line, item), writeable=False)
+    # rows (example, output position); the features are the blocks
+    table, block = _shift_table(x.swapaxes(0, 1), tuple(shifts), tuple(steps), padding)
+    line = table.strides[0]
+    group = nr * positions * line if batch_groups > 1 else cr * block * item
+    return as_strided(table, (count, cr, taps, nr * positions),
+                      (group, block * item, item, line), writeable=False)
+
+
 def _product(columns, w, nr: int, out, groups: int, batch_groups: int, layout: str):
     """The convolution (N / batch_groups, O, *out) from ``_columns``' matrices and the
     canonical kernel ``w`` (O, Cr, *K), through BLAS."""
@@ -307,11 +396,15 @@ def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     w = np.transpose(np.asarray(rhs), rhs_spec)
     out = _out_sizes(x.shape[2:], w.shape[2:], window_strides=window_strides, padding=padding,
                      lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation)
-    x = _dilate_and_pad(x, lhs_dilation, padding)
     count = _groups(feature_group_count, batch_group_count)
     layout = _layout(w.shape[2:], out, w.shape[0] // count)
-    columns = _columns(x, w.shape[2:], out, window_strides, rhs_dilation, feature_group_count,
-                       batch_group_count, layout)
+    columns = _shifted_columns(x, w.shape[2:], out, window_strides, rhs_dilation, padding,
+                               lhs_dilation, feature_group_count, batch_group_count, layout,
+                               w.shape[0] // count)
+    if columns is None:
+        columns = _columns(_dilate_and_pad(x, lhs_dilation, padding), w.shape[2:], out,
+                           window_strides, rhs_dilation, feature_group_count,
+                           batch_group_count, layout)
     result = _product(columns, w, x.shape[0] // batch_group_count, out, feature_group_count,
                       batch_group_count, layout)
     return result.transpose(np.argsort(out_spec))
