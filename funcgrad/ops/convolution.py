@@ -529,21 +529,60 @@ def _conv_jvp(primals, tangents, **params):
 conv_p.jvp = _conv_jvp
 
 
-def _reshape_axis_into(src: int, dst: int, x):
+class _Traced:
+    """The operations the transpose rules are written in, as primitives: the rules then
+    work on tracers and have derivatives of their own."""
+    reshape = staticmethod(st.reshape)
+    transpose = staticmethod(st.transpose)
+    conv = staticmethod(conv_p.bind)
+
+    @staticmethod
+    def flip(x, axes):
+        return st.gather(x, [], st.IndexSpec([("slice", None, None, -1) if a in axes
+                                              else st._FULL_SLICE for a in range(np.ndim(x))]))
+
+    @staticmethod
+    def zeros(shape, dtype):
+        return st.broadcast_to(np.zeros((), dtype), shape)
+
+
+class _Eager:
+    """The same operations on NumPy arrays, for ``eager_vjp``: views, and the convolution's
+    NumPy implementation called directly. A flipped kernel is a view here where it is a
+    copy there, but the product copies it either way (``_product`` reshapes it), so the
+    numbers are the same."""
+    reshape = staticmethod(np.reshape)
+    transpose = staticmethod(np.transpose)
+
+    @staticmethod
+    def conv(lhs, rhs, **params):
+        return _conv_impl(lhs, rhs, **params)
+
+    @staticmethod
+    def flip(x, axes):
+        return x[tuple(slice(None, None, -1) if a in axes else slice(None)
+                       for a in range(x.ndim))]
+
+    @staticmethod
+    def zeros(shape, dtype):
+        return np.zeros(shape, dtype)
+
+
+def _reshape_axis_into(src: int, dst: int, x, ops=_Traced):
     """Merge axis ``src`` into axis ``dst`` (numbered without ``src``) as its major part."""
     ndim = np.ndim(x)
     perm = [i for i in range(ndim) if i != src]
     perm.insert(dst, src)
     shape = list(np.delete(np.shape(x), src))
     shape[dst] *= np.shape(x)[src]
-    return st.reshape(st.transpose(x, tuple(perm)), tuple(shape))
+    return ops.reshape(ops.transpose(x, tuple(perm)), tuple(shape))
 
 
-def _reshape_axis_out_of(src: int, size: int, x):
+def _reshape_axis_out_of(src: int, size: int, x, ops=_Traced):
     """Split axis ``src`` into ``(size, rest)``."""
     shape = list(np.shape(x))
     shape[src:src + 1] = [size, shape[src] // size]
-    return st.reshape(x, tuple(shape))
+    return ops.reshape(x, tuple(shape))
 
 
 def _swap_batch_feature(spec):
@@ -551,7 +590,7 @@ def _swap_batch_feature(spec):
 
 
 def _transpose_lhs(g, lhs_shape, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                   dimension_numbers, feature_group_count, batch_group_count):
+                   dimension_numbers, feature_group_count, batch_group_count, ops=_Traced):
     """The cotangent of the input: ``g`` convolved with the flipped kernel, its input and
     output features swapped; the strides become input dilation (JAX's transpose rule)."""
     lhs_spec, rhs_spec, out_spec = dimension_numbers
@@ -560,35 +599,33 @@ def _transpose_lhs(g, lhs_shape, rhs, *, window_strides, padding, lhs_dilation, 
     out_sizes = [np.shape(g)[a] for a in out_spec[2:]]
     groups = feature_group_count
     if groups > 1:
-        rhs = _reshape_axis_out_of(rhs_spec[0], groups, rhs)
-        rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs)
+        rhs = _reshape_axis_out_of(rhs_spec[0], groups, rhs, ops)
+        rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs, ops)
     elif batch_group_count > 1:
-        rhs = _reshape_axis_out_of(rhs_spec[0], batch_group_count, rhs)
-        rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs)
+        rhs = _reshape_axis_out_of(rhs_spec[0], batch_group_count, rhs, ops)
+        rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs, ops)
         groups = batch_group_count
     pads = transpose_padding(lhs_sizes, window, out_sizes, window_strides, padding,
                              lhs_dilation, rhs_dilation)
-    flipped = st.gather(rhs, [], st.IndexSpec(
-        [("slice", None, None, -1) if a in rhs_spec[2:] else st._FULL_SLICE
-         for a in range(np.ndim(rhs))]))
-    out = conv_p.bind(g, flipped, window_strides=tuple(lhs_dilation), padding=pads,
-                      lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
-                      dimension_numbers=ConvDimensionNumbers(
-                          out_spec, _swap_batch_feature(rhs_spec), lhs_spec),
-                      feature_group_count=groups, batch_group_count=1)
+    flipped = ops.flip(rhs, rhs_spec[2:])
+    out = ops.conv(g, flipped, window_strides=tuple(lhs_dilation), padding=pads,
+                   lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
+                   dimension_numbers=ConvDimensionNumbers(
+                       out_spec, _swap_batch_feature(rhs_spec), lhs_spec),
+                   feature_group_count=groups, batch_group_count=1)
     if batch_group_count > 1:
-        out = _reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
-        out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
+        out = _reshape_axis_out_of(lhs_spec[1], batch_group_count, out, ops)
+        out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], out, ops)
     return out
 
 
 def _transpose_rhs(g, lhs, rhs_shape, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                   dimension_numbers, feature_group_count, batch_group_count):
+                   dimension_numbers, feature_group_count, batch_group_count, ops=_Traced):
     """The cotangent of the kernel: the input convolved with ``g``, batch and feature axes
     swapped (feature groups become batch groups); the strides become kernel dilation."""
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     if np.size(g) == 0:   # no output: a kernel of zeros (and no degenerate convolution)
-        return st.broadcast_to(np.zeros((), g.dtype), rhs_shape)
+        return ops.zeros(rhs_shape, g.dtype)
     lhs_sizes = [np.shape(lhs)[a] for a in lhs_spec[2:]]
     window = [rhs_shape[a] for a in rhs_spec[2:]]
     out_sizes = [np.shape(g)[a] for a in out_spec[2:]]
@@ -598,7 +635,7 @@ def _transpose_rhs(g, lhs, rhs_shape, *, window_strides, padding, lhs_dilation, 
                                                       rhs_dilation):
         high = dilate(out, stride) - dilate(size, ld) + dilate(k, rd) - low - 1
         pads.append((low, high))
-    return conv_p.bind(
+    return ops.conv(
         lhs, g, window_strides=tuple(rhs_dilation), padding=tuple(pads),
         lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(window_strides),
         dimension_numbers=ConvDimensionNumbers(_swap_batch_feature(lhs_spec),
@@ -612,7 +649,15 @@ def _conv_vjp(needs, g, ans, lhs, rhs, **params):
             _transpose_rhs(g, lhs, np.shape(rhs), **params) if needs[1] else None)
 
 
+def _conv_eager_vjp(needs, g, ans, lhs, rhs, **params):
+    """``_conv_vjp`` on NumPy arrays: the same two convolutions, run by ``_conv_impl`` without
+    binding (eager reverse mode records nothing), the kernel flipped by a view."""
+    return (_transpose_lhs(g, lhs.shape, rhs, ops=_Eager, **params) if needs[0] else None,
+            _transpose_rhs(g, lhs, rhs.shape, ops=_Eager, **params) if needs[1] else None)
+
+
 conv_p.vjp = _conv_vjp
+conv_p.eager_vjp = _conv_eager_vjp
 
 
 def _conv_batch(args, dims, **params):
