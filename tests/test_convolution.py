@@ -414,3 +414,84 @@ def test_shape_errors_under_tracing_name_the_primitive():
     with pytest.raises(fg.core.ShapeError, match="conv_general_dilated: .*feature_group_count"):
         fg.jit(lambda x, w: fg.lax.conv(x, w, (1, 1), "VALID"))(np.ones((1, 4, 5, 5)),
                                                                 np.ones((2, 3, 3, 3)))
+
+
+# ------------------------------------------------ fast paths: the same numbers, bit for bit
+
+_vjp_module = __import__("importlib").import_module("funcgrad.transforms.vjp")
+
+
+def _value_and_cotangents(fn, args, eager: bool = True):
+    """``fn(*args)`` and the cotangents of a fixed random cotangent, by the eager rules
+    (``eager_vjp``) or the traced ones."""
+    out = fn(*args)
+    cotangent = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    saved, _vjp_module.EAGER_RULES = _vjp_module.EAGER_RULES, eager
+    try:
+        return (out,) + tuple(fg.vjp(fn, *args)[1](cotangent))
+    finally:
+        _vjp_module.EAGER_RULES = saved
+
+
+def _assert_bitwise(got, want):
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize("shapes, padding, dilation, groups, batch_groups", [
+    (((4, 3, 6, 5), (8, 3, 3, 3)), ((1, 1), (1, 1)), (1, 1), 1, 1),   # a CNN's "same" conv
+    (((2, 4, 5, 7), (6, 2, 3, 3)), ((2, 0), (1, 1)), (1, 1), 2, 1),   # feature groups
+    (((4, 2, 5, 4), (4, 2, 3, 3)), ((0, 2), (2, 0)), (1, 1), 1, 2),   # batch groups
+    (((3, 2, 6, 6), (5, 2, 3, 2)), ((2, 2), (1, 1)), (2, 2), 1, 1),   # kernel dilation
+    (((3, 2, 9), (4, 2, 4)), ((2, 1),), (1,), 1, 1),                  # one spatial axis
+    (((64, 16, 4, 4), (32, 16, 3, 3)), ((1, 1), (1, 1)), (1, 1), 1, 1),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shifted_row_columns_give_the_strided_view_numbers(monkeypatch, shapes, padding,
+                                                            dilation, groups, batch_groups,
+                                                            dtype):
+    """Where a window spans the input's width, im2col copies shifted rows
+    (``_shifted_columns``); the convolution and both cotangents (eager and traced rules, the
+    kernel's through the "features" layout) equal those of the strided-view copy exactly."""
+    from funcgrad.ops import convolution as cv
+    x, w = (RNG.standard_normal(s).astype(dtype) for s in shapes)
+
+    def fn(x, w):
+        return cv.conv_general_dilated(x, w, (1,) * len(padding), padding,
+                                       rhs_dilation=dilation, feature_group_count=groups,
+                                       batch_group_count=batch_groups)
+
+    used = []
+    original = cv._shifted_columns
+    monkeypatch.setattr(cv, "_shifted_columns", lambda *a: used.append(a[9]) or original(*a))
+    fast = [_value_and_cotangents(fn, (x, w), eager) for eager in (True, False)]
+    assert set(used) == {"positions", "features"}
+    monkeypatch.setattr(cv, "_shifted_columns", lambda *a: None)
+    strided = _value_and_cotangents(fn, (x, w), False)
+    _assert_bitwise(fast[0], strided)
+    _assert_bitwise(fast[1], strided)
+
+
+@pytest.mark.parametrize("shape, window", [
+    ((2, 3, 8, 8), (1, 1, 2, 2)), ((2, 3, 7, 5), (1, 1, 2, 2)),   # the rest cropped
+    ((3, 4, 9), (1, 2, 3)), ((6, 6), (3, 1)), ((4, 6), (2, 3)), ((5,), (1,))])
+@pytest.mark.parametrize("values", ["normal", "ties"])
+def test_tiled_max_pool_gives_the_fold_and_rule_numbers(monkeypatch, shape, window, values):
+    """A max pool whose windows tile the input runs as strided maxima, and its eager
+    reverse rule in NumPy; both equal the fold over offsets and the traced rule exactly,
+    ties (shared), signed zeros and infinities included."""
+    from funcgrad.ops import window as wd
+    rng = np.random.default_rng(3)
+    if values == "ties":
+        x = rng.choice(np.array([0.0, -0.0, 1.0, 2.0, -np.inf, np.inf]), shape)
+    else:
+        x = rng.standard_normal(shape)
+
+    def fn(x):
+        return wd.reduce_window_max(x, window, window, ((0, 0),) * len(shape))
+
+    fast = _value_and_cotangents(fn, (x,), True)
+    monkeypatch.setattr(wd, "_tiled", lambda *a: False)
+    _assert_bitwise(fast, _value_and_cotangents(fn, (x,), False))

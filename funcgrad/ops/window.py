@@ -95,6 +95,9 @@ def _fold(ufunc, fill):
                                   window_strides=window_strides, padding=padding,
                                   base_dilation=base_dilation,
                                   window_dilation=window_dilation).shape
+        if ufunc is np.maximum and _tiled(window_dimensions, window_strides, padding,
+                                          base_dilation, window_dilation, out_shape):
+            return _tiled_maximum(x, window_dimensions, out_shape)
         result = np.full(out_shape, fill(x.dtype), x.dtype)
         axes = [_axis_pairs(*args) for args in zip(
             x.shape, out_shape, window_dimensions, window_strides, [lo for lo, _ in padding],
@@ -106,6 +109,91 @@ def _fold(ufunc, fill):
             ufunc(target, x[tuple(j for _, j in pairs)], out=target)
         return result
     return impl
+
+
+def _tiled(window_dimensions, window_strides, padding, base_dilation, window_dilation,
+           out_shape) -> bool:
+    """Whether the windows tile the operand (pooling as networks use it): each stride its
+    window, no padding or dilation, at most 256 elements a window and none empty; elements
+    past the last whole window are in none."""
+    return all(w == s for w, s in zip(window_dimensions, window_strides)) and all(
+        lo == 0 and hi == 0 for lo, hi in padding) and all(
+        b == 1 for b in base_dilation) and all(d == 1 for d in window_dilation) and all(
+        out_shape) and int(np.prod(window_dimensions)) <= 256
+
+
+def _cropped(x, window, out_shape):
+    """``x`` without the elements past its last whole window (a view)."""
+    if all(o * w == n for o, w, n in zip(out_shape, window, x.shape)):
+        return x
+    return x[tuple(slice(0, o * w) for o, w in zip(out_shape, window))]
+
+
+def _tiles_along(x, axis: int, window: int) -> list:
+    """The ``window`` interleaved slices of ``x`` along ``axis``: slice ``k`` holds the
+    ``k``-th element of every window there."""
+    lead = (slice(None),) * axis
+    return [x[lead + (slice(k, None, window),)] for k in range(window)]
+
+
+def _tiled_maximum(x, window, out_shape):
+    """The maximum of every window of a tiling (``_tiled``), one axis at a time, the last
+    first: each step is a whole-array maximum of a window's interleaved slices, which along
+    the last axis is a single strided pass (the fold over offsets in ``_fold`` runs one
+    NumPy loop per output row of a few elements; a 2x2 pool of (64, 16, 8, 8): 0.5 M
+    instructions instead of 1.3 M). The same maximum: among equal elements (signed zeros)
+    both keep the one first in C order."""
+    x = result = _cropped(x, window, out_shape)
+    for axis in reversed(range(x.ndim)):
+        if window[axis] > 1:
+            first, *rest = _tiles_along(result, axis, window[axis])
+            result = np.maximum(first, rest[0])
+            for part in rest[1:]:
+                np.maximum(result, part, out=result)
+    return result.copy() if result is x else np.ascontiguousarray(result)
+
+
+def _tiled_max_vjp(g, ans, x, window, dtype):
+    """``_max_vjp``'s numbers for a tiling, in NumPy: the winners of each window (equal to
+    its maximum), the cotangent divided by their count, spread back over the window. The
+    upsampling is ``np.repeat`` on the leading axes and interleaved slices on the last one,
+    so no pass runs per row of a window's few elements. ``+ 0`` turns a ``-0.0`` quotient
+    into ``0.0``, as the window sum that upsamples it there does."""
+    last = x.ndim - 1
+    cropped = _cropped(x, window, ans.shape)
+
+    def spread(a):   # a pooled array repeated over the windows' leading axes
+        for axis in range(last):
+            if window[axis] > 1:
+                a = np.repeat(a, window[axis], axis=axis)
+        return a
+
+    if window[last] > 1:
+        hit = np.empty(cropped.shape, bool)
+        upsampled = spread(ans)
+        for x_part, hit_part in zip(_tiles_along(cropped, last, window[last]),
+                                    _tiles_along(hit, last, window[last])):
+            np.equal(x_part, upsampled, out=hit_part)
+    else:
+        hit = np.equal(cropped, spread(ans))
+    hits = hit.astype(dtype)
+    count = hits
+    for axis in reversed(range(x.ndim)):   # exact: small whole numbers
+        if window[axis] > 1:
+            first, *rest = _tiles_along(count, axis, window[axis])
+            count = first + rest[0]
+            for part in rest[1:]:
+                count += part
+    share = spread(g / np.maximum(count, dtype.type(1)) + dtype.type(0))
+    grad = np.empty(cropped.shape, dtype) if cropped is x else np.zeros(x.shape, dtype)
+    target = _cropped(grad, window, ans.shape)
+    if window[last] > 1:
+        for hit_part, out_part in zip(_tiles_along(hits, last, window[last]),
+                                      _tiles_along(target, last, window[last])):
+            np.multiply(hit_part, share, out=out_part)
+    else:
+        np.multiply(hits, share, out=target)
+    return grad
 
 
 def _window_batch(prim):
@@ -194,11 +282,22 @@ def _max_vjp(needs, g, ans, x, **params):
     return (ew.mul(hits, _sum_transpose(ew.div(g, count), np.shape(x), **params)),)
 
 
+def _max_eager_vjp(needs, g, ans, x, **params):
+    """``_max_vjp`` for concrete arrays (eager reverse mode): in NumPy for a tiling, else
+    the rule itself."""
+    if not _tiled(params["window_dimensions"], params["window_strides"], params["padding"],
+                  params["base_dilation"], params["window_dilation"], ans.shape):
+        return _max_vjp(needs, g, ans, x, **params)
+    return (_tiled_max_vjp(np.asarray(g), ans, np.asarray(x), params["window_dimensions"],
+                           np.dtype(ans.dtype)),)
+
+
 reduce_window_max_p = Primitive("reduce_window_max", "reduction")
 reduce_window_max_p.impl = _fold(np.maximum, _lowest)
 reduce_window_max_p.abstract_eval = _max_shape
 reduce_window_max_p.jvp = _max_jvp
 reduce_window_max_p.vjp = _max_vjp
+reduce_window_max_p.eager_vjp = _max_eager_vjp
 reduce_window_max_p.batch = _window_batch(reduce_window_max_p)
 # piecewise linear: each coefficient goes where the tangent goes (ties shared)
 reduce_window_max_p.taylor = ts.by_jvp(reduce_window_max_p)
