@@ -85,6 +85,9 @@ class _PairPlan:
         self.matmul_shape = (nb, nm, nn) if batch else (
             ((nm,) if free_a else ()) + ((nn,) if free_b else ()))
         self.perm_out = permutation(batch + free_a + free_b, list(so))
+        # With several batch letters, the shapes that keep them apart, for operands whose
+        # batch axes do not merge without a copy (``_split_batch``).
+        self.batch_sizes = tuple(size[c] for c in batch) if len(batch) > 1 else None
         # Operands that are the matrices already, and a product that is the result (a layer's
         # product): np.matmul itself, without the no-op reshapes.
         self.direct = (not self.sum_a and not self.sum_b and self.perm_a is None
@@ -107,13 +110,35 @@ class _PairPlan:
             a = a.transpose(self.perm_a)
         if self.perm_b is not None:
             b = b.transpose(self.perm_b)
-        a, b = a.reshape(self.shape_a), b.reshape(self.shape_b)
+        if self.batch_sizes is not None and not (_merges(a, len(self.batch_sizes))
+                                                 and _merges(b, len(self.batch_sizes))):
+            shape_a, shape_b, matmul_shape = self._split_batch()
+        else:
+            shape_a, shape_b, matmul_shape = self.shape_a, self.shape_b, self.matmul_shape
+        a, b = a.reshape(shape_a), b.reshape(shape_b)
         if out is None:
             product = np.matmul(a, b).reshape(self.product_shape)
         else:
             product = out
-            np.matmul(a, b, out=out.reshape(self.matmul_shape))
+            np.matmul(a, b, out=out.reshape(matmul_shape))
         return product if self.perm_out is None else product.transpose(self.perm_out)
+
+    def _split_batch(self):
+        """The operand and product shapes with the batch axes kept apart: ``np.matmul``
+        broadcasts over them and hands BLAS each matrix in place, where merging them into
+        one axis would copy a permuted operand (attention's heads, a strided view of a
+        (batch, sequence, heads, size) array: a copy of each of q, k and v per product).
+        BLAS gets the same matrices either way, so the same numbers."""
+        lead = self.batch_sizes
+        return (lead + self.shape_a[1:], lead + self.shape_b[1:], lead + self.matmul_shape[1:])
+
+
+def _merges(x, count: int) -> bool:
+    """Whether the first ``count`` axes of ``x`` are one axis in memory (each stride the
+    next one's times its size, or of size 1): reshaping them into one makes no copy."""
+    axes = [(n, stride) for n, stride in zip(x.shape[:count], x.strides) if n != 1]
+    return all(stride == axes[i + 1][1] * axes[i + 1][0]
+               for i, (_, stride) in enumerate(axes[:-1]))
 
 
 _pair_plans: dict = {}
