@@ -109,3 +109,15 @@ def test_einsum_keeps_batch_axes_apart_instead_of_copying():
     out = np.empty(plan.product_shape, np.float32)
     assert plan(q, k, out=out) is out
     np.testing.assert_array_equal(out, want)
+
+
+def test_square_by_mul_makes_its_cotangent_once():
+    """``x * x``: both operands' cotangents are ``g * x``; the sum is the traced rule's."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 32)).astype(np.float32)
+    g = rng.standard_normal((16, 32)).astype(np.float32)
+    eager, traced = _both_ways(lambda x: x * x, (x,), g)
+    _assert_bitwise(eager, traced)
+    np.testing.assert_array_equal(eager[0], g * x + g * x)
+    eager, traced = _both_ways(lambda x: fnp.sum(x * x), (x,), np.float32(1))   # the seed
+    _assert_bitwise(eager, traced)

@@ -369,6 +369,11 @@ _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the othe
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
 def _mul_eager_vjp(needs, g, ans, x, y):   # the same, in NumPy
     times = _seed_times if type(g) is np.ndarray else operator.mul
+    if x is y and needs[0] and needs[1]:
+        # A square (a variance's ``centered * centered``): both cotangents are ``g * x``,
+        # made once. The accumulation adds it twice, as it added the two equal products.
+        ct = _fitted(times(g, x), x.shape)
+        return ct, ct
     return (_fitted(times(g, y), x.shape) if needs[0] else None,
             _fitted(times(g, x), y.shape) if needs[1] else None)
 
