@@ -121,3 +121,16 @@ def test_square_by_mul_makes_its_cotangent_once():
     np.testing.assert_array_equal(eager[0], g * x + g * x)
     eager, traced = _both_ways(lambda x: fnp.sum(x * x), (x,), np.float32(1))   # the seed
     _assert_bitwise(eager, traced)
+
+
+def test_einsum_merges_batch_axes_where_blas_could_not_take_the_matrices():
+    """Operands with no axis of unit stride: NumPy's matmul would sum them in a loop of its
+    own (other numbers), so they are copied into merged batches as before."""
+    rng = np.random.default_rng(6)
+    big = rng.standard_normal((2, 16, 4, 16)).astype(np.float32)
+    q = big[..., ::2]                       # (2, 16, 4, 8), no unit stride
+    k = rng.standard_normal((2, 16, 4, 8)).astype(np.float32)
+    plan = contraction.pair_plan("atnh,asnh->ants", q.shape, k.shape)
+    assert not contraction._blas_matrix(q.transpose(0, 2, 1, 3))
+    got = plan(q, k)
+    np.testing.assert_array_equal(got, plan(np.ascontiguousarray(q), k))

@@ -111,7 +111,8 @@ class _PairPlan:
         if self.perm_b is not None:
             b = b.transpose(self.perm_b)
         if self.batch_sizes is not None and not (_merges(a, len(self.batch_sizes))
-                                                 and _merges(b, len(self.batch_sizes))):
+                                                 and _merges(b, len(self.batch_sizes))) \
+                and self._blas_takes(a, b):
             shape_a, shape_b, matmul_shape = self._split_batch()
         else:
             shape_a, shape_b, matmul_shape = self.shape_a, self.shape_b, self.matmul_shape
@@ -122,6 +123,18 @@ class _PairPlan:
             product = out
             np.matmul(a, b, out=out.reshape(matmul_shape))
         return product if self.perm_out is None else product.transpose(self.perm_out)
+
+    def _blas_takes(self, a, b) -> bool:
+        """Whether ``np.matmul`` hands BLAS's matrix product the matrices of ``a`` and ``b``
+        with their batch axes kept apart: each a matrix (no vector: NumPy has other paths
+        there) whose last two axes, each one group of letters, are in place for BLAS (one of
+        them of unit stride). Elsewhere NumPy would run its own loop, which sums in another
+        order; the merged operands are copies, always in place."""
+        nb = len(self.batch_sizes)
+        if len(self.shape_a) != 3 or min(self.shape_a[1:] + self.shape_b[2:]) < 2 \
+                or a.ndim != nb + 2 or b.ndim != nb + 2:
+            return False
+        return _blas_matrix(a) and _blas_matrix(b)
 
     def _split_batch(self):
         """The operand and product shapes with the batch axes kept apart: ``np.matmul``
@@ -139,6 +152,19 @@ def _merges(x, count: int) -> bool:
     axes = [(n, stride) for n, stride in zip(x.shape[:count], x.strides) if n != 1]
     return all(stride == axes[i + 1][1] * axes[i + 1][0]
                for i, (_, stride) in enumerate(axes[:-1]))
+
+
+def _blas_matrix(x) -> bool:
+    """Whether the matrices of ``x`` (its last two axes) are ones NumPy's matmul passes to
+    BLAS as they are: one axis of unit stride and the other's stride a whole number of
+    elements, at least the unit axis's length (its ``is_blasable2d``, either way round)."""
+    item = x.itemsize
+    rows, cols = x.shape[-2:]
+    row_stride, col_stride = x.strides[-2:]
+
+    def fits(outer, inner, inner_size):
+        return inner == item and outer % item == 0 and outer // item >= inner_size
+    return fits(row_stride, col_stride, cols) or fits(col_stride, row_stride, rows)
 
 
 _pair_plans: dict = {}
