@@ -85,6 +85,9 @@ class _PairPlan:
         self.matmul_shape = (nb, nm, nn) if batch else (
             ((nm,) if free_a else ()) + ((nn,) if free_b else ()))
         self.perm_out = permutation(batch + free_a + free_b, list(so))
+        # With several batch letters, the shapes that keep them apart, for operands whose
+        # batch axes do not merge without a copy (``_split_batch``).
+        self.batch_sizes = tuple(size[c] for c in batch) if len(batch) > 1 else None
         # Operands that are the matrices already, and a product that is the result (a layer's
         # product): np.matmul itself, without the no-op reshapes.
         self.direct = (not self.sum_a and not self.sum_b and self.perm_a is None
@@ -107,13 +110,61 @@ class _PairPlan:
             a = a.transpose(self.perm_a)
         if self.perm_b is not None:
             b = b.transpose(self.perm_b)
-        a, b = a.reshape(self.shape_a), b.reshape(self.shape_b)
+        if self.batch_sizes is not None and not (_merges(a, len(self.batch_sizes))
+                                                 and _merges(b, len(self.batch_sizes))) \
+                and self._blas_takes(a, b):
+            shape_a, shape_b, matmul_shape = self._split_batch()
+        else:
+            shape_a, shape_b, matmul_shape = self.shape_a, self.shape_b, self.matmul_shape
+        a, b = a.reshape(shape_a), b.reshape(shape_b)
         if out is None:
             product = np.matmul(a, b).reshape(self.product_shape)
         else:
             product = out
-            np.matmul(a, b, out=out.reshape(self.matmul_shape))
+            np.matmul(a, b, out=out.reshape(matmul_shape))
         return product if self.perm_out is None else product.transpose(self.perm_out)
+
+    def _blas_takes(self, a, b) -> bool:
+        """Whether ``np.matmul`` hands BLAS's matrix product the matrices of ``a`` and ``b``
+        with their batch axes kept apart: each a matrix (no vector: NumPy has other paths
+        there) whose last two axes, each one group of letters, are in place for BLAS (one of
+        them of unit stride). Elsewhere NumPy would run its own loop, which sums in another
+        order; the merged operands are copies, always in place."""
+        nb = len(self.batch_sizes)
+        if len(self.shape_a) != 3 or min(self.shape_a[1:] + self.shape_b[2:]) < 2 \
+                or a.ndim != nb + 2 or b.ndim != nb + 2:
+            return False
+        return _blas_matrix(a) and _blas_matrix(b)
+
+    def _split_batch(self):
+        """The operand and product shapes with the batch axes kept apart: ``np.matmul``
+        broadcasts over them and hands BLAS each matrix in place, where merging them into
+        one axis would copy a permuted operand (attention's heads, a strided view of a
+        (batch, sequence, heads, size) array: a copy of each of q, k and v per product).
+        BLAS gets the same matrices either way, so the same numbers."""
+        lead = self.batch_sizes
+        return (lead + self.shape_a[1:], lead + self.shape_b[1:], lead + self.matmul_shape[1:])
+
+
+def _merges(x, count: int) -> bool:
+    """Whether the first ``count`` axes of ``x`` are one axis in memory (each stride the
+    next one's times its size, or of size 1): reshaping them into one makes no copy."""
+    axes = [(n, stride) for n, stride in zip(x.shape[:count], x.strides) if n != 1]
+    return all(stride == axes[i + 1][1] * axes[i + 1][0]
+               for i, (_, stride) in enumerate(axes[:-1]))
+
+
+def _blas_matrix(x) -> bool:
+    """Whether the matrices of ``x`` (its last two axes) are ones NumPy's matmul passes to
+    BLAS as they are: one axis of unit stride and the other's stride a whole number of
+    elements, at least the unit axis's length (its ``is_blasable2d``, either way round)."""
+    item = x.itemsize
+    rows, cols = x.shape[-2:]
+    row_stride, col_stride = x.strides[-2:]
+
+    def fits(outer, inner, inner_size):
+        return inner == item and outer % item == 0 and outer // item >= inner_size
+    return fits(row_stride, col_stride, cols) or fits(col_stride, row_stride, rows)
 
 
 _pair_plans: dict = {}

@@ -369,6 +369,11 @@ _mul.primitive.vjp = lambda needs, g, ans, x, y: (   # the partials are the othe
     structural.unbroadcast(mul(g, x), y.shape) if needs[1] else None)
 def _mul_eager_vjp(needs, g, ans, x, y):   # the same, in NumPy
     times = _seed_times if type(g) is np.ndarray else operator.mul
+    if x is y and needs[0] and needs[1]:
+        # A square (a variance's ``centered * centered``): both cotangents are ``g * x``,
+        # made once. The accumulation adds it twice, as it added the two equal products.
+        ct = _fitted(times(g, x), x.shape)
+        return ct, ct
     return (_fitted(times(g, y), x.shape) if needs[0] else None,
             _fitted(times(g, x), y.shape) if needs[1] else None)
 
@@ -786,9 +791,39 @@ def _select_vjp(needs, g, ans, pred, x, y):
             else None)
 
 
+def _kept_where(pred, g, keep):
+    """``g`` where ``pred`` is ``keep``, 0 elsewhere: the impl's ``select`` of ``g`` and
+    zeros in one pass. Where the impl blends bits, ``g``'s bits under the mask (the blend's
+    other half is the zeros' bits, 0); elsewhere ``np.where`` against a zero scalar, which
+    gives the numbers it gives against an array of zeros."""
+    if np.size(pred) >= _BLEND_MIN_SIZE and g.dtype.kind in "fiu":
+        bits = _BITS.get(g.dtype.itemsize)
+        if bits is not None:
+            mask = np.negative(pred, dtype=bits)           # all ones where pred, else 0
+            if not keep:
+                np.invert(mask, out=mask)
+            return np.bitwise_and(g.view(bits), mask).view(g.dtype)
+    zero = g.dtype.type(0)
+    return (np.where(pred, g, zero) if keep else np.where(pred, zero, g))[()]
+
+
+def _select_eager_vjp(needs, g, ans, pred, x, y):
+    """``_select_vjp`` in NumPy: each cotangent one masked pass over ``g``, where the
+    traced rule fills an array of zeros and blends it with ``g`` (four passes)."""
+    if type(g) is not np.ndarray:
+        return _select_vjp(needs, g, ans, pred, x, y)
+    pred = np.asarray(pred)
+    return (None,
+            structural.unbroadcast(_kept_where(pred, g, True), np.shape(x)) if needs[1]
+            else None,
+            structural.unbroadcast(_kept_where(pred, g, False), np.shape(y)) if needs[2]
+            else None)
+
+
 select_p.abstract_eval = _select_shape
 select_p.jvp = _select_jvp
 select_p.vjp = _select_vjp
+select_p.eager_vjp = _select_eager_vjp
 select_p.batch = _elementwise_batch(select_p)
 select_p.taylor = ts.linear(select_p, (1, 2))
 

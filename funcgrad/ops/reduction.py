@@ -117,10 +117,17 @@ def _extremum(name, impl):
 
     def eager_vjp(needs, g, ans, x, *, axes):
         # _extremum_partial's numbers, broadcasting instead of materializing the expansions.
+        # Written into the fresh ``hits``; where no group ties (every count 1, the common
+        # case: the count array is the small reduced one) the division by 1 is skipped, a
+        # full pass that changes no number.
         kept = _keepdims_shape(ans.shape, axes)
         hits = np.equal(x, ans.reshape(kept)).astype(x.dtype)
         count = np.add.reduce(hits, axis=axes, dtype=x.dtype, keepdims=True)
-        return (g.reshape(kept) * (hits / count),)
+        if type(hits) is not np.ndarray:   # a 0-d operand: NumPy scalars, nothing to save
+            return (g.reshape(kept) * (hits / count),)
+        if not (count == 1).all():
+            np.divide(hits, count, out=hits)
+        return (np.multiply(g.reshape(kept), hits, out=hits),)
 
     prim.jvp = jvp
     prim.vjp = vjp
