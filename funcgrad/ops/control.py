@@ -34,6 +34,7 @@ from ..core.errors import ShapeError
 from ..core.ir import (
     IR,
     Eqn,
+    Literal,
     Var,
     common_subexpression_elimination,
     dead_code_elimination,
@@ -48,6 +49,7 @@ from ..core.trace import (
     evaluator,
     known_value,
     trace_to_ir,
+    tracing,
 )
 from . import elementwise as ew
 from . import reduction as red
@@ -512,6 +514,192 @@ def _split_step(step: IR, num_step_consts, body: IR, num_consts, num_carry, num_
     return forward, dead_code_elimination(backward)
 
 
+# ---------------------------------------------------- eager reverse mode of scan and while
+# Under ``grad`` of concrete values (no ``jit``) a loop's reverse rule runs on arrays. The
+# traced rule above would trace and split a backward-step program on every call, run the
+# forward scan again for its residuals and interpret the backward scan; ``eager_vjp`` runs the
+# body forward a step at a time keeping the values its equations' reverse rules read (the
+# step's residuals), then pulls the cotangents back step by step with those rules, as
+# ``linearize`` does for a whole program. What does not depend on the numbers (which
+# variables want a cotangent, which values are kept, where each rule reads its operands) is
+# worked out once per loop, not per step.
+
+
+def _gradient_needs(body: IR, wanted) -> tuple[set, list]:
+    """``linearize``'s analysis of ``body`` for the inputs marked ``wanted``: the variables
+    through which a wanted input reaches an output, and, per equation, which of its inputs
+    want a cotangent (None where none does)."""
+    from .special import stop_gradient_p
+    needs = {v for v, w in zip(body.invars, wanted) if w}
+    plan = []
+    for eqn in body.eqns:
+        input_needs = None
+        if eqn.primitive is not stop_gradient_p:
+            input_needs = tuple(type(a) is Var and a in needs for a in eqn.inputs)
+            if True in input_needs:
+                needs.update(v for v in eqn.outputs if v.aval.dtype.kind in "fc")
+            else:
+                input_needs = None
+        plan.append(input_needs)
+    return needs, plan
+
+
+class _Recorder:
+    """The body of a loop run forward one step at a time, giving each step's residuals (the
+    operands and results of every equation whose reverse rule may run when any floating
+    input is differentiated) after its outputs."""
+
+    def __init__(self, body: IR, quiet: bool):
+        _, plan = _gradient_needs(body, _floats(body.in_avals))
+        read = [v for eqn, input_needs in zip(body.eqns, plan) if input_needs is not None
+                for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var]
+        self.residuals = list(dict.fromkeys(read))
+        program = IR([], [], body.invars, body.eqns, list(body.outvars) + self.residuals)
+        # ``quiet``: the step recomputes what an earlier run has computed (and printed).
+        self.run = evaluator(drop_effects(program) if quiet else program)
+        self.num_out = len(body.outvars)
+
+
+class _StepPullback:
+    """One step's reverse pass through ``body`` for the inputs marked ``wanted``, reading the
+    step's values from its residuals (a ``_Recorder``'s, listed in ``residuals``):
+    ``pullback(step_residuals, out_cts)`` gives a cotangent (or None) per input of the body,
+    the numbers ``linearize(body, ...)`` gives."""
+
+    def __init__(self, body: IR, wanted, residuals):
+        needs, plan = _gradient_needs(body, wanted)
+        where = {v: k for k, v in enumerate(residuals)}
+        literals = []
+
+        def operand(atom) -> int:
+            """The atom's position in a step's values: its residual, or a literal after
+            them."""
+            if type(atom) is Literal:
+                literals.append(atom.val)
+                return len(residuals) + len(literals) - 1
+            return where[atom]
+
+        slot: dict = {}
+
+        def ct_slot(var) -> int:
+            return slot.setdefault(var, len(slot))
+
+        # ``linearize``'s backward loop, with the choices that do not depend on numbers made.
+        self.rules = []
+        for eqn, input_needs in zip(reversed(body.eqns), reversed(plan)):
+            if input_needs is None:
+                continue
+            prim = eqn.primitive
+            rule = prim.eager_vjp if prim.eager_vjp is not None else prim.vjp
+            self.rules.append((
+                rule, eqn.params, tuple(operand(a) for a in eqn.inputs),
+                tuple(ct_slot(v) for v in eqn.outputs), tuple(where[v] for v in eqn.outputs),
+                prim.multiple_results, input_needs,
+                tuple(ct_slot(a) if need else None for a, need in zip(eqn.inputs, input_needs))))
+        self.seeds = [(k, ct_slot(v)) for k, v in enumerate(body.outvars)
+                      if type(v) is Var and v in needs]
+        self.in_slots = [ct_slot(v) for v in body.invars]
+        self.literals = literals
+        self.num_slots = len(slot)
+
+    def __call__(self, step_residuals, out_cts) -> list:
+        env = step_residuals + self.literals
+        cts = [None] * self.num_slots
+        for k, s in self.seeds:
+            ct = out_cts[k]
+            if ct is not None:
+                previous = cts[s]
+                cts[s] = ct if previous is None else ew.add(previous, ct)
+        for rule, params, ins, outs, results, multiple, input_needs, in_slots in self.rules:
+            if multiple:
+                g = [cts[s] for s in outs]
+                if all(ct is None for ct in g):
+                    continue
+                g = [ew.zeros_like(env[r]) if ct is None else ct for ct, r in zip(g, results)]
+                ans = [env[r] for r in results]
+            else:
+                g = cts[outs[0]]
+                if g is None:
+                    continue
+                ans = env[results[0]]
+            if len(ins) == 2:   # unrolled for two operands and one (most equations)
+                in_cts = rule(input_needs, g, ans, env[ins[0]], env[ins[1]], **params)
+            elif len(ins) == 1:
+                in_cts = rule(input_needs, g, ans, env[ins[0]], **params)
+            else:
+                in_cts = rule(input_needs, g, ans, *[env[i] for i in ins], **params)
+            for s, ct in zip(in_slots, in_cts):
+                if s is not None and ct is not None:
+                    previous = cts[s]
+                    cts[s] = ct if previous is None else previous + ct
+        return [cts[s] for s in self.in_slots]
+
+
+def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool):
+    """Run the scan forward: ``(final carry, ys per step, residuals per step)``, the lists
+    indexed by the position in ``xs``."""
+    steps = range(length - 1, -1, -1) if reverse else range(length)
+    num_carry, num_out = len(init), recorder.num_out
+    run, carry = recorder.run, list(init)
+    ys, tape = [None] * length, [None] * length
+    for i in steps:
+        outs = run(consts + carry + [x[i] for x in xs])
+        carry, ys[i], tape[i] = outs[:num_carry], outs[num_carry:num_out], outs[num_out:]
+    return carry, ys, tape
+
+
+def _stacked(values, aval: ShapedArray):
+    """One value per step stacked along a new leading axis, as ``_scan_impl`` stacks ys."""
+    if not values:
+        return np.zeros((0,) + aval.shape, aval.dtype)
+    return np.stack([np.asarray(v) for v in values]).astype(aval.dtype, copy=False)
+
+
+def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse) -> list:
+    """The cotangents of ``(*consts, *init, *xs)`` of a scan of ``body`` that ran forward
+    keeping ``tape`` (one residual list per position in ``xs``): ``_scan_vjp``'s numbers, the
+    backward steps in the reverse order, the constants' cotangents summed from zeros."""
+    num_consts, length = len(consts), len(tape)
+    sizes = (num_consts, num_carry)
+    const_needs, init_needs, x_needs = _split(needs, sizes)
+    const_avals, carry_avals, x_avals = _split(body.in_avals, sizes)
+    const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
+    x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
+    carry_floats = _floats(carry_avals)
+    y_floats = _floats(body.out_avals[num_carry:])
+    pullback = _StepPullback(body, const_wanted + carry_floats + x_wanted, residuals)
+    float_carry_avals = _kept(carry_avals, carry_floats)
+    wanted_x_avals = _kept(x_avals, x_wanted)
+    carry_cts = _kept(g[:num_carry], carry_floats)
+    y_cts = _kept(g[num_carry:], y_floats)
+    sums = [ew.zeros_like(c) for c in _kept(consts, const_wanted)]
+    x_cts = [[None] * length for _ in wanted_x_avals]
+    for i in (range(length) if reverse else range(length - 1, -1, -1)):
+        in_cts = pullback(tape[i], _expanded(carry_cts, carry_floats)
+                          + _expanded([y[i] for y in y_cts], y_floats))
+        const_cts, new_carry_cts, step_x_cts = _split(in_cts, sizes)
+        sums = [s if c is None else s + c for s, c in zip(sums, _kept(const_cts, const_wanted))]
+        carry_cts = [np.zeros(a.shape, a.dtype) if c is None else c
+                     for c, a in zip(_kept(new_carry_cts, carry_floats), float_carry_avals)]
+        for per_step, c, a in zip(x_cts, _kept(step_x_cts, x_wanted), wanted_x_avals):
+            per_step[i] = np.zeros(a.shape, a.dtype) if c is None else c
+    init_cts = [ct if need else None
+                for ct, need in zip(_expanded(carry_cts, carry_floats), init_needs)]
+    x_cts = [_stacked(per_step, a) for per_step, a in zip(x_cts, wanted_x_avals)]
+    return _expanded(sums, const_wanted) + init_cts + _expanded(x_cts, x_wanted)
+
+
+def _scan_eager_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse):
+    if tracing():   # a rule's result may be recorded in that trace: the traced rule copes
+        return _scan_vjp(needs, g, ans, *args, body=body, num_consts=num_consts,
+                         num_carry=num_carry, length=length, reverse=reverse)
+    consts, init, xs = _split(args, (num_consts, num_carry))
+    recorder = _Recorder(body, quiet=True)
+    tape = _record_scan(recorder, consts, init, xs, length, reverse)[2]
+    return _loop_pullback(needs, g, consts, xs, tape, recorder.residuals, body, num_carry,
+                          reverse)
+
+
 def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
     sizes = (num_consts, num_carry)
     size = st.batch_size(args, dims)
@@ -621,6 +809,7 @@ scan_p.impl = _scan_impl
 scan_p.abstract_eval = _scan_shape
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
+scan_p.eager_vjp = _scan_eager_vjp
 scan_p.batch = _scan_batch
 scan_p.taylor = _scan_taylor
 
