@@ -951,6 +951,36 @@ class _WhileBackward:
         return eval_ir(program, list(values))
 
 
+def _record_while(recorder: _Recorder, condition: IR, condition_consts, body_consts, init):
+    """Run the loop forward: ``(final carry, residuals per trip)``."""
+    holds, run, num_out = evaluator(condition), recorder.run, recorder.num_out
+    carry, tape = list(init), []
+    while holds(condition_consts + carry)[0]:
+        outs = run(body_consts + carry)
+        carry = outs[:num_out]
+        tape.append(outs[num_out:])
+    return carry, tape
+
+
+def _while_eager_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
+                     num_body_consts):
+    """``_while_vjp`` on concrete operands: the loop runs once more, keeping each trip's
+    residuals (which also counts the trips), and is pulled back as the scan of that many
+    steps."""
+    if tracing():   # a rule's result may be recorded in that trace: the traced rule copes
+        return _while_vjp(needs, g, ans, *args, condition=condition, body=body,
+                          num_condition_consts=num_condition_consts,
+                          num_body_consts=num_body_consts)
+    condition_consts, body_consts, init = _split(args, (num_condition_consts,
+                                                        num_body_consts))
+    recorder = _Recorder(body, quiet=True)
+    tape = _record_while(recorder, drop_effects(condition), condition_consts, body_consts,
+                         init)[1]
+    cts = _loop_pullback(needs[num_condition_consts:], g, body_consts, [], tape,
+                         recorder.residuals, body, len(init), False)
+    return [None] * num_condition_consts + cts
+
+
 def _while_batch(args, dims, *, condition, body, num_condition_consts, num_body_consts):
     sizes = (num_condition_consts, num_body_consts)
     size = st.batch_size(args, dims)
@@ -1047,5 +1077,6 @@ while_p.impl = _while_impl
 while_p.abstract_eval = _while_shape
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
+while_p.eager_vjp = _while_eager_vjp
 while_p.batch = _while_batch
 while_p.taylor = _while_taylor
