@@ -27,6 +27,8 @@ keeps less and recomputes).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..core.aval import ShapedArray, aval_of, is_differentiable
@@ -47,6 +49,7 @@ from ..core.trace import (
     eval_ir,
     evaluate,
     evaluator,
+    innermost_trace,
     known_value,
     trace_to_ir,
     tracing,
@@ -358,16 +361,21 @@ scan_p = Primitive("scan", "special", multiple_results=True)
 
 def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, (num_consts, num_carry))
+    y_avals = body.out_avals[num_carry:]
+    if length and _recording():
+        # Eager reverse mode will pull back through this scan: keep the steps' residuals.
+        recorder = _Recorder(body)
+        carry, ys, tape, last_args = _record_scan(recorder, consts, carry, xs, length, reverse)
+        outs = list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
+        _keep_tape(outs, args, body, tape, 0 if reverse else length - 1, last_args, recorder)
+        return outs
     steps = range(length - 1, -1, -1) if reverse else range(length)
     ys = [None] * length
     run = evaluator(body)
     for i in steps:
         outs = run(consts + carry + [x[i] for x in xs])
         carry, ys[i] = outs[:num_carry], outs[num_carry:]
-    stacked = [np.stack([np.asarray(y[k]) for y in ys]).astype(aval.dtype, copy=False)
-               if length else np.zeros((0,) + aval.shape, aval.dtype)
-               for k, aval in enumerate(body.out_avals[num_carry:])]
-    return list(carry) + stacked
+    return list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
 
 
 def _scan_shape(*avals, body, num_consts, num_carry, length, reverse):
@@ -547,17 +555,30 @@ def _gradient_needs(body: IR, wanted) -> tuple[set, list]:
 class _Recorder:
     """The body of a loop run forward one step at a time, giving each step's residuals (the
     operands and results of every equation whose reverse rule may run when any floating
-    input is differentiated) after its outputs."""
+    input is differentiated) after its outputs: ``run`` as the loop's impl runs it, and
+    ``rerun`` (its effects left out) for a step that has run (and printed) before."""
 
-    def __init__(self, body: IR, quiet: bool):
+    def __init__(self, body: IR):
         _, plan = _gradient_needs(body, _floats(body.in_avals))
         read = [v for eqn, input_needs in zip(body.eqns, plan) if input_needs is not None
                 for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var]
         self.residuals = list(dict.fromkeys(read))
-        program = IR([], [], body.invars, body.eqns, list(body.outvars) + self.residuals)
-        # ``quiet``: the step recomputes what an earlier run has computed (and printed).
-        self.run = evaluator(drop_effects(program) if quiet else program)
+        self.program = IR([], [], body.invars, body.eqns, list(body.outvars) + self.residuals)
         self.num_out = len(body.outvars)
+        self._run = self._rerun = None
+
+    @property
+    def run(self):
+        if self._run is None:
+            self._run = evaluator(self.program)
+        return self._run
+
+    @property
+    def rerun(self):
+        if self._rerun is None:
+            quiet = drop_effects(self.program)
+            self._rerun = self.run if quiet is self.program else evaluator(quiet)
+        return self._rerun
 
 
 class _StepPullback:
@@ -635,17 +656,65 @@ class _StepPullback:
         return [cts[s] for s in self.in_slots]
 
 
-def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool):
-    """Run the scan forward: ``(final carry, ys per step, residuals per step)``, the lists
-    indexed by the position in ``xs``."""
+def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool,
+                 quiet: bool = False):
+    """Run the scan forward: ``(final carry, ys per step, residuals per step, the last step's
+    inputs)``, the lists indexed by the position in ``xs``."""
     steps = range(length - 1, -1, -1) if reverse else range(length)
     num_carry, num_out = len(init), recorder.num_out
-    run, carry = recorder.run, list(init)
-    ys, tape = [None] * length, [None] * length
+    run, carry = recorder.rerun if quiet else recorder.run, list(init)
+    ys, tape, step_args = [None] * length, [None] * length, None
     for i in steps:
-        outs = run(consts + carry + [x[i] for x in xs])
+        step_args = consts + carry + [x[i] for x in xs]
+        outs = run(step_args)
         carry, ys[i], tape[i] = outs[:num_carry], outs[num_carry:num_out], outs[num_out:]
-    return carry, ys, tape
+    return carry, ys, tape, step_args
+
+
+# Tapes: the residuals that a loop's impl kept, under eager reverse mode, for its
+# ``eager_vjp``, which finds them again by the loop's outputs (its ``ans``) and operands, so
+# that the forward steps run once. A tape lives as long as the output array it is filed
+# under (``weakref.finalize``), and holds nothing that keeps that array alive: the last
+# step's residuals would hold the final carry, so the tape keeps that step's inputs instead
+# and ``eager_vjp`` recomputes it.
+_tapes: dict[int, tuple] = {}
+
+
+def _recording() -> bool:
+    """Whether a loop's impl runs for a trace that evaluates what it records (``grad``,
+    ``vjp`` of concrete values: ``trace_evaluating``), whose backward pass will run the loop's
+    ``eager_vjp`` on these operands."""
+    return tracing() and innermost_trace().values is not None
+
+
+def _keep_tape(outs, args, body: IR, tape, last: int, last_args, recorder: _Recorder):
+    """File ``tape`` (residuals per step, ``last`` the last step's position) under an output
+    array that the last step made (none of the tape's values, nor ``args``, is it or a view
+    of it), if there is one."""
+    key = next((o for o in outs if type(o) is np.ndarray and o.ndim and o.base is None
+                and not any(o is a for a in last_args)), None)
+    if key is None:
+        return
+    tape[last] = None
+    ident = id(key)
+    filed = ident in _tapes
+    _tapes[ident] = (weakref.ref(key), args, body, tape, last, last_args, recorder)
+    if not filed:
+        weakref.finalize(key, _tapes.pop, ident, None)
+
+
+def _kept_tape(ans, args, body: IR):
+    """The residuals per step that the impl of the loop of ``body`` that gave ``ans`` on
+    ``args`` kept (``_keep_tape``), with the last step's recomputed; or None."""
+    for out in ans:
+        entry = _tapes.get(id(out)) if type(out) is np.ndarray else None
+        if (entry is not None and entry[0]() is out and entry[2] is body
+                and len(entry[1]) == len(args) and all(a is b for a, b in zip(entry[1], args))):
+            _, _, _, tape, last, last_args, recorder = entry
+            tape = list(tape)
+            tape[last] = recorder.rerun(last_args)[recorder.num_out:]
+            return tape, recorder.residuals
+    return None
 
 
 def _stacked(values, aval: ShapedArray):
@@ -694,10 +763,13 @@ def _scan_eager_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, r
         return _scan_vjp(needs, g, ans, *args, body=body, num_consts=num_consts,
                          num_carry=num_carry, length=length, reverse=reverse)
     consts, init, xs = _split(args, (num_consts, num_carry))
-    recorder = _Recorder(body, quiet=True)
-    tape = _record_scan(recorder, consts, init, xs, length, reverse)[2]
-    return _loop_pullback(needs, g, consts, xs, tape, recorder.residuals, body, num_carry,
-                          reverse)
+    kept = _kept_tape(ans, args, body)
+    if kept is None:   # run forward again (the impl ran outside eager reverse mode)
+        recorder = _Recorder(body)
+        kept = _record_scan(recorder, consts, init, xs, length, reverse, quiet=True)[2], \
+            recorder.residuals
+    tape, residuals = kept
+    return _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse)
 
 
 def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
@@ -822,6 +894,14 @@ while_p = Primitive("while", "special", multiple_results=True)
 def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
     condition_consts, body_consts, carry = _split(args, (num_condition_consts,
                                                          num_body_consts))
+    if _recording():
+        # Eager reverse mode will pull back through this loop: keep the trips' residuals.
+        recorder = _Recorder(body)
+        carry, tape, last_args = _record_while(recorder, condition, condition_consts,
+                                               body_consts, carry)
+        if tape:
+            _keep_tape(carry, args, body, tape, len(tape) - 1, last_args, recorder)
+        return carry
     holds, step = evaluator(condition), evaluator(body)
     while holds(condition_consts + carry)[0]:
         carry = step(body_consts + carry)
@@ -951,15 +1031,18 @@ class _WhileBackward:
         return eval_ir(program, list(values))
 
 
-def _record_while(recorder: _Recorder, condition: IR, condition_consts, body_consts, init):
-    """Run the loop forward: ``(final carry, residuals per trip)``."""
-    holds, run, num_out = evaluator(condition), recorder.run, recorder.num_out
-    carry, tape = list(init), []
+def _record_while(recorder: _Recorder, condition: IR, condition_consts, body_consts, init,
+                  quiet: bool = False):
+    """Run the loop forward: ``(final carry, residuals per trip, the last trip's inputs)``."""
+    holds = evaluator(drop_effects(condition) if quiet else condition)
+    run, num_out = recorder.rerun if quiet else recorder.run, recorder.num_out
+    carry, tape, step_args = list(init), [], None
     while holds(condition_consts + carry)[0]:
-        outs = run(body_consts + carry)
+        step_args = body_consts + carry
+        outs = run(step_args)
         carry = outs[:num_out]
         tape.append(outs[num_out:])
-    return carry, tape
+    return carry, tape, step_args
 
 
 def _while_eager_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
@@ -973,11 +1056,14 @@ def _while_eager_vjp(needs, g, ans, *args, condition, body, num_condition_consts
                           num_body_consts=num_body_consts)
     condition_consts, body_consts, init = _split(args, (num_condition_consts,
                                                         num_body_consts))
-    recorder = _Recorder(body, quiet=True)
-    tape = _record_while(recorder, drop_effects(condition), condition_consts, body_consts,
-                         init)[1]
-    cts = _loop_pullback(needs[num_condition_consts:], g, body_consts, [], tape,
-                         recorder.residuals, body, len(init), False)
+    kept = _kept_tape(ans, args, body)
+    if kept is None:   # run forward again (the impl ran outside eager reverse mode)
+        recorder = _Recorder(body)
+        kept = _record_while(recorder, condition, condition_consts, body_consts, init,
+                             quiet=True)[1], recorder.residuals
+    tape, residuals = kept
+    cts = _loop_pullback(needs[num_condition_consts:], g, body_consts, [], tape, residuals,
+                         body, len(init), False)
     return [None] * num_condition_consts + cts
 
 
