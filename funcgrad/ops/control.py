@@ -364,7 +364,7 @@ def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     y_avals = body.out_avals[num_carry:]
     if length and _recording():
         # Eager reverse mode will pull back through this scan: keep the steps' residuals.
-        recorder = _Recorder(body)
+        recorder = _Recorder(body, num_consts, num_carry)
         carry, ys, tape, last_args = _record_scan(recorder, consts, carry, xs, length, reverse)
         outs = list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
         _keep_tape(outs, args, body, tape, 0 if reverse else length - 1, last_args, recorder)
@@ -524,45 +524,45 @@ def _split_step(step: IR, num_step_consts, body: IR, num_consts, num_carry, num_
 
 # ---------------------------------------------------- eager reverse mode of scan and while
 # Under ``grad`` of concrete values (no ``jit``) a loop's reverse rule runs on arrays. The
-# traced rule above would trace and split a backward-step program on every call, run the
-# forward scan again for its residuals and interpret the backward scan; ``eager_vjp`` runs the
-# body forward a step at a time keeping the values its equations' reverse rules read (the
-# step's residuals), then pulls the cotangents back step by step with those rules, as
-# ``linearize`` does for a whole program. What does not depend on the numbers (which
-# variables want a cotangent, which values are kept, where each rule reads its operands) is
-# worked out once per loop, not per step.
+# traced rule above recomputes each step's forward values inside its backward step and so
+# runs the forward scan a second time, for its residuals. ``eager_vjp`` instead has the
+# forward values of every step at hand (the impl kept them, or one recording run gets them)
+# and traces the backward step as a function of them: no forward equation is in it, and no
+# split of the step is needed. The step program is traced once per loop and run once per
+# step, as the traced rule's is.
 
 
-def _gradient_needs(body: IR, wanted) -> tuple[set, list]:
-    """``linearize``'s analysis of ``body`` for the inputs marked ``wanted``: the variables
-    through which a wanted input reaches an output, and, per equation, which of its inputs
-    want a cotangent (None where none does)."""
+def _gradient_needs(body: IR, wanted) -> list:
+    """``linearize``'s analysis of ``body`` for the inputs marked ``wanted``: per equation,
+    whether some input of it wants a cotangent (its reverse rule then runs)."""
     from .special import stop_gradient_p
     needs = {v for v, w in zip(body.invars, wanted) if w}
-    plan = []
+    runs = []
     for eqn in body.eqns:
-        input_needs = None
-        if eqn.primitive is not stop_gradient_p:
-            input_needs = tuple(type(a) is Var and a in needs for a in eqn.inputs)
-            if True in input_needs:
-                needs.update(v for v in eqn.outputs if v.aval.dtype.kind in "fc")
-            else:
-                input_needs = None
-        plan.append(input_needs)
-    return needs, plan
+        pulled = eqn.primitive is not stop_gradient_p and any(
+            type(a) is Var and a in needs for a in eqn.inputs)
+        if pulled:
+            needs.update(v for v in eqn.outputs if v.aval.dtype.kind in "fc")
+        runs.append(pulled)
+    return runs
 
 
 class _Recorder:
-    """The body of a loop run forward one step at a time, giving each step's residuals (the
-    operands and results of every equation whose reverse rule may run when any floating
-    input is differentiated) after its outputs: ``run`` as the loop's impl runs it, and
-    ``rerun`` (its effects left out) for a step that has run (and printed) before."""
+    """The body of a loop run forward one step at a time, giving after its outputs the
+    step's residuals: its carry, its outputs and the operands and results of every equation
+    whose reverse rule may run when any floating input is differentiated (not the constants
+    or the x, which the backward steps have already). ``run`` runs it as the loop's impl
+    does, and ``rerun`` (its effects left out) for a step that has run (and printed)
+    before."""
 
-    def __init__(self, body: IR):
-        _, plan = _gradient_needs(body, _floats(body.in_avals))
-        read = [v for eqn, input_needs in zip(body.eqns, plan) if input_needs is not None
-                for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var]
-        self.residuals = list(dict.fromkeys(read))
+    def __init__(self, body: IR, num_consts: int, num_carry: int):
+        runs = _gradient_needs(body, _floats(body.in_avals))
+        given = set(body.invars[:num_consts] + body.invars[num_consts + num_carry:])
+        read = body.invars[num_consts:num_consts + num_carry] + [
+            v for eqn, pulled in zip(body.eqns, runs) if pulled
+            for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var] + [
+            v for v in body.outvars if type(v) is Var]   # ``linearize`` reads the outputs
+        self.residuals = [v for v in dict.fromkeys(read) if v not in given]
         self.program = IR([], [], body.invars, body.eqns, list(body.outvars) + self.residuals)
         self.num_out = len(body.outvars)
         self._run = self._rerun = None
@@ -581,79 +581,38 @@ class _Recorder:
         return self._rerun
 
 
-class _StepPullback:
-    """One step's reverse pass through ``body`` for the inputs marked ``wanted``, reading the
-    step's values from its residuals (a ``_Recorder``'s, listed in ``residuals``):
-    ``pullback(step_residuals, out_cts)`` gives a cotangent (or None) per input of the body,
-    the numbers ``linearize(body, ...)`` gives."""
+def _stored_backward_step(body: IR, num_consts: int, num_carry: int, const_wanted, x_wanted,
+                          residuals) -> tuple[IR, list]:
+    """``_backward_step`` reading the step's forward values instead of recomputing them:
+    ``(*consts, *const_ct_sums, *carry_cts, *residuals, *x, *y_cts) -> (*const_ct_sums,
+    *carry_cts, *x_cts)``, ``residuals`` a ``_Recorder``'s. ``linearize`` on those values
+    (its ``env``) records only the pullback, the traced rule's backward equations."""
+    from ..transforms.vjp import linearize
+    const_vars, carry_vars, x_vars = _split(body.invars, (num_consts, num_carry))
+    const_avals, carry_avals, x_avals = _split(body.in_avals, (num_consts, num_carry))
+    carry_floats = _floats(carry_avals)
+    y_floats = _floats(body.out_avals[num_carry:])
+    wanted = const_wanted + carry_floats + x_wanted
+    sizes = (num_consts, sum(const_wanted), sum(carry_floats), len(residuals), len(x_vars))
 
-    def __init__(self, body: IR, wanted, residuals):
-        needs, plan = _gradient_needs(body, wanted)
-        where = {v: k for k, v in enumerate(residuals)}
-        literals = []
+    def step(*args):
+        consts, sums, carry_cts, values, x, y_cts = _split(args, sizes)
+        env = dict(zip(residuals, values))
+        env.update(zip(const_vars, consts))
+        env.update(zip(x_vars, x))
+        primals = [env[v] for v in body.invars]
+        _, backward = linearize(body, primals, wanted, env=env)
+        in_cts, _ = backward(_expanded(carry_cts, carry_floats) + _expanded(y_cts, y_floats))
+        const_cts, carry_cts, x_cts = _split(in_cts, (num_consts, num_carry))
+        sums = [s if c is None else ew.add(s, c)
+                for s, c in zip(sums, _kept(const_cts, const_wanted))]
+        carry = primals[num_consts:num_consts + num_carry]
+        return (sums + _instantiate(_kept(carry_cts, carry_floats), _kept(carry, carry_floats))
+                + _instantiate(_kept(x_cts, x_wanted), _kept(x, x_wanted)))
 
-        def operand(atom) -> int:
-            """The atom's position in a step's values: its residual, or a literal after
-            them."""
-            if type(atom) is Literal:
-                literals.append(atom.val)
-                return len(residuals) + len(literals) - 1
-            return where[atom]
-
-        slot: dict = {}
-
-        def ct_slot(var) -> int:
-            return slot.setdefault(var, len(slot))
-
-        # ``linearize``'s backward loop, with the choices that do not depend on numbers made.
-        self.rules = []
-        for eqn, input_needs in zip(reversed(body.eqns), reversed(plan)):
-            if input_needs is None:
-                continue
-            prim = eqn.primitive
-            rule = prim.eager_vjp if prim.eager_vjp is not None else prim.vjp
-            self.rules.append((
-                rule, eqn.params, tuple(operand(a) for a in eqn.inputs),
-                tuple(ct_slot(v) for v in eqn.outputs), tuple(where[v] for v in eqn.outputs),
-                prim.multiple_results, input_needs,
-                tuple(ct_slot(a) if need else None for a, need in zip(eqn.inputs, input_needs))))
-        self.seeds = [(k, ct_slot(v)) for k, v in enumerate(body.outvars)
-                      if type(v) is Var and v in needs]
-        self.in_slots = [ct_slot(v) for v in body.invars]
-        self.literals = literals
-        self.num_slots = len(slot)
-
-    def __call__(self, step_residuals, out_cts) -> list:
-        env = step_residuals + self.literals
-        cts = [None] * self.num_slots
-        for k, s in self.seeds:
-            ct = out_cts[k]
-            if ct is not None:
-                previous = cts[s]
-                cts[s] = ct if previous is None else ew.add(previous, ct)
-        for rule, params, ins, outs, results, multiple, input_needs, in_slots in self.rules:
-            if multiple:
-                g = [cts[s] for s in outs]
-                if all(ct is None for ct in g):
-                    continue
-                g = [ew.zeros_like(env[r]) if ct is None else ct for ct, r in zip(g, results)]
-                ans = [env[r] for r in results]
-            else:
-                g = cts[outs[0]]
-                if g is None:
-                    continue
-                ans = env[results[0]]
-            if len(ins) == 2:   # unrolled for two operands and one (most equations)
-                in_cts = rule(input_needs, g, ans, env[ins[0]], env[ins[1]], **params)
-            elif len(ins) == 1:
-                in_cts = rule(input_needs, g, ans, env[ins[0]], **params)
-            else:
-                in_cts = rule(input_needs, g, ans, *[env[i] for i in ins], **params)
-            for s, ct in zip(in_slots, in_cts):
-                if s is not None and ct is not None:
-                    previous = cts[s]
-                    cts[s] = ct if previous is None else previous + ct
-        return [cts[s] for s in self.in_slots]
+    return trace_program(step, const_avals + _kept(const_avals, const_wanted)
+                         + _kept(carry_avals, carry_floats) + [v.aval for v in residuals]
+                         + x_avals + _kept(body.out_avals[num_carry:], y_floats))
 
 
 def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool,
@@ -726,46 +685,40 @@ def _stacked(values, aval: ShapedArray):
 
 def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse) -> list:
     """The cotangents of ``(*consts, *init, *xs)`` of a scan of ``body`` that ran forward
-    keeping ``tape`` (one residual list per position in ``xs``): ``_scan_vjp``'s numbers, the
-    backward steps in the reverse order, the constants' cotangents summed from zeros."""
+    keeping ``tape`` (per position in ``xs``, the values of ``residuals``): ``_scan_vjp``'s
+    numbers, from the same backward equations run in the same order."""
     num_consts, length = len(consts), len(tape)
-    sizes = (num_consts, num_carry)
-    const_needs, init_needs, x_needs = _split(needs, sizes)
-    const_avals, carry_avals, x_avals = _split(body.in_avals, sizes)
+    const_needs, init_needs, x_needs = _split(needs, (num_consts, num_carry))
+    const_avals, carry_avals, x_avals = _split(body.in_avals, (num_consts, num_carry))
     const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
     x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
     carry_floats = _floats(carry_avals)
-    y_floats = _floats(body.out_avals[num_carry:])
-    pullback = _StepPullback(body, const_wanted + carry_floats + x_wanted, residuals)
-    float_carry_avals = _kept(carry_avals, carry_floats)
-    wanted_x_avals = _kept(x_avals, x_wanted)
-    carry_cts = _kept(g[:num_carry], carry_floats)
-    y_cts = _kept(g[num_carry:], y_floats)
+    program, program_consts = _stored_backward_step(body, num_consts, num_carry, const_wanted,
+                                                    x_wanted, residuals)
+    run = evaluator(program)
+    leading = list(program_consts) + list(consts)
     sums = [ew.zeros_like(c) for c in _kept(consts, const_wanted)]
-    x_cts = [[None] * length for _ in wanted_x_avals]
+    carry_cts = _kept(g[:num_carry], carry_floats)
+    y_cts = _kept(g[num_carry:], _floats(body.out_avals[num_carry:]))
+    num_sums, num_carry_cts = len(sums), len(carry_cts)
+    x_cts = [[None] * length for _ in range(sum(x_wanted))]
     for i in (range(length) if reverse else range(length - 1, -1, -1)):
-        in_cts = pullback(tape[i], _expanded(carry_cts, carry_floats)
-                          + _expanded([y[i] for y in y_cts], y_floats))
-        const_cts, new_carry_cts, step_x_cts = _split(in_cts, sizes)
-        sums = [s if c is None else s + c for s, c in zip(sums, _kept(const_cts, const_wanted))]
-        carry_cts = [np.zeros(a.shape, a.dtype) if c is None else c
-                     for c, a in zip(_kept(new_carry_cts, carry_floats), float_carry_avals)]
-        for per_step, c, a in zip(x_cts, _kept(step_x_cts, x_wanted), wanted_x_avals):
-            per_step[i] = np.zeros(a.shape, a.dtype) if c is None else c
+        outs = run(leading + sums + carry_cts + tape[i] + [x[i] for x in xs]
+                   + [y[i] for y in y_cts])
+        sums, carry_cts = outs[:num_sums], outs[num_sums:num_sums + num_carry_cts]
+        for per_step, ct in zip(x_cts, outs[num_sums + num_carry_cts:]):
+            per_step[i] = ct
     init_cts = [ct if need else None
                 for ct, need in zip(_expanded(carry_cts, carry_floats), init_needs)]
-    x_cts = [_stacked(per_step, a) for per_step, a in zip(x_cts, wanted_x_avals)]
+    x_cts = [_stacked(per_step, a) for per_step, a in zip(x_cts, _kept(x_avals, x_wanted))]
     return _expanded(sums, const_wanted) + init_cts + _expanded(x_cts, x_wanted)
 
 
 def _scan_eager_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse):
-    if tracing():   # a rule's result may be recorded in that trace: the traced rule copes
-        return _scan_vjp(needs, g, ans, *args, body=body, num_consts=num_consts,
-                         num_carry=num_carry, length=length, reverse=reverse)
     consts, init, xs = _split(args, (num_consts, num_carry))
     kept = _kept_tape(ans, args, body)
     if kept is None:   # run forward again (the impl ran outside eager reverse mode)
-        recorder = _Recorder(body)
+        recorder = _Recorder(body, num_consts, num_carry)
         kept = _record_scan(recorder, consts, init, xs, length, reverse, quiet=True)[2], \
             recorder.residuals
     tape, residuals = kept
@@ -896,7 +849,7 @@ def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
                                                          num_body_consts))
     if _recording():
         # Eager reverse mode will pull back through this loop: keep the trips' residuals.
-        recorder = _Recorder(body)
+        recorder = _Recorder(body, num_body_consts, len(carry))
         carry, tape, last_args = _record_while(recorder, condition, condition_consts,
                                                body_consts, carry)
         if tape:
@@ -1050,15 +1003,11 @@ def _while_eager_vjp(needs, g, ans, *args, condition, body, num_condition_consts
     """``_while_vjp`` on concrete operands: the loop runs once more, keeping each trip's
     residuals (which also counts the trips), and is pulled back as the scan of that many
     steps."""
-    if tracing():   # a rule's result may be recorded in that trace: the traced rule copes
-        return _while_vjp(needs, g, ans, *args, condition=condition, body=body,
-                          num_condition_consts=num_condition_consts,
-                          num_body_consts=num_body_consts)
     condition_consts, body_consts, init = _split(args, (num_condition_consts,
                                                         num_body_consts))
     kept = _kept_tape(ans, args, body)
     if kept is None:   # run forward again (the impl ran outside eager reverse mode)
-        recorder = _Recorder(body)
+        recorder = _Recorder(body, num_body_consts, len(init))
         kept = _record_while(recorder, condition, condition_consts, body_consts, init,
                              quiet=True)[1], recorder.residuals
     tape, residuals = kept
