@@ -697,7 +697,8 @@ def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, rever
                                                     x_wanted, residuals)
     run = evaluator(program)
     leading = list(program_consts) + list(consts)
-    sums = [ew.zeros_like(c) for c in _kept(consts, const_wanted)]
+    # (NumPy's zeros, not ``ew.zeros_like``: under an enclosing trace that would record.)
+    sums = [np.zeros(np.shape(c), np.result_type(c)) for c in _kept(consts, const_wanted)]
     carry_cts = _kept(g[:num_carry], carry_floats)
     y_cts = _kept(g[num_carry:], _floats(body.out_avals[num_carry:]))
     num_sums, num_carry_cts = len(sums), len(carry_cts)
