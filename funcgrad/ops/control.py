@@ -41,6 +41,7 @@ from ..core.ir import (
     common_subexpression_elimination,
     dead_code_elimination,
     drop_effects,
+    has_effect,
 )
 from ..core.primitive import Primitive
 from ..core.trace import (
@@ -563,7 +564,8 @@ class _Recorder:
             for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var] + [
             v for v in body.outvars if type(v) is Var]   # ``linearize`` reads the outputs
         self.residuals = [v for v in dict.fromkeys(read) if v not in given]
-        self.program = IR([], [], body.invars, body.eqns, list(body.outvars) + self.residuals)
+        self.program = _merged(IR([], [], body.invars, body.eqns,
+                                  list(body.outvars) + self.residuals))
         self.num_out = len(body.outvars)
         self._run = self._rerun = None
 
@@ -579,6 +581,37 @@ class _Recorder:
             quiet = drop_effects(self.program)
             self._rerun = self.run if quiet is self.program else evaluator(quiet)
         return self._rerun
+
+
+def _merged(program: IR) -> IR:
+    """``program`` with repeated equations computed once (``common_subexpression_elimination``:
+    the same numbers), for a program run once per step; one with effects as it is (two equal
+    prints are two prints)."""
+    if any(has_effect(eqn) for eqn in program.eqns):
+        return program
+    return common_subexpression_elimination(program)
+
+
+def _loop_evaluator(program: IR, invariant_values):
+    """``evaluator`` for a step program whose first inputs have the same values at every step
+    (``invariant_values``: the loop's constants): the equations that read only those and
+    literals (a zero cotangent's broadcast, say) run once, here, and ``run(other_inputs)``
+    runs the rest."""
+    num_invariant = len(invariant_values)
+    fixed = set(program.invars[:num_invariant])
+    once, per_step = [], []
+    for eqn in program.eqns:
+        if not has_effect(eqn) and all(type(a) is not Var or a in fixed for a in eqn.inputs):
+            once.append(eqn)
+            fixed.update(eqn.outputs)
+        else:
+            per_step.append(eqn)
+    read = [a for eqn in per_step for a in eqn.inputs] + list(program.outvars)
+    needed = list(dict.fromkeys(a for a in read if type(a) is Var and a in fixed))
+    values = evaluate(IR([], [], program.invars[:num_invariant], once, needed),
+                      list(invariant_values))
+    return evaluator(IR(needed, values, program.invars[num_invariant:], per_step,
+                        program.outvars))
 
 
 def _stored_backward_step(body: IR, num_consts: int, num_carry: int, const_wanted, x_wanted,
@@ -610,9 +643,11 @@ def _stored_backward_step(body: IR, num_consts: int, num_carry: int, const_wante
         return (sums + _instantiate(_kept(carry_cts, carry_floats), _kept(carry, carry_floats))
                 + _instantiate(_kept(x_cts, x_wanted), _kept(x, x_wanted)))
 
-    return trace_program(step, const_avals + _kept(const_avals, const_wanted)
-                         + _kept(carry_avals, carry_floats) + [v.aval for v in residuals]
-                         + x_avals + _kept(body.out_avals[num_carry:], y_floats))
+    program, consts = trace_program(step, const_avals + _kept(const_avals, const_wanted)
+                                    + _kept(carry_avals, carry_floats)
+                                    + [v.aval for v in residuals] + x_avals
+                                    + _kept(body.out_avals[num_carry:], y_floats))
+    return _merged(program), consts
 
 
 def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool,
@@ -695,8 +730,7 @@ def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, rever
     carry_floats = _floats(carry_avals)
     program, program_consts = _stored_backward_step(body, num_consts, num_carry, const_wanted,
                                                     x_wanted, residuals)
-    run = evaluator(program)
-    leading = list(program_consts) + list(consts)
+    run = _loop_evaluator(program, list(program_consts) + list(consts))
     # (NumPy's zeros, not ``ew.zeros_like``: under an enclosing trace that would record.)
     sums = [np.zeros(np.shape(c), np.result_type(c)) for c in _kept(consts, const_wanted)]
     carry_cts = _kept(g[:num_carry], carry_floats)
@@ -704,8 +738,7 @@ def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, rever
     num_sums, num_carry_cts = len(sums), len(carry_cts)
     x_cts = [[None] * length for _ in range(sum(x_wanted))]
     for i in (range(length) if reverse else range(length - 1, -1, -1)):
-        outs = run(leading + sums + carry_cts + tape[i] + [x[i] for x in xs]
-                   + [y[i] for y in y_cts])
+        outs = run(sums + carry_cts + tape[i] + [x[i] for x in xs] + [y[i] for y in y_cts])
         sums, carry_cts = outs[:num_sums], outs[num_sums:num_sums + num_carry_cts]
         for per_step, ct in zip(x_cts, outs[num_sums + num_carry_cts:]):
             per_step[i] = ct
