@@ -334,3 +334,32 @@ def test_the_rules_on_a_loop_run_outside_reverse_mode(loop):
     traced = prim.vjp(needs, g, ans, *operands, **params)
     assert [c is None for c in eager] == [c is None for c in traced]
     _assert_identical([c for c in eager if c is not None], [c for c in traced if c is not None])
+
+
+def test_the_backward_step_is_traced_once_for_a_body_traced_again():
+    ctl._backward_steps.clear()
+    args = _rnn_args()
+    first = fg.grad(_rnn, argnums=(0, 1))(*args)
+    assert len(ctl._backward_steps) == 1
+    second = fg.grad(_rnn, argnums=(0, 1))(*args)   # the body is traced again: same structure
+    assert len(ctl._backward_steps) == 1
+    _assert_identical(first, second)
+    fg.grad(_rnn, argnums=(4,))(*args)   # other wanted operands: another backward step
+    assert len(ctl._backward_steps) == 2
+    shifted = (args[0], args[1], args[2] + 1.0, args[3], args[4])   # other numbers, same step
+    _assert_identical(fg.grad(_rnn, argnums=(0, 1))(*shifted),
+                      _traced(fg.grad(_rnn, argnums=(0, 1)), *shifted))
+    assert len(ctl._backward_steps) == 2
+
+
+def test_bodies_that_differ_in_a_literal_or_a_shape_get_their_own_backward_step():
+    def f(w, xs, scale):
+        return fg.scan(lambda c, x: (fnp.sin(c * w) * scale + fnp.sum(x), None), 0.1, xs)[0]
+
+    ctl._backward_steps.clear()
+    xs = RNG.normal(size=3)
+    for scale in (2.0, 3.0):
+        _assert_identical(fg.grad(f)(0.7, xs, scale), _traced(fg.grad(f), 0.7, xs, scale))
+    rows = RNG.normal(size=(3, 2))
+    _assert_identical(fg.grad(f)(0.7, rows, 2.0), _traced(fg.grad(f), 0.7, rows, 2.0))
+    assert len(ctl._backward_steps) == 3

@@ -718,6 +718,58 @@ def _stacked(values, aval: ShapedArray):
     return np.stack([np.asarray(v) for v in values]).astype(aval.dtype, copy=False)
 
 
+def _structure(body: IR):
+    """``body`` up to the names of its variables, as a hashable key (its avals, equations,
+    parameters and literals, and their wiring), with the number of each variable in it; the
+    key is None where a parameter is not hashable. Structurally equal bodies (one function's,
+    traced again at every call) have equal keys and the same backward step."""
+    number = {v: k for k, v in enumerate(body.invars)}
+
+    def ref(atom):
+        if type(atom) is Literal:
+            value = np.asarray(atom.val)
+            return ("literal", value.dtype.str, value.tobytes())
+        return number[atom]
+
+    eqns = []
+    for eqn in body.eqns:
+        inputs = tuple(ref(a) for a in eqn.inputs)
+        for v in eqn.outputs:
+            number[v] = len(number)
+        eqns.append((eqn.primitive, tuple(sorted(eqn.params.items())), inputs,
+                     tuple(v.aval for v in eqn.outputs)))
+    key = (tuple(v.aval for v in body.invars), tuple(eqns), tuple(ref(a) for a in body.outvars))
+    try:
+        hash(key)
+    except TypeError:
+        return None, number
+    return key, number
+
+
+_backward_steps: dict = {}   # ``_stored_backward_step``'s programs by the body's structure
+_MAX_BACKWARD_STEPS = 64
+
+
+def _cached_backward_step(body: IR, num_consts: int, num_carry: int, const_wanted, x_wanted,
+                          residuals) -> tuple[IR, list]:
+    """``_stored_backward_step``, traced once for all structurally equal bodies: an eager
+    ``grad`` traces the user's loop body anew at every call, and tracing its backward step
+    costs as much as several steps."""
+    structure, number = _structure(body)
+    if structure is None:
+        return _stored_backward_step(body, num_consts, num_carry, const_wanted, x_wanted,
+                                     residuals)
+    key = (structure, num_consts, num_carry, tuple(const_wanted), tuple(x_wanted),
+           tuple(number[v] for v in residuals))
+    found = _backward_steps.get(key)
+    if found is None:
+        if len(_backward_steps) >= _MAX_BACKWARD_STEPS:
+            _backward_steps.clear()
+        found = _backward_steps.setdefault(key, _stored_backward_step(
+            body, num_consts, num_carry, const_wanted, x_wanted, residuals))
+    return found
+
+
 def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse) -> list:
     """The cotangents of ``(*consts, *init, *xs)`` of a scan of ``body`` that ran forward
     keeping ``tape`` (per position in ``xs``, the values of ``residuals``): ``_scan_vjp``'s
@@ -728,7 +780,7 @@ def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, rever
     const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
     x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
     carry_floats = _floats(carry_avals)
-    program, program_consts = _stored_backward_step(body, num_consts, num_carry, const_wanted,
+    program, program_consts = _cached_backward_step(body, num_consts, num_carry, const_wanted,
                                                     x_wanted, residuals)
     run = _loop_evaluator(program, list(program_consts) + list(consts))
     # (NumPy's zeros, not ``ew.zeros_like``: under an enclosing trace that would record.)
