@@ -363,3 +363,20 @@ def test_bodies_that_differ_in_a_literal_or_a_shape_get_their_own_backward_step(
     rows = RNG.normal(size=(3, 2))
     _assert_identical(fg.grad(f)(0.7, rows, 2.0), _traced(fg.grad(f), 0.7, rows, 2.0))
     assert len(ctl._backward_steps) == 3
+
+
+def test_a_loop_inside_a_loop_body_keeps_no_tape(eager_calls, monkeypatch):
+    kept = []
+    keep_tape = ctl._keep_tape
+    monkeypatch.setattr(ctl, "_keep_tape", lambda outs, *rest: kept.append(len(outs))
+                        or keep_tape(outs, *rest))
+
+    def f(w, xs):
+        def outer(c, row):
+            return fg.scan(lambda d, x: (fnp.cos(d * w) + x, None), c, row)[0], None
+        return fg.scan(outer, 0.2, xs)[0]
+
+    xs = RNG.normal(size=(3, 4))
+    _assert_identical(fg.grad(f, argnums=(0, 1))(1.1, xs),
+                      _traced(fg.grad(f, argnums=(0, 1)), 1.1, xs))
+    assert kept == [1, 1]   # the outer loop's, once per grad: none per outer step

@@ -27,6 +27,8 @@ keeps less and recomputes).
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import weakref
 
 import numpy as np
@@ -366,7 +368,9 @@ def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     if length and _recording():
         # Eager reverse mode will pull back through this scan: keep the steps' residuals.
         recorder = _Recorder(body, num_consts, num_carry)
-        carry, ys, tape, last_args = _record_scan(recorder, consts, carry, xs, length, reverse)
+        with _keeping_tape():
+            carry, ys, tape, last_args = _record_scan(recorder, consts, carry, xs, length,
+                                                      reverse)
         outs = list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
         _keep_tape(outs, args, body, tape, 0 if reverse else length - 1, last_args, recorder)
         return outs
@@ -674,11 +678,32 @@ def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bo
 _tapes: dict[int, tuple] = {}
 
 
+class _RecordingState(threading.local):
+    """Whether this thread is running the steps of a loop whose impl keeps a tape."""
+
+    def __init__(self):
+        self.busy = False
+
+
+_recording_state = _RecordingState()
+
+
 def _recording() -> bool:
     """Whether a loop's impl runs for a trace that evaluates what it records (``grad``,
     ``vjp`` of concrete values: ``trace_evaluating``), whose backward pass will run the loop's
-    ``eager_vjp`` on these operands."""
-    return tracing() and innermost_trace().values is not None
+    ``eager_vjp`` on these operands. Not for a loop inside another's body: the outer loop's
+    backward step differentiates it with the traced rule, which reads no tape."""
+    return not _recording_state.busy and tracing() and innermost_trace().values is not None
+
+
+@contextlib.contextmanager
+def _keeping_tape():
+    """While the steps of a loop that keeps a tape run (``_recording`` is then false)."""
+    _recording_state.busy = True
+    try:
+        yield
+    finally:
+        _recording_state.busy = False
 
 
 def _keep_tape(outs, args, body: IR, tape, last: int, last_args, recorder: _Recorder):
@@ -936,8 +961,9 @@ def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
     if _recording():
         # Eager reverse mode will pull back through this loop: keep the trips' residuals.
         recorder = _Recorder(body, num_body_consts, len(carry))
-        carry, tape, last_args = _record_while(recorder, condition, condition_consts,
-                                               body_consts, carry)
+        with _keeping_tape():
+            carry, tape, last_args = _record_while(recorder, condition, condition_consts,
+                                                   body_consts, carry)
         if tape:
             _keep_tape(carry, args, body, tape, len(tape) - 1, last_args, recorder)
         return carry
