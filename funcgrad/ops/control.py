@@ -24,6 +24,11 @@ does; under ``jit`` that forward scan and the one that computed the value are on
 (``merge_scans``). ``cond``'s backward pass re-evaluates the chosen branch forward inside the
 backward branch. Memory: a scan keeps its residuals for every step (``checkpoint`` on the body
 keeps less and recomputes).
+
+Under ``grad`` of concrete values (no ``jit``), ``scan`` and ``while`` have an ``eager_vjp``: the
+loop's impl, run by the trace that evaluates the forward pass, keeps every step's forward values
+(a tape), and the backward pass runs a backward step traced once on those values (cached by the
+body's structure), so the forward steps run once and no forward equation is repeated.
 """
 from __future__ import annotations
 
