@@ -380,3 +380,18 @@ def test_a_loop_inside_a_loop_body_keeps_no_tape(eager_calls, monkeypatch):
     _assert_identical(fg.grad(f, argnums=(0, 1))(1.1, xs),
                       _traced(fg.grad(f, argnums=(0, 1)), 1.1, xs))
     assert kept == [1, 1]   # the outer loop's, once per grad: none per outer step
+
+
+def test_a_body_with_a_sub_program_is_not_cached():
+    # An inner loop's body is a new program at every trace: no entry that no call would meet.
+    ctl._backward_steps.clear()
+
+    def f(w, xs):
+        def outer(c, row):
+            return fg.scan(lambda d, x: (fnp.sin(d * w) + x, None), c, row)[0], None
+        return fg.scan(outer, 0.2, xs)[0]
+
+    xs = RNG.normal(size=(2, 3))
+    first = fg.grad(f)(0.4, xs)
+    _assert_identical(fg.grad(f)(0.4, xs), first)
+    assert len(ctl._backward_steps) == 0

@@ -763,6 +763,11 @@ def _structure(body: IR):
 
     eqns = []
     for eqn in body.eqns:
+        if any(isinstance(v, IR) or (isinstance(v, (tuple, list)) and any(
+                isinstance(x, IR) for x in v)) for v in eqn.params.values()):
+            # A sub-program (an inner loop's body) is traced anew with its loop: equal only to
+            # itself, its key would never be met again.
+            return None, number
         inputs = tuple(ref(a) for a in eqn.inputs)
         for v in eqn.outputs:
             number[v] = len(number)
