@@ -24,8 +24,17 @@ does; under ``jit`` that forward scan and the one that computed the value are on
 (``merge_scans``). ``cond``'s backward pass re-evaluates the chosen branch forward inside the
 backward branch. Memory: a scan keeps its residuals for every step (``checkpoint`` on the body
 keeps less and recomputes).
+
+Under ``grad`` of concrete values (no ``jit``), ``scan`` and ``while`` have an ``eager_vjp``: the
+loop's impl, run by the trace that evaluates the forward pass, keeps every step's forward values
+(a tape), and the backward pass runs a backward step traced once on those values (cached by the
+body's structure), so the forward steps run once and no forward equation is repeated.
 """
 from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
 
 import numpy as np
 
@@ -34,10 +43,12 @@ from ..core.errors import ShapeError
 from ..core.ir import (
     IR,
     Eqn,
+    Literal,
     Var,
     common_subexpression_elimination,
     dead_code_elimination,
     drop_effects,
+    has_effect,
 )
 from ..core.primitive import Primitive
 from ..core.trace import (
@@ -46,8 +57,10 @@ from ..core.trace import (
     eval_ir,
     evaluate,
     evaluator,
+    innermost_trace,
     known_value,
     trace_to_ir,
+    tracing,
 )
 from . import elementwise as ew
 from . import reduction as red
@@ -356,16 +369,23 @@ scan_p = Primitive("scan", "special", multiple_results=True)
 
 def _scan_impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, (num_consts, num_carry))
+    y_avals = body.out_avals[num_carry:]
+    if length and _recording():
+        # Eager reverse mode will pull back through this scan: keep the steps' residuals.
+        recorder = _Recorder(body, num_consts, num_carry)
+        with _keeping_tape():
+            carry, ys, tape, last_args = _record_scan(recorder, consts, carry, xs, length,
+                                                      reverse)
+        outs = list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
+        _keep_tape(outs, args, body, tape, 0 if reverse else length - 1, last_args, recorder)
+        return outs
     steps = range(length - 1, -1, -1) if reverse else range(length)
     ys = [None] * length
     run = evaluator(body)
     for i in steps:
         outs = run(consts + carry + [x[i] for x in xs])
         carry, ys[i] = outs[:num_carry], outs[num_carry:]
-    stacked = [np.stack([np.asarray(y[k]) for y in ys]).astype(aval.dtype, copy=False)
-               if length else np.zeros((0,) + aval.shape, aval.dtype)
-               for k, aval in enumerate(body.out_avals[num_carry:])]
-    return list(carry) + stacked
+    return list(carry) + [_stacked([y[k] for y in ys], a) for k, a in enumerate(y_avals)]
 
 
 def _scan_shape(*avals, body, num_consts, num_carry, length, reverse):
@@ -512,6 +532,320 @@ def _split_step(step: IR, num_step_consts, body: IR, num_consts, num_carry, num_
     return forward, dead_code_elimination(backward)
 
 
+# ---------------------------------------------------- eager reverse mode of scan and while
+# Under ``grad`` of concrete values (no ``jit``) a loop's reverse rule runs on arrays. The
+# traced rule above recomputes each step's forward values inside its backward step and so
+# runs the forward scan a second time, for its residuals. ``eager_vjp`` instead has the
+# forward values of every step at hand (the impl kept them, or one recording run gets them)
+# and traces the backward step as a function of them: no forward equation is in it, and no
+# split of the step is needed. The step program is traced once per loop and run once per
+# step, as the traced rule's is.
+
+
+def _gradient_needs(body: IR, wanted) -> list:
+    """``linearize``'s analysis of ``body`` for the inputs marked ``wanted``: per equation,
+    whether some input of it wants a cotangent (its reverse rule then runs)."""
+    from .special import stop_gradient_p
+    needs = {v for v, w in zip(body.invars, wanted) if w}
+    runs = []
+    for eqn in body.eqns:
+        pulled = eqn.primitive is not stop_gradient_p and any(
+            type(a) is Var and a in needs for a in eqn.inputs)
+        if pulled:
+            needs.update(v for v in eqn.outputs if v.aval.dtype.kind in "fc")
+        runs.append(pulled)
+    return runs
+
+
+class _Recorder:
+    """The body of a loop run forward one step at a time, giving after its outputs the
+    step's residuals: its carry, its outputs and the operands and results of every equation
+    whose reverse rule may run when any floating input is differentiated (not the constants
+    or the x, which the backward steps have already). ``run`` runs it as the loop's impl
+    does, and ``rerun`` (its effects left out) for a step that has run (and printed)
+    before."""
+
+    def __init__(self, body: IR, num_consts: int, num_carry: int):
+        runs = _gradient_needs(body, _floats(body.in_avals))
+        given = set(body.invars[:num_consts] + body.invars[num_consts + num_carry:])
+        read = body.invars[num_consts:num_consts + num_carry] + [
+            v for eqn, pulled in zip(body.eqns, runs) if pulled
+            for v in list(eqn.inputs) + list(eqn.outputs) if type(v) is Var] + [
+            v for v in body.outvars if type(v) is Var]   # ``linearize`` reads the outputs
+        self.residuals = [v for v in dict.fromkeys(read) if v not in given]
+        self.program = _merged(IR([], [], body.invars, body.eqns,
+                                  list(body.outvars) + self.residuals))
+        self.num_out = len(body.outvars)
+        self._run = self._rerun = None
+
+    @property
+    def run(self):
+        if self._run is None:
+            self._run = evaluator(self.program)
+        return self._run
+
+    @property
+    def rerun(self):
+        if self._rerun is None:
+            quiet = drop_effects(self.program)
+            self._rerun = self.run if quiet is self.program else evaluator(quiet)
+        return self._rerun
+
+
+def _merged(program: IR) -> IR:
+    """``program`` with repeated equations computed once (``common_subexpression_elimination``:
+    the same numbers), for a program run once per step; one with effects as it is (two equal
+    prints are two prints)."""
+    if any(has_effect(eqn) for eqn in program.eqns):
+        return program
+    return common_subexpression_elimination(program)
+
+
+def _loop_evaluator(program: IR, invariant_values):
+    """``evaluator`` for a step program whose first inputs have the same values at every step
+    (``invariant_values``: the loop's constants): the equations that read only those and
+    literals (a zero cotangent's broadcast, say) run once, here, and ``run(other_inputs)``
+    runs the rest."""
+    num_invariant = len(invariant_values)
+    fixed = set(program.invars[:num_invariant])
+    once, per_step = [], []
+    for eqn in program.eqns:
+        if not has_effect(eqn) and all(type(a) is not Var or a in fixed for a in eqn.inputs):
+            once.append(eqn)
+            fixed.update(eqn.outputs)
+        else:
+            per_step.append(eqn)
+    read = [a for eqn in per_step for a in eqn.inputs] + list(program.outvars)
+    needed = list(dict.fromkeys(a for a in read if type(a) is Var and a in fixed))
+    values = evaluate(IR([], [], program.invars[:num_invariant], once, needed),
+                      list(invariant_values))
+    return evaluator(IR(needed, values, program.invars[num_invariant:], per_step,
+                        program.outvars))
+
+
+def _stored_backward_step(body: IR, num_consts: int, num_carry: int, const_wanted, x_wanted,
+                          residuals) -> tuple[IR, list]:
+    """``_backward_step`` reading the step's forward values instead of recomputing them:
+    ``(*consts, *const_ct_sums, *carry_cts, *residuals, *x, *y_cts) -> (*const_ct_sums,
+    *carry_cts, *x_cts)``, ``residuals`` a ``_Recorder``'s. ``linearize`` on those values
+    (its ``env``) records only the pullback, the traced rule's backward equations."""
+    from ..transforms.vjp import linearize
+    const_vars, carry_vars, x_vars = _split(body.invars, (num_consts, num_carry))
+    const_avals, carry_avals, x_avals = _split(body.in_avals, (num_consts, num_carry))
+    carry_floats = _floats(carry_avals)
+    y_floats = _floats(body.out_avals[num_carry:])
+    wanted = const_wanted + carry_floats + x_wanted
+    sizes = (num_consts, sum(const_wanted), sum(carry_floats), len(residuals), len(x_vars))
+
+    def step(*args):
+        consts, sums, carry_cts, values, x, y_cts = _split(args, sizes)
+        env = dict(zip(residuals, values))
+        env.update(zip(const_vars, consts))
+        env.update(zip(x_vars, x))
+        primals = [env[v] for v in body.invars]
+        _, backward = linearize(body, primals, wanted, env=env)
+        in_cts, _ = backward(_expanded(carry_cts, carry_floats) + _expanded(y_cts, y_floats))
+        const_cts, carry_cts, x_cts = _split(in_cts, (num_consts, num_carry))
+        sums = [s if c is None else ew.add(s, c)
+                for s, c in zip(sums, _kept(const_cts, const_wanted))]
+        carry = primals[num_consts:num_consts + num_carry]
+        return (sums + _instantiate(_kept(carry_cts, carry_floats), _kept(carry, carry_floats))
+                + _instantiate(_kept(x_cts, x_wanted), _kept(x, x_wanted)))
+
+    program, consts = trace_program(step, const_avals + _kept(const_avals, const_wanted)
+                                    + _kept(carry_avals, carry_floats)
+                                    + [v.aval for v in residuals] + x_avals
+                                    + _kept(body.out_avals[num_carry:], y_floats))
+    return _merged(program), consts
+
+
+def _record_scan(recorder: _Recorder, consts, init, xs, length: int, reverse: bool,
+                 quiet: bool = False):
+    """Run the scan forward: ``(final carry, ys per step, residuals per step, the last step's
+    inputs)``, the lists indexed by the position in ``xs``."""
+    steps = range(length - 1, -1, -1) if reverse else range(length)
+    num_carry, num_out = len(init), recorder.num_out
+    run, carry = recorder.rerun if quiet else recorder.run, list(init)
+    ys, tape, step_args = [None] * length, [None] * length, None
+    for i in steps:
+        step_args = consts + carry + [x[i] for x in xs]
+        outs = run(step_args)
+        carry, ys[i], tape[i] = outs[:num_carry], outs[num_carry:num_out], outs[num_out:]
+    return carry, ys, tape, step_args
+
+
+# Tapes: the residuals that a loop's impl kept, under eager reverse mode, for its
+# ``eager_vjp``, which finds them again by the loop's outputs (its ``ans``) and operands, so
+# that the forward steps run once. A tape lives as long as the output array it is filed
+# under (``weakref.finalize``), and holds nothing that keeps that array alive: the last
+# step's residuals would hold the final carry, so the tape keeps that step's inputs instead
+# and ``eager_vjp`` recomputes it.
+_tapes: dict[int, tuple] = {}
+
+
+class _RecordingState(threading.local):
+    """Whether this thread is running the steps of a loop whose impl keeps a tape."""
+
+    def __init__(self):
+        self.busy = False
+
+
+_recording_state = _RecordingState()
+
+
+def _recording() -> bool:
+    """Whether a loop's impl runs for a trace that evaluates what it records (``grad``,
+    ``vjp`` of concrete values: ``trace_evaluating``), whose backward pass will run the loop's
+    ``eager_vjp`` on these operands. Not for a loop inside another's body: the outer loop's
+    backward step differentiates it with the traced rule, which reads no tape."""
+    return not _recording_state.busy and tracing() and innermost_trace().values is not None
+
+
+@contextlib.contextmanager
+def _keeping_tape():
+    """While the steps of a loop that keeps a tape run (``_recording`` is then false)."""
+    _recording_state.busy = True
+    try:
+        yield
+    finally:
+        _recording_state.busy = False
+
+
+def _keep_tape(outs, args, body: IR, tape, last: int, last_args, recorder: _Recorder):
+    """File ``tape`` (residuals per step, ``last`` the last step's position) under an output
+    array that the last step made (none of the tape's values, nor ``args``, is it or a view
+    of it), if there is one."""
+    key = next((o for o in outs if type(o) is np.ndarray and o.ndim and o.base is None
+                and not any(o is a for a in last_args)), None)
+    if key is None:
+        return
+    tape[last] = None
+    ident = id(key)
+    filed = ident in _tapes
+    _tapes[ident] = (weakref.ref(key), args, body, tape, last, last_args, recorder)
+    if not filed:
+        weakref.finalize(key, _tapes.pop, ident, None)
+
+
+def _kept_tape(ans, args, body: IR):
+    """The residuals per step that the impl of the loop of ``body`` that gave ``ans`` on
+    ``args`` kept (``_keep_tape``), with the last step's recomputed; or None."""
+    for out in ans:
+        entry = _tapes.get(id(out)) if type(out) is np.ndarray else None
+        if (entry is not None and entry[0]() is out and entry[2] is body
+                and len(entry[1]) == len(args) and all(a is b for a, b in zip(entry[1], args))):
+            _, _, _, tape, last, last_args, recorder = entry
+            tape = list(tape)
+            tape[last] = recorder.rerun(last_args)[recorder.num_out:]
+            return tape, recorder.residuals
+    return None
+
+
+def _stacked(values, aval: ShapedArray):
+    """One value per step stacked along a new leading axis, as ``_scan_impl`` stacks ys."""
+    if not values:
+        return np.zeros((0,) + aval.shape, aval.dtype)
+    return np.stack([np.asarray(v) for v in values]).astype(aval.dtype, copy=False)
+
+
+def _structure(body: IR):
+    """``body`` up to the names of its variables, as a hashable key (its avals, equations,
+    parameters and literals, and their wiring), with the number of each variable in it; the
+    key is None where a parameter is not hashable. Structurally equal bodies (one function's,
+    traced again at every call) have equal keys and the same backward step."""
+    number = {v: k for k, v in enumerate(body.invars)}
+
+    def ref(atom):
+        if type(atom) is Literal:
+            value = np.asarray(atom.val)
+            return ("literal", value.dtype.str, value.tobytes())
+        return number[atom]
+
+    eqns = []
+    for eqn in body.eqns:
+        if any(isinstance(v, IR) or (isinstance(v, (tuple, list)) and any(
+                isinstance(x, IR) for x in v)) for v in eqn.params.values()):
+            # A sub-program (an inner loop's body) is traced anew with its loop: equal only to
+            # itself, its key would never be met again.
+            return None, number
+        inputs = tuple(ref(a) for a in eqn.inputs)
+        for v in eqn.outputs:
+            number[v] = len(number)
+        eqns.append((eqn.primitive, tuple(sorted(eqn.params.items())), inputs,
+                     tuple(v.aval for v in eqn.outputs)))
+    key = (tuple(v.aval for v in body.invars), tuple(eqns), tuple(ref(a) for a in body.outvars))
+    try:
+        hash(key)
+    except TypeError:
+        return None, number
+    return key, number
+
+
+_backward_steps: dict = {}   # ``_stored_backward_step``'s programs by the body's structure
+_MAX_BACKWARD_STEPS = 64
+
+
+def _cached_backward_step(body: IR, num_consts: int, num_carry: int, const_wanted, x_wanted,
+                          residuals) -> tuple[IR, list]:
+    """``_stored_backward_step``, traced once for all structurally equal bodies: an eager
+    ``grad`` traces the user's loop body anew at every call, and tracing its backward step
+    costs as much as several steps."""
+    structure, number = _structure(body)
+    if structure is None:
+        return _stored_backward_step(body, num_consts, num_carry, const_wanted, x_wanted,
+                                     residuals)
+    key = (structure, num_consts, num_carry, tuple(const_wanted), tuple(x_wanted),
+           tuple(number[v] for v in residuals))
+    found = _backward_steps.get(key)
+    if found is None:
+        if len(_backward_steps) >= _MAX_BACKWARD_STEPS:
+            _backward_steps.clear()
+        found = _backward_steps.setdefault(key, _stored_backward_step(
+            body, num_consts, num_carry, const_wanted, x_wanted, residuals))
+    return found
+
+
+def _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse) -> list:
+    """The cotangents of ``(*consts, *init, *xs)`` of a scan of ``body`` that ran forward
+    keeping ``tape`` (per position in ``xs``, the values of ``residuals``): ``_scan_vjp``'s
+    numbers, from the same backward equations run in the same order."""
+    num_consts, length = len(consts), len(tape)
+    const_needs, init_needs, x_needs = _split(needs, (num_consts, num_carry))
+    const_avals, carry_avals, x_avals = _split(body.in_avals, (num_consts, num_carry))
+    const_wanted = [n and f for n, f in zip(const_needs, _floats(const_avals))]
+    x_wanted = [n and f for n, f in zip(x_needs, _floats(x_avals))]
+    carry_floats = _floats(carry_avals)
+    program, program_consts = _cached_backward_step(body, num_consts, num_carry, const_wanted,
+                                                    x_wanted, residuals)
+    run = _loop_evaluator(program, list(program_consts) + list(consts))
+    # (NumPy's zeros, not ``ew.zeros_like``: under an enclosing trace that would record.)
+    sums = [np.zeros(np.shape(c), np.result_type(c)) for c in _kept(consts, const_wanted)]
+    carry_cts = _kept(g[:num_carry], carry_floats)
+    y_cts = _kept(g[num_carry:], _floats(body.out_avals[num_carry:]))
+    num_sums, num_carry_cts = len(sums), len(carry_cts)
+    x_cts = [[None] * length for _ in range(sum(x_wanted))]
+    for i in (range(length) if reverse else range(length - 1, -1, -1)):
+        outs = run(sums + carry_cts + tape[i] + [x[i] for x in xs] + [y[i] for y in y_cts])
+        sums, carry_cts = outs[:num_sums], outs[num_sums:num_sums + num_carry_cts]
+        for per_step, ct in zip(x_cts, outs[num_sums + num_carry_cts:]):
+            per_step[i] = ct
+    init_cts = [ct if need else None
+                for ct, need in zip(_expanded(carry_cts, carry_floats), init_needs)]
+    x_cts = [_stacked(per_step, a) for per_step, a in zip(x_cts, _kept(x_avals, x_wanted))]
+    return _expanded(sums, const_wanted) + init_cts + _expanded(x_cts, x_wanted)
+
+
+def _scan_eager_vjp(needs, g, ans, *args, body, num_consts, num_carry, length, reverse):
+    consts, init, xs = _split(args, (num_consts, num_carry))
+    kept = _kept_tape(ans, args, body)
+    if kept is None:   # run forward again (the impl ran outside eager reverse mode)
+        recorder = _Recorder(body, num_consts, num_carry)
+        kept = _record_scan(recorder, consts, init, xs, length, reverse, quiet=True)[2], \
+            recorder.residuals
+    tape, residuals = kept
+    return _loop_pullback(needs, g, consts, xs, tape, residuals, body, num_carry, reverse)
+
+
 def _scan_batch(args, dims, *, body, num_consts, num_carry, length, reverse):
     sizes = (num_consts, num_carry)
     size = st.batch_size(args, dims)
@@ -621,6 +955,7 @@ scan_p.impl = _scan_impl
 scan_p.abstract_eval = _scan_shape
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
+scan_p.eager_vjp = _scan_eager_vjp
 scan_p.batch = _scan_batch
 scan_p.taylor = _scan_taylor
 
@@ -633,6 +968,15 @@ while_p = Primitive("while", "special", multiple_results=True)
 def _while_impl(*args, condition, body, num_condition_consts, num_body_consts):
     condition_consts, body_consts, carry = _split(args, (num_condition_consts,
                                                          num_body_consts))
+    if _recording():
+        # Eager reverse mode will pull back through this loop: keep the trips' residuals.
+        recorder = _Recorder(body, num_body_consts, len(carry))
+        with _keeping_tape():
+            carry, tape, last_args = _record_while(recorder, condition, condition_consts,
+                                                   body_consts, carry)
+        if tape:
+            _keep_tape(carry, args, body, tape, len(tape) - 1, last_args, recorder)
+        return carry
     holds, step = evaluator(condition), evaluator(body)
     while holds(condition_consts + carry)[0]:
         carry = step(body_consts + carry)
@@ -762,6 +1106,38 @@ class _WhileBackward:
         return eval_ir(program, list(values))
 
 
+def _record_while(recorder: _Recorder, condition: IR, condition_consts, body_consts, init,
+                  quiet: bool = False):
+    """Run the loop forward: ``(final carry, residuals per trip, the last trip's inputs)``."""
+    holds = evaluator(drop_effects(condition) if quiet else condition)
+    run, num_out = recorder.rerun if quiet else recorder.run, recorder.num_out
+    carry, tape, step_args = list(init), [], None
+    while holds(condition_consts + carry)[0]:
+        step_args = body_consts + carry
+        outs = run(step_args)
+        carry = outs[:num_out]
+        tape.append(outs[num_out:])
+    return carry, tape, step_args
+
+
+def _while_eager_vjp(needs, g, ans, *args, condition, body, num_condition_consts,
+                     num_body_consts):
+    """``_while_vjp`` on concrete operands: the loop runs once more, keeping each trip's
+    residuals (which also counts the trips), and is pulled back as the scan of that many
+    steps."""
+    condition_consts, body_consts, init = _split(args, (num_condition_consts,
+                                                        num_body_consts))
+    kept = _kept_tape(ans, args, body)
+    if kept is None:   # run forward again (the impl ran outside eager reverse mode)
+        recorder = _Recorder(body, num_body_consts, len(init))
+        kept = _record_while(recorder, condition, condition_consts, body_consts, init,
+                             quiet=True)[1], recorder.residuals
+    tape, residuals = kept
+    cts = _loop_pullback(needs[num_condition_consts:], g, body_consts, [], tape, residuals,
+                         body, len(init), False)
+    return [None] * num_condition_consts + cts
+
+
 def _while_batch(args, dims, *, condition, body, num_condition_consts, num_body_consts):
     sizes = (num_condition_consts, num_body_consts)
     size = st.batch_size(args, dims)
@@ -858,5 +1234,6 @@ while_p.impl = _while_impl
 while_p.abstract_eval = _while_shape
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
+while_p.eager_vjp = _while_eager_vjp
 while_p.batch = _while_batch
 while_p.taylor = _while_taylor
