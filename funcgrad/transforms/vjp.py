@@ -15,7 +15,7 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import IR, Literal, Var
-from ..core.trace import Tracer, trace_evaluating
+from ..core.trace import Tracer, trace_for_reverse
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
@@ -62,21 +62,33 @@ def _retained_names(ir) -> list:
     return names
 
 
-def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
+def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None,
+              recorded=None):
     """Run ``ir`` forward on ``args``, keeping every value; return ``(outs, backward)``.
 
-    ``env``, the value of every variable (from ``trace_evaluating``), saves the forward run.
+    ``env``, the value of every variable (from ``trace_evaluating``), saves the forward run;
+    ``recorded``, the ``(needs, plan)`` that ``trace_for_reverse`` worked out with the same
+    ``wanted`` and ``retain`` (``mark=retain_grad_p`` where ``retain``), saves the pass that
+    finds them.
     ``backward(out_cts)`` returns ``(input_cts, retained)``: one cotangent per input (``None``
     where the output does not depend on it) and, with ``retain``, the cotangent of each
     ``retain_grad`` mark by name.
     """
+    if recorded is None:
+        env, needs, plan = _forward(ir, args, wanted, retain, env)
+    else:
+        needs, plan = recorded
+    return _linearized(ir, env, needs, plan, retain)
+
+
+def _forward(ir, args, wanted, retain: bool, env: dict | None):
+    """``(env, needs, plan)``: the value of every variable (evaluated unless ``env`` has them),
+    the variables through which a wanted input (or a retained mark) reaches the output, and
+    per equation which of its inputs want a cotangent (None: none does), in one pass."""
     evaluate = env is None
     if evaluate:
         env = dict(zip(ir.constvars, ir.consts))
         env.update(zip(ir.invars, args))
-    # ``needs``: the variables through which a wanted input (or a retained mark) reaches the
-    # output; found in the same pass that evaluates the program, with, per equation, which
-    # of its inputs want a cotangent (None: none does).
     needs = {v for v, w in zip(ir.invars, wanted) if w}
     plan = []
     for eqn in ir.eqns:
@@ -107,6 +119,11 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
             if True not in input_needs:
                 input_needs = None
         plan.append(input_needs)
+    return env, needs, plan
+
+
+def _linearized(ir, env, needs, plan, retain: bool):
+    """``linearize``'s ``(outs, backward)`` from the values and the plan."""
     outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
     names = _retained_names(ir) if retain else []
     # Concrete forward values (no enclosing trace recorded them): with concrete cotangents
@@ -291,8 +308,11 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
                 return [_check_scalar_output(out, who, holomorphic)] + aux_leaves
             return [_check_scalar_output(out, who, holomorphic)]
 
-        ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
-        outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained, env=env)
+        ir, env, needs, plan = trace_for_reverse(
+            flat_fun, [_args.aval(x) for x in leaves], leaves, [True] * len(leaves),
+            stop_gradient_p, retain_grad_p if retained else None)
+        outs, backward = linearize(ir, leaves, None, retain=retained, env=env,
+                                   recorded=(needs, plan))
         value = outs[0]
         in_cts, retained_cts = backward([_args.ones_like(value)] + [None] * (len(outs) - 1))
         grads = []
@@ -364,9 +384,10 @@ def vjp(fun, *primals, has_aux: bool = False):
         out_trees.append((out_tree, len(out_leaves), aux_tree))
         return out_leaves + aux_leaves
 
-    ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
-    wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]
-    outs, backward = linearize(ir, leaves, wanted, env=env)
+    avals = [_args.aval(x) for x in leaves]
+    wanted = [is_differentiable(a.dtype) for a in avals]
+    ir, env, needs, plan = trace_for_reverse(flat_fun, avals, leaves, wanted, stop_gradient_p)
+    outs, backward = linearize(ir, leaves, wanted, env=env, recorded=(needs, plan))
     out_tree, num_out, aux_tree = out_trees[0]
     out_values = outs[:num_out]
 
