@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from .aval import ShapedArray, aval_of
+from .aval import _SCALAR_AVALS, ShapedArray, aval_of
 from .errors import (
     ConcretizationError,
     EscapedTracerError,
@@ -30,6 +30,7 @@ from .errors import (
 from .ir import IR, Eqn, Literal, Var
 
 _get_ident = threading.get_ident
+_new = object.__new__   # an instance without its __init__ call (see EvaluatingTrace.process)
 
 
 class _ThreadState(threading.local):
@@ -244,6 +245,12 @@ class IRTrace:
 
     def atom(self, value):
         """The IR atom for ``value``: its var, an inline literal, or a captured constant."""
+        aval = _SCALAR_AVALS.get(type(value))
+        if aval is not None:   # a NumPy scalar (``x * 2.0`` binds ``np.float64(2.0)``)
+            literal = _new(Literal)   # = Literal(value), without its call of aval_of
+            literal.val = value
+            literal.aval = aval
+            return literal
         if isinstance(value, Tracer):
             if value._trace is self:
                 return value._var
@@ -366,46 +373,61 @@ class EvaluatingTrace(IRTrace):
         if not self.active or self.thread != _get_ident():
             raise _misused(self, args)
         # Eager differentiation records and evaluates one equation per operation, so this is
-        # its hottest path: unrolled for one and two operands (most equations). The operands'
-        # values are arrays, or tracers of an enclosing trace (nested differentiation), where
-        # the equation is recorded there too (``nested``).
+        # its hottest path: unrolled for one and two operands (most equations), with the
+        # rules called without ``**params`` where there are none (a call through ``*``/``**``
+        # costs more). The operands' values are arrays, or tracers of an enclosing trace
+        # (nested differentiation), where the equation is recorded there too (``nested``).
         values = self.values
         count = len(args)
+        nested = False
         if count == 2:
             a, b = args
             a = a._var if type(a) is Tracer and a._trace is self else self.atom(a)
             b = b._var if type(b) is Tracer and b._trace is self else self.atom(b)
             inputs = [a, b]
-            avals = (a.aval, b.aval)
             x = a.val if type(a) is Literal else values[a]
             y = b.val if type(b) is Literal else values[b]
-            operands = (x, y)
-            nested = type(x) is Tracer or type(y) is Tracer
+            if type(x) is not Tracer and type(y) is not Tracer:
+                try:
+                    out_avals = (prim.abstract_eval(a.aval, b.aval, **params) if params
+                                 else prim.abstract_eval(a.aval, b.aval))
+                except ShapeError:
+                    out_avals = prim.abstract_eval_named((a.aval, b.aval), params)
+                out = prim.impl(x, y, **params) if params else prim.impl(x, y)
+            else:
+                nested, operands, avals = True, (x, y), (a.aval, b.aval)
         elif count == 1:
             a = args[0]
             a = a._var if type(a) is Tracer and a._trace is self else self.atom(a)
             inputs = [a]
-            avals = (a.aval,)
             x = a.val if type(a) is Literal else values[a]
-            operands = (x,)
-            nested = type(x) is Tracer
+            if type(x) is not Tracer:
+                try:
+                    out_avals = (prim.abstract_eval(a.aval, **params) if params
+                                 else prim.abstract_eval(a.aval))
+                except ShapeError:
+                    out_avals = prim.abstract_eval_named((a.aval,), params)
+                out = prim.impl(x, **params) if params else prim.impl(x)
+            else:
+                nested, operands, avals = True, (x,), (a.aval,)
         else:
             inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                       for a in args]
             avals = [a.aval for a in inputs]
             operands = [a.val if type(a) is Literal else values[a] for a in inputs]
-            nested = any(type(v) is Tracer for v in operands)
-        # The value as a second pass over the finished IR would give it: through ``impl`` (a
-        # primitive with sub-programs runs them through their equations' ``impl`` too, so
-        # nothing is recorded in any trace), or recorded in the enclosing trace that the
-        # values belong to.
-        if not nested:
-            try:
-                out_avals = prim.abstract_eval(*avals, **params)
-            except ShapeError:
-                out_avals = prim.abstract_eval_named(avals, params)
-            out = prim.impl(*operands, **params)
-        else:
+            if not any(type(v) is Tracer for v in operands):
+                try:
+                    out_avals = prim.abstract_eval(*avals, **params)
+                except ShapeError:
+                    out_avals = prim.abstract_eval_named(avals, params)
+                out = prim.impl(*operands, **params)
+            else:
+                nested = True
+        # Concrete operands: the value as a second pass over the finished IR would give it,
+        # through ``impl`` (a primitive with sub-programs runs them through their equations'
+        # ``impl`` too, so nothing is recorded in any trace). Tracers: recorded in the
+        # enclosing trace that the values belong to.
+        if nested:
             if count == 1 or (count == 2 and type(x) is Tracer and (
                     type(y) is not Tracer or y._trace is x._trace)):
                 out = x._trace.process(prim, operands, params)   # = bind, sooner
@@ -430,8 +452,13 @@ class EvaluatingTrace(IRTrace):
         # Python control flow on values then costs no equation here.
         if (kind == "b" or kind == "i" or kind == "u") and not prim.effectful:
             return out if type(out) is Tracer else _as_array(out)
-        var = Var(out_avals)
-        self.eqns.append(Eqn(prim, inputs, [var], params))
+        # Var(out_avals), Eqn(...) and Tracer(self, var, prim.name), made without calling
+        # their __init__ (three Python calls an equation fewer: a tenth of its cost).
+        var = _new(Var)
+        var.aval = out_avals
+        eqn = _new(Eqn)
+        eqn.primitive, eqn.inputs, eqn.outputs, eqn.params = prim, inputs, [var], params
+        self.eqns.append(eqn)
         values[var] = out
         needs = self.needs
         if needs is not None:   # reverse mode's plan for this equation (see the class)
@@ -454,7 +481,9 @@ class EvaluatingTrace(IRTrace):
                     self._plan_unneeded(prim, (var,))
             else:
                 self._plan(prim, inputs, (var,))
-        return Tracer(self, var, prim.name)
+        tracer = _new(Tracer)
+        tracer._trace, tracer._var, tracer._origin, tracer._weak = self, var, prim.name, False
+        return tracer
 
     def _record_multiple(self, prim, inputs, out_avals, out, params):
         outputs = [Var(a) for a in out_avals]
