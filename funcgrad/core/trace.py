@@ -388,12 +388,13 @@ class EvaluatingTrace(IRTrace):
             x = a.val if type(a) is Literal else values[a]
             y = b.val if type(b) is Literal else values[b]
             if type(x) is not Tracer and type(y) is not Tracer:
-                try:
-                    out_avals = (prim.abstract_eval(a.aval, b.aval, **params) if params
-                                 else prim.abstract_eval(a.aval, b.aval))
-                except ShapeError:
-                    out_avals = prim.abstract_eval_named((a.aval, b.aval), params)
-                out = prim.impl(x, y, **params) if params else prim.impl(x, y)
+                if params:
+                    out_avals = _shape(prim, (a.aval, b.aval), params)
+                    out = prim.impl(x, y, **params)
+                else:
+                    known = _SHAPES.get((prim, id(a.aval), id(b.aval)))
+                    out_avals = known[0] if known is not None else _shape(prim, (a.aval, b.aval))
+                    out = prim.impl(x, y)
             else:
                 nested, operands, avals = True, (x, y), (a.aval, b.aval)
         elif count == 1:
@@ -402,12 +403,13 @@ class EvaluatingTrace(IRTrace):
             inputs = [a]
             x = a.val if type(a) is Literal else values[a]
             if type(x) is not Tracer:
-                try:
-                    out_avals = (prim.abstract_eval(a.aval, **params) if params
-                                 else prim.abstract_eval(a.aval))
-                except ShapeError:
-                    out_avals = prim.abstract_eval_named((a.aval,), params)
-                out = prim.impl(x, **params) if params else prim.impl(x)
+                if params:
+                    out_avals = _shape(prim, (a.aval,), params)
+                    out = prim.impl(x, **params)
+                else:
+                    known = _SHAPES.get((prim, id(a.aval)))
+                    out_avals = known[0] if known is not None else _shape(prim, (a.aval,))
+                    out = prim.impl(x)
             else:
                 nested, operands, avals = True, (x,), (a.aval,)
         else:
@@ -416,10 +418,7 @@ class EvaluatingTrace(IRTrace):
             avals = [a.aval for a in inputs]
             operands = [a.val if type(a) is Literal else values[a] for a in inputs]
             if not any(type(v) is Tracer for v in operands):
-                try:
-                    out_avals = prim.abstract_eval(*avals, **params)
-                except ShapeError:
-                    out_avals = prim.abstract_eval_named(avals, params)
+                out_avals = _shape(prim, avals, params)
                 out = prim.impl(*operands, **params)
             else:
                 nested = True
@@ -512,6 +511,30 @@ class EvaluatingTrace(IRTrace):
         self.plan.append(None)
         if prim is self.mark:
             _need_floating(self.needs, outputs)
+
+
+# The shape rule's answers for equations without parameters, by the identities of the
+# primitive and of the operands' avals, which the entry holds (so that those identities stay
+# theirs while it is kept): an eager equation's rule is then a dictionary look-up, not a
+# Python call. Eager code applies few primitives to few avals (one ShapedArray stands for every
+# float64 scalar, and a rule of equal shapes returns its operand's). Bounded, for avals made
+# afresh in each call (those of array arguments).
+_SHAPES: dict = {}
+_SHAPES_LIMIT = 4096
+
+
+def _shape(prim, avals, params=None):
+    """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``); without
+    ``params``, also kept in ``_SHAPES``."""
+    try:
+        out = prim.abstract_eval(*avals, **params) if params else prim.abstract_eval(*avals)
+    except ShapeError:
+        out = prim.abstract_eval_named(avals, params or {})
+    if params is None:
+        if len(_SHAPES) >= _SHAPES_LIMIT:
+            _SHAPES.clear()
+        _SHAPES[(prim, *map(id, avals))] = (out, *avals)
+    return out
 
 
 _NEEDED = (True,)   # the plan of a one-input equation whose input wants a cotangent

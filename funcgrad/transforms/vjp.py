@@ -139,6 +139,10 @@ def _linearized(ir, env, needs, plan, retain: bool):
         eager = concrete and not any(type(ct) is Tracer for ct in out_cts)
         retained = {}
         for eqn, input_needs in zip(reversed(ir.eqns), reversed(plan)):
+            if input_needs is None and not retain:
+                # No input wants a cotangent, so no output has one either (only a retained
+                # mark's output wants one without its input).
+                continue
             prim = eqn.primitive
             if prim.multiple_results:
                 cts = [ct_env.pop(v, None) for v in eqn.outputs]
@@ -158,25 +162,41 @@ def _linearized(ir, env, needs, plan, retain: bool):
                 continue
             inputs = eqn.inputs
             rule = prim.eager_vjp if eager and prim.eager_vjp is not None else prim.vjp
+            params = eqn.params
             if len(inputs) == 2:   # unrolled for two operands and one (most equations)
                 x, y = inputs
-                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
-                              y.val if type(y) is Literal else env[y], **eqn.params)
-            elif len(inputs) == 1:
+                x_value = x.val if type(x) is Literal else env[x]
+                y_value = y.val if type(y) is Literal else env[y]
+                in_cts = (rule(input_needs, cts, ans, x_value, y_value, **params) if params
+                          else rule(input_needs, cts, ans, x_value, y_value))
+                # (each operand's cotangent added to what it has: ``_add_cotangent``, inline)
+                ct = in_cts[0]
+                if ct is not None and input_needs[0]:
+                    previous = ct_env.get(x)
+                    ct_env[x] = ct if previous is None else \
+                        previous + ct if eager else ew.add(previous, ct)
+                ct = in_cts[1]
+                if ct is not None and input_needs[1]:
+                    previous = ct_env.get(y)
+                    ct_env[y] = ct if previous is None else \
+                        previous + ct if eager else ew.add(previous, ct)
+                continue
+            if len(inputs) == 1:
                 x = inputs[0]
-                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
-                              **eqn.params)
-            else:
-                in_cts = rule(input_needs, cts, ans,
-                              *[a.val if type(a) is Literal else env[a] for a in inputs],
-                              **eqn.params)
+                x_value = x.val if type(x) is Literal else env[x]
+                in_cts = (rule(input_needs, cts, ans, x_value, **params) if params
+                          else rule(input_needs, cts, ans, x_value))
+                ct = in_cts[0]
+                if ct is not None:
+                    previous = ct_env.get(x)
+                    ct_env[x] = ct if previous is None else \
+                        previous + ct if eager else ew.add(previous, ct)
+                continue
+            in_cts = rule(input_needs, cts, ans,
+                          *[a.val if type(a) is Literal else env[a] for a in inputs], **params)
             for atom, need, ct in zip(inputs, input_needs, in_cts):
-                if need and ct is not None:
-                    previous = ct_env.get(atom)
-                    if previous is None:
-                        ct_env[atom] = ct
-                    else:
-                        ct_env[atom] = previous + ct if eager else ew.add(previous, ct)
+                if need:
+                    _add_cotangent(ct_env, atom, ct, eager)
         for name in names:
             if name not in retained:
                 value = next(env[e.outputs[0]] for e in ir.eqns
@@ -185,6 +205,16 @@ def _linearized(ir, env, needs, plan, retain: bool):
         return [ct_env.get(v) for v in ir.invars], retained
 
     return outs, backward
+
+
+def _add_cotangent(ct_env, atom, ct, eager: bool) -> None:
+    """Add ``ct`` (None: a zero) to ``atom``'s cotangent: NumPy's ``+`` on concrete ones."""
+    if ct is not None:
+        previous = ct_env.get(atom)
+        if previous is None:
+            ct_env[atom] = ct
+        else:
+            ct_env[atom] = previous + ct if eager else ew.add(previous, ct)
 
 
 def _accumulate(ct_env, var, ct):
