@@ -320,24 +320,35 @@ class IRTrace:
             x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
             y = y._var if type(y) is Tracer and y._trace is self else self.atom(y)
             inputs = [x, y]
-            avals = (x.aval, y.aval)
+            if params:
+                out_avals = _shape(prim, (x.aval, y.aval), params)
+            else:
+                known = _SHAPES.get((prim, id(x.aval), id(y.aval)))
+                out_avals = known[0] if known is not None else _shape(prim, (x.aval, y.aval))
         elif count == 1:
             x = args[0]
             x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
             inputs = [x]
-            avals = (x.aval,)
+            if params:
+                out_avals = _shape(prim, (x.aval,), params)
+            else:
+                known = _SHAPES.get((prim, id(x.aval)))
+                out_avals = known[0] if known is not None else _shape(prim, (x.aval,))
         else:
             inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                       for a in args]
-            avals = [a.aval for a in inputs]
-        try:
-            out_avals = prim.abstract_eval(*avals, **params)
-        except ShapeError:
-            out_avals = prim.abstract_eval_named(avals, params)
+            out_avals = _shape(prim, [a.aval for a in inputs], params)
         if not prim.multiple_results:
-            var = Var(out_avals)
-            self.eqns.append(Eqn(prim, inputs, [var], params))
-            return Tracer(self, var, prim.name)
+            # Var(out_avals), Eqn(...) and Tracer(self, var, prim.name), made without their
+            # __init__ calls (see EvaluatingTrace.process)
+            var = _new(Var)
+            var.aval = out_avals
+            eqn = _new(Eqn)
+            eqn.primitive, eqn.inputs, eqn.outputs, eqn.params = prim, inputs, [var], params
+            self.eqns.append(eqn)
+            tracer = _new(Tracer)
+            tracer._trace, tracer._var, tracer._origin, tracer._weak = self, var, prim.name, False
+            return tracer
         outputs = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, inputs, outputs, params))
         return [Tracer(self, v, prim.name) for v in outputs]
@@ -442,7 +453,7 @@ class EvaluatingTrace(IRTrace):
             elif prim.multiple_results and all(type(o) is Tracer for o in out):
                 out_avals = [o._var.aval for o in out]
             else:
-                out_avals = prim.abstract_eval_named(avals, params)
+                out_avals = _shape(prim, avals, params or None)
         if prim.multiple_results:
             return self._record_multiple(prim, inputs, out_avals, out, params)
         kind = out_avals.dtype.kind
@@ -525,7 +536,11 @@ _SHAPES_LIMIT = 4096
 
 def _shape(prim, avals, params=None):
     """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``); without
-    ``params``, also kept in ``_SHAPES``."""
+    ``params`` (None), looked up in and kept in ``_SHAPES``."""
+    if params is None:
+        known = _SHAPES.get((prim, *map(id, avals)))
+        if known is not None:
+            return known[0]
     try:
         out = prim.abstract_eval(*avals, **params) if params else prim.abstract_eval(*avals)
     except ShapeError:
