@@ -174,12 +174,12 @@ def _linearized(ir, env, needs, plan, retain: bool):
                 if ct is not None and input_needs[0]:
                     previous = ct_env.get(x)
                     ct_env[x] = ct if previous is None else \
-                        previous + ct if eager else ew.add(previous, ct)
+                        previous + ct if eager else _sum(previous, ct)
                 ct = in_cts[1]
                 if ct is not None and input_needs[1]:
                     previous = ct_env.get(y)
                     ct_env[y] = ct if previous is None else \
-                        previous + ct if eager else ew.add(previous, ct)
+                        previous + ct if eager else _sum(previous, ct)
                 continue
             if len(inputs) == 1:
                 x = inputs[0]
@@ -190,7 +190,7 @@ def _linearized(ir, env, needs, plan, retain: bool):
                 if ct is not None:
                     previous = ct_env.get(x)
                     ct_env[x] = ct if previous is None else \
-                        previous + ct if eager else ew.add(previous, ct)
+                        previous + ct if eager else _sum(previous, ct)
                 continue
             in_cts = rule(input_needs, cts, ans,
                           *[a.val if type(a) is Literal else env[a] for a in inputs], **params)
@@ -207,6 +207,18 @@ def _linearized(ir, env, needs, plan, retain: bool):
     return outs, backward
 
 
+_NO_PARAMS: dict = {}
+
+
+def _sum(x, y):
+    """``ew.add(x, y)`` of two cotangents, and for two tracers of one trace (the traced
+    backward pass of nested differentiation) recorded there at once, as ``add_p.bind`` would
+    after two calls."""
+    if type(x) is Tracer and type(y) is Tracer and x._trace is y._trace:
+        return x._trace.process(ew.add_p, (x, y), _NO_PARAMS)
+    return ew.add(x, y)
+
+
 def _add_cotangent(ct_env, atom, ct, eager: bool) -> None:
     """Add ``ct`` (None: a zero) to ``atom``'s cotangent: NumPy's ``+`` on concrete ones."""
     if ct is not None:
@@ -214,7 +226,7 @@ def _add_cotangent(ct_env, atom, ct, eager: bool) -> None:
         if previous is None:
             ct_env[atom] = ct
         else:
-            ct_env[atom] = previous + ct if eager else ew.add(previous, ct)
+            ct_env[atom] = previous + ct if eager else _sum(previous, ct)
 
 
 def _accumulate(ct_env, var, ct):
