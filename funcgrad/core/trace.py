@@ -80,17 +80,11 @@ class Tracer:
         # ``float32_array * lr`` stays float32 as it does eagerly (``funcgrad.numpy._core``).
         self._weak = False
 
-    @property
-    def aval(self) -> ShapedArray:
-        return self._var.aval
-
-    @property
-    def shape(self):
-        return self._var.aval.shape
-
-    @property
-    def dtype(self):
-        return self._var.aval.dtype
+    # ``aval``, ``shape`` and ``dtype`` are read by C getters (``attrgetter``), without a
+    # Python call: derivative rules read operands' shapes at every equation they run.
+    aval = property(operator.attrgetter("_var.aval"), doc="The abstract value (ShapedArray).")
+    shape = property(operator.attrgetter("_var.aval.shape"), doc="The shape, a tuple.")
+    dtype = property(operator.attrgetter("_var.aval.dtype"), doc="The dtype.")
 
     @property
     def ndim(self):
