@@ -447,7 +447,8 @@ class EvaluatingTrace(IRTrace):
             elif prim.multiple_results and all(type(o) is Tracer for o in out):
                 out_avals = [o._var.aval for o in out]
             else:
-                out_avals = _shape(prim, avals, params or None)
+                out_avals = _shape(prim, avals, params) if params else \
+                    _cached_shape(prim, avals)
         if prim.multiple_results:
             return self._record_multiple(prim, inputs, out_avals, out, params)
         kind = out_avals.dtype.kind
@@ -528,13 +529,16 @@ _SHAPES: dict = {}
 _SHAPES_LIMIT = 4096
 
 
+def _cached_shape(prim, avals):
+    """``prim``'s shape rule on ``avals`` (an equation without parameters), from ``_SHAPES``
+    where it is there."""
+    known = _SHAPES.get((prim, *map(id, avals)))
+    return known[0] if known is not None else _shape(prim, avals)
+
+
 def _shape(prim, avals, params=None):
     """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``); without
-    ``params`` (None), looked up in and kept in ``_SHAPES``."""
-    if params is None:
-        known = _SHAPES.get((prim, *map(id, avals)))
-        if known is not None:
-            return known[0]
+    ``params`` (None: the caller has not found it in ``_SHAPES``), kept in ``_SHAPES``."""
     try:
         out = prim.abstract_eval(*avals, **params) if params else prim.abstract_eval(*avals)
     except ShapeError:
