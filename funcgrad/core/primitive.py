@@ -97,9 +97,18 @@ class Primitive:
     def bind(self, *args, **params):
         """Apply the primitive: evaluate it on arrays, or record it in the innermost trace."""
         trace = None
-        for arg in args:
-            if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
-                trace = arg._trace
+        if len(args) == 2:   # unrolled for two operands (the reverse rules bind many products)
+            x, y = args
+            if type(x) is Tracer:
+                trace = x._trace
+                if type(y) is Tracer and y._trace.level > trace.level:
+                    trace = y._trace
+            elif type(y) is Tracer:
+                trace = y._trace
+        else:
+            for arg in args:
+                if type(arg) is Tracer and (trace is None or arg._trace.level > trace.level):
+                    trace = arg._trace
         if trace is None:
             if self.stage_constants and tracing() and innermost_trace().stage_constants:
                 # A concrete broadcast would become a large constant of the IR (and of

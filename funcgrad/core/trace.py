@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from .aval import ShapedArray, aval_of
+from .aval import _SCALAR_AVALS, ShapedArray, aval_of
 from .errors import (
     ConcretizationError,
     EscapedTracerError,
@@ -30,6 +30,7 @@ from .errors import (
 from .ir import IR, Eqn, Literal, Var
 
 _get_ident = threading.get_ident
+_new = object.__new__   # an instance without its __init__ call (see EvaluatingTrace.process)
 
 
 class _ThreadState(threading.local):
@@ -79,17 +80,11 @@ class Tracer:
         # ``float32_array * lr`` stays float32 as it does eagerly (``funcgrad.numpy._core``).
         self._weak = False
 
-    @property
-    def aval(self) -> ShapedArray:
-        return self._var.aval
-
-    @property
-    def shape(self):
-        return self._var.aval.shape
-
-    @property
-    def dtype(self):
-        return self._var.aval.dtype
+    # ``aval``, ``shape`` and ``dtype`` are read by C getters (``attrgetter``), without a
+    # Python call: derivative rules read operands' shapes at every equation they run.
+    aval = property(operator.attrgetter("_var.aval"), doc="The abstract value (ShapedArray).")
+    shape = property(operator.attrgetter("_var.aval.shape"), doc="The shape, a tuple.")
+    dtype = property(operator.attrgetter("_var.aval.dtype"), doc="The dtype.")
 
     @property
     def ndim(self):
@@ -212,10 +207,8 @@ def known_value(x):
 class IRTrace:
     """Records bound primitives as equations of an IR under construction.
 
-    With ``values`` (a dict from each input var to its value) it also evaluates every
-    equation as it records it, so that reverse mode need not run the program a second time.
-    A value is an array, or a tracer of an enclosing trace (nested differentiation, or
-    differentiation under ``jit``): evaluating an equation on those records it there.
+    ``values`` (a dict from each variable to its value) is set by ``EvaluatingTrace``, which
+    also evaluates every equation as it records it.
     """
 
     def __init__(self, level: int, values: dict | None = None, knows: bool = False):
@@ -246,6 +239,12 @@ class IRTrace:
 
     def atom(self, value):
         """The IR atom for ``value``: its var, an inline literal, or a captured constant."""
+        aval = _SCALAR_AVALS.get(type(value))
+        if aval is not None:   # a NumPy scalar (``x * 2.0`` binds ``np.float64(2.0)``)
+            literal = _new(Literal)   # = Literal(value), without its call of aval_of
+            literal.val = value
+            literal.aval = aval
+            return literal
         if isinstance(value, Tracer):
             if value._trace is self:
                 return value._var
@@ -273,9 +272,6 @@ class IRTrace:
 
     def concrete(self, var):
         """The number ``var`` stands for, where this trace can know it, else ``_UNKNOWN``."""
-        if self.values is not None:
-            value = self.values.get(var, _UNKNOWN)
-            return value._known() if type(value) is Tracer else value
         known = self.known
         if known is None:
             return _UNKNOWN
@@ -309,89 +305,266 @@ class IRTrace:
                 known.update(zip(eqn.outputs, outs))
 
     def process(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` as an equation; return its result's tracer(s)."""
         if not self.active or self.thread != _get_ident():
-            tracer = next(a for a in args if isinstance(a, Tracer) and a._trace is self)
-            raise _escaped(tracer) if not self.active else _foreign(tracer)
-        # Unrolled for one and two operands (most equations): eager differentiation records
-        # and evaluates one equation per operation, so this is its hottest path. With
-        # ``values``, the operands' values: arrays, or tracers of an enclosing trace (nested
-        # differentiation), where the equation is recorded there too (``nested``).
-        values = self.values
+            raise _misused(self, args)
         count = len(args)
-        if count == 2:
+        if count == 2:   # unrolled for two operands and one (most equations)
             x, y = args
             x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
             y = y._var if type(y) is Tracer and y._trace is self else self.atom(y)
             inputs = [x, y]
-            avals = (x.aval, y.aval)
-            if values is not None:
-                x = x.val if type(x) is Literal else values[x]
-                y = y.val if type(y) is Literal else values[y]
-                operands = (x, y)
-                nested = type(x) is Tracer or type(y) is Tracer
+            if params:
+                out_avals = _shape(prim, (x.aval, y.aval), params)
+            else:
+                known = _SHAPES.get((prim, id(x.aval), id(y.aval)))
+                out_avals = known[0] if known is not None else _shape(prim, (x.aval, y.aval))
         elif count == 1:
             x = args[0]
             x = x._var if type(x) is Tracer and x._trace is self else self.atom(x)
             inputs = [x]
-            avals = (x.aval,)
-            if values is not None:
-                x = x.val if type(x) is Literal else values[x]
-                operands = (x,)
-                nested = type(x) is Tracer
+            if params:
+                out_avals = _shape(prim, (x.aval,), params)
+            else:
+                known = _SHAPES.get((prim, id(x.aval)))
+                out_avals = known[0] if known is not None else _shape(prim, (x.aval,))
+        else:
+            inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
+                      for a in args]
+            out_avals = _shape(prim, [a.aval for a in inputs], params)
+        if not prim.multiple_results:
+            # Var(out_avals), Eqn(...) and Tracer(self, var, prim.name), made without their
+            # __init__ calls (see EvaluatingTrace.process)
+            var = _new(Var)
+            var.aval = out_avals
+            eqn = _new(Eqn)
+            eqn.primitive, eqn.inputs, eqn.outputs, eqn.params = prim, inputs, [var], params
+            self.eqns.append(eqn)
+            tracer = _new(Tracer)
+            tracer._trace, tracer._var, tracer._origin, tracer._weak = self, var, prim.name, False
+            return tracer
+        outputs = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, inputs, outputs, params))
+        return [Tracer(self, v, prim.name) for v in outputs]
+
+
+class EvaluatingTrace(IRTrace):
+    """An ``IRTrace`` that also evaluates every equation as it records it: ``values`` maps each
+    variable to its value, so that reverse mode need not run the program a second time.
+
+    A value is an array, or a tracer of an enclosing trace (nested differentiation, or
+    differentiation under ``jit``): evaluating an equation on those records it there.
+
+    For reverse mode (``trace_for_reverse``) it also works out, in the same pass, what
+    ``linearize`` would otherwise find in a second pass over the equations: ``needs``, the
+    variables through which a wanted input reaches them (floating ones only: no cotangent
+    flows through integers), and ``plan``, for each equation, which of its inputs want a
+    cotangent (a tuple of bools), or None where none does.
+    """
+
+    def __init__(self, level: int, wanted=None, stop=None, mark=None):
+        super().__init__(level, {}, knows=True)
+        self.wanted = wanted   # one flag per input: whether it wants a cotangent (or None)
+        self.needs: set | None = None   # made by ``_record`` from ``wanted``
+        self.plan: list = []
+        self.stop = stop   # the primitive through which no derivative flows (stop_gradient)
+        self.mark = mark   # one whose outputs want cotangents regardless (retain_grad)
+
+    def concrete(self, var):
+        value = self.values.get(var, _UNKNOWN)
+        return value._known() if type(value) is Tracer else value
+
+    def process(self, prim, args, params):
+        if not self.active or self.thread != _get_ident():
+            raise _misused(self, args)
+        # Eager differentiation records and evaluates one equation per operation, so this is
+        # its hottest path: unrolled for one and two operands (most equations), with the
+        # rules called without ``**params`` where there are none (a call through ``*``/``**``
+        # costs more). The operands' values are arrays, or tracers of an enclosing trace
+        # (nested differentiation), where the equation is recorded there too (``nested``).
+        values = self.values
+        count = len(args)
+        nested = False
+        if count == 2:
+            a, b = args
+            a = a._var if type(a) is Tracer and a._trace is self else self.atom(a)
+            b = b._var if type(b) is Tracer and b._trace is self else self.atom(b)
+            inputs = [a, b]
+            x = a.val if type(a) is Literal else values[a]
+            y = b.val if type(b) is Literal else values[b]
+            if type(x) is not Tracer and type(y) is not Tracer:
+                if params:
+                    out_avals = _shape(prim, (a.aval, b.aval), params)
+                    out = prim.impl(x, y, **params)
+                else:
+                    known = _SHAPES.get((prim, id(a.aval), id(b.aval)))
+                    out_avals = known[0] if known is not None else _shape(prim, (a.aval, b.aval))
+                    out = prim.impl(x, y)
+            else:
+                nested, operands, avals = True, (x, y), (a.aval, b.aval)
+        elif count == 1:
+            a = args[0]
+            a = a._var if type(a) is Tracer and a._trace is self else self.atom(a)
+            inputs = [a]
+            x = a.val if type(a) is Literal else values[a]
+            if type(x) is not Tracer:
+                if params:
+                    out_avals = _shape(prim, (a.aval,), params)
+                    out = prim.impl(x, **params)
+                else:
+                    known = _SHAPES.get((prim, id(a.aval)))
+                    out_avals = known[0] if known is not None else _shape(prim, (a.aval,))
+                    out = prim.impl(x)
+            else:
+                nested, operands, avals = True, (x,), (a.aval,)
         else:
             inputs = [a._var if type(a) is Tracer and a._trace is self else self.atom(a)
                       for a in args]
             avals = [a.aval for a in inputs]
-            if values is not None:
-                operands = [a.val if type(a) is Literal else values[a] for a in inputs]
-                nested = any(type(a) is Tracer for a in operands)
-        out_avals = None
-        if values is None or not nested:
-            try:
-                out_avals = prim.abstract_eval(*avals, **params)
-            except ShapeError:
-                out_avals = prim.abstract_eval_named(avals, params)
-        if values is not None:
-            # The value as a second pass over the finished IR would give it: through
-            # ``impl`` (a primitive with sub-programs runs them through their equations'
-            # ``impl`` too, so nothing is recorded in any trace), or recorded in the enclosing
-            # trace that the values belong to.
-            if not nested:
+            operands = [a.val if type(a) is Literal else values[a] for a in inputs]
+            if not any(type(v) is Tracer for v in operands):
+                out_avals = _shape(prim, avals, params)
                 out = prim.impl(*operands, **params)
             else:
-                if count == 1 or (count == 2 and type(x) is Tracer and (
-                        type(y) is not Tracer or y._trace is x._trace)):
-                    out = x._trace.process(prim, operands, params)   # = bind, sooner
-                elif count == 2 and type(x) is not Tracer:
-                    out = y._trace.process(prim, operands, params)
+                nested = True
+        # Concrete operands: the value as a second pass over the finished IR would give it,
+        # through ``impl`` (a primitive with sub-programs runs them through their equations'
+        # ``impl`` too, so nothing is recorded in any trace). Tracers: recorded in the
+        # enclosing trace that the values belong to.
+        if nested:
+            if count == 1 or (count == 2 and type(x) is Tracer and (
+                    type(y) is not Tracer or y._trace is x._trace)):
+                out = x._trace.process(prim, operands, params)   # = bind, sooner
+            elif count == 2 and type(x) is not Tracer:
+                out = y._trace.process(prim, operands, params)
+            else:
+                out = prim.bind(*operands, **params)
+            # The enclosing trace has applied the shape rule to the same abstract operands:
+            # its result's type is this equation's (a concrete result, a boolean that trace
+            # did not record, gets the rule here).
+            if type(out) is Tracer:
+                out_avals = out._var.aval
+            elif prim.multiple_results and all(type(o) is Tracer for o in out):
+                out_avals = [o._var.aval for o in out]
+            else:
+                out_avals = _shape(prim, avals, params) if params else \
+                    _cached_shape(prim, avals)
+        if prim.multiple_results:
+            return self._record_multiple(prim, inputs, out_avals, out, params)
+        kind = out_avals.dtype.kind
+        # A boolean or integer result (a comparison, an index) carries no derivative: its
+        # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
+        # Python control flow on values then costs no equation here.
+        if (kind == "b" or kind == "i" or kind == "u") and not prim.effectful:
+            return out if type(out) is Tracer else _as_array(out)
+        # Var(out_avals), Eqn(...) and Tracer(self, var, prim.name), made without calling
+        # their __init__ (three Python calls an equation fewer: a tenth of its cost).
+        var = _new(Var)
+        var.aval = out_avals
+        eqn = _new(Eqn)
+        eqn.primitive, eqn.inputs, eqn.outputs, eqn.params = prim, inputs, [var], params
+        self.eqns.append(eqn)
+        values[var] = out
+        needs = self.needs
+        if needs is not None:   # reverse mode's plan for this equation (see the class)
+            if prim is self.stop:
+                self.plan.append(None)
+            elif count == 2:
+                need_a, need_b = a in needs, b in needs
+                if need_a or need_b:
+                    self.plan.append((need_a, need_b))
+                    if kind == "f" or kind == "c":
+                        needs.add(var)
                 else:
-                    out = prim.bind(*operands, **params)
-                # The enclosing trace has applied the shape rule to the same abstract
-                # operands: its result's type is this equation's (a concrete result, a
-                # boolean that trace did not record, gets the rule here).
-                if type(out) is Tracer:
-                    out_avals = out._var.aval
-                elif prim.multiple_results and all(type(o) is Tracer for o in out):
-                    out_avals = [o._var.aval for o in out]
+                    self._plan_unneeded(prim, (var,))
+            elif count == 1:
+                if a in needs:
+                    self.plan.append(_NEEDED)
+                    if kind == "f" or kind == "c":
+                        needs.add(var)
                 else:
-                    out_avals = prim.abstract_eval_named(avals, params)
-            # A boolean or integer result (a comparison, an index) carries no derivative: its
-            # value (a number, or a tracer of the enclosing trace) stands for it, unrecorded.
-            # Python control flow on values then costs no equation here.
-            if not prim.multiple_results and out_avals.dtype.kind in "biu" \
-                    and not prim.effectful:
-                return out if type(out) is Tracer else _as_array(out)
-        if not prim.multiple_results:
-            var = Var(out_avals)
-            self.eqns.append(Eqn(prim, inputs, [var], params))
-            if values is not None:
-                values[var] = out
-            return Tracer(self, var, prim.name)
+                    self._plan_unneeded(prim, (var,))
+            else:
+                self._plan(prim, inputs, (var,))
+        tracer = _new(Tracer)
+        tracer._trace, tracer._var, tracer._origin, tracer._weak = self, var, prim.name, False
+        return tracer
+
+    def _record_multiple(self, prim, inputs, out_avals, out, params):
         outputs = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, inputs, outputs, params))
-        if values is not None:
-            values.update(zip(outputs, out))
+        self.values.update(zip(outputs, out))
+        if self.needs is not None:
+            if prim is self.stop:
+                self.plan.append(None)
+            else:
+                self._plan(prim, inputs, outputs)
         return [Tracer(self, v, prim.name) for v in outputs]
+
+    def _plan(self, prim, inputs, outputs) -> None:
+        """The plan of an equation with any number of inputs and outputs (see the class)."""
+        needs = self.needs
+        input_needs = tuple([a in needs for a in inputs])
+        if True not in input_needs:
+            self._plan_unneeded(prim, outputs)
+            return
+        self.plan.append(input_needs)
+        _need_floating(needs, outputs)
+
+    def _plan_unneeded(self, prim, outputs) -> None:
+        """The plan of an equation none of whose inputs wants a cotangent: the outputs of a
+        ``mark`` still want theirs (its cotangent is reported)."""
+        self.plan.append(None)
+        if prim is self.mark:
+            _need_floating(self.needs, outputs)
+
+
+# The shape rule's answers for equations without parameters, by the identities of the
+# primitive and of the operands' avals, which the entry holds (so that those identities stay
+# theirs while it is kept): an eager equation's rule is then a dictionary look-up, not a
+# Python call. Eager code applies few primitives to few avals (one ShapedArray stands for every
+# float64 scalar, and a rule of equal shapes returns its operand's). Bounded, for avals made
+# afresh in each call (those of array arguments).
+_SHAPES: dict = {}
+_SHAPES_LIMIT = 4096
+
+
+def _cached_shape(prim, avals):
+    """``prim``'s shape rule on ``avals`` (an equation without parameters), from ``_SHAPES``
+    where it is there."""
+    known = _SHAPES.get((prim, *map(id, avals)))
+    return known[0] if known is not None else _shape(prim, avals)
+
+
+def _shape(prim, avals, params=None):
+    """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``); without
+    ``params`` (None: the caller has not found it in ``_SHAPES``), kept in ``_SHAPES``."""
+    try:
+        out = prim.abstract_eval(*avals, **params) if params else prim.abstract_eval(*avals)
+    except ShapeError:
+        out = prim.abstract_eval_named(avals, params or {})
+    if params is None:
+        if len(_SHAPES) >= _SHAPES_LIMIT:
+            _SHAPES.clear()
+        _SHAPES[(prim, *map(id, avals))] = (out, *avals)
+    return out
+
+
+_NEEDED = (True,)   # the plan of a one-input equation whose input wants a cotangent
+
+
+def _need_floating(needs: set, outputs) -> None:
+    for var in outputs:
+        kind = var.aval.dtype.kind
+        if kind == "f" or kind == "c":
+            needs.add(var)
+
+
+def _misused(trace: IRTrace, args) -> EscapedTracerError:
+    """The error for a primitive bound to ``trace``'s tracers after it has finished, or in
+    another thread."""
+    tracer = next(a for a in args if isinstance(a, Tracer) and a._trace is trace)
+    return _escaped(tracer) if not trace.active else _foreign(tracer)
 
 
 def _as_array(value):
@@ -440,9 +613,25 @@ def trace_evaluating(flat_fun, in_avals, args) -> tuple[IR, dict]:
     """``trace_to_ir`` with ``args`` that also evaluates the program on ``args`` (arrays,
     NumPy scalars, or tracers of enclosing traces) while recording it: returns the IR and the
     value of each of its variables."""
-    trace = IRTrace(current_level() + 1, {}, knows=True)
+    trace = EvaluatingTrace(current_level() + 1)
     ir = _record(trace, flat_fun, in_avals, None, args)
     return ir, trace.values
+
+
+def trace_for_reverse(flat_fun, in_avals, args, wanted, stop, mark=None):
+    """``trace_evaluating`` for reverse mode: it also works out, while recording, which
+    variables carry cotangents, as ``transforms.vjp.linearize`` would in a pass of its own.
+
+    ``wanted``: per input, whether it wants a cotangent; ``stop``: the primitive no derivative
+    flows through (``stop_gradient``); ``mark``: one whose outputs want cotangents even where
+    no wanted input reaches it (``retain_grad``, where retained cotangents are asked for), or
+    None. Returns ``(ir, values, needs, plan)``: ``needs``, the variables that want a
+    cotangent, and ``plan``, per equation, the tuple saying which of its inputs want one, or
+    None where none does.
+    """
+    trace = EvaluatingTrace(current_level() + 1, wanted, stop, mark)
+    ir = _record(trace, flat_fun, in_avals, None, args)
+    return ir, trace.values, trace.needs, trace.plan
 
 
 def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
@@ -453,6 +642,8 @@ def _record(trace: IRTrace, flat_fun, in_avals, origins, args=None) -> IR:
                    for i, aval in enumerate(in_avals)]
         if trace.values is not None:
             trace.values.update(zip(trace.invars, args))
+            if trace.wanted is not None:
+                trace.needs = {v for v, w in zip(trace.invars, trace.wanted) if w}
         elif trace.known is not None:
             trace._sources.update(zip(trace.invars, args))
         outs = flat_fun(*tracers)

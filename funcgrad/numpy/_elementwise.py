@@ -88,8 +88,21 @@ _PYTHON_NUMBERS = (int, float, complex)
 
 
 def _comparison(ufunc, op):
+    primitive = op.primitive
+
     def function(x, y):
-        if not (isinstance(x, Tracer) or isinstance(y, Tracer)):
+        x_type, y_type = type(x), type(y)
+        # The common cases (``if x > 1.0:`` under grad), bound in the tracer's trace at once:
+        # a float tracer with a Python float or int (weak: the tracer's dtype wins, as
+        # ``common_dtype`` would decide) or with a tracer of its trace and dtype.
+        if x_type is Tracer and not x._weak and x._var.aval.dtype.kind == "f":
+            dtype = x._var.aval.dtype
+            if y_type is float or y_type is int:
+                return x._trace.process(primitive, (x, dtype.type(y)), _NO_PARAMS)
+            if y_type is Tracer and y._trace is x._trace and not y._weak \
+                    and y._var.aval.dtype == dtype:
+                return x._trace.process(primitive, (x, y), _NO_PARAMS)
+        elif x_type is not Tracer and y_type is not Tracer:   # (Tracer has no subclasses)
             return ufunc(x, y)
         dtype = common_dtype(x, y)
         return op(cast(x, dtype), cast(y, dtype))

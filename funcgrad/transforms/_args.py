@@ -193,6 +193,10 @@ def differentiable_leaves(fun, args, argnums, who: str, holomorphic: bool = Fals
                           plain(arg) if type(arg) is Array else arg)   # the common case
             treedefs.append(LEAF)
             continue
+        if type(arg) is Tracer and not holomorphic and arg._var.aval.dtype.kind == "f":
+            leaves.append(arg)   # a float of an enclosing transformation (grad of grad)
+            treedefs.append(LEAF)
+            continue
         arg_leaves, treedef = tree.flatten(arg)
         for position, leaf in enumerate(arg_leaves):
             try:

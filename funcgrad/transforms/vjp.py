@@ -15,7 +15,7 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import IR, Literal, Var
-from ..core.trace import Tracer, trace_evaluating
+from ..core.trace import Tracer, trace_for_reverse
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
@@ -62,21 +62,33 @@ def _retained_names(ir) -> list:
     return names
 
 
-def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
+def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None,
+              recorded=None):
     """Run ``ir`` forward on ``args``, keeping every value; return ``(outs, backward)``.
 
-    ``env``, the value of every variable (from ``trace_evaluating``), saves the forward run.
+    ``env``, the value of every variable (from ``trace_evaluating``), saves the forward run;
+    ``recorded``, the ``(needs, plan)`` that ``trace_for_reverse`` worked out with the same
+    ``wanted`` and ``retain`` (``mark=retain_grad_p`` where ``retain``), saves the pass that
+    finds them.
     ``backward(out_cts)`` returns ``(input_cts, retained)``: one cotangent per input (``None``
     where the output does not depend on it) and, with ``retain``, the cotangent of each
     ``retain_grad`` mark by name.
     """
+    if recorded is None:
+        env, needs, plan = _forward(ir, args, wanted, retain, env)
+    else:
+        needs, plan = recorded
+    return _linearized(ir, env, needs, plan, retain)
+
+
+def _forward(ir, args, wanted, retain: bool, env: dict | None):
+    """``(env, needs, plan)``: the value of every variable (evaluated unless ``env`` has them),
+    the variables through which a wanted input (or a retained mark) reaches the output, and
+    per equation which of its inputs want a cotangent (None: none does), in one pass."""
     evaluate = env is None
     if evaluate:
         env = dict(zip(ir.constvars, ir.consts))
         env.update(zip(ir.invars, args))
-    # ``needs``: the variables through which a wanted input (or a retained mark) reaches the
-    # output; found in the same pass that evaluates the program, with, per equation, which
-    # of its inputs want a cotangent (None: none does).
     needs = {v for v, w in zip(ir.invars, wanted) if w}
     plan = []
     for eqn in ir.eqns:
@@ -107,6 +119,11 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
             if True not in input_needs:
                 input_needs = None
         plan.append(input_needs)
+    return env, needs, plan
+
+
+def _linearized(ir, env, needs, plan, retain: bool):
+    """``linearize``'s ``(outs, backward)`` from the values and the plan."""
     outs = [a.val if type(a) is Literal else env[a] for a in ir.outvars]
     names = _retained_names(ir) if retain else []
     # Concrete forward values (no enclosing trace recorded them): with concrete cotangents
@@ -122,6 +139,10 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
         eager = concrete and not any(type(ct) is Tracer for ct in out_cts)
         retained = {}
         for eqn, input_needs in zip(reversed(ir.eqns), reversed(plan)):
+            if input_needs is None and not retain:
+                # No input wants a cotangent, so no output has one either (only a retained
+                # mark's output wants one without its input).
+                continue
             prim = eqn.primitive
             if prim.multiple_results:
                 cts = [ct_env.pop(v, None) for v in eqn.outputs]
@@ -141,25 +162,41 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
                 continue
             inputs = eqn.inputs
             rule = prim.eager_vjp if eager and prim.eager_vjp is not None else prim.vjp
+            params = eqn.params
             if len(inputs) == 2:   # unrolled for two operands and one (most equations)
                 x, y = inputs
-                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
-                              y.val if type(y) is Literal else env[y], **eqn.params)
-            elif len(inputs) == 1:
+                x_value = x.val if type(x) is Literal else env[x]
+                y_value = y.val if type(y) is Literal else env[y]
+                in_cts = (rule(input_needs, cts, ans, x_value, y_value, **params) if params
+                          else rule(input_needs, cts, ans, x_value, y_value))
+                # (each operand's cotangent added to what it has: ``_add_cotangent``, inline)
+                ct = in_cts[0]
+                if ct is not None and input_needs[0]:
+                    previous = ct_env.get(x)
+                    ct_env[x] = ct if previous is None else \
+                        previous + ct if eager else _sum(previous, ct)
+                ct = in_cts[1]
+                if ct is not None and input_needs[1]:
+                    previous = ct_env.get(y)
+                    ct_env[y] = ct if previous is None else \
+                        previous + ct if eager else _sum(previous, ct)
+                continue
+            if len(inputs) == 1:
                 x = inputs[0]
-                in_cts = rule(input_needs, cts, ans, x.val if type(x) is Literal else env[x],
-                              **eqn.params)
-            else:
-                in_cts = rule(input_needs, cts, ans,
-                              *[a.val if type(a) is Literal else env[a] for a in inputs],
-                              **eqn.params)
+                x_value = x.val if type(x) is Literal else env[x]
+                in_cts = (rule(input_needs, cts, ans, x_value, **params) if params
+                          else rule(input_needs, cts, ans, x_value))
+                ct = in_cts[0]
+                if ct is not None:
+                    previous = ct_env.get(x)
+                    ct_env[x] = ct if previous is None else \
+                        previous + ct if eager else _sum(previous, ct)
+                continue
+            in_cts = rule(input_needs, cts, ans,
+                          *[a.val if type(a) is Literal else env[a] for a in inputs], **params)
             for atom, need, ct in zip(inputs, input_needs, in_cts):
-                if need and ct is not None:
-                    previous = ct_env.get(atom)
-                    if previous is None:
-                        ct_env[atom] = ct
-                    else:
-                        ct_env[atom] = previous + ct if eager else ew.add(previous, ct)
+                if need:
+                    _add_cotangent(ct_env, atom, ct, eager)
         for name in names:
             if name not in retained:
                 value = next(env[e.outputs[0]] for e in ir.eqns
@@ -168,6 +205,28 @@ def linearize(ir, args, wanted, retain: bool = False, env: dict | None = None):
         return [ct_env.get(v) for v in ir.invars], retained
 
     return outs, backward
+
+
+_NO_PARAMS: dict = {}
+
+
+def _sum(x, y):
+    """``ew.add(x, y)`` of two cotangents, and for two tracers of one trace (the traced
+    backward pass of nested differentiation) recorded there at once, as ``add_p.bind`` would
+    after two calls."""
+    if type(x) is Tracer and type(y) is Tracer and x._trace is y._trace:
+        return x._trace.process(ew.add_p, (x, y), _NO_PARAMS)
+    return ew.add(x, y)
+
+
+def _add_cotangent(ct_env, atom, ct, eager: bool) -> None:
+    """Add ``ct`` (None: a zero) to ``atom``'s cotangent: NumPy's ``+`` on concrete ones."""
+    if ct is not None:
+        previous = ct_env.get(atom)
+        if previous is None:
+            ct_env[atom] = ct
+        else:
+            ct_env[atom] = previous + ct if eager else _sum(previous, ct)
 
 
 def _accumulate(ct_env, var, ct):
@@ -291,8 +350,11 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, retained: bool = False
                 return [_check_scalar_output(out, who, holomorphic)] + aux_leaves
             return [_check_scalar_output(out, who, holomorphic)]
 
-        ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
-        outs, backward = linearize(ir, leaves, [True] * len(leaves), retain=retained, env=env)
+        ir, env, needs, plan = trace_for_reverse(
+            flat_fun, [_args.aval(x) for x in leaves], leaves, [True] * len(leaves),
+            stop_gradient_p, retain_grad_p if retained else None)
+        outs, backward = linearize(ir, leaves, None, retain=retained, env=env,
+                                   recorded=(needs, plan))
         value = outs[0]
         in_cts, retained_cts = backward([_args.ones_like(value)] + [None] * (len(outs) - 1))
         grads = []
@@ -364,9 +426,10 @@ def vjp(fun, *primals, has_aux: bool = False):
         out_trees.append((out_tree, len(out_leaves), aux_tree))
         return out_leaves + aux_leaves
 
-    ir, env = trace_evaluating(flat_fun, [_args.aval(x) for x in leaves], leaves)
-    wanted = [is_differentiable(_args.aval(x).dtype) for x in leaves]
-    outs, backward = linearize(ir, leaves, wanted, env=env)
+    avals = [_args.aval(x) for x in leaves]
+    wanted = [is_differentiable(a.dtype) for a in avals]
+    ir, env, needs, plan = trace_for_reverse(flat_fun, avals, leaves, wanted, stop_gradient_p)
+    outs, backward = linearize(ir, leaves, wanted, env=env, recorded=(needs, plan))
     out_tree, num_out, aux_tree = out_trees[0]
     out_values = outs[:num_out]
 
