@@ -15,6 +15,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.ops import control as ctl
+
 vjp_module = importlib.import_module("funcgrad.transforms.vjp")   # the name vjp is a function
 
 RNG = np.random.default_rng(11)

@@ -13,6 +13,7 @@ from funcgrad.core.aval import aval_of
 from funcgrad.core.errors import ShapeError
 from funcgrad.core.trace import trace_for_reverse
 from funcgrad.ops.special import retain_grad_p, stop_gradient_p
+
 vjp_module = importlib.import_module("funcgrad.transforms.vjp")   # (fg.vjp shadows the name)
 
 
