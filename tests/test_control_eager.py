@@ -11,6 +11,7 @@ import importlib
 
 import numpy as np
 import pytest
+from test_jit_loops import _pendulum  # RK4 of a driven damped pendulum in a fori_loop
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -227,27 +228,9 @@ def test_second_derivatives_through_a_scan(eager_calls):
 
 # ------------------------------------------------------------------------ fori and while
 
-def _pendulum(params, state, steps=20, dt=0.05):
-    """RK4 of a driven damped pendulum in a fori_loop (indexing and stacking in the body)."""
-    g_l, damping, drive = params[0], params[1], params[2]
-
-    def rate(t, s):
-        return fnp.stack([s[1], -g_l * fnp.sin(s[0]) - damping * s[1] + drive * fnp.cos(t)])
-
-    def step(i, s):
-        t = i * dt
-        k1 = rate(t, s)
-        k2 = rate(t + dt / 2, s + dt / 2 * k1)
-        k3 = rate(t + dt / 2, s + dt / 2 * k2)
-        k4 = rate(t + dt, s + dt * k3)
-        return s + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-    end = fg.fori_loop(0, steps, step, state)
-    return end[0] ** 2 + end[1]
-
-
 def test_fori_loop_gradients(eager_calls):
-    _check(_pendulum, (np.array([9.8, 0.3, 0.5]), np.array([1.0, 0.0])), (0, 1), eager_calls)
+    start = (np.array([9.8, 0.3, 0.5]), np.array([1.0, 0.0]))
+    _check(lambda p, s: _pendulum(p, s, steps=20), start, (0, 1), eager_calls)
     assert eager_calls["tape"] == eager_calls["scan"]
 
 

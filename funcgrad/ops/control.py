@@ -545,16 +545,9 @@ def _split_step(step: IR, num_step_consts, body: IR, num_consts, num_carry, num_
 def _gradient_needs(body: IR, wanted) -> list:
     """``linearize``'s analysis of ``body`` for the inputs marked ``wanted``: per equation,
     whether some input of it wants a cotangent (its reverse rule then runs)."""
-    from .special import stop_gradient_p
-    needs = {v for v, w in zip(body.invars, wanted) if w}
-    runs = []
-    for eqn in body.eqns:
-        pulled = eqn.primitive is not stop_gradient_p and any(
-            type(a) is Var and a in needs for a in eqn.inputs)
-        if pulled:
-            needs.update(v for v in eqn.outputs if v.aval.dtype.kind in "fc")
-        runs.append(pulled)
-    return runs
+    from ..transforms.vjp import _forward
+    plan = _forward(body, None, wanted, False, env={})[2]   # (env given: nothing evaluated)
+    return [input_needs is not None for input_needs in plan]
 
 
 class _Recorder:

@@ -15,7 +15,7 @@ from .. import tree
 from ..core.aval import is_differentiable
 from ..core.errors import DisconnectedGradientError, at_user_line
 from ..core.ir import IR, Literal, Var
-from ..core.trace import Tracer, trace_for_reverse
+from ..core.trace import Tracer, _need_floating, trace_for_reverse
 from ..ops import elementwise as ew
 from ..ops.special import retain_grad_p, stop_gradient_p
 from . import _args
@@ -112,10 +112,7 @@ def _forward(ir, args, wanted, retain: bool, env: dict | None):
             else:
                 input_needs = tuple([type(a) is Var and a in needs for a in inputs])
             if True in input_needs or (retain and prim is retain_grad_p):
-                for var in eqn.outputs:
-                    kind = var.aval.dtype.kind
-                    if kind == "f" or kind == "c":
-                        needs.add(var)
+                _need_floating(needs, eqn.outputs)
             if True not in input_needs:
                 input_needs = None
         plan.append(input_needs)
@@ -135,7 +132,7 @@ def _linearized(ir, env, needs, plan, retain: bool):
         ct_env: dict = {}
         for var, ct in zip(ir.outvars, out_cts):
             if ct is not None and type(var) is Var and var in needs:
-                _accumulate(ct_env, var, ct)
+                _add_cotangent(ct_env, var, ct, False)
         eager = concrete and not any(type(ct) is Tracer for ct in out_cts)
         retained = {}
         for eqn, input_needs in zip(reversed(ir.eqns), reversed(plan)):
@@ -227,11 +224,6 @@ def _add_cotangent(ct_env, atom, ct, eager: bool) -> None:
             ct_env[atom] = ct
         else:
             ct_env[atom] = previous + ct if eager else _sum(previous, ct)
-
-
-def _accumulate(ct_env, var, ct):
-    previous = ct_env.get(var)
-    ct_env[var] = ct if previous is None else ew.add(previous, ct)
 
 
 def _not_an_array(out, who: str) -> TypeError:
