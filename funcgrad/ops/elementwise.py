@@ -477,9 +477,26 @@ def _min_dx(x, y, ans):
     return _tie_shared(lt(x, y), eq(x, y), ans)
 
 
-maximum = _binary("max", np.maximum,
+def _against_filled(ufunc):
+    """``ufunc`` (np.maximum or np.minimum), with a float32 array against a float32 scalar run
+    against a filled array instead: NumPy 2.4's loop for a broadcast scalar is not vectorised
+    there (relu's ``max(x, 0)`` of 65536 float32s took 33 us, filled 15 us; 1.4 ms against
+    0.42 ms at 2**20; float64 gains nothing, so it keeps the plain call). The same numbers:
+    the same elementwise function of the same pairs."""
+    def impl(x, y):
+        if type(x) is np.ndarray and x.dtype == np.float32 and x.size >= 16384 \
+                and type(y) in (np.float32, np.ndarray) and y.dtype == np.float32 \
+                and not y.ndim:
+            filled = np.empty(x.shape, np.float32)
+            filled.fill(y)
+            return ufunc(x, filled, out=filled)
+        return ufunc(x, y)
+    return impl
+
+
+maximum = _binary("max", _against_filled(np.maximum),
                   (_max_dx, lambda x, y, ans: sub(scalar_like(ans, 1), _max_dx(x, y, ans))))
-minimum = _binary("min", np.minimum,
+minimum = _binary("min", _against_filled(np.minimum),
                   (_min_dx, lambda x, y, ans: sub(scalar_like(ans, 1), _min_dx(x, y, ans))))
 
 
