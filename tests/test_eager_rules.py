@@ -140,13 +140,17 @@ def test_einsum_merges_batch_axes_where_blas_could_not_take_the_matrices():
 @pytest.mark.parametrize("scalar", [np.float32(0), np.zeros((), np.float32), np.float32(-0.0),
                                     np.float32(np.nan), np.float32(0.3)])
 def test_extremum_against_a_float32_scalar_is_numpys(ufunc, scalar):
-    # max/min of a large float32 array and a float32 scalar run against a filled array (a
-    # faster NumPy loop): bit for bit NumPy's own, with ties, signed zeros and NaNs
+    # max/min of a large float32 array and a float32 scalar (either order) run against a
+    # filled array (a faster NumPy loop): bit for bit NumPy's own, with ties, signed zeros and
+    # NaNs; the primitive's impl itself (plain fnp calls on arrays are NumPy's ufunc)
     x = np.random.default_rng(1).standard_normal((256, 256)).astype(np.float32)
     x[0, :5] = 0.0
     x[1, 0], x[1, 1] = np.nan, -0.0
-    out, expected = ufunc(x, scalar), getattr(np, ufunc.__name__)(x, scalar)
-    assert out.dtype == expected.dtype == np.float32 and out.shape == expected.shape
-    assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
-    assert np.array_equal(ufunc(scalar, x).view(np.uint32),
-                          getattr(np, ufunc.__name__)(scalar, x).view(np.uint32))
+    impl = getattr(ew, ufunc.__name__).primitive.impl
+    numpy_ufunc = getattr(np, ufunc.__name__)
+    for a, b in ((x, scalar), (scalar, x)):
+        out, expected = impl(a, b), numpy_ufunc(a, b)
+        assert out.dtype == expected.dtype == np.float32 and out.shape == expected.shape
+        assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
+    grad = fg.grad(lambda x: fnp.sum(ufunc(scalar, x) * x))(x)
+    assert grad.dtype == np.float32
