@@ -67,11 +67,26 @@ _SCALAR_AVALS = {t: ShapedArray((), t) for t in (np.float64, np.float32, np.floa
                                                  np.bool_, np.complex128, np.complex64)}
 
 
+# The abstract values of arrays, one per shape and dtype, so that an eager program's avals are
+# the same objects from call to call and the trace's shape cache (keyed by their identities)
+# answers its equations. Bounded: a program of ever new shapes clears it now and then.
+_ARRAY_AVALS: dict = {}
+_ARRAY_AVALS_LIMIT = 4096
+
+
 def aval_of(value) -> ShapedArray:
     """The abstract value of a concrete NumPy array or scalar (a NumPy scalar's from a table:
-    its type fixes its dtype, and literals of eager code and of derivative rules are many)."""
+    its type fixes its dtype, and literals of eager code and of derivative rules are many;
+    an array's from ``_ARRAY_AVALS``)."""
     aval = _SCALAR_AVALS.get(type(value))
     if aval is not None:
         return aval
-    value = np.asarray(value)
-    return ShapedArray(value.shape, value.dtype)
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    key = (value.shape, value.dtype)
+    aval = _ARRAY_AVALS.get(key)
+    if aval is None:
+        if len(_ARRAY_AVALS) >= _ARRAY_AVALS_LIMIT:
+            _ARRAY_AVALS.clear()
+        aval = _ARRAY_AVALS[key] = ShapedArray(*key)
+    return aval

@@ -519,12 +519,12 @@ class EvaluatingTrace(IRTrace):
             _need_floating(self.needs, outputs)
 
 
-# The shape rule's answers for equations without parameters, by the identities of the
-# primitive and of the operands' avals, which the entry holds (so that those identities stay
-# theirs while it is kept): an eager equation's rule is then a dictionary look-up, not a
-# Python call. Eager code applies few primitives to few avals (one ShapedArray stands for every
-# float64 scalar, and a rule of equal shapes returns its operand's). Bounded, for avals made
-# afresh in each call (those of array arguments).
+# The shape rule's answers, by the identities of the primitive and of the operands' avals,
+# which the entry holds (so that those identities stay theirs while it is kept), and by the
+# parameters where there are any and they hash: an eager equation's rule is then a dictionary
+# look-up, not a Python call. Eager code applies few primitives to few avals (one ShapedArray
+# stands for every float64 scalar, ``aval_of`` gives one per shape and dtype of arrays, and
+# the answers are themselves the next equations' operands). Bounded.
 _SHAPES: dict = {}
 _SHAPES_LIMIT = 4096
 
@@ -537,16 +537,28 @@ def _cached_shape(prim, avals):
 
 
 def _shape(prim, avals, params=None):
-    """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``); without
-    ``params`` (None: the caller has not found it in ``_SHAPES``), kept in ``_SHAPES``."""
+    """``prim``'s shape rule on ``avals``, its failure named (``abstract_eval_named``), kept in
+    ``_SHAPES``: without ``params`` (None: the caller has not found it there), and with
+    hashable ones (looked up here first)."""
+    key = None
+    if params:
+        try:
+            key = (prim, *map(id, avals), *params.items())
+            known = _SHAPES.get(key)
+        except TypeError:   # an unhashable parameter (a list, an array): not kept
+            key = known = None
+        if known is not None:
+            return known[0]
     try:
         out = prim.abstract_eval(*avals, **params) if params else prim.abstract_eval(*avals)
     except ShapeError:
         out = prim.abstract_eval_named(avals, params or {})
     if params is None:
+        key = (prim, *map(id, avals))
+    if key is not None:
         if len(_SHAPES) >= _SHAPES_LIMIT:
             _SHAPES.clear()
-        _SHAPES[(prim, *map(id, avals))] = (out, *avals)
+        _SHAPES[key] = (out, *avals)
     return out
 
 
