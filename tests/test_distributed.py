@@ -98,8 +98,9 @@ def test_a_rank_that_raises_ends_the_job_with_its_error():
     done = launch(3, [RANKS_SCRIPT, "unused", "fail_on_rank_1"], timeout=120)
     assert done.returncode != 0
     assert time.monotonic() - start < 120
-    assert "ValueError: rank one failed on purpose" in done.stderr
-    assert "rank 1 of 3 raised ValueError; aborting all 3 ranks" in done.stderr
+    # The note carries the message: mpiexec may lose the traceback's end as the job aborts.
+    assert ("rank 1 of 3 raised ValueError: rank one failed on purpose; aborting all 3 ranks"
+            in done.stderr)
 
 
 @needs_mpi

@@ -133,11 +133,13 @@ def _abort_on_uncaught_exception(mpi_comm) -> None:
     previous = sys.excepthook
 
     def abort(kind, value, traceback):
-        # The note first: a previous hook (another library's) may end the process itself.
+        # The note first, with the error's message: a previous hook (another library's) may
+        # end the process itself, and mpiexec can lose the end of a rank's output when the
+        # abort stops it (a loaded machine cut the traceback's last line, the message).
         rank, size = mpi_comm.Get_rank(), mpi_comm.Get_size()
-        sys.stderr.write(f"funcgrad.distributed: rank {rank} of {size} raised {kind.__name__}"
-                         f"; aborting all {size} ranks (MPI_Abort) so that none waits in a "
-                         f"collective for it\n")
+        sys.stderr.write(f"funcgrad.distributed: rank {rank} of {size} raised {kind.__name__}: "
+                         f"{value}; aborting all {size} ranks (MPI_Abort) so that none waits "
+                         f"in a collective for it\n")
         sys.stderr.flush()
         previous(kind, value, traceback)
         sys.stderr.flush()

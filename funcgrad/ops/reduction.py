@@ -78,11 +78,27 @@ reduce_sum_p = _reduction("reduce_sum", _sum_impl)
 reduce_sum_p.jvp = lambda primals, tangents, *, axes: (
     reduce_sum(primals[0], axes), reduce_sum(tangents[0], axes))
 reduce_sum_p.vjp = lambda needs, g, ans, x, *, axes: (st.expand_to(g, np.shape(x), axes),)
-# A read-only broadcast view, not a copy: the rules it reaches only read it (a value_and_grad of
-# a sum of 1e6 elements wrote 4 MB of ones and read them back three times), and the gradients
-# handed to the user are copied from it (``_args.to_user``).
-reduce_sum_p.eager_vjp = lambda needs, g, ans, x, *, axes: (
-    np.broadcast_to(g.reshape(_keepdims_shape(g.shape, axes)), x.shape),)
+# Up to this many elements the eager cotangent of a sum is written out: np.broadcast_to costs
+# about 3 us of Python, an array of 16K floats about as much to fill.
+_MATERIALIZED_SUM_CT = 16384
+
+
+def _sum_eager_vjp(needs, g, ans, x, *, axes):
+    """A read-only broadcast view of ``g`` for a large ``x``, not a copy: the rules it reaches
+    only read it (a value_and_grad of a sum of 1e6 elements wrote 4 MB of ones and read them
+    back three times), and the gradients handed to the user are copied from it
+    (``_args.to_user``). A small one is filled in."""
+    if x.size <= _MATERIALIZED_SUM_CT:
+        out = np.empty(x.shape, g.dtype)
+        if g.ndim:
+            out[...] = g.reshape(_keepdims_shape(g.shape, axes))
+        else:
+            out.fill(g)
+        return (out,)
+    return (np.broadcast_to(g.reshape(_keepdims_shape(g.shape, axes)), x.shape),)
+
+
+reduce_sum_p.eager_vjp = _sum_eager_vjp
 reduce_sum_p.taylor = ts.linear(reduce_sum_p)
 
 
