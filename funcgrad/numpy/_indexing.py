@@ -191,12 +191,61 @@ def getitem(x, key):
     >>> fg.grad(lambda x: (x[::-1][[0, 0]] * x[1:]).sum())(np.array([1.0, 2.0, 3.0]))
     array([0., 3., 8.])
     """
-    parsed = parse_index(np.shape(x), x.dtype, key)
-    if parsed.is_identity():
+    static = _static_key(key)
+    if static is not None:
+        shape = np.shape(x)
+        plan_key = (shape, x.dtype, static)
+        plan = _static_plans.get(plan_key)
+        if plan is None:
+            if len(_static_plans) >= 4096:
+                _static_plans.clear()
+            plan = _static_plans[plan_key] = _plan(parse_index(shape, x.dtype, key), shape)
+    else:
+        plan = _plan(parse_index(np.shape(x), x.dtype, key), np.shape(x))
+    kind, parsed = plan
+    if kind is _IDENTITY:
         return x
-    if parsed.is_reshape(np.shape(x)):   # a cheaper rule in both directions than a gather
+    if kind is _RESHAPE:
         return st.reshape(x, parsed.shape)
     return st.gather(parsed.expand(x), parsed.operands, parsed.spec)
+
+
+_IDENTITY, _RESHAPE, _GATHER = "identity", "reshape", "gather"
+
+
+def _plan(parsed, shape):
+    """What ``getitem`` does with an index: nothing, a reshape (a cheaper rule in both
+    directions than a gather), or a gather."""
+    if parsed.is_identity():
+        return _IDENTITY, parsed
+    if parsed.is_reshape(shape):
+        return _RESHAPE, parsed
+    return _GATHER, parsed
+
+
+# getitem's plans for indices of Python ints, int slices, None and Ellipsis (the [:, 0] of
+# eager code, once a call), by the array's shape and dtype and ``_static_key``.
+_static_plans: dict = {}
+
+
+def _static_key(key):
+    """A hashable stand-in for an index made of Python ints, slices of them (or None), None
+    and Ellipsis (slices do not hash before Python 3.12); None for any other index."""
+    items = key if type(key) is tuple else (key,)
+    out = [type(key) is tuple]
+    for item in items:
+        kind = type(item)
+        if kind is int or item is None or item is Ellipsis:
+            out.append(item)
+        elif kind is slice:
+            start, stop, step = item.start, item.stop, item.step
+            if not ((start is None or type(start) is int) and (stop is None or type(stop) is int)
+                    and (step is None or type(step) is int)):
+                return None
+            out.append((start, stop, step))
+        else:
+            return None
+    return tuple(out)
 
 
 def _fit_updates(values, shape, dtype, who: str):

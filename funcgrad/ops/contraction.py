@@ -185,7 +185,11 @@ def pair_plan(spec: str, a_shape, b_shape) -> _PairPlan:
 
 def _einsum_impl(*operands, spec):
     if len(operands) == 2:
-        a, b = (np.asarray(x) for x in operands)
+        a, b = operands
+        if type(a) is not np.ndarray:
+            a = np.asarray(a)
+        if type(b) is not np.ndarray:
+            b = np.asarray(b)
         return pair_plan(spec, a.shape, b.shape)(a, b)[()]
     return np.einsum(spec, *operands)[()]
 
@@ -243,22 +247,33 @@ def _sums_nothing(spec: str) -> bool:
     return all(c in output for c in "".join(inputs))
 
 
+@functools.lru_cache(maxsize=4096)
+def _eager_cotangent_specs(spec: str):
+    """Per operand of the two-operand ``einsum(spec)``: the subscripts of its cotangent as one
+    product of the output cotangent and the other operand, or None where that is not how
+    ``_einsum_eager_vjp`` makes it."""
+    inputs, _ = parse(spec)
+    specs = []
+    for k in (0, 1):
+        subscripts, kept = _cotangent_spec(spec, k)
+        specs.append(None if kept != inputs[k] or _sums_nothing(subscripts) else subscripts)
+    return tuple(specs)
+
+
 def _einsum_eager_vjp(needs, g, ans, *operands, spec):
     """The cotangents of a product of two arrays as products in NumPy (``impl``, through the
     cached matrix-product plans) where each keeps every letter of its operand and sums some
     (else the traced rule, on these numbers)."""
     if len(operands) != 2 or type(g) is not np.ndarray:
         return einsum_p.vjp(needs, g, ans, *operands, spec=spec)
-    inputs, _ = parse(spec)
     cts = []
-    for k, other in ((0, operands[1]), (1, operands[0])):
-        subscripts, kept = _cotangent_spec(spec, k)
+    for k, subscripts in enumerate(_eager_cotangent_specs(spec)):
         if not needs[k]:
             cts.append(None)
-        elif kept != inputs[k] or _sums_nothing(subscripts):
+        elif subscripts is None:
             cts.append(_operand_cotangent(g, operands, k, spec))
         else:
-            cts.append(einsum_p.impl(g, other, spec=subscripts))
+            cts.append(_einsum_impl(g, operands[1 - k], spec=subscripts))
     return tuple(cts)
 
 
