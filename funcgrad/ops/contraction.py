@@ -273,7 +273,7 @@ def _einsum_eager_vjp(needs, g, ans, *operands, spec):
         elif subscripts is None:
             cts.append(_operand_cotangent(g, operands, k, spec))
         else:
-            cts.append(_einsum_impl(g, operands[1 - k], spec=subscripts))
+            cts.append(einsum_p.impl(g, operands[1 - k], spec=subscripts))
     return tuple(cts)
 
 
