@@ -154,3 +154,61 @@ def test_extremum_against_a_float32_scalar_is_numpys(ufunc, scalar):
         assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
     grad = fg.grad(lambda x: fnp.sum(ufunc(scalar, x) * x))(x)
     assert grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (40, 500)])   # both sides of the filled-in limit
+def test_sum_cotangents_small_filled_large_broadcast_agree_with_traced(shape):
+    x = np.random.default_rng(2).standard_normal(shape)
+    for fn in (lambda x: fnp.sum(x, axis=1) ** 2, lambda x: fnp.sum(x, axis=0) ** 2,
+               lambda x: fnp.sum(x) * x):
+        cotangent = np.random.default_rng(3).standard_normal(np.shape(fn(x)))
+        (eager,), (traced,) = _both_ways(fn, (x,), cotangent)
+        np.testing.assert_array_equal(eager, traced)
+    # The user's gradient is an array of its own, writeable, not shared between calls.
+    first = fg.grad(fnp.sum)(x)
+    second = fg.grad(fnp.sum)(x)
+    first[0, 0] = 7.0
+    assert second[0, 0] == 1.0 and np.all(second == 1.0)
+
+
+def test_avals_of_arrays_are_shared_per_shape_and_dtype():
+    from funcgrad.core.aval import aval_of
+    assert aval_of(np.zeros((2, 3))) is aval_of(np.ones((2, 3)))
+    assert aval_of(np.zeros((2, 3), np.float32)) is not aval_of(np.zeros((2, 3)))
+    assert aval_of(np.zeros((3, 2))).shape == (3, 2)
+
+
+def test_shape_cache_tells_parameters_apart_and_keeps_no_errors():
+    # One array reduced along each axis, and through two products, twice: the shape rule's
+    # cached answers are per parameter; a failing rule fails every time.
+    x = np.arange(6.0).reshape(2, 3)
+    for _ in range(2):
+        value, g = fg.value_and_grad(lambda x: fnp.sum(fnp.sum(x, axis=0) ** 2)
+                                     + fnp.sum(fnp.sum(x, axis=1) ** 3)
+                                     + fnp.sum(x @ x.T) + fnp.sum(x.T @ x))(x)
+        rows, cols = x.sum(axis=1), x.sum(axis=0)
+        expected = (2 * cols[None, :] + 3 * rows[:, None] ** 2
+                    + 2 * x.sum(axis=0)[None, :] + 2 * x.sum(axis=1)[:, None])
+        np.testing.assert_allclose(g, expected)
+    for _ in range(2):
+        with pytest.raises(fg.ShapeError):
+            fg.grad(lambda x: fnp.sum(contraction.einsum_p.bind(x, x, spec="ij,jk->ik")))(x)
+
+
+@pytest.mark.parametrize("key", [(slice(None), 0), (slice(None), -1), (Ellipsis, 0),
+                                 (None, 0), 1, (slice(1, None, 2), slice(None, None, -1))])
+def test_static_indices_planned_once_are_right_on_every_shape(key):
+    # getitem caches its plan for an index of ints, slices and None by shape and dtype: the
+    # same index on arrays of other shapes (a reshape on one, a gather on another) and again.
+    for shape in [(3, 1), (3, 4), (5, 2), (3, 4)]:
+        x = np.random.default_rng(sum(shape)).standard_normal(shape)
+        weights = np.random.default_rng(1).standard_normal(x[key].shape)
+        for _ in range(2):
+            value, g = fg.value_and_grad(lambda x: fnp.sum(x[key] * weights))(x)
+            expected = np.zeros_like(x)
+            np.add.at(expected, key, weights)
+            np.testing.assert_allclose(value, np.sum(x[key] * weights))
+            np.testing.assert_array_equal(g, expected)
+    for _ in range(2):   # an index out of bounds raises each time (no plan is kept)
+        with pytest.raises(IndexError):
+            fg.grad(lambda x: fnp.sum(x[:, 3]))(np.ones((2, 3)))

@@ -191,36 +191,24 @@ def getitem(x, key):
     >>> fg.grad(lambda x: (x[::-1][[0, 0]] * x[1:]).sum())(np.array([1.0, 2.0, 3.0]))
     array([0., 3., 8.])
     """
+    shape = np.shape(x)
     static = _static_key(key)
-    if static is not None:
-        shape = np.shape(x)
-        plan_key = (shape, x.dtype, static)
-        plan = _static_plans.get(plan_key)
-        if plan is None:
+    plan = None if static is None else _static_plans.get((shape, x.dtype, static))
+    if plan is None:
+        parsed = parse_index(shape, x.dtype, key)
+        # nothing, a reshape (a cheaper rule in both directions than a gather), or a gather
+        plan = ("identity" if parsed.is_identity() else
+                "reshape" if parsed.is_reshape(shape) else "gather"), parsed
+        if static is not None:
             if len(_static_plans) >= 4096:
                 _static_plans.clear()
-            plan = _static_plans[plan_key] = _plan(parse_index(shape, x.dtype, key), shape)
-    else:
-        plan = _plan(parse_index(np.shape(x), x.dtype, key), np.shape(x))
+            _static_plans[(shape, x.dtype, static)] = plan
     kind, parsed = plan
-    if kind is _IDENTITY:
+    if kind == "identity":
         return x
-    if kind is _RESHAPE:
+    if kind == "reshape":
         return st.reshape(x, parsed.shape)
     return st.gather(parsed.expand(x), parsed.operands, parsed.spec)
-
-
-_IDENTITY, _RESHAPE, _GATHER = "identity", "reshape", "gather"
-
-
-def _plan(parsed, shape):
-    """What ``getitem`` does with an index: nothing, a reshape (a cheaper rule in both
-    directions than a gather), or a gather."""
-    if parsed.is_identity():
-        return _IDENTITY, parsed
-    if parsed.is_reshape(shape):
-        return _RESHAPE, parsed
-    return _GATHER, parsed
 
 
 # getitem's plans for indices of Python ints, int slices, None and Ellipsis (the [:, 0] of

@@ -88,14 +88,15 @@ def _sum_eager_vjp(needs, g, ans, x, *, axes):
     only read it (a value_and_grad of a sum of 1e6 elements wrote 4 MB of ones and read them
     back three times), and the gradients handed to the user are copied from it
     (``_args.to_user``). A small one is filled in."""
-    if x.size <= _MATERIALIZED_SUM_CT:
-        out = np.empty(x.shape, g.dtype)
-        if g.ndim:
-            out[...] = g.reshape(_keepdims_shape(g.shape, axes))
-        else:
-            out.fill(g)
-        return (out,)
-    return (np.broadcast_to(g.reshape(_keepdims_shape(g.shape, axes)), x.shape),)
+    kept = g.reshape(_keepdims_shape(g.shape, axes))
+    if x.size > _MATERIALIZED_SUM_CT:
+        return (np.broadcast_to(kept, x.shape),)
+    out = np.empty(x.shape, g.dtype)
+    if g.ndim:
+        out[...] = kept
+    else:   # (a full sum: fill is a third of the assignment's cost)
+        out.fill(g)
+    return (out,)
 
 
 reduce_sum_p.eager_vjp = _sum_eager_vjp
