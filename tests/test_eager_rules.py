@@ -190,6 +190,8 @@ def test_shape_cache_tells_parameters_apart_and_keeps_no_errors():
         expected = (2 * cols[None, :] + 3 * rows[:, None] ** 2
                     + 2 * x.sum(axis=0)[None, :] + 2 * x.sum(axis=1)[:, None])
         np.testing.assert_allclose(g, expected)
+        ir = str(fg.make_ir(lambda x: (fnp.sum(x, axis=0), fnp.sum(x, axis=1)))(x))
+        assert "f64[3] = reduce_sum[axes=(0,)]" in ir and "f64[2] = reduce_sum[axes=(1,)]" in ir
     for _ in range(2):
         with pytest.raises(fg.ShapeError):
             fg.grad(lambda x: fnp.sum(contraction.einsum_p.bind(x, x, spec="ij,jk->ik")))(x)
