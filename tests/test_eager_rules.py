@@ -206,7 +206,7 @@ def test_static_indices_planned_once_are_right_on_every_shape(key):
         x = np.random.default_rng(sum(shape)).standard_normal(shape)
         weights = np.random.default_rng(1).standard_normal(x[key].shape)
         for _ in range(2):
-            value, g = fg.value_and_grad(lambda x: fnp.sum(x[key] * weights))(x)
+            value, g = fg.value_and_grad(lambda x, w=weights: fnp.sum(x[key] * w))(x)
             expected = np.zeros_like(x)
             np.add.at(expected, key, weights)
             np.testing.assert_allclose(value, np.sum(x[key] * weights))
